@@ -1,0 +1,225 @@
+/*
+ * proto.h: the shmview wire protocol, shared by shmviewd and libshmview.
+ *
+ * A connection is a SOCK_STREAM Unix socket carrying frames: a 4-byte
+ * big-endian payload length, then one msgpack map. A frame may carry one
+ * file descriptor (SCM_RIGHTS) attached to its first byte, as OpenBSD's
+ * imsg does; only this module touches cmsg buffers.
+ *
+ * Requests are {id, op, ...args}; responses {id, ok: true, ...} or
+ * {id, err: {code, msg}} with code a positive errno value. The decoder
+ * checks every type and every required field, so the daemon's handlers see
+ * only well-formed requests. docs/protocol.md describes every message.
+ *
+ * Nothing here is exported from libshmview (only shmv_* is).
+ */
+#ifndef SHMV_PROTO_H
+#define SHMV_PROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <msgpack.h>
+
+#define PROTO_VERSION 1
+#define PROTO_HEADER_SIZE 4
+#define PROTO_FRAME_MAX_DEFAULT (64u * 1024u) /* payload bytes */
+#define PROTO_FRAME_MAX_MIN (4u * 1024u)
+#define PROTO_NAME_MAX 200
+#define PROTO_TO_END UINT64_MAX /* open: length to the end of the segment */
+#define PROTO_MSG_MAX 256       /* error sentence, with NUL */
+
+/* ---- ops ---- */
+
+enum proto_op {
+  PROTO_OP_NONE = 0,
+  PROTO_OP_HELLO,
+  PROTO_OP_CREATE,
+  PROTO_OP_OPEN,
+  PROTO_OP_RELEASE,
+  PROTO_OP_LIST,
+  PROTO_OP_STAT,
+  PROTO_OP_UNLINK,
+  PROTO_OP_RESIZE,
+  PROTO_OP_STATUS,
+  PROTO_OP_COUNT_ /* not an op */
+};
+
+/* "hello", "create", ...; NULL for an invalid op. */
+const char *proto_op_name(enum proto_op op);
+/* PROTO_OP_NONE if s (len bytes, not NUL-terminated) names no op. */
+enum proto_op proto_op_lookup(const char *s, size_t len);
+
+/* ---- names and paths (names.c) ---- */
+
+/* true if name is 1..PROTO_NAME_MAX chars of [A-Za-z0-9._-], not
+ * starting with '.'. len is strlen(name) (names are NUL-terminated). */
+bool proto_name_valid(const char *name);
+
+/* Socket path resolution, the same for daemon and client: explicit (if
+ * non-NULL and non-empty), else $SHMVIEW_SOCKET, else
+ * /run/shmview/shmview.sock when euid is 0, else
+ * $XDG_RUNTIME_DIR/shmview.sock, else /tmp/shmview-$UID.sock.
+ * Returns 0 or -ENAMETOOLONG (also when longer than sun_path). */
+int proto_socket_path(const char *explicit_path, char *buf, size_t cap);
+
+/* ---- messages (msg.c) ---- */
+
+/* Bits of proto_request.fields: which optional arguments were present. */
+#define PROTO_F_NAME     (1u << 0)
+#define PROTO_F_SIZE     (1u << 1)
+#define PROTO_F_MODE     (1u << 2)
+#define PROTO_F_OFFSET   (1u << 3)
+#define PROTO_F_LENGTH   (1u << 4)
+#define PROTO_F_WRITABLE (1u << 5)
+#define PROTO_F_LEASE    (1u << 6)
+#define PROTO_F_AFTER    (1u << 7)
+#define PROTO_F_VERSION  (1u << 8)
+
+struct proto_request {
+  uint64_t id;
+  enum proto_op op;
+  uint32_t fields;                   /* PROTO_F_* present on the wire */
+  char name[PROTO_NAME_MAX + 1];     /* create open stat unlink resize */
+  char after[PROTO_NAME_MAX + 1];    /* list: resume after this name ("" = start) */
+  uint64_t size;                     /* create resize */
+  uint32_t mode;                     /* create; default 0600 */
+  uint64_t offset;                   /* open; default 0 */
+  uint64_t length;                   /* open; default PROTO_TO_END */
+  bool writable;                     /* open; default false */
+  uint64_t lease;                    /* release */
+  uint32_t version;                  /* hello: client's protocol version */
+};
+
+struct proto_segment {
+  char name[PROTO_NAME_MAX + 1];
+  uint64_t size;
+  uint32_t uid, gid, mode;
+  uint64_t views, writable_views;
+  int64_t created_sec;
+  uint32_t created_nsec;
+};
+
+struct proto_view {          /* open's answer; the fd travels beside it */
+  char name[PROTO_NAME_MAX + 1];
+  uint64_t offset, length;   /* length resolved (never PROTO_TO_END) */
+  uint64_t segment_size;     /* size of the segment when opened */
+  uint64_t lease;            /* id for release */
+  bool writable;
+};
+
+struct proto_hello {
+  uint32_t version;          /* daemon's protocol version */
+  char server[32];           /* daemon's version string */
+  uint64_t frame_max;        /* largest payload the daemon accepts/sends */
+  uint32_t name_max;
+};
+
+struct proto_status {
+  char server[32];
+  uint32_t version;
+  uint64_t uptime_ms;
+  uint64_t clients, segments, bytes, views, writable_views, requests;
+  uint64_t max_segment_size, max_total_size, max_clients, max_views;
+  uint64_t frame_max;
+};
+
+struct proto_response {
+  uint64_t id;
+  enum proto_op op;          /* the request's op: selects the body */
+  int err;                   /* 0: ok; else a positive errno value */
+  char msg[PROTO_MSG_MAX];   /* with err: a human sentence */
+  union {
+    struct proto_hello hello;      /* HELLO */
+    struct proto_segment segment;  /* CREATE, STAT, RESIZE (the new state) */
+    struct proto_view view;        /* OPEN */
+    struct proto_status status;    /* STATUS */
+    struct {                       /* LIST: one page, sorted by name */
+      struct proto_segment *items; /* encode: borrowed; decode: malloc'd */
+      size_t count;
+      bool more;                   /* ask again with after = last name */
+    } list;
+  } u;                             /* RELEASE, UNLINK: no body */
+};
+
+/* Encode a whole frame (header + payload) into out, which the caller has
+ * initialised (msgpack_sbuffer_init) and owns. Returns 0, or -EMSGSIZE if
+ * the payload exceeds frame_max (out is then left empty), -ENOMEM. */
+int proto_request_encode(const struct proto_request *req, size_t frame_max,
+                         msgpack_sbuffer *out);
+int proto_response_encode(const struct proto_response *resp, size_t frame_max,
+                          msgpack_sbuffer *out);
+
+/* Decode one payload (no header). On failure returns -EPROTO (not a msgpack
+ * map, trailing bytes), -EINVAL (wrong type, missing or out-of-range field,
+ * bad name) or -EOPNOTSUPP (unknown op), writes a sentence into errmsg, and
+ * still sets req->id when the id was readable (so the error can answer it). */
+int proto_request_decode(const void *payload, size_t len,
+                         struct proto_request *req,
+                         char *errmsg, size_t errcap);
+
+/* Decode a response to a request of op `op`. Returns 0 (resp->err may still
+ * carry the daemon's error), or -EPROTO for anything malformed. A LIST
+ * response allocates resp->u.list.items: free with proto_response_free. */
+int proto_response_decode(const void *payload, size_t len, enum proto_op op,
+                          struct proto_response *resp);
+void proto_response_free(struct proto_response *resp);
+
+/* Fill resp as an error answer to id: code a positive errno value,
+ * message printf-style. */
+void proto_response_error(struct proto_response *resp, uint64_t id,
+                          enum proto_op op, int code, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+/* ---- framing (frame.c) ---- */
+
+/* Incremental frame reader: read bytes into it, take out whole frames. */
+struct proto_reader {
+  uint8_t *buf;
+  size_t start;     /* first unconsumed byte */
+  size_t len;       /* end of valid bytes */
+  size_t cap;
+  size_t frame_max; /* payload limit */
+};
+
+void proto_reader_init(struct proto_reader *r, size_t frame_max);
+void proto_reader_free(struct proto_reader *r);
+
+/* Room to read into: at least min(want, what a frame can still need) bytes,
+ * compacting or growing the buffer (never beyond header + frame_max).
+ * Returns 0 or -ENOMEM. */
+int proto_reader_space(struct proto_reader *r, size_t want, void **p,
+                       size_t *avail);
+void proto_reader_commit(struct proto_reader *r, size_t n);
+
+/* Next whole frame: returns 1 and points *payload/*len at it (valid until
+ * the next call into the reader), 0 if more bytes are needed, -EMSGSIZE if
+ * the header announces more than frame_max, -EPROTO for an empty frame.
+ * After a negative return the stream cannot be resynchronised. */
+int proto_reader_next(struct proto_reader *r, const uint8_t **payload,
+                      size_t *len);
+
+/* Bytes buffered but not yet returned as frames (a half frame). */
+size_t proto_reader_pending(const struct proto_reader *r);
+
+/* Write the 4-byte big-endian header for a payload of len bytes. */
+void proto_frame_header(uint8_t out[PROTO_HEADER_SIZE], uint32_t len);
+
+/* ---- socket I/O with fd passing (wire.c) ---- */
+
+/* sendmsg() len bytes; if fd >= 0 it rides on the first byte (SCM_RIGHTS).
+ * MSG_NOSIGNAL. Returns bytes sent (>0 means the fd went too), or -errno
+ * (-EAGAIN on a non-blocking socket that is full; then the fd did not go).
+ * Retries EINTR. */
+ssize_t proto_send(int sock, const void *buf, size_t len, int fd);
+
+/* recvmsg() up to cap bytes. If fd is non-NULL, the first descriptor
+ * received is stored there (else *fd = -1); every other descriptor
+ * received, and all of them when fd is NULL, is closed, so a peer can
+ * never make us leak descriptors. MSG_CMSG_CLOEXEC. Returns bytes read,
+ * 0 at EOF, or -errno. Retries EINTR. */
+ssize_t proto_recv(int sock, void *buf, size_t cap, int *fd);
+
+#endif /* SHMV_PROTO_H */

@@ -1,0 +1,52 @@
+/*
+ * harness.h: start the real, built shmviewd for a test.
+ *
+ * Each daemon gets a private temporary directory for its socket and a
+ * unique --prefix, so concurrent test runs never collide; stopping it
+ * removes any shm object left under that prefix, so nothing stays behind
+ * in /dev/shm. With SHMVIEW_TEST_VALGRIND=1 in the environment the daemon
+ * runs under valgrind and harness_daemon_stop() reports its errors/leaks.
+ */
+#ifndef SHMV_TEST_HARNESS_H
+#define SHMV_TEST_HARNESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct harness_daemon {
+  pid_t pid;
+  char dir[256];     /* private temporary directory */
+  char socket[108];  /* dir/s.sock */
+  char prefix[64];   /* unique shm prefix */
+  bool valgrind;
+};
+
+/* Start $SHMVIEWD --socket ... --prefix ... plus extra_args (NULL-terminated,
+ * may be NULL) and wait until it accepts connections. Aborts the test
+ * (ck_abort) on failure. */
+void harness_daemon_start(struct harness_daemon *d, const char *const *extra_args);
+
+/* SIGTERM the daemon and wait. Returns its exit status (0 expected; under
+ * valgrind non-zero also when valgrind found errors or leaks), removes every
+ * /dev/shm/<prefix>.* left over, and the temporary directory. */
+int harness_daemon_stop(struct harness_daemon *d);
+
+/* Restart a stopped daemon with the same socket and prefix (segments and
+ * state left in place). */
+void harness_daemon_restart(struct harness_daemon *d, const char *const *extra_args);
+
+/* SIGKILL the daemon and reap it, leaving its segments and files behind. */
+void harness_daemon_kill(struct harness_daemon *d);
+
+/* Number of /dev/shm entries named <prefix>.* */
+int harness_shm_count(const char *prefix);
+
+/* Run fn(arg) in a forked child process; returns its wait status. The
+ * child exits with fn's return value (0 = success). */
+int harness_run_child(int (*fn)(void *arg), void *arg);
+
+/* A raw connected socket to the daemon (for hostile-input tests), or -1. */
+int harness_raw_connect(const struct harness_daemon *d);
+
+#endif
