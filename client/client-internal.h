@@ -1,0 +1,83 @@
+/*
+ * client-internal.h: libshmview's internal structures, shared by the files
+ * of client/. Nothing here is exported (the library exports only shmv_*).
+ *
+ * Lifetime: a struct shmv_client is the connection and is reference
+ * counted. The handle the user holds owns one reference; every mapping
+ * (the shared part of a view and all its slices) owns one more, so views
+ * can outlive shmv_disconnect(). shmv_disconnect() closes the socket and
+ * drops the handle's reference; the last reference frees the memory.
+ *
+ * Every request/response exchange goes through client_request(), under the
+ * connection's mutex: that is the one place where reconnecting could be
+ * added later.
+ */
+#ifndef SHMV_CLIENT_INTERNAL_H
+#define SHMV_CLIENT_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto.h"
+#include "shmview.h"
+
+_Static_assert(SHMV_NAME_MAX == PROTO_NAME_MAX, "name limits must agree");
+
+enum client_state {
+  CLIENT_OPEN = 0,   /* connected */
+  CLIENT_BROKEN,     /* the connection failed; the socket is closed */
+  CLIENT_CLOSED,     /* shmv_disconnect() was called */
+};
+
+struct shmv_client {
+  atomic_size_t refs;          /* handle + one per mapping */
+  pthread_mutex_t lock;        /* serialises exchanges; guards what follows */
+  int sock;                    /* -1 once broken or closed */
+  enum client_state state;
+  uint64_t next_id;            /* request ids, increasing */
+  size_t frame_max;            /* the daemon's, from hello */
+  uint32_t server_version;     /* the daemon's protocol version */
+  char server[32];             /* the daemon's version string */
+  struct proto_reader reader;
+};
+
+/* The shared part of a view: one mmap and one daemon lease. */
+struct client_mapping {
+  atomic_size_t refs;          /* view handles (the opened one and slices) */
+  void *base;                  /* NULL for a zero-length view */
+  size_t maplen;
+  uint64_t lease;
+  bool writable;
+  char name[SHMV_NAME_MAX + 1];
+  struct shmv_client *conn;    /* a reference */
+};
+
+struct shmv_view {
+  struct client_mapping *map;  /* a reference */
+  size_t offset;               /* from the start of the segment */
+  size_t length;
+  void *data;                  /* NULL only for a zero-length view opened directly */
+};
+
+/* Take / drop a reference to the connection; the last drop frees it. */
+void client_ref(struct shmv_client *c);
+void client_unref(struct shmv_client *c);
+
+/* One exchange: send req (its id is assigned here), wait for the answer and
+ * decode it into resp. If fd is non-NULL (OPEN only), the descriptor that
+ * came with the answer is stored there (else -1); the caller owns it.
+ * Returns 0 when the daemon answered ok (resp must then be released with
+ * proto_response_free), -code when it answered with an error code, or a
+ * local failure: -EMSGSIZE (request too large), -ENOMEM, -EPROTO (malformed
+ * or mismatched answer; the connection is then broken), -ECONNRESET (the
+ * connection failed now), -ENOTCONN (it had failed or was closed before). */
+int client_request(struct shmv_client *c, struct proto_request *req,
+                   struct proto_response *resp, int *fd);
+
+/* Copy a segment record from the wire into the public struct. */
+void client_segment_info(const struct proto_segment *s, shmv_segment_info *out);
+
+#endif
