@@ -194,7 +194,7 @@ int proto_reader_space(struct proto_reader *r, size_t want, void **p,
                        size_t *avail);
 void proto_reader_commit(struct proto_reader *r, size_t n);
 
-/* Next whole frame: returns 1 and points *payload/*len at it (valid until
+/* Next whole frame: returns 1 and points *payload and *len at it (valid until
  * the next call into the reader), 0 if more bytes are needed, -EMSGSIZE if
  * the header announces more than frame_max, -EPROTO for an empty frame.
  * After a negative return the stream cannot be resynchronised. */

@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include <check.h>
+
 struct harness_daemon {
   pid_t pid;
   char dir[256];     /* private temporary directory */
@@ -48,5 +50,18 @@ int harness_run_child(int (*fn)(void *arg), void *arg);
 
 /* A raw connected socket to the daemon (for hostile-input tests), or -1. */
 int harness_raw_connect(const struct harness_daemon *d);
+
+/* A test program's main: runs the suite (each test forked), then removes
+ * anything this run left in /dev/shm or /tmp (a failed test skips its
+ * teardown). Returns the exit status for main. */
+int harness_main(Suite *s);
+
+/* The same in two halves, for programs that run their own SRunner.
+ * harness_run_end returns how many shm objects it had to remove. */
+void harness_run_begin(void);
+int harness_run_end(void);
+
+/* Number of /dev/shm entries whose names start with `start`. */
+int harness_shm_count_start(const char *start);
 
 #endif

@@ -1,0 +1,361 @@
+/*
+ * ops.c: the daemon's answer to every op.
+ *
+ * Permission follows a file's rules, taken from the segment's recorded
+ * owner, group and mode against the peer's kernel-verified credentials:
+ * root passes; otherwise the owner, group or other bits apply. A read-only
+ * view needs r; a writable view needs r and w (it is mapped read-write);
+ * resize needs w (like truncating a file); unlink needs to be the owner
+ * (like /dev/shm's sticky bit). stat and list show metadata to anyone, as
+ * ls would.
+ *
+ * Limits: the global ones (--max-*) answer ENOSPC, a segment over
+ * --max-segment-size EFBIG.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "ops.h"
+
+struct op_ctx {
+  struct daemon *d;
+  struct peer *p;
+  const struct proto_request *req;
+  struct proto_response *resp;
+  int *fd_out;
+  struct proto_segment *scratch;
+  size_t scratch_len;
+};
+
+static void fail(struct op_ctx *x, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void fail(struct op_ctx *x, int code, const char *fmt, ...) {
+  char msg[PROTO_MSG_MAX];
+  va_list ap;
+
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  proto_response_error(x->resp, x->req->id, x->req->op, code, "%s", msg);
+}
+
+static uint64_t now_ms(void) {
+  struct timespec ts;
+
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static bool peer_in_group(const struct peer *p, gid_t gid) {
+  if (p->gid == gid)
+    return true;
+  for (int i = 0; i < p->ngroups; i++)
+    if (p->groups[i] == gid)
+      return true;
+  return false;
+}
+
+/* want: 4 read, 2 write, 6 both */
+static bool may_access(const struct peer *p, const struct segment *s, unsigned want) {
+  unsigned bits;
+
+  if (p->uid == 0)
+    return true;
+  if (p->uid == s->uid)
+    bits = (s->mode >> 6) & 7;
+  else if (peer_in_group(p, s->gid))
+    bits = (s->mode >> 3) & 7;
+  else
+    bits = s->mode & 7;
+  return (bits & want) == want;
+}
+
+static void segment_to_proto(const struct segment *s, struct proto_segment *out) {
+  memset(out, 0, sizeof *out);
+  memcpy(out->name, s->name, sizeof out->name);
+  out->size = s->size;
+  out->uid = (uint32_t)s->uid;
+  out->gid = (uint32_t)s->gid;
+  out->mode = s->mode;
+  out->views = s->views;
+  out->writable_views = s->writable_views;
+  out->created_sec = (int64_t)s->created.tv_sec;
+  out->created_nsec = (uint32_t)s->created.tv_nsec;
+}
+
+/* The named segment, or an ENOENT answer and NULL. */
+static struct segment *lookup(struct op_ctx *x) {
+  struct segment *s = registry_find(&x->d->reg, x->req->name);
+
+  if (s == NULL)
+    fail(x, ENOENT, "no segment named '%s'", x->req->name);
+  return s;
+}
+
+static void op_hello(struct op_ctx *x) {
+  struct proto_hello *h = &x->resp->u.hello;
+
+  h->version = PROTO_VERSION;
+  snprintf(h->server, sizeof h->server, "%s", PACKAGE_VERSION);
+  h->frame_max = x->d->cfg.frame_max;
+  h->name_max = PROTO_NAME_MAX;
+}
+
+/* Room for `size` more bytes under the global and per-segment limits. */
+static int check_size_limits(struct op_ctx *x, uint64_t size, uint64_t old) {
+  const struct daemon_config *cfg = &x->d->cfg;
+  uint64_t total = x->d->reg.bytes - old;
+
+  if (size > (uint64_t)INT64_MAX) {
+    fail(x, EFBIG, "size %llu is too large", (unsigned long long)size);
+    return -1;
+  }
+  if (cfg->max_segment_size != 0 && size > cfg->max_segment_size) {
+    fail(x, EFBIG, "size %llu exceeds the segment size limit of %llu bytes",
+         (unsigned long long)size, (unsigned long long)cfg->max_segment_size);
+    return -1;
+  }
+  if (cfg->max_total_size != 0 &&
+      (total > cfg->max_total_size || size > cfg->max_total_size - total)) {
+    fail(x, ENOSPC, "the daemon's total size limit of %llu bytes would be exceeded",
+         (unsigned long long)cfg->max_total_size);
+    return -1;
+  }
+  return 0;
+}
+
+static void op_create(struct op_ctx *x) {
+  const struct proto_request *req = x->req;
+  struct segment *s;
+  int rc;
+
+  if (req->mode > 0777) {
+    fail(x, EINVAL, "mode %#o has bits other than permissions", req->mode);
+    return;
+  }
+  if (registry_find(&x->d->reg, req->name) != NULL) {
+    fail(x, EEXIST, "segment '%s' already exists", req->name);
+    return;
+  }
+  if (check_size_limits(x, req->size, 0) < 0)
+    return;
+  rc = registry_create(&x->d->reg, req->name, req->size, x->p->uid, x->p->gid,
+                       req->mode, &s);
+  if (rc == -ENOSPC) {
+    fail(x, ENOSPC, "no room in shared memory for %llu bytes",
+         (unsigned long long)req->size);
+    return;
+  }
+  if (rc == -EEXIST) {
+    fail(x, EEXIST, "a shared-memory object for '%s' already exists outside the daemon's registry",
+         req->name);
+    return;
+  }
+  if (rc < 0) {
+    log_error("create %s: %s", req->name, strerror(-rc));
+    fail(x, -rc, "cannot create segment '%s': %s", req->name, strerror(-rc));
+    return;
+  }
+  log_info("created %s (%llu bytes, uid %u, mode %04o)", s->name,
+           (unsigned long long)s->size, (unsigned)s->uid, s->mode);
+  segment_to_proto(s, &x->resp->u.segment);
+}
+
+static void op_open(struct op_ctx *x) {
+  const struct proto_request *req = x->req;
+  const struct daemon_config *cfg = &x->d->cfg;
+  struct proto_view *v = &x->resp->u.view;
+  struct segment *s = lookup(x);
+  uint64_t length;
+  struct lease *l;
+  int fd;
+
+  if (s == NULL)
+    return;
+  if (!may_access(x->p, s, req->writable ? 6 : 4)) {
+    fail(x, EACCES, "no %s permission on segment '%s'",
+         req->writable ? "write" : "read", s->name);
+    return;
+  }
+  /* Overflow-safe: offset <= size first, then length against what is left. */
+  if (req->offset > s->size) {
+    fail(x, ERANGE, "offset %llu is past the end of '%s' (%llu bytes)",
+         (unsigned long long)req->offset, s->name, (unsigned long long)s->size);
+    return;
+  }
+  length = req->length == PROTO_TO_END ? s->size - req->offset : req->length;
+  if (length > s->size - req->offset) {
+    fail(x, ERANGE, "range %llu+%llu is past the end of '%s' (%llu bytes)",
+         (unsigned long long)req->offset, (unsigned long long)req->length,
+         s->name, (unsigned long long)s->size);
+    return;
+  }
+  if (cfg->max_views != 0 && x->d->leases.count >= cfg->max_views) {
+    fail(x, ENOSPC, "the daemon's view limit of %llu is reached",
+         (unsigned long long)cfg->max_views);
+    return;
+  }
+  fd = registry_open_fd(&x->d->reg, s, req->writable);
+  if (fd < 0) {
+    log_error("open %s: %s", s->name, strerror(-fd));
+    fail(x, -fd, "cannot open segment '%s': %s", s->name, strerror(-fd));
+    return;
+  }
+  l = lease_add(&x->d->leases, &x->p->leases, s, req->offset, length, req->writable);
+  if (l == NULL) {
+    close(fd);
+    fail(x, ENOMEM, "out of memory");
+    return;
+  }
+  memcpy(v->name, s->name, sizeof v->name);
+  v->offset = req->offset;
+  v->length = length;
+  v->segment_size = s->size;
+  v->lease = l->id;
+  v->writable = req->writable;
+  *x->fd_out = fd;
+}
+
+static void op_release(struct op_ctx *x) {
+  struct lease *l = lease_find(&x->d->leases, &x->p->leases, x->req->lease);
+
+  if (l == NULL) {
+    fail(x, ENOENT, "this connection holds no lease %llu",
+         (unsigned long long)x->req->lease);
+    return;
+  }
+  lease_remove(&x->d->leases, &x->d->reg, l);
+}
+
+static void op_list(struct op_ctx *x) {
+  struct segment *s = registry_first_after(&x->d->reg, x->req->after);
+  size_t n = 0;
+
+  for (; s != NULL && n < x->scratch_len; s = registry_next(&x->d->reg, s))
+    segment_to_proto(s, &x->scratch[n++]);
+  x->resp->u.list.items = x->scratch;
+  x->resp->u.list.count = n;
+  x->resp->u.list.more = s != NULL;
+}
+
+static void op_stat(struct op_ctx *x) {
+  struct segment *s = lookup(x);
+
+  if (s != NULL)
+    segment_to_proto(s, &x->resp->u.segment);
+}
+
+static void op_unlink(struct op_ctx *x) {
+  struct segment *s = lookup(x);
+  int rc;
+
+  if (s == NULL)
+    return;
+  if (x->p->uid != 0 && x->p->uid != s->uid) {
+    fail(x, EPERM, "only the owner (uid %u) may remove segment '%s'",
+         (unsigned)s->uid, s->name);
+    return;
+  }
+  rc = registry_unlink(&x->d->reg, s);
+  if (rc < 0) {
+    fail(x, -rc, "cannot remove segment '%s': %s", x->req->name, strerror(-rc));
+    return;
+  }
+  log_info("unlinked %s", x->req->name);
+}
+
+static void op_resize(struct op_ctx *x) {
+  const struct proto_request *req = x->req;
+  struct segment *s = lookup(x);
+  int rc;
+
+  if (s == NULL)
+    return;
+  if (!may_access(x->p, s, 2)) {
+    fail(x, EACCES, "no write permission on segment '%s'", s->name);
+    return;
+  }
+  if (req->size < s->size && s->views > 0) {
+    fail(x, EBUSY, "cannot shrink segment '%s': it has %llu live view%s",
+         s->name, (unsigned long long)s->views, s->views == 1 ? "" : "s");
+    return;
+  }
+  if (check_size_limits(x, req->size, s->size) < 0)
+    return;
+  rc = registry_resize(&x->d->reg, s, req->size);
+  if (rc < 0) {
+    if (rc == -ENOSPC)
+      fail(x, ENOSPC, "no room in shared memory to grow '%s' to %llu bytes",
+           s->name, (unsigned long long)req->size);
+    else
+      fail(x, -rc, "cannot resize segment '%s': %s", s->name, strerror(-rc));
+    return;
+  }
+  log_info("resized %s to %llu bytes", s->name, (unsigned long long)s->size);
+  segment_to_proto(s, &x->resp->u.segment);
+}
+
+static void op_status(struct op_ctx *x) {
+  const struct daemon *d = x->d;
+  struct proto_status *st = &x->resp->u.status;
+
+  snprintf(st->server, sizeof st->server, "%s", PACKAGE_VERSION);
+  st->version = PROTO_VERSION;
+  st->uptime_ms = now_ms() - d->started_ms;
+  st->clients = d->clients;
+  st->segments = d->reg.count;
+  st->bytes = d->reg.bytes;
+  st->views = d->leases.count;
+  st->writable_views = d->leases.writable;
+  st->requests = d->requests;
+  st->max_segment_size = d->cfg.max_segment_size;
+  st->max_total_size = d->cfg.max_total_size;
+  st->max_clients = d->cfg.max_clients;
+  st->max_views = d->cfg.max_views;
+  st->frame_max = d->cfg.frame_max;
+}
+
+static void (*const handlers[PROTO_OP_COUNT_])(struct op_ctx *) = {
+  [PROTO_OP_HELLO] = op_hello,
+  [PROTO_OP_CREATE] = op_create,
+  [PROTO_OP_OPEN] = op_open,
+  [PROTO_OP_RELEASE] = op_release,
+  [PROTO_OP_LIST] = op_list,
+  [PROTO_OP_STAT] = op_stat,
+  [PROTO_OP_UNLINK] = op_unlink,
+  [PROTO_OP_RESIZE] = op_resize,
+  [PROTO_OP_STATUS] = op_status,
+};
+
+void ops_handle(struct daemon *d, struct peer *p, const struct proto_request *req,
+                struct proto_response *resp, int *fd_out,
+                struct proto_segment *scratch, size_t scratch_len) {
+  struct op_ctx x = {d, p, req, resp, fd_out, scratch, scratch_len};
+
+  memset(resp, 0, sizeof *resp);
+  resp->id = req->id;
+  resp->op = req->op;
+  *fd_out = -1;
+  d->requests++;
+  if (req->op <= PROTO_OP_NONE || req->op >= PROTO_OP_COUNT_ || handlers[req->op] == NULL) {
+    fail(&x, EOPNOTSUPP, "unknown op");
+    return;
+  }
+  handlers[req->op](&x);
+}
+
+/* A segment entry encodes to at most ~330 bytes (a 200-char name and nine
+ * keyed integers); 64 bytes cover the envelope. */
+size_t ops_list_page_max(uint64_t frame_max) {
+  size_t n = (size_t)((frame_max - 64) / 360);
+
+  return n < 1 ? 1 : n > 1024 ? 1024 : n;
+}

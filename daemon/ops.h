@@ -1,0 +1,38 @@
+/*
+ * ops.h: one handler per protocol op.
+ *
+ * Handlers are plain functions of (daemon, peer, decoded request) to a
+ * response and perhaps a descriptor: they never see a socket, so the event
+ * loop stays thin and each op can be reasoned about on its own.
+ */
+#ifndef SHMVD_OPS_H
+#define SHMVD_OPS_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "daemon.h"
+#include "proto.h"
+
+/* Who is asking: credentials from SO_PEERCRED/SO_PEERGROUPS, taken once at
+ * accept, and the leases this connection holds. */
+struct peer {
+  pid_t pid;
+  uid_t uid;
+  gid_t gid;
+  gid_t *groups;     /* supplementary groups, malloc'd, may be NULL */
+  int ngroups;
+  struct lease_list leases;
+};
+
+/* Answer req into resp. *fd_out is set to a descriptor to send with the
+ * response (ownership passes to the caller), or -1. list answers borrow
+ * `scratch` (daemon_list_page_max entries) for their items. */
+void ops_handle(struct daemon *d, struct peer *p, const struct proto_request *req,
+                struct proto_response *resp, int *fd_out,
+                struct proto_segment *scratch, size_t scratch_len);
+
+/* How many list entries fit in one response frame of frame_max bytes. */
+size_t ops_list_page_max(uint64_t frame_max);
+
+#endif

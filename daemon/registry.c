@@ -1,0 +1,198 @@
+/*
+ * registry.c: segments and their shm objects.
+ *
+ * Memory is reserved with posix_fallocate when a segment is created or
+ * grown, so a full /dev/shm is an ENOSPC answer to the request that asked
+ * for the memory, never a SIGBUS in some client later. The objects are
+ * created 0600 by the daemon: what a client may do is decided here, per
+ * request, from the segment's recorded owner and mode, and enforced by the
+ * access mode of the descriptor it is given.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "registry.h"
+
+static int segment_cmp(const struct segment *a, const struct segment *b) {
+  return strcmp(a->name, b->name);
+}
+
+/* RB_GENERATE_STATIC spells its attribute __unused, which glibc leaves
+ * undefined; say it directly. */
+RB_GENERATE_INTERNAL(segment_tree, segment, by_name, segment_cmp,
+                     __attribute__((unused)) static)
+
+bool registry_prefix_valid(const char *prefix) {
+  return strlen(prefix) <= REGISTRY_PREFIX_MAX && proto_name_valid(prefix);
+}
+
+void registry_init(struct registry *r, const char *prefix) {
+  memset(r, 0, sizeof *r);
+  RB_INIT(&r->by_name);
+  snprintf(r->prefix, sizeof r->prefix, "%s", prefix);
+}
+
+void registry_fini(struct registry *r) {
+  struct segment *s, *next;
+
+  /* Unlinked segments are owned by their leases, which the server has
+   * released before this point. */
+  RB_FOREACH_SAFE(s, segment_tree, &r->by_name, next) {
+    RB_REMOVE(segment_tree, &r->by_name, s);
+    free(s);
+  }
+  r->count = 0;
+  r->bytes = 0;
+}
+
+void registry_object_name(const struct registry *r, const char *name,
+                          char *buf, size_t cap) {
+  snprintf(buf, cap, "/%s.%s", r->prefix, name);
+}
+
+struct segment *registry_find(struct registry *r, const char *name) {
+  struct segment key;
+
+  snprintf(key.name, sizeof key.name, "%s", name);
+  return RB_FIND(segment_tree, &r->by_name, &key);
+}
+
+struct segment *registry_first_after(struct registry *r, const char *after) {
+  struct segment key, *s;
+
+  if (after[0] == '\0')
+    return RB_MIN(segment_tree, &r->by_name);
+  snprintf(key.name, sizeof key.name, "%s", after);
+  s = RB_NFIND(segment_tree, &r->by_name, &key);
+  if (s != NULL && strcmp(s->name, after) == 0)
+    s = RB_NEXT(segment_tree, &r->by_name, s);
+  return s;
+}
+
+struct segment *registry_next(struct registry *r, struct segment *s) {
+  (void)r;
+  return RB_NEXT(segment_tree, &r->by_name, s);
+}
+
+/* Reserve [from, to) of the object. posix_fallocate returns an error
+ * number rather than setting errno. */
+static int reserve(int fd, uint64_t from, uint64_t to) {
+  int rc;
+
+  if (to <= from)
+    return 0;
+  rc = posix_fallocate(fd, (off_t)from, (off_t)(to - from));
+  return rc == 0 ? 0 : -rc;
+}
+
+int registry_create(struct registry *r, const char *name, uint64_t size,
+                    uid_t uid, gid_t gid, uint32_t mode, struct segment **out) {
+  char obj[NAME_MAX + 2];
+  struct segment *s;
+  int fd, rc;
+
+  if (size > (uint64_t)INT64_MAX)
+    return -EFBIG;
+  s = calloc(1, sizeof *s);
+  if (s == NULL)
+    return -ENOMEM;
+  registry_object_name(r, name, obj, sizeof obj);
+  fd = shm_open(obj, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    rc = -errno;
+    free(s);
+    return rc;
+  }
+  rc = ftruncate(fd, (off_t)size) == 0 ? 0 : -errno;
+  if (rc == 0)
+    rc = reserve(fd, 0, size);
+  close(fd);
+  if (rc < 0) {
+    shm_unlink(obj);
+    free(s);
+    return rc == -EFBIG ? -ENOSPC : rc;
+  }
+
+  snprintf(s->name, sizeof s->name, "%s", name);
+  s->size = size;
+  s->uid = uid;
+  s->gid = gid;
+  s->mode = mode;
+  clock_gettime(CLOCK_REALTIME, &s->created);
+  s->refs = 1;
+  s->linked = true;
+  RB_INSERT(segment_tree, &r->by_name, s);
+  r->count++;
+  r->bytes += size;
+  *out = s;
+  return 0;
+}
+
+int registry_resize(struct registry *r, struct segment *s, uint64_t size) {
+  char obj[NAME_MAX + 2];
+  int fd, rc;
+
+  if (size > (uint64_t)INT64_MAX)
+    return -EFBIG;
+  if (size == s->size)
+    return 0;
+  registry_object_name(r, s->name, obj, sizeof obj);
+  fd = shm_open(obj, O_RDWR | O_CLOEXEC, 0);
+  if (fd < 0)
+    return -errno;
+  rc = ftruncate(fd, (off_t)size) == 0 ? 0 : -errno;
+  if (rc == 0 && size > s->size) {
+    rc = reserve(fd, s->size, size);
+    if (rc < 0 && ftruncate(fd, (off_t)s->size) != 0)
+      log_error("resize %s: cannot restore size after failed grow: %s",
+                s->name, strerror(errno));
+  }
+  close(fd);
+  if (rc < 0)
+    return rc == -EFBIG ? -ENOSPC : rc;
+  r->bytes = r->bytes - s->size + size;
+  s->size = size;
+  return 0;
+}
+
+int registry_unlink(struct registry *r, struct segment *s) {
+  char obj[NAME_MAX + 2];
+
+  registry_object_name(r, s->name, obj, sizeof obj);
+  if (shm_unlink(obj) != 0 && errno != ENOENT)
+    return -errno;
+  RB_REMOVE(segment_tree, &r->by_name, s);
+  s->linked = false;
+  r->count--;
+  segment_unref(r, s);
+  return 0;
+}
+
+int registry_open_fd(struct registry *r, const struct segment *s, bool writable) {
+  char obj[NAME_MAX + 2];
+  int fd;
+
+  registry_object_name(r, s->name, obj, sizeof obj);
+  fd = shm_open(obj, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC, 0);
+  return fd < 0 ? -errno : fd;
+}
+
+void segment_ref(struct segment *s) {
+  s->refs++;
+}
+
+void segment_unref(struct registry *r, struct segment *s) {
+  if (--s->refs > 0)
+    return;
+  r->bytes -= s->size;
+  free(s);
+}

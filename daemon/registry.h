@@ -1,0 +1,83 @@
+/*
+ * registry.h: the daemon's segments.
+ *
+ * A segment is a POSIX shm object "/<prefix>.<name>", always mode 0600 and
+ * owned by the daemon; clients reach it only through descriptors the daemon
+ * hands out. The registry keeps segments in a red-black tree ordered by name
+ * (O(log n) lookup, and sorted paging for `list`), owns their shm objects
+ * (create, resize, unlink) and their memory accounting. It knows nothing of
+ * connections or leases beyond a view count and a reference count.
+ */
+#ifndef SHMVD_REGISTRY_H
+#define SHMVD_REGISTRY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include <bsd/sys/tree.h>
+
+#include "proto.h"
+
+#define REGISTRY_PREFIX_MAX 48
+
+struct segment {
+  RB_ENTRY(segment) by_name;
+  char name[PROTO_NAME_MAX + 1];
+  uint64_t size;
+  uid_t uid;
+  gid_t gid;
+  uint32_t mode;
+  struct timespec created;
+  uint64_t views;          /* live leases */
+  uint64_t writable_views;
+  unsigned refs;           /* the name (while linked) + one per lease */
+  bool linked;             /* false once unlinked: kept while leased */
+};
+
+RB_HEAD(segment_tree, segment);
+
+struct registry {
+  struct segment_tree by_name;
+  char prefix[REGISTRY_PREFIX_MAX + 1];
+  uint64_t count;          /* linked segments */
+  uint64_t bytes;          /* all segments we still account for */
+};
+
+/* Prefixes follow the segment-name rules, at most REGISTRY_PREFIX_MAX. */
+bool registry_prefix_valid(const char *prefix);
+
+void registry_init(struct registry *r, const char *prefix);
+/* Forget every segment (memory only: shm objects stay for a restart). */
+void registry_fini(struct registry *r);
+
+struct segment *registry_find(struct registry *r, const char *name);
+/* First linked segment whose name sorts after `after` ("" = the first). */
+struct segment *registry_first_after(struct registry *r, const char *after);
+struct segment *registry_next(struct registry *r, struct segment *s);
+
+/* Create the shm object and reserve its memory. Returns 0 or -errno
+ * (-EEXIST, -ENOSPC when /dev/shm cannot hold it, ...); on failure nothing
+ * is left behind. */
+int registry_create(struct registry *r, const char *name, uint64_t size,
+                    uid_t uid, gid_t gid, uint32_t mode, struct segment **out);
+
+/* Grow (reserving the new memory) or shrink the object. The caller checks
+ * leases first: shrinking under a live mapping would SIGBUS its owner. */
+int registry_resize(struct registry *r, struct segment *s, uint64_t size);
+
+/* Remove the name now; the record lives on while leases reference it. */
+int registry_unlink(struct registry *r, struct segment *s);
+
+/* A new descriptor of the object, O_RDWR or O_RDONLY, close-on-exec. */
+int registry_open_fd(struct registry *r, const struct segment *s, bool writable);
+
+void segment_ref(struct segment *s);
+void segment_unref(struct registry *r, struct segment *s);
+
+/* "/<prefix>.<name>" into buf (at least NAME_MAX + 1 bytes). */
+void registry_object_name(const struct registry *r, const char *name,
+                          char *buf, size_t cap);
+
+#endif

@@ -1,0 +1,617 @@
+/*
+ * server.c: sockets, frames and byte queues.
+ *
+ * Each connection is a non-blocking socket watched by a uv_poll_t rather
+ * than a uv_pipe_t: the answer to `open` carries a descriptor as
+ * SCM_RIGHTS, which uv_write2 cannot send (it only passes stream handles).
+ * Owning the socket lets one place, proto_send(), attach the descriptor to
+ * the first byte of its frame, so a partial write can neither lose it nor
+ * send it twice.
+ *
+ * The loop only moves bytes: a whole frame is decoded and handed to
+ * ops_handle(), and the encoded answer is queued. Reading stops while a
+ * connection's queue holds more than a few frames (a client that does not
+ * read its answers stalls only itself, and what we buffer for it is
+ * bounded), and resumes when the queue drains.
+ *
+ * Framing errors (an empty or oversize frame, a payload that is not
+ * msgpack) get one error answer and then the connection is closed: the
+ * stream cannot be trusted after them. A well-formed request with bad
+ * arguments only gets an error answer.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "ops.h"
+#include "server.h"
+
+/* Stop reading from a connection while this many answers wait for it. */
+#define OUTQ_PAUSE_FRAMES 4
+/* Reads per wake-up, so one busy client cannot starve the others. */
+#define READS_PER_WAKEUP 16
+/* Connections refused for --max-clients that may wait for their answer. */
+#define REFUSED_MAX 64
+
+struct out_frame {
+  STAILQ_ENTRY(out_frame) link;
+  char *data;
+  size_t len;
+  size_t off;
+  int fd; /* rides on the first byte; -1 once sent or if none */
+};
+
+struct conn {
+  LIST_ENTRY(conn) link;
+  struct server *srv;
+  uv_poll_t poll;
+  int fd;
+  struct peer peer;
+  struct proto_reader rd;
+  STAILQ_HEAD(, out_frame) outq;
+  size_t outq_frames;
+  int events;         /* what poll is watching now */
+  bool refused;       /* over --max-clients: answer EUSERS once, then close */
+  bool closing;       /* no more reading; close once the queue is sent */
+  bool dead;          /* uv_close called */
+};
+
+struct server {
+  uv_loop_t *loop;
+  struct daemon *d;
+  uv_poll_t listen_poll;
+  int listen_fd;
+  int reserve_fd;     /* spare descriptor for shedding connections at EMFILE */
+  bool owns_socket_file;
+  dev_t sock_dev;
+  ino_t sock_ino;
+  LIST_HEAD(, conn) conns;
+  uint64_t refused;
+  struct proto_segment *scratch;
+  size_t scratch_len;
+  bool stopping;
+};
+
+static void conn_update(struct conn *c);
+static void conn_close(struct conn *c);
+
+/* ---- output ---- */
+
+static void out_frame_free(struct out_frame *f) {
+  if (f->fd >= 0)
+    close(f->fd);
+  free(f->data);
+  free(f);
+}
+
+/* Queue resp (and fd, whose ownership we take) for c. */
+static void conn_queue(struct conn *c, const struct proto_response *resp, int fd) {
+  struct server *s = c->srv;
+  msgpack_sbuffer sb;
+  struct out_frame *f;
+  int rc;
+
+  msgpack_sbuffer_init(&sb);
+  rc = proto_response_encode(resp, s->d->cfg.frame_max, &sb);
+  if (rc < 0) {
+    struct proto_response err;
+
+    /* Only a list page could outgrow a frame; its page size prevents it. */
+    log_error("cannot encode an answer to request %llu: %s",
+              (unsigned long long)resp->id, strerror(-rc));
+    proto_response_error(&err, resp->id, resp->op, EMSGSIZE,
+                         "the answer does not fit in a frame");
+    msgpack_sbuffer_clear(&sb);
+    rc = proto_response_encode(&err, s->d->cfg.frame_max, &sb);
+    if (fd >= 0)
+      close(fd);
+    fd = -1;
+  }
+  f = calloc(1, sizeof *f);
+  if (rc < 0 || f == NULL) {
+    log_error("out of memory queueing an answer; closing the connection");
+    free(f);
+    msgpack_sbuffer_destroy(&sb);
+    if (fd >= 0)
+      close(fd);
+    conn_close(c);
+    return;
+  }
+  f->len = sb.size;
+  f->data = msgpack_sbuffer_release(&sb);
+  f->fd = fd;
+  STAILQ_INSERT_TAIL(&c->outq, f, link);
+  c->outq_frames++;
+}
+
+/* Send what the socket takes now. Returns -1 if the connection died. */
+static int conn_flush(struct conn *c) {
+  struct out_frame *f;
+
+  while ((f = STAILQ_FIRST(&c->outq)) != NULL) {
+    ssize_t n = proto_send(c->fd, f->data + f->off, f->len - f->off,
+                           f->off == 0 ? f->fd : -1);
+
+    if (n == -EAGAIN)
+      return 0;
+    if (n < 0) {
+      log_debug("client pid %d: send: %s", (int)c->peer.pid, strerror((int)-n));
+      conn_close(c);
+      return -1;
+    }
+    if (f->fd >= 0) { /* it went with the first byte */
+      close(f->fd);
+      f->fd = -1;
+    }
+    f->off += (size_t)n;
+    if (f->off == f->len) {
+      STAILQ_REMOVE_HEAD(&c->outq, link);
+      c->outq_frames--;
+      out_frame_free(f);
+    }
+  }
+  if (c->closing) {
+    conn_close(c);
+    return -1;
+  }
+  return 0;
+}
+
+/* ---- input ---- */
+
+static void answer_error(struct conn *c, uint64_t id, enum proto_op op, int code,
+                         const char *msg) {
+  struct proto_response resp;
+
+  proto_response_error(&resp, id, op, code, "%s", msg);
+  conn_queue(c, &resp, -1);
+}
+
+static void handle_frame(struct conn *c, const uint8_t *payload, size_t len) {
+  struct server *s = c->srv;
+  struct proto_request req;
+  struct proto_response resp;
+  char errmsg[PROTO_MSG_MAX];
+  int rc, fd = -1;
+
+  memset(&req, 0, sizeof req);
+  rc = proto_request_decode(payload, len, &req, errmsg, sizeof errmsg);
+  if (c->refused) {
+    char msg[128];
+
+    snprintf(msg, sizeof msg, "too many clients (the limit is %llu)",
+             (unsigned long long)s->d->cfg.max_clients);
+    answer_error(c, req.id, req.op, EUSERS, msg);
+    c->closing = true;
+    return;
+  }
+  if (rc == -EPROTO) {
+    log_warn("client pid %d sent an undecodable frame (%s); closing it",
+             (int)c->peer.pid, errmsg);
+    answer_error(c, req.id, req.op, EPROTO, errmsg);
+    c->closing = true;
+    return;
+  }
+  if (rc < 0) {
+    s->d->requests++;
+    answer_error(c, req.id, req.op, -rc, errmsg);
+    return;
+  }
+  ops_handle(s->d, &c->peer, &req, &resp, &fd, s->scratch, s->scratch_len);
+  if (resp.err != 0)
+    log_debug("client pid %d: %s: %s", (int)c->peer.pid, proto_op_name(req.op),
+              resp.msg);
+  conn_queue(c, &resp, fd);
+}
+
+/* Decode and answer whole frames while the queue has room. */
+static void conn_process(struct conn *c) {
+  const uint8_t *payload;
+  size_t len;
+  int rc;
+
+  while (!c->closing && !c->dead && c->outq_frames < OUTQ_PAUSE_FRAMES) {
+    rc = proto_reader_next(&c->rd, &payload, &len);
+    if (rc == 0)
+      break;
+    if (rc < 0) {
+      const char *why = rc == -EMSGSIZE ? "a frame larger than the limit" : "an empty frame";
+
+      log_warn("client pid %d sent %s; closing it", (int)c->peer.pid, why);
+      answer_error(c, 0, PROTO_OP_NONE, -rc,
+                   rc == -EMSGSIZE ? "frame larger than the daemon's limit"
+                                   : "empty frame");
+      c->closing = true;
+      break;
+    }
+    handle_frame(c, payload, len);
+  }
+}
+
+static void conn_read(struct conn *c) {
+  for (int i = 0; i < READS_PER_WAKEUP && !c->closing; i++) {
+    void *p;
+    size_t avail;
+    ssize_t n;
+
+    if (c->outq_frames >= OUTQ_PAUSE_FRAMES)
+      break;
+    if (proto_reader_space(&c->rd, 64 * 1024, &p, &avail) < 0) {
+      log_error("out of memory reading from client pid %d", (int)c->peer.pid);
+      conn_close(c);
+      return;
+    }
+    /* A NULL fd pointer: anything a client passes us is closed at once. */
+    n = proto_recv(c->fd, p, avail, NULL);
+    if (n == -EAGAIN)
+      break;
+    if (n == 0 && proto_reader_pending(&c->rd) > 0)
+      log_warn("client pid %d hung up in the middle of a frame", (int)c->peer.pid);
+    if (n <= 0) {
+      if (n < 0)
+        log_debug("client pid %d: recv: %s", (int)c->peer.pid, strerror((int)-n));
+      conn_close(c);
+      return;
+    }
+    proto_reader_commit(&c->rd, (size_t)n);
+    conn_process(c);
+    if (c->dead)
+      return;
+  }
+}
+
+static void on_conn_event(uv_poll_t *h, int status, int events) {
+  struct conn *c = h->data;
+
+  if (status < 0) {
+    log_debug("client pid %d: poll: %s", (int)c->peer.pid, uv_strerror(status));
+    conn_close(c);
+    return;
+  }
+  if (events & (UV_READABLE | UV_DISCONNECT))
+    conn_read(c);
+  /* Send, and answer frames already buffered as the queue drains: a client
+   * that pipelined requests may send nothing more until it has answers. */
+  while (!c->dead) {
+    if (conn_flush(c) < 0)
+      return;
+    if (!STAILQ_EMPTY(&c->outq))
+      break; /* the socket is full: wait until it is writable */
+    conn_process(c);
+    if (c->outq_frames == 0)
+      break;
+  }
+  if (!c->dead)
+    conn_update(c);
+}
+
+/* Watch for what the connection needs now. */
+static void conn_update(struct conn *c) {
+  int want = 0;
+
+  if (c->dead)
+    return;
+  if (!c->closing && c->outq_frames < OUTQ_PAUSE_FRAMES)
+    want |= UV_READABLE;
+  if (!STAILQ_EMPTY(&c->outq))
+    want |= UV_WRITABLE;
+  if (want == c->events)
+    return;
+  c->events = want;
+  if (want == 0)
+    uv_poll_stop(&c->poll);
+  else
+    uv_poll_start(&c->poll, want, on_conn_event);
+}
+
+/* ---- connection life ---- */
+
+static void on_conn_closed(uv_handle_t *h) {
+  struct conn *c = h->data;
+  struct out_frame *f;
+
+  while ((f = STAILQ_FIRST(&c->outq)) != NULL) {
+    STAILQ_REMOVE_HEAD(&c->outq, link);
+    out_frame_free(f);
+  }
+  proto_reader_free(&c->rd);
+  close(c->fd); /* only now: libuv must stop watching it first */
+  free(c->peer.groups);
+  free(c);
+}
+
+static void conn_close(struct conn *c) {
+  struct server *s = c->srv;
+  uint64_t n;
+
+  if (c->dead)
+    return;
+  c->dead = true;
+  LIST_REMOVE(c, link);
+  n = lease_remove_all(&s->d->leases, &s->d->reg, &c->peer.leases);
+  if (c->refused)
+    s->refused--;
+  else
+    s->d->clients--;
+  log_debug("client pid %d uid %u disconnected (%llu lease%s released)",
+            (int)c->peer.pid, (unsigned)c->peer.uid, (unsigned long long)n,
+            n == 1 ? "" : "s");
+  uv_close((uv_handle_t *)&c->poll, on_conn_closed);
+}
+
+/* Credentials the kernel vouches for, taken once: they cannot change for
+ * the life of the connection. */
+static int peer_credentials(int fd, struct peer *p) {
+  struct ucred cred;
+  socklen_t len = sizeof cred;
+  gid_t *groups = NULL;
+
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
+    return -errno;
+  p->pid = cred.pid;
+  p->uid = cred.uid;
+  p->gid = cred.gid;
+  p->groups = NULL;
+  p->ngroups = 0;
+#ifdef SO_PEERGROUPS
+  len = 0;
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, NULL, &len) != 0 && errno == ERANGE &&
+      len > 0) {
+    groups = malloc(len);
+    if (groups == NULL)
+      return -ENOMEM;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) != 0) {
+      free(groups);
+      return -errno;
+    }
+    p->groups = groups;
+    p->ngroups = (int)(len / sizeof(gid_t));
+  }
+#endif
+  return 0;
+}
+
+static void accept_one(struct server *s, int fd) {
+  struct conn *c = calloc(1, sizeof *c);
+  const struct daemon_config *cfg = &s->d->cfg;
+  int rc;
+
+  if (c == NULL || (rc = peer_credentials(fd, &c->peer)) < 0) {
+    log_error("cannot accept a client: %s", c == NULL ? "out of memory" : strerror(-rc));
+    free(c);
+    close(fd);
+    return;
+  }
+  if (cfg->max_clients != 0 && s->d->clients >= cfg->max_clients) {
+    if (s->refused >= REFUSED_MAX) {
+      free(c->peer.groups);
+      free(c);
+      close(fd);
+      return;
+    }
+    log_warn("refusing client pid %d: %llu clients is the limit", (int)c->peer.pid,
+             (unsigned long long)cfg->max_clients);
+    c->refused = true;
+  }
+  if (uv_poll_init(s->loop, &c->poll, fd) != 0) {
+    log_error("cannot watch client socket");
+    free(c->peer.groups);
+    free(c);
+    close(fd);
+    return;
+  }
+  c->srv = s;
+  c->fd = fd;
+  c->poll.data = c;
+  LIST_INIT(&c->peer.leases);
+  STAILQ_INIT(&c->outq);
+  proto_reader_init(&c->rd, cfg->frame_max);
+  LIST_INSERT_HEAD(&s->conns, c, link);
+  if (c->refused)
+    s->refused++;
+  else
+    s->d->clients++;
+  log_debug("client pid %d uid %u connected", (int)c->peer.pid, (unsigned)c->peer.uid);
+  conn_update(c);
+}
+
+static void on_listen_event(uv_poll_t *h, int status, int events) {
+  struct server *s = h->data;
+
+  (void)events;
+  if (status < 0) {
+    log_error("listening socket: %s", uv_strerror(status));
+    return;
+  }
+  for (int i = 0; i < 64; i++) {
+    int fd = accept4(s->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+    if (fd >= 0) {
+      accept_one(s, fd);
+      continue;
+    }
+    if (errno == EINTR || errno == ECONNABORTED)
+      continue;
+    if ((errno == EMFILE || errno == ENFILE) && s->reserve_fd >= 0) {
+      /* Out of descriptors: free the spare one to take the connection
+       * and close it, so the client sees a hang-up instead of waiting
+       * in the backlog forever while we spin on a readable socket. */
+      log_warn("out of file descriptors: shedding a connection");
+      close(s->reserve_fd);
+      fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+      if (fd >= 0)
+        close(fd);
+      s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+      continue;
+    }
+    if (errno != EAGAIN && errno != EWOULDBLOCK)
+      log_error("accept: %s", strerror(errno));
+    break;
+  }
+}
+
+/* ---- listening socket ---- */
+
+/* A socket file nobody listens on is left by a daemon that died; a live
+ * one belongs to a running daemon. Returns 0 if path may be replaced. */
+static int check_stale_socket(const char *path) {
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  struct stat st;
+  int fd, rc;
+
+  if (lstat(path, &st) != 0)
+    return errno == ENOENT ? 0 : -errno;
+  if (!S_ISSOCK(st.st_mode)) {
+    log_error("%s exists and is not a socket; not replacing it", path);
+    return -EEXIST;
+  }
+  fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return -errno;
+  snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+  rc = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 ? 0 : -errno;
+  close(fd);
+  if (rc == 0) {
+    log_error("another shmviewd is already listening on %s", path);
+    return -EADDRINUSE;
+  }
+  if (rc != -ECONNREFUSED) {
+    log_error("cannot tell whether %s is in use: %s", path, strerror(-rc));
+    return rc;
+  }
+  log_info("replacing stale socket %s", path);
+  if (unlink(path) != 0 && errno != ENOENT)
+    return -errno;
+  return 0;
+}
+
+static int bind_socket(struct server *s, const char *path) {
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  struct stat st;
+  int fd, rc;
+
+  if (strlen(path) >= sizeof sa.sun_path) {
+    log_error("socket path %s is too long", path);
+    return -ENAMETOOLONG;
+  }
+  snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+  rc = check_stale_socket(path);
+  if (rc < 0)
+    return rc;
+  fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return -errno;
+  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+    rc = -errno;
+    log_error("cannot bind %s: %s", path, strerror(-rc));
+    close(fd);
+    return rc;
+  }
+  if (listen(fd, SOMAXCONN) != 0 || stat(path, &st) != 0) {
+    rc = -errno;
+    log_error("cannot listen on %s: %s", path, strerror(-rc));
+    close(fd);
+    unlink(path);
+    return rc;
+  }
+  s->owns_socket_file = true;
+  s->sock_dev = st.st_dev;
+  s->sock_ino = st.st_ino;
+  return fd;
+}
+
+int server_start(struct server **out, uv_loop_t *loop, struct daemon *d, int listen_fd) {
+  struct server *s = calloc(1, sizeof *s);
+  int rc;
+
+  if (s == NULL)
+    return -ENOMEM;
+  s->loop = loop;
+  s->d = d;
+  LIST_INIT(&s->conns);
+  s->scratch_len = ops_list_page_max(d->cfg.frame_max);
+  s->scratch = calloc(s->scratch_len, sizeof *s->scratch);
+  s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (s->scratch == NULL) {
+    rc = -ENOMEM;
+    goto fail;
+  }
+  if (listen_fd >= 0) {
+    int fl = fcntl(listen_fd, F_GETFL);
+
+    if (fl < 0 || fcntl(listen_fd, F_SETFL, fl | O_NONBLOCK) != 0) {
+      rc = -errno;
+      goto fail;
+    }
+    s->listen_fd = listen_fd;
+  } else {
+    rc = bind_socket(s, d->cfg.socket_path);
+    if (rc < 0)
+      goto fail;
+    s->listen_fd = rc;
+  }
+  rc = uv_poll_init(loop, &s->listen_poll, s->listen_fd);
+  if (rc == 0)
+    rc = uv_poll_start(&s->listen_poll, UV_READABLE, on_listen_event);
+  if (rc != 0) {
+    log_error("cannot watch the listening socket: %s", uv_strerror(rc));
+    if (s->owns_socket_file)
+      unlink(d->cfg.socket_path);
+    close(s->listen_fd);
+    rc = -EIO;
+    goto fail;
+  }
+  s->listen_poll.data = s;
+  *out = s;
+  return 0;
+
+fail:
+  if (s->reserve_fd >= 0)
+    close(s->reserve_fd);
+  free(s->scratch);
+  free(s);
+  return rc;
+}
+
+static void on_listen_closed(uv_handle_t *h) {
+  struct server *s = h->data;
+
+  close(s->listen_fd);
+  s->listen_fd = -1;
+}
+
+void server_stop(struct server *s) {
+  struct stat st;
+
+  if (s->stopping)
+    return;
+  s->stopping = true;
+  uv_close((uv_handle_t *)&s->listen_poll, on_listen_closed);
+  /* Remove the socket file only if it is still the one we bound: a newer
+   * daemon may have replaced it. */
+  if (s->owns_socket_file && stat(s->d->cfg.socket_path, &st) == 0 &&
+      st.st_dev == s->sock_dev && st.st_ino == s->sock_ino)
+    unlink(s->d->cfg.socket_path);
+  while (!LIST_EMPTY(&s->conns))
+    conn_close(LIST_FIRST(&s->conns));
+}
+
+void server_free(struct server *s) {
+  if (s == NULL)
+    return;
+  if (s->reserve_fd >= 0)
+    close(s->reserve_fd);
+  free(s->scratch);
+  free(s);
+}
