@@ -1,0 +1,66 @@
+/* cmd-stat.c: show every field of one segment, one per line, or as JSON. */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "cli.h"
+
+static int cmd_stat_exec(struct cli_ctx *, int, char **);
+
+const struct cli_command cli_cmd_stat = {
+  .name = "stat",
+  .alias = NULL,
+  .usage = "[--json] NAME",
+  .summary = "Show every field of segment NAME, one per line.",
+  .options = NULL,
+  .exec = cmd_stat_exec,
+};
+
+static int
+cmd_stat_exec(struct cli_ctx *ctx, int argc, char **argv)
+{
+  static const struct option opts[] = { CLI_COMMON_OPTIONS, { NULL, 0, NULL, 0 } };
+  shmv_segment_info s;
+  char human[CLI_HUMAN_MAX], user[256], group[256], when[64], iso[64];
+  const char *name;
+  int c, r, status = 0;
+
+  while ((c = cli_getopt(ctx, argc, argv, CLI_COMMON_SHORT, opts, &status)) != -1)
+    if (c == CLI_GETOPT_EXIT)
+      return status;
+  if ((status = cli_check_operands(ctx->cmd, argc - optind, 1, 1)) != 0)
+    return status;
+  name = argv[optind];
+  if ((status = cli_check_name(ctx->cmd, name)) != 0)
+    return status;
+  if ((status = cli_connect(ctx)) != 0)
+    return status;
+
+  if ((r = shmv_stat(ctx->client, name, &s)) != 0) {
+    cli_error("%s: %s", name, shmv_strerror(r));
+    return CLI_EXIT_FAIL;
+  }
+
+  if (ctx->json) {
+    cli_json_segment(stdout, &s);
+    fputc('\n', stdout);
+    return cli_finish_stdout();
+  }
+  printf("name:           %s\n", s.name);
+  if (s.size < 1024)
+    printf("size:           %" PRIu64 " bytes\n", s.size);
+  else
+    printf("size:           %" PRIu64 " bytes (%s)\n", s.size,
+           cli_human_size(s.size, human));
+  printf("owner:          %s (%lu)\n", cli_user_name(s.uid, user, sizeof user),
+         (unsigned long)s.uid);
+  printf("group:          %s (%lu)\n", cli_group_name(s.gid, group, sizeof group),
+         (unsigned long)s.gid);
+  printf("mode:           %04o\n", s.mode & 07777);
+  printf("views:          %" PRIu64 "\n", s.views);
+  printf("writable views: %" PRIu64 "\n", s.writable_views);
+  printf("created:        %s (%s)\n", cli_time_local(&s.created, when, sizeof when),
+         cli_time_rfc3339(&s.created, iso, sizeof iso));
+  return cli_finish_stdout();
+}

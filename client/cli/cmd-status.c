@@ -1,0 +1,96 @@
+/* cmd-status.c: show the daemon's version, limits and counters. */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "cli.h"
+
+static int cmd_status_exec(struct cli_ctx *, int, char **);
+
+const struct cli_command cli_cmd_status = {
+  .name = "status",
+  .alias = NULL,
+  .usage = "[--json]",
+  .summary = "Show the daemon's version, uptime, counters and limits.",
+  .options = NULL,
+  .exec = cmd_status_exec,
+};
+
+/* "65536 (64K)", or "none" for a limit of 0 when none_if_zero. */
+static const char *
+status_bytes(uint64_t n, int none_if_zero, char *buf, size_t cap)
+{
+  char human[CLI_HUMAN_MAX];
+
+  if (n == 0 && none_if_zero)
+    snprintf(buf, cap, "none");
+  else if (n < 1024)
+    snprintf(buf, cap, "%" PRIu64, n);
+  else
+    snprintf(buf, cap, "%" PRIu64 " (%s)", n, cli_human_size(n, human));
+  return buf;
+}
+
+static const char *
+status_count(uint64_t n, char *buf, size_t cap)
+{
+  if (n == 0)
+    snprintf(buf, cap, "none");
+  else
+    snprintf(buf, cap, "%" PRIu64, n);
+  return buf;
+}
+
+static int
+cmd_status_exec(struct cli_ctx *ctx, int argc, char **argv)
+{
+  static const struct option opts[] = { CLI_COMMON_OPTIONS, { NULL, 0, NULL, 0 } };
+  shmv_status_info s;
+  char a[64], b[64];
+  int c, r, status = 0;
+
+  while ((c = cli_getopt(ctx, argc, argv, CLI_COMMON_SHORT, opts, &status)) != -1)
+    if (c == CLI_GETOPT_EXIT)
+      return status;
+  if ((status = cli_check_operands(ctx->cmd, argc - optind, 0, 0)) != 0)
+    return status;
+  if ((status = cli_connect(ctx)) != 0)
+    return status;
+
+  if ((r = shmv_status(ctx->client, &s)) != 0) {
+    cli_error("status: %s", shmv_strerror(r));
+    return CLI_EXIT_FAIL;
+  }
+  s.version[sizeof s.version - 1] = '\0';
+
+  if (ctx->json) {
+    fputs("{\"version\": ", stdout);
+    cli_json_string(stdout, s.version);
+    printf(", \"protocol\": %u, \"uptime_ms\": %" PRIu64 ", \"clients\": %" PRIu64
+           ", \"segments\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"views\": %" PRIu64
+           ", \"writable_views\": %" PRIu64 ", \"requests\": %" PRIu64
+           ", \"max_segment_size\": %" PRIu64 ", \"max_total_size\": %" PRIu64
+           ", \"max_clients\": %" PRIu64 ", \"max_views\": %" PRIu64
+           ", \"frame_max\": %" PRIu64 "}\n",
+           s.protocol, s.uptime_ms, s.clients, s.segments, s.bytes, s.views,
+           s.writable_views, s.requests, s.max_segment_size, s.max_total_size,
+           s.max_clients, s.max_views, s.frame_max);
+    return cli_finish_stdout();
+  }
+  printf("version:          %s\n", s.version);
+  printf("protocol:         %u\n", s.protocol);
+  printf("uptime:           %s\n", cli_human_duration(s.uptime_ms, a, sizeof a));
+  printf("clients:          %" PRIu64 "\n", s.clients);
+  printf("segments:         %" PRIu64 "\n", s.segments);
+  printf("bytes:            %s\n", status_bytes(s.bytes, 0, a, sizeof a));
+  printf("views:            %" PRIu64 " (%" PRIu64 " writable)\n", s.views,
+         s.writable_views);
+  printf("requests:         %" PRIu64 "\n", s.requests);
+  printf("max segment size: %s\n", status_bytes(s.max_segment_size, 1, a, sizeof a));
+  printf("max total size:   %s\n", status_bytes(s.max_total_size, 1, b, sizeof b));
+  printf("max clients:      %s\n", status_count(s.max_clients, a, sizeof a));
+  printf("max views:        %s\n", status_count(s.max_views, a, sizeof a));
+  printf("frame max:        %s\n", status_bytes(s.frame_max, 0, a, sizeof a));
+  return cli_finish_stdout();
+}
