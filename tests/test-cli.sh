@@ -1,2 +1,373 @@
 #!/bin/sh
-exit 77
+# test-cli.sh: the shmview tool against the real, built shmviewd.
+#
+# Environment (set by make check): SHMVIEWD, SHMVIEW_CLI, HEXDUMP (empty:
+# skip, exit 77), SHMVIEW_TEST_TMPDIR. Every check prints one line; the
+# first failure stops the test with a message saying what differed.
+set -eu
+
+: "${SHMVIEWD:?SHMVIEWD must name the built shmviewd}"
+: "${SHMVIEW_CLI:?SHMVIEW_CLI must name the built shmview}"
+HEXDUMP=${HEXDUMP-}
+if [ -z "$HEXDUMP" ]; then
+  echo "SKIP: hexdump not found (configure found no HEXDUMP)"
+  exit 77
+fi
+PYTHON=$(command -v python3 || true)
+
+tmproot=${SHMVIEW_TEST_TMPDIR:-/tmp}
+mkdir -p "$tmproot"
+dir=$(mktemp -d "$tmproot/cli.XXXXXX")
+sock=$dir/s.sock
+rnd=$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
+prefix=cli$$x$rnd
+daemon=
+
+cleanup() {
+  st=$?
+  if [ -n "$daemon" ]; then
+    kill -TERM "$daemon" 2>/dev/null || true
+    wait "$daemon" 2>/dev/null || true
+  fi
+  rm -f /dev/shm/"$prefix".* 2>/dev/null || true
+  rm -rf "$dir"
+  exit $st
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+ok() { echo "ok - $*"; }
+fail() {
+  echo "FAIL - $*"
+  if [ -s "$dir/err" ]; then echo "  stderr:"; sed 's/^/    /' "$dir/err"; fi
+  if [ -s "$dir/daemon.log" ]; then echo "  daemon log (tail):"; tail -n 20 "$dir/daemon.log" | sed 's/^/    /'; fi
+  exit 1
+}
+
+sv() { "$SHMVIEW_CLI" --socket "$sock" "$@"; }
+
+# run STATUS CMD...: run CMD with stdout to $dir/out, stderr to $dir/err and
+# require exit status STATUS.
+run() {
+  want=$1; shift
+  set +e
+  "$@" >"$dir/out" 2>"$dir/err"
+  got=$?
+  set -e
+  [ "$got" -eq "$want" ] || fail "$* exited $got, expected $want"
+}
+
+# err_has TEXT: stderr of the last run contains TEXT.
+err_has() {
+  grep -qF -- "$1" "$dir/err" || fail "stderr lacks '$1'"
+}
+
+# ---- start the daemon -------------------------------------------------------
+"$SHMVIEWD" --socket "$sock" --prefix "$prefix" 2>"$dir/daemon.log" &
+daemon=$!
+i=0
+until "$SHMVIEW_CLI" --socket "$sock" status >/dev/null 2>&1; do
+  i=$((i + 1))
+  kill -0 "$daemon" 2>/dev/null || { daemon=; fail "shmviewd exited at start"; }
+  [ $i -lt 50 ] || fail "shmviewd did not answer on $sock within 5 s"
+  sleep 0.1
+done
+ok "shmviewd answers on $sock"
+
+# ---- version and help -------------------------------------------------------
+run 0 "$SHMVIEW_CLI" --version
+grep -qx 'shmview [0-9][0-9.]*' "$dir/out" || fail "--version printed '$(cat "$dir/out")'"
+ok "--version: $(cat "$dir/out")"
+run 0 "$SHMVIEW_CLI" --help
+grep -q '^usage: shmview' "$dir/out" || fail "--help has no usage line"
+ok "--help"
+for c in list stat create rm unlink resize dump cat write status; do
+  run 0 "$SHMVIEW_CLI" "$c" --help
+  grep -q "^usage: shmview " "$dir/out" || fail "$c --help has no usage line"
+  run 0 "$SHMVIEW_CLI" help "$c"
+  grep -q "^usage: shmview " "$dir/out" || fail "help $c has no usage line"
+done
+ok "--help and 'help' of every command exit 0"
+
+# ---- empty list, status -----------------------------------------------------
+run 0 sv list
+[ "$(cat "$dir/out")" = "NAME  SIZE  OWNER  MODE  VIEWS  CREATED" ] ||
+  fail "empty list printed '$(cat "$dir/out")'"
+ok "empty list prints only the header"
+run 0 sv status
+grep -q '^version: ' "$dir/out" && grep -q '^uptime: ' "$dir/out" &&
+  grep -q '^frame max: ' "$dir/out" || fail "status lacks version/uptime/frame max"
+ok "status"
+
+# ---- create, list, stat, resize, rm ------------------------------------------
+run 0 sv create alpha 13
+[ ! -s "$dir/out" ] || fail "create printed something"
+run 0 sv create beta 1M --mode 0640
+run 0 sv create gamma.x_y-z 2K
+ok "create (bytes, 1M with --mode 0640, 2K)"
+
+run 0 sv list
+sed -n 1p "$dir/out" | grep -q '^NAME  *SIZE  *OWNER  *MODE  *VIEWS  *CREATED$' || fail "list header: $(sed -n 1p "$dir/out")"
+[ "$(sed -n '2,$p' "$dir/out" | awk '{print $1}' | tr '\n' ' ')" = "alpha beta gamma.x_y-z " ] ||
+  fail "list not sorted by name: $(cat "$dir/out")"
+user=$(id -un 2>/dev/null || id -u)
+set -- $(sed -n 2p "$dir/out")
+[ "$1 $2 $3 $4 $5" = "alpha 13 $user 0600 0/0" ] || fail "list row for alpha: $*"
+set -- $(sed -n 3p "$dir/out")
+[ "$1 $2 $4 $5" = "beta 1.0M 0640 0/0" ] || fail "list row for beta: $*"
+set -- $(sed -n 4p "$dir/out")
+[ "$2" = "2.0K" ] || fail "list size of gamma.x_y-z: $2"
+echo "$6 $7" | grep -qE '^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$' ||
+  fail "list CREATED column: $6 $7"
+ok "list: sorted, sizes 13/1.0M/2.0K, owner $user, modes, views, time"
+
+run 0 sv stat beta
+grep -q '^name: *beta$' "$dir/out" || fail "stat name"
+grep -q '^size: *1048576 ' "$dir/out" || fail "stat size: $(grep size "$dir/out")"
+grep -q '^mode: *0640$' "$dir/out" || fail "stat mode"
+ok "stat"
+
+run 0 sv resize alpha 100
+run 0 sv stat alpha
+grep -q '^size: *100 ' "$dir/out" || fail "resize to 100: $(grep size "$dir/out")"
+run 0 sv resize alpha 3
+run 0 sv stat alpha
+grep -q '^size: *3 ' "$dir/out" || fail "resize to 3"
+ok "resize grow and shrink"
+
+run 0 sv rm gamma.x_y-z
+run 1 sv stat gamma.x_y-z
+err_has "shmview: gamma.x_y-z: "
+run 0 sv create gamma 1
+run 0 sv unlink gamma
+run 1 sv stat gamma
+ok "rm and its alias unlink"
+
+# ---- JSON ---------------------------------------------------------------------
+if [ -n "$PYTHON" ]; then
+  uid=$(id -u)
+  gid=$(id -g)
+  run 0 sv create js 4096
+  run 0 sv list --json
+  "$PYTHON" - "$dir/out" "$uid" "$gid" <<'PY' || fail "list --json"
+import json, sys, datetime
+doc = json.load(open(sys.argv[1]))
+uid, gid = int(sys.argv[2]), int(sys.argv[3])
+assert isinstance(doc, list), doc
+names = [o["name"] for o in doc]
+assert names == sorted(names) == ["alpha", "beta", "js"], names
+o = doc[2]
+assert set(o) == {"name", "size", "uid", "gid", "mode", "views", "writable_views", "created"}, o
+assert o["size"] == 4096 and o["uid"] == uid and o["gid"] == gid, o
+assert o["mode"] == "0600" and o["views"] == 0 and o["writable_views"] == 0, o
+t = datetime.datetime.fromisoformat(o["created"])
+assert t.tzinfo is not None, o["created"]
+assert abs((datetime.datetime.now(datetime.timezone.utc) - t).total_seconds()) < 3600, t
+assert doc[1]["mode"] == "0640" and doc[1]["size"] == 1048576, doc[1]
+PY
+  ok "list --json: fields checked with python3"
+
+  run 0 "$SHMVIEW_CLI" --json --socket "$sock" stat js
+  cp "$dir/out" "$dir/stat1"
+  run 0 sv stat js --json
+  cmp -s "$dir/out" "$dir/stat1" || fail "--json before and after the command differ"
+  "$PYTHON" - "$dir/out" "$uid" <<'PY' || fail "stat --json"
+import json, sys, datetime
+o = json.load(open(sys.argv[1]))
+assert o["name"] == "js" and o["size"] == 4096 and o["mode"] == "0600", o
+assert o["uid"] == int(sys.argv[2]), o
+datetime.datetime.fromisoformat(o["created"])
+PY
+  ok "stat --json (global and command option)"
+
+  run 0 sv status --json
+  "$PYTHON" - "$dir/out" <<'PY' || fail "status --json"
+import json, sys
+o = json.load(open(sys.argv[1]))
+for k in ("version", "protocol", "uptime_ms", "clients", "segments", "bytes",
+          "views", "writable_views", "requests", "max_segment_size",
+          "max_total_size", "max_clients", "max_views", "frame_max"):
+    assert k in o, k
+assert isinstance(o["version"], str) and o["version"], o
+assert o["segments"] == 3, o
+assert o["bytes"] >= 3 + 1048576 + 4096, o
+assert o["clients"] >= 1 and o["frame_max"] > 0, o
+PY
+  ok "status --json"
+  run 0 sv rm js
+else
+  echo "skip - JSON checks: python3 not found"
+fi
+
+# ---- dump against hexdump -C --------------------------------------------------
+# dumpcheck SEG FILE OFFSET LENGTH [ARGS...]: shmview dump ARGS (default
+# SEG:OFFSET:LENGTH) against hexdump -C -s OFFSET -n LENGTH FILE.
+dumpcheck() {
+  seg=$1 file=$2 o=$3 l=$4
+  shift 4
+  [ $# -gt 0 ] || set -- "$seg:$o:$l"
+  run 0 sv dump "$@"
+  "$HEXDUMP" -C -s "$o" -n "$l" "$file" >"$dir/expect"
+  cmp -s "$dir/out" "$dir/expect" || {
+    echo "  shmview dump $*:"; sed 's/^/    /' "$dir/out" | head -20
+    echo "  hexdump -C -s $o -n $l:"; sed 's/^/    /' "$dir/expect" | head -20
+    fail "dump $* differs from hexdump -C -s $o -n $l"
+  }
+}
+
+# load SEG FILE: create SEG holding FILE's bytes (and check it with cat).
+load() {
+  n=$(wc -c <"$2" | tr -d ' ')
+  run 0 sv create "$1" "$n"
+  run 0 sv write "$1" <"$2"
+  sv cat "$1" >"$dir/back"
+  cmp -s "$dir/back" "$2" || fail "cat $1 differs from what was written"
+}
+
+head -c 1000 /dev/urandom >"$dir/r1000"
+load r1000 "$dir/r1000"
+dumpcheck r1000 "$dir/r1000" 0 1000 r1000
+dumpcheck r1000 "$dir/r1000" 0 1000
+dumpcheck r1000 "$dir/r1000" 37 501
+dumpcheck r1000 "$dir/r1000" 999 1
+dumpcheck r1000 "$dir/r1000" 37 501 --offset 37 --length 501 r1000
+dumpcheck r1000 "$dir/r1000" 37 501 --offset 37 --length 501 r1000:5:6
+dumpcheck r1000 "$dir/r1000" 5 0
+ok "dump of 1000 random bytes: whole, slice 37+501, last byte, options, -n 0"
+
+for n in 1 15 16 17 31 33; do
+  head -c $n /dev/urandom >"$dir/f$n"
+  load f$n "$dir/f$n"
+  dumpcheck f$n "$dir/f$n" 0 $n f$n
+  [ $n -lt 2 ] || dumpcheck f$n "$dir/f$n" 1 $((n - 1))
+done
+ok "dump of 1, 15, 16, 17, 31, 33 bytes"
+
+{ head -c 1000 /dev/zero; printf 'ABC'; head -c 2000 /dev/zero; printf '\001\002'
+  head -c 1091 /dev/zero; } >"$dir/z4096"
+load z4096 "$dir/z4096"
+dumpcheck z4096 "$dir/z4096" 0 4096 z4096
+dumpcheck z4096 "$dir/z4096" 3 4000
+dumpcheck z4096 "$dir/z4096" 990 40
+grep -qx '\*' "$dir/out" && fail "unexpected squeeze" || true
+dumpcheck z4096 "$dir/z4096" 0 4096 z4096
+grep -qx '\*' "$dir/out" || fail "repeated lines were not squeezed into '*'"
+ok "dump squeezes repeated lines into '*' as hexdump does"
+
+: >"$dir/empty"
+run 0 sv create empty 0
+dumpcheck empty "$dir/empty" 0 0 empty
+[ ! -s "$dir/out" ] || fail "dump of an empty segment printed something"
+run 0 sv cat empty
+[ ! -s "$dir/out" ] || fail "cat of an empty segment printed something"
+# to the end from the end: hexdump -C -s 33 prints just the end offset
+run 0 sv dump f33:33
+"$HEXDUMP" -C -s 33 "$dir/f33" >"$dir/expect"
+cmp -s "$dir/out" "$dir/expect" || fail "dump f33:33 differs from hexdump -C -s 33"
+ok "dump of an empty segment and of an empty window"
+
+# ---- cat / write ----------------------------------------------------------------
+head -c 300000 /dev/urandom >"$dir/big"
+run 0 sv create big 300000
+run 0 sv write big <"$dir/big"
+[ ! -s "$dir/out" ] && [ ! -s "$dir/err" ] || fail "write printed something"
+sv cat big >"$dir/back"
+cmp "$dir/back" "$dir/big" || fail "cat big differs from the bytes written"
+ok "write then cat 300000 random bytes, identical"
+
+head -c 1000 /dev/urandom >"$dir/part"
+cat "$dir/part" | sv write big:1234
+sv cat big:1234:1000 >"$dir/back"
+cmp -s "$dir/back" "$dir/part" || fail "write big:1234 / cat big:1234:1000"
+sv cat --offset 1234 --length 1000 big >"$dir/back"
+cmp -s "$dir/back" "$dir/part" || fail "cat --offset 1234 --length 1000"
+sv cat big:0:1234 >"$dir/back"
+head -c 1234 "$dir/big" | cmp -s - "$dir/back" || fail "bytes before the write changed"
+ok "write at an offset from a pipe, cat of a window (descriptor and options)"
+
+sv cat big >"$dir/before"
+run 1 sh -c 'head -c 1001 /dev/urandom | "$0" --socket "$1" write big:299000' "$SHMVIEW_CLI" "$sock"
+err_has "shmview: input is larger than the 1000 bytes from offset 299000 to the end of big"
+sv cat big >"$dir/after"
+cmp -s "$dir/before" "$dir/after" || fail "segment changed by a refused write"
+ok "write larger than the room: exit 1, message, segment untouched"
+
+head -c 1000 /dev/urandom >"$dir/tail"
+sv write big:299000 <"$dir/tail"
+sv cat big:299000 | cmp -s - "$dir/tail" || fail "write of exactly the room"
+ok "write of exactly the room left"
+
+# cat into a pipe that closes early: quiet, exit 1 (SIGPIPE ignored, EPIPE)
+set +e
+sv cat big 2>"$dir/err" | head -c 10 >/dev/null
+set -e
+[ ! -s "$dir/err" ] || fail "cat into a closed pipe printed: $(cat "$dir/err")"
+ok "cat into a pipe closed early is quiet"
+
+# ---- errors -------------------------------------------------------------------
+run 1 sv stat nosuch
+err_has "shmview: nosuch: "
+run 1 sv dump nosuch
+err_has "shmview: nosuch: "
+run 1 sv rm nosuch
+err_has "shmview: nosuch: "
+ok "no such segment: exit 1, message names it"
+
+run 2 sv create q 12Q
+err_has "shmview: bad size '12Q'"
+for s in '' 1KB 1k -1 ' 1' 1.5M 18446744073709551616 17179869184G; do
+  run 2 sv create q "$s"
+done
+run 2 sv resize alpha 12Q
+ok "bad sizes: exit 2"
+
+run 2 sv create q 1 --mode 0800
+err_has "bad mode"
+run 2 sv create q 1 --mode 1777
+ok "bad mode: exit 2"
+
+run 2 sv frobnicate
+err_has "shmview: unknown command 'frobnicate'"
+run 2 "$SHMVIEW_CLI"
+run 2 "$SHMVIEW_CLI" --bogus list
+err_has "unknown option '--bogus'"
+run 2 sv list --bogus
+err_has "unknown option '--bogus'"
+ok "unknown command and options: exit 2"
+
+run 2 sv stat
+err_has "missing argument"
+run 2 sv create onlyname
+err_has "missing argument"
+run 2 sv rm a b
+err_has "too many arguments"
+run 2 sv dump
+run 2 sv create q 1 --mode
+err_has "needs an argument"
+ok "missing and extra arguments: exit 2"
+
+run 2 sv dump 'r1000:x'
+err_has "bad descriptor 'r1000:x'"
+run 2 sv cat 'r1000:1:2:3:4'
+run 2 sv dump '.hidden'
+run 2 sv stat 'bad/name'
+run 2 sv dump r1000 --offset 12Q
+ok "bad descriptors and names: exit 2"
+
+run 1 sv dump r1000:999:2
+err_has "shmview: r1000: "
+ok "window past the end: exit 1"
+
+run 1 sv create alpha 10
+err_has "shmview: alpha: "
+ok "create of an existing name: exit 1"
+
+run 1 "$SHMVIEW_CLI" --socket "$dir/missing.sock" status
+err_has "cannot connect to shmviewd at $dir/missing.sock"
+err_has "is shmviewd running?"
+run 1 env SHMVIEW_SOCKET="$dir/missing2.sock" "$SHMVIEW_CLI" list
+err_has "$dir/missing2.sock"
+ok "daemon not running: exit 1, message names the socket"
+
+kill -0 "$daemon" || fail "shmviewd died during the test"
+ok "all checks passed"
