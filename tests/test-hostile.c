@@ -1,0 +1,493 @@
+/*
+ * test-hostile.c: clients that break the protocol, stall or die.
+ *
+ * Raw sockets send what the library never would: garbage, oversize and
+ * empty frames, wrong types, unknown ops, half frames, descriptors, and
+ * floods of requests never read. Each offender gets an error answer (and
+ * for broken framing, a hang-up); the daemon keeps serving everyone else.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <msgpack.h>
+
+#include "harness.h"
+#include "proto.h"
+#include "shmview.h"
+
+static struct harness_daemon d;
+static shmv_client *c;
+
+static void setup(void) {
+  harness_daemon_start(&d, NULL);
+  ck_assert_int_eq(shmv_connect(d.socket, &c), 0);
+}
+
+static void teardown(void) {
+  shmv_disconnect(c);
+  ck_assert_int_eq(harness_daemon_stop(&d), 0);
+}
+
+/* The daemon still answers a well-behaved client. */
+static void assert_serving(void) {
+  shmv_status_info st;
+  shmv_client *fresh;
+
+  ck_assert_int_eq(shmv_status(c, &st), 0);
+  ck_assert_int_eq(shmv_connect(d.socket, &fresh), 0);
+  ck_assert_int_eq(shmv_status(fresh, &st), 0);
+  shmv_disconnect(fresh);
+}
+
+static void send_all(int fd, const void *buf, size_t len) {
+  const char *p = buf;
+
+  while (len > 0) {
+    ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+
+    ck_assert_int_gt(n, 0);
+    p += n;
+    len -= (size_t)n;
+  }
+}
+
+/* A frame around an arbitrary payload. */
+static void send_frame(int fd, const void *payload, uint32_t len) {
+  uint8_t hdr[PROTO_HEADER_SIZE];
+
+  proto_frame_header(hdr, len);
+  send_all(fd, hdr, sizeof hdr);
+  if (len > 0)
+    send_all(fd, payload, len);
+}
+
+static void send_request(int fd, const struct proto_request *req) {
+  msgpack_sbuffer sb;
+
+  msgpack_sbuffer_init(&sb);
+  ck_assert_int_eq(proto_request_encode(req, PROTO_FRAME_MAX_DEFAULT, &sb), 0);
+  send_all(fd, sb.data, sb.size);
+  msgpack_sbuffer_destroy(&sb);
+}
+
+/* Read one response; *got_fd (if non-NULL) receives a passed descriptor.
+ * Returns 0, or -1 at EOF before a whole frame. */
+static int read_response(int fd, enum proto_op op, struct proto_response *resp, int *got_fd) {
+  static struct proto_reader rd;
+  static int rd_sock = -1;
+  const uint8_t *payload;
+  size_t len;
+
+  if (rd_sock != fd) {
+    if (rd_sock >= 0)
+      proto_reader_free(&rd);
+    proto_reader_init(&rd, PROTO_FRAME_MAX_DEFAULT);
+    rd_sock = fd;
+  }
+  if (got_fd != NULL)
+    *got_fd = -1;
+  while (proto_reader_next(&rd, &payload, &len) == 0) {
+    void *p;
+    size_t avail;
+    int passed = -1;
+    ssize_t n;
+
+    ck_assert_int_eq(proto_reader_space(&rd, 4096, &p, &avail), 0);
+    n = proto_recv(fd, p, avail, got_fd != NULL ? &passed : NULL);
+    if (n <= 0) {
+      proto_reader_free(&rd);
+      rd_sock = -1;
+      return -1;
+    }
+    if (passed >= 0)
+      *got_fd = passed;
+    proto_reader_commit(&rd, (size_t)n);
+  }
+  ck_assert_int_eq(proto_response_decode(payload, len, op, resp), 0);
+  return 0;
+}
+
+static void expect_error(int fd, uint64_t id, int code) {
+  struct proto_response resp;
+
+  ck_assert_int_eq(read_response(fd, PROTO_OP_NONE, &resp, NULL), 0);
+  ck_assert_uint_eq(resp.id, id);
+  ck_assert_int_eq(resp.err, code);
+  ck_assert_int_gt(strlen(resp.msg), 0);
+}
+
+static void expect_hangup(int fd) {
+  struct pollfd pfd = {.fd = fd, .events = POLLIN};
+  char b;
+
+  ck_assert_int_eq(poll(&pfd, 1, 5000), 1);
+  ck_assert_int_eq(recv(fd, &b, 1, 0), 0);
+}
+
+START_TEST(garbage_payload) {
+  int fd = harness_raw_connect(&d);
+  static const uint8_t junk[] = {0xc1, 0xc1, 0xc1, 0xc1, 0xff, 0x00, 0x42};
+
+  send_frame(fd, junk, sizeof junk);
+  expect_error(fd, 0, EPROTO);
+  expect_hangup(fd);
+  close(fd);
+  assert_serving();
+}
+END_TEST
+
+START_TEST(oversize_frame) {
+  int fd = harness_raw_connect(&d);
+  uint8_t hdr[4] = {0x7f, 0xff, 0xff, 0xff};
+
+  send_all(fd, hdr, sizeof hdr);
+  expect_error(fd, 0, EMSGSIZE);
+  expect_hangup(fd);
+  close(fd);
+  /* One byte over the limit is refused too. */
+  fd = harness_raw_connect(&d);
+  proto_frame_header(hdr, PROTO_FRAME_MAX_DEFAULT + 1);
+  send_all(fd, hdr, sizeof hdr);
+  expect_error(fd, 0, EMSGSIZE);
+  expect_hangup(fd);
+  close(fd);
+  assert_serving();
+}
+END_TEST
+
+START_TEST(empty_frame_and_non_map) {
+  int fd = harness_raw_connect(&d);
+  static const uint8_t array[] = {0x92, 0x01, 0x02}; /* [1, 2] */
+  static const uint8_t trailing[] = {0x80, 0x80};     /* {} {} */
+
+  send_frame(fd, NULL, 0);
+  expect_error(fd, 0, EPROTO);
+  expect_hangup(fd);
+  close(fd);
+
+  fd = harness_raw_connect(&d);
+  send_frame(fd, array, sizeof array);
+  expect_error(fd, 0, EPROTO);
+  expect_hangup(fd);
+  close(fd);
+
+  fd = harness_raw_connect(&d);
+  send_frame(fd, trailing, sizeof trailing);
+  expect_error(fd, 0, EPROTO);
+  expect_hangup(fd);
+  close(fd);
+  assert_serving();
+}
+END_TEST
+
+/* Pack a map of n string keys with the values the callback writes. */
+static void send_packed(int fd, void (*fill)(msgpack_packer *pk)) {
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+
+  msgpack_sbuffer_init(&sb);
+  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+  fill(&pk);
+  send_frame(fd, sb.data, (uint32_t)sb.size);
+  msgpack_sbuffer_destroy(&sb);
+}
+
+static void key(msgpack_packer *pk, const char *k) {
+  msgpack_pack_str_with_body(pk, k, strlen(k));
+}
+
+static void name_is_int(msgpack_packer *pk) {
+  msgpack_pack_map(pk, 4);
+  key(pk, "id"), msgpack_pack_uint64(pk, 5);
+  key(pk, "op"), key(pk, "create");
+  key(pk, "name"), msgpack_pack_int(pk, 123);
+  key(pk, "size"), msgpack_pack_uint64(pk, 1);
+}
+
+static void unknown_op(msgpack_packer *pk) {
+  msgpack_pack_map(pk, 2);
+  key(pk, "id"), msgpack_pack_uint64(pk, 6);
+  key(pk, "op"), key(pk, "frobnicate");
+}
+
+static void open_without_name(msgpack_packer *pk) {
+  msgpack_pack_map(pk, 2);
+  key(pk, "id"), msgpack_pack_uint64(pk, 7);
+  key(pk, "op"), key(pk, "open");
+}
+
+static void traversal_name(msgpack_packer *pk) {
+  msgpack_pack_map(pk, 4);
+  key(pk, "id"), msgpack_pack_uint64(pk, 8);
+  key(pk, "op"), key(pk, "create");
+  key(pk, "name"), key(pk, "../../etc/x");
+  key(pk, "size"), msgpack_pack_uint64(pk, 1);
+}
+
+static void negative_size(msgpack_packer *pk) {
+  msgpack_pack_map(pk, 4);
+  key(pk, "id"), msgpack_pack_uint64(pk, 9);
+  key(pk, "op"), key(pk, "create");
+  key(pk, "name"), key(pk, "neg");
+  key(pk, "size"), msgpack_pack_int64(pk, -1);
+}
+
+static void op_is_nil(msgpack_packer *pk) {
+  msgpack_pack_map(pk, 2);
+  key(pk, "id"), msgpack_pack_uint64(pk, 10);
+  key(pk, "op"), msgpack_pack_nil(pk);
+}
+
+START_TEST(bad_requests_keep_connection) {
+  int fd = harness_raw_connect(&d);
+  struct proto_request req = {.id = 11, .op = PROTO_OP_STATUS};
+  struct proto_response resp;
+
+  send_packed(fd, name_is_int);
+  expect_error(fd, 5, EINVAL);
+  send_packed(fd, unknown_op);
+  expect_error(fd, 6, EOPNOTSUPP);
+  send_packed(fd, open_without_name);
+  expect_error(fd, 7, EINVAL);
+  send_packed(fd, traversal_name);
+  expect_error(fd, 8, EINVAL);
+  send_packed(fd, negative_size);
+  expect_error(fd, 9, EINVAL);
+  send_packed(fd, op_is_nil);
+  expect_error(fd, 10, EINVAL);
+  /* Still the same connection, still served. */
+  send_request(fd, &req);
+  ck_assert_int_eq(read_response(fd, PROTO_OP_STATUS, &resp, NULL), 0);
+  ck_assert_uint_eq(resp.id, 11);
+  ck_assert_int_eq(resp.err, 0);
+  ck_assert_uint_eq(resp.u.status.segments, 0);
+  ck_assert_int_eq(harness_shm_count(d.prefix), 0);
+  close(fd);
+}
+END_TEST
+
+START_TEST(half_frame_stall_and_hangup) {
+  int stall = harness_raw_connect(&d), quit = harness_raw_connect(&d);
+  uint8_t hdr[4];
+  static const uint8_t part[10] = {0x84};
+
+  proto_frame_header(hdr, 100);
+  send_all(stall, hdr, sizeof hdr);
+  send_all(stall, part, sizeof part);
+  send_all(quit, hdr, 2); /* half a header */
+  close(quit);
+  /* The stalled client costs the others nothing. */
+  for (int i = 0; i < 100; i++)
+    ck_assert_int_eq(shmv_create(c, "s", 1, 0600), i == 0 ? 0 : -EEXIST);
+  assert_serving();
+  close(stall);
+  ck_assert_int_eq(shmv_unlink(c, "s"), 0);
+}
+END_TEST
+
+static int count_fds(pid_t pid) {
+  char path[64];
+  DIR *dir;
+  int n = 0;
+
+  snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+  dir = opendir(path);
+  ck_assert_ptr_nonnull(dir);
+  while (readdir(dir) != NULL)
+    n++;
+  closedir(dir);
+  return n;
+}
+
+/* The daemon never keeps a descriptor a client sends it. */
+START_TEST(passed_fds_are_closed) {
+  int fd = harness_raw_connect(&d);
+  int before, after;
+  msgpack_sbuffer sb;
+  struct proto_response resp;
+
+  /* Settle: one round trip so the connection's own fd is counted. */
+  {
+    struct proto_request req = {.id = 1, .op = PROTO_OP_STATUS};
+
+    send_request(fd, &req);
+    ck_assert_int_eq(read_response(fd, PROTO_OP_STATUS, &resp, NULL), 0);
+  }
+  before = count_fds(d.pid);
+  for (uint64_t i = 2; i < 22; i++) {
+    struct proto_request req = {.id = i, .op = PROTO_OP_STATUS};
+    int extra = open("/dev/null", O_RDONLY);
+
+    msgpack_sbuffer_init(&sb);
+    ck_assert_int_eq(proto_request_encode(&req, PROTO_FRAME_MAX_DEFAULT, &sb), 0);
+    ck_assert_int_eq(proto_send(fd, sb.data, sb.size, extra), (ssize_t)sb.size);
+    msgpack_sbuffer_destroy(&sb);
+    close(extra);
+    ck_assert_int_eq(read_response(fd, PROTO_OP_STATUS, &resp, NULL), 0);
+    ck_assert_uint_eq(resp.id, i);
+  }
+  after = count_fds(d.pid);
+  ck_assert_int_eq(after, before);
+  close(fd);
+}
+END_TEST
+
+/* Many requests in one write are all answered, in order. */
+START_TEST(pipelined_requests) {
+  int fd = harness_raw_connect(&d);
+  msgpack_sbuffer all;
+  struct proto_response resp;
+
+  msgpack_sbuffer_init(&all);
+  for (uint64_t i = 1; i <= 200; i++) {
+    struct proto_request req = {.id = i, .op = PROTO_OP_STATUS};
+    msgpack_sbuffer one;
+
+    msgpack_sbuffer_init(&one);
+    ck_assert_int_eq(proto_request_encode(&req, PROTO_FRAME_MAX_DEFAULT, &one), 0);
+    msgpack_sbuffer_write(&all, one.data, one.size);
+    msgpack_sbuffer_destroy(&one);
+  }
+  send_all(fd, all.data, all.size);
+  msgpack_sbuffer_destroy(&all);
+  for (uint64_t i = 1; i <= 200; i++) {
+    ck_assert_int_eq(read_response(fd, PROTO_OP_STATUS, &resp, NULL), 0);
+    ck_assert_uint_eq(resp.id, i);
+    ck_assert_int_eq(resp.err, 0);
+  }
+  close(fd);
+}
+END_TEST
+
+/* A client that floods requests and never reads stalls only itself. */
+START_TEST(flood_without_reading) {
+  int fd = harness_raw_connect(&d);
+  msgpack_sbuffer sb;
+  struct proto_request req = {.id = 1, .op = PROTO_OP_LIST};
+  size_t sent = 0;
+  int fl = fcntl(fd, F_GETFL);
+
+  ck_assert_int_eq(fcntl(fd, F_SETFL, fl | O_NONBLOCK), 0);
+  msgpack_sbuffer_init(&sb);
+  ck_assert_int_eq(proto_request_encode(&req, PROTO_FRAME_MAX_DEFAULT, &sb), 0);
+  /* Write until the daemon stops reading and the socket fills. */
+  for (int i = 0; i < 200000; i++) {
+    ssize_t n = send(fd, sb.data, sb.size, MSG_NOSIGNAL);
+
+    if (n < 0) {
+      ck_assert_int_eq(errno, EAGAIN);
+      break;
+    }
+    sent += (size_t)n;
+  }
+  msgpack_sbuffer_destroy(&sb);
+  ck_assert_int_gt(sent, 0);
+  assert_serving();
+  for (int i = 0; i < 50; i++)
+    ck_assert_int_eq(shmv_create(c, "f", 1, 0600), i == 0 ? 0 : -EEXIST);
+  close(fd);
+  assert_serving();
+  ck_assert_int_eq(shmv_unlink(c, "f"), 0);
+}
+END_TEST
+
+/* A lease belongs to the connection that took it. */
+START_TEST(foreign_lease_release) {
+  int a = harness_raw_connect(&d), b = harness_raw_connect(&d);
+  struct proto_request open_req = {.id = 1, .op = PROTO_OP_OPEN, .offset = 0,
+                                   .length = PROTO_TO_END, .writable = false};
+  struct proto_request rel = {.id = 2, .op = PROTO_OP_RELEASE};
+  struct proto_response resp;
+  int got;
+
+  ck_assert_int_eq(shmv_create(c, "leased", 100, 0600), 0);
+  snprintf(open_req.name, sizeof open_req.name, "leased");
+  open_req.fields = PROTO_F_NAME | PROTO_F_OFFSET | PROTO_F_LENGTH | PROTO_F_WRITABLE;
+  send_request(a, &open_req);
+  ck_assert_int_eq(read_response(a, PROTO_OP_OPEN, &resp, &got), 0);
+  ck_assert_int_eq(resp.err, 0);
+  ck_assert_int_ge(got, 0);
+  /* Read-only: the descriptor itself refuses writing. */
+  ck_assert_int_eq(fcntl(got, F_GETFL) & O_ACCMODE, O_RDONLY);
+  close(got);
+
+  rel.lease = resp.u.view.lease;
+  rel.fields = PROTO_F_LEASE;
+  send_request(b, &rel);
+  expect_error(b, 2, ENOENT);
+  ck_assert_int_eq(shmv_resize(c, "leased", 1), -EBUSY);
+  send_request(a, &rel);
+  ck_assert_int_eq(read_response(a, PROTO_OP_RELEASE, &resp, NULL), 0);
+  ck_assert_int_eq(resp.err, 0);
+  ck_assert_int_eq(shmv_resize(c, "leased", 1), 0);
+  close(a);
+  close(b);
+  ck_assert_int_eq(shmv_unlink(c, "leased"), 0);
+}
+END_TEST
+
+/* Clients dying mid-request, in numbers. */
+START_TEST(clients_die_mid_request) {
+  shmv_status_info st;
+
+  for (int i = 0; i < 30; i++) {
+    pid_t pid = fork();
+
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+      int fd = harness_raw_connect(&d);
+      uint8_t hdr[4];
+
+      proto_frame_header(hdr, 50);
+      if (fd >= 0 && send(fd, hdr, sizeof hdr, MSG_NOSIGNAL) < 0)
+        _exit(1);
+      _exit(0); /* die with the frame half sent */
+    }
+    ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+  }
+  for (int i = 0; i < 200; i++) {
+    ck_assert_int_eq(shmv_status(c, &st), 0);
+    if (st.clients == 1)
+      break;
+    usleep(10 * 1000);
+  }
+  ck_assert_uint_eq(st.clients, 1);
+}
+END_TEST
+
+static Suite *hostile_suite(void) {
+  Suite *s = suite_create("hostile");
+  TCase *tc = tcase_create("hostile");
+
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, garbage_payload);
+  tcase_add_test(tc, oversize_frame);
+  tcase_add_test(tc, empty_frame_and_non_map);
+  tcase_add_test(tc, bad_requests_keep_connection);
+  tcase_add_test(tc, half_frame_stall_and_hangup);
+  tcase_add_test(tc, passed_fds_are_closed);
+  tcase_add_test(tc, pipelined_requests);
+  tcase_add_test(tc, flood_without_reading);
+  tcase_add_test(tc, foreign_lease_release);
+  tcase_add_test(tc, clients_die_mid_request);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void) {
+  signal(SIGPIPE, SIG_IGN);
+  return harness_main(hostile_suite());
+}
