@@ -78,6 +78,9 @@ int proto_reader_space(struct proto_reader *r, size_t want, void **p,
     r->start = r->len = 0;
   have = r->len - r->start;
   need = frame_need(r);
+  if (need == 0 && have < limit)
+    need = 1; /* a whole frame is buffered: still never hand out 0 bytes
+                 when there is room, lest a read(fd, p, 0) look like EOF */
   target = want < need ? want : need;
 
   if (r->cap - r->len < target && r->start > 0) {
