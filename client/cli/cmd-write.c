@@ -14,7 +14,7 @@ static int cmd_write_exec(struct cli_ctx *, int, char **);
 const struct cli_command cli_cmd_write = {
   .name = "write",
   .alias = NULL,
-  .usage = "[--offset N] NAME[:OFFSET[:LENGTH]]",
+  .usage = "[--offset N] [--length N] NAME[:OFFSET[:LENGTH]]",
   .summary = "Copy standard input into segment NAME from OFFSET; input larger than "
              "the room to the end (or LENGTH) is refused and the segment left untouched.",
   .options = "  -o, --offset N      start N bytes into the segment (overrides OFFSET)\n"
