@@ -863,6 +863,32 @@ START_TEST(daemon_goes_away) {
 }
 END_TEST
 
+/* Connect, retrying while the daemon still counts a connection that just
+ * closed (it learns of the close asynchronously). */
+static int connect_retry(shmv_client **c) {
+  int rc = shmv_connect(daemon_.socket, c);
+  for (int i = 0; i < 200 && rc == -EUSERS; i++) {
+    usleep(10 * 1000);
+    rc = shmv_connect(daemon_.socket, c);
+  }
+  return rc;
+}
+
+START_TEST(too_many_clients) {
+  static const char *const extra[] = {"--max-clients", "1", NULL};
+  harness_daemon_start(&daemon_, extra);
+  shmv_client *a = NULL, *b = (shmv_client *)&b;
+  OK(connect_retry(&a)); /* the harness's probe may still count */
+  FAILS(shmv_connect(daemon_.socket, &b), -EUSERS);
+  ck_assert_ptr_null(b);
+  ck_assert_str_eq(shmv_strerror(-EUSERS), "the daemon has too many clients");
+  shmv_disconnect(a);
+  OK(connect_retry(&b));
+  OK(shmv_create(b, "one", 1, 0));
+  stop(b);
+}
+END_TEST
+
 #define THREADS 8
 #define ROUNDS 200
 
@@ -996,6 +1022,7 @@ static Suite *client_suite(void) {
   tcase_add_test(d, descriptor_to_other_process);
   tcase_add_test(d, views_survive_disconnect);
   tcase_add_test(d, daemon_goes_away);
+  tcase_add_test(d, too_many_clients);
   tcase_add_test(d, threads_share_client);
   tcase_add_test(d, list_pages);
   suite_add_tcase(s, d);
