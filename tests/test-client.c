@@ -315,7 +315,8 @@ static void *fake_serve(void *arg) {
   return NULL;
 }
 
-static int fake_connect(const void *reply, size_t len) {
+/* Connect to a fake daemon answering the hello with reply. */
+static int fake_client(const void *reply, size_t len, shmv_client **c) {
   char dir[80];
   temp_dir(dir, sizeof dir);
   struct fake f = {.reply = reply, .len = len};
@@ -327,14 +328,42 @@ static int fake_connect(const void *reply, size_t len) {
   ck_assert_int_eq(listen(f.lsock, 4), 0);
   pthread_t t;
   ck_assert_int_eq(pthread_create(&t, NULL, fake_serve, &f), 0);
-  shmv_client *c = NULL;
-  int rc = shmv_connect(sa.sun_path, &c);
+  *c = NULL;
+  int rc = shmv_connect(sa.sun_path, c);
   pthread_join(t, NULL);
   close(f.lsock);
   unlink(sa.sun_path);
   rmdir(dir);
+  return rc;
+}
+
+static int fake_connect(const void *reply, size_t len) {
+  shmv_client *c;
+  int rc = fake_client(reply, len, &c);
   ck_assert_ptr_null(c);
   return rc;
+}
+
+/* A whole hello answer frame, by hand: {id, ok, version, server,
+ * frame_max: 4096, name_max: 200}. */
+static size_t hello_frame(unsigned char *buf, unsigned char id,
+                          unsigned char version) {
+  static const unsigned char body[] = {
+      0x86,                                           /* map of 6 */
+      0xa2, 'i', 'd', 0x00,                           /* id (patched) */
+      0xa2, 'o', 'k', 0xc3,                           /* ok: true */
+      0xa7, 'v', 'e', 'r', 's', 'i', 'o', 'n', 0x00,  /* version (patched) */
+      0xa6, 's', 'e', 'r', 'v', 'e', 'r', 0xa1, 'x',  /* server: "x" */
+      0xa9, 'f', 'r', 'a', 'm', 'e', '_', 'm', 'a', 'x', 0xcd, 0x10, 0x00,
+      0xa8, 'n', 'a', 'm', 'e', '_', 'm', 'a', 'x', 0xcc, 0xc8,
+  };
+  size_t n = sizeof body;
+  buf[0] = buf[1] = buf[2] = 0;
+  buf[3] = (unsigned char)n;
+  memcpy(buf + 4, body, n);
+  buf[4 + 4] = id;
+  buf[4 + 17] = version;
+  return 4 + n;
 }
 
 START_TEST(connect_bad_servers) {
@@ -352,6 +381,23 @@ START_TEST(connect_bad_servers) {
   /* Half a frame, then EOF. */
   static const unsigned char half[] = {0, 0, 0, 10, 0x81};
   FAILS(fake_connect(half, sizeof half), -ECONNRESET);
+
+  unsigned char hello[128];
+  /* Another protocol version. */
+  FAILS(fake_connect(hello, hello_frame(hello, 1, 2)), -EPROTONOSUPPORT);
+  /* An answer to some other request. */
+  FAILS(fake_connect(hello, hello_frame(hello, 99, 1)), -EPROTO);
+
+  /* A good hello, then the "daemon" hangs up: the next call reports the
+   * loss, later ones fail at once. */
+  shmv_client *c;
+  OK(fake_client(hello, hello_frame(hello, 1, 1), &c));
+  ck_assert_ptr_nonnull(c);
+  shmv_segment_info si;
+  FAILS(shmv_stat(c, "x", &si), -ECONNRESET);
+  FAILS(shmv_stat(c, "x", &si), -ENOTCONN);
+  FAILS(shmv_create(c, "x", 1, 0), -ENOTCONN);
+  shmv_disconnect(c);
 }
 END_TEST
 
