@@ -306,7 +306,7 @@ ok "cat into a pipe closed early is quiet"
 
 # ---- errors -------------------------------------------------------------------
 run 1 sv stat nosuch
-err_has "shmview: nosuch: "
+err_has "shmview: nosuch: no such segment"
 run 1 sv dump nosuch
 err_has "shmview: nosuch: "
 run 1 sv rm nosuch

@@ -85,6 +85,10 @@ int cli_check_operands(const struct cli_command *cmd, int argc, int min, int max
  * socket path, and return CLI_EXIT_FAIL; else 0. */
 int cli_connect(struct cli_ctx *ctx);
 
+/* shmv_strerror() for the result of an operation on a segment, once
+ * connected (where -ENOENT means no such segment). */
+const char *cli_op_strerror(int code);
+
 /* The socket path in use, for messages. */
 const char *cli_socket_path(const struct cli_ctx *ctx, char *buf, size_t cap);
 

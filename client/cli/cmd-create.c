@@ -48,7 +48,7 @@ cmd_create_exec(struct cli_ctx *ctx, int argc, char **argv)
     return status;
 
   if ((r = shmv_create(ctx->client, name, (size_t)size, mode)) != 0) {
-    cli_error("%s: %s", name, shmv_strerror(r));
+    cli_error("%s: %s", name, cli_op_strerror(r));
     return CLI_EXIT_FAIL;
   }
   return 0;

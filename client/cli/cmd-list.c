@@ -90,7 +90,7 @@ cmd_list_exec(struct cli_ctx *ctx, int argc, char **argv)
     return status;
 
   if ((r = shmv_list(ctx->client, &list, &n)) != 0) {
-    cli_error("list: %s", shmv_strerror(r));
+    cli_error("list: %s", cli_op_strerror(r));
     return CLI_EXIT_FAIL;
   }
   status = ctx->json ? cmd_list_json(list, n) : cmd_list_table(list, n);

@@ -42,9 +42,9 @@ cmd_resize_exec(struct cli_ctx *ctx, int argc, char **argv)
   if ((r = shmv_resize(ctx->client, name, (size_t)size)) != 0) {
     if (r == -EBUSY)
       cli_error("%s: %s (cannot shrink while views are open)", name,
-                shmv_strerror(r));
+                cli_op_strerror(r));
     else
-      cli_error("%s: %s", name, shmv_strerror(r));
+      cli_error("%s: %s", name, cli_op_strerror(r));
     return CLI_EXIT_FAIL;
   }
   return 0;

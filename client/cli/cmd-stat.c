@@ -38,7 +38,7 @@ cmd_stat_exec(struct cli_ctx *ctx, int argc, char **argv)
     return status;
 
   if ((r = shmv_stat(ctx->client, name, &s)) != 0) {
-    cli_error("%s: %s", name, shmv_strerror(r));
+    cli_error("%s: %s", name, cli_op_strerror(r));
     return CLI_EXIT_FAIL;
   }
 

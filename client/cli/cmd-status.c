@@ -59,7 +59,7 @@ cmd_status_exec(struct cli_ctx *ctx, int argc, char **argv)
     return status;
 
   if ((r = shmv_status(ctx->client, &s)) != 0) {
-    cli_error("status: %s", shmv_strerror(r));
+    cli_error("status: %s", cli_op_strerror(r));
     return CLI_EXIT_FAIL;
   }
   s.version[sizeof s.version - 1] = '\0';

@@ -147,13 +147,24 @@ cli_connect(struct cli_ctx *ctx)
     return 0;
   ctx->client = NULL;
   p = cli_socket_path(ctx, path, sizeof path);
+  /* Here ENOENT is the socket, not a segment: say so in words of sockets. */
   if (r == -ENOENT || r == -ECONNREFUSED)
     cli_error("cannot connect to shmviewd at %s: %s (is shmviewd running? "
               "start it with 'shmviewd --socket %s' or "
-              "'systemctl start shmviewd')", p, shmv_strerror(r), p);
+              "'systemctl start shmviewd')", p,
+              r == -ENOENT ? "no such socket" : "connection refused", p);
   else
     cli_error("cannot connect to shmviewd at %s: %s", p, shmv_strerror(r));
   return CLI_EXIT_FAIL;
+}
+
+const char *
+cli_op_strerror(int code)
+{
+  /* Once connected, ENOENT can only be about the segment. */
+  if (code == -ENOENT || code == ENOENT)
+    return "no such segment";
+  return shmv_strerror(code);
 }
 
 int
@@ -227,7 +238,7 @@ cli_open_view(struct cli_ctx *ctx, const shmv_descriptor *d, int writable,
                 "segment, which is %llu bytes)", d->name, shmv_strerror(r),
                 d->offset, d->length, (unsigned long long)info.size);
   } else {
-    cli_error("%s: %s", d->name, shmv_strerror(r));
+    cli_error("%s: %s", d->name, cli_op_strerror(r));
   }
   return CLI_EXIT_FAIL;
 }
