@@ -365,8 +365,12 @@ static int decode_arg(struct proto_request *req, uint32_t bit, const char *key,
   case PROTO_F_SIZE:
     return want_uint(key, o, UINT64_MAX, &req->size, errmsg, errcap);
   case PROTO_F_MODE:
-    if ((rc = want_uint(key, o, 0777, &v, errmsg, errcap)) != 0)
+    if ((rc = want_uint(key, o, UINT64_MAX, &v, errmsg, errcap)) != 0)
       return rc;
+    if (v > 0777)
+      return fail(errmsg, errcap, -EINVAL,
+                  "\"%s\" is out of range (at most 0777: permission bits "
+                  "only)", key);
     req->mode = (uint32_t)v;
     return 0;
   case PROTO_F_OFFSET:

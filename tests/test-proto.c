@@ -617,8 +617,33 @@ START_TEST(test_encode_frame_max)
   ck_assert_int_eq(proto_response_encode(&in, whole - 1, &sb), -EMSGSIZE);
   ck_assert_uint_eq(sb.size, 0);
 
+  /* The worst-case list entry (longest name, every integer at its widest)
+   * is at most 322 bytes and the envelope at most 64 (docs/protocol.md):
+   * the daemon sizes its list pages on that. */
+  for (size_t i = 0; i < n; i++) {
+    memset(items[i].name, 'n', PROTO_NAME_MAX);
+    items[i].size = items[i].views = items[i].writable_views = UINT64_MAX;
+    items[i].uid = items[i].gid = UINT32_MAX;
+    items[i].mode = 0777;
+    items[i].created_sec = INT64_MIN;
+    items[i].created_nsec = 999999999;
+  }
+  in.id = UINT64_MAX;
+  in.u.list.count = 1;
+  sb.size = 0;
+  ck_assert_int_eq(proto_response_encode(&in, SIZE_MAX, &sb), 0);
+  in.u.list.count = 2;
+  ck_assert_int_eq(proto_response_encode(&in, SIZE_MAX, &sb), 0);
+  whole = sb.size - 2 * PROTO_HEADER_SIZE;
+  /* 2 frames: envelope*2 + 3 items */
+  ck_assert_uint_le(whole, 2 * 64 + 3 * 322);
+  in.u.list.count = (FMAX - 64) / 322;
+  sb.size = 0;
+  ck_assert_int_eq(proto_response_encode(&in, FMAX, &sb), 0);
+
   memset(&req, 0, sizeof req);
   req.op = PROTO_OP_STATUS;
+  sb.size = 0;
   ck_assert_int_eq(proto_request_encode(&req, 5, &sb), -EMSGSIZE);
   ck_assert_uint_eq(sb.size, 0);
   msgpack_sbuffer_destroy(&sb);
