@@ -7,6 +7,7 @@
 #ifndef SHMVD_DAEMON_H
 #define SHMVD_DAEMON_H
 
+#include <limits.h>
 #include <stdint.h>
 #include <sys/un.h>
 
@@ -22,6 +23,14 @@ struct daemon_config {
   uint64_t max_views;         /* leases over all clients; 0: none */
   uint64_t frame_max;         /* payload bytes */
   int log_level;
+  /* Per-uid quotas (0: none): bytes and segments charged to a segment's
+   * owner, views to the uid of the connection holding them. */
+  uint64_t quota_bytes;
+  uint64_t quota_segments;
+  uint64_t quota_views;
+  /* The registry's state file; "" = <socket's directory>/<prefix>.state */
+  char state_path[PATH_MAX];
+  uint64_t grace_ms;          /* after a restart: no shrinking re-adopted segments */
 };
 
 struct daemon {
@@ -31,6 +40,9 @@ struct daemon {
   uint64_t clients;
   uint64_t requests;
   uint64_t started_ms;        /* CLOCK_MONOTONIC */
+  uint64_t grace_until_ms;    /* CLOCK_MONOTONIC; 0: no restart grace */
+  struct usage_tree *usage;   /* per-uid accounting for quotas (quota.c) */
+  struct state *state;        /* the state file (state.c); NULL: none */
 };
 
 #endif
