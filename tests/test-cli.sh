@@ -304,6 +304,32 @@ set -e
 [ ! -s "$dir/err" ] || fail "cat into a closed pipe printed: $(cat "$dir/err")"
 ok "cat into a pipe closed early is quiet"
 
+# ---- a live view: shown in list/stat, blocks shrinking, not growing ------------
+# cat blocks writing into a pipe nobody reads, holding its read-only view.
+sv cat big | sleep 30 &
+holder=$!
+i=0
+until sv stat big 2>/dev/null | grep -q '^views: *1$'; do
+  i=$((i + 1))
+  [ $i -lt 50 ] || fail "the view held by a blocked cat never showed in stat"
+  sleep 0.1
+done
+run 0 sv list
+[ "$(awk '$1 == "big" { print $5 }' "$dir/out")" = "1/0" ] || fail "list VIEWS of big: $(cat "$dir/out")"
+run 1 sv resize big 10
+err_has "shmview: big: "
+run 0 sv resize big 400000
+kill "$holder" 2>/dev/null || true
+wait "$holder" 2>/dev/null || true
+i=0
+until sv stat big 2>/dev/null | grep -q '^views: *0$'; do
+  i=$((i + 1))
+  [ $i -lt 50 ] || fail "the view of big was not released after its reader went away"
+  sleep 0.1
+done
+run 0 sv resize big 10
+ok "a live view shows as 1/0, shrinking fails (exit 1), growing works; released, shrink works"
+
 # ---- errors -------------------------------------------------------------------
 run 1 sv stat nosuch
 err_has "shmview: nosuch: no such segment"
