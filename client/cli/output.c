@@ -660,7 +660,7 @@ cli_hexdump(FILE *out, const unsigned char *data, size_t len, uint64_t base,
   }
   /* hexdump squeezes a full line equal to the one before it: the first of a
    * run becomes "*", the rest vanish. A short last line is always printed. */
-  while (off < len) {
+  while (off < len && !ferror(out)) {
     size_t n = len - off < 16 ? len - off : 16;
 
     if (n == 16 && off >= 16 && memcmp(data + off, data + off - 16, 16) == 0) {
