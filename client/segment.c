@@ -202,6 +202,14 @@ int shmv_status(shmv_client *c, shmv_status_info *out) {
   out->max_clients = s->max_clients;
   out->max_views = s->max_views;
   out->frame_max = s->frame_max;
+  out->quota_bytes = s->quota_bytes;
+  out->quota_segments = s->quota_segments;
+  out->quota_views = s->quota_views;
+  out->uid = (uid_t)s->uid;
+  out->used_bytes = s->used_bytes;
+  out->used_segments = s->used_segments;
+  out->used_views = s->used_views;
+  out->grace_ms = s->grace_ms;
   proto_response_free(&resp);
   return 0;
 }

@@ -112,6 +112,15 @@ typedef struct shmv_status_info {
   uint64_t max_clients;
   uint64_t max_views;
   uint64_t frame_max;        /* largest frame the daemon accepts, bytes */
+  uint64_t quota_bytes;      /* per-uid quotas; 0 means none */
+  uint64_t quota_segments;
+  uint64_t quota_views;
+  uid_t uid;                 /* the caller's uid, as the daemon sees it */
+  uint64_t used_bytes;       /* what that uid holds against its quotas */
+  uint64_t used_segments;
+  uint64_t used_views;
+  uint64_t grace_ms;         /* after a restart: time left during which
+                                re-adopted segments may not shrink */
 } shmv_status_info;
 
 int shmv_status(shmv_client *c, shmv_status_info *out);

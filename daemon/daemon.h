@@ -41,7 +41,6 @@ struct daemon {
   uint64_t requests;
   uint64_t started_ms;        /* CLOCK_MONOTONIC */
   uint64_t grace_until_ms;    /* CLOCK_MONOTONIC; 0: no restart grace */
-  struct usage_tree *usage;   /* per-uid accounting for quotas (quota.c) */
   struct state *state;        /* the state file (state.c); NULL: none */
 };
 

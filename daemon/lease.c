@@ -20,15 +20,16 @@ void lease_table_init(struct lease_table *t) {
   t->writable = 0;
 }
 
-struct lease *lease_add(struct lease_table *t, struct lease_list *owner,
-                        struct segment *seg, uint64_t offset, uint64_t length,
-                        bool writable) {
+struct lease *lease_add(struct lease_table *t, struct registry *r,
+                        struct lease_list *owner, uid_t uid, struct segment *seg,
+                        uint64_t offset, uint64_t length, bool writable) {
   struct lease *l = calloc(1, sizeof *l);
 
   if (l == NULL)
     return NULL;
   l->id = t->next_id++;
   l->owner = owner;
+  l->uid = uid;
   l->seg = seg;
   l->offset = offset;
   l->length = length;
@@ -36,6 +37,7 @@ struct lease *lease_add(struct lease_table *t, struct lease_list *owner,
   RB_INSERT(lease_tree, &t->by_id, l);
   LIST_INSERT_HEAD(owner, l, by_owner);
   segment_ref(seg);
+  registry_usage_views(r, uid, 1);
   seg->views++;
   t->count++;
   if (writable) {
@@ -63,6 +65,7 @@ void lease_remove(struct lease_table *t, struct registry *r, struct lease *l) {
     l->seg->writable_views--;
     t->writable--;
   }
+  registry_usage_views(r, l->uid, -1);
   segment_unref(r, l->seg);
   free(l);
 }

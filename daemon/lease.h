@@ -24,6 +24,7 @@ struct lease {
   LIST_ENTRY(lease) by_owner;
   uint64_t id;
   const void *owner;  /* the connection's lease list */
+  uid_t uid;          /* charged for the view (quotas) */
   struct segment *seg;
   uint64_t offset, length;
   bool writable;
@@ -41,9 +42,9 @@ struct lease_table {
 
 void lease_table_init(struct lease_table *t);
 
-struct lease *lease_add(struct lease_table *t, struct lease_list *owner,
-                        struct segment *seg, uint64_t offset, uint64_t length,
-                        bool writable);
+struct lease *lease_add(struct lease_table *t, struct registry *r,
+                        struct lease_list *owner, uid_t uid, struct segment *seg,
+                        uint64_t offset, uint64_t length, bool writable);
 /* The lease `id` if `owner` holds it, else NULL: a connection can never
  * release another's lease. */
 struct lease *lease_find(struct lease_table *t, const struct lease_list *owner,

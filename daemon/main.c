@@ -17,12 +17,14 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <uv.h>
 
 #include "daemon.h"
 #include "log.h"
 #include "server.h"
+#include "state.h"
 
 #define EXIT_USAGE 2
 
@@ -40,6 +42,13 @@ static void usage(FILE *out) {
           "      --max-clients N          connections at once (default: no limit)\n"
           "      --max-views N            live views over all clients (default: no limit)\n"
           "      --frame-max SIZE         largest protocol frame (default 64K)\n"
+          "      --quota-bytes SIZE       bytes each uid may own (default: no quota)\n"
+          "      --quota-segments N       segments each uid may own (default: no quota)\n"
+          "      --quota-views N          views each uid may hold (default: no quota)\n"
+          "      --state PATH             the registry's state file (default: PREFIX.state\n"
+          "                               beside the socket)\n"
+          "      --grace SECONDS          after a restart, refuse to shrink re-adopted\n"
+          "                               segments for this long (default 30)\n"
           "      --log-level LEVEL        error, warning, info (default) or debug\n"
           "  -h, --help                   show this help and exit\n"
           "  -V, --version                show the version and exit\n"
@@ -92,6 +101,11 @@ enum {
   OPT_MAX_VIEWS,
   OPT_FRAME_MAX,
   OPT_LOG_LEVEL,
+  OPT_QUOTA_BYTES,
+  OPT_QUOTA_SEGMENTS,
+  OPT_QUOTA_VIEWS,
+  OPT_STATE,
+  OPT_GRACE,
 };
 
 static const struct option long_options[] = {
@@ -103,6 +117,11 @@ static const struct option long_options[] = {
   {"max-views", required_argument, NULL, OPT_MAX_VIEWS},
   {"frame-max", required_argument, NULL, OPT_FRAME_MAX},
   {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+  {"quota-bytes", required_argument, NULL, OPT_QUOTA_BYTES},
+  {"quota-segments", required_argument, NULL, OPT_QUOTA_SEGMENTS},
+  {"quota-views", required_argument, NULL, OPT_QUOTA_VIEWS},
+  {"state", required_argument, NULL, OPT_STATE},
+  {"grace", required_argument, NULL, OPT_GRACE},
   {"help", no_argument, NULL, 'h'},
   {"version", no_argument, NULL, 'V'},
   {NULL, 0, NULL, 0},
@@ -118,6 +137,7 @@ static int parse_args(int argc, char **argv, struct daemon_config *cfg) {
   snprintf(cfg->prefix, sizeof cfg->prefix, "shmview");
   cfg->frame_max = PROTO_FRAME_MAX_DEFAULT;
   cfg->log_level = LOG_LVL_INFO;
+  cfg->grace_ms = 30 * 1000;
 
   while ((c = getopt_long(argc, argv, "s:p:hV", long_options, NULL)) != -1) {
     switch (c) {
@@ -157,6 +177,35 @@ static int parse_args(int argc, char **argv, struct daemon_config *cfg) {
         return -2;
       }
       break;
+    case OPT_QUOTA_BYTES:
+      if (option_size("quota-bytes", optarg, &cfg->quota_bytes) < 0)
+        return -2;
+      break;
+    case OPT_QUOTA_SEGMENTS:
+      if (option_size("quota-segments", optarg, &cfg->quota_segments) < 0)
+        return -2;
+      break;
+    case OPT_QUOTA_VIEWS:
+      if (option_size("quota-views", optarg, &cfg->quota_views) < 0)
+        return -2;
+      break;
+    case OPT_STATE:
+      if (optarg[0] == '\0' || strlen(optarg) >= sizeof cfg->state_path - 16) {
+        fprintf(stderr, "shmviewd: --state: the path is empty or too long\n");
+        return -2;
+      }
+      snprintf(cfg->state_path, sizeof cfg->state_path, "%s", optarg);
+      break;
+    case OPT_GRACE: {
+      uint64_t sec;
+
+      if (option_size("grace", optarg, &sec) < 0 || sec > 86400 * 365) {
+        fprintf(stderr, "shmviewd: --grace takes a number of seconds\n");
+        return -2;
+      }
+      cfg->grace_ms = sec * 1000;
+      break;
+    }
     case OPT_LOG_LEVEL:
       lvl = log_level_parse(optarg);
       if (lvl < 0) {
@@ -198,6 +247,17 @@ static void raise_fd_limit(void) {
     if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
       log_warn("cannot raise the open file limit: %s", strerror(errno));
   }
+}
+
+/* PREFIX.state beside the socket: the runtime directory systemd gives us
+ * (RuntimeDirectoryPreserve=restart keeps it across restarts). */
+static void default_state_path(struct daemon_config *cfg) {
+  const char *slash = strrchr(cfg->socket_path, '/');
+  int dirlen = slash == NULL ? 1 : slash == cfg->socket_path ? 1 : (int)(slash - cfg->socket_path);
+  const char *dir = slash == NULL ? "." : cfg->socket_path;
+
+  snprintf(cfg->state_path, sizeof cfg->state_path, "%.*s/%s.state", dirlen, dir,
+           cfg->prefix);
 }
 
 struct runtime {
@@ -254,6 +314,29 @@ int main(int argc, char **argv) {
     registry_fini(&d.reg);
     return EXIT_FAILURE;
   }
+  /* Only now, with the socket ours, may we touch the state file: a second
+   * daemon refused above must not rewrite the first one's. */
+  if (d.cfg.state_path[0] == '\0')
+    default_state_path(&d.cfg);
+  {
+    size_t adopted = 0;
+
+    rc = state_open(&d.state, d.cfg.state_path, &d.reg, geteuid(), getegid(), &adopted);
+    if (rc < 0) {
+      log_error("cannot use the state file %s: %s", d.cfg.state_path, strerror(-rc));
+      server_stop(rt.server);
+      uv_run(&loop, UV_RUN_DEFAULT);
+      server_free(rt.server);
+      uv_loop_close(&loop);
+      registry_fini(&d.reg);
+      return EXIT_FAILURE;
+    }
+    if (adopted > 0) {
+      d.grace_until_ms = monotonic_ms() + d.cfg.grace_ms;
+      log_info("re-adopted %zu segment%s from %s", adopted, adopted == 1 ? "" : "s",
+               d.cfg.state_path);
+    }
+  }
   uv_signal_init(&loop, &rt.sigterm);
   uv_signal_init(&loop, &rt.sigint);
   rt.sigterm.data = rt.sigint.data = &rt;
@@ -268,6 +351,7 @@ int main(int argc, char **argv) {
   rc = uv_loop_close(&loop);
   if (rc != 0)
     log_warn("event loop closed with handles open: %s", uv_strerror(rc));
+  state_close(d.state);
   registry_fini(&d.reg);
   log_info("stopped");
   return EXIT_SUCCESS;

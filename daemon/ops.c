@@ -10,7 +10,11 @@
  * ls would.
  *
  * Limits: the global ones (--max-*) answer ENOSPC, a segment over
- * --max-segment-size EFBIG.
+ * --max-segment-size EFBIG, a per-uid quota EDQUOT. Quotas apply to every
+ * uid, root included: they protect the machine's memory, not files.
+ *
+ * Every change of a segment's metadata is recorded in the state file
+ * before the answer goes out, so a restart (even after kill -9) finds it.
  */
 #include "config.h"
 
@@ -23,6 +27,7 @@
 
 #include "log.h"
 #include "ops.h"
+#include "state.h"
 
 struct op_ctx {
   struct daemon *d;
@@ -132,6 +137,34 @@ static int check_size_limits(struct op_ctx *x, uint64_t size, uint64_t old) {
   return 0;
 }
 
+/* uid may hold `bytes`, `segments` and `views` more. */
+static int check_quota(struct op_ctx *x, uid_t uid, uint64_t bytes, uint64_t segments,
+                       uint64_t views) {
+  const struct daemon_config *cfg = &x->d->cfg;
+  const struct usage *u = registry_usage(&x->d->reg, uid, false);
+  uint64_t have_bytes = u ? u->bytes : 0, have_segs = u ? u->segments : 0;
+  uint64_t have_views = u ? u->views : 0;
+
+  if (cfg->quota_bytes != 0 && bytes > 0 &&
+      (have_bytes > cfg->quota_bytes || bytes > cfg->quota_bytes - have_bytes)) {
+    fail(x, EDQUOT, "uid %u would hold more than its quota of %llu bytes", (unsigned)uid,
+         (unsigned long long)cfg->quota_bytes);
+    return -1;
+  }
+  if (cfg->quota_segments != 0 && segments > 0 &&
+      have_segs + segments > cfg->quota_segments) {
+    fail(x, EDQUOT, "uid %u already holds its quota of %llu segments", (unsigned)uid,
+         (unsigned long long)cfg->quota_segments);
+    return -1;
+  }
+  if (cfg->quota_views != 0 && views > 0 && have_views + views > cfg->quota_views) {
+    fail(x, EDQUOT, "uid %u already holds its quota of %llu views", (unsigned)uid,
+         (unsigned long long)cfg->quota_views);
+    return -1;
+  }
+  return 0;
+}
+
 static void op_create(struct op_ctx *x) {
   const struct proto_request *req = x->req;
   struct segment *s;
@@ -145,7 +178,8 @@ static void op_create(struct op_ctx *x) {
     fail(x, EEXIST, "segment '%s' already exists", req->name);
     return;
   }
-  if (check_size_limits(x, req->size, 0) < 0)
+  if (check_size_limits(x, req->size, 0) < 0 ||
+      check_quota(x, x->p->uid, req->size, 1, 0) < 0)
     return;
   rc = registry_create(&x->d->reg, req->name, req->size, x->p->uid, x->p->gid,
                        req->mode, &s);
@@ -164,6 +198,7 @@ static void op_create(struct op_ctx *x) {
     fail(x, -rc, "cannot create segment '%s': %s", req->name, strerror(-rc));
     return;
   }
+  state_created(x->d->state, &x->d->reg, s);
   log_info("created %s (%llu bytes, uid %u, mode %04o)", s->name,
            (unsigned long long)s->size, (unsigned)s->uid, s->mode);
   segment_to_proto(s, &x->resp->u.segment);
@@ -203,13 +238,16 @@ static void op_open(struct op_ctx *x) {
          (unsigned long long)cfg->max_views);
     return;
   }
+  if (check_quota(x, x->p->uid, 0, 0, 1) < 0)
+    return;
   fd = registry_open_fd(&x->d->reg, s, req->writable);
   if (fd < 0) {
     log_error("open %s: %s", s->name, strerror(-fd));
     fail(x, -fd, "cannot open segment '%s': %s", s->name, strerror(-fd));
     return;
   }
-  l = lease_add(&x->d->leases, &x->p->leases, s, req->offset, length, req->writable);
+  l = lease_add(&x->d->leases, &x->d->reg, &x->p->leases, x->p->uid, s, req->offset,
+                length, req->writable);
   if (l == NULL) {
     close(fd);
     fail(x, ENOMEM, "out of memory");
@@ -269,6 +307,7 @@ static void op_unlink(struct op_ctx *x) {
     fail(x, -rc, "cannot remove segment '%s': %s", x->req->name, strerror(-rc));
     return;
   }
+  state_unlinked(x->d->state, &x->d->reg, x->req->name);
   log_info("unlinked %s", x->req->name);
 }
 
@@ -288,7 +327,14 @@ static void op_resize(struct op_ctx *x) {
          s->name, (unsigned long long)s->views, s->views == 1 ? "" : "s");
     return;
   }
-  if (check_size_limits(x, req->size, s->size) < 0)
+  if (req->size < s->size && s->adopted && now_ms() < x->d->grace_until_ms) {
+    fail(x, EBUSY, "cannot shrink segment '%s' for another %llu ms: it was re-adopted "
+         "after a restart and views from before may still be reconnecting", s->name,
+         (unsigned long long)(x->d->grace_until_ms - now_ms()));
+    return;
+  }
+  if (check_size_limits(x, req->size, s->size) < 0 ||
+      (req->size > s->size && check_quota(x, s->uid, req->size - s->size, 0, 0) < 0))
     return;
   rc = registry_resize(&x->d->reg, s, req->size);
   if (rc < 0) {
@@ -299,6 +345,7 @@ static void op_resize(struct op_ctx *x) {
       fail(x, -rc, "cannot resize segment '%s': %s", s->name, strerror(-rc));
     return;
   }
+  state_resized(x->d->state, &x->d->reg, s);
   log_info("resized %s to %llu bytes", s->name, (unsigned long long)s->size);
   segment_to_proto(s, &x->resp->u.segment);
 }
@@ -321,6 +368,22 @@ static void op_status(struct op_ctx *x) {
   st->max_clients = d->cfg.max_clients;
   st->max_views = d->cfg.max_views;
   st->frame_max = d->cfg.frame_max;
+  st->quota_bytes = d->cfg.quota_bytes;
+  st->quota_segments = d->cfg.quota_segments;
+  st->quota_views = d->cfg.quota_views;
+  st->uid = (uint32_t)x->p->uid;
+  {
+    const struct usage *u = registry_usage(&x->d->reg, x->p->uid, false);
+
+    st->used_bytes = u ? u->bytes : 0;
+    st->used_segments = u ? u->segments : 0;
+    st->used_views = u ? u->views : 0;
+  }
+  {
+    uint64_t now = now_ms();
+
+    st->grace_ms = d->grace_until_ms > now ? d->grace_until_ms - now : 0;
+  }
 }
 
 static void (*const handlers[PROTO_OP_COUNT_])(struct op_ctx *) = {

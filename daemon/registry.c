@@ -35,9 +35,57 @@ bool registry_prefix_valid(const char *prefix) {
   return strlen(prefix) <= REGISTRY_PREFIX_MAX && proto_name_valid(prefix);
 }
 
+static int usage_cmp(const struct usage *a, const struct usage *b) {
+  return a->uid < b->uid ? -1 : a->uid > b->uid;
+}
+
+RB_GENERATE_INTERNAL(usage_tree, usage, by_uid, usage_cmp, __attribute__((unused)) static)
+
+struct usage *registry_usage(struct registry *r, uid_t uid, bool create) {
+  struct usage key, *u;
+
+  key.uid = uid;
+  u = RB_FIND(usage_tree, &r->usage, &key);
+  if (u != NULL || !create)
+    return u;
+  u = calloc(1, sizeof *u);
+  if (u == NULL)
+    return NULL;
+  u->uid = uid;
+  RB_INSERT(usage_tree, &r->usage, u);
+  return u;
+}
+
+static void usage_release_if_idle(struct registry *r, struct usage *u) {
+  if (u->bytes == 0 && u->segments == 0 && u->views == 0) {
+    RB_REMOVE(usage_tree, &r->usage, u);
+    free(u);
+  }
+}
+
+/* Charge (or with negative deltas, credit) uid. Entries are made as
+ * needed; only an allocation failure can drop a charge, and then quotas
+ * err on the generous side. */
+static void usage_add(struct registry *r, uid_t uid, int64_t bytes, int segments,
+                      int views) {
+  struct usage *u = registry_usage(r, uid, true);
+
+  if (u == NULL)
+    return;
+  u->bytes += (uint64_t)bytes;
+  u->segments += (uint64_t)(int64_t)segments;
+  u->views += (uint64_t)(int64_t)views;
+  usage_release_if_idle(r, u);
+}
+
+void registry_usage_views(struct registry *r, uid_t uid, int delta) {
+  usage_add(r, uid, 0, 0, delta);
+}
+
 void registry_init(struct registry *r, const char *prefix) {
   memset(r, 0, sizeof *r);
   RB_INIT(&r->by_name);
+  RB_INIT(&r->usage);
   snprintf(r->prefix, sizeof r->prefix, "%s", prefix);
 }
 
@@ -46,9 +94,15 @@ void registry_fini(struct registry *r) {
 
   /* Unlinked segments are owned by their leases, which the server has
    * released before this point. */
+  struct usage *u, *unext;
+
   RB_FOREACH_SAFE(s, segment_tree, &r->by_name, next) {
     RB_REMOVE(segment_tree, &r->by_name, s);
     free(s);
+  }
+  RB_FOREACH_SAFE(u, usage_tree, &r->usage, unext) {
+    RB_REMOVE(usage_tree, &r->usage, u);
+    free(u);
   }
   r->count = 0;
   r->bytes = 0;
@@ -133,8 +187,51 @@ int registry_create(struct registry *r, const char *name, uint64_t size,
   RB_INSERT(segment_tree, &r->by_name, s);
   r->count++;
   r->bytes += size;
+  usage_add(r, uid, (int64_t)size, 1, 0);
   *out = s;
   return 0;
+}
+
+int registry_adopt(struct registry *r, const char *name, uint64_t size, uid_t uid,
+                   gid_t gid, uint32_t mode, struct timespec created,
+                   struct segment **out) {
+  struct segment *s;
+
+  if (registry_find(r, name) != NULL)
+    return -EEXIST;
+  s = calloc(1, sizeof *s);
+  if (s == NULL)
+    return -ENOMEM;
+  snprintf(s->name, sizeof s->name, "%s", name);
+  s->size = size;
+  s->uid = uid;
+  s->gid = gid;
+  s->mode = mode;
+  s->created = created;
+  s->refs = 1;
+  s->linked = true;
+  s->adopted = true;
+  RB_INSERT(segment_tree, &r->by_name, s);
+  r->count++;
+  r->bytes += size;
+  usage_add(r, uid, (int64_t)size, 1, 0);
+  if (out != NULL)
+    *out = s;
+  return 0;
+}
+
+void registry_forget(struct registry *r, struct segment *s) {
+  RB_REMOVE(segment_tree, &r->by_name, s);
+  r->count--;
+  r->bytes -= s->size;
+  usage_add(r, s->uid, -(int64_t)s->size, -1, 0);
+  free(s);
+}
+
+void registry_set_size(struct registry *r, struct segment *s, uint64_t size) {
+  r->bytes = r->bytes - s->size + size;
+  usage_add(r, s->uid, (int64_t)size - (int64_t)s->size, 0, 0);
+  s->size = size;
 }
 
 int registry_resize(struct registry *r, struct segment *s, uint64_t size) {
@@ -160,6 +257,7 @@ int registry_resize(struct registry *r, struct segment *s, uint64_t size) {
   if (rc < 0)
     return rc == -EFBIG ? -ENOSPC : rc;
   r->bytes = r->bytes - s->size + size;
+  usage_add(r, s->uid, (int64_t)size - (int64_t)s->size, 0, 0);
   s->size = size;
   return 0;
 }
@@ -173,6 +271,7 @@ int registry_unlink(struct registry *r, struct segment *s) {
   RB_REMOVE(segment_tree, &r->by_name, s);
   s->linked = false;
   r->count--;
+  usage_add(r, s->uid, 0, -1, 0);
   segment_unref(r, s);
   return 0;
 }
@@ -194,5 +293,6 @@ void segment_unref(struct registry *r, struct segment *s) {
   if (--s->refs > 0)
     return;
   r->bytes -= s->size;
+  usage_add(r, s->uid, -(int64_t)s->size, 0, 0);
   free(s);
 }

@@ -34,7 +34,20 @@ struct segment {
   uint64_t writable_views;
   unsigned refs;           /* the name (while linked) + one per lease */
   bool linked;             /* false once unlinked: kept while leased */
+  bool adopted;            /* re-adopted at start: old views may come back */
 };
+
+/* What one uid holds, for quotas: bytes and segments it owns (an unlinked
+ * segment's bytes until its last view goes), views it has open. */
+struct usage {
+  RB_ENTRY(usage) by_uid;
+  uid_t uid;
+  uint64_t bytes;
+  uint64_t segments;
+  uint64_t views;
+};
+
+RB_HEAD(usage_tree, usage);
 
 RB_HEAD(segment_tree, segment);
 
@@ -43,6 +56,7 @@ struct registry {
   char prefix[REGISTRY_PREFIX_MAX + 1];
   uint64_t count;          /* linked segments */
   uint64_t bytes;          /* all segments we still account for */
+  struct usage_tree usage;
 };
 
 /* Prefixes follow the segment-name rules, at most REGISTRY_PREFIX_MAX. */
@@ -56,6 +70,21 @@ struct segment *registry_find(struct registry *r, const char *name);
 /* First linked segment whose name sorts after `after` ("" = the first). */
 struct segment *registry_first_after(struct registry *r, const char *after);
 struct segment *registry_next(struct registry *r, struct segment *s);
+
+/* Record a segment whose shm object already exists (a restart). */
+int registry_adopt(struct registry *r, const char *name, uint64_t size, uid_t uid,
+                   gid_t gid, uint32_t mode, struct timespec created,
+                   struct segment **out);
+
+/* Drop a record that no lease references, leaving its object alone. */
+void registry_forget(struct registry *r, struct segment *s);
+/* Set the recorded size (the object already has it). */
+void registry_set_size(struct registry *r, struct segment *s, uint64_t size);
+
+/* uid's usage; with create, a zeroed entry is made if there is none (NULL
+ * only when out of memory). Entries that drop to zero are freed. */
+struct usage *registry_usage(struct registry *r, uid_t uid, bool create);
+void registry_usage_views(struct registry *r, uid_t uid, int delta);
 
 /* Create the shm object and reserve its memory. Returns 0 or -errno
  * (-EEXIST, -ENOSPC when /dev/shm cannot hold it, ...); on failure nothing

@@ -709,7 +709,7 @@ int proto_response_encode(const struct proto_response *resp, size_t frame_max,
     e |= pk_kv_bool(&pk, "more", resp->u.list.more);
     break;
   case PROTO_OP_STATUS:
-    e |= pk_key(&pk, "status") | msgpack_pack_map(&pk, 14);
+    e |= pk_key(&pk, "status") | msgpack_pack_map(&pk, 22);
     e |= pk_kv_str(&pk, "server", st->server, sizeof st->server);
     e |= pk_kv_uint(&pk, "version", st->version);
     e |= pk_kv_uint(&pk, "uptime_ms", st->uptime_ms);
@@ -724,6 +724,14 @@ int proto_response_encode(const struct proto_response *resp, size_t frame_max,
     e |= pk_kv_uint(&pk, "max_clients", st->max_clients);
     e |= pk_kv_uint(&pk, "max_views", st->max_views);
     e |= pk_kv_uint(&pk, "frame_max", st->frame_max);
+    e |= pk_kv_uint(&pk, "quota_bytes", st->quota_bytes);
+    e |= pk_kv_uint(&pk, "quota_segments", st->quota_segments);
+    e |= pk_kv_uint(&pk, "quota_views", st->quota_views);
+    e |= pk_kv_uint(&pk, "uid", st->uid);
+    e |= pk_kv_uint(&pk, "used_bytes", st->used_bytes);
+    e |= pk_kv_uint(&pk, "used_segments", st->used_segments);
+    e |= pk_kv_uint(&pk, "used_views", st->used_views);
+    e |= pk_kv_uint(&pk, "grace_ms", st->grace_ms);
     break;
   default: /* RELEASE, UNLINK, NONE: no body */
     break;
@@ -892,7 +900,15 @@ static bool decode_body(const msgpack_object *map, struct proto_response *r)
            get_u64(m, "max_total_size", &st->max_total_size) &&
            get_u64(m, "max_clients", &st->max_clients) &&
            get_u64(m, "max_views", &st->max_views) &&
-           get_u64(m, "frame_max", &st->frame_max);
+           get_u64(m, "frame_max", &st->frame_max) &&
+           get_u64(m, "quota_bytes", &st->quota_bytes) &&
+           get_u64(m, "quota_segments", &st->quota_segments) &&
+           get_u64(m, "quota_views", &st->quota_views) &&
+           get_u32(m, "uid", &st->uid) &&
+           get_u64(m, "used_bytes", &st->used_bytes) &&
+           get_u64(m, "used_segments", &st->used_segments) &&
+           get_u64(m, "used_views", &st->used_views) &&
+           get_u64(m, "grace_ms", &st->grace_ms);
   default: /* RELEASE, UNLINK, NONE */
     return true;
   }

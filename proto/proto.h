@@ -124,6 +124,10 @@ struct proto_status {
   uint64_t clients, segments, bytes, views, writable_views, requests;
   uint64_t max_segment_size, max_total_size, max_clients, max_views;
   uint64_t frame_max;
+  uint64_t quota_bytes, quota_segments, quota_views; /* per uid; 0: none */
+  uint32_t uid;                                      /* the asking peer's */
+  uint64_t used_bytes, used_segments, used_views;    /* what that uid holds */
+  uint64_t grace_ms;         /* restart grace left (no shrinking adopted segments) */
 };
 
 struct proto_response {

@@ -440,6 +440,14 @@ START_TEST(test_resp_roundtrip_ok)
   in.u.status.max_clients = 11;
   in.u.status.max_views = 12;
   in.u.status.frame_max = 13;
+  in.u.status.quota_bytes = 14;
+  in.u.status.quota_segments = 15;
+  in.u.status.quota_views = 16;
+  in.u.status.uid = 17;
+  in.u.status.used_bytes = 18;
+  in.u.status.used_segments = 19;
+  in.u.status.used_views = 20;
+  in.u.status.grace_ms = 21;
   resp_roundtrip(&in, &out);
   ck_assert_str_eq(out.u.status.server, "shmviewd 0.1.0");
   ck_assert_uint_eq(out.u.status.version, 1);
@@ -455,6 +463,14 @@ START_TEST(test_resp_roundtrip_ok)
   ck_assert_uint_eq(out.u.status.max_clients, 11);
   ck_assert_uint_eq(out.u.status.max_views, 12);
   ck_assert_uint_eq(out.u.status.frame_max, 13);
+  ck_assert_uint_eq(out.u.status.quota_bytes, 14);
+  ck_assert_uint_eq(out.u.status.quota_segments, 15);
+  ck_assert_uint_eq(out.u.status.quota_views, 16);
+  ck_assert_uint_eq(out.u.status.uid, 17);
+  ck_assert_uint_eq(out.u.status.used_bytes, 18);
+  ck_assert_uint_eq(out.u.status.used_segments, 19);
+  ck_assert_uint_eq(out.u.status.used_views, 20);
+  ck_assert_uint_eq(out.u.status.grace_ms, 21);
 }
 END_TEST
 
