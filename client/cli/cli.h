@@ -34,7 +34,8 @@ struct cli_command {
   const char *name;
   const char *alias;    /* another name, or NULL */
   const char *usage;    /* arguments after the name */
-  const char *summary;  /* one sentence */
+  const char *summary;  /* one short sentence, for the command list */
+  const char *help;     /* longer description for --help, or NULL */
   const char *options;  /* option lines for --help, or NULL */
   int (*exec)(struct cli_ctx *ctx, int argc, char **argv);
 };

@@ -13,7 +13,8 @@ const struct cli_command cli_cmd_cat = {
   .name = "cat",
   .alias = NULL,
   .usage = "[--offset N] [--length N] NAME[:OFFSET[:LENGTH]]",
-  .summary = "Write the raw bytes of a window of segment NAME to standard output.",
+  .summary = "Copy the raw bytes of a window to standard output.",
+  .help = NULL,
   .options = "  -o, --offset N      start N bytes into the segment (overrides OFFSET)\n"
              "  -n, --length N      copy N bytes, or 'end' (overrides LENGTH)\n",
   .exec = cmd_cat_exec,

@@ -11,7 +11,9 @@ const struct cli_command cli_cmd_create = {
   .name = "create",
   .alias = NULL,
   .usage = "NAME SIZE [--mode MODE]",
-  .summary = "Create segment NAME of SIZE bytes (K, M, G: powers of 1024), zero-filled.",
+  .summary = "Create a zero-filled segment.",
+  .help = "Create segment NAME of SIZE bytes (a number, optionally followed by K, M\n"
+          "or G: powers of 1024), zero-filled, owned by the calling user.",
   .options = "  -m, --mode MODE     permission bits in octal, at most 0777 (default 0600)\n",
   .exec = cmd_create_exec,
 };

@@ -11,8 +11,9 @@ const struct cli_command cli_cmd_dump = {
   .name = "dump",
   .alias = NULL,
   .usage = "[--offset N] [--length N] NAME[:OFFSET[:LENGTH]]",
-  .summary = "Print a window of segment NAME byte for byte as "
-             "'hexdump -C -s OFFSET -n LENGTH' prints a file of the same bytes.",
+  .summary = "Print a window of a segment as hexdump -C would.",
+  .help = "Print the window byte for byte as 'hexdump -C -s OFFSET -n LENGTH' prints\n"
+          "a file holding the segment's bytes.",
   .options = "  -o, --offset N      start N bytes into the segment (overrides OFFSET)\n"
              "  -n, --length N      dump N bytes, or 'end' (overrides LENGTH)\n",
   .exec = cmd_dump_exec,

@@ -11,7 +11,9 @@ const struct cli_command cli_cmd_list = {
   .name = "list",
   .alias = "ls",
   .usage = "[--json]",
-  .summary = "List every segment: name, size, owner, mode, views (total/writable), creation time.",
+  .summary = "List the segments: size, owner, mode, views, creation time.",
+  .help = "A table sorted by name; VIEWS is total/writable. --json prints an array\n"
+          "of objects (name, size, uid, gid, mode, views, writable_views, created).",
   .options = NULL,
   .exec = cmd_list_exec,
 };

@@ -12,7 +12,9 @@ const struct cli_command cli_cmd_resize = {
   .name = "resize",
   .alias = NULL,
   .usage = "NAME SIZE",
-  .summary = "Grow (new bytes are zero) or shrink segment NAME to SIZE bytes.",
+  .summary = "Grow or shrink a segment.",
+  .help = "Resize segment NAME to SIZE bytes; new bytes are zero. Shrinking fails\n"
+          "while any view of the segment is open.",
   .options = NULL,
   .exec = cmd_resize_exec,
 };

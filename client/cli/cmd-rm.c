@@ -11,7 +11,8 @@ const struct cli_command cli_cmd_rm = {
   .name = "rm",
   .alias = "unlink",
   .usage = "NAME",
-  .summary = "Remove segment NAME; views already open stay valid until released.",
+  .summary = "Remove a segment (open views stay valid).",
+  .help = "Remove the name at once; views already open stay valid until released.",
   .options = NULL,
   .exec = cmd_rm_exec,
 };

@@ -12,7 +12,8 @@ const struct cli_command cli_cmd_stat = {
   .name = "stat",
   .alias = NULL,
   .usage = "[--json] NAME",
-  .summary = "Show every field of segment NAME, one per line.",
+  .summary = "Show every field of one segment.",
+  .help = "One field per line; --json prints the object list --json prints for it.",
   .options = NULL,
   .exec = cmd_stat_exec,
 };

@@ -13,6 +13,7 @@ const struct cli_command cli_cmd_status = {
   .alias = NULL,
   .usage = "[--json]",
   .summary = "Show the daemon's version, uptime, counters and limits.",
+  .help = NULL,
   .options = NULL,
   .exec = cmd_status_exec,
 };

@@ -15,8 +15,9 @@ const struct cli_command cli_cmd_write = {
   .name = "write",
   .alias = NULL,
   .usage = "[--offset N] [--length N] NAME[:OFFSET[:LENGTH]]",
-  .summary = "Copy standard input into segment NAME from OFFSET; input larger than "
-             "the room to the end (or LENGTH) is refused and the segment left untouched.",
+  .summary = "Copy standard input into a segment, if it fits.",
+  .help = "Copy standard input into segment NAME from OFFSET. Input larger than the\n"
+          "room to the end (or LENGTH) is refused and the segment left untouched.",
   .options = "  -o, --offset N      start N bytes into the segment (overrides OFFSET)\n"
              "  -n, --length N      at most N bytes of room, or 'end' (overrides LENGTH)\n",
   .exec = cmd_write_exec,

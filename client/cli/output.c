@@ -61,7 +61,7 @@ cli_command_help(const struct cli_command *cmd, FILE *out)
   fprintf(out, "usage: shmview %s %s\n", cmd->name, cmd->usage);
   if (cmd->alias != NULL)
     fprintf(out, "       shmview %s %s\n", cmd->alias, cmd->usage);
-  fprintf(out, "\n%s\n\noptions:\n", cmd->summary);
+  fprintf(out, "\n%s\n\noptions:\n", cmd->help != NULL ? cmd->help : cmd->summary);
   if (cmd->options != NULL)
     fputs(cmd->options, out);
   fputs("  -h, --help          show this help\n"
