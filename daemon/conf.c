@@ -1,0 +1,435 @@
+/*
+ * conf.c: one table of settings, one value parser, two sources.
+ *
+ * The same row serves `--frame-max 16K` and `frame-max = 16K` in the
+ * config file, so the two can never drift apart: same names, same syntax,
+ * same checks, same messages (prefixed by "--NAME:" or "FILE:LINE:").
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "log.h"
+
+enum conf_kind {
+  CONF_STRING,    /* char array; size = its capacity */
+  CONF_SIZE,      /* uint64_t bytes, K/M/G suffixes, within [min, max] */
+  CONF_COUNT,     /* uint64_t count, same syntax as a size */
+  CONF_LOG_LEVEL, /* int, log_level_parse() */
+  CONF_SECONDS,   /* uint64_t milliseconds, given in whole seconds <= max */
+  CONF_BOOL,      /* bool: yes/no, true/false, on/off, 1/0 */
+};
+
+struct conf_setting {
+  const char *name;     /* long option and file key */
+  int short_opt;        /* 0: none */
+  enum conf_kind kind;
+  size_t offset;        /* in struct daemon_config */
+  size_t size;          /* of that field */
+  uint64_t min, max;    /* CONF_SIZE, CONF_COUNT; max 0: no maximum */
+  /* Extra check on the raw text (CONF_STRING): 0, or -1 with err set. */
+  int (*check)(const char *value, char *err, size_t errlen);
+  const char *arg;      /* the value's name in --help */
+  const char *help;     /* lines separated by '\n' */
+};
+
+#define FIELD(f) offsetof(struct daemon_config, f), sizeof(((struct daemon_config *)0)->f)
+
+static int check_prefix(const char *value, char *err, size_t errlen) {
+  if (registry_prefix_valid(value))
+    return 0;
+  snprintf(err, errlen, "'%s' is not a valid prefix (1..%d of [A-Za-z0-9._-], "
+                        "not starting with '.')", value, REGISTRY_PREFIX_MAX);
+  return -1;
+}
+
+/* state.c appends suffixes (".tmp") to the path: leave room for them. */
+static int check_state_path(const char *value, char *err, size_t errlen) {
+  if (strlen(value) < sizeof(((struct daemon_config *)0)->state_path) - 16)
+    return 0;
+  snprintf(err, errlen, "the path is too long");
+  return -1;
+}
+
+/* To add a setting: a field in struct daemon_config (daemon.h), a row here,
+ * a default in conf_defaults() if it is not zero, and a line in
+ * docs/shmviewd.8. Flags and the config file both pick it up. */
+static const struct conf_setting settings[] = {
+  {"socket", 's', CONF_STRING, FIELD(socket_path), 0, 0, NULL, "PATH",
+   "listen on PATH (default: $SHMVIEW_SOCKET,\n"
+   "/run/shmview/shmview.sock for root,\n"
+   "$XDG_RUNTIME_DIR/shmview.sock, /tmp/shmview-UID.sock);\n"
+   "a socket passed by systemd takes precedence"},
+  {"prefix", 'p', CONF_STRING, FIELD(prefix), 0, 0, check_prefix, "NAME",
+   "shm objects are /dev/shm/NAME.SEGMENT (default shmview)"},
+  {"max-segment-size", 0, CONF_SIZE, FIELD(max_segment_size), 0, 0, NULL, "SIZE",
+   "largest segment (default: no limit)"},
+  {"max-total-size", 0, CONF_SIZE, FIELD(max_total_size), 0, 0, NULL, "SIZE",
+   "all segments together (default: no limit)"},
+  {"max-clients", 0, CONF_COUNT, FIELD(max_clients), 0, 0, NULL, "N",
+   "connections at once (default: no limit)"},
+  {"max-views", 0, CONF_COUNT, FIELD(max_views), 0, 0, NULL, "N",
+   "live views over all clients (default: no limit)"},
+  {"frame-max", 0, CONF_SIZE, FIELD(frame_max), PROTO_FRAME_MAX_MIN, 16u << 20, NULL,
+   "SIZE", "largest protocol frame (default 64K)"},
+  {"quota-bytes", 0, CONF_SIZE, FIELD(quota_bytes), 0, 0, NULL, "SIZE",
+   "bytes each uid may own (default: no quota)"},
+  {"quota-segments", 0, CONF_COUNT, FIELD(quota_segments), 0, 0, NULL, "N",
+   "segments each uid may own (default: no quota)"},
+  {"quota-views", 0, CONF_COUNT, FIELD(quota_views), 0, 0, NULL, "N",
+   "views each uid may hold (default: no quota)"},
+  {"state", 0, CONF_STRING, FIELD(state_path), 0, 0, check_state_path, "PATH",
+   "the registry's state file (default: PREFIX.state\n"
+   "beside the socket)"},
+  {"grace", 0, CONF_SECONDS, FIELD(grace_ms), 0, 86400 * 365, NULL, "SECONDS",
+   "after a restart, refuse to shrink re-adopted\n"
+   "segments for this long (default 30)"},
+  {"log-level", 0, CONF_LOG_LEVEL, FIELD(log_level), 0, 0, NULL, "LEVEL",
+   "error, warning, info (default) or debug"},
+};
+#define N_SETTINGS (sizeof settings / sizeof settings[0])
+
+void conf_defaults(struct daemon_config *cfg) {
+  memset(cfg, 0, sizeof *cfg);
+  snprintf(cfg->prefix, sizeof cfg->prefix, "shmview");
+  cfg->frame_max = PROTO_FRAME_MAX_DEFAULT;
+  cfg->log_level = LOG_LVL_INFO;
+  cfg->grace_ms = 30 * 1000;
+}
+
+int conf_parse_size(const char *s, uint64_t *out) {
+  uint64_t v = 0, mul = 1;
+  const char *p = s;
+
+  if (*p < '0' || *p > '9')
+    return -EINVAL;
+  for (; *p >= '0' && *p <= '9'; p++) {
+    if (v > (UINT64_MAX - (uint64_t)(*p - '0')) / 10)
+      return -ERANGE;
+    v = v * 10 + (uint64_t)(*p - '0');
+  }
+  switch (*p) {
+  case '\0': break;
+  case 'K': case 'k': mul = 1ull << 10; p++; break;
+  case 'M': case 'm': mul = 1ull << 20; p++; break;
+  case 'G': case 'g': mul = 1ull << 30; p++; break;
+  default: return -EINVAL;
+  }
+  if (*p != '\0')
+    return -EINVAL;
+  if (v > UINT64_MAX / mul)
+    return -ERANGE;
+  *out = v * mul;
+  return 0;
+}
+
+/* 16777216 -> "16M", 4096 -> "4K", 1000 -> "1000" */
+static const char *size_text(uint64_t v, char *buf, size_t cap) {
+  static const char units[] = "GMK";
+
+  for (int i = 0; i < 3; i++) {
+    uint64_t unit = 1ull << (10 * (3 - i));
+
+    if (v != 0 && v % unit == 0) {
+      snprintf(buf, cap, "%" PRIu64 "%c", v / unit, units[i]);
+      return buf;
+    }
+  }
+  snprintf(buf, cap, "%" PRIu64, v);
+  return buf;
+}
+
+static const struct conf_setting *find_setting(const char *name) {
+  for (size_t i = 0; i < N_SETTINGS; i++)
+    if (strcmp(settings[i].name, name) == 0)
+      return &settings[i];
+  return NULL;
+}
+
+/* The one value parser. Returns 0, or -1 with a reason in err (without the
+ * setting's name: the caller says where the value came from). */
+static int apply(const struct conf_setting *st, const char *value,
+                 struct daemon_config *cfg, char *err, size_t errlen) {
+  char *field = (char *)cfg + st->offset;
+  char lo[24], hi[24];
+  uint64_t n;
+  int lvl;
+
+  switch (st->kind) {
+  case CONF_STRING:
+    if (value[0] == '\0') {
+      snprintf(err, errlen, "the value is empty");
+      return -1;
+    }
+    if (st->check != NULL && st->check(value, err, errlen) != 0)
+      return -1;
+    if (strlen(value) >= st->size) {
+      snprintf(err, errlen, "'%s' is too long (at most %zu bytes)", value, st->size - 1);
+      return -1;
+    }
+    memcpy(field, value, strlen(value) + 1);
+    return 0;
+  case CONF_SIZE:
+  case CONF_COUNT:
+    if (conf_parse_size(value, &n) != 0) {
+      if (st->kind == CONF_SIZE)
+        snprintf(err, errlen, "'%s' is not a size (use e.g. 4096, 64K, 1M, 2G)", value);
+      else
+        snprintf(err, errlen, "'%s' is not a number", value);
+      return -1;
+    }
+    if (n < st->min || (st->max != 0 && n > st->max)) {
+      snprintf(err, errlen, "must be between %s and %s", size_text(st->min, lo, sizeof lo),
+               size_text(st->max, hi, sizeof hi));
+      return -1;
+    }
+    memcpy(field, &n, sizeof n);
+    return 0;
+  case CONF_SECONDS:
+    if (conf_parse_size(value, &n) != 0 || n > st->max) {
+      snprintf(err, errlen, "'%s' is not a number of seconds (0..%" PRIu64 ")", value, st->max);
+      return -1;
+    }
+    n *= 1000;
+    memcpy(field, &n, sizeof n);
+    return 0;
+  case CONF_LOG_LEVEL:
+    lvl = log_level_parse(value);
+    if (lvl < 0) {
+      snprintf(err, errlen, "'%s' is not one of error, warning, info, debug", value);
+      return -1;
+    }
+    memcpy(field, &lvl, sizeof lvl);
+    return 0;
+  case CONF_BOOL: {
+    static const char *const yes[] = {"yes", "true", "on", "1"};
+    static const char *const no[] = {"no", "false", "off", "0"};
+
+    for (size_t i = 0; i < 4; i++) {
+      if (strcmp(value, yes[i]) == 0 || strcmp(value, no[i]) == 0) {
+        bool b = strcmp(value, yes[i]) == 0;
+
+        memcpy(field, &b, sizeof b);
+        return 0;
+      }
+    }
+    snprintf(err, errlen, "'%s' is not yes or no", value);
+    return -1;
+  }
+  }
+  snprintf(err, errlen, "internal error: setting kind %d", (int)st->kind);
+  return -1;
+}
+
+int conf_set(struct daemon_config *cfg, const char *key, const char *value,
+             char *err, size_t errlen) {
+  const struct conf_setting *st = find_setting(key);
+  char why[256];
+
+  if (st == NULL) {
+    snprintf(err, errlen, "unknown key '%s'", key);
+    return -1;
+  }
+  if (apply(st, value, cfg, why, sizeof why) != 0) {
+    snprintf(err, errlen, "%s: %s", key, why);
+    return -1;
+  }
+  return 0;
+}
+
+static char *trim(char *s) {
+  char *end;
+
+  while (*s == ' ' || *s == '\t')
+    s++;
+  end = s + strlen(s);
+  while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\n' || end[-1] == '\r'))
+    *--end = '\0';
+  return s;
+}
+
+int conf_load_file(struct daemon_config *cfg, const char *path, int required) {
+  FILE *f = fopen(path, "re");
+  char *line = NULL, *key, *value, *eq, err[512];
+  size_t cap = 0;
+  unsigned lineno = 0;
+  int rc = 0;
+
+  if (f == NULL) {
+    if (errno == ENOENT && !required)
+      return 0;
+    fprintf(stderr, "shmviewd: cannot read the config file %s: %s\n", path, strerror(errno));
+    return -1;
+  }
+  while (getline(&line, &cap, f) != -1) {
+    lineno++;
+    key = trim(line);
+    if (key[0] == '\0' || key[0] == '#')
+      continue;
+    eq = strchr(key, '=');
+    if (eq == NULL) {
+      fprintf(stderr, "shmviewd: %s:%u: expected 'key = value', got '%s'\n", path, lineno, key);
+      rc = -1;
+      break;
+    }
+    *eq = '\0';
+    value = trim(eq + 1);
+    key = trim(key);
+    if (conf_set(cfg, key, value, err, sizeof err) != 0) {
+      fprintf(stderr, "shmviewd: %s:%u: %s\n", path, lineno, err);
+      rc = -1;
+      break;
+    }
+  }
+  if (rc == 0 && ferror(f)) {
+    fprintf(stderr, "shmviewd: cannot read the config file %s: %s\n", path, strerror(errno));
+    rc = -1;
+  }
+  free(line);
+  fclose(f);
+  return rc;
+}
+
+/* Options that are not settings. */
+enum { OPT_CONFIG = 'c', OPT_HELP = 'h', OPT_VERSION = 'V', OPT_SETTING = 256 };
+
+static void usage(FILE *out) {
+  char left[64];
+
+  fprintf(out, "Usage: shmviewd [OPTION]...\n"
+               "Serve named shared-memory segments and views of them over a Unix socket.\n"
+               "\n");
+  for (size_t i = 0; i < N_SETTINGS; i++) {
+    const struct conf_setting *st = &settings[i];
+    const char *h = st->help, *nl;
+
+    if (st->short_opt != 0)
+      snprintf(left, sizeof left, "  -%c, --%s %s", st->short_opt, st->name, st->arg);
+    else
+      snprintf(left, sizeof left, "      --%s %s", st->name, st->arg);
+    fprintf(out, "%-31s", left);
+    if (strlen(left) >= 31)
+      fprintf(out, "\n%-31s", "");
+    while ((nl = strchr(h, '\n')) != NULL) {
+      fprintf(out, "%.*s\n%-31s", (int)(nl - h), h, "");
+      h = nl + 1;
+    }
+    fprintf(out, "%s\n", h);
+  }
+  fprintf(out,
+          "  -c, --config PATH            read settings from PATH (default, if it exists:\n"
+          "                               " CONF_DEFAULT_FILE "); flags win over it\n"
+          "  -h, --help                   show this help and exit\n"
+          "  -V, --version                show the version and exit\n"
+          "\n"
+          "SIZE is a number of bytes, optionally followed by K, M or G (powers of 1024).\n"
+          "The config file has 'key = value' lines with the long options' names as keys;\n"
+          "'#' starts a comment line.\n"
+          "shmviewd runs in the foreground and logs to stderr; SIGTERM or SIGINT stops it,\n"
+          "leaving its segments in place. Under systemd it reports readiness and status\n"
+          "($NOTIFY_SOCKET) and serves on a socket passed to it ($LISTEN_FDS).\n");
+}
+
+int conf_from_args(int argc, char **argv, struct daemon_config *cfg) {
+  struct option longopts[N_SETTINGS + 4];
+  char shortopts[2 * N_SETTINGS + 8], err[512], socket_arg[sizeof cfg->socket_path];
+  const char *config_path = NULL;
+  struct { const struct conf_setting *st; const char *value; } *flags;
+  size_t nflags = 0, k = 0;
+  int c, rc = 0;
+
+  /* getopt tables from the settings table */
+  for (size_t i = 0; i < N_SETTINGS; i++) {
+    longopts[i] = (struct option){settings[i].name, required_argument, NULL,
+                                  OPT_SETTING + (int)i};
+    if (settings[i].short_opt != 0) {
+      shortopts[k++] = (char)settings[i].short_opt;
+      shortopts[k++] = ':';
+    }
+  }
+  longopts[N_SETTINGS] = (struct option){"config", required_argument, NULL, OPT_CONFIG};
+  longopts[N_SETTINGS + 1] = (struct option){"help", no_argument, NULL, OPT_HELP};
+  longopts[N_SETTINGS + 2] = (struct option){"version", no_argument, NULL, OPT_VERSION};
+  longopts[N_SETTINGS + 3] = (struct option){NULL, 0, NULL, 0};
+  memcpy(shortopts + k, "c:hV", 5);
+
+  flags = calloc((size_t)argc + 1, sizeof *flags);
+  if (flags == NULL) {
+    fprintf(stderr, "shmviewd: out of memory\n");
+    return -1;
+  }
+  conf_defaults(cfg);
+  optind = 0; /* glibc: start afresh */
+  while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+    if (c >= OPT_SETTING && c < OPT_SETTING + (int)N_SETTINGS) {
+      flags[nflags].st = &settings[c - OPT_SETTING];
+      flags[nflags++].value = optarg;
+      continue;
+    }
+    for (size_t i = 0; i < N_SETTINGS; i++) {
+      if (settings[i].short_opt != 0 && c == settings[i].short_opt) {
+        flags[nflags].st = &settings[i];
+        flags[nflags++].value = optarg;
+        c = 0;
+        break;
+      }
+    }
+    switch (c) {
+    case 0:
+      break;
+    case OPT_CONFIG:
+      config_path = optarg;
+      break;
+    case OPT_HELP:
+      usage(stdout);
+      rc = 1;
+      goto out;
+    case OPT_VERSION:
+      printf("shmviewd %s (protocol %d)\n", PACKAGE_VERSION, PROTO_VERSION);
+      rc = 1;
+      goto out;
+    default:
+      fprintf(stderr, "Try 'shmviewd --help' for more information.\n");
+      rc = -1;
+      goto out;
+    }
+  }
+  if (optind < argc) {
+    fprintf(stderr, "shmviewd: unexpected argument '%s'\n"
+                    "Try 'shmviewd --help' for more information.\n", argv[optind]);
+    rc = -1;
+    goto out;
+  }
+
+  /* defaults < file < flags */
+  if (conf_load_file(cfg, config_path != NULL ? config_path : CONF_DEFAULT_FILE,
+                     config_path != NULL) != 0) {
+    rc = -1;
+    goto out;
+  }
+  for (size_t i = 0; i < nflags; i++) {
+    if (apply(flags[i].st, flags[i].value, cfg, err, sizeof err) != 0) {
+      fprintf(stderr, "shmviewd: --%s: %s\n", flags[i].st->name, err);
+      rc = -1;
+      goto out;
+    }
+  }
+
+  memcpy(socket_arg, cfg->socket_path, sizeof socket_arg);
+  if (proto_socket_path(socket_arg[0] != '\0' ? socket_arg : NULL, cfg->socket_path,
+                        sizeof cfg->socket_path) != 0) {
+    fprintf(stderr, "shmviewd: the socket path is too long for a Unix socket\n");
+    rc = -1;
+  }
+out:
+  free(flags);
+  return rc;
+}

@@ -1,0 +1,53 @@
+/*
+ * conf.h: shmviewd's settings, from the command line and the config file.
+ *
+ * (Named conf.h, not config.h: every source file includes autoconf's
+ * "config.h" first, and a daemon/config.h would shadow it for the files in
+ * daemon/.)
+ *
+ * Every setting is one row of a table in conf.c: its name (which is both
+ * the long option and the config file key), its kind (which picks the one
+ * value parser shared by flags and file), where it lands in struct
+ * daemon_config, and its help line. Adding a setting is adding a field to
+ * struct daemon_config and a row to that table.
+ *
+ * Order: built-in defaults, then the config file, then the flags, so flags
+ * win. The config file is CONF_DEFAULT_FILE if it exists (missing is fine),
+ * or the --config PATH given (missing is an error).
+ */
+#ifndef SHMVD_CONF_H
+#define SHMVD_CONF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "daemon.h"
+
+#ifndef CONF_DEFAULT_FILE
+#define CONF_DEFAULT_FILE "/etc/shmview/shmviewd.conf"
+#endif
+
+/* Exit statuses of conf_from_args's callers. */
+#define CONF_EXIT_USAGE 2
+
+/* "4096", "4K", "1M", "2G": powers of 1024. Returns 0 or -EINVAL/-ERANGE. */
+int conf_parse_size(const char *s, uint64_t *out);
+
+/* Built-in defaults (socket unresolved). */
+void conf_defaults(struct daemon_config *cfg);
+
+/* Set the setting named `key` from its text form. Returns 0, or -1 with a
+ * sentence saying why in err ("unknown key 'x'", "'x' is not a size ..."). */
+int conf_set(struct daemon_config *cfg, const char *key, const char *value,
+             char *err, size_t errlen);
+
+/* Read `key = value` lines from path into cfg. A missing file is 0 unless
+ * required. Errors are printed ("shmviewd: PATH:LINE: ...") and return -1. */
+int conf_load_file(struct daemon_config *cfg, const char *path, int required);
+
+/* Fill cfg from defaults, the config file and argv, then resolve the
+ * socket path. Returns 0 to run, 1 to exit 0 (--help, --version printed),
+ * -1 on an error already printed (exit CONF_EXIT_USAGE). */
+int conf_from_args(int argc, char **argv, struct daemon_config *cfg);
+
+#endif
