@@ -1,0 +1,382 @@
+/*
+ * b-share.c: sharing N bytes (4 KiB .. 256 MiB) from one process to another,
+ * end to end: the writer produces N bytes and hands them off; the reader
+ * (another process) gets at them and reads every byte; the time runs from
+ * the writer's start to the reader's acknowledgement. Writer on CPU 0,
+ * reader, shmviewd and redis-server on CPU 1.
+ *
+ *   shmview-fresh  create(N) (posix_fallocate: O(N)), open a writable view,
+ *                  write N, hand the name over; the reader opens a read-only
+ *                  view, reads N, releases
+ *   shmview-reuse  one segment made beforehand and kept mapped by the writer
+ *                  (its pages faulted in); per hand-off: write N, the reader
+ *                  opens a view, reads N, releases
+ *   raw-shm        floor: anonymous MAP_SHARED memory inherited over fork(),
+ *                  mapped and faulted in by both beforehand; write N, read N
+ *   unix-socket    write N into a buffer, send it over a socketpair; the
+ *                  reader receives into its buffer and reads it
+ *   redis          SET key <N bytes> then, in the reader, GET key, over
+ *                  loopback TCP to redis-server (--redis-port), RESP by hand
+ *
+ * Python's multiprocessing.shared_memory (bench/shm_share.py) and iceoryx
+ * (bench/iox-share.c) are separate programs; run.py runs them.
+ */
+#define _GNU_SOURCE
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "shmview.h"
+
+enum method { M_FRESH, M_REUSE, M_RAW, M_SOCK, M_REDIS, M_COUNT };
+static const char *mnames[M_COUNT] = {"shmview-fresh", "shmview-reuse", "raw-shm",
+                                      "unix-socket", "redis"};
+
+struct cmd {
+  uint64_t n;
+  int32_t rep;
+  int32_t quit;
+};
+
+struct ack {
+  uint64_t sum;
+  uint64_t t_open, t_read, t_release; /* reader's parts, ns */
+};
+
+struct ctx {
+  enum method m;
+  size_t n;
+  struct daemon *d;
+  shmv_client *c;
+  shmv_view *keep;        /* reuse: the writer's view */
+  char *buf;              /* private buffer (socket, redis) */
+  char *raw;              /* raw-shm region */
+  int sock;               /* socketpair end or redis connection */
+};
+
+static void fill(char *p, size_t n, int rep) {
+  memset(p, 'a' + rep % 26, n);
+}
+
+static uint64_t sum(const char *p, size_t n) {
+  const uint64_t *w = (const uint64_t *)p;
+  uint64_t s = 0;
+  size_t k = n / 8;
+  for (size_t i = 0; i < k; i++)
+    s += w[i];
+  for (size_t i = k * 8; i < n; i++)
+    s += (unsigned char)p[i];
+  return s;
+}
+
+/* ---- a minimal RESP client ---- */
+
+static int redis_connect(void) {
+  int s = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in sa = {.sin_family = AF_INET,
+                           .sin_port = htons((uint16_t)bench_opts.redis_port)};
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (s < 0 || connect(s, (struct sockaddr *)&sa, sizeof sa) != 0)
+    die("redis connect: %s", strerror(errno));
+  int one = 1;
+  setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  return s;
+}
+
+static void redis_line(int s, char *line, size_t cap) {
+  size_t i = 0;
+  for (;;) {
+    char ch;
+    if (read_full(s, &ch, 1) != 0)
+      die("redis: connection lost");
+    if (ch == '\n')
+      break;
+    if (ch != '\r' && i + 1 < cap)
+      line[i++] = ch;
+  }
+  line[i] = '\0';
+}
+
+static void redis_set(int s, const char *data, size_t n) {
+  char hdr[128];
+  int h = snprintf(hdr, sizeof hdr, "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$%zu\r\n", n);
+  if (write_full(s, hdr, (size_t)h) || write_full(s, data, n) || write_full(s, "\r\n", 2))
+    die("redis: write");
+  char line[256];
+  redis_line(s, line, sizeof line);
+  if (strcmp(line, "+OK") != 0)
+    die("redis SET: %s", line);
+}
+
+static void redis_get(int s, char *into, size_t n) {
+  static const char q[] = "*2\r\n$3\r\nGET\r\n$1\r\nk\r\n";
+  if (write_full(s, q, sizeof q - 1))
+    die("redis: write");
+  char line[256];
+  redis_line(s, line, sizeof line);
+  if (line[0] != '$' || strtoull(line + 1, NULL, 10) != n)
+    die("redis GET: %s", line);
+  char crlf[2];
+  if (read_full(s, into, n) || read_full(s, crlf, 2))
+    die("redis: read");
+}
+
+/* ---- the two sides ---- */
+
+static void seg_name(char *buf, size_t cap, int rep) {
+  snprintf(buf, cap, "share-%d", rep);
+}
+
+/* Writer: produce n bytes and hand them off. parts[0..1]: its own parts. */
+static void writer(struct ctx *x, int rep, uint64_t *parts) {
+  size_t n = x->n;
+  int rc;
+  uint64_t t0 = now_ns();
+  switch (x->m) {
+  case M_FRESH: {
+    char name[64];
+    seg_name(name, sizeof name, rep);
+    if ((rc = shmv_create(x->c, name, n, 0600)) < 0)
+      die("create: %s", shmv_strerror(rc));
+    uint64_t t1 = now_ns();
+    shmv_view *v;
+    if ((rc = shmv_view_open(x->c, name, 0, SHMV_TO_END, SHMV_WRITABLE, &v)) < 0)
+      die("open: %s", shmv_strerror(rc));
+    fill(shmv_view_data(v), n, rep);
+    shmv_view_release(v);
+    parts[0] = t1 - t0;
+    parts[1] = now_ns() - t1;
+    break;
+  }
+  case M_REUSE:
+    fill(shmv_view_data(x->keep), n, rep);
+    break;
+  case M_RAW:
+    fill(x->raw, n, rep);
+    break;
+  case M_SOCK:
+    fill(x->buf, n, rep);
+    /* the send completes as the reader drains it (below, concurrently) */
+    break;
+  case M_REDIS:
+    fill(x->buf, n, rep);
+    redis_set(x->sock, x->buf, n);
+    break;
+  default:
+    break;
+  }
+}
+
+static void reader(struct ctx *x, int rep, struct ack *a) {
+  size_t n = x->n;
+  int rc;
+  uint64_t t0 = now_ns(), t1 = t0, t2, t3;
+  switch (x->m) {
+  case M_FRESH:
+  case M_REUSE: {
+    char name[64];
+    if (x->m == M_FRESH)
+      seg_name(name, sizeof name, rep);
+    else
+      strcpy(name, "share-reuse");
+    shmv_view *v;
+    if ((rc = shmv_view_open(x->c, name, 0, SHMV_TO_END, 0, &v)) < 0)
+      die("reader open: %s", shmv_strerror(rc));
+    t1 = now_ns();
+    a->sum = sum(shmv_view_data(v), n);
+    t2 = now_ns();
+    shmv_view_release(v);
+    t3 = now_ns();
+    break;
+  }
+  case M_RAW:
+    a->sum = sum(x->raw, n);
+    t2 = t3 = now_ns();
+    break;
+  case M_SOCK:
+    if (read_full(x->sock, x->buf, n))
+      die("socket read");
+    t1 = now_ns();
+    a->sum = sum(x->buf, n);
+    t2 = t3 = now_ns();
+    break;
+  case M_REDIS:
+    redis_get(x->sock, x->buf, n);
+    t1 = now_ns();
+    a->sum = sum(x->buf, n);
+    t2 = t3 = now_ns();
+    break;
+  default:
+    t2 = t3 = t0;
+  }
+  a->t_open = t1 - t0;
+  a->t_read = t2 - t1;
+  a->t_release = t3 - t2;
+}
+
+static int reps_for(size_t n) {
+  int r = n <= (1u << 20) ? 31 : n <= (16u << 20) ? 11 : n <= (64u << 20) ? 5 : 3;
+  return bench_opts.quick ? (r > 3 ? 3 : r) : r;
+}
+
+static void measure(enum method m, size_t n, struct daemon *d) {
+  struct ctx x;
+  memset(&x, 0, sizeof x);
+  x.m = m;
+  x.n = n;
+  x.d = d;
+  x.sock = -1;
+  int sv[2] = {-1, -1};
+  int rc;
+  if (m == M_RAW) {
+    x.raw = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (x.raw == MAP_FAILED)
+      die("mmap %zu: %s", n, strerror(errno));
+    memset(x.raw, 1, n);
+  }
+  if (m == M_SOCK && socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
+    die("socketpair");
+  if (m == M_REUSE) {
+    if ((rc = shmv_connect(d->socket, &x.c)) < 0 ||
+        (rc = shmv_create(x.c, "share-reuse", n, 0600)) < 0 ||
+        (rc = shmv_view_open(x.c, "share-reuse", 0, SHMV_TO_END, SHMV_WRITABLE, &x.keep)) < 0)
+      die("reuse: %s", shmv_strerror(rc));
+    memset(shmv_view_data(x.keep), 1, n); /* faulted in, as a reused buffer is */
+  }
+  int down[2], up[2];
+  if (pipe(down) || pipe(up))
+    die("pipe");
+  pid_t kid = fork();
+  if (kid == 0) {
+    close(down[1]);
+    close(up[0]);
+    pin_cpu(1 < ncpus() ? 1 : 0);
+    x.keep = NULL; /* the parent's: never used after fork */
+    if (m == M_FRESH || m == M_REUSE)
+      if ((rc = shmv_connect(d->socket, &x.c)) < 0)
+        die("reader connect: %s", shmv_strerror(rc));
+    if (m == M_SOCK) {
+      close(sv[0]);
+      x.sock = sv[1];
+    }
+    if (m == M_REDIS)
+      x.sock = redis_connect();
+    if (m == M_SOCK || m == M_REDIS) {
+      x.buf = malloc(n);
+      memset(x.buf, 0, n);
+    }
+    struct cmd cm;
+    while (read_full(down[0], &cm, sizeof cm) == 0 && !cm.quit) {
+      struct ack a;
+      memset(&a, 0, sizeof a);
+      reader(&x, cm.rep, &a);
+      if (write_full(up[1], &a, sizeof a))
+        break;
+    }
+    _exit(0);
+  }
+  close(down[0]);
+  close(up[1]);
+  pin_cpu(0);
+  if (m == M_FRESH)
+    if ((rc = shmv_connect(d->socket, &x.c)) < 0)
+      die("writer connect: %s", shmv_strerror(rc));
+  if (m == M_SOCK) {
+    close(sv[1]);
+    x.sock = sv[0];
+  }
+  if (m == M_REDIS)
+    x.sock = redis_connect();
+  if (m == M_SOCK || m == M_REDIS) {
+    x.buf = malloc(n);
+    memset(x.buf, 0, n);
+  }
+
+  int reps = reps_for(n);
+  uint64_t tot[64], wc[64], ww[64], ro[64], rr[64], rl[64];
+  int k = 0;
+  for (int rep = -1; rep < reps; rep++) { /* one warm-up */
+    uint64_t parts[2] = {0, 0};
+    struct cmd cm = {.n = n, .rep = rep + 1000 * (int)m, .quit = 0};
+    uint64_t t0 = now_ns();
+    writer(&x, cm.rep, parts);
+    if (write_full(down[1], &cm, sizeof cm))
+      die("reader gone");
+    if (m == M_SOCK && write_full(x.sock, x.buf, n))
+      die("socket write");
+    struct ack a;
+    if (read_full(up[0], &a, sizeof a))
+      die("reader died");
+    uint64_t t1 = now_ns();
+    if (a.sum == 0 && n >= 8)
+      die("%s: reader read nothing", mnames[m]);
+    if (m == M_FRESH) {
+      char name[64];
+      seg_name(name, sizeof name, cm.rep);
+      shmv_unlink(x.c, name);
+    }
+    if (rep < 0)
+      continue;
+    tot[k] = t1 - t0;
+    wc[k] = parts[0];
+    ww[k] = parts[1];
+    ro[k] = a.t_open;
+    rr[k] = a.t_read;
+    rl[k] = a.t_release;
+    k++;
+  }
+  struct cmd q = {.quit = 1};
+  write_full(down[1], &q, sizeof q);
+  close(down[1]);
+  close(up[0]);
+  waitpid(kid, NULL, 0);
+
+  result("\"bench\":\"share\",\"method\":\"%s\",\"n\":%zu,\"unit\":\"us\","
+         "\"median\":%.2f,\"p99\":%.2f,\"samples\":%d,"
+         "\"create_median\":%.2f,\"writer_open_write_median\":%.2f,"
+         "\"reader_open_median\":%.2f,\"reader_read_median\":%.2f,"
+         "\"reader_release_median\":%.2f,\"reader_open_p99\":%.2f",
+         mnames[m], n, percentile(tot, k, 50) / 1e3, percentile(tot, k, 99) / 1e3, k,
+         percentile(wc, k, 50) / 1e3, percentile(ww, k, 50) / 1e3,
+         percentile(ro, k, 50) / 1e3, percentile(rr, k, 50) / 1e3,
+         percentile(rl, k, 50) / 1e3, percentile(ro, k, 99) / 1e3);
+
+  if (x.keep) {
+    shmv_view_release(x.keep);
+    shmv_unlink(x.c, "share-reuse");
+  }
+  if (x.c)
+    shmv_disconnect(x.c);
+  if (x.raw)
+    munmap(x.raw, n);
+  if (x.sock >= 0)
+    close(x.sock);
+  free(x.buf);
+}
+
+int bench_share(void) {
+  size_t maxn = (size_t)256 << 20;
+  if (bench_opts.only)
+    maxn = strtoull(bench_opts.only, NULL, 0);
+  struct daemon d;
+  daemon_start(&d, 1 < ncpus() ? 1 : 0, NULL);
+  for (size_t n = 4096; n <= maxn; n *= 4)
+    for (int m = 0; m < M_COUNT; m++) {
+      if (m == M_REDIS && bench_opts.redis_port == 0)
+        continue;
+      measure((enum method)m, n, &d);
+    }
+  daemon_stop(&d);
+  return 0;
+}

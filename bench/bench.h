@@ -1,0 +1,66 @@
+/*
+ * bench.h: shared helpers of shmview-bench: clocks, statistics, CPU pinning,
+ * a private shmviewd per measurement, and the RESULT lines bench/run.py reads.
+ */
+#ifndef SHMVIEW_BENCH_H
+#define SHMVIEW_BENCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Options every subcommand shares (set by main.c). */
+struct bench_opts {
+  const char *daemon;   /* path of the built shmviewd */
+  int quick;            /* fewer iterations (smoke run) */
+  int redis_port;       /* 0: no Redis column */
+  const char *only;     /* sizes / variants filter, subcommand-specific */
+};
+extern struct bench_opts bench_opts;
+
+/* A CPU placement: where the daemon (or floor server) and the client run. */
+struct placement {
+  const char *name; /* "same-core" or "cross-core" */
+  int server_cpu;
+  int client_cpu;
+};
+extern const struct placement bench_placements[2];
+
+uint64_t now_ns(void);
+void pin_cpu(int cpu);               /* this thread, exits on failure */
+int ncpus(void);
+
+/* Sorts v in place; p in [0,100]. */
+double percentile(uint64_t *v, size_t n, double p);
+double percentile_d(double *v, size_t n, double p);
+
+/* A private shmviewd: own socket in a private directory, unique prefix,
+ * pinned to cpu (-1: unpinned). */
+struct daemon {
+  pid_t pid;
+  char dir[64];
+  char socket[128];
+  char prefix[64];
+};
+void daemon_start(struct daemon *d, int cpu, const char *extra_arg);
+void daemon_stop(struct daemon *d);   /* SIGTERM, reap, remove /dev/shm objects */
+long proc_rss_kib(pid_t pid);         /* VmRSS of a process, KiB */
+
+/* A RESULT line: one JSON object per figure, read by bench/run.py.
+ * fields is the inside of the object, e.g. "\"median\":12.5". */
+void result(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+/* Blocking helpers. */
+int read_full(int fd, void *buf, size_t len);   /* 0 or -1 (EOF/error) */
+int write_full(int fd, const void *buf, size_t len);
+
+/* Subcommands. */
+int bench_open(void);
+int bench_throughput(void);
+int bench_pingpong(void);
+int bench_share(void);
+int bench_scale(void);
+
+#endif

@@ -1,0 +1,267 @@
+/*
+ * common.c: helpers shared by the benchmarks.
+ */
+#define _GNU_SOURCE
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bench.h"
+
+struct bench_opts bench_opts;
+
+const struct placement bench_placements[2] = {
+  {"same-core", 0, 0},
+  {"cross-core", 1, 0},
+};
+
+uint64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int ncpus(void) {
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? (int)n : 1;
+}
+
+void pin_cpu(int cpu) {
+  if (cpu < 0)
+    return;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  if (sched_setaffinity(0, sizeof set, &set) != 0)
+    die("sched_setaffinity(cpu %d): %s", cpu, strerror(errno));
+}
+
+static int cmp_u64(const void *a, const void *b) {
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+static int cmp_d(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* Nearest-rank percentile. */
+double percentile(uint64_t *v, size_t n, double p) {
+  if (n == 0)
+    return 0;
+  qsort(v, n, sizeof *v, cmp_u64);
+  size_t k = (size_t)(p / 100.0 * (double)n + 0.999999);
+  if (k < 1)
+    k = 1;
+  if (k > n)
+    k = n;
+  if (p == 50.0 && n % 2 == 0)
+    return ((double)v[n / 2 - 1] + (double)v[n / 2]) / 2;
+  return (double)v[k - 1];
+}
+
+double percentile_d(double *v, size_t n, double p) {
+  if (n == 0)
+    return 0;
+  qsort(v, n, sizeof *v, cmp_d);
+  size_t k = (size_t)(p / 100.0 * (double)n + 0.999999);
+  if (k < 1)
+    k = 1;
+  if (k > n)
+    k = n;
+  if (p == 50.0 && n % 2 == 0)
+    return (v[n / 2 - 1] + v[n / 2]) / 2;
+  return v[k - 1];
+}
+
+void die(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stderr, "shmview-bench: ");
+  vfprintf(stderr, fmt, ap);
+  fprintf(stderr, "\n");
+  va_end(ap);
+  exit(1);
+}
+
+void result(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  printf("RESULT {");
+  vprintf(fmt, ap);
+  printf("}\n");
+  fflush(stdout);
+  va_end(ap);
+}
+
+int read_full(int fd, void *buf, size_t len) {
+  char *p = buf;
+  while (len > 0) {
+    ssize_t n = read(fd, p, len);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return -1;
+    p += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+int write_full(int fd, const void *buf, size_t len) {
+  const char *p = buf;
+  while (len > 0) {
+    ssize_t n = write(fd, p, len);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return -1;
+    p += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+/* ---- private daemons ---- */
+
+#define MAX_DAEMONS 8
+static struct daemon *live[MAX_DAEMONS];
+
+static void stop_all(void) {
+  for (int i = 0; i < MAX_DAEMONS; i++)
+    if (live[i])
+      daemon_stop(live[i]);
+}
+
+static void on_signal(int sig) {
+  stop_all();
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
+
+static int try_connect(const char *path) {
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return -1;
+  struct sockaddr_un sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sun_family = AF_UNIX;
+  if (strlen(path) >= sizeof sa.sun_path)
+    return -1;
+  memcpy(sa.sun_path, path, strlen(path) + 1);
+  int rc = connect(fd, (struct sockaddr *)&sa, sizeof sa);
+  close(fd);
+  return rc;
+}
+
+void daemon_start(struct daemon *d, int cpu, const char *extra_arg) {
+  static unsigned counter;
+  static int hooked;
+  if (!hooked) {
+    atexit(stop_all);
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    hooked = 1;
+  }
+  memset(d, 0, sizeof *d);
+  snprintf(d->dir, sizeof d->dir, "/tmp/shmvbench.XXXXXX");
+  if (!mkdtemp(d->dir))
+    die("mkdtemp: %s", strerror(errno));
+  snprintf(d->socket, sizeof d->socket, "%s/s.sock", d->dir);
+  snprintf(d->prefix, sizeof d->prefix, "shmvbench-%d-%u", (int)getpid(), counter++);
+  pid_t pid = fork();
+  if (pid < 0)
+    die("fork: %s", strerror(errno));
+  if (pid == 0) {
+    pin_cpu(cpu);
+    execl(bench_opts.daemon, "shmviewd", "--socket", d->socket, "--prefix",
+          d->prefix, "--log-level", "error", extra_arg, (char *)NULL);
+    fprintf(stderr, "exec %s: %s\n", bench_opts.daemon, strerror(errno));
+    _exit(127);
+  }
+  d->pid = pid;
+  for (int i = 0; i < MAX_DAEMONS; i++)
+    if (!live[i]) {
+      live[i] = d;
+      break;
+    }
+  for (int i = 0; i < 500; i++) {
+    if (try_connect(d->socket) == 0)
+      return;
+    int st;
+    if (waitpid(pid, &st, WNOHANG) == pid) {
+      d->pid = 0;
+      die("shmviewd exited at start (status %d)", st);
+    }
+    usleep(10000);
+  }
+  die("shmviewd did not accept connections on %s", d->socket);
+}
+
+void daemon_stop(struct daemon *d) {
+  for (int i = 0; i < MAX_DAEMONS; i++)
+    if (live[i] == d)
+      live[i] = NULL;
+  if (d->pid > 0) {
+    kill(d->pid, SIGTERM);
+    waitpid(d->pid, NULL, 0);
+    d->pid = 0;
+  }
+  /* Segments outlive the daemon by design: remove ours. */
+  char start[80];
+  int n = snprintf(start, sizeof start, "%s.", d->prefix);
+  DIR *dir = opendir("/dev/shm");
+  if (dir) {
+    struct dirent *e;
+    while ((e = readdir(dir)) != NULL)
+      if (strncmp(e->d_name, start, (size_t)n) == 0) {
+        char path[512];
+        snprintf(path, sizeof path, "/dev/shm/%s", e->d_name);
+        unlink(path);
+      }
+    closedir(dir);
+  }
+  if (d->dir[0]) {
+    /* the daemon may keep a state file beside its socket */
+    DIR *pd = opendir(d->dir);
+    if (pd) {
+      struct dirent *e;
+      while ((e = readdir(pd)) != NULL)
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+          char path[512];
+          snprintf(path, sizeof path, "%s/%s", d->dir, e->d_name);
+          unlink(path);
+        }
+      closedir(pd);
+    }
+    rmdir(d->dir);
+    d->dir[0] = '\0';
+  }
+}
+
+long proc_rss_kib(pid_t pid) {
+  char path[64], line[256];
+  snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+  FILE *f = fopen(path, "r");
+  if (!f)
+    return -1;
+  long kib = -1;
+  while (fgets(line, sizeof line, f))
+    if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+      break;
+  fclose(f);
+  return kib;
+}

@@ -1,0 +1,51 @@
+/*
+ * shmview-bench: the benchmarks of bench/, one subcommand each. Every figure
+ * is printed as a "RESULT {json}" line that bench/run.py turns into the
+ * table of docs/benchmarks.md. Built only by `make bench`.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+
+static void usage(void) {
+  fprintf(stderr,
+          "usage: shmview-bench [--daemon PATH] [--quick] [--redis-port N] [--only X]\n"
+          "                     open|throughput|pingpong|share|scale\n");
+  exit(2);
+}
+
+int main(int argc, char **argv) {
+  bench_opts.daemon = getenv("SHMVIEWD") ? getenv("SHMVIEWD") : "./shmviewd";
+  int i = 1;
+  for (; i < argc && argv[i][0] == '-'; i++) {
+    if (!strcmp(argv[i], "--daemon") && i + 1 < argc)
+      bench_opts.daemon = argv[++i];
+    else if (!strcmp(argv[i], "--quick"))
+      bench_opts.quick = 1;
+    else if (!strcmp(argv[i], "--redis-port") && i + 1 < argc)
+      bench_opts.redis_port = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--only") && i + 1 < argc)
+      bench_opts.only = argv[++i];
+    else
+      usage();
+  }
+  if (i + 1 != argc)
+    usage();
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  const char *cmd = argv[i];
+  if (!strcmp(cmd, "open"))
+    return bench_open();
+  if (!strcmp(cmd, "throughput"))
+    return bench_throughput();
+  if (!strcmp(cmd, "pingpong"))
+    return bench_pingpong();
+  if (!strcmp(cmd, "share"))
+    return bench_share();
+  if (!strcmp(cmd, "scale"))
+    return bench_scale();
+  usage();
+}

@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+"""Python's multiprocessing.shared_memory as a way to share N bytes.
+
+The writer (this process, CPU 0) creates a SharedMemory of N bytes, writes
+N bytes and hands the name to a forked reader (CPU 1), which attaches by
+name, reads all N bytes (bytes(buf): a memcpy-speed pass over every page)
+and acknowledges. Prints RESULT lines like shmview-bench:
+end-to-end time, and the reader's attach and read parts.
+Usage: shm_share.py [--quick] [--max N]
+"""
+import json
+import os
+import statistics
+import struct
+import sys
+import time
+from multiprocessing import resource_tracker, shared_memory
+
+
+def pct(v, p):
+    v = sorted(v)
+    k = max(1, min(len(v), int(p / 100.0 * len(v) + 0.999999)))
+    return v[k - 1]
+
+
+def pin(cpu):
+    try:
+        os.sched_setaffinity(0, {cpu})
+    except OSError:
+        pass
+
+
+def reps_for(n, quick):
+    r = 31 if n <= 1 << 20 else 11 if n <= 16 << 20 else 5 if n <= 64 << 20 else 3
+    return min(r, 3) if quick else r
+
+
+def main():
+    quick = "--quick" in sys.argv
+    maxn = 256 << 20
+    if "--max" in sys.argv:
+        maxn = int(sys.argv[sys.argv.index("--max") + 1], 0)
+    ncpu = os.cpu_count() or 1
+    n = 4096
+    while n <= maxn:
+        down_r, down_w = os.pipe()
+        up_r, up_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(down_w)
+            os.close(up_r)
+            pin(1 if ncpu > 1 else 0)
+            # Attaching must not register the name with the writer's
+            # resource tracker (inherited over fork): the writer unlinks it.
+            resource_tracker.register = lambda *a, **k: None
+            with os.fdopen(down_r, "rb", 0) as down, os.fdopen(up_w, "wb", 0) as up:
+                while True:
+                    line = down.readline()
+                    if not line or line == b"quit\n":
+                        break
+                    name = line.decode().strip()
+                    t0 = time.monotonic_ns()
+                    shm = shared_memory.SharedMemory(name=name)
+                    t1 = time.monotonic_ns()
+                    data = bytes(shm.buf[:n])
+                    t2 = time.monotonic_ns()
+                    ok = len(data) == n and data[-1] != 0
+                    del data
+                    shm.close()
+                    up.write(struct.pack("<QQQ", int(ok), t1 - t0, t2 - t1))
+            os._exit(0)
+        os.close(down_r)
+        os.close(up_w)
+        pin(0)
+        down = os.fdopen(down_w, "wb", 0)
+        up = os.fdopen(up_r, "rb", 0)
+        tot, att, rd, cr = [], [], [], []
+        payload = b"x" * n
+        for rep in range(-1, reps_for(n, quick)):
+            t0 = time.monotonic_ns()
+            shm = shared_memory.SharedMemory(create=True, size=n)
+            t1 = time.monotonic_ns()
+            shm.buf[:n] = payload
+            down.write(shm.name.encode() + b"\n")
+            ack = b""
+            while len(ack) < 24:
+                chunk = up.read(24 - len(ack))
+                if not chunk:
+                    sys.exit("shm_share: reader died")
+                ack += chunk
+            t2 = time.monotonic_ns()
+            ok, a, r = struct.unpack("<QQQ", ack)
+            if not ok:
+                sys.exit("shm_share: reader read nothing")
+            shm.close()
+            shm.unlink()
+            if rep < 0:
+                continue
+            tot.append(t2 - t0)
+            cr.append(t1 - t0)
+            att.append(a)
+            rd.append(r)
+        down.write(b"quit\n")
+        down.close()
+        up.close()
+        os.waitpid(pid, 0)
+        rec = {
+            "bench": "share", "method": "python-shared_memory", "n": n, "unit": "us",
+            "median": statistics.median(tot) / 1e3, "p99": pct(tot, 99) / 1e3,
+            "samples": len(tot),
+            "create_median": statistics.median(cr) / 1e3,
+            "reader_open_median": statistics.median(att) / 1e3,
+            "reader_open_p99": pct(att, 99) / 1e3,
+            "reader_read_median": statistics.median(rd) / 1e3,
+        }
+        print("RESULT " + json.dumps(rec), flush=True)
+        n *= 4
+
+
+if __name__ == "__main__":
+    main()
