@@ -1,2 +1,443 @@
 #!/usr/bin/env python3
-"""placeholder, replaced below"""
+"""Run shmview's benchmarks, print a table and write docs/benchmarks.md.
+
+Run by `make bench` (never by `make check`). Needs the built shmviewd and
+bench/shmview-bench in --builddir. Optional columns, each skipped with a
+message when its package is missing: redis-server (Debian redis-server),
+iceoryx (Debian iceoryx + libiceoryx-binding-c-dev). Python's
+multiprocessing.shared_memory needs only python3.
+
+usage: run.py --builddir DIR --srcdir DIR [--out FILE] [--quick]
+              [--only open,throughput,pingpong,scale,share]
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+ALL = ["open", "throughput", "pingpong", "scale", "share"]
+SIZES = [4096 * 4 ** k for k in range(9)]  # 4 KiB .. 256 MiB
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def run_results(cmd, **kw):
+    log("$ " + " ".join(cmd))
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, **kw)
+    out = []
+    for line in p.stdout.splitlines():
+        if line.startswith("RESULT "):
+            out.append(json.loads(line[7:]))
+        else:
+            log(line)
+    if p.returncode != 0:
+        log(f"  exited {p.returncode}")
+    return out, p.returncode
+
+
+def machine():
+    model = "unknown"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "kernel": platform.release(),
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "load": " / ".join(f"{x:.2f}" for x in os.getloadavg()),
+    }
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_port(port, secs=10):
+    end = time.time() + secs
+    while time.time() < end:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+def start_redis(tmp):
+    exe = shutil.which("redis-server")
+    if not exe:
+        return None, None, "redis-server not found (apt-get install -y redis-server): column skipped"
+    port = free_port()
+    cmd = [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+           "--dir", tmp, "--daemonize", "no", "--protected-mode", "no", "--loglevel", "warning",
+           "--proto-max-bulk-len", "1gb", "--unixsocket", ""]
+    if shutil.which("taskset") and (os.cpu_count() or 1) > 1:
+        cmd = ["taskset", "-c", "1"] + cmd
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if not wait_port(port):
+        p.kill()
+        p.wait()
+        return None, None, "redis-server did not start: column skipped"
+    ver = subprocess.run([exe, "--version"], capture_output=True, text=True).stdout.split()
+    v = next((w for w in ver if w.startswith("v=")), "v=?")[2:]
+    return p, port, f"redis-server {v} on 127.0.0.1:{port} (pinned to CPU 1), --save '' --appendonly no"
+
+
+IOX_INC = "/usr/include/iceoryx/v2.0.3"
+
+
+def iceoryx_build(builddir, srcdir):
+    if not shutil.which("iox-roudi"):
+        return None, "iox-roudi not found (apt-get install -y iceoryx libiceoryx-binding-c-dev): column skipped"
+    if not os.path.exists(os.path.join(IOX_INC, "iceoryx_binding_c", "publisher.h")):
+        return None, "iceoryx C binding headers not found (apt-get install -y libiceoryx-binding-c-dev): column skipped"
+    exe = os.path.join(builddir, "bench", "iox-share")
+    cc = os.environ.get("CC", "cc")
+    cmd = [cc, "-O2", "-std=gnu11", "-I" + builddir, "-I" + os.path.join(srcdir, "bench"),
+           "-I" + IOX_INC, os.path.join(srcdir, "bench", "iox-share.c"),
+           os.path.join(srcdir, "bench", "common.c"), "-liceoryx_binding_c", "-o", exe]
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode != 0:
+        return None, "iox-share did not build: " + p.stderr.strip()[:300]
+    return exe, None
+
+
+def iceoryx_run(exe, tmp, quick, maxn):
+    # mempools that hold one chunk per size (payload + chunk header)
+    conf = os.path.join(tmp, "roudi.toml")
+    with open(conf, "w") as f:
+        f.write("[general]\nversion = 1\n\n[[segment]]\n\n")
+        for n in SIZES:
+            if n <= maxn:
+                f.write(f"[[segment.mempool]]\nsize = {n + 4096}\ncount = 3\n\n")
+    roudi = subprocess.Popen(["iox-roudi", "-c", conf, "-l", "warning"] if True else [],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(2.0)
+    if roudi.poll() is not None:
+        return [], "iox-roudi exited at start (another RouDi running?): column skipped"
+    try:
+        args = [exe, "--max", str(maxn)] + (["--quick"] if quick else [])
+        res, rc = run_results(args, timeout=900)
+        note = None if rc == 0 else f"iox-share exited {rc}"
+    except subprocess.TimeoutExpired:
+        res, note = [], "iox-share timed out"
+    finally:
+        roudi.terminate()
+        try:
+            roudi.wait(20)
+        except subprocess.TimeoutExpired:
+            roudi.kill()
+            roudi.wait()
+    return res, note
+
+
+def fmt(v, unit):
+    if v is None:
+        return "-"
+    if unit == "ops/s":
+        return f"{v:,.0f}"
+    if abs(v) >= 1000:
+        return f"{v:,.0f}"
+    if abs(v) >= 100:
+        return f"{v:.0f}"
+    if abs(v) >= 10:
+        return f"{v:.1f}"
+    return f"{v:.2f}"
+
+
+def size_name(n):
+    for unit, s in (("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= s:
+            return f"{n // s} {unit}"
+    return f"{n} B"
+
+
+def main_rows(results):
+    """Rows for the figures with a floor: name, placement, median, p99, floor, ratio, target, met."""
+    rows = []
+    for r in results:
+        if r["bench"] == "share":
+            continue
+        unit = r["unit"]
+        med, p99 = r.get("median"), r.get("p99")
+        fmed, fp99 = r.get("floor_median"), r.get("floor_p99")
+        ratio = None
+        if fmed:
+            ratio = (fmed / med) if r.get("higher_is_better") else (med / fmed)
+        target, met = "-", ""
+        if "target" in r and ratio is not None:
+            target = f"ratio <= {r['target']}"
+            met = "yes" if ratio <= r["target"] else "**no**"
+        elif "target_abs" in r:
+            target = f"<= {r['target_abs']} {unit}"
+            met = "yes" if med <= r["target_abs"] else "**no**"
+        elif r["bench"] == "throughput" and ratio is not None and r["figure"].startswith("open/"):
+            target = "none set"
+        rows.append({
+            "bench": r["bench"], "figure": r["figure"], "placement": r.get("placement", "-"),
+            "unit": unit, "median": fmt(med, unit),
+            "p99": fmt(p99, unit) + (" (p1 of runs)" if r.get("p99_is") else ""),
+            "floor": r.get("floor", "-"),
+            "floor_val": (fmt(fmed, unit) + " / " + fmt(fp99, unit)) if fmed is not None else "-",
+            "ratio": f"{ratio:.2f}" if ratio is not None else "-",
+            "target": target, "met": met, "note": r.get("note", ""),
+        })
+    return rows
+
+
+def table(rows, cols, heads):
+    out = ["| " + " | ".join(heads) + " |", "|" + "|".join(" --- " for _ in heads) + "|"]
+    for row in rows:
+        out.append("| " + " | ".join(str(row[c]) for c in cols) + " |")
+    return "\n".join(out)
+
+
+def share_tables(results):
+    share = [r for r in results if r["bench"] == "share"]
+    if not share:
+        return "", ""
+    methods = []
+    for r in share:
+        if r["method"] not in methods:
+            methods.append(r["method"])
+    by = {(r["method"], r["n"]): r for r in share}
+    sizes = sorted({r["n"] for r in share})
+    copying = [m for m in ("unix-socket", "redis") if m in methods]
+    heads = ["N"] + [f"{m} median / p99 (us)" for m in methods]
+    heads += ["best copying", "fresh / best copying", "reuse / best copying", "target (N >= 64 KiB): below every copying alternative"]
+    lines = ["| " + " | ".join(heads) + " |", "|" + "|".join(" --- " for _ in heads) + "|"]
+    for n in sizes:
+        cells = [size_name(n)]
+        for m in methods:
+            r = by.get((m, n))
+            cells.append(f"{fmt(r['median'], 'us')} / {fmt(r['p99'], 'us')}" if r else "-")
+        best = min((by[(m, n)]["median"], m) for m in copying if (m, n) in by) if copying else None
+        if best:
+            cells.append(f"{best[1]} {fmt(best[0], 'us')}")
+            rf = by.get(("shmview-fresh", n))
+            ru = by.get(("shmview-reuse", n))
+            f = rf["median"] / best[0] if rf else None
+            u = ru["median"] / best[0] if ru else None
+            cells.append(f"{f:.2f}" if f else "-")
+            cells.append(f"{u:.2f}" if u else "-")
+            if n >= 65536:
+                cells.append(("fresh " + ("yes" if f and f < 1 else "**no**")) + ", " +
+                             ("reuse " + ("yes" if u and u < 1 else "**no**")))
+            else:
+                cells.append("(not required)")
+        else:
+            cells += ["-", "-", "-", "-"]
+        lines.append("| " + " | ".join(cells) + " |")
+    main = "\n".join(lines)
+
+    # What does and does not depend on N: the parts, medians in us.
+    parts_heads = ["N", "shmview create (fallocate)", "shmview writer open+write N",
+                   "shmview reader open+map (fresh)", "shmview reader open+map (reuse)",
+                   "shmview reader read N (fresh)", "shmview reader release (munmap)",
+                   "raw-shm read N (pre-faulted)", "python attach", "iceoryx take"]
+    pl = ["| " + " | ".join(parts_heads) + " |", "|" + "|".join(" --- " for _ in parts_heads) + "|"]
+    for n in sizes:
+        g = lambda m, k: fmt(by[(m, n)].get(k), "us") if (m, n) in by and k in by[(m, n)] else "-"
+        pl.append("| " + " | ".join([
+            size_name(n), g("shmview-fresh", "create_median"),
+            g("shmview-fresh", "writer_open_write_median"),
+            g("shmview-fresh", "reader_open_median"), g("shmview-reuse", "reader_open_median"),
+            g("shmview-fresh", "reader_read_median"), g("shmview-fresh", "reader_release_median"),
+            g("raw-shm", "reader_read_median"),
+            g("python-shared_memory", "reader_open_median"), g("iceoryx", "reader_open_median"),
+        ]) + " |")
+    return main, "\n".join(pl)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--builddir", default=".")
+    ap.add_argument("--srcdir", default=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    ap.add_argument("--out", default=None)
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--only", default=",".join(ALL))
+    ap.add_argument("--max-size", type=lambda s: int(s, 0), default=256 << 20)
+    a = ap.parse_args()
+    builddir, srcdir = os.path.abspath(a.builddir), os.path.abspath(a.srcdir)
+    daemon = os.path.join(builddir, "shmviewd")
+    bench = os.path.join(builddir, "bench", "shmview-bench")
+    for f in (daemon, bench):
+        if not os.access(f, os.X_OK):
+            sys.exit(f"run.py: {f} is missing: run `make bench` (or make shmviewd bench/shmview-bench)")
+    only = [x for x in a.only.split(",") if x]
+    m = machine()
+    base = [bench, "--daemon", daemon] + (["--quick"] if a.quick else [])
+    results, notes = [], []
+    t_start = time.time()
+    tmp = tempfile.mkdtemp(prefix="shmvbench-run.")
+    try:
+        for b in ALL:
+            if b not in only or b == "share":
+                continue
+            res, rc = run_results(base + [b])
+            results += res
+            if rc != 0:
+                notes.append(f"`shmview-bench {b}` exited {rc}; its figures may be missing")
+        if "share" in only:
+            redis, port, msg = start_redis(tmp)
+            notes.append("redis: " + msg)
+            try:
+                extra = ["--only", str(a.max_size)] + (["--redis-port", str(port)] if port else [])
+                res, rc = run_results(base[:3] + extra + base[3:] + ["share"])
+                results += res
+            finally:
+                if redis:
+                    redis.terminate()
+                    redis.wait()
+            res, rc = run_results([sys.executable, os.path.join(srcdir, "bench", "shm_share.py"),
+                                   "--max", str(a.max_size)] + (["--quick"] if a.quick else []))
+            results += res
+            notes.append("python: multiprocessing.shared_memory of Python " + platform.python_version())
+            exe, why = iceoryx_build(builddir, srcdir)
+            if exe:
+                res, why = iceoryx_run(exe, tmp, a.quick, a.max_size)
+                results += res
+                ver = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", "iceoryx"],
+                                     capture_output=True, text=True).stdout or "?"
+                notes.append(f"iceoryx: Debian iceoryx {ver}, C binding, iox-roudi started by run.py"
+                             + (f" ({why})" if why else ""))
+            else:
+                notes.append("iceoryx: " + why)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    m["load_end"] = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    m["minutes"] = f"{(time.time() - t_start) / 60:.1f}"
+
+    rows = main_rows(results)
+    cols = ["bench", "figure", "placement", "unit", "median", "p99", "floor_val", "ratio", "target", "met"]
+    heads = ["bench", "figure", "placement", "unit", "median", "p99", "floor median / p99", "ratio", "target", "met"]
+    t_main = table(rows, cols, heads)
+    t_share, t_parts = share_tables(results)
+    floors = sorted({(r["bench"], r["floor"]) for r in rows if r["floor"] != "-"})
+
+    print()
+    print(t_main)
+    if t_share:
+        print()
+        print(t_share)
+        print()
+        print(t_parts)
+    for n in notes:
+        print("note: " + n)
+
+    if a.out:
+        notes_md = os.path.join(srcdir, "bench", "notes.md")
+        analysis = open(notes_md).read() if os.path.exists(notes_md) else ""
+        with open(a.out, "w") as f:
+            f.write(f"""# shmview benchmarks
+
+Written by `make bench` (bench/run.py); do not edit by hand: the analysis
+at the end comes from bench/notes.md.
+
+## Machine and run
+
+| | |
+| --- | --- |
+| CPU | {m['cpu']} |
+| cores | {m['cores']} |
+| kernel | {m['kernel']} |
+| date | {m['date']} |
+| load average (1/5/15 min) at start | {m['load']} |
+| load average at end | {m['load_end']} |
+| run time | {m['minutes']} min{' (--quick: fewer iterations)' if a.quick else ''} |
+
+CPU placement: **same-core** pins the daemon (or floor server, echo
+process, ping-pong partner) and the client to CPU 0; **cross-core** pins
+the daemon to CPU 1 and the client to CPU 0. Cross-core wake-ups are slow in
+this kind of VM, so both are reported. Every ratio is against a floor
+measured in the same run and placement, interleaved with the measured
+figure. Latencies are per operation, median and p99 over all samples of
+several runs (each run a fresh connection or process set); throughput is
+the median over runs, with the slowest run (p1) in the p99 column.
+A load average well above 0 means other work shared the two cores during
+the run: absolute numbers then suffer, ratios much less.
+
+## Figures against their floors
+
+{t_main}
+
+Floors:
+
+""")
+            for b, fl in floors:
+                f.write(f"- {b}: {fl}\n")
+            f.write(f"""
+## Sharing N bytes between two processes
+
+End to end, writer on CPU 0, reader, shmviewd and redis-server on CPU 1:
+from the writer's first instruction to the reader's acknowledgement after
+it read every byte. Medians and p99 in microseconds.
+
+- **shmview-fresh**: `shmv_create(N)` (which runs `posix_fallocate`),
+  open a writable view, write N bytes, hand the name over; the reader
+  opens a read-only view, reads N bytes, releases.
+- **shmview-reuse**: a segment made once; per hand-off the writer writes N
+  bytes into its existing view and the reader opens a view, reads, releases.
+- **raw-shm**: the floor: anonymous `MAP_SHARED` memory mapped and faulted
+  in by both processes beforehand; write N, read N.
+- **unix-socket**: write N into a buffer, send it over a socketpair,
+  receive and read it.
+- **redis**: `SET k <N bytes>`, then the reader `GET k`, on loopback TCP,
+  RESP written by hand (bench/b-share.c).
+- **python-shared_memory**: `multiprocessing.shared_memory` create + write,
+  the reader attaches by name and reads (`bytes(buf)`), bench/shm_share.py.
+- **iceoryx**: loan a chunk, write, publish; the subscriber takes, reads,
+  releases (bench/iox-share.c, Debian's iceoryx C binding).
+
+{t_share or '(not run)'}
+
+What depends on N (medians, us): the parts of the above.
+
+{t_parts or '(not run)'}
+
+## Notes of this run
+
+""")
+            for n in notes:
+                f.write(f"- {n}\n")
+            f.write(f"""
+## To rerun
+
+```sh
+apt-get install -y redis-server iceoryx libiceoryx-binding-c-dev   # optional columns
+mkdir -p /tmp/b && cd /tmp/b && /path/to/shmview/configure && make bench
+# or: python3 bench/run.py --builddir BUILD --srcdir SRC [--quick] [--only open,share] [--max-size 16777216]
+```
+
+`make bench` builds `bench/shmview-bench` (never built by `make` or `make
+check`) and runs bench/run.py, which writes this file. Each benchmark
+starts its own `shmviewd` on a private socket with a unique `--prefix` and
+removes its `/dev/shm` objects afterwards. A missing optional package
+skips its column with a message. `BENCH_FLAGS=--quick` gives a fast smoke
+run. Needs python3; redis-server, iceoryx and libiceoryx-binding-c-dev are
+optional (Debian 12 has all three).
+
+{analysis}""")
+        log(f"wrote {a.out}")
+
+
+if __name__ == "__main__":
+    main()
