@@ -9,8 +9,12 @@
  * drops the handle's reference; the last reference frees the memory.
  *
  * Every request/response exchange goes through client_request(), under the
- * connection's mutex: that is the one place where reconnecting could be
- * added later.
+ * connection's mutex. That is where a lost connection is re-established:
+ * with bounded backoff, the client reconnects, says hello, and opens every
+ * live mapping's window again so the daemon's leases stay true (the new
+ * descriptors are closed: the old mappings stay valid). Each reconnection
+ * starts a new generation; a lease id from an older one means nothing to
+ * the new daemon and is never sent to it.
  */
 #ifndef SHMV_CLIENT_INTERNAL_H
 #define SHMV_CLIENT_INTERNAL_H
@@ -32,10 +36,15 @@ enum client_state {
   CLIENT_CLOSED,     /* shmv_disconnect() was called */
 };
 
+struct client_mapping;
+
 struct shmv_client {
   atomic_size_t refs;          /* handle + one per mapping */
   pthread_mutex_t lock;        /* serialises exchanges; guards what follows */
   int sock;                    /* -1 once broken or closed */
+  char path[108];              /* the socket, for reconnecting */
+  uint64_t generation;         /* bumped by every reconnection */
+  struct client_mapping *mappings; /* live ones, to re-register */
   enum client_state state;
   uint64_t next_id;            /* request ids, increasing */
   size_t frame_max;            /* the daemon's, from hello */
@@ -49,10 +58,13 @@ struct client_mapping {
   atomic_size_t refs;          /* view handles (the opened one and slices) */
   void *base;                  /* NULL for a zero-length view */
   size_t maplen;
-  uint64_t lease;
+  uint64_t lease;              /* valid in generation `generation` */
+  uint64_t generation;         /* 0: no lease (re-registration failed) */
+  uint64_t offset, length;     /* the leased window */
   bool writable;
   char name[SHMV_NAME_MAX + 1];
   struct shmv_client *conn;    /* a reference */
+  struct client_mapping *prev, *next; /* conn->mappings, under conn->lock */
 };
 
 struct shmv_view {
@@ -76,6 +88,15 @@ void client_unref(struct shmv_client *c);
  * connection failed now), -ENOTCONN (it had failed or was closed before). */
 int client_request(struct shmv_client *c, struct proto_request *req,
                    struct proto_response *resp, int *fd);
+/* The same, also telling which connection generation answered. */
+int client_request_gen(struct shmv_client *c, struct proto_request *req,
+                       struct proto_response *resp, int *fd, uint64_t *generation);
+
+/* Track a new mapping for re-registration (it holds a lease of the
+ * current generation), and end one: untrack it and release its lease if
+ * that lease belongs to the current connection. */
+void client_mapping_add(struct shmv_client *c, struct client_mapping *m);
+void client_mapping_release(struct shmv_client *c, struct client_mapping *m);
 
 /* Copy a segment record from the wire into the public struct. */
 void client_segment_info(const struct proto_segment *s, shmv_segment_info *out);

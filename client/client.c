@@ -6,6 +6,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -92,9 +94,17 @@ static int recv_frame(struct shmv_client *c, const uint8_t **payload,
   }
 }
 
-/* One exchange, lock held. */
-static int exchange_locked(struct shmv_client *c, struct proto_request *req,
-                           struct proto_response *resp, int *fd) {
+/* How long a request keeps trying to reach a daemon that went away
+ * (restarting, say) before it fails; SHMVIEW_RECONNECT_MS overrides. */
+#define RECONNECT_TIMEOUT_MS 5000
+#define RECONNECT_DELAY_MIN_MS 10
+#define RECONNECT_DELAY_MAX_MS 500
+
+/* One exchange on the current socket, lock held. *sent tells whether the
+ * whole request went out (after which the daemon may have acted on it). */
+static int exchange_once(struct shmv_client *c, struct proto_request *req,
+                         struct proto_response *resp, int *fd, bool *sent) {
+  *sent = false;
   if (c->state != CLIENT_OPEN)
     return -ENOTCONN;
 
@@ -110,6 +120,7 @@ static int exchange_locked(struct shmv_client *c, struct proto_request *req,
   msgpack_sbuffer_destroy(&sb);
   if (rc < 0)
     return broken(c, -ECONNRESET);
+  *sent = true;
 
   const uint8_t *payload;
   size_t len;
@@ -138,18 +149,227 @@ static int exchange_locked(struct shmv_client *c, struct proto_request *req,
   return 0;
 }
 
-int client_request(struct shmv_client *c, struct proto_request *req,
-                   struct proto_response *resp, int *fd) {
+static int hello_locked(struct shmv_client *c) {
+  struct proto_request req;
+  struct proto_response resp;
+  bool sent;
+  memset(&req, 0, sizeof req);
+  req.op = PROTO_OP_HELLO;
+  req.version = PROTO_VERSION;
+  req.fields = PROTO_F_VERSION;
+  int rc = exchange_once(c, &req, &resp, NULL, &sent);
+  if (rc < 0)
+    return rc;
+  struct proto_hello h = resp.u.hello;
+  proto_response_free(&resp);
+  if (h.version != PROTO_VERSION)
+    return -EPROTONOSUPPORT;
+  if (h.frame_max < PROTO_FRAME_MAX_MIN || h.frame_max > UINT32_MAX)
+    return -EPROTO;
+  c->server_version = h.version;
+  memcpy(c->server, h.server, sizeof c->server);
+  c->server[sizeof c->server - 1] = '\0';
+  c->frame_max = (size_t)h.frame_max;
+  /* The reader is empty between exchanges: start it again with the
+   * daemon's limit. */
+  proto_reader_free(&c->reader);
+  proto_reader_init(&c->reader, c->frame_max);
+  return 0;
+}
+
+/* Take a lease again for m's window on the current connection. A refusal
+ * (the segment is gone) leaves m without a lease; its memory stays mapped.
+ * Returns < 0 only when the connection itself failed. Lock held. */
+static int reregister_locked(struct shmv_client *c, struct client_mapping *m) {
+  struct proto_request req;
+  struct proto_response resp;
+  bool sent;
+  int fd = -1;
+
+  memset(&req, 0, sizeof req);
+  req.op = PROTO_OP_OPEN;
+  memcpy(req.name, m->name, sizeof req.name);
+  req.offset = m->offset;
+  req.length = m->length;
+  req.writable = m->writable;
+  req.fields = PROTO_F_NAME | PROTO_F_OFFSET | PROTO_F_LENGTH | PROTO_F_WRITABLE;
+  int rc = exchange_once(c, &req, &resp, &fd, &sent);
+  if (fd >= 0)
+    close(fd); /* the old mapping is still good: we only want the lease */
+  if (rc == 0) {
+    m->lease = resp.u.view.lease;
+    m->generation = c->generation;
+    proto_response_free(&resp);
+    return 0;
+  }
+  m->generation = 0;
+  return c->state == CLIENT_OPEN ? 0 : rc;
+}
+
+static int connect_socket(const char *path) {
+  struct sockaddr_un sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sun_family = AF_UNIX;
+  snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+  int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (sock < 0)
+    return -errno;
+  bool interrupted = false;
+  while (connect(sock, (struct sockaddr *)&sa, sizeof sa) < 0) {
+    if (errno == EINTR) {
+      interrupted = true; /* blocking Unix connect: simply try again */
+      continue;
+    }
+    if (errno == EISCONN && interrupted)
+      break; /* the interrupted attempt completed after all */
+    int rc = -errno;
+    close(sock);
+    return rc;
+  }
+  return sock;
+}
+
+static uint64_t monotonic_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint64_t reconnect_timeout_ms(void) {
+  const char *e = getenv("SHMVIEW_RECONNECT_MS");
+  char *end;
+  if (e == NULL || *e == '\0')
+    return RECONNECT_TIMEOUT_MS;
+  unsigned long long v = strtoull(e, &end, 10);
+  return *end == '\0' ? (uint64_t)v : RECONNECT_TIMEOUT_MS;
+}
+
+/* Reach the daemon again, with backoff, and re-register every live
+ * mapping. Lock held. Returns 0 or a negative errno value. */
+static int reconnect_locked(struct shmv_client *c) {
+  uint64_t deadline = monotonic_ms() + reconnect_timeout_ms();
+  unsigned delay = RECONNECT_DELAY_MIN_MS;
+  int rc;
+
+  for (;;) {
+    close_socket(c, CLIENT_BROKEN);
+    rc = connect_socket(c->path);
+    if (rc >= 0) {
+      c->sock = rc;
+      c->state = CLIENT_OPEN;
+      c->generation++;
+      proto_reader_free(&c->reader);
+      proto_reader_init(&c->reader, PROTO_FRAME_MAX_DEFAULT);
+      rc = hello_locked(c);
+      for (struct client_mapping *m = c->mappings; rc == 0 && m != NULL; m = m->next)
+        rc = reregister_locked(c, m);
+      if (rc == 0)
+        return 0;
+      if (rc == -EPROTONOSUPPORT) {
+        close_socket(c, CLIENT_BROKEN);
+        return rc;
+      }
+    }
+    if (monotonic_ms() + delay > deadline) {
+      close_socket(c, CLIENT_BROKEN);
+      return -ENOTCONN;
+    }
+    struct timespec ts = {.tv_sec = delay / 1000, .tv_nsec = (long)(delay % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+    delay = delay * 2 > RECONNECT_DELAY_MAX_MS ? RECONNECT_DELAY_MAX_MS : delay * 2;
+  }
+}
+
+/* Ops that may be sent again after the daemon vanished mid-exchange: the
+ * daemon that might have acted on the first copy is gone, and with it
+ * anything an open or a query did. create, resize and unlink are not:
+ * they change segments, which outlive the daemon. */
+static bool retry_safe(enum proto_op op) {
+  return op == PROTO_OP_HELLO || op == PROTO_OP_OPEN || op == PROTO_OP_LIST ||
+         op == PROTO_OP_STAT || op == PROTO_OP_STATUS;
+}
+
+/* One exchange, lock held: reconnects first if the connection had
+ * failed, and once more if it fails now and the request may be resent. */
+static int exchange_locked(struct shmv_client *c, struct proto_request *req,
+                           struct proto_response *resp, int *fd) {
+  bool sent;
+  int rc;
+
+  if (c->state == CLIENT_CLOSED)
+    return -ENOTCONN;
+  if (c->state == CLIENT_BROKEN && (rc = reconnect_locked(c)) < 0)
+    return rc;
+  rc = exchange_once(c, req, resp, fd, &sent);
+  if (rc != -ECONNRESET || (sent && !retry_safe(req->op)))
+    return rc;
+  if (fd != NULL && *fd >= 0) {
+    close(*fd);
+    *fd = -1;
+  }
+  if (reconnect_locked(c) < 0)
+    return rc;
+  return exchange_once(c, req, resp, fd, &sent);
+}
+
+int client_request_gen(struct shmv_client *c, struct proto_request *req,
+                       struct proto_response *resp, int *fd, uint64_t *generation) {
   if (fd)
     *fd = -1;
   pthread_mutex_lock(&c->lock);
   int rc = exchange_locked(c, req, resp, fd);
+  if (generation != NULL)
+    *generation = c->generation;
   pthread_mutex_unlock(&c->lock);
   if (rc < 0 && fd && *fd >= 0) {
     close(*fd);
     *fd = -1;
   }
   return rc;
+}
+
+int client_request(struct shmv_client *c, struct proto_request *req,
+                   struct proto_response *resp, int *fd) {
+  return client_request_gen(c, req, resp, fd, NULL);
+}
+
+void client_mapping_add(struct shmv_client *c, struct client_mapping *m) {
+  pthread_mutex_lock(&c->lock);
+  /* A reconnection between the answer and now would have missed m. */
+  if (m->generation != c->generation && c->state == CLIENT_OPEN)
+    reregister_locked(c, m);
+  m->prev = NULL;
+  m->next = c->mappings;
+  if (c->mappings != NULL)
+    c->mappings->prev = m;
+  c->mappings = m;
+  pthread_mutex_unlock(&c->lock);
+}
+
+void client_mapping_release(struct shmv_client *c, struct client_mapping *m) {
+  struct proto_request req;
+  struct proto_response resp;
+  bool sent;
+
+  pthread_mutex_lock(&c->lock);
+  if (m->prev != NULL)
+    m->prev->next = m->next;
+  else if (c->mappings == m)
+    c->mappings = m->next;
+  if (m->next != NULL)
+    m->next->prev = m->prev;
+  m->prev = m->next = NULL;
+  /* A lease of an older connection died with it. Its answer does not
+   * matter either way, and a failure here is found by the next request. */
+  if (c->state == CLIENT_OPEN && m->generation == c->generation && m->generation != 0) {
+    memset(&req, 0, sizeof req);
+    req.op = PROTO_OP_RELEASE;
+    req.lease = m->lease;
+    req.fields = PROTO_F_LEASE;
+    if (exchange_once(c, &req, &resp, NULL, &sent) == 0)
+      proto_response_free(&resp);
+  }
+  pthread_mutex_unlock(&c->lock);
 }
 
 void client_segment_info(const struct proto_segment *s, shmv_segment_info *out) {
@@ -172,33 +392,6 @@ int shmv_default_socket_path(char *buf, size_t cap) {
   if (!buf)
     return -EINVAL;
   return proto_socket_path(NULL, buf, cap);
-}
-
-static int hello(struct shmv_client *c) {
-  struct proto_request req;
-  struct proto_response resp;
-  memset(&req, 0, sizeof req);
-  req.op = PROTO_OP_HELLO;
-  req.version = PROTO_VERSION;
-  req.fields = PROTO_F_VERSION;
-  int rc = client_request(c, &req, &resp, NULL);
-  if (rc < 0)
-    return rc;
-  struct proto_hello h = resp.u.hello;
-  proto_response_free(&resp);
-  if (h.version != PROTO_VERSION)
-    return -EPROTONOSUPPORT;
-  if (h.frame_max < PROTO_FRAME_MAX_MIN || h.frame_max > UINT32_MAX)
-    return -EPROTO;
-  c->server_version = h.version;
-  memcpy(c->server, h.server, sizeof c->server);
-  c->server[sizeof c->server - 1] = '\0';
-  c->frame_max = (size_t)h.frame_max;
-  /* The reader is empty between exchanges: start it again with the
-   * daemon's limit. */
-  proto_reader_free(&c->reader);
-  proto_reader_init(&c->reader, c->frame_max);
-  return 0;
 }
 
 int shmv_connect(const char *socket_path, shmv_client **out) {
@@ -227,23 +420,16 @@ int shmv_connect(const char *socket_path, shmv_client **out) {
   c->state = CLIENT_OPEN;
   proto_reader_init(&c->reader, PROTO_FRAME_MAX_DEFAULT);
 
-  c->sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  snprintf(c->path, sizeof c->path, "%s", sa.sun_path);
+  c->generation = 1;
+  c->sock = connect_socket(c->path);
   if (c->sock < 0) {
-    rc = -errno;
+    rc = c->sock;
     goto fail;
   }
-  bool interrupted = false;
-  while (connect(c->sock, (struct sockaddr *)&sa, sizeof sa) < 0) {
-    if (errno == EINTR) {
-      interrupted = true; /* blocking Unix connect: simply try again */
-      continue;
-    }
-    if (errno == EISCONN && interrupted)
-      break; /* the interrupted attempt completed after all */
-    rc = -errno;
-    goto fail;
-  }
-  rc = hello(c);
+  pthread_mutex_lock(&c->lock);
+  rc = hello_locked(c);
+  pthread_mutex_unlock(&c->lock);
   if (rc < 0)
     goto fail;
   *out = c;

@@ -13,19 +13,6 @@
 
 #include "client-internal.h"
 
-/* Tell the daemon a lease is over. Its answer does not matter: a lease
- * that is already gone (the connection closed) is gone either way. */
-static void send_release(struct shmv_client *c, uint64_t lease) {
-  struct proto_request req;
-  struct proto_response resp;
-  memset(&req, 0, sizeof req);
-  req.op = PROTO_OP_RELEASE;
-  req.lease = lease;
-  req.fields = PROTO_F_LEASE;
-  if (client_request(c, &req, &resp, NULL) == 0)
-    proto_response_free(&resp);
-}
-
 static size_t page_size(void) {
   static atomic_size_t cached;
   size_t p = atomic_load_explicit(&cached, memory_order_relaxed);
@@ -69,7 +56,8 @@ int shmv_view_open(shmv_client *c, const char *name, size_t offset,
   req.writable = writable;
   req.fields = PROTO_F_NAME | PROTO_F_OFFSET | PROTO_F_LENGTH | PROTO_F_WRITABLE;
   int fd = -1;
-  int rc = client_request(c, &req, &resp, &fd);
+  uint64_t generation = 0;
+  int rc = client_request_gen(c, &req, &resp, &fd, &generation);
   if (rc < 0) {
     free(v);
     free(m);
@@ -93,6 +81,9 @@ int shmv_view_open(shmv_client *c, const char *name, size_t offset,
   }
 
   m->lease = pv.lease;
+  m->generation = generation;
+  m->offset = (uint64_t)offset;
+  m->length = pv.length;
   m->writable = writable;
   memcpy(m->name, name, strlen(name) + 1);
   atomic_init(&m->refs, 1);
@@ -118,6 +109,7 @@ int shmv_view_open(shmv_client *c, const char *name, size_t offset,
 
   client_ref(c);
   m->conn = c;
+  client_mapping_add(c, m);
   v->map = m;
   *out = v;
   return 0;
@@ -125,7 +117,9 @@ int shmv_view_open(shmv_client *c, const char *name, size_t offset,
 fail_lease:
   if (fd >= 0)
     close(fd);
-  send_release(c, pv.lease);
+  m->lease = pv.lease;
+  m->generation = generation;
+  client_mapping_release(c, m); /* not tracked: only ends the lease */
   free(v);
   free(m);
   return rc;
@@ -192,9 +186,9 @@ void shmv_view_release(shmv_view *v) {
     return;
   if (m->base)
     munmap(m->base, m->maplen);
-  /* After shmv_disconnect (or a failed connection) client_request answers
-   * -ENOTCONN at once: the daemon dropped the lease with the connection. */
-  send_release(m->conn, m->lease);
+  /* After shmv_disconnect or a lost connection there is nothing to send:
+   * the daemon dropped the lease with the connection. */
+  client_mapping_release(m->conn, m);
   client_unref(m->conn);
   free(m);
 }

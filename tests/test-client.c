@@ -367,6 +367,9 @@ static size_t hello_frame(unsigned char *buf, unsigned char id,
 }
 
 START_TEST(connect_bad_servers) {
+  /* No reconnection attempts: these fakes never come back (reconnecting
+   * to a restarted daemon is test-restart's). */
+  setenv("SHMVIEW_RECONNECT_MS", "0", 1);
   /* Hangs up without a word. */
   FAILS(fake_connect(NULL, 0), -ECONNRESET);
   /* An empty frame. */
@@ -891,6 +894,7 @@ START_TEST(views_survive_disconnect) {
 END_TEST
 
 START_TEST(daemon_goes_away) {
+  setenv("SHMVIEW_RECONNECT_MS", "0", 1); /* it does not come back */
   shmv_client *c = start();
   OK(shmv_create(c, "gone", 4096, 0));
   shmv_view *v;
