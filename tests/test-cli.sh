@@ -181,13 +181,16 @@ PY
   ok "stat --json (global and command option)"
 
   run 0 sv status --json
-  "$PYTHON" - "$dir/out" <<'PY' || fail "status --json"
+  "$PYTHON" - "$dir/out" "$uid" <<'PY' || fail "status --json"
 import json, sys
 o = json.load(open(sys.argv[1]))
 for k in ("version", "protocol", "uptime_ms", "clients", "segments", "bytes",
           "views", "writable_views", "requests", "max_segment_size",
-          "max_total_size", "max_clients", "max_views", "frame_max"):
+          "max_total_size", "max_clients", "max_views", "frame_max",
+          "quota_bytes", "quota_segments", "quota_views", "uid", "used_bytes",
+          "used_segments", "used_views", "grace_ms"):
     assert k in o, k
+assert o["uid"] == int(sys.argv[2]) and o["used_segments"] == 3, o
 assert isinstance(o["version"], str) and o["version"], o
 assert o["segments"] == 3, o
 assert o["bytes"] >= 3 + 1048576 + 4096, o

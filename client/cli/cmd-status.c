@@ -48,7 +48,7 @@ cmd_status_exec(struct cli_ctx *ctx, int argc, char **argv)
 {
   static const struct option opts[] = { CLI_COMMON_OPTIONS, { NULL, 0, NULL, 0 } };
   shmv_status_info s;
-  char a[64], b[64];
+  char a[64], b[64], human[CLI_HUMAN_MAX];
   int c, r, status = 0;
 
   while ((c = cli_getopt(ctx, argc, argv, CLI_COMMON_SHORT, opts, &status)) != -1)
@@ -73,10 +73,15 @@ cmd_status_exec(struct cli_ctx *ctx, int argc, char **argv)
            ", \"writable_views\": %" PRIu64 ", \"requests\": %" PRIu64
            ", \"max_segment_size\": %" PRIu64 ", \"max_total_size\": %" PRIu64
            ", \"max_clients\": %" PRIu64 ", \"max_views\": %" PRIu64
-           ", \"frame_max\": %" PRIu64 "}\n",
+           ", \"frame_max\": %" PRIu64 ", \"quota_bytes\": %" PRIu64
+           ", \"quota_segments\": %" PRIu64 ", \"quota_views\": %" PRIu64
+           ", \"uid\": %lu, \"used_bytes\": %" PRIu64 ", \"used_segments\": %" PRIu64
+           ", \"used_views\": %" PRIu64 ", \"grace_ms\": %" PRIu64 "}\n",
            s.protocol, s.uptime_ms, s.clients, s.segments, s.bytes, s.views,
            s.writable_views, s.requests, s.max_segment_size, s.max_total_size,
-           s.max_clients, s.max_views, s.frame_max);
+           s.max_clients, s.max_views, s.frame_max, s.quota_bytes,
+           s.quota_segments, s.quota_views, (unsigned long)s.uid, s.used_bytes,
+           s.used_segments, s.used_views, s.grace_ms);
     return cli_finish_stdout();
   }
   printf("version:          %s\n", s.version);
@@ -93,5 +98,17 @@ cmd_status_exec(struct cli_ctx *ctx, int argc, char **argv)
   printf("max clients:      %s\n", status_count(s.max_clients, a, sizeof a));
   printf("max views:        %s\n", status_count(s.max_views, a, sizeof a));
   printf("frame max:        %s\n", status_bytes(s.frame_max, 0, a, sizeof a));
+  printf("quota bytes:      %s\n", status_bytes(s.quota_bytes, 1, a, sizeof a));
+  printf("quota segments:   %s\n", status_count(s.quota_segments, a, sizeof a));
+  printf("quota views:      %s\n", status_count(s.quota_views, a, sizeof a));
+  snprintf(a, sizeof a, "uid %lu holds:", (unsigned long)s.uid);
+  printf("%-18s%" PRIu64 " segment%s, %" PRIu64 " byte%s", a, s.used_segments,
+         s.used_segments == 1 ? "" : "s", s.used_bytes, s.used_bytes == 1 ? "" : "s");
+  if (s.used_bytes >= 1024)
+    printf(" (%s)", cli_human_size(s.used_bytes, human));
+  printf(", %" PRIu64 " view%s\n", s.used_views, s.used_views == 1 ? "" : "s");
+  if (s.grace_ms > 0)
+    printf("restart grace:    %s left (re-adopted segments cannot shrink)\n",
+           cli_human_duration(s.grace_ms, b, sizeof b));
   return cli_finish_stdout();
 }
