@@ -3,12 +3,15 @@
  * every message decoder: what the daemon does with a client's stream and
  * the client with the daemon's.
  *
- * Input: [chunking byte] [frame_max byte] stream...
+ * Input: [chunking byte] [frame_max byte] [drain byte] stream...
  *   chunking & 3: 0 whole reads, 1 one byte at a time, 2 fixed reads of
  *                 (chunking >> 2) + 1 bytes, 3 pseudo-random read sizes
  *                 seeded from the input
  *   frame_max & 3: 0 the default (64 KiB), 1 PROTO_FRAME_MAX_MIN, 2 256,
  *                  3 (frame_max >> 2) + 1 (1..64 bytes)
+ *   drain & 3: 0 take frames out after every read, k after every (k+1)th
+ *              read only (and whenever the reader has no room), so reads
+ *              also happen with whole or refused frames still buffered
  * The stream is fed through proto_reader_space/commit in those chunks and
  * frames are pulled with proto_reader_next after each read, as the daemon's
  * and the client's loops do. A reference parse of the same bytes says what
@@ -64,6 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
   struct proto_reader r;
   struct chunker ck;
+  unsigned lazy, reads = 0;
   const uint8_t *s, *payload;
   size_t n, fed = 0, done = 0, frame_max, chunk, avail, need, have, plen,
          flen, take;
@@ -71,7 +75,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   void *p;
   int rc;
 
-  if (size < 2)
+  if (size < 3)
     return 0;
   ck.mode = data[0] & 3u;
   ck.fixed = (data[0] >> 2) + 1u;
@@ -82,23 +86,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   case 2: frame_max = 256; break;
   default: frame_max = (data[1] >> 2) + 1u; break;
   }
-  s = data + 2;
-  n = size - 2;
+  lazy = data[2] & 3u;
+  s = data + 3;
+  n = size - 3;
 
   proto_reader_init(&r, frame_max);
   FUZZ_CHECK(r.frame_max == frame_max);
   while (fed < n) {
-    /* What the frame at `done` still lacks, from the reference parse.
-     * Never 0 here: whole frames are drained after every read and the
-     * loop stops at the first bad header. */
+    /* What the frame at `done` still lacks, from the reference parse;
+     * with a whole (or refused) frame buffered, space() still offers a
+     * byte while the buffer can hold one. */
     have = fed - done;
     if (have < PROTO_HEADER_SIZE) {
       need = PROTO_HEADER_SIZE - have;
     } else {
       plen = be32(s + done);
-      FUZZ_CHECK(plen != 0 && plen <= frame_max);
-      FUZZ_CHECK(have < PROTO_HEADER_SIZE + plen);
-      need = PROTO_HEADER_SIZE + plen - have;
+      if (plen == 0 || plen > frame_max || have >= PROTO_HEADER_SIZE + plen)
+        need = have < PROTO_HEADER_SIZE + frame_max ? 1 : 0;
+      else
+        need = PROTO_HEADER_SIZE + plen - have;
     }
 
     chunk = next_chunk(&ck, n - fed);
@@ -108,7 +114,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(rc == 0);
     FUZZ_CHECK(r.cap <= PROTO_HEADER_SIZE + frame_max);
     FUZZ_CHECK(avail >= (chunk < need ? chunk : need));
-    FUZZ_CHECK(avail > 0);
     FUZZ_CHECK((uint8_t *)p + avail == r.buf + r.cap);
     take = chunk < avail ? chunk : avail;
     if (take > n - fed)
@@ -116,6 +121,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(p, s + fed, take);
     proto_reader_commit(&r, take);
     fed += take;
+    /* No room means a whole or refused frame fills the buffer: drain. */
+    FUZZ_CHECK(avail > 0 || need == 0);
+    if (avail > 0 && lazy && ++reads % (lazy + 1) != 0 && fed < n)
+      continue;
 
     for (;;) {
       have = fed - done;

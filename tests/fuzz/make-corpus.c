@@ -3,8 +3,8 @@
  * encoded by proto/ itself.
  *
  *   make-corpus DIR    writes DIR/request/ (payloads, no header) and
- *                      DIR/frame/ (a chunking byte, a frame_max byte, then
- *                      whole frames; see fuzz-frame.c)
+ *                      DIR/frame/ (a chunking byte, a frame_max byte, a
+ *                      drain byte, then whole frames; see fuzz-frame.c)
  *
  * The output is committed in tests/fuzz/corpus/; `make fuzz-corpus`
  * regenerates it after a protocol change. Deterministic: the same proto/
@@ -43,11 +43,11 @@ static void write_file(const char *sub, const char *name, const void *a,
 
 /* One frame-corpus file: control bytes, then the frames in sb. */
 static void frame_file(const char *name, uint8_t chunking, uint8_t fmax,
-                       const msgpack_sbuffer *sb)
+                       uint8_t drain, const msgpack_sbuffer *sb)
 {
-  uint8_t ctl[2] = { chunking, fmax };
+  uint8_t ctl[3] = { chunking, fmax, drain };
 
-  write_file("frame", name, ctl, 2, sb->data, sb->size);
+  write_file("frame", name, ctl, 3, sb->data, sb->size);
 }
 
 static struct proto_request req_of(enum proto_op op)
@@ -229,7 +229,7 @@ int main(int argc, char **argv)
     enc_req(&rq, &sb);
     rs = resp_of((enum proto_op)op);
     enc_resp(&rs, &sb);
-    frame_file(opname, 0, 0, &sb);
+    frame_file(opname, 0, 0, 0, &sb);
     msgpack_sbuffer_destroy(&sb);
 
     msgpack_sbuffer_init(&sb);
@@ -238,7 +238,7 @@ int main(int argc, char **argv)
                          "no such segment \"%s\"", "greeting");
     enc_resp(&rs, &sb);
     snprintf(name, sizeof name, "%s-err", opname);
-    frame_file(name, 1, 0, &sb);
+    frame_file(name, 1, 0, 0, &sb);
     msgpack_sbuffer_destroy(&sb);
   }
 
@@ -262,24 +262,38 @@ int main(int argc, char **argv)
   request_file("release-max", &rq);
 
   /* Every request in one stream, read in various chunkings and limits. */
-  frame_file("all-requests-whole", 0, 0, &all);
-  frame_file("all-requests-bytewise", 1, 0, &all);
-  frame_file("all-requests-fixed7", 2 | (6 << 2), 1, &all);
-  frame_file("all-requests-random", 3, 0, &all);
-  frame_file("all-requests-small-max", 0, 2, &all);
-  frame_file("all-requests-tiny-max", 3, 3 | (39 << 2), &all);
+  frame_file("all-requests-whole", 0, 0, 0, &all);
+  frame_file("all-requests-bytewise", 1, 0, 0, &all);
+  frame_file("all-requests-fixed7", 2 | (6 << 2), 1, 0, &all);
+  frame_file("all-requests-random", 3, 0, 0, &all);
+  frame_file("all-requests-random-lazy", 3, 0, 2, &all);
+  frame_file("all-requests-fixed64-lazy", 2 | (63 << 2), 2, 3, &all);
+  frame_file("all-requests-small-max", 0, 2, 0, &all);
+  frame_file("all-requests-tiny-max", 3, 3 | (39 << 2), 1, &all);
+
+  /* A list answer with no segments, a status answer read lazily. */
+  msgpack_sbuffer_init(&sb);
+  rs = resp_of(PROTO_OP_LIST);
+  rs.u.list.count = 0;
+  rs.u.list.items = NULL;
+  rs.u.list.more = false;
+  enc_resp(&rs, &sb);
+  rs = resp_of(PROTO_OP_STATUS);
+  enc_resp(&rs, &sb);
+  frame_file("list-empty-status", 2 | (15 << 2), 0, 1, &sb);
+  msgpack_sbuffer_destroy(&sb);
 
   /* Bad framing: an empty frame, an oversize header, a half frame. */
   msgpack_sbuffer_init(&sb);
   enc_req(&rq, &sb);
   msgpack_sbuffer_write(&sb, "\0\0\0\0", 4);
-  frame_file("empty-frame", 0, 0, &sb);
+  frame_file("empty-frame", 0, 0, 0, &sb);
   sb.size -= 4;
   msgpack_sbuffer_write(&sb, "\0\1\0\1", 4);
-  frame_file("oversize", 2 | (2 << 2), 0, &sb);
+  frame_file("oversize", 2 | (2 << 2), 0, 1, &sb);
   sb.size -= 4;
   msgpack_sbuffer_write(&sb, "\0\0\0\x20\x82", 5);
-  frame_file("half-frame", 1, 0, &sb);
+  frame_file("half-frame", 1, 0, 0, &sb);
   msgpack_sbuffer_destroy(&sb);
 
   msgpack_sbuffer_destroy(&all);
