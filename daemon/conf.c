@@ -92,6 +92,9 @@ static const struct conf_setting settings[] = {
   {"grace", 0, CONF_SECONDS, FIELD(grace_ms), 0, 86400 * 365, NULL, "SECONDS",
    "after a restart, refuse to shrink re-adopted\n"
    "segments for this long (default 30)"},
+  {"send-timeout", 0, CONF_SECONDS, FIELD(send_timeout_ms), 0, 86400, NULL, "SECONDS",
+   "drop a client that reads none of its answers\n"
+   "for this long (default 30; 0: never)"},
   {"log-level", 0, CONF_LOG_LEVEL, FIELD(log_level), 0, 0, NULL, "LEVEL",
    "error, warning, info (default) or debug"},
 };
@@ -103,6 +106,7 @@ void conf_defaults(struct daemon_config *cfg) {
   cfg->frame_max = PROTO_FRAME_MAX_DEFAULT;
   cfg->log_level = LOG_LVL_INFO;
   cfg->grace_ms = 30 * 1000;
+  cfg->send_timeout_ms = 30 * 1000;
 }
 
 int conf_parse_size(const char *s, uint64_t *out) {

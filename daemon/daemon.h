@@ -31,6 +31,7 @@ struct daemon_config {
   /* The registry's state file; "" = <socket's directory>/<prefix>.state */
   char state_path[PATH_MAX];
   uint64_t grace_ms;          /* after a restart: no shrinking re-adopted segments */
+  uint64_t send_timeout_ms;   /* drop a client whose answers wait this long; 0: never */
 };
 
 struct daemon {

@@ -12,7 +12,9 @@
  * ops_handle(), and the encoded answer is queued. Reading stops while a
  * connection's queue holds more than a few frames (a client that does not
  * read its answers stalls only itself, and what we buffer for it is
- * bounded), and resumes when the queue drains.
+ * bounded), and resumes when the queue drains. A client that accepts none
+ * of its answers for --send-timeout seconds is dropped: it holds leases,
+ * and a peer that reads nothing is indistinguishable from a stuck one.
  *
  * Framing errors (an empty or oversize frame, a payload that is not
  * msgpack) get one error answer and then the connection is closed: the
@@ -31,6 +33,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -62,6 +65,7 @@ struct conn {
   STAILQ_HEAD(, out_frame) outq;
   size_t outq_frames;
   int events;         /* what poll is watching now */
+  uint64_t stalled_since_ms; /* the socket took none of our bytes since; 0: not stalled */
   bool refused;       /* over --max-clients: answer EUSERS once, then close */
   bool closing;       /* no more reading; close once the queue is sent */
   bool dead;          /* uv_close called */
@@ -71,6 +75,7 @@ struct server {
   uv_loop_t *loop;
   struct daemon *d;
   uv_poll_t listen_poll;
+  uv_timer_t sweep;   /* drops clients stalled past --send-timeout */
   int listen_fd;
   int reserve_fd;     /* spare descriptor for shedding connections at EMFILE */
   bool owns_socket_file;
@@ -85,6 +90,13 @@ struct server {
 
 static void conn_update(struct conn *c);
 static void conn_close(struct conn *c);
+
+static uint64_t now_ms(void) {
+  struct timespec ts;
+
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 /* ---- output ---- */
 
@@ -143,13 +155,17 @@ static int conn_flush(struct conn *c) {
     ssize_t n = proto_send(c->fd, f->data + f->off, f->len - f->off,
                            f->off == 0 ? f->fd : -1);
 
-    if (n == -EAGAIN)
+    if (n == -EAGAIN) {
+      if (c->stalled_since_ms == 0)
+        c->stalled_since_ms = now_ms();
       return 0;
+    }
     if (n < 0) {
       log_debug("client pid %d: send: %s", (int)c->peer.pid, strerror((int)-n));
       conn_close(c);
       return -1;
     }
+    c->stalled_since_ms = 0;
     if (f->fd >= 0) { /* it went with the first byte */
       close(f->fd);
       f->fd = -1;
@@ -461,6 +477,21 @@ static void on_listen_event(uv_poll_t *h, int status, int events) {
   }
 }
 
+static void on_sweep(uv_timer_t *t) {
+  struct server *s = t->data;
+  uint64_t now = now_ms(), limit = s->d->cfg.send_timeout_ms;
+  struct conn *c, *next;
+
+  for (c = LIST_FIRST(&s->conns); c != NULL; c = next) {
+    next = LIST_NEXT(c, link);
+    if (c->stalled_since_ms != 0 && now - c->stalled_since_ms >= limit) {
+      log_warn("client pid %d read none of its answers for %llu s; dropping it",
+               (int)c->peer.pid, (unsigned long long)(limit / 1000));
+      conn_close(c);
+    }
+  }
+}
+
 /* ---- listening socket ---- */
 
 /* A socket file nobody listens on is left by a daemon that died; a live
@@ -573,6 +604,13 @@ int server_start(struct server **out, uv_loop_t *loop, struct daemon *d, int lis
     goto fail;
   }
   s->listen_poll.data = s;
+  uv_timer_init(loop, &s->sweep);
+  s->sweep.data = s;
+  if (d->cfg.send_timeout_ms != 0) {
+    uint64_t every = d->cfg.send_timeout_ms < 4000 ? d->cfg.send_timeout_ms / 4 + 1 : 1000;
+
+    uv_timer_start(&s->sweep, on_sweep, every, every);
+  }
   *out = s;
   return 0;
 
@@ -597,6 +635,7 @@ void server_stop(struct server *s) {
   if (s->stopping)
     return;
   s->stopping = true;
+  uv_close((uv_handle_t *)&s->sweep, NULL);
   uv_close((uv_handle_t *)&s->listen_poll, on_listen_closed);
   /* Remove the socket file only if it is still the one we bound: a newer
    * daemon may have replaced it. */

@@ -403,6 +403,53 @@ START_TEST(flood_without_reading) {
 }
 END_TEST
 
+/* ...and one that reads nothing for --send-timeout is dropped, leases and
+ * all. */
+START_TEST(never_reading_client_dropped) {
+  static const char *const args[] = {"--send-timeout", "1", NULL};
+  struct harness_daemon strict;
+  shmv_client *good;
+  shmv_status_info st;
+  shmv_view *v;
+  msgpack_sbuffer sb;
+  struct proto_request req = {.id = 1, .op = PROTO_OP_LIST};
+  int fd, fl;
+
+  harness_daemon_start(&strict, args);
+  ck_assert_int_eq(shmv_connect(strict.socket, &good), 0);
+  ck_assert_int_eq(shmv_create(good, "s", 4096, 0600), 0);
+  fd = harness_raw_connect(&strict);
+  fl = fcntl(fd, F_GETFL);
+  ck_assert_int_eq(fcntl(fd, F_SETFL, fl | O_NONBLOCK), 0);
+  msgpack_sbuffer_init(&sb);
+  ck_assert_int_eq(proto_request_encode(&req, PROTO_FRAME_MAX_DEFAULT, &sb), 0);
+  /* Keep the daemon's answers coming until they back up in its queue;
+   * it drops us about a second after that. */
+  for (int i = 0; i < 10000; i++) {
+    if (send(fd, sb.data, sb.size, MSG_NOSIGNAL) >= 0)
+      continue;
+    if (errno != EAGAIN)
+      break; /* dropped */
+    usleep(1000);
+  }
+  msgpack_sbuffer_destroy(&sb);
+  ck_assert_int_eq(shmv_view_open(good, "s", 0, 1, 0, &v), 0);
+  for (int i = 0; i < 500; i++) {
+    ck_assert_int_eq(shmv_status(good, &st), 0);
+    if (st.clients == 1)
+      break;
+    usleep(10 * 1000);
+  }
+  ck_assert_uint_eq(st.clients, 1);
+  ck_assert_uint_eq(st.views, 1); /* the good client's, untouched */
+  shmv_view_release(v);
+  close(fd);
+  ck_assert_int_eq(shmv_unlink(good, "s"), 0);
+  shmv_disconnect(good);
+  ck_assert_int_eq(harness_daemon_stop(&strict), 0);
+}
+END_TEST
+
 /* A lease belongs to the connection that took it. */
 START_TEST(foreign_lease_release) {
   int a = harness_raw_connect(&d), b = harness_raw_connect(&d);
@@ -481,6 +528,7 @@ static Suite *hostile_suite(void) {
   tcase_add_test(tc, passed_fds_are_closed);
   tcase_add_test(tc, pipelined_requests);
   tcase_add_test(tc, flood_without_reading);
+  tcase_add_test(tc, never_reading_client_dropped);
   tcase_add_test(tc, foreign_lease_release);
   tcase_add_test(tc, clients_die_mid_request);
   suite_add_tcase(s, tc);
