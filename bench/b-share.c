@@ -13,6 +13,9 @@
  *                  opens a view, reads N, releases
  *   raw-shm        floor: anonymous MAP_SHARED memory inherited over fork(),
  *                  mapped and faulted in by both beforehand; write N, read N
+ *   memfd-fd-passing  floor for shmview-fresh, without a daemon: memfd_create
+ *                  + posix_fallocate(N) + mmap, write N, send the descriptor
+ *                  with SCM_RIGHTS; the reader maps it and reads N
  *   unix-socket    write N into a buffer, send it over a socketpair; the
  *                  reader receives into its buffer and reads it
  *   redis          SET key <N bytes> then, in the reader, GET key, over
@@ -26,6 +29,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -39,9 +43,9 @@
 #include "bench.h"
 #include "shmview.h"
 
-enum method { M_FRESH, M_REUSE, M_RAW, M_SOCK, M_REDIS, M_COUNT };
+enum method { M_FRESH, M_REUSE, M_RAW, M_FDPASS, M_SOCK, M_REDIS, M_COUNT };
 static const char *mnames[M_COUNT] = {"shmview-fresh", "shmview-reuse", "raw-shm",
-                                      "unix-socket", "redis"};
+                                      "memfd-fd-passing", "unix-socket", "redis"};
 
 struct cmd {
   uint64_t n;
@@ -132,6 +136,46 @@ static void redis_get(int s, char *into, size_t n) {
     die("redis: read");
 }
 
+/* ---- descriptor passing (the memfd floor) ---- */
+
+static void send_fd(int s, int fd) {
+  char byte = 'f';
+  struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+  union {
+    struct cmsghdr h;
+    char buf[CMSG_SPACE(sizeof(int))];
+  } u;
+  memset(&u, 0, sizeof u);
+  struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+                     .msg_controllen = sizeof u.buf};
+  struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  if (sendmsg(s, &m, 0) != 1)
+    die("sendmsg: %s", strerror(errno));
+}
+
+static int recv_fd(int s) {
+  char byte;
+  struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+  union {
+    struct cmsghdr h;
+    char buf[CMSG_SPACE(sizeof(int))];
+  } u;
+  struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+                     .msg_controllen = sizeof u.buf};
+  if (recvmsg(s, &m, MSG_CMSG_CLOEXEC) != 1)
+    die("recvmsg: %s", strerror(errno));
+  struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+  int fd;
+  if (!c || c->cmsg_type != SCM_RIGHTS)
+    die("no descriptor");
+  memcpy(&fd, CMSG_DATA(c), sizeof fd);
+  return fd;
+}
+
 /* ---- the two sides ---- */
 
 static void seg_name(char *buf, size_t cap, int rep) {
@@ -165,6 +209,22 @@ static void writer(struct ctx *x, int rep, uint64_t *parts) {
   case M_RAW:
     fill(x->raw, n, rep);
     break;
+  case M_FDPASS: {
+    int fd = memfd_create("share", MFD_CLOEXEC);
+    if (fd < 0 || posix_fallocate(fd, 0, (off_t)n) != 0)
+      die("memfd: %s", strerror(errno));
+    uint64_t t1 = now_ns();
+    char *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED)
+      die("mmap: %s", strerror(errno));
+    fill(p, n, rep);
+    munmap(p, n);
+    send_fd(x->sock, fd);
+    close(fd);
+    parts[0] = t1 - t0;
+    parts[1] = now_ns() - t1;
+    break;
+  }
   case M_SOCK:
     fill(x->buf, n, rep);
     /* the send completes as the reader drains it (below, concurrently) */
@@ -204,6 +264,19 @@ static void reader(struct ctx *x, int rep, struct ack *a) {
     a->sum = sum(x->raw, n);
     t2 = t3 = now_ns();
     break;
+  case M_FDPASS: {
+    int fd = recv_fd(x->sock);
+    char *p = mmap(NULL, n, PROT_READ, MAP_SHARED, fd, 0);
+    close(fd);
+    if (p == MAP_FAILED)
+      die("reader mmap: %s", strerror(errno));
+    t1 = now_ns();
+    a->sum = sum(p, n);
+    t2 = now_ns();
+    munmap(p, n);
+    t3 = now_ns();
+    break;
+  }
   case M_SOCK:
     if (read_full(x->sock, x->buf, n))
       die("socket read");
@@ -245,7 +318,7 @@ static void measure(enum method m, size_t n, struct daemon *d) {
       die("mmap %zu: %s", n, strerror(errno));
     memset(x.raw, 1, n);
   }
-  if (m == M_SOCK && socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
+  if ((m == M_SOCK || m == M_FDPASS) && socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
     die("socketpair");
   if (m == M_REUSE) {
     if ((rc = shmv_connect(d->socket, &x.c)) < 0 ||
@@ -266,7 +339,7 @@ static void measure(enum method m, size_t n, struct daemon *d) {
     if (m == M_FRESH || m == M_REUSE)
       if ((rc = shmv_connect(d->socket, &x.c)) < 0)
         die("reader connect: %s", shmv_strerror(rc));
-    if (m == M_SOCK) {
+    if (m == M_SOCK || m == M_FDPASS) {
       close(sv[0]);
       x.sock = sv[1];
     }
@@ -292,7 +365,7 @@ static void measure(enum method m, size_t n, struct daemon *d) {
   if (m == M_FRESH)
     if ((rc = shmv_connect(d->socket, &x.c)) < 0)
       die("writer connect: %s", shmv_strerror(rc));
-  if (m == M_SOCK) {
+  if (m == M_SOCK || m == M_FDPASS) {
     close(sv[1]);
     x.sock = sv[0];
   }

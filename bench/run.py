@@ -128,7 +128,8 @@ def iceoryx_run(exe, tmp, quick, maxn):
         for n in SIZES:
             if n <= maxn:
                 f.write(f"[[segment.mempool]]\nsize = {n + 4096}\ncount = 3\n\n")
-    roudi = subprocess.Popen(["iox-roudi", "-c", conf, "-l", "warning"] if True else [],
+    before = set(os.listdir("/dev/shm"))
+    roudi = subprocess.Popen(["iox-roudi", "-c", conf, "-l", "warning"],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(2.0)
     if roudi.poll() is not None:
@@ -146,6 +147,13 @@ def iceoryx_run(exe, tmp, quick, maxn):
         except subprocess.TimeoutExpired:
             roudi.kill()
             roudi.wait()
+        # RouDi leaves its management and payload segments behind
+        for name in set(os.listdir("/dev/shm")) - before:
+            if name in ("iceoryx_mgmt", os.environ.get("USER", "root"), "root"):
+                try:
+                    os.unlink(os.path.join("/dev/shm", name))
+                except OSError:
+                    pass
     return res, note
 
 
@@ -222,13 +230,16 @@ def share_tables(results):
     sizes = sorted({r["n"] for r in share})
     copying = [m for m in ("unix-socket", "redis") if m in methods]
     heads = ["N"] + [f"{m} median / p99 (us)" for m in methods]
-    heads += ["best copying", "fresh / best copying", "reuse / best copying", "target (N >= 64 KiB): below every copying alternative"]
+    heads += ["fresh / memfd floor", "reuse / raw-shm floor", "best copying", "fresh / best copying", "reuse / best copying", "target (N >= 64 KiB): below every copying alternative"]
     lines = ["| " + " | ".join(heads) + " |", "|" + "|".join(" --- " for _ in heads) + "|"]
     for n in sizes:
         cells = [size_name(n)]
         for m in methods:
             r = by.get((m, n))
             cells.append(f"{fmt(r['median'], 'us')} / {fmt(r['p99'], 'us')}" if r else "-")
+        for s, fl in (("shmview-fresh", "memfd-fd-passing"), ("shmview-reuse", "raw-shm")):
+            a_, b_ = by.get((s, n)), by.get((fl, n))
+            cells.append(f"{a_['median'] / b_['median']:.2f}" if a_ and b_ else "-")
         best = min((by[(m, n)]["median"], m) for m in copying if (m, n) in by) if copying else None
         if best:
             cells.append(f"{best[1]} {fmt(best[0], 'us')}")
@@ -252,7 +263,8 @@ def share_tables(results):
     parts_heads = ["N", "shmview create (fallocate)", "shmview writer open+write N",
                    "shmview reader open+map (fresh)", "shmview reader open+map (reuse)",
                    "shmview reader read N (fresh)", "shmview reader release (munmap)",
-                   "raw-shm read N (pre-faulted)", "python attach", "iceoryx take"]
+                   "memfd floor: map+write N (fresh pages)", "raw-shm read N (pre-faulted)",
+                   "python attach", "iceoryx take"]
     pl = ["| " + " | ".join(parts_heads) + " |", "|" + "|".join(" --- " for _ in parts_heads) + "|"]
     for n in sizes:
         g = lambda m, k: fmt(by[(m, n)].get(k), "us") if (m, n) in by and k in by[(m, n)] else "-"
@@ -261,7 +273,7 @@ def share_tables(results):
             g("shmview-fresh", "writer_open_write_median"),
             g("shmview-fresh", "reader_open_median"), g("shmview-reuse", "reader_open_median"),
             g("shmview-fresh", "reader_read_median"), g("shmview-fresh", "reader_release_median"),
-            g("raw-shm", "reader_read_median"),
+            g("memfd-fd-passing", "writer_open_write_median"), g("raw-shm", "reader_read_median"),
             g("python-shared_memory", "reader_open_median"), g("iceoryx", "reader_open_median"),
         ]) + " |")
     return main, "\n".join(pl)
@@ -396,7 +408,10 @@ it read every byte. Medians and p99 in microseconds.
   opens a read-only view, reads N bytes, releases.
 - **shmview-reuse**: a segment made once; per hand-off the writer writes N
   bytes into its existing view and the reader opens a view, reads, releases.
-- **raw-shm**: the floor: anonymous `MAP_SHARED` memory mapped and faulted
+- **memfd-fd-passing**: the floor for shmview-fresh, with no daemon:
+  `memfd_create` + `posix_fallocate(N)` + `mmap`, write N, send the
+  descriptor with `SCM_RIGHTS`; the reader maps it, reads N, unmaps.
+- **raw-shm**: the floor for shmview-reuse: anonymous `MAP_SHARED` memory mapped and faulted
   in by both processes beforehand; write N, read N.
 - **unix-socket**: write N into a buffer, send it over a socketpair,
   receive and read it.
