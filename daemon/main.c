@@ -23,6 +23,7 @@
 #include "conf.h"
 #include "daemon.h"
 #include "log.h"
+#include "notify.h"
 #include "server.h"
 #include "state.h"
 
@@ -54,12 +55,14 @@ static void default_state_path(struct daemon_config *cfg) {
 struct runtime {
   uv_signal_t sigterm, sigint;
   struct server *server;
+  struct notifier notifier; /* READY=1, STATUS=, STOPPING=1 */
 };
 
 static void on_stop_signal(uv_signal_t *h, int signum) {
   struct runtime *rt = h->data;
 
   log_info("%s: stopping", strsignal(signum));
+  notifier_stop(&rt->notifier);
   server_stop(rt->server);
   uv_close((uv_handle_t *)&rt->sigterm, NULL);
   uv_close((uv_handle_t *)&rt->sigint, NULL);
@@ -76,7 +79,8 @@ int main(int argc, char **argv) {
   struct daemon d;
   struct runtime rt;
   uv_loop_t loop;
-  int rc;
+  char passed[sizeof d.cfg.socket_path];
+  int rc, listen_fd;
 
   memset(&d, 0, sizeof d);
   rc = conf_from_args(argc, argv, &d.cfg);
@@ -98,7 +102,21 @@ int main(int argc, char **argv) {
     return EXIT_FAILURE;
   }
   memset(&rt, 0, sizeof rt);
-  rc = server_start(&rt.server, &loop, &d, -1);
+  /* A socket passed by systemd (.socket unit) wins over binding our own;
+   * its path stands for the socket in logs and the state file default. */
+  listen_fd = notify_listen_fd(passed, sizeof passed);
+  if (listen_fd == -2) {
+    uv_loop_close(&loop);
+    registry_fini(&d.reg);
+    return EXIT_FAILURE;
+  }
+  if (listen_fd >= 0) {
+    log_info("using the socket passed by the service manager: %s (fd %d)", passed,
+             listen_fd);
+    if (passed[0] == '/' && strlen(passed) < sizeof d.cfg.socket_path)
+      memcpy(d.cfg.socket_path, passed, strlen(passed) + 1);
+  }
+  rc = server_start(&rt.server, &loop, &d, listen_fd);
   if (rc < 0) {
     log_error("cannot serve on %s: %s", d.cfg.socket_path, strerror(-rc));
     uv_loop_close(&loop);
@@ -136,6 +154,7 @@ int main(int argc, char **argv) {
 
   log_info("shmviewd %s serving on %s (prefix %s)", PACKAGE_VERSION,
            d.cfg.socket_path, d.cfg.prefix);
+  notifier_start(&rt.notifier, &loop, &d);
   uv_run(&loop, UV_RUN_DEFAULT);
 
   server_free(rt.server);
