@@ -106,6 +106,11 @@ int cli_parse_window(const struct cli_command *cmd, const char *text,
                      const char *offset_arg, const char *length_arg,
                      shmv_descriptor *d);
 
+/* All the arguments of dump, cat and write: --offset, --length and one
+ * descriptor operand, into d. Returns -1 to go on, or the exit status to
+ * return now (help was printed, or a usage error). */
+int cli_window_args(struct cli_ctx *ctx, int argc, char **argv, shmv_descriptor *d);
+
 /* Connect and open a view of d's window, writable or read-only whatever d
  * says. On failure print why (naming the segment and, for a window outside
  * it, the segment's size) and return CLI_EXIT_FAIL; else 0. */

@@ -22,28 +22,12 @@ const struct cli_command cli_cmd_dump = {
 static int
 cmd_dump_exec(struct cli_ctx *ctx, int argc, char **argv)
 {
-  static const struct option opts[] = {
-    { "offset", required_argument, NULL, 'o' },
-    { "length", required_argument, NULL, 'n' },
-    CLI_COMMON_OPTIONS, { NULL, 0, NULL, 0 }
-  };
   static char buf[1 << 16];
-  const char *offset_arg = NULL, *length_arg = NULL;
   shmv_descriptor d;
   shmv_view *v;
-  int c, status = 0;
+  int status;
 
-  while ((c = cli_getopt(ctx, argc, argv, "o:n:" CLI_COMMON_SHORT, opts, &status)) != -1) {
-    if (c == CLI_GETOPT_EXIT)
-      return status;
-    if (c == 'o')
-      offset_arg = optarg;
-    else if (c == 'n')
-      length_arg = optarg;
-  }
-  if ((status = cli_check_operands(ctx->cmd, argc - optind, 1, 1)) != 0)
-    return status;
-  if ((status = cli_parse_window(ctx->cmd, argv[optind], offset_arg, length_arg, &d)) != 0)
+  if ((status = cli_window_args(ctx, argc, argv, &d)) >= 0)
     return status;
   /* Read-only whatever the descriptor says: dump never writes. */
   if ((status = cli_open_view(ctx, &d, 0, &v)) != 0)

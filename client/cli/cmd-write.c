@@ -152,29 +152,13 @@ stage_copy(const struct stage *st, unsigned char *dst)
 static int
 cmd_write_exec(struct cli_ctx *ctx, int argc, char **argv)
 {
-  static const struct option opts[] = {
-    { "offset", required_argument, NULL, 'o' },
-    { "length", required_argument, NULL, 'n' },
-    CLI_COMMON_OPTIONS, { NULL, 0, NULL, 0 }
-  };
-  const char *offset_arg = NULL, *length_arg = NULL;
   struct stage st = { NULL, 0, 0, -1, 0 };
   shmv_descriptor d;
   shmv_view *v;
   size_t room;
-  int c, status = 0;
+  int status;
 
-  while ((c = cli_getopt(ctx, argc, argv, "o:n:" CLI_COMMON_SHORT, opts, &status)) != -1) {
-    if (c == CLI_GETOPT_EXIT)
-      return status;
-    if (c == 'o')
-      offset_arg = optarg;
-    else if (c == 'n')
-      length_arg = optarg;
-  }
-  if ((status = cli_check_operands(ctx->cmd, argc - optind, 1, 1)) != 0)
-    return status;
-  if ((status = cli_parse_window(ctx->cmd, argv[optind], offset_arg, length_arg, &d)) != 0)
+  if ((status = cli_window_args(ctx, argc, argv, &d)) >= 0)
     return status;
   /* Writable whatever the descriptor says (":ro" would make no sense here). */
   if ((status = cli_open_view(ctx, &d, 1, &v)) != 0)

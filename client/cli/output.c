@@ -216,6 +216,32 @@ cli_parse_window(const struct cli_command *cmd, const char *text,
 }
 
 int
+cli_window_args(struct cli_ctx *ctx, int argc, char **argv, shmv_descriptor *d)
+{
+  static const struct option opts[] = {
+    { "offset", required_argument, NULL, 'o' },
+    { "length", required_argument, NULL, 'n' },
+    CLI_COMMON_OPTIONS, { NULL, 0, NULL, 0 }
+  };
+  const char *offset_arg = NULL, *length_arg = NULL;
+  int c, status = 0;
+
+  while ((c = cli_getopt(ctx, argc, argv, "o:n:" CLI_COMMON_SHORT, opts, &status)) != -1) {
+    if (c == CLI_GETOPT_EXIT)
+      return status;
+    if (c == 'o')
+      offset_arg = optarg;
+    else if (c == 'n')
+      length_arg = optarg;
+  }
+  if ((status = cli_check_operands(ctx->cmd, argc - optind, 1, 1)) != 0)
+    return status;
+  if ((status = cli_parse_window(ctx->cmd, argv[optind], offset_arg, length_arg, d)) != 0)
+    return status;
+  return -1;
+}
+
+int
 cli_open_view(struct cli_ctx *ctx, const shmv_descriptor *d, int writable,
               shmv_view **out)
 {
