@@ -197,17 +197,25 @@ static void status_text(const struct daemon *d, char *buf, size_t cap) {
            d->leases.count == 1 ? "" : "s", d->clients, d->clients == 1 ? "" : "s");
 }
 
+/* Send, and say so once if it fails (not every 5 s from then on). */
+static void send_logged(const char *msg) {
+  static int warned;
+  int rc = notify_send(msg);
+
+  if (rc < 0 && !warned) {
+    log_warn("cannot notify the service manager ($NOTIFY_SOCKET): %s", strerror(-rc));
+    warned = 1;
+  }
+}
+
 static void send_status(struct notifier *n, const char *prefix) {
   char text[sizeof n->last], msg[sizeof n->last + 32];
-  int rc;
 
   status_text(n->d, text, sizeof text);
   if (prefix == NULL && strcmp(text, n->last) == 0)
     return; /* nothing changed: nothing to say */
   snprintf(msg, sizeof msg, "%s%s", prefix != NULL ? prefix : "", text);
-  rc = notify_send(msg);
-  if (rc < 0)
-    log_warn("cannot notify the service manager ($NOTIFY_SOCKET): %s", strerror(-rc));
+  send_logged(msg);
   memcpy(n->last, text, sizeof n->last);
 }
 
@@ -230,10 +238,7 @@ void notifier_start(struct notifier *n, uv_loop_t *loop, struct daemon *d) {
 }
 
 void notifier_stop(struct notifier *n) {
-  int rc = notify_send("STOPPING=1\nSTATUS=stopping");
-
-  if (rc < 0)
-    log_warn("cannot notify the service manager ($NOTIFY_SOCKET): %s", strerror(-rc));
+  send_logged("STOPPING=1\nSTATUS=stopping");
   if (n->active) {
     uv_close((uv_handle_t *)&n->timer, NULL);
     n->active = 0;
