@@ -176,7 +176,8 @@ static int apply(const struct conf_setting *st, const char *value,
     if (st->check != NULL && st->check(value, err, errlen) != 0)
       return -1;
     if (strlen(value) >= st->size) {
-      snprintf(err, errlen, "'%s' is too long (at most %zu bytes)", value, st->size - 1);
+      snprintf(err, errlen, "the value is too long (%zu bytes, at most %zu)", strlen(value),
+               st->size - 1);
       return -1;
     }
     memcpy(field, value, strlen(value) + 1);
@@ -236,7 +237,7 @@ static int apply(const struct conf_setting *st, const char *value,
 int conf_set(struct daemon_config *cfg, const char *key, const char *value,
              char *err, size_t errlen) {
   const struct conf_setting *st = find_setting(key);
-  char why[256];
+  char why[512];
 
   if (st == NULL) {
     snprintf(err, errlen, "unknown key '%s'", key);
