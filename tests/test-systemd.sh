@@ -221,7 +221,8 @@ EOF
   rm -f "$dir/notify.log.ready"
 }
 
-# notify_check ADDRESS: run the daemon with NOTIFY_SOCKET=ADDRESS
+# notify_check ADDRESS [status]: run the daemon with NOTIFY_SOCKET=ADDRESS
+# (and with "status", wait for a STATUS= update after a change)
 notify_check() {
   notify_listen "$1"
   sock=$dir/n.sock
@@ -235,6 +236,16 @@ notify_check() {
   grep 'READY=1' "$dir/notify.log" | grep -q 'STATUS=0 segments (0 B), 0 views, [0-9]* client' ||
     fail "READY=1 came without the STATUS= counters: $(cat "$dir/notify.log")"
   if grep -q 'STOPPING=1' "$dir/notify.log"; then fail "STOPPING=1 before SIGTERM"; fi
+  if [ "${2-}" = status ]; then
+    # The status timer (every 5 s) reports a change, once.
+    run 0 sv create counted 8192
+    i=0
+    until grep -qx 'STATUS=1 segment (8.0 KiB), 0 views, 0 clients' "$dir/notify.log"; do
+      i=$((i + 1)); [ $i -lt 100 ] || fail "no STATUS= update within 10 s: $(cat "$dir/notify.log")"
+      sleep 0.1
+    done
+    run 0 sv rm counted
+  fi
   stop_daemon
   wait "$listener" || fail "the notify listener failed"
   listener=
@@ -245,7 +256,7 @@ notify_check() {
 }
 
 if [ -n "$PYTHON" ]; then
-  notify_check "$dir/notify.sock"
+  notify_check "$dir/notify.sock" status
   notify_check "@shmview-test-$prefix"
 else
   skip "NOTIFY_SOCKET: python3 not found"
