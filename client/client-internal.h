@@ -44,6 +44,12 @@ struct shmv_client {
   int sock;                    /* -1 once broken or closed */
   char path[108];              /* the socket, for reconnecting */
   uint64_t generation;         /* bumped by every reconnection */
+  /* Releases are sent without waiting for their answers, which are read
+   * (and checked) behind the next request's: a view's open/release cycle
+   * costs one round trip, not two. */
+  unsigned unanswered;         /* release answers still to read */
+  uint64_t unanswered_first;   /* the id of the first of them */
+  int pending_fd;              /* a descriptor read ahead of its frame, or -1 */
   struct client_mapping *mappings; /* live ones, to re-register */
   enum client_state state;
   uint64_t next_id;            /* request ids, increasing */

@@ -28,6 +28,8 @@ void client_unref(struct shmv_client *c) {
     return;
   if (c->sock >= 0)
     close(c->sock);
+  if (c->pending_fd >= 0)
+    close(c->pending_fd);
   proto_reader_free(&c->reader);
   pthread_mutex_destroy(&c->lock);
   free(c);
@@ -43,6 +45,11 @@ static void close_socket(struct shmv_client *c, enum client_state state) {
     c->sock = -1;
   }
   c->state = state;
+  c->unanswered = 0; /* their answers died with the socket */
+  if (c->pending_fd >= 0) {
+    close(c->pending_fd);
+    c->pending_fd = -1;
+  }
 }
 
 /* The connection failed: close it, report code. Lock held. */
@@ -65,10 +72,12 @@ static int send_all(int sock, const void *buf, size_t len) {
   return 0;
 }
 
-/* Read until the reader holds one whole frame. If fd is non-NULL keep the
- * first descriptor that arrives there (closing any other). Lock held. */
+/* Read until the reader holds one whole frame. A descriptor that arrives
+ * is kept in c->pending_fd (any other closed): one read may take in the
+ * tail of an earlier frame and the head of the frame that carries it, so
+ * it belongs to whoever takes the next answer to an open. Lock held. */
 static int recv_frame(struct shmv_client *c, const uint8_t **payload,
-                      size_t *len, int *fd) {
+                      size_t *len) {
   for (;;) {
     int rc = proto_reader_next(&c->reader, payload, len);
     if (rc != 0)
@@ -79,10 +88,10 @@ static int recv_frame(struct shmv_client *c, const uint8_t **payload,
     if (rc < 0)
       return rc;
     int got = -1;
-    ssize_t n = proto_recv(c->sock, p, avail, fd ? &got : NULL);
+    ssize_t n = proto_recv(c->sock, p, avail, &got);
     if (got >= 0) {
-      if (*fd < 0)
-        *fd = got;
+      if (c->pending_fd < 0)
+        c->pending_fd = got;
       else
         close(got); /* a second descriptor: never ours to keep */
     }
@@ -100,14 +109,12 @@ static int recv_frame(struct shmv_client *c, const uint8_t **payload,
 #define RECONNECT_DELAY_MIN_MS 10
 #define RECONNECT_DELAY_MAX_MS 500
 
-/* One exchange on the current socket, lock held. *sent tells whether the
- * whole request went out (after which the daemon may have acted on it). */
-static int exchange_once(struct shmv_client *c, struct proto_request *req,
-                         struct proto_response *resp, int *fd, bool *sent) {
-  *sent = false;
-  if (c->state != CLIENT_OPEN)
-    return -ENOTCONN;
+/* At most this many release answers wait unread: beyond it the daemon's
+ * answers could fill the socket while we block sending. */
+#define UNANSWERED_MAX 32
 
+/* Encode and send req, giving it the next id. Lock held. */
+static int send_request(struct shmv_client *c, struct proto_request *req) {
   req->id = c->next_id++;
   msgpack_sbuffer sb;
   msgpack_sbuffer_init(&sb);
@@ -118,13 +125,76 @@ static int exchange_once(struct shmv_client *c, struct proto_request *req,
   }
   rc = send_all(c->sock, sb.data, sb.size);
   msgpack_sbuffer_destroy(&sb);
+  return rc < 0 ? broken(c, -ECONNRESET) : 0;
+}
+
+/* Read the answers of releases sent earlier. Their outcome does not
+ * matter (a lease that is gone is gone), their order and shape do. */
+static int drain_releases(struct shmv_client *c) {
+  while (c->unanswered > 0) {
+    const uint8_t *payload;
+    size_t len;
+    struct proto_response resp;
+    int rc = recv_frame(c, &payload, &len);
+    if (rc == -EMSGSIZE || rc == -EPROTO)
+      return broken(c, -EPROTO);
+    if (rc < 0)
+      return broken(c, rc == -ENOMEM ? -ENOMEM : -ECONNRESET);
+    if (proto_response_decode(payload, len, PROTO_OP_RELEASE, &resp) < 0 ||
+        resp.id != c->unanswered_first)
+      return broken(c, -EPROTO);
+    proto_response_free(&resp);
+    c->unanswered_first++;
+    c->unanswered--;
+  }
+  return 0;
+}
+
+/* Send a release and do not wait for its answer. Lock held. */
+static int send_release_locked(struct shmv_client *c, uint64_t lease) {
+  struct proto_request req;
+  memset(&req, 0, sizeof req);
+  req.op = PROTO_OP_RELEASE;
+  req.lease = lease;
+  req.fields = PROTO_F_LEASE;
+  int rc = c->unanswered >= UNANSWERED_MAX ? drain_releases(c) : 0;
+  if (rc == 0)
+    rc = send_request(c, &req);
   if (rc < 0)
-    return broken(c, -ECONNRESET);
+    return rc;
+  if (c->unanswered++ == 0)
+    c->unanswered_first = req.id;
+  return 0;
+}
+
+/* One exchange on the current socket, lock held. *sent tells whether the
+ * whole request went out (after which the daemon may have acted on it). */
+static int exchange_once(struct shmv_client *c, struct proto_request *req,
+                         struct proto_response *resp, int *fd, bool *sent) {
+  *sent = false;
+  if (c->state != CLIENT_OPEN)
+    return -ENOTCONN;
+
+  int rc = send_request(c, req);
+  if (rc < 0)
+    return rc;
   *sent = true;
+  /* The daemon answers in order: earlier releases' answers come first. */
+  rc = drain_releases(c);
+  if (rc < 0)
+    return rc;
 
   const uint8_t *payload;
   size_t len;
-  rc = recv_frame(c, &payload, &len, fd);
+  rc = recv_frame(c, &payload, &len);
+  /* The descriptor rides on this answer's first byte: it has arrived. */
+  if (c->pending_fd >= 0) {
+    if (fd != NULL && rc == 0)
+      *fd = c->pending_fd;
+    else
+      close(c->pending_fd);
+    c->pending_fd = -1;
+  }
   if (rc == -ENOMEM)
     return broken(c, -ENOMEM);
   if (rc == -EMSGSIZE || rc == -EPROTO)
@@ -347,10 +417,6 @@ void client_mapping_add(struct shmv_client *c, struct client_mapping *m) {
 }
 
 void client_mapping_release(struct shmv_client *c, struct client_mapping *m) {
-  struct proto_request req;
-  struct proto_response resp;
-  bool sent;
-
   pthread_mutex_lock(&c->lock);
   if (m->prev != NULL)
     m->prev->next = m->next;
@@ -361,14 +427,8 @@ void client_mapping_release(struct shmv_client *c, struct client_mapping *m) {
   m->prev = m->next = NULL;
   /* A lease of an older connection died with it. Its answer does not
    * matter either way, and a failure here is found by the next request. */
-  if (c->state == CLIENT_OPEN && m->generation == c->generation && m->generation != 0) {
-    memset(&req, 0, sizeof req);
-    req.op = PROTO_OP_RELEASE;
-    req.lease = m->lease;
-    req.fields = PROTO_F_LEASE;
-    if (exchange_once(c, &req, &resp, NULL, &sent) == 0)
-      proto_response_free(&resp);
-  }
+  if (c->state == CLIENT_OPEN && m->generation == c->generation && m->generation != 0)
+    send_release_locked(c, m->lease);
   pthread_mutex_unlock(&c->lock);
 }
 
@@ -416,6 +476,7 @@ int shmv_connect(const char *socket_path, shmv_client **out) {
     return -rc;
   }
   c->next_id = 1;
+  c->pending_fd = -1;
   c->frame_max = PROTO_FRAME_MAX_DEFAULT;
   c->state = CLIENT_OPEN;
   proto_reader_init(&c->reader, PROTO_FRAME_MAX_DEFAULT);

@@ -144,6 +144,33 @@ START_TEST(slice_keeps_lease) {
 }
 END_TEST
 
+/* Releases are not waited for; a long run of them (more than the library
+ * lets wait unread) must still all take effect, in order, before the next
+ * answer, and views opened between them must get their descriptors. */
+START_TEST(many_releases_in_a_row) {
+  shmv_view *v[100];
+
+  ck_assert_int_eq(shmv_create(c, "many", 4096, 0600), 0);
+  for (int i = 0; i < 100; i++)
+    ck_assert_int_eq(shmv_view_open(c, "many", (size_t)i, 1, i % 2 ? SHMV_WRITABLE : 0, &v[i]),
+                     0);
+  ck_assert_uint_eq(live_views(), 100);
+  for (int i = 0; i < 100; i++) {
+    shmv_view *w;
+
+    shmv_view_release(v[i]);
+    if (i % 10 == 0) { /* an open behind pending release answers */
+      ck_assert_int_eq(shmv_view_open(c, "many", 0, SHMV_TO_END, SHMV_WRITABLE, &w), 0);
+      ((char *)shmv_view_data(w))[4095] = (char)i;
+      shmv_view_release(w);
+    }
+  }
+  ck_assert_uint_eq(live_views(), 0);
+  ck_assert_int_eq(shmv_resize(c, "many", 1), 0);
+  ck_assert_int_eq(shmv_unlink(c, "many"), 0);
+}
+END_TEST
+
 static int hold_views_and_wait(void *arg) {
   int *fds = arg;
   shmv_client *mine;
@@ -324,6 +351,7 @@ static Suite *lifecycle_suite(void) {
   tcase_add_test(tc, unlink_keeps_live_views);
   tcase_add_test(tc, shrink_with_views_is_busy);
   tcase_add_test(tc, slice_keeps_lease);
+  tcase_add_test(tc, many_releases_in_a_row);
   tcase_add_test(tc, killed_client_leases_reclaimed);
   tcase_add_test(tc, disconnect_releases_leases);
   tcase_add_test(tc, zero_length_views);
