@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include <check.h>
@@ -43,6 +44,17 @@ void harness_daemon_kill(struct harness_daemon *d);
 
 /* Number of /dev/shm entries named <prefix>.* */
 int harness_shm_count(const char *prefix);
+
+/* Children report failures through their exit status: a ck_assert in a
+ * forked child would be lost. */
+#define CHILD_CHECK(cond)                                                    \
+  do {                                                                       \
+    if (!(cond)) {                                                           \
+      fprintf(stderr, "%s:%d: child check failed: %s\n", __FILE__, __LINE__, \
+              #cond);                                                        \
+      return 1;                                                              \
+    }                                                                        \
+  } while (0)
 
 /* Run fn(arg) in a forked child process; returns its wait status. The
  * child exits with fn's return value (0 = success). */

@@ -39,15 +39,6 @@ static void teardown(void) {
   ck_assert_int_eq(harness_daemon_stop(&d), 0);
 }
 
-#define CHILD_CHECK(cond)                                                    \
-  do {                                                                       \
-    if (!(cond)) {                                                           \
-      fprintf(stderr, "%s:%d: child check failed: %s\n", __FILE__, __LINE__, \
-              #cond);                                                        \
-      return 1;                                                              \
-    }                                                                        \
-  } while (0)
-
 static int write_through_readonly(void *arg) {
   shmv_client *mine;
   shmv_view *v;

@@ -31,17 +31,6 @@ static void teardown(void) {
   ck_assert_int_eq(harness_daemon_stop(&d), 0);
 }
 
-/* Children report failures through their exit status: ck_assert in a
- * forked child would be lost. */
-#define CHILD_CHECK(cond)                                                    \
-  do {                                                                       \
-    if (!(cond)) {                                                           \
-      fprintf(stderr, "%s:%d: child check failed: %s\n", __FILE__, __LINE__, \
-              #cond);                                                        \
-      return 1;                                                              \
-    }                                                                        \
-  } while (0)
-
 struct pipes {
   int a_to_b[2];
   int b_to_a[2];
