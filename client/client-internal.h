@@ -24,6 +24,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "proto.h"
 #include "shmview.h"
@@ -38,6 +39,22 @@ enum client_state {
 
 struct client_mapping;
 
+/* A mapping kept after its last view went, for the next view of the same
+ * pages: on this kind of VM the first touch of each page through a new
+ * mapping costs far more than the mmap itself, so a reader that opens the
+ * same window again and again would pay it every time. */
+struct cached_map {
+  void *base;                  /* NULL: empty slot */
+  size_t len;
+  uint64_t start;              /* file offset of base, page-aligned */
+  dev_t dev;                   /* the shm object (st_dev, st_ino) */
+  ino_t ino;
+  bool writable;               /* PROT_WRITE: never serves a read-only view */
+  uint64_t used;               /* for least-recently-used eviction */
+};
+
+#define CLIENT_MAP_CACHE 4      /* mappings kept per client */
+
 struct shmv_client {
   atomic_size_t refs;          /* handle + one per mapping */
   pthread_mutex_t lock;        /* serialises exchanges; guards what follows */
@@ -50,6 +67,8 @@ struct shmv_client {
   unsigned unanswered;         /* release answers still to read */
   uint64_t unanswered_first;   /* the id of the first of them */
   int pending_fd;              /* a descriptor read ahead of its frame, or -1 */
+  struct cached_map cache[CLIENT_MAP_CACHE];
+  uint64_t cache_clock;
   struct client_mapping *mappings; /* live ones, to re-register */
   enum client_state state;
   uint64_t next_id;            /* request ids, increasing */
@@ -64,6 +83,9 @@ struct client_mapping {
   atomic_size_t refs;          /* view handles (the opened one and slices) */
   void *base;                  /* NULL for a zero-length view */
   size_t maplen;
+  uint64_t map_start;          /* file offset of base */
+  dev_t dev;                   /* the shm object, to cache the mapping */
+  ino_t ino;
   uint64_t lease;              /* valid in generation `generation` */
   uint64_t generation;         /* 0: no lease (re-registration failed) */
   uint64_t offset, length;     /* the leased window */
@@ -103,6 +125,16 @@ int client_request_gen(struct shmv_client *c, struct proto_request *req,
  * that lease belongs to the current connection. */
 void client_mapping_add(struct shmv_client *c, struct client_mapping *m);
 void client_mapping_release(struct shmv_client *c, struct client_mapping *m);
+
+/* A cached mapping of the object (dev, ino) covering [start, start+len)
+ * with the same protection, taken out of the cache; NULL if none. */
+bool client_cache_take(struct shmv_client *c, dev_t dev, ino_t ino, uint64_t start,
+                       size_t len, bool writable, struct cached_map *out);
+/* Keep m's mapping for later (evicting the least recently used one), or
+ * unmap it if the client is closed. */
+void client_cache_put(struct shmv_client *c, const struct client_mapping *m);
+/* Unmap everything cached. Lock held. */
+void client_cache_clear_locked(struct shmv_client *c);
 
 /* Copy a segment record from the wire into the public struct. */
 void client_segment_info(const struct proto_segment *s, shmv_segment_info *out);

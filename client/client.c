@@ -10,6 +10,7 @@
 #include <time.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -30,6 +31,7 @@ void client_unref(struct shmv_client *c) {
     close(c->sock);
   if (c->pending_fd >= 0)
     close(c->pending_fd);
+  client_cache_clear_locked(c);
   proto_reader_free(&c->reader);
   pthread_mutex_destroy(&c->lock);
   free(c);
@@ -432,6 +434,56 @@ void client_mapping_release(struct shmv_client *c, struct client_mapping *m) {
   pthread_mutex_unlock(&c->lock);
 }
 
+bool client_cache_take(struct shmv_client *c, dev_t dev, ino_t ino, uint64_t start,
+                       size_t len, bool writable, struct cached_map *out) {
+  bool found = false;
+  pthread_mutex_lock(&c->lock);
+  for (int i = 0; i < CLIENT_MAP_CACHE && !found; i++) {
+    struct cached_map *e = &c->cache[i];
+    if (e->base != NULL && e->dev == dev && e->ino == ino && e->writable == writable &&
+        e->start <= start && start - e->start <= e->len && len <= e->len - (start - e->start)) {
+      *out = *e;
+      e->base = NULL;
+      found = true;
+    }
+  }
+  pthread_mutex_unlock(&c->lock);
+  return found;
+}
+
+void client_cache_put(struct shmv_client *c, const struct client_mapping *m) {
+  struct cached_map victim = {0};
+  pthread_mutex_lock(&c->lock);
+  if (c->state == CLIENT_CLOSED) {
+    victim.base = m->base;
+    victim.len = m->maplen;
+  } else {
+    struct cached_map *slot = &c->cache[0];
+    for (int i = 0; i < CLIENT_MAP_CACHE; i++) {
+      if (c->cache[i].base == NULL) {
+        slot = &c->cache[i];
+        break;
+      }
+      if (c->cache[i].used < slot->used)
+        slot = &c->cache[i];
+    }
+    victim = *slot;
+    *slot = (struct cached_map){m->base, m->maplen, m->map_start, m->dev, m->ino,
+                                m->writable, ++c->cache_clock};
+  }
+  pthread_mutex_unlock(&c->lock);
+  if (victim.base != NULL)
+    munmap(victim.base, victim.len);
+}
+
+void client_cache_clear_locked(struct shmv_client *c) {
+  for (int i = 0; i < CLIENT_MAP_CACHE; i++) {
+    if (c->cache[i].base != NULL)
+      munmap(c->cache[i].base, c->cache[i].len);
+    c->cache[i].base = NULL;
+  }
+}
+
 void client_segment_info(const struct proto_segment *s, shmv_segment_info *out) {
   memset(out, 0, sizeof *out);
   memcpy(out->name, s->name, sizeof out->name);
@@ -506,6 +558,7 @@ void shmv_disconnect(shmv_client *c) {
     return;
   pthread_mutex_lock(&c->lock);
   close_socket(c, CLIENT_CLOSED);
+  client_cache_clear_locked(c);
   pthread_mutex_unlock(&c->lock);
   client_unref(c);
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "client-internal.h"
@@ -95,14 +96,32 @@ int shmv_view_open(shmv_client *c, const char *name, size_t offset,
     size_t start = offset & ~(page - 1);
     size_t maplen = offset + v->length - start;
     int prot = PROT_READ | (writable ? PROT_WRITE : 0);
-    void *base = mmap(NULL, maplen, prot, MAP_SHARED, fd, (off_t)start);
-    if (base == MAP_FAILED) {
+    struct stat st;
+    struct cached_map hit;
+    if (fstat(fd, &st) != 0) {
       rc = -errno;
       goto fail_lease;
     }
-    m->base = base;
-    m->maplen = maplen;
-    v->data = (char *)base + (offset - start);
+    m->dev = st.st_dev;
+    m->ino = st.st_ino;
+    /* The daemon checked the window against the segment as it is now, so
+     * pages of a cached mapping inside it are valid even if the segment
+     * shrank since that mapping was made. */
+    if (client_cache_take(c, st.st_dev, st.st_ino, start, maplen, writable, &hit)) {
+      m->base = hit.base;
+      m->maplen = hit.len;
+      m->map_start = hit.start;
+    } else {
+      void *base = mmap(NULL, maplen, prot, MAP_SHARED, fd, (off_t)start);
+      if (base == MAP_FAILED) {
+        rc = -errno;
+        goto fail_lease;
+      }
+      m->base = base;
+      m->maplen = maplen;
+      m->map_start = start;
+    }
+    v->data = (char *)m->base + (offset - m->map_start);
   }
   if (fd >= 0)
     close(fd);
@@ -185,7 +204,7 @@ void shmv_view_release(shmv_view *v) {
   if (atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel) != 1)
     return;
   if (m->base)
-    munmap(m->base, m->maplen);
+    client_cache_put(m->conn, m); /* unmapped now, or when evicted */
   /* After shmv_disconnect or a lost connection there is nothing to send:
    * the daemon dropped the lease with the connection. */
   client_mapping_release(m->conn, m);

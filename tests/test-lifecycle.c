@@ -15,7 +15,9 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -168,6 +170,47 @@ START_TEST(many_releases_in_a_row) {
   ck_assert_uint_eq(live_views(), 0);
   ck_assert_int_eq(shmv_resize(c, "many", 1), 0);
   ck_assert_int_eq(shmv_unlink(c, "many"), 0);
+}
+END_TEST
+
+/* The client keeps a few released mappings for the next view of the same
+ * pages; it must never hand out one of another object (a name unlinked
+ * and created again) or with more access than asked for. */
+START_TEST(mapping_reuse_is_safe) {
+  shmv_view *v, *w;
+  void *first;
+  uintptr_t page;
+
+  ck_assert_int_eq(shmv_create(c, "cached", 8192, 0600), 0);
+  ck_assert_int_eq(shmv_view_open(c, "cached", 0, SHMV_TO_END, SHMV_WRITABLE, &v), 0);
+  memset(shmv_view_data(v), 'a', 8192);
+  first = shmv_view_data(v);
+  shmv_view_release(v);
+
+  /* The same window again: the same mapping, the same bytes. */
+  ck_assert_int_eq(shmv_view_open(c, "cached", 0, SHMV_TO_END, SHMV_WRITABLE, &v), 0);
+  ck_assert_ptr_eq(shmv_view_data(v), first);
+  ck_assert_uint_eq(((char *)shmv_view_data(v))[8191], 'a');
+  /* A window inside it, from the same mapping. */
+  shmv_view_release(v);
+  ck_assert_int_eq(shmv_view_open(c, "cached", 4096, 100, SHMV_WRITABLE, &v), 0);
+  ck_assert_ptr_eq(shmv_view_data(v), (char *)first + 4096);
+  shmv_view_release(v);
+
+  /* Read-only is never served from a writable mapping. */
+  ck_assert_int_eq(shmv_view_open(c, "cached", 0, SHMV_TO_END, 0, &w), 0);
+  page = (uintptr_t)shmv_view_data(w) & ~(uintptr_t)4095;
+  ck_assert_int_eq(mprotect((void *)page, 4096, PROT_READ | PROT_WRITE), -1);
+  shmv_view_release(w);
+
+  /* Unlinked and created again: another object, zero bytes. */
+  ck_assert_int_eq(shmv_unlink(c, "cached"), 0);
+  ck_assert_int_eq(shmv_create(c, "cached", 8192, 0600), 0);
+  ck_assert_int_eq(shmv_view_open(c, "cached", 0, SHMV_TO_END, SHMV_WRITABLE, &v), 0);
+  ck_assert_uint_eq(((char *)shmv_view_data(v))[0], 0);
+  ck_assert_uint_eq(((char *)shmv_view_data(v))[8191], 0);
+  shmv_view_release(v);
+  ck_assert_int_eq(shmv_unlink(c, "cached"), 0);
 }
 END_TEST
 
@@ -352,6 +395,7 @@ static Suite *lifecycle_suite(void) {
   tcase_add_test(tc, shrink_with_views_is_busy);
   tcase_add_test(tc, slice_keeps_lease);
   tcase_add_test(tc, many_releases_in_a_row);
+  tcase_add_test(tc, mapping_reuse_is_safe);
   tcase_add_test(tc, killed_client_leases_reclaimed);
   tcase_add_test(tc, disconnect_releases_leases);
   tcase_add_test(tc, zero_length_views);
