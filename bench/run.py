@@ -308,6 +308,13 @@ def main():
             results += res
             if rc != 0:
                 notes.append(f"`shmview-bench {b}` exited {rc}; its figures may be missing")
+            if b == "open":
+                # The client keeps released mappings for the next view of the
+                # same pages; measure the path that maps afresh too.
+                res, rc = run_results(base + [b], env=dict(os.environ, SHMVIEW_MAP_CACHE="0"))
+                for r in res:
+                    r["figure"] += " (mapping cache off)"
+                results += res
         if "share" in only:
             redis, port, msg = start_redis(tmp)
             notes.append("redis: " + msg)

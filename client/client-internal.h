@@ -69,6 +69,7 @@ struct shmv_client {
   int pending_fd;              /* a descriptor read ahead of its frame, or -1 */
   struct cached_map cache[CLIENT_MAP_CACHE];
   uint64_t cache_clock;
+  bool cache_off;              /* SHMVIEW_MAP_CACHE=0 */
   struct client_mapping *mappings; /* live ones, to re-register */
   enum client_state state;
   uint64_t next_id;            /* request ids, increasing */

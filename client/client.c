@@ -454,7 +454,7 @@ bool client_cache_take(struct shmv_client *c, dev_t dev, ino_t ino, uint64_t sta
 void client_cache_put(struct shmv_client *c, const struct client_mapping *m) {
   struct cached_map victim = {0};
   pthread_mutex_lock(&c->lock);
-  if (c->state == CLIENT_CLOSED) {
+  if (c->state == CLIENT_CLOSED || c->cache_off) {
     victim.base = m->base;
     victim.len = m->maplen;
   } else {
@@ -529,6 +529,8 @@ int shmv_connect(const char *socket_path, shmv_client **out) {
   }
   c->next_id = 1;
   c->pending_fd = -1;
+  const char *cache = getenv("SHMVIEW_MAP_CACHE");
+  c->cache_off = cache != NULL && strcmp(cache, "0") == 0;
   c->frame_max = PROTO_FRAME_MAX_DEFAULT;
   c->state = CLIENT_OPEN;
   proto_reader_init(&c->reader, PROTO_FRAME_MAX_DEFAULT);

@@ -10,6 +10,10 @@
  * Conventions (as in libuv): every function that can fail returns 0 or a
  * negative errno value; shmv_strerror() turns it into a sentence.
  *
+ * Restarts: when shmviewd goes away, the next request reconnects (retrying
+ * for up to 5 s, or $SHMVIEW_RECONNECT_MS milliseconds) and re-registers
+ * every live view, whose memory stays mapped throughout.
+ *
  * Threads: a shmv_client may be used from several threads at once (requests
  * are serialised on its connection). A shmv_view is a small handle: use each
  * handle from one thread at a time, but slices of one view may be used and
@@ -152,7 +156,10 @@ int shmv_view_slice(shmv_view *v, size_t start, size_t stop, shmv_view **out);
  * (like snprintf, so a short cap is detectable). */
 size_t shmv_view_tobytes(const shmv_view *v, void *dst, size_t cap);
 
-/* Release the handle; the mapping and lease go with the last slice. */
+/* Release the handle; the lease goes with the last slice. The mapping may
+ * be kept (up to four per client, until shmv_disconnect) for the next view
+ * of the same pages, whose first touch through a new mapping is costly;
+ * SHMVIEW_MAP_CACHE=0 in the environment turns that off. */
 void shmv_view_release(shmv_view *v);
 
 /* ---- descriptors ------------------------------------------------------- */
