@@ -11,10 +11,13 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,6 +32,28 @@
 
 /* Usage errors (bad option or config file) exit 2, as conf.h says. */
 #define EXIT_USAGE CONF_EXIT_USAGE
+
+/* Two daemons with one prefix would adopt and unlink each other's objects.
+ * An abstract Unix socket named after the prefix is a lock the kernel
+ * drops when we die, however we die, and it leaves no file behind. It is
+ * per network namespace: a daemon in another one (PrivateNetwork=) is not
+ * seen. Returns the descriptor to keep open, or -errno. */
+static int claim_prefix(const char *prefix) {
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  int n = snprintf(sa.sun_path + 1, sizeof sa.sun_path - 1, "shmviewd/prefix/%s", prefix);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+  if (fd < 0)
+    return -errno;
+  if (bind(fd, (struct sockaddr *)&sa,
+           (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n)) != 0) {
+    int rc = -errno;
+
+    close(fd);
+    return rc;
+  }
+  return fd;
+}
 
 /* Each connection costs a descriptor: use all the kernel lets us. */
 static void raise_fd_limit(void) {
@@ -80,7 +105,7 @@ int main(int argc, char **argv) {
   struct runtime rt;
   uv_loop_t loop;
   char passed[sizeof d.cfg.socket_path];
-  int rc, listen_fd;
+  int rc, listen_fd, prefix_fd;
 
   memset(&d, 0, sizeof d);
   rc = conf_from_args(argc, argv, &d.cfg);
@@ -93,6 +118,16 @@ int main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN); /* a client hanging up is an EPIPE, not our death */
   raise_fd_limit();
 
+  prefix_fd = claim_prefix(d.cfg.prefix);
+  if (prefix_fd < 0) {
+    if (prefix_fd == -EADDRINUSE)
+      log_error("another shmviewd already uses the prefix '%s' (its segments are "
+                "/dev/shm/%s.*); give this one another --prefix", d.cfg.prefix,
+                d.cfg.prefix);
+    else
+      log_error("cannot claim the prefix '%s': %s", d.cfg.prefix, strerror(-prefix_fd));
+    return EXIT_FAILURE;
+  }
   registry_init(&d.reg, d.cfg.prefix);
   lease_table_init(&d.leases);
   d.started_ms = monotonic_ms();
@@ -163,6 +198,7 @@ int main(int argc, char **argv) {
     log_warn("event loop closed with handles open: %s", uv_strerror(rc));
   state_close(d.state);
   registry_fini(&d.reg);
+  close(prefix_fd);
   log_info("stopped");
   return EXIT_SUCCESS;
 }

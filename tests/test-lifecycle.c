@@ -361,6 +361,18 @@ START_TEST(live_socket_refused_stale_replaced) {
                 "second daemon status %#x", status);
   ck_assert_int_eq(shmv_status(c, &(shmv_status_info){0}), 0);
 
+  /* Nor may a second daemon share the prefix, even on another socket: it
+   * would adopt the first one's objects as orphans. */
+  {
+    char other[300];
+
+    snprintf(other, sizeof other, "%s/other.sock", d.dir);
+    status = run_daemon_on(other, d.prefix);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 1, "same prefix: %#x", status);
+    ck_assert_int_ne(access(other, F_OK), 0);
+    ck_assert_int_eq(shmv_status(c, &(shmv_status_info){0}), 0);
+  }
+
   /* A daemon killed with -9 leaves its socket file behind... */
   shmv_disconnect(c);
   harness_daemon_kill(&d);
