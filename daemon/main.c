@@ -93,13 +93,6 @@ static void on_stop_signal(uv_signal_t *h, int signum) {
   uv_close((uv_handle_t *)&rt->sigint, NULL);
 }
 
-static uint64_t monotonic_ms(void) {
-  struct timespec ts;
-
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 int main(int argc, char **argv) {
   struct daemon d;
   struct runtime rt;

@@ -52,13 +52,6 @@ static void fail(struct op_ctx *x, int code, const char *fmt, ...) {
   proto_response_error(x->resp, x->req->id, x->req->op, code, "%s", msg);
 }
 
-static uint64_t now_ms(void) {
-  struct timespec ts;
-
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static bool peer_in_group(const struct peer *p, gid_t gid) {
   if (p->gid == gid)
     return true;
@@ -327,10 +320,10 @@ static void op_resize(struct op_ctx *x) {
          s->name, (unsigned long long)s->views, s->views == 1 ? "" : "s");
     return;
   }
-  if (req->size < s->size && s->adopted && now_ms() < x->d->grace_until_ms) {
+  if (req->size < s->size && s->adopted && monotonic_ms() < x->d->grace_until_ms) {
     fail(x, EBUSY, "cannot shrink segment '%s' for another %llu ms: it was re-adopted "
          "after a restart and views from before may still be reconnecting", s->name,
-         (unsigned long long)(x->d->grace_until_ms - now_ms()));
+         (unsigned long long)(x->d->grace_until_ms - monotonic_ms()));
     return;
   }
   if (check_size_limits(x, req->size, s->size) < 0 ||
@@ -356,7 +349,7 @@ static void op_status(struct op_ctx *x) {
 
   snprintf(st->server, sizeof st->server, "%s", PACKAGE_VERSION);
   st->version = PROTO_VERSION;
-  st->uptime_ms = now_ms() - d->started_ms;
+  st->uptime_ms = monotonic_ms() - d->started_ms;
   st->clients = d->clients;
   st->segments = d->reg.count;
   st->bytes = d->reg.bytes;
@@ -380,7 +373,7 @@ static void op_status(struct op_ctx *x) {
     st->used_views = u ? u->views : 0;
   }
   {
-    uint64_t now = now_ms();
+    uint64_t now = monotonic_ms();
 
     st->grace_ms = d->grace_until_ms > now ? d->grace_until_ms - now : 0;
   }

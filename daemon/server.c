@@ -91,13 +91,6 @@ struct server {
 static void conn_update(struct conn *c);
 static void conn_close(struct conn *c);
 
-static uint64_t now_ms(void) {
-  struct timespec ts;
-
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* ---- output ---- */
 
 static void out_frame_free(struct out_frame *f) {
@@ -157,7 +150,7 @@ static int conn_flush(struct conn *c) {
 
     if (n == -EAGAIN) {
       if (c->stalled_since_ms == 0)
-        c->stalled_since_ms = now_ms();
+        c->stalled_since_ms = monotonic_ms();
       return 0;
     }
     if (n < 0) {
@@ -479,7 +472,7 @@ static void on_listen_event(uv_poll_t *h, int status, int events) {
 
 static void on_sweep(uv_timer_t *t) {
   struct server *s = t->data;
-  uint64_t now = now_ms(), limit = s->d->cfg.send_timeout_ms;
+  uint64_t now = monotonic_ms(), limit = s->d->cfg.send_timeout_ms;
   struct conn *c, *next;
 
   for (c = LIST_FIRST(&s->conns); c != NULL; c = next) {
