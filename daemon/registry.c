@@ -133,7 +133,6 @@ struct segment *registry_first_after(struct registry *r, const char *after) {
 }
 
 struct segment *registry_next(struct registry *r, struct segment *s) {
-  (void)r;
   return RB_NEXT(segment_tree, &r->by_name, s);
 }
 
