@@ -34,9 +34,8 @@ static void echo_server(int s) {
 
 static void one_placement(const struct placement *pl, int runs, int iters) {
   size_t n = (size_t)runs * (size_t)iters;
-  uint64_t *floor_rtt = calloc(n, 8), *floor_shm = calloc(n, 8),
-           *floor_sum = calloc(n, 8), *open_s = calloc(n, 8),
-           *rel_s = calloc(n, 8), *total = calloc(n, 8);
+  uint64_t *floor_rtt = calloc(n, 8), *floor_shm = calloc(n, 8), *floor_sum = calloc(n, 8),
+           *open_s = calloc(n, 8), *rel_s = calloc(n, 8), *total = calloc(n, 8);
   if (!floor_rtt || !floor_shm || !floor_sum || !open_s || !rel_s || !total)
     die("out of memory");
 
@@ -68,7 +67,7 @@ static void one_placement(const struct placement *pl, int runs, int iters) {
   if (rc < 0 || (rc = shmv_create(c, "lat", SEG, 0600)) < 0)
     die("shmview: %s", shmv_strerror(rc));
 
-  char msg[32] = {0};
+  char msg[32] = { 0 };
   size_t k = 0;
   for (int r = 0; r < runs; r++) {
     /* Interleave floor and shmview in each run so drift hits both. */
@@ -118,20 +117,24 @@ static void one_placement(const struct placement *pl, int runs, int iters) {
          "\"unit\":\"us\",\"median\":%.3f,\"p99\":%.3f,"
          "\"floor\":\"32-byte socket RTT + shm_open/mmap/touch/munmap/close\","
          "\"floor_median\":%.3f,\"floor_p99\":%.3f,\"target\":1.5,\"samples\":%zu",
-         pl->name, percentile(total, k, 50) / 1e3, percentile(total, k, 99) / 1e3,
-         fmed / 1e3, fp99 / 1e3, k);
+         pl->name, percentile(total, k, 50) / 1e3, percentile(total, k, 99) / 1e3, fmed / 1e3,
+         fp99 / 1e3, k);
   /* The parts, for the record (no target of their own). */
-  result("\"bench\":\"open\",\"figure\":\"  part: open+map+touch (1 round trip)\",\"placement\":\"%s\","
+  result("\"bench\":\"open\",\"figure\":\"  part: open+map+touch (1 round "
+         "trip)\",\"placement\":\"%s\","
          "\"unit\":\"us\",\"median\":%.3f,\"p99\":%.3f,"
          "\"floor\":\"same floor\",\"floor_median\":%.3f,\"floor_p99\":%.3f,\"samples\":%zu",
-         pl->name, percentile(open_s, k, 50) / 1e3, percentile(open_s, k, 99) / 1e3,
-         fmed / 1e3, fp99 / 1e3, k);
-  result("\"bench\":\"open\",\"figure\":\"  part: release (munmap + 1 round trip)\",\"placement\":\"%s\","
-         "\"unit\":\"us\",\"median\":%.3f,\"p99\":%.3f,"
-         "\"floor\":\"32-byte socket RTT\",\"floor_median\":%.3f,\"floor_p99\":%.3f,\"samples\":%zu",
-         pl->name, percentile(rel_s, k, 50) / 1e3, percentile(rel_s, k, 99) / 1e3,
-         rtt_med / 1e3, rtt_p99 / 1e3, k);
-  result("\"bench\":\"open\",\"figure\":\"  floor part: shm_open+mmap+touch+munmap+close\",\"placement\":\"%s\","
+         pl->name, percentile(open_s, k, 50) / 1e3, percentile(open_s, k, 99) / 1e3, fmed / 1e3,
+         fp99 / 1e3, k);
+  result(
+      "\"bench\":\"open\",\"figure\":\"  part: release (munmap + 1 round "
+      "trip)\",\"placement\":\"%s\","
+      "\"unit\":\"us\",\"median\":%.3f,\"p99\":%.3f,"
+      "\"floor\":\"32-byte socket RTT\",\"floor_median\":%.3f,\"floor_p99\":%.3f,\"samples\":%zu",
+      pl->name, percentile(rel_s, k, 50) / 1e3, percentile(rel_s, k, 99) / 1e3, rtt_med / 1e3,
+      rtt_p99 / 1e3, k);
+  result("\"bench\":\"open\",\"figure\":\"  floor part: "
+         "shm_open+mmap+touch+munmap+close\",\"placement\":\"%s\","
          "\"unit\":\"us\",\"median\":%.3f,\"p99\":%.3f,\"samples\":%zu",
          pl->name, shm_med / 1e3, shm_p99 / 1e3, k);
   free(floor_rtt);

@@ -112,8 +112,7 @@ int bench_pingpong(void) {
     daemon_stop(&d);
 
     /* raw anonymous shared memory */
-    struct line *a = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
-                          MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    struct line *a = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (a == MAP_FAILED)
       die("mmap");
     kid = fork();
@@ -130,9 +129,9 @@ int bench_pingpong(void) {
            "\"placement\":\"%s%s\",\"unit\":\"ns\",\"median\":%.1f,\"p99\":%.1f,"
            "\"floor\":\"same over anonymous MAP_SHARED (fork)\",\"floor_median\":%.1f,"
            "\"floor_p99\":%.1f,\"target\":1.1,\"samples\":%d",
-           pl->name, yield ? " (sched_yield)" : " (spin)",
-           percentile_d(shv, batches, 50), percentile_d(shv, batches, 99),
-           percentile_d(raw, batches, 50), percentile_d(raw, batches, 99), batches);
+           pl->name, yield ? " (sched_yield)" : " (spin)", percentile_d(shv, batches, 50),
+           percentile_d(shv, batches, 99), percentile_d(raw, batches, 50),
+           percentile_d(raw, batches, 99), batches);
   }
   return 0;
 }

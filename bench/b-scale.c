@@ -21,9 +21,9 @@
 #include "bench.h"
 #include "shmview.h"
 
-#define NSEG 10000
-#define HOLDERS 20
-#define CONNS 5
+#define NSEG     10000
+#define HOLDERS  20
+#define CONNS    5
 #define PER_CONN 1000 /* HOLDERS * CONNS * PER_CONN = 100,000 views */
 
 static void pin_pid(pid_t pid, int cpu) {
@@ -62,7 +62,7 @@ static void holder(const char *sock, int h, int ready_fd, int hold_fd) {
 }
 
 enum { OP_STAT, OP_OPEN, OP_CREATE, NOPS };
-static const char *opnames[NOPS] = {"stat", "open+touch+release", "create(4 KiB)+unlink"};
+static const char *opnames[NOPS] = { "stat", "open+touch+release", "create(4 KiB)+unlink" };
 
 static void op(shmv_client *c, int which, int i) {
   int rc = 0;

@@ -44,8 +44,8 @@
 #include "shmview.h"
 
 enum method { M_FRESH, M_REUSE, M_RAW, M_FDPASS, M_SOCK, M_REDIS, M_COUNT };
-static const char *mnames[M_COUNT] = {"shmview-fresh", "shmview-reuse", "raw-shm",
-                                      "memfd-fd-passing", "unix-socket", "redis"};
+static const char *mnames[M_COUNT] = { "shmview-fresh",    "shmview-reuse", "raw-shm",
+                                       "memfd-fd-passing", "unix-socket",   "redis" };
 
 struct cmd {
   uint64_t n;
@@ -63,10 +63,10 @@ struct ctx {
   size_t n;
   struct daemon *d;
   shmv_client *c;
-  shmv_view *keep;        /* reuse: the writer's view */
-  char *buf;              /* private buffer (socket, redis) */
-  char *raw;              /* raw-shm region */
-  int sock;               /* socketpair end or redis connection */
+  shmv_view *keep; /* reuse: the writer's view */
+  char *buf;       /* private buffer (socket, redis) */
+  char *raw;       /* raw-shm region */
+  int sock;        /* socketpair end or redis connection */
 };
 
 static void fill(char *p, size_t n, int rep) {
@@ -88,8 +88,8 @@ static uint64_t sum(const char *p, size_t n) {
 
 static int redis_connect(void) {
   int s = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in sa = {.sin_family = AF_INET,
-                           .sin_port = htons((uint16_t)bench_opts.redis_port)};
+  struct sockaddr_in sa = { .sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)bench_opts.redis_port) };
   sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (s < 0 || connect(s, (struct sockaddr *)&sa, sizeof sa) != 0)
     die("redis connect: %s", strerror(errno));
@@ -140,14 +140,15 @@ static void redis_get(int s, char *into, size_t n) {
 
 static void send_fd(int s, int fd) {
   char byte = 'f';
-  struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+  struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
   union {
     struct cmsghdr h;
     char buf[CMSG_SPACE(sizeof(int))];
   } u;
   memset(&u, 0, sizeof u);
-  struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-                     .msg_controllen = sizeof u.buf};
+  struct msghdr m = {
+    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf
+  };
   struct cmsghdr *c = CMSG_FIRSTHDR(&m);
   c->cmsg_level = SOL_SOCKET;
   c->cmsg_type = SCM_RIGHTS;
@@ -159,13 +160,14 @@ static void send_fd(int s, int fd) {
 
 static int recv_fd(int s) {
   char byte;
-  struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+  struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
   union {
     struct cmsghdr h;
     char buf[CMSG_SPACE(sizeof(int))];
   } u;
-  struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-                     .msg_controllen = sizeof u.buf};
+  struct msghdr m = {
+    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf
+  };
   if (recvmsg(s, &m, MSG_CMSG_CLOEXEC) != 1)
     die("recvmsg: %s", strerror(errno));
   struct cmsghdr *c = CMSG_FIRSTHDR(&m);
@@ -203,12 +205,8 @@ static void writer(struct ctx *x, int rep, uint64_t *parts) {
     parts[1] = now_ns() - t1;
     break;
   }
-  case M_REUSE:
-    fill(shmv_view_data(x->keep), n, rep);
-    break;
-  case M_RAW:
-    fill(x->raw, n, rep);
-    break;
+  case M_REUSE: fill(shmv_view_data(x->keep), n, rep); break;
+  case M_RAW: fill(x->raw, n, rep); break;
   case M_FDPASS: {
     int fd = memfd_create("share", MFD_CLOEXEC);
     if (fd < 0 || posix_fallocate(fd, 0, (off_t)n) != 0)
@@ -233,8 +231,7 @@ static void writer(struct ctx *x, int rep, uint64_t *parts) {
     fill(x->buf, n, rep);
     redis_set(x->sock, x->buf, n);
     break;
-  default:
-    break;
+  default: break;
   }
 }
 
@@ -290,8 +287,7 @@ static void reader(struct ctx *x, int rep, struct ack *a) {
     a->sum = sum(x->buf, n);
     t2 = t3 = now_ns();
     break;
-  default:
-    t2 = t3 = t0;
+  default: t2 = t3 = t0;
   }
   a->t_open = t1 - t0;
   a->t_read = t2 - t1;
@@ -310,7 +306,7 @@ static void measure(enum method m, size_t n, struct daemon *d) {
   x.n = n;
   x.d = d;
   x.sock = -1;
-  int sv[2] = {-1, -1};
+  int sv[2] = { -1, -1 };
   int rc;
   if (m == M_RAW) {
     x.raw = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -380,8 +376,8 @@ static void measure(enum method m, size_t n, struct daemon *d) {
   uint64_t tot[64], wc[64], ww[64], ro[64], rr[64], rl[64];
   int k = 0;
   for (int rep = -1; rep < reps; rep++) { /* one warm-up */
-    uint64_t parts[2] = {0, 0};
-    struct cmd cm = {.n = n, .rep = rep + 1000 * (int)m, .quit = 0};
+    uint64_t parts[2] = { 0, 0 };
+    struct cmd cm = { .n = n, .rep = rep + 1000 * (int)m, .quit = 0 };
     uint64_t t0 = now_ns();
     writer(&x, cm.rep, parts);
     if (write_full(down[1], &cm, sizeof cm))
@@ -409,7 +405,7 @@ static void measure(enum method m, size_t n, struct daemon *d) {
     rl[k] = a.t_release;
     k++;
   }
-  struct cmd q = {.quit = 1};
+  struct cmd q = { .quit = 1 };
   write_full(down[1], &q, sizeof q);
   close(down[1]);
   close(up[0]);
@@ -421,9 +417,8 @@ static void measure(enum method m, size_t n, struct daemon *d) {
          "\"reader_open_median\":%.2f,\"reader_read_median\":%.2f,"
          "\"reader_release_median\":%.2f,\"reader_open_p99\":%.2f",
          mnames[m], n, percentile(tot, k, 50) / 1e3, percentile(tot, k, 99) / 1e3, k,
-         percentile(wc, k, 50) / 1e3, percentile(ww, k, 50) / 1e3,
-         percentile(ro, k, 50) / 1e3, percentile(rr, k, 50) / 1e3,
-         percentile(rl, k, 50) / 1e3, percentile(ro, k, 99) / 1e3);
+         percentile(wc, k, 50) / 1e3, percentile(ww, k, 50) / 1e3, percentile(ro, k, 50) / 1e3,
+         percentile(rr, k, 50) / 1e3, percentile(rl, k, 50) / 1e3, percentile(ro, k, 99) / 1e3);
 
   if (x.keep) {
     shmv_view_release(x.keep);

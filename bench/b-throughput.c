@@ -123,8 +123,7 @@ static pid_t floor_server_start(const char *path, int cpu) {
     uv_loop_t *loop = uv_default_loop();
     uv_pipe_t srv;
     uv_pipe_init(loop, &srv, 0);
-    if (uv_pipe_bind(&srv, path) != 0 ||
-        uv_listen((uv_stream_t *)&srv, 128, f_connection) != 0)
+    if (uv_pipe_bind(&srv, path) != 0 || uv_listen((uv_stream_t *)&srv, 128, f_connection) != 0)
       _exit(1);
     write_full(ready[1], "r", 1);
     close(ready[1]);
@@ -206,20 +205,20 @@ static void floor_exchange(int s, size_t req, size_t resp, char *buf) {
 /* ---- the clients ---- */
 
 struct shared {
-  double rate[64];               /* ops/s of each client */
+  double rate[64]; /* ops/s of each client */
   uint32_t nsamples[64];
-  uint64_t samples[64][CAP];     /* per-op latency, ns */
+  uint64_t samples[64][CAP]; /* per-op latency, ns */
 };
 
-static void client(int who, int floor, const char *path, int cpu, double secs,
-                   int start_fd, int ready_fd, struct shared *sh) {
+static void client(int who, int floor, const char *path, int cpu, double secs, int start_fd,
+                   int ready_fd, struct shared *sh) {
   pin_cpu(cpu);
   shmv_client *c = NULL;
   int s = -1;
   char buf[1024];
   if (floor) {
     s = socket(AF_UNIX, SOCK_STREAM, 0);
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
     snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
     if (connect(s, (struct sockaddr *)&sa, sizeof sa) != 0)
       die("connect floor: %s", strerror(errno));
@@ -262,8 +261,8 @@ static void client(int who, int floor, const char *path, int cpu, double secs,
 }
 
 /* One run: K clients for secs; returns total ops/s, appends latencies. */
-static double run(int K, int floor, const char *path, int cpu, double secs,
-                  struct shared *sh, uint64_t *lat, size_t *nlat) {
+static double run(int K, int floor, const char *path, int cpu, double secs, struct shared *sh,
+                  uint64_t *lat, size_t *nlat) {
   int start[2], ready[2];
   if (pipe(start) != 0 || pipe(ready) != 0)
     die("pipe");
@@ -299,12 +298,12 @@ static double run(int K, int floor, const char *path, int cpu, double secs,
 }
 
 int bench_throughput(void) {
-  static const int Ks[] = {1, 8, 64};
+  static const int Ks[] = { 1, 8, 64 };
   int runs = bench_opts.quick ? 2 : 5;
   double secs = bench_opts.quick ? 0.2 : 0.5;
   frame_sizes();
-  struct shared *sh = mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE,
-                           MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  struct shared *sh =
+      mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (sh == MAP_FAILED)
     die("mmap");
   size_t latcap = (size_t)runs * 64 * CAP;
@@ -342,8 +341,8 @@ int bench_throughput(void) {
              "\"median\":%.0f,\"p99\":%.0f,\"p99_is\":\"p1 over runs\","
              "\"floor\":\"libuv frame server, same frame sizes (%zu/%zu + %zu/%zu B)\","
              "\"floor_median\":%.0f,\"floor_p99\":%.0f,\"samples\":%d",
-             K, K > 1 ? "s" : "", pl->name, med, lo, open_req, open_resp, rel_req,
-             rel_resp, fmed, flo, runs);
+             K, K > 1 ? "s" : "", pl->name, med, lo, open_req, open_resp, rel_req, rel_resp, fmed,
+             flo, runs);
       result("\"bench\":\"throughput\",\"figure\":\"  per-op latency, %d client%s\","
              "\"placement\":\"%s\",\"unit\":\"us\",\"median\":%.2f,\"p99\":%.2f,"
              "\"floor\":\"libuv frame server\",\"floor_median\":%.2f,\"floor_p99\":%.2f,"

@@ -2,8 +2,8 @@
  * bench.h: shared helpers of shmview-bench: clocks, statistics, CPU pinning,
  * a private shmviewd per measurement, and the RESULT lines bench/run.py reads.
  */
-#ifndef SHMVIEW_BENCH_H
-#define SHMVIEW_BENCH_H
+#ifndef SHMV_BENCH_BENCH_H
+#define SHMV_BENCH_BENCH_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -11,10 +11,10 @@
 
 /* Options every subcommand shares (set by main.c). */
 struct bench_opts {
-  const char *daemon;   /* path of the built shmviewd */
-  int quick;            /* fewer iterations (smoke run) */
-  int redis_port;       /* 0: no Redis column */
-  const char *only;     /* sizes / variants filter, subcommand-specific */
+  const char *daemon; /* path of the built shmviewd */
+  int quick;          /* fewer iterations (smoke run) */
+  int redis_port;     /* 0: no Redis column */
+  const char *only;   /* sizes / variants filter, subcommand-specific */
 };
 extern struct bench_opts bench_opts;
 
@@ -27,7 +27,7 @@ struct placement {
 extern const struct placement bench_placements[2];
 
 uint64_t now_ns(void);
-void pin_cpu(int cpu);               /* this thread, exits on failure */
+void pin_cpu(int cpu); /* this thread, exits on failure */
 int ncpus(void);
 
 /* Sorts v in place; p in [0,100]. */
@@ -43,8 +43,8 @@ struct daemon {
   char prefix[64];
 };
 void daemon_start(struct daemon *d, int cpu, const char *extra_arg);
-void daemon_stop(struct daemon *d);   /* SIGTERM, reap, remove /dev/shm objects */
-long proc_rss_kib(pid_t pid);         /* VmRSS of a process, KiB */
+void daemon_stop(struct daemon *d); /* SIGTERM, reap, remove /dev/shm objects */
+long proc_rss_kib(pid_t pid);       /* VmRSS of a process, KiB */
 
 /* A RESULT line: one JSON object per figure, read by bench/run.py.
  * fields is the inside of the object, e.g. "\"median\":12.5". */
@@ -53,7 +53,7 @@ void result(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
 /* Blocking helpers. */
-int read_full(int fd, void *buf, size_t len);   /* 0 or -1 (EOF/error) */
+int read_full(int fd, void *buf, size_t len); /* 0 or -1 (EOF/error) */
 int write_full(int fd, const void *buf, size_t len);
 
 /* Subcommands. */

@@ -23,8 +23,8 @@
 struct bench_opts bench_opts;
 
 const struct placement bench_placements[2] = {
-  {"same-core", 0, 0},
-  {"cross-core", 1, 0},
+  { "same-core", 0, 0 },
+  { "cross-core", 1, 0 },
 };
 
 uint64_t now_ns(void) {
@@ -187,8 +187,8 @@ void daemon_start(struct daemon *d, int cpu, const char *extra_arg) {
     die("fork: %s", strerror(errno));
   if (pid == 0) {
     pin_cpu(cpu);
-    execl(bench_opts.daemon, "shmviewd", "--socket", d->socket, "--prefix",
-          d->prefix, "--log-level", "error", extra_arg, (char *)NULL);
+    execl(bench_opts.daemon, "shmviewd", "--socket", d->socket, "--prefix", d->prefix,
+          "--log-level", "error", extra_arg, (char *)NULL);
     fprintf(stderr, "exec %s: %s\n", bench_opts.daemon, strerror(errno));
     _exit(127);
   }

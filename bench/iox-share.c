@@ -116,7 +116,7 @@ int main(int argc, char **argv) {
       uint64_t t1 = now_ns();
       memset(p, 'a' + (rep + 26) % 26, n);
       iox_pub_publish_chunk(pub, p);
-      struct cmd c = {.n = n, .rep = rep};
+      struct cmd c = { .n = n, .rep = rep };
       struct ack a;
       if (write_full(down[1], &c, sizeof c) || read_full(up[0], &a, sizeof a))
         die("subscriber died");
@@ -138,7 +138,7 @@ int main(int argc, char **argv) {
            percentile(loan, k, 50) / 1e3, percentile(take, k, 50) / 1e3,
            percentile(rd, k, 50) / 1e3);
   }
-  struct cmd q = {.quit = 1};
+  struct cmd q = { .quit = 1 };
   write_full(down[1], &q, sizeof q);
   waitpid(kid, NULL, 0);
   iox_pub_deinit(pub);

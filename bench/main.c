@@ -12,9 +12,8 @@
 #include "bench.h"
 
 static void usage(void) {
-  fprintf(stderr,
-          "usage: shmview-bench [--daemon PATH] [--quick] [--redis-port N] [--only X]\n"
-          "                     open|throughput|pingpong|share|scale\n");
+  fprintf(stderr, "usage: shmview-bench [--daemon PATH] [--quick] [--redis-port N] [--only X]\n"
+                  "                     open|throughput|pingpong|share|scale\n");
   exit(2);
 }
 

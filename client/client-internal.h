@@ -16,8 +16,8 @@
  * starts a new generation; a lease id from an older one means nothing to
  * the new daemon and is never sent to it.
  */
-#ifndef SHMV_CLIENT_INTERNAL_H
-#define SHMV_CLIENT_INTERNAL_H
+#ifndef SHMV_CLIENT_CLIENT_INTERNAL_H
+#define SHMV_CLIENT_CLIENT_INTERNAL_H
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -32,9 +32,9 @@
 _Static_assert(SHMV_NAME_MAX == PROTO_NAME_MAX, "name limits must agree");
 
 enum client_state {
-  CLIENT_OPEN = 0,   /* connected */
-  CLIENT_BROKEN,     /* the connection failed; the socket is closed */
-  CLIENT_CLOSED,     /* shmv_disconnect() was called */
+  CLIENT_OPEN = 0, /* connected */
+  CLIENT_BROKEN,   /* the connection failed; the socket is closed */
+  CLIENT_CLOSED,   /* shmv_disconnect() was called */
 };
 
 struct client_mapping;
@@ -44,63 +44,63 @@ struct client_mapping;
  * mapping costs far more than the mmap itself, so a reader that opens the
  * same window again and again would pay it every time. */
 struct cached_map {
-  void *base;                  /* NULL: empty slot */
+  void *base; /* NULL: empty slot */
   size_t len;
-  uint64_t start;              /* file offset of base, page-aligned */
-  dev_t dev;                   /* the shm object (st_dev, st_ino) */
+  uint64_t start; /* file offset of base, page-aligned */
+  dev_t dev;      /* the shm object (st_dev, st_ino) */
   ino_t ino;
-  bool writable;               /* PROT_WRITE: never serves a read-only view */
-  uint64_t used;               /* for least-recently-used eviction */
+  bool writable; /* PROT_WRITE: never serves a read-only view */
+  uint64_t used; /* for least-recently-used eviction */
 };
 
-#define CLIENT_MAP_CACHE 4      /* mappings kept per client */
+#define CLIENT_MAP_CACHE 4 /* mappings kept per client */
 
 struct shmv_client {
-  atomic_size_t refs;          /* handle + one per mapping */
-  pthread_mutex_t lock;        /* serialises exchanges; guards what follows */
-  int sock;                    /* -1 once broken or closed */
-  char path[108];              /* the socket, for reconnecting */
-  uint64_t generation;         /* bumped by every reconnection */
+  atomic_size_t refs;   /* handle + one per mapping */
+  pthread_mutex_t lock; /* serialises exchanges; guards what follows */
+  int sock;             /* -1 once broken or closed */
+  char path[108];       /* the socket, for reconnecting */
+  uint64_t generation;  /* bumped by every reconnection */
   /* Releases are sent without waiting for their answers, which are read
    * (and checked) behind the next request's: a view's open/release cycle
    * costs one round trip, not two. */
-  unsigned unanswered;         /* release answers still to read */
-  uint64_t unanswered_first;   /* the id of the first of them */
-  int pending_fd;              /* a descriptor read ahead of its frame, or -1 */
+  unsigned unanswered;       /* release answers still to read */
+  uint64_t unanswered_first; /* the id of the first of them */
+  int pending_fd;            /* a descriptor read ahead of its frame, or -1 */
   struct cached_map cache[CLIENT_MAP_CACHE];
   uint64_t cache_clock;
-  bool cache_off;              /* SHMVIEW_MAP_CACHE=0 */
+  bool cache_off;                  /* SHMVIEW_MAP_CACHE=0 */
   struct client_mapping *mappings; /* live ones, to re-register */
   enum client_state state;
-  uint64_t next_id;            /* request ids, increasing */
-  size_t frame_max;            /* the daemon's, from hello */
-  uint32_t server_version;     /* the daemon's protocol version */
-  char server[32];             /* the daemon's version string */
+  uint64_t next_id;        /* request ids, increasing */
+  size_t frame_max;        /* the daemon's, from hello */
+  uint32_t server_version; /* the daemon's protocol version */
+  char server[32];         /* the daemon's version string */
   struct proto_reader reader;
 };
 
 /* The shared part of a view: one mmap and one daemon lease. */
 struct client_mapping {
-  atomic_size_t refs;          /* view handles (the opened one and slices) */
-  void *base;                  /* NULL for a zero-length view */
+  atomic_size_t refs; /* view handles (the opened one and slices) */
+  void *base;         /* NULL for a zero-length view */
   size_t maplen;
-  uint64_t map_start;          /* file offset of base */
-  dev_t dev;                   /* the shm object, to cache the mapping */
+  uint64_t map_start; /* file offset of base */
+  dev_t dev;          /* the shm object, to cache the mapping */
   ino_t ino;
-  uint64_t lease;              /* valid in generation `generation` */
-  uint64_t generation;         /* 0: no lease (re-registration failed) */
-  uint64_t offset, length;     /* the leased window */
+  uint64_t lease;          /* valid in generation `generation` */
+  uint64_t generation;     /* 0: no lease (re-registration failed) */
+  uint64_t offset, length; /* the leased window */
   bool writable;
   char name[SHMV_NAME_MAX + 1];
-  struct shmv_client *conn;    /* a reference */
+  struct shmv_client *conn;           /* a reference */
   struct client_mapping *prev, *next; /* conn->mappings, under conn->lock */
 };
 
 struct shmv_view {
-  struct client_mapping *map;  /* a reference */
-  size_t offset;               /* from the start of the segment */
+  struct client_mapping *map; /* a reference */
+  size_t offset;              /* from the start of the segment */
   size_t length;
-  void *data;                  /* NULL only for a zero-length view opened directly */
+  void *data; /* NULL only for a zero-length view opened directly */
 };
 
 /* Take / drop a reference to the connection; the last drop frees it. */
@@ -115,8 +115,8 @@ void client_unref(struct shmv_client *c);
  * local failure: -EMSGSIZE (request too large), -ENOMEM, -EPROTO (malformed
  * or mismatched answer; the connection is then broken), -ECONNRESET (the
  * connection failed now), -ENOTCONN (it had failed or was closed before). */
-int client_request(struct shmv_client *c, struct proto_request *req,
-                   struct proto_response *resp, int *fd);
+int client_request(struct shmv_client *c, struct proto_request *req, struct proto_response *resp,
+                   int *fd);
 /* The same, also telling which connection generation answered. */
 int client_request_gen(struct shmv_client *c, struct proto_request *req,
                        struct proto_response *resp, int *fd, uint64_t *generation);
@@ -129,8 +129,8 @@ void client_mapping_release(struct shmv_client *c, struct client_mapping *m);
 
 /* A cached mapping of the object (dev, ino) covering [start, start+len)
  * with the same protection, taken out of the cache; NULL if none. */
-bool client_cache_take(struct shmv_client *c, dev_t dev, ino_t ino, uint64_t start,
-                       size_t len, bool writable, struct cached_map *out);
+bool client_cache_take(struct shmv_client *c, dev_t dev, ino_t ino, uint64_t start, size_t len,
+                       bool writable, struct cached_map *out);
 /* Keep m's mapping for later (evicting the least recently used one), or
  * unmap it if the client is closed. */
 void client_cache_put(struct shmv_client *c, const struct client_mapping *m);

@@ -78,8 +78,7 @@ static int send_all(int sock, const void *buf, size_t len) {
  * is kept in c->pending_fd (any other closed): one read may take in the
  * tail of an earlier frame and the head of the frame that carries it, so
  * it belongs to whoever takes the next answer to an open. Lock held. */
-static int recv_frame(struct shmv_client *c, const uint8_t **payload,
-                      size_t *len) {
+static int recv_frame(struct shmv_client *c, const uint8_t **payload, size_t *len) {
   for (;;) {
     int rc = proto_reader_next(&c->reader, payload, len);
     if (rc != 0)
@@ -107,7 +106,7 @@ static int recv_frame(struct shmv_client *c, const uint8_t **payload,
 
 /* How long a request keeps trying to reach a daemon that went away
  * (restarting, say) before it fails; SHMVIEW_RECONNECT_MS overrides. */
-#define RECONNECT_TIMEOUT_MS 5000
+#define RECONNECT_TIMEOUT_MS   5000
 #define RECONNECT_DELAY_MIN_MS 10
 #define RECONNECT_DELAY_MAX_MS 500
 
@@ -346,7 +345,7 @@ static int reconnect_locked(struct shmv_client *c) {
       close_socket(c, CLIENT_BROKEN);
       return -ENOTCONN;
     }
-    struct timespec ts = {.tv_sec = delay / 1000, .tv_nsec = (long)(delay % 1000) * 1000000L};
+    struct timespec ts = { .tv_sec = delay / 1000, .tv_nsec = (long)(delay % 1000) * 1000000L };
     nanosleep(&ts, NULL);
     delay = delay * 2 > RECONNECT_DELAY_MAX_MS ? RECONNECT_DELAY_MAX_MS : delay * 2;
   }
@@ -400,8 +399,8 @@ int client_request_gen(struct shmv_client *c, struct proto_request *req,
   return rc;
 }
 
-int client_request(struct shmv_client *c, struct proto_request *req,
-                   struct proto_response *resp, int *fd) {
+int client_request(struct shmv_client *c, struct proto_request *req, struct proto_response *resp,
+                   int *fd) {
   return client_request_gen(c, req, resp, fd, NULL);
 }
 
@@ -434,8 +433,8 @@ void client_mapping_release(struct shmv_client *c, struct client_mapping *m) {
   pthread_mutex_unlock(&c->lock);
 }
 
-bool client_cache_take(struct shmv_client *c, dev_t dev, ino_t ino, uint64_t start,
-                       size_t len, bool writable, struct cached_map *out) {
+bool client_cache_take(struct shmv_client *c, dev_t dev, ino_t ino, uint64_t start, size_t len,
+                       bool writable, struct cached_map *out) {
   bool found = false;
   pthread_mutex_lock(&c->lock);
   for (int i = 0; i < CLIENT_MAP_CACHE && !found; i++) {
@@ -452,7 +451,7 @@ bool client_cache_take(struct shmv_client *c, dev_t dev, ino_t ino, uint64_t sta
 }
 
 void client_cache_put(struct shmv_client *c, const struct client_mapping *m) {
-  struct cached_map victim = {0};
+  struct cached_map victim = { 0 };
   pthread_mutex_lock(&c->lock);
   if (c->state == CLIENT_CLOSED || c->cache_off) {
     victim.base = m->base;
@@ -468,8 +467,8 @@ void client_cache_put(struct shmv_client *c, const struct client_mapping *m) {
         slot = &c->cache[i];
     }
     victim = *slot;
-    *slot = (struct cached_map){m->base, m->maplen, m->map_start, m->dev, m->ino,
-                                m->writable, ++c->cache_clock};
+    *slot = (struct cached_map){ m->base, m->maplen,   m->map_start,    m->dev,
+                                 m->ino,  m->writable, ++c->cache_clock };
   }
   pthread_mutex_unlock(&c->lock);
   if (victim.base != NULL)

@@ -87,16 +87,14 @@ int shmv_descriptor_parse(const char *text, shmv_descriptor *out) {
 int shmv_descriptor_format(const shmv_descriptor *d, char *buf, size_t cap) {
   if (!d || (!buf && cap > 0))
     return -EINVAL;
-  if (memchr(d->name, '\0', sizeof d->name) == NULL ||
-      shmv_name_check(d->name) < 0)
+  if (memchr(d->name, '\0', sizeof d->name) == NULL || shmv_name_check(d->name) < 0)
     return -EINVAL;
   char len[24];
   if (d->length == SHMV_TO_END)
     strcpy(len, "end");
   else
     snprintf(len, sizeof len, "%zu", d->length);
-  int n = snprintf(buf, cap, "%s:%zu:%s:%s", d->name, d->offset, len,
-                   d->writable ? "rw" : "ro");
+  int n = snprintf(buf, cap, "%s:%zu:%s:%s", d->name, d->offset, len, d->writable ? "rw" : "ro");
   if (n < 0)
     return -EINVAL;
   if ((size_t)n >= cap) {

@@ -12,8 +12,7 @@
 
 /* A request on a named segment, the name checked here so a bad one costs
  * no round trip. */
-static int named_request(struct proto_request *req, enum proto_op op,
-                         const char *name) {
+static int named_request(struct proto_request *req, enum proto_op op, const char *name) {
   memset(req, 0, sizeof *req);
   req->op = op;
   if (shmv_name_check(name) < 0)

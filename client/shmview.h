@@ -19,8 +19,8 @@
  * handle from one thread at a time, but slices of one view may be used and
  * released from different threads.
  */
-#ifndef SHMVIEW_H
-#define SHMVIEW_H
+#ifndef SHMV_SHMVIEW_H
+#define SHMV_SHMVIEW_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -31,9 +31,9 @@
 extern "C" {
 #endif
 
-#define SHMV_VERSION_MAJOR 0
-#define SHMV_VERSION_MINOR 1
-#define SHMV_VERSION_PATCH 0
+#define SHMV_VERSION_MAJOR  0
+#define SHMV_VERSION_MINOR  1
+#define SHMV_VERSION_PATCH  0
 #define SHMV_VERSION_STRING "0.1.0"
 
 /* Segment names: 1..SHMV_NAME_MAX chars of [A-Za-z0-9._-], not starting with '.'. */
@@ -70,8 +70,8 @@ int shmv_default_socket_path(char *buf, size_t cap);
 
 typedef struct shmv_segment_info {
   char name[SHMV_NAME_MAX + 1];
-  uint64_t size;           /* bytes */
-  uid_t uid;               /* owner: the creator's uid */
+  uint64_t size; /* bytes */
+  uid_t uid;     /* owner: the creator's uid */
   gid_t gid;
   unsigned mode;           /* permission bits, as a file's (e.g. 0640) */
   uint64_t views;          /* live view leases, all clients */
@@ -102,28 +102,28 @@ void shmv_list_free(shmv_segment_info *list);
 /* ---- daemon status ----------------------------------------------------- */
 
 typedef struct shmv_status_info {
-  char version[32];          /* daemon version string */
-  unsigned protocol;         /* wire protocol version */
+  char version[32];  /* daemon version string */
+  unsigned protocol; /* wire protocol version */
   uint64_t uptime_ms;
-  uint64_t clients;          /* connections now */
-  uint64_t segments;         /* named segments */
-  uint64_t bytes;            /* bytes held by all segments, unlinked ones too */
-  uint64_t views;            /* live leases */
+  uint64_t clients;  /* connections now */
+  uint64_t segments; /* named segments */
+  uint64_t bytes;    /* bytes held by all segments, unlinked ones too */
+  uint64_t views;    /* live leases */
   uint64_t writable_views;
   uint64_t requests;         /* requests served since start */
   uint64_t max_segment_size; /* limits; 0 means none */
   uint64_t max_total_size;
   uint64_t max_clients;
   uint64_t max_views;
-  uint64_t frame_max;        /* largest frame the daemon accepts, bytes */
-  uint64_t quota_bytes;      /* per-uid quotas; 0 means none */
+  uint64_t frame_max;   /* largest frame the daemon accepts, bytes */
+  uint64_t quota_bytes; /* per-uid quotas; 0 means none */
   uint64_t quota_segments;
   uint64_t quota_views;
-  uid_t uid;                 /* the caller's uid, as the daemon sees it */
-  uint64_t used_bytes;       /* what that uid holds against its quotas */
+  uid_t uid;           /* the caller's uid, as the daemon sees it */
+  uint64_t used_bytes; /* what that uid holds against its quotas */
   uint64_t used_segments;
   uint64_t used_views;
-  uint64_t grace_ms;         /* after a restart: time left during which
+  uint64_t grace_ms; /* after a restart: time left during which
                                 re-adopted segments may not shrink */
 } shmv_status_info;
 
@@ -139,8 +139,8 @@ typedef struct shmv_view shmv_view;
  * writes (SIGSEGV) and PROT_WRITE. -ERANGE if the window is outside the
  * segment, -EACCES without permission, -ENOENT if there is no such segment.
  * A zero-length view is legal and maps nothing. */
-int shmv_view_open(shmv_client *c, const char *name, size_t offset,
-                   size_t length, int flags, shmv_view **out);
+int shmv_view_open(shmv_client *c, const char *name, size_t offset, size_t length, int flags,
+                   shmv_view **out);
 
 /* First byte of the view (NULL for a zero-length view opened directly). */
 void *shmv_view_data(const shmv_view *v);
@@ -168,16 +168,15 @@ void shmv_view_release(shmv_view *v);
  * form is NAME:OFFSET:LENGTH[:rw|:ro], e.g. "frames:4096:1024:rw". */
 typedef struct shmv_descriptor {
   char name[SHMV_NAME_MAX + 1];
-  size_t offset;       /* from the start of the segment */
-  size_t length;       /* SHMV_TO_END: to the end */
+  size_t offset; /* from the start of the segment */
+  size_t length; /* SHMV_TO_END: to the end */
   int writable;
 } shmv_descriptor;
 
 int shmv_view_descriptor(const shmv_view *v, shmv_descriptor *out);
 
 /* Open the view a descriptor describes. */
-int shmv_view_open_descriptor(shmv_client *c, const shmv_descriptor *d,
-                              shmv_view **out);
+int shmv_view_open_descriptor(shmv_client *c, const shmv_descriptor *d, shmv_view **out);
 
 /* Parse NAME[:OFFSET[:LENGTH[:rw|:ro]]]. OFFSET defaults to 0, LENGTH to
  * SHMV_TO_END (also written as an empty field or "end"), access to ro.
@@ -200,4 +199,4 @@ const char *shmv_strerror(int code);
 #ifdef __cplusplus
 }
 #endif
-#endif /* SHMVIEW_H */
+#endif /* SHMV_SHMVIEW_H */

@@ -25,8 +25,8 @@ static size_t page_size(void) {
   return p;
 }
 
-int shmv_view_open(shmv_client *c, const char *name, size_t offset,
-                   size_t length, int flags, shmv_view **out) {
+int shmv_view_open(shmv_client *c, const char *name, size_t offset, size_t length, int flags,
+                   shmv_view **out) {
   if (!out)
     return -EINVAL;
   *out = NULL;
@@ -68,13 +68,10 @@ int shmv_view_open(shmv_client *c, const char *name, size_t offset,
   proto_response_free(&resp);
 
   /* The answer must describe what was asked for. */
-  bool sane = strcmp(pv.name, name) == 0 && pv.offset == req.offset &&
-              pv.writable == writable && pv.length != PROTO_TO_END &&
-              (to_end || pv.length == req.length) &&
-              pv.length <= SIZE_MAX - offset &&
-              pv.offset <= pv.segment_size &&
-              pv.length <= pv.segment_size - pv.offset &&
-              pv.segment_size <= (uint64_t)INT64_MAX &&
+  bool sane = strcmp(pv.name, name) == 0 && pv.offset == req.offset && pv.writable == writable &&
+              pv.length != PROTO_TO_END && (to_end || pv.length == req.length) &&
+              pv.length <= SIZE_MAX - offset && pv.offset <= pv.segment_size &&
+              pv.length <= pv.segment_size - pv.offset && pv.segment_size <= (uint64_t)INT64_MAX &&
               (pv.length == 0 || fd >= 0);
   if (!sane) {
     rc = -EPROTO;
@@ -144,15 +141,13 @@ fail_lease:
   return rc;
 }
 
-int shmv_view_open_descriptor(shmv_client *c, const shmv_descriptor *d,
-                              shmv_view **out) {
+int shmv_view_open_descriptor(shmv_client *c, const shmv_descriptor *d, shmv_view **out) {
   if (!d) {
     if (out)
       *out = NULL;
     return -EINVAL;
   }
-  return shmv_view_open(c, d->name, d->offset, d->length,
-                        d->writable ? SHMV_WRITABLE : 0, out);
+  return shmv_view_open(c, d->name, d->offset, d->length, d->writable ? SHMV_WRITABLE : 0, out);
 }
 
 void *shmv_view_data(const shmv_view *v) {

@@ -29,16 +29,16 @@ enum conf_kind {
 };
 
 struct conf_setting {
-  const char *name;     /* long option and file key */
-  int short_opt;        /* 0: none */
+  const char *name; /* long option and file key */
+  int short_opt;    /* 0: none */
   enum conf_kind kind;
-  size_t offset;        /* in struct daemon_config */
-  size_t size;          /* of that field */
-  uint64_t min, max;    /* CONF_SIZE, CONF_COUNT; max 0: no maximum */
+  size_t offset;     /* in struct daemon_config */
+  size_t size;       /* of that field */
+  uint64_t min, max; /* CONF_SIZE, CONF_COUNT; max 0: no maximum */
   /* Extra check on the raw text (CONF_STRING): 0, or -1 with err set. */
   int (*check)(const char *value, char *err, size_t errlen);
-  const char *arg;      /* the value's name in --help */
-  const char *help;     /* lines separated by '\n' */
+  const char *arg;  /* the value's name in --help */
+  const char *help; /* lines separated by '\n' */
 };
 
 #define FIELD(f) offsetof(struct daemon_config, f), sizeof(((struct daemon_config *)0)->f)
@@ -46,8 +46,10 @@ struct conf_setting {
 static int check_prefix(const char *value, char *err, size_t errlen) {
   if (registry_prefix_valid(value))
     return 0;
-  snprintf(err, errlen, "'%s' is not a valid prefix (1..%d of [A-Za-z0-9._-], "
-                        "not starting with '.')", value, REGISTRY_PREFIX_MAX);
+  snprintf(err, errlen,
+           "'%s' is not a valid prefix (1..%d of [A-Za-z0-9._-], "
+           "not starting with '.')",
+           value, REGISTRY_PREFIX_MAX);
   return -1;
 }
 
@@ -63,40 +65,40 @@ static int check_state_path(const char *value, char *err, size_t errlen) {
  * a default in conf_defaults() if it is not zero, and a line in
  * docs/shmviewd.8. Flags and the config file both pick it up. */
 static const struct conf_setting settings[] = {
-  {"socket", 's', CONF_STRING, FIELD(socket_path), 0, 0, NULL, "PATH",
-   "listen on PATH (default: $SHMVIEW_SOCKET,\n"
-   "/run/shmview/shmview.sock for root,\n"
-   "$XDG_RUNTIME_DIR/shmview.sock, /tmp/shmview-UID.sock);\n"
-   "a socket passed by systemd takes precedence"},
-  {"prefix", 'p', CONF_STRING, FIELD(prefix), 0, 0, check_prefix, "NAME",
-   "shm objects are /dev/shm/NAME.SEGMENT (default shmview)"},
-  {"max-segment-size", 0, CONF_SIZE, FIELD(max_segment_size), 0, 0, NULL, "SIZE",
-   "largest segment (default: no limit)"},
-  {"max-total-size", 0, CONF_SIZE, FIELD(max_total_size), 0, 0, NULL, "SIZE",
-   "all segments together (default: no limit)"},
-  {"max-clients", 0, CONF_COUNT, FIELD(max_clients), 0, 0, NULL, "N",
-   "connections at once (default: no limit)"},
-  {"max-views", 0, CONF_COUNT, FIELD(max_views), 0, 0, NULL, "N",
-   "live views over all clients (default: no limit)"},
-  {"frame-max", 0, CONF_SIZE, FIELD(frame_max), PROTO_FRAME_MAX_MIN, 16u << 20, NULL,
-   "SIZE", "largest protocol frame (default 64K)"},
-  {"quota-bytes", 0, CONF_SIZE, FIELD(quota_bytes), 0, 0, NULL, "SIZE",
-   "bytes each uid may own (default: no quota)"},
-  {"quota-segments", 0, CONF_COUNT, FIELD(quota_segments), 0, 0, NULL, "N",
-   "segments each uid may own (default: no quota)"},
-  {"quota-views", 0, CONF_COUNT, FIELD(quota_views), 0, 0, NULL, "N",
-   "views each uid may hold (default: no quota)"},
-  {"state", 0, CONF_STRING, FIELD(state_path), 0, 0, check_state_path, "PATH",
-   "the registry's state file (default: PREFIX.state\n"
-   "beside the socket)"},
-  {"grace", 0, CONF_SECONDS, FIELD(grace_ms), 0, 86400 * 365, NULL, "SECONDS",
-   "after a restart, refuse to shrink re-adopted\n"
-   "segments for this long (default 30)"},
-  {"send-timeout", 0, CONF_SECONDS, FIELD(send_timeout_ms), 0, 86400, NULL, "SECONDS",
-   "drop a client that reads none of its answers\n"
-   "for this long (default 30; 0: never)"},
-  {"log-level", 0, CONF_LOG_LEVEL, FIELD(log_level), 0, 0, NULL, "LEVEL",
-   "error, warning, info (default) or debug"},
+  { "socket", 's', CONF_STRING, FIELD(socket_path), 0, 0, NULL, "PATH",
+    "listen on PATH (default: $SHMVIEW_SOCKET,\n"
+    "/run/shmview/shmview.sock for root,\n"
+    "$XDG_RUNTIME_DIR/shmview.sock, /tmp/shmview-UID.sock);\n"
+    "a socket passed by systemd takes precedence" },
+  { "prefix", 'p', CONF_STRING, FIELD(prefix), 0, 0, check_prefix, "NAME",
+    "shm objects are /dev/shm/NAME.SEGMENT (default shmview)" },
+  { "max-segment-size", 0, CONF_SIZE, FIELD(max_segment_size), 0, 0, NULL, "SIZE",
+    "largest segment (default: no limit)" },
+  { "max-total-size", 0, CONF_SIZE, FIELD(max_total_size), 0, 0, NULL, "SIZE",
+    "all segments together (default: no limit)" },
+  { "max-clients", 0, CONF_COUNT, FIELD(max_clients), 0, 0, NULL, "N",
+    "connections at once (default: no limit)" },
+  { "max-views", 0, CONF_COUNT, FIELD(max_views), 0, 0, NULL, "N",
+    "live views over all clients (default: no limit)" },
+  { "frame-max", 0, CONF_SIZE, FIELD(frame_max), PROTO_FRAME_MAX_MIN, 16u << 20, NULL, "SIZE",
+    "largest protocol frame (default 64K)" },
+  { "quota-bytes", 0, CONF_SIZE, FIELD(quota_bytes), 0, 0, NULL, "SIZE",
+    "bytes each uid may own (default: no quota)" },
+  { "quota-segments", 0, CONF_COUNT, FIELD(quota_segments), 0, 0, NULL, "N",
+    "segments each uid may own (default: no quota)" },
+  { "quota-views", 0, CONF_COUNT, FIELD(quota_views), 0, 0, NULL, "N",
+    "views each uid may hold (default: no quota)" },
+  { "state", 0, CONF_STRING, FIELD(state_path), 0, 0, check_state_path, "PATH",
+    "the registry's state file (default: PREFIX.state\n"
+    "beside the socket)" },
+  { "grace", 0, CONF_SECONDS, FIELD(grace_ms), 0, 86400 * 365, NULL, "SECONDS",
+    "after a restart, refuse to shrink re-adopted\n"
+    "segments for this long (default 30)" },
+  { "send-timeout", 0, CONF_SECONDS, FIELD(send_timeout_ms), 0, 86400, NULL, "SECONDS",
+    "drop a client that reads none of its answers\n"
+    "for this long (default 30; 0: never)" },
+  { "log-level", 0, CONF_LOG_LEVEL, FIELD(log_level), 0, 0, NULL, "LEVEL",
+    "error, warning, info (default) or debug" },
 };
 #define N_SETTINGS (sizeof settings / sizeof settings[0])
 
@@ -122,9 +124,21 @@ int conf_parse_size(const char *s, uint64_t *out) {
   }
   switch (*p) {
   case '\0': break;
-  case 'K': case 'k': mul = 1ull << 10; p++; break;
-  case 'M': case 'm': mul = 1ull << 20; p++; break;
-  case 'G': case 'g': mul = 1ull << 30; p++; break;
+  case 'K':
+  case 'k':
+    mul = 1ull << 10;
+    p++;
+    break;
+  case 'M':
+  case 'm':
+    mul = 1ull << 20;
+    p++;
+    break;
+  case 'G':
+  case 'g':
+    mul = 1ull << 30;
+    p++;
+    break;
   default: return -EINVAL;
   }
   if (*p != '\0')
@@ -160,8 +174,8 @@ static const struct conf_setting *find_setting(const char *name) {
 
 /* The one value parser. Returns 0, or -1 with a reason in err (without the
  * setting's name: the caller says where the value came from). */
-static int apply(const struct conf_setting *st, const char *value,
-                 struct daemon_config *cfg, char *err, size_t errlen) {
+static int apply(const struct conf_setting *st, const char *value, struct daemon_config *cfg,
+                 char *err, size_t errlen) {
   char *field = (char *)cfg + st->offset;
   char lo[24], hi[24];
   uint64_t n;
@@ -215,8 +229,8 @@ static int apply(const struct conf_setting *st, const char *value,
     memcpy(field, &lvl, sizeof lvl);
     return 0;
   case CONF_BOOL: {
-    static const char *const yes[] = {"yes", "true", "on", "1"};
-    static const char *const no[] = {"no", "false", "off", "0"};
+    static const char *const yes[] = { "yes", "true", "on", "1" };
+    static const char *const no[] = { "no", "false", "off", "0" };
 
     for (size_t i = 0; i < 4; i++) {
       if (strcmp(value, yes[i]) == 0 || strcmp(value, no[i]) == 0) {
@@ -234,8 +248,8 @@ static int apply(const struct conf_setting *st, const char *value,
   return -1;
 }
 
-int conf_set(struct daemon_config *cfg, const char *key, const char *value,
-             char *err, size_t errlen) {
+int conf_set(struct daemon_config *cfg, const char *key, const char *value, char *err,
+             size_t errlen) {
   const struct conf_setting *st = find_setting(key);
   char why[512];
 
@@ -329,41 +343,43 @@ static void usage(FILE *out) {
     }
     fprintf(out, "%s\n", h);
   }
-  fprintf(out,
-          "  -c, --config PATH            read settings from PATH (default, if it exists:\n"
-          "                               " CONF_DEFAULT_FILE "); flags win over it\n"
-          "  -h, --help                   show this help and exit\n"
-          "  -V, --version                show the version and exit\n"
-          "\n"
-          "SIZE is a number of bytes, optionally followed by K, M or G (powers of 1024).\n"
-          "The config file has 'key = value' lines with the long options' names as keys;\n"
-          "'#' starts a comment line.\n"
-          "shmviewd runs in the foreground and logs to stderr; SIGTERM or SIGINT stops it,\n"
-          "leaving its segments in place. Under systemd it reports readiness and status\n"
-          "($NOTIFY_SOCKET) and serves on a socket passed to it ($LISTEN_FDS).\n");
+  fprintf(out, "  -c, --config PATH            read settings from PATH (default, if it exists:\n"
+               "                               " CONF_DEFAULT_FILE "); flags win over it\n"
+               "  -h, --help                   show this help and exit\n"
+               "  -V, --version                show the version and exit\n"
+               "\n"
+               "SIZE is a number of bytes, optionally followed by K, M or G (powers of 1024).\n"
+               "The config file has 'key = value' lines with the long options' names as keys;\n"
+               "'#' starts a comment line.\n"
+               "shmviewd runs in the foreground and logs to stderr; SIGTERM or SIGINT stops it,\n"
+               "leaving its segments in place. Under systemd it reports readiness and status\n"
+               "($NOTIFY_SOCKET) and serves on a socket passed to it ($LISTEN_FDS).\n");
 }
 
 int conf_from_args(int argc, char **argv, struct daemon_config *cfg) {
   struct option longopts[N_SETTINGS + 4];
   char shortopts[2 * N_SETTINGS + 8], err[512], socket_arg[sizeof cfg->socket_path];
   const char *config_path = NULL;
-  struct { const struct conf_setting *st; const char *value; } *flags;
+  struct {
+    const struct conf_setting *st;
+    const char *value;
+  } * flags;
   size_t nflags = 0, k = 0;
   int c, rc = 0;
 
   /* getopt tables from the settings table */
   for (size_t i = 0; i < N_SETTINGS; i++) {
-    longopts[i] = (struct option){settings[i].name, required_argument, NULL,
-                                  OPT_SETTING + (int)i};
+    longopts[i] =
+        (struct option){ settings[i].name, required_argument, NULL, OPT_SETTING + (int)i };
     if (settings[i].short_opt != 0) {
       shortopts[k++] = (char)settings[i].short_opt;
       shortopts[k++] = ':';
     }
   }
-  longopts[N_SETTINGS] = (struct option){"config", required_argument, NULL, OPT_CONFIG};
-  longopts[N_SETTINGS + 1] = (struct option){"help", no_argument, NULL, OPT_HELP};
-  longopts[N_SETTINGS + 2] = (struct option){"version", no_argument, NULL, OPT_VERSION};
-  longopts[N_SETTINGS + 3] = (struct option){NULL, 0, NULL, 0};
+  longopts[N_SETTINGS] = (struct option){ "config", required_argument, NULL, OPT_CONFIG };
+  longopts[N_SETTINGS + 1] = (struct option){ "help", no_argument, NULL, OPT_HELP };
+  longopts[N_SETTINGS + 2] = (struct option){ "version", no_argument, NULL, OPT_VERSION };
+  longopts[N_SETTINGS + 3] = (struct option){ NULL, 0, NULL, 0 };
   memcpy(shortopts + k, "c:hV", 5);
 
   flags = calloc((size_t)argc + 1, sizeof *flags);
@@ -388,11 +404,8 @@ int conf_from_args(int argc, char **argv, struct daemon_config *cfg) {
       }
     }
     switch (c) {
-    case 0:
-      break;
-    case OPT_CONFIG:
-      config_path = optarg;
-      break;
+    case 0: break;
+    case OPT_CONFIG: config_path = optarg; break;
     case OPT_HELP:
       usage(stdout);
       rc = 1;
@@ -408,8 +421,10 @@ int conf_from_args(int argc, char **argv, struct daemon_config *cfg) {
     }
   }
   if (optind < argc) {
-    fprintf(stderr, "shmviewd: unexpected argument '%s'\n"
-                    "Try 'shmviewd --help' for more information.\n", argv[optind]);
+    fprintf(stderr,
+            "shmviewd: unexpected argument '%s'\n"
+            "Try 'shmviewd --help' for more information.\n",
+            argv[optind]);
     rc = -1;
     goto out;
   }

@@ -15,8 +15,8 @@
  * win. The config file is CONF_DEFAULT_FILE if it exists (missing is fine),
  * or the --config PATH given (missing is an error).
  */
-#ifndef SHMVD_CONF_H
-#define SHMVD_CONF_H
+#ifndef SHMV_DAEMON_CONF_H
+#define SHMV_DAEMON_CONF_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -38,8 +38,8 @@ void conf_defaults(struct daemon_config *cfg);
 
 /* Set the setting named `key` from its text form. Returns 0, or -1 with a
  * sentence saying why in err ("unknown key 'x'", "'x' is not a size ..."). */
-int conf_set(struct daemon_config *cfg, const char *key, const char *value,
-             char *err, size_t errlen);
+int conf_set(struct daemon_config *cfg, const char *key, const char *value, char *err,
+             size_t errlen);
 
 /* Read `key = value` lines from path into cfg. A missing file is 0 unless
  * required. Errors are printed ("shmviewd: PATH:LINE: ...") and return -1. */

@@ -4,8 +4,8 @@
  * One struct daemon lives for the life of the process; the handlers in
  * ops.c act on it and the server in server.c feeds them requests.
  */
-#ifndef SHMVD_DAEMON_H
-#define SHMVD_DAEMON_H
+#ifndef SHMV_DAEMON_DAEMON_H
+#define SHMV_DAEMON_DAEMON_H
 
 #include <limits.h>
 #include <stdint.h>
@@ -18,11 +18,11 @@
 struct daemon_config {
   char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
   char prefix[REGISTRY_PREFIX_MAX + 1];
-  uint64_t max_segment_size;  /* bytes; 0: no limit but /dev/shm */
-  uint64_t max_total_size;    /* bytes over all segments; 0: none */
-  uint64_t max_clients;       /* connections; 0: none */
-  uint64_t max_views;         /* leases over all clients; 0: none */
-  uint64_t frame_max;         /* payload bytes */
+  uint64_t max_segment_size; /* bytes; 0: no limit but /dev/shm */
+  uint64_t max_total_size;   /* bytes over all segments; 0: none */
+  uint64_t max_clients;      /* connections; 0: none */
+  uint64_t max_views;        /* leases over all clients; 0: none */
+  uint64_t frame_max;        /* payload bytes */
   int log_level;
   /* Per-uid quotas (0: none): bytes and segments charged to a segment's
    * owner, views to the uid of the connection holding them. */
@@ -31,8 +31,8 @@ struct daemon_config {
   uint64_t quota_views;
   /* The registry's state file; "" = <socket's directory>/<prefix>.state */
   char state_path[PATH_MAX];
-  uint64_t grace_ms;          /* after a restart: no shrinking re-adopted segments */
-  uint64_t send_timeout_ms;   /* drop a client whose answers wait this long; 0: never */
+  uint64_t grace_ms;        /* after a restart: no shrinking re-adopted segments */
+  uint64_t send_timeout_ms; /* drop a client whose answers wait this long; 0: never */
 };
 
 struct daemon {
@@ -41,9 +41,9 @@ struct daemon {
   struct lease_table leases;
   uint64_t clients;
   uint64_t requests;
-  uint64_t started_ms;        /* CLOCK_MONOTONIC */
-  uint64_t grace_until_ms;    /* CLOCK_MONOTONIC; 0: no restart grace */
-  struct state *state;        /* the state file (state.c); NULL: none */
+  uint64_t started_ms;     /* CLOCK_MONOTONIC */
+  uint64_t grace_until_ms; /* CLOCK_MONOTONIC; 0: no restart grace */
+  struct state *state;     /* the state file (state.c); NULL: none */
 };
 
 /* Milliseconds on CLOCK_MONOTONIC: uptime, grace and stall deadlines. */

@@ -20,9 +20,9 @@ void lease_table_init(struct lease_table *t) {
   t->writable = 0;
 }
 
-struct lease *lease_add(struct lease_table *t, struct registry *r,
-                        struct lease_list *owner, uid_t uid, struct segment *seg,
-                        uint64_t offset, uint64_t length, bool writable) {
+struct lease *lease_add(struct lease_table *t, struct registry *r, struct lease_list *owner,
+                        uid_t uid, struct segment *seg, uint64_t offset, uint64_t length,
+                        bool writable) {
   struct lease *l = calloc(1, sizeof *l);
 
   if (l == NULL)
@@ -47,8 +47,7 @@ struct lease *lease_add(struct lease_table *t, struct registry *r,
   return l;
 }
 
-struct lease *lease_find(struct lease_table *t, const struct lease_list *owner,
-                         uint64_t id) {
+struct lease *lease_find(struct lease_table *t, const struct lease_list *owner, uint64_t id) {
   struct lease key, *l;
 
   key.id = id;
@@ -70,8 +69,7 @@ void lease_remove(struct lease_table *t, struct registry *r, struct lease *l) {
   free(l);
 }
 
-uint64_t lease_remove_all(struct lease_table *t, struct registry *r,
-                          struct lease_list *owner) {
+uint64_t lease_remove_all(struct lease_table *t, struct registry *r, struct lease_list *owner) {
   uint64_t n = 0;
 
   while (!LIST_EMPTY(owner)) {

@@ -8,8 +8,8 @@
  * lease it held. A lease holds a reference on its segment, which keeps an
  * unlinked segment's record (and its accounting) until the last view goes.
  */
-#ifndef SHMVD_LEASE_H
-#define SHMVD_LEASE_H
+#ifndef SHMV_DAEMON_LEASE_H
+#define SHMV_DAEMON_LEASE_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -23,8 +23,8 @@ struct lease {
   RB_ENTRY(lease) by_id;
   LIST_ENTRY(lease) by_owner;
   uint64_t id;
-  const void *owner;  /* the connection's lease list */
-  uid_t uid;          /* charged for the view (quotas) */
+  const void *owner; /* the connection's lease list */
+  uid_t uid;         /* charged for the view (quotas) */
   struct segment *seg;
   uint64_t offset, length;
   bool writable;
@@ -42,16 +42,14 @@ struct lease_table {
 
 void lease_table_init(struct lease_table *t);
 
-struct lease *lease_add(struct lease_table *t, struct registry *r,
-                        struct lease_list *owner, uid_t uid, struct segment *seg,
-                        uint64_t offset, uint64_t length, bool writable);
+struct lease *lease_add(struct lease_table *t, struct registry *r, struct lease_list *owner,
+                        uid_t uid, struct segment *seg, uint64_t offset, uint64_t length,
+                        bool writable);
 /* The lease `id` if `owner` holds it, else NULL: a connection can never
  * release another's lease. */
-struct lease *lease_find(struct lease_table *t, const struct lease_list *owner,
-                         uint64_t id);
+struct lease *lease_find(struct lease_table *t, const struct lease_list *owner, uint64_t id);
 void lease_remove(struct lease_table *t, struct registry *r, struct lease *l);
 /* Release everything owner holds; returns how many. */
-uint64_t lease_remove_all(struct lease_table *t, struct registry *r,
-                          struct lease_list *owner);
+uint64_t lease_remove_all(struct lease_table *t, struct registry *r, struct lease_list *owner);
 
 #endif

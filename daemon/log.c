@@ -23,10 +23,10 @@ static const struct {
   const char *word;
   int syslog_prio; /* what journald records */
 } levels[] = {
-  [LOG_LVL_DEBUG] = {"debug", 7},
-  [LOG_LVL_INFO] = {"info", 6},
-  [LOG_LVL_WARN] = {"warning", 4},
-  [LOG_LVL_ERROR] = {"error", 3},
+  [LOG_LVL_DEBUG] = { "debug", 7 },
+  [LOG_LVL_INFO] = { "info", 6 },
+  [LOG_LVL_WARN] = { "warning", 4 },
+  [LOG_LVL_ERROR] = { "error", 3 },
 };
 
 /* JOURNAL_STREAM is "DEV:INO" of the journal socket systemd connected to

@@ -6,8 +6,8 @@
  * "<N>" syslog priority prefix instead of a level word, which journald
  * strips and records as the priority.
  */
-#ifndef SHMVD_LOG_H
-#define SHMVD_LOG_H
+#ifndef SHMV_DAEMON_LOG_H
+#define SHMV_DAEMON_LOG_H
 
 enum log_level { LOG_LVL_DEBUG, LOG_LVL_INFO, LOG_LVL_WARN, LOG_LVL_ERROR };
 
@@ -15,12 +15,11 @@ void log_init(enum log_level min);
 /* -1 if s names no level */
 int log_level_parse(const char *s);
 
-void log_msg(enum log_level lvl, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+void log_msg(enum log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define log_debug(...) log_msg(LOG_LVL_DEBUG, __VA_ARGS__)
-#define log_info(...) log_msg(LOG_LVL_INFO, __VA_ARGS__)
-#define log_warn(...) log_msg(LOG_LVL_WARN, __VA_ARGS__)
+#define log_info(...)  log_msg(LOG_LVL_INFO, __VA_ARGS__)
+#define log_warn(...)  log_msg(LOG_LVL_WARN, __VA_ARGS__)
 #define log_error(...) log_msg(LOG_LVL_ERROR, __VA_ARGS__)
 
 #endif

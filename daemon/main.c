@@ -39,7 +39,7 @@
  * per network namespace: a daemon in another one (PrivateNetwork=) is not
  * seen. Returns the descriptor to keep open, or -errno. */
 static int claim_prefix(const char *prefix) {
-  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  struct sockaddr_un sa = { .sun_family = AF_UNIX };
   int n = snprintf(sa.sun_path + 1, sizeof sa.sun_path - 1, "shmviewd/prefix/%s", prefix);
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
@@ -73,8 +73,7 @@ static void default_state_path(struct daemon_config *cfg) {
   int dirlen = slash == NULL ? 1 : slash == cfg->socket_path ? 1 : (int)(slash - cfg->socket_path);
   const char *dir = slash == NULL ? "." : cfg->socket_path;
 
-  snprintf(cfg->state_path, sizeof cfg->state_path, "%.*s/%s.state", dirlen, dir,
-           cfg->prefix);
+  snprintf(cfg->state_path, sizeof cfg->state_path, "%.*s/%s.state", dirlen, dir, cfg->prefix);
 }
 
 struct runtime {
@@ -115,8 +114,8 @@ int main(int argc, char **argv) {
   if (prefix_fd < 0) {
     if (prefix_fd == -EADDRINUSE)
       log_error("another shmviewd already uses the prefix '%s' (its segments are "
-                "/dev/shm/%s.*); give this one another --prefix", d.cfg.prefix,
-                d.cfg.prefix);
+                "/dev/shm/%s.*); give this one another --prefix",
+                d.cfg.prefix, d.cfg.prefix);
     else
       log_error("cannot claim the prefix '%s': %s", d.cfg.prefix, strerror(-prefix_fd));
     return EXIT_FAILURE;
@@ -139,8 +138,7 @@ int main(int argc, char **argv) {
     return EXIT_FAILURE;
   }
   if (listen_fd >= 0) {
-    log_info("using the socket passed by the service manager: %s (fd %d)", passed,
-             listen_fd);
+    log_info("using the socket passed by the service manager: %s (fd %d)", passed, listen_fd);
     if (passed[0] == '/' && strlen(passed) < sizeof d.cfg.socket_path)
       memcpy(d.cfg.socket_path, passed, strlen(passed) + 1);
   }
@@ -180,8 +178,8 @@ int main(int argc, char **argv) {
   uv_signal_start(&rt.sigterm, on_stop_signal, SIGTERM);
   uv_signal_start(&rt.sigint, on_stop_signal, SIGINT);
 
-  log_info("shmviewd %s serving on %s (prefix %s)", PACKAGE_VERSION,
-           d.cfg.socket_path, d.cfg.prefix);
+  log_info("shmviewd %s serving on %s (prefix %s)", PACKAGE_VERSION, d.cfg.socket_path,
+           d.cfg.prefix);
   notifier_start(&rt.notifier, &loop, &d);
   uv_run(&loop, UV_RUN_DEFAULT);
 

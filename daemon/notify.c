@@ -30,7 +30,7 @@
 #include "log.h"
 #include "notify.h"
 
-#define LISTEN_FDS_START 3
+#define LISTEN_FDS_START   3
 #define STATUS_INTERVAL_MS 5000
 
 #ifdef HAVE_LIBSYSTEMD
@@ -51,7 +51,7 @@ static int is_listening_stream_unix(int fd) {
 
 int notify_send(const char *state) {
   const char *e = getenv("NOTIFY_SOCKET");
-  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  struct sockaddr_un sa = { .sun_family = AF_UNIX };
   size_t len;
   socklen_t salen;
   int fd, rc = 1;
@@ -149,19 +149,20 @@ int notify_listen_fd(char *path, size_t cap) {
   }
   if (n != 1) {
     log_error("passed %d sockets; shmviewd serves on exactly one (one ListenStream= "
-              "in the .socket unit)", n);
+              "in the .socket unit)",
+              n);
     return -2;
   }
   if (!is_listening_stream_unix(fd)) {
     log_error("the passed fd %d is not a listening Unix stream socket "
-              "(ListenStream= with a path in the .socket unit)", fd);
+              "(ListenStream= with a path in the .socket unit)",
+              fd);
     return -2;
   }
   memset(&sa, 0, sizeof sa);
   if (getsockname(fd, (struct sockaddr *)&sa, &len) == 0 &&
       len > offsetof(struct sockaddr_un, sun_path) && sa.sun_path[0] != '\0')
-    snprintf(path, cap, "%.*s", (int)(len - offsetof(struct sockaddr_un, sun_path)),
-             sa.sun_path);
+    snprintf(path, cap, "%.*s", (int)(len - offsetof(struct sockaddr_un, sun_path)), sa.sun_path);
   else if (len > offsetof(struct sockaddr_un, sun_path) + 1)
     snprintf(path, cap, "@%.*s", (int)(len - offsetof(struct sockaddr_un, sun_path) - 1),
              sa.sun_path + 1);
@@ -172,7 +173,7 @@ int notify_listen_fd(char *path, size_t cap) {
 
 /* 1536 -> "1.5 KiB" */
 static void human_bytes(uint64_t n, char *buf, size_t cap) {
-  static const char *const units[] = {"KiB", "MiB", "GiB", "TiB"};
+  static const char *const units[] = { "KiB", "MiB", "GiB", "TiB" };
   double v = (double)n;
   int u = -1;
 
@@ -191,8 +192,7 @@ static void status_text(const struct daemon *d, char *buf, size_t cap) {
   char bytes[32];
 
   human_bytes(d->reg.bytes, bytes, sizeof bytes);
-  snprintf(buf, cap, "STATUS=%" PRIu64 " segment%s (%s), %" PRIu64 " view%s, %" PRIu64
-                     " client%s",
+  snprintf(buf, cap, "STATUS=%" PRIu64 " segment%s (%s), %" PRIu64 " view%s, %" PRIu64 " client%s",
            d->reg.count, d->reg.count == 1 ? "" : "s", bytes, d->leases.count,
            d->leases.count == 1 ? "" : "s", d->clients, d->clients == 1 ? "" : "s");
 }

@@ -11,8 +11,8 @@
  * without it the same two small protocols are spoken directly, so the
  * daemon behaves the same either way.
  */
-#ifndef SHMVD_NOTIFY_H
-#define SHMVD_NOTIFY_H
+#ifndef SHMV_DAEMON_NOTIFY_H
+#define SHMV_DAEMON_NOTIFY_H
 
 #include <stddef.h>
 
@@ -34,7 +34,7 @@ int notify_listen_fd(char *path, size_t cap);
 struct notifier {
   uv_timer_t timer;
   struct daemon *d;
-  char last[200];     /* the last STATUS= sent: only changes are sent */
+  char last[200]; /* the last STATUS= sent: only changes are sent */
   int active;
 };
 

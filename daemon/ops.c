@@ -144,8 +144,7 @@ static int check_quota(struct op_ctx *x, uid_t uid, uint64_t bytes, uint64_t seg
          (unsigned long long)cfg->quota_bytes);
     return -1;
   }
-  if (cfg->quota_segments != 0 && segments > 0 &&
-      have_segs + segments > cfg->quota_segments) {
+  if (cfg->quota_segments != 0 && segments > 0 && have_segs + segments > cfg->quota_segments) {
     fail(x, EDQUOT, "uid %u already holds its quota of %llu segments", (unsigned)uid,
          (unsigned long long)cfg->quota_segments);
     return -1;
@@ -171,14 +170,11 @@ static void op_create(struct op_ctx *x) {
     fail(x, EEXIST, "segment '%s' already exists", req->name);
     return;
   }
-  if (check_size_limits(x, req->size, 0) < 0 ||
-      check_quota(x, x->p->uid, req->size, 1, 0) < 0)
+  if (check_size_limits(x, req->size, 0) < 0 || check_quota(x, x->p->uid, req->size, 1, 0) < 0)
     return;
-  rc = registry_create(&x->d->reg, req->name, req->size, x->p->uid, x->p->gid,
-                       req->mode, &s);
+  rc = registry_create(&x->d->reg, req->name, req->size, x->p->uid, x->p->gid, req->mode, &s);
   if (rc == -ENOSPC) {
-    fail(x, ENOSPC, "no room in shared memory for %llu bytes",
-         (unsigned long long)req->size);
+    fail(x, ENOSPC, "no room in shared memory for %llu bytes", (unsigned long long)req->size);
     return;
   }
   if (rc == -EEXIST) {
@@ -192,8 +188,8 @@ static void op_create(struct op_ctx *x) {
     return;
   }
   state_created(x->d->state, &x->d->reg, s);
-  log_info("created %s (%llu bytes, uid %u, mode %04o)", s->name,
-           (unsigned long long)s->size, (unsigned)s->uid, s->mode);
+  log_info("created %s (%llu bytes, uid %u, mode %04o)", s->name, (unsigned long long)s->size,
+           (unsigned)s->uid, s->mode);
   segment_to_proto(s, &x->resp->u.segment);
 }
 
@@ -209,8 +205,7 @@ static void op_open(struct op_ctx *x) {
   if (s == NULL)
     return;
   if (!may_access(x->p, s, req->writable ? 6 : 4)) {
-    fail(x, EACCES, "no %s permission on segment '%s'",
-         req->writable ? "write" : "read", s->name);
+    fail(x, EACCES, "no %s permission on segment '%s'", req->writable ? "write" : "read", s->name);
     return;
   }
   /* Overflow-safe: offset <= size first, then length against what is left. */
@@ -222,8 +217,8 @@ static void op_open(struct op_ctx *x) {
   length = req->length == PROTO_TO_END ? s->size - req->offset : req->length;
   if (length > s->size - req->offset) {
     fail(x, ERANGE, "range %llu+%llu is past the end of '%s' (%llu bytes)",
-         (unsigned long long)req->offset, (unsigned long long)req->length,
-         s->name, (unsigned long long)s->size);
+         (unsigned long long)req->offset, (unsigned long long)req->length, s->name,
+         (unsigned long long)s->size);
     return;
   }
   if (cfg->max_views != 0 && x->d->leases.count >= cfg->max_views) {
@@ -239,8 +234,8 @@ static void op_open(struct op_ctx *x) {
     fail(x, -fd, "cannot open segment '%s': %s", s->name, strerror(-fd));
     return;
   }
-  l = lease_add(&x->d->leases, &x->d->reg, &x->p->leases, x->p->uid, s, req->offset,
-                length, req->writable);
+  l = lease_add(&x->d->leases, &x->d->reg, &x->p->leases, x->p->uid, s, req->offset, length,
+                req->writable);
   if (l == NULL) {
     close(fd);
     fail(x, ENOMEM, "out of memory");
@@ -259,8 +254,7 @@ static void op_release(struct op_ctx *x) {
   struct lease *l = lease_find(&x->d->leases, &x->p->leases, x->req->lease);
 
   if (l == NULL) {
-    fail(x, ENOENT, "this connection holds no lease %llu",
-         (unsigned long long)x->req->lease);
+    fail(x, ENOENT, "this connection holds no lease %llu", (unsigned long long)x->req->lease);
     return;
   }
   lease_remove(&x->d->leases, &x->d->reg, l);
@@ -291,8 +285,7 @@ static void op_unlink(struct op_ctx *x) {
   if (s == NULL)
     return;
   if (x->p->uid != 0 && x->p->uid != s->uid) {
-    fail(x, EPERM, "only the owner (uid %u) may remove segment '%s'",
-         (unsigned)s->uid, s->name);
+    fail(x, EPERM, "only the owner (uid %u) may remove segment '%s'", (unsigned)s->uid, s->name);
     return;
   }
   rc = registry_unlink(&x->d->reg, s);
@@ -316,14 +309,15 @@ static void op_resize(struct op_ctx *x) {
     return;
   }
   if (req->size < s->size && s->views > 0) {
-    fail(x, EBUSY, "cannot shrink segment '%s': it has %llu live view%s",
-         s->name, (unsigned long long)s->views, s->views == 1 ? "" : "s");
+    fail(x, EBUSY, "cannot shrink segment '%s': it has %llu live view%s", s->name,
+         (unsigned long long)s->views, s->views == 1 ? "" : "s");
     return;
   }
   if (req->size < s->size && s->adopted && monotonic_ms() < x->d->grace_until_ms) {
-    fail(x, EBUSY, "cannot shrink segment '%s' for another %llu ms: it was re-adopted "
-         "after a restart and views from before may still be reconnecting", s->name,
-         (unsigned long long)(x->d->grace_until_ms - monotonic_ms()));
+    fail(x, EBUSY,
+         "cannot shrink segment '%s' for another %llu ms: it was re-adopted "
+         "after a restart and views from before may still be reconnecting",
+         s->name, (unsigned long long)(x->d->grace_until_ms - monotonic_ms()));
     return;
   }
   if (check_size_limits(x, req->size, s->size) < 0 ||
@@ -332,8 +326,8 @@ static void op_resize(struct op_ctx *x) {
   rc = registry_resize(&x->d->reg, s, req->size);
   if (rc < 0) {
     if (rc == -ENOSPC)
-      fail(x, ENOSPC, "no room in shared memory to grow '%s' to %llu bytes",
-           s->name, (unsigned long long)req->size);
+      fail(x, ENOSPC, "no room in shared memory to grow '%s' to %llu bytes", s->name,
+           (unsigned long long)req->size);
     else
       fail(x, -rc, "cannot resize segment '%s': %s", s->name, strerror(-rc));
     return;
@@ -380,21 +374,15 @@ static void op_status(struct op_ctx *x) {
 }
 
 static void (*const handlers[PROTO_OP_COUNT_])(struct op_ctx *) = {
-  [PROTO_OP_HELLO] = op_hello,
-  [PROTO_OP_CREATE] = op_create,
-  [PROTO_OP_OPEN] = op_open,
-  [PROTO_OP_RELEASE] = op_release,
-  [PROTO_OP_LIST] = op_list,
-  [PROTO_OP_STAT] = op_stat,
-  [PROTO_OP_UNLINK] = op_unlink,
-  [PROTO_OP_RESIZE] = op_resize,
-  [PROTO_OP_STATUS] = op_status,
+  [PROTO_OP_HELLO] = op_hello,     [PROTO_OP_CREATE] = op_create, [PROTO_OP_OPEN] = op_open,
+  [PROTO_OP_RELEASE] = op_release, [PROTO_OP_LIST] = op_list,     [PROTO_OP_STAT] = op_stat,
+  [PROTO_OP_UNLINK] = op_unlink,   [PROTO_OP_RESIZE] = op_resize, [PROTO_OP_STATUS] = op_status,
 };
 
 void ops_handle(struct daemon *d, struct peer *p, const struct proto_request *req,
-                struct proto_response *resp, int *fd_out,
-                struct proto_segment *scratch, size_t scratch_len) {
-  struct op_ctx x = {d, p, req, resp, fd_out, scratch, scratch_len};
+                struct proto_response *resp, int *fd_out, struct proto_segment *scratch,
+                size_t scratch_len) {
+  struct op_ctx x = { d, p, req, resp, fd_out, scratch, scratch_len };
 
   memset(resp, 0, sizeof *resp);
   resp->id = req->id;

@@ -5,8 +5,8 @@
  * response and perhaps a descriptor: they never see a socket, so the event
  * loop stays thin and each op can be reasoned about on its own.
  */
-#ifndef SHMVD_OPS_H
-#define SHMVD_OPS_H
+#ifndef SHMV_DAEMON_OPS_H
+#define SHMV_DAEMON_OPS_H
 
 #include <stdint.h>
 #include <sys/types.h>
@@ -20,7 +20,7 @@ struct peer {
   pid_t pid;
   uid_t uid;
   gid_t gid;
-  gid_t *groups;     /* supplementary groups, malloc'd, may be NULL */
+  gid_t *groups; /* supplementary groups, malloc'd, may be NULL */
   int ngroups;
   struct lease_list leases;
 };
@@ -29,8 +29,8 @@ struct peer {
  * response (ownership passes to the caller), or -1. list answers borrow
  * `scratch` (daemon_list_page_max entries) for their items. */
 void ops_handle(struct daemon *d, struct peer *p, const struct proto_request *req,
-                struct proto_response *resp, int *fd_out,
-                struct proto_segment *scratch, size_t scratch_len);
+                struct proto_response *resp, int *fd_out, struct proto_segment *scratch,
+                size_t scratch_len);
 
 /* How many list entries fit in one response frame of frame_max bytes. */
 size_t ops_list_page_max(uint64_t frame_max);

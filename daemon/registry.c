@@ -28,8 +28,7 @@ static int segment_cmp(const struct segment *a, const struct segment *b) {
 
 /* RB_GENERATE_STATIC spells its attribute __unused, which glibc leaves
  * undefined; say it directly. */
-RB_GENERATE_INTERNAL(segment_tree, segment, by_name, segment_cmp,
-                     __attribute__((unused)) static)
+RB_GENERATE_INTERNAL(segment_tree, segment, by_name, segment_cmp, __attribute__((unused)) static)
 
 bool registry_prefix_valid(const char *prefix) {
   return strlen(prefix) <= REGISTRY_PREFIX_MAX && proto_name_valid(prefix);
@@ -66,8 +65,7 @@ static void usage_release_if_idle(struct registry *r, struct usage *u) {
 /* Charge (or with negative deltas, credit) uid. Entries are made as
  * needed; only an allocation failure can drop a charge, and then quotas
  * err on the generous side. */
-static void usage_add(struct registry *r, uid_t uid, int64_t bytes, int segments,
-                      int views) {
+static void usage_add(struct registry *r, uid_t uid, int64_t bytes, int segments, int views) {
   struct usage *u = registry_usage(r, uid, true);
 
   if (u == NULL)
@@ -108,8 +106,7 @@ void registry_fini(struct registry *r) {
   r->bytes = 0;
 }
 
-void registry_object_name(const struct registry *r, const char *name,
-                          char *buf, size_t cap) {
+void registry_object_name(const struct registry *r, const char *name, char *buf, size_t cap) {
   snprintf(buf, cap, "/%s.%s", r->prefix, name);
 }
 
@@ -147,8 +144,8 @@ static int reserve(int fd, uint64_t from, uint64_t to) {
   return rc == 0 ? 0 : -rc;
 }
 
-int registry_create(struct registry *r, const char *name, uint64_t size,
-                    uid_t uid, gid_t gid, uint32_t mode, struct segment **out) {
+int registry_create(struct registry *r, const char *name, uint64_t size, uid_t uid, gid_t gid,
+                    uint32_t mode, struct segment **out) {
   char obj[NAME_MAX + 2];
   struct segment *s;
   int fd, rc;
@@ -191,9 +188,8 @@ int registry_create(struct registry *r, const char *name, uint64_t size,
   return 0;
 }
 
-int registry_adopt(struct registry *r, const char *name, uint64_t size, uid_t uid,
-                   gid_t gid, uint32_t mode, struct timespec created,
-                   struct segment **out) {
+int registry_adopt(struct registry *r, const char *name, uint64_t size, uid_t uid, gid_t gid,
+                   uint32_t mode, struct timespec created, struct segment **out) {
   struct segment *s;
 
   if (registry_find(r, name) != NULL)
@@ -249,8 +245,7 @@ int registry_resize(struct registry *r, struct segment *s, uint64_t size) {
   if (rc == 0 && size > s->size) {
     rc = reserve(fd, s->size, size);
     if (rc < 0 && ftruncate(fd, (off_t)s->size) != 0)
-      log_error("resize %s: cannot restore size after failed grow: %s",
-                s->name, strerror(errno));
+      log_error("resize %s: cannot restore size after failed grow: %s", s->name, strerror(errno));
   }
   close(fd);
   if (rc < 0)

@@ -8,8 +8,8 @@
  * (create, resize, unlink) and their memory accounting. It knows nothing of
  * connections or leases beyond a view count and a reference count.
  */
-#ifndef SHMVD_REGISTRY_H
-#define SHMVD_REGISTRY_H
+#ifndef SHMV_DAEMON_REGISTRY_H
+#define SHMV_DAEMON_REGISTRY_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -30,11 +30,11 @@ struct segment {
   gid_t gid;
   uint32_t mode;
   struct timespec created;
-  uint64_t views;          /* live leases */
+  uint64_t views; /* live leases */
   uint64_t writable_views;
-  unsigned refs;           /* the name (while linked) + one per lease */
-  bool linked;             /* false once unlinked: kept while leased */
-  bool adopted;            /* re-adopted at start: old views may come back */
+  unsigned refs; /* the name (while linked) + one per lease */
+  bool linked;   /* false once unlinked: kept while leased */
+  bool adopted;  /* re-adopted at start: old views may come back */
 };
 
 /* What one uid holds, for quotas: bytes and segments it owns (an unlinked
@@ -54,8 +54,8 @@ RB_HEAD(segment_tree, segment);
 struct registry {
   struct segment_tree by_name;
   char prefix[REGISTRY_PREFIX_MAX + 1];
-  uint64_t count;          /* linked segments */
-  uint64_t bytes;          /* all segments we still account for */
+  uint64_t count; /* linked segments */
+  uint64_t bytes; /* all segments we still account for */
   struct usage_tree usage;
 };
 
@@ -72,9 +72,8 @@ struct segment *registry_first_after(struct registry *r, const char *after);
 struct segment *registry_next(struct registry *r, struct segment *s);
 
 /* Record a segment whose shm object already exists (a restart). */
-int registry_adopt(struct registry *r, const char *name, uint64_t size, uid_t uid,
-                   gid_t gid, uint32_t mode, struct timespec created,
-                   struct segment **out);
+int registry_adopt(struct registry *r, const char *name, uint64_t size, uid_t uid, gid_t gid,
+                   uint32_t mode, struct timespec created, struct segment **out);
 
 /* Drop a record that no lease references, leaving its object alone. */
 void registry_forget(struct registry *r, struct segment *s);
@@ -89,8 +88,8 @@ void registry_usage_views(struct registry *r, uid_t uid, int delta);
 /* Create the shm object and reserve its memory. Returns 0 or -errno
  * (-EEXIST, -ENOSPC when /dev/shm cannot hold it, ...); on failure nothing
  * is left behind. */
-int registry_create(struct registry *r, const char *name, uint64_t size,
-                    uid_t uid, gid_t gid, uint32_t mode, struct segment **out);
+int registry_create(struct registry *r, const char *name, uint64_t size, uid_t uid, gid_t gid,
+                    uint32_t mode, struct segment **out);
 
 /* Grow (reserving the new memory) or shrink the object. The caller checks
  * leases first: shrinking under a live mapping would SIGBUS its owner. */
@@ -106,7 +105,6 @@ void segment_ref(struct segment *s);
 void segment_unref(struct registry *r, struct segment *s);
 
 /* "/<prefix>.<name>" into buf (at least NAME_MAX + 1 bytes). */
-void registry_object_name(const struct registry *r, const char *name,
-                          char *buf, size_t cap);
+void registry_object_name(const struct registry *r, const char *name, char *buf, size_t cap);
 
 #endif

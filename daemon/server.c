@@ -43,9 +43,9 @@
 /* Stop reading from a connection while this many answers wait for it. */
 #define OUTQ_PAUSE_FRAMES 4
 /* Reads per wake-up, so one busy client cannot starve the others. */
-#define READS_PER_WAKEUP 16
+#define READS_PER_WAKEUP  16
 /* Connections refused for --max-clients that may wait for their answer. */
-#define REFUSED_MAX 64
+#define REFUSED_MAX       64
 
 struct out_frame {
   STAILQ_ENTRY(out_frame) link;
@@ -64,20 +64,20 @@ struct conn {
   struct proto_reader rd;
   STAILQ_HEAD(, out_frame) outq;
   size_t outq_frames;
-  int events;         /* what poll is watching now */
+  int events;                /* what poll is watching now */
   uint64_t stalled_since_ms; /* the socket took none of our bytes since; 0: not stalled */
-  bool refused;       /* over --max-clients: answer EUSERS once, then close */
-  bool closing;       /* no more reading; close once the queue is sent */
-  bool dead;          /* uv_close called */
+  bool refused;              /* over --max-clients: answer EUSERS once, then close */
+  bool closing;              /* no more reading; close once the queue is sent */
+  bool dead;                 /* uv_close called */
 };
 
 struct server {
   uv_loop_t *loop;
   struct daemon *d;
   uv_poll_t listen_poll;
-  uv_timer_t sweep;   /* drops clients stalled past --send-timeout */
+  uv_timer_t sweep; /* drops clients stalled past --send-timeout */
   int listen_fd;
-  int reserve_fd;     /* spare descriptor for shedding connections at EMFILE */
+  int reserve_fd; /* spare descriptor for shedding connections at EMFILE */
   bool owns_socket_file;
   dev_t sock_dev;
   ino_t sock_ino;
@@ -113,10 +113,9 @@ static void conn_queue(struct conn *c, const struct proto_response *resp, int fd
     struct proto_response err;
 
     /* Only a list page could outgrow a frame; its page size prevents it. */
-    log_error("cannot encode an answer to request %llu: %s",
-              (unsigned long long)resp->id, strerror(-rc));
-    proto_response_error(&err, resp->id, resp->op, EMSGSIZE,
-                         "the answer does not fit in a frame");
+    log_error("cannot encode an answer to request %llu: %s", (unsigned long long)resp->id,
+              strerror(-rc));
+    proto_response_error(&err, resp->id, resp->op, EMSGSIZE, "the answer does not fit in a frame");
     msgpack_sbuffer_clear(&sb);
     rc = proto_response_encode(&err, s->d->cfg.frame_max, &sb);
     if (fd >= 0)
@@ -145,8 +144,7 @@ static int conn_flush(struct conn *c) {
   struct out_frame *f;
 
   while ((f = STAILQ_FIRST(&c->outq)) != NULL) {
-    ssize_t n = proto_send(c->fd, f->data + f->off, f->len - f->off,
-                           f->off == 0 ? f->fd : -1);
+    ssize_t n = proto_send(c->fd, f->data + f->off, f->len - f->off, f->off == 0 ? f->fd : -1);
 
     if (n == -EAGAIN) {
       if (c->stalled_since_ms == 0)
@@ -179,8 +177,7 @@ static int conn_flush(struct conn *c) {
 
 /* ---- input ---- */
 
-static void answer_error(struct conn *c, uint64_t id, enum proto_op op, int code,
-                         const char *msg) {
+static void answer_error(struct conn *c, uint64_t id, enum proto_op op, int code, const char *msg) {
   struct proto_response resp;
 
   proto_response_error(&resp, id, op, code, "%s", msg);
@@ -206,8 +203,7 @@ static void handle_frame(struct conn *c, const uint8_t *payload, size_t len) {
     return;
   }
   if (rc == -EPROTO) {
-    log_warn("client pid %d sent an undecodable frame (%s); closing it",
-             (int)c->peer.pid, errmsg);
+    log_warn("client pid %d sent an undecodable frame (%s); closing it", (int)c->peer.pid, errmsg);
     answer_error(c, req.id, req.op, EPROTO, errmsg);
     c->closing = true;
     return;
@@ -219,8 +215,7 @@ static void handle_frame(struct conn *c, const uint8_t *payload, size_t len) {
   }
   ops_handle(s->d, &c->peer, &req, &resp, &fd, s->scratch, s->scratch_len);
   if (resp.err != 0)
-    log_debug("client pid %d: %s: %s", (int)c->peer.pid, proto_op_name(req.op),
-              resp.msg);
+    log_debug("client pid %d: %s: %s", (int)c->peer.pid, proto_op_name(req.op), resp.msg);
   conn_queue(c, &resp, fd);
 }
 
@@ -239,8 +234,7 @@ static void conn_process(struct conn *c) {
 
       log_warn("client pid %d sent %s; closing it", (int)c->peer.pid, why);
       answer_error(c, 0, PROTO_OP_NONE, -rc,
-                   rc == -EMSGSIZE ? "frame larger than the daemon's limit"
-                                   : "empty frame");
+                   rc == -EMSGSIZE ? "frame larger than the daemon's limit" : "empty frame");
       c->closing = true;
       break;
     }
@@ -353,9 +347,8 @@ static void conn_close(struct conn *c) {
     s->refused--;
   else
     s->d->clients--;
-  log_debug("client pid %d uid %u disconnected (%llu lease%s released)",
-            (int)c->peer.pid, (unsigned)c->peer.uid, (unsigned long long)n,
-            n == 1 ? "" : "s");
+  log_debug("client pid %d uid %u disconnected (%llu lease%s released)", (int)c->peer.pid,
+            (unsigned)c->peer.uid, (unsigned long long)n, n == 1 ? "" : "s");
   uv_close((uv_handle_t *)&c->poll, on_conn_closed);
 }
 
@@ -375,8 +368,7 @@ static int peer_credentials(int fd, struct peer *p) {
   p->ngroups = 0;
 #ifdef SO_PEERGROUPS
   len = 0;
-  if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, NULL, &len) != 0 && errno == ERANGE &&
-      len > 0) {
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, NULL, &len) != 0 && errno == ERANGE && len > 0) {
     groups = malloc(len);
     if (groups == NULL)
       return -ENOMEM;
@@ -478,8 +470,8 @@ static void on_sweep(uv_timer_t *t) {
   for (c = LIST_FIRST(&s->conns); c != NULL; c = next) {
     next = LIST_NEXT(c, link);
     if (c->stalled_since_ms != 0 && now - c->stalled_since_ms >= limit) {
-      log_warn("client pid %d read none of its answers for %llu s; dropping it",
-               (int)c->peer.pid, (unsigned long long)(limit / 1000));
+      log_warn("client pid %d read none of its answers for %llu s; dropping it", (int)c->peer.pid,
+               (unsigned long long)(limit / 1000));
       conn_close(c);
     }
   }
@@ -490,7 +482,7 @@ static void on_sweep(uv_timer_t *t) {
 /* A socket file nobody listens on is left by a daemon that died; a live
  * one belongs to a running daemon. Returns 0 if path may be replaced. */
 static int check_stale_socket(const char *path) {
-  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  struct sockaddr_un sa = { .sun_family = AF_UNIX };
   struct stat st;
   int fd, rc;
 
@@ -521,7 +513,7 @@ static int check_stale_socket(const char *path) {
 }
 
 static int bind_socket(struct server *s, const char *path) {
-  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  struct sockaddr_un sa = { .sun_family = AF_UNIX };
   struct stat st;
   int fd, rc;
 
@@ -632,8 +624,8 @@ void server_stop(struct server *s) {
   uv_close((uv_handle_t *)&s->listen_poll, on_listen_closed);
   /* Remove the socket file only if it is still the one we bound: a newer
    * daemon may have replaced it. */
-  if (s->owns_socket_file && stat(s->d->cfg.socket_path, &st) == 0 &&
-      st.st_dev == s->sock_dev && st.st_ino == s->sock_ino)
+  if (s->owns_socket_file && stat(s->d->cfg.socket_path, &st) == 0 && st.st_dev == s->sock_dev &&
+      st.st_ino == s->sock_ino)
     unlink(s->d->cfg.socket_path);
   while (!LIST_EMPTY(&s->conns))
     conn_close(LIST_FIRST(&s->conns));

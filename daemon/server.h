@@ -5,8 +5,8 @@
  * decoded request to ops_handle() and queues the answer. It owns sockets and
  * byte queues; it never decides anything about segments.
  */
-#ifndef SHMVD_SERVER_H
-#define SHMVD_SERVER_H
+#ifndef SHMV_DAEMON_SERVER_H
+#define SHMV_DAEMON_SERVER_H
 
 #include <uv.h>
 

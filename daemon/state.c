@@ -28,8 +28,8 @@
 #include "log.h"
 #include "state.h"
 
-#define STATE_MAGIC "shmview-state 1"
-#define SHM_DIR "/dev/shm"
+#define STATE_MAGIC   "shmview-state 1"
+#define SHM_DIR       "/dev/shm"
 /* Rewrite the file once this many lines were appended (and they outnumber
  * the live segments twice), so replay stays proportional to the registry. */
 #define COMPACT_AFTER 1024
@@ -56,8 +56,8 @@ static int write_all(int fd, const char *buf, size_t len) {
 
 static int format_segment(char *buf, size_t cap, const struct segment *s) {
   return snprintf(buf, cap, "+ %s %" PRIu64 " %u %u %o %lld %ld\n", s->name, s->size,
-                  (unsigned)s->uid, (unsigned)s->gid, s->mode,
-                  (long long)s->created.tv_sec, (long)s->created.tv_nsec);
+                  (unsigned)s->uid, (unsigned)s->gid, s->mode, (long long)s->created.tv_sec,
+                  (long)s->created.tv_nsec);
 }
 
 /* fsync the directory holding path, so the rename itself is durable. */
@@ -131,7 +131,8 @@ static void append(struct state *st, struct registry *r, const char *line) {
     rc = snapshot(st, r);
     if (rc < 0)
       log_error("state file %s: cannot rewrite: %s; segment metadata may not survive "
-                "a restart", st->path, strerror(-rc));
+                "a restart",
+                st->path, strerror(-rc));
   }
 }
 
@@ -201,8 +202,8 @@ static bool replay_line(struct registry *r, const char *line) {
   case '+': {
     struct timespec created;
 
-    if (sscanf(line, "+ %200s %llu %u %u %o %lld %ld%c", name, &size, &uid, &gid, &mode,
-               &sec, &nsec, &tail) != 7 ||
+    if (sscanf(line, "+ %200s %llu %u %u %o %lld %ld%c", name, &size, &uid, &gid, &mode, &sec,
+               &nsec, &tail) != 7 ||
         !proto_name_valid(name) || mode > 0777 || nsec < 0 || nsec >= 1000000000L)
       return false;
     s = registry_find(r, name);
@@ -226,8 +227,7 @@ static bool replay_line(struct registry *r, const char *line) {
     if (s != NULL)
       registry_forget(r, s);
     return true;
-  default:
-    return false;
+  default: return false;
   }
 }
 
@@ -246,7 +246,8 @@ static void load(const char *path, struct registry *r) {
 
     snprintf(aside, sizeof aside, "%s.corrupt", path);
     log_error("state file %s is not a shmview state file; moved to %s, segments "
-              "will be adopted from /dev/shm with default owners", path, aside);
+              "will be adopted from /dev/shm with default owners",
+              path, aside);
     if (rename(path, aside) != 0)
       log_error("cannot move %s aside: %s", path, strerror(errno));
     free(buf);
@@ -275,14 +276,14 @@ static void check_objects(struct registry *r) {
     next = registry_next(r, s);
     snprintf(path, sizeof path, SHM_DIR "/%s.%s", r->prefix, s->name);
     if (stat(path, &stb) != 0 || !S_ISREG(stb.st_mode)) {
-      log_warn("segment %s: its shared-memory object %s is gone; dropping it", s->name,
-               path);
+      log_warn("segment %s: its shared-memory object %s is gone; dropping it", s->name, path);
       registry_forget(r, s);
       continue;
     }
     if ((uint64_t)stb.st_size != s->size) {
       log_warn("segment %s: recorded size %" PRIu64 ", object size %lld; using the "
-               "object's", s->name, s->size, (long long)stb.st_size);
+               "object's",
+               s->name, s->size, (long long)stb.st_size);
       registry_set_size(r, s, (uint64_t)stb.st_size);
     }
   }
@@ -305,19 +306,18 @@ static void adopt_orphans(struct registry *r, uid_t uid, gid_t gid) {
     if (strncmp(e->d_name, r->prefix, plen) != 0 || e->d_name[plen] != '.' ||
         !proto_name_valid(name) || registry_find(r, name) != NULL)
       continue;
-    if (fstatat(dirfd(dir), e->d_name, &stb, AT_SYMLINK_NOFOLLOW) != 0 ||
-        !S_ISREG(stb.st_mode))
+    if (fstatat(dirfd(dir), e->d_name, &stb, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(stb.st_mode))
       continue;
-    if (registry_adopt(r, name, (uint64_t)stb.st_size, uid, gid, 0600, stb.st_mtim,
-                       NULL) == 0)
+    if (registry_adopt(r, name, (uint64_t)stb.st_size, uid, gid, 0600, stb.st_mtim, NULL) == 0)
       log_warn("segment %s: found %s/%s with no record; adopted it as uid %u, mode "
-               "0600", name, SHM_DIR, e->d_name, (unsigned)uid);
+               "0600",
+               name, SHM_DIR, e->d_name, (unsigned)uid);
   }
   closedir(dir);
 }
 
-int state_open(struct state **out, const char *path, struct registry *r, uid_t uid,
-               gid_t gid, size_t *adopted) {
+int state_open(struct state **out, const char *path, struct registry *r, uid_t uid, gid_t gid,
+               size_t *adopted) {
   struct state *st = calloc(1, sizeof *st);
   int rc;
 

@@ -11,8 +11,8 @@
  * mid-write) is ignored on load. /dev/shm itself does not survive a
  * machine crash, so fsync buys nothing between snapshots.
  */
-#ifndef SHMVD_STATE_H
-#define SHMVD_STATE_H
+#ifndef SHMV_DAEMON_STATE_H
+#define SHMV_DAEMON_STATE_H
 
 #include <stddef.h>
 
@@ -26,8 +26,8 @@ struct state;
  * with a log line), then write a fresh snapshot and keep the file open for
  * appends. *adopted counts the segments that were there before we started.
  * Returns 0 or -errno (the file cannot be written). */
-int state_open(struct state **out, const char *path, struct registry *r, uid_t uid,
-               gid_t gid, size_t *adopted);
+int state_open(struct state **out, const char *path, struct registry *r, uid_t uid, gid_t gid,
+               size_t *adopted);
 
 void state_created(struct state *st, struct registry *r, const struct segment *s);
 void state_resized(struct state *st, struct registry *r, const struct segment *s);

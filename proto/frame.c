@@ -18,22 +18,18 @@
 
 #define READER_INITIAL_CAP 4096u
 
-void proto_frame_header(uint8_t out[PROTO_HEADER_SIZE], uint32_t len)
-{
+void proto_frame_header(uint8_t out[PROTO_HEADER_SIZE], uint32_t len) {
   out[0] = (uint8_t)(len >> 24);
   out[1] = (uint8_t)(len >> 16);
   out[2] = (uint8_t)(len >> 8);
   out[3] = (uint8_t)len;
 }
 
-static uint32_t header_get(const uint8_t *p)
-{
-  return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
-         ((uint32_t)p[2] << 8) | (uint32_t)p[3];
+static uint32_t header_get(const uint8_t *p) {
+  return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | (uint32_t)p[3];
 }
 
-void proto_reader_init(struct proto_reader *r, size_t frame_max)
-{
+void proto_reader_init(struct proto_reader *r, size_t frame_max) {
   memset(r, 0, sizeof *r);
   if (frame_max == 0)
     frame_max = PROTO_FRAME_MAX_DEFAULT;
@@ -42,8 +38,7 @@ void proto_reader_init(struct proto_reader *r, size_t frame_max)
   r->frame_max = frame_max;
 }
 
-void proto_reader_free(struct proto_reader *r)
-{
+void proto_reader_free(struct proto_reader *r) {
   free(r->buf);
   r->buf = NULL;
   r->start = r->len = r->cap = 0;
@@ -52,8 +47,7 @@ void proto_reader_free(struct proto_reader *r)
 /* Bytes the frame at r->start still lacks to be complete: the rest of the
  * header, or the rest of the payload. 0 when a whole frame (or a header
  * that proto_reader_next will refuse) is already buffered. */
-static size_t frame_need(const struct proto_reader *r)
-{
+static size_t frame_need(const struct proto_reader *r) {
   size_t have = r->len - r->start;
   uint32_t plen;
 
@@ -67,9 +61,7 @@ static size_t frame_need(const struct proto_reader *r)
   return PROTO_HEADER_SIZE + (size_t)plen - have;
 }
 
-int proto_reader_space(struct proto_reader *r, size_t want, void **p,
-                       size_t *avail)
-{
+int proto_reader_space(struct proto_reader *r, size_t want, void **p, size_t *avail) {
   size_t limit = PROTO_HEADER_SIZE + r->frame_max;
   size_t have, need, target, ncap;
   uint8_t *nbuf;
@@ -110,16 +102,13 @@ int proto_reader_space(struct proto_reader *r, size_t want, void **p,
   return 0;
 }
 
-void proto_reader_commit(struct proto_reader *r, size_t n)
-{
+void proto_reader_commit(struct proto_reader *r, size_t n) {
   if (n > r->cap - r->len) /* caller bug: never run past the buffer */
     n = r->cap - r->len;
   r->len += n;
 }
 
-int proto_reader_next(struct proto_reader *r, const uint8_t **payload,
-                      size_t *len)
-{
+int proto_reader_next(struct proto_reader *r, const uint8_t **payload, size_t *len) {
   size_t have = r->len - r->start;
   uint32_t plen;
 
@@ -138,7 +127,6 @@ int proto_reader_next(struct proto_reader *r, const uint8_t **payload,
   return 1;
 }
 
-size_t proto_reader_pending(const struct proto_reader *r)
-{
+size_t proto_reader_pending(const struct proto_reader *r) {
   return r->len - r->start;
 }

@@ -30,27 +30,19 @@
 /* ---- ops ---- */
 
 static const char *const op_names[PROTO_OP_COUNT_] = {
-  [PROTO_OP_NONE] = NULL,
-  [PROTO_OP_HELLO] = "hello",
-  [PROTO_OP_CREATE] = "create",
-  [PROTO_OP_OPEN] = "open",
-  [PROTO_OP_RELEASE] = "release",
-  [PROTO_OP_LIST] = "list",
-  [PROTO_OP_STAT] = "stat",
-  [PROTO_OP_UNLINK] = "unlink",
-  [PROTO_OP_RESIZE] = "resize",
+  [PROTO_OP_NONE] = NULL,       [PROTO_OP_HELLO] = "hello",     [PROTO_OP_CREATE] = "create",
+  [PROTO_OP_OPEN] = "open",     [PROTO_OP_RELEASE] = "release", [PROTO_OP_LIST] = "list",
+  [PROTO_OP_STAT] = "stat",     [PROTO_OP_UNLINK] = "unlink",   [PROTO_OP_RESIZE] = "resize",
   [PROTO_OP_STATUS] = "status",
 };
 
-const char *proto_op_name(enum proto_op op)
-{
+const char *proto_op_name(enum proto_op op) {
   if ((int)op <= PROTO_OP_NONE || (int)op >= PROTO_OP_COUNT_)
     return NULL;
   return op_names[op];
 }
 
-enum proto_op proto_op_lookup(const char *s, size_t len)
-{
+enum proto_op proto_op_lookup(const char *s, size_t len) {
   int i;
 
   if (s == NULL)
@@ -64,8 +56,7 @@ enum proto_op proto_op_lookup(const char *s, size_t len)
 
 /* ---- skim: validate msgpack framing before msgpack-c sees it ---- */
 
-static uint64_t be_get(const uint8_t *p, size_t n)
-{
+static uint64_t be_get(const uint8_t *p, size_t n) {
   uint64_t v = 0;
   size_t i;
 
@@ -76,8 +67,7 @@ static uint64_t be_get(const uint8_t *p, size_t n)
 
 /* 0 if data[0..len) is exactly one msgpack object and no container
  * announces more elements than bytes are left; -EPROTO otherwise. */
-static int skim(const uint8_t *data, size_t len)
-{
+static int skim(const uint8_t *data, size_t len) {
   size_t pos = 0;
   uint64_t pending = 1; /* objects still to read */
   uint64_t body, count;
@@ -102,24 +92,43 @@ static int skim(const uint8_t *data, size_t len)
       body = b & 0x1fu;
     } else {
       switch (b) {
-      case 0xc4: case 0xd9: lenbytes = 1; break; /* bin8, str8 */
-      case 0xc5: case 0xda: lenbytes = 2; break;
-      case 0xc6: case 0xdb: lenbytes = 4; break;
-      case 0xc7: lenbytes = 1; body = 1; break;  /* ext8: + type byte */
-      case 0xc8: lenbytes = 2; body = 1; break;
-      case 0xc9: lenbytes = 4; body = 1; break;
+      case 0xc4:
+      case 0xd9: lenbytes = 1; break; /* bin8, str8 */
+      case 0xc5:
+      case 0xda: lenbytes = 2; break;
+      case 0xc6:
+      case 0xdb: lenbytes = 4; break;
+      case 0xc7:
+        lenbytes = 1;
+        body = 1;
+        break; /* ext8: + type byte */
+      case 0xc8:
+        lenbytes = 2;
+        body = 1;
+        break;
+      case 0xc9:
+        lenbytes = 4;
+        body = 1;
+        break;
       case 0xca: body = 4; break;
       case 0xcb: body = 8; break;
-      case 0xcc: case 0xd0: body = 1; break;
-      case 0xcd: case 0xd1: body = 2; break;
-      case 0xce: case 0xd2: body = 4; break;
-      case 0xcf: case 0xd3: body = 8; break;
-      case 0xd4: body = 2; break;  /* fixext: type byte + data */
+      case 0xcc:
+      case 0xd0: body = 1; break;
+      case 0xcd:
+      case 0xd1: body = 2; break;
+      case 0xce:
+      case 0xd2: body = 4; break;
+      case 0xcf:
+      case 0xd3: body = 8; break;
+      case 0xd4: body = 2; break; /* fixext: type byte + data */
       case 0xd5: body = 3; break;
       case 0xd6: body = 5; break;
       case 0xd7: body = 9; break;
       case 0xd8: body = 17; break;
-      case 0xdc: case 0xdd: case 0xde: case 0xdf:
+      case 0xdc:
+      case 0xdd:
+      case 0xde:
+      case 0xdf:
         lenbytes = (b == 0xdc || b == 0xde) ? 2 : 4;
         if (len - pos < lenbytes)
           return -EPROTO;
@@ -129,8 +138,7 @@ static int skim(const uint8_t *data, size_t len)
         pos += lenbytes;
         lenbytes = 0;
         break;
-      default: /* 0xc1: never used */
-        return -EPROTO;
+      default: /* 0xc1: never used */ return -EPROTO;
       }
     }
     if (lenbytes) {
@@ -150,9 +158,7 @@ static int skim(const uint8_t *data, size_t len)
 }
 
 /* Unpack one payload into u; the top-level object must be a map. */
-static int unpack_map(const void *payload, size_t len, msgpack_unpacked *u,
-                      const char **why)
-{
+static int unpack_map(const void *payload, size_t len, msgpack_unpacked *u, const char **why) {
   size_t off = 0;
   msgpack_unpack_return rc;
 
@@ -180,8 +186,7 @@ static int unpack_map(const void *payload, size_t len, msgpack_unpacked *u,
   return 0;
 }
 
-static bool key_is(const msgpack_object *k, const char *key)
-{
+static bool key_is(const msgpack_object *k, const char *key) {
   size_t n = strlen(key);
 
   return k->type == MSGPACK_OBJECT_STR && k->via.str.size == n &&
@@ -190,9 +195,7 @@ static bool key_is(const msgpack_object *k, const char *key)
 
 /* Value of key in map: NULL if absent. *dups (if non-NULL) counts how many
  * times the key appears. */
-static const msgpack_object *map_get(const msgpack_object *map,
-                                     const char *key, unsigned *dups)
-{
+static const msgpack_object *map_get(const msgpack_object *map, const char *key, unsigned *dups) {
   const msgpack_object *found = NULL;
   uint32_t i;
 
@@ -212,8 +215,7 @@ static const msgpack_object *map_get(const msgpack_object *map,
 
 /* Copy a msgpack string into a buffer of cap bytes; false if it does not
  * fit (with its NUL) or contains a NUL byte. */
-static bool str_copy(const msgpack_object *o, char *dst, size_t cap)
-{
+static bool str_copy(const msgpack_object *o, char *dst, size_t cap) {
   if (o->type != MSGPACK_OBJECT_STR || o->via.str.size >= cap ||
       memchr(o->via.str.ptr, '\0', o->via.str.size) != NULL)
     return false;
@@ -223,8 +225,7 @@ static bool str_copy(const msgpack_object *o, char *dst, size_t cap)
 }
 
 /* A printable, bounded rendering of a wire string for error messages. */
-static void str_show(const char *p, size_t n, char *out, size_t cap)
-{
+static void str_show(const char *p, size_t n, char *out, size_t cap) {
   size_t i, j = 0, max = 40;
 
   for (i = 0; i < n && i < max && j + 1 < cap; i++) {
@@ -247,20 +248,15 @@ struct rfield {
 };
 
 static const struct rfield rfields[] = {
-  { "name", PROTO_F_NAME },       { "size", PROTO_F_SIZE },
-  { "mode", PROTO_F_MODE },       { "offset", PROTO_F_OFFSET },
-  { "length", PROTO_F_LENGTH },   { "writable", PROTO_F_WRITABLE },
-  { "lease", PROTO_F_LEASE },     { "after", PROTO_F_AFTER },
-  { "version", PROTO_F_VERSION },
+  { "name", PROTO_F_NAME },     { "size", PROTO_F_SIZE },     { "mode", PROTO_F_MODE },
+  { "offset", PROTO_F_OFFSET }, { "length", PROTO_F_LENGTH }, { "writable", PROTO_F_WRITABLE },
+  { "lease", PROTO_F_LEASE },   { "after", PROTO_F_AFTER },   { "version", PROTO_F_VERSION },
 };
 
 /* Which arguments each op uses, and which of those it requires. */
-static void op_fields(enum proto_op op, uint32_t *uses, uint32_t *needs)
-{
+static void op_fields(enum proto_op op, uint32_t *uses, uint32_t *needs) {
   switch (op) {
-  case PROTO_OP_HELLO:
-    *uses = *needs = PROTO_F_VERSION;
-    break;
+  case PROTO_OP_HELLO: *uses = *needs = PROTO_F_VERSION; break;
   case PROTO_OP_CREATE:
     *needs = PROTO_F_NAME | PROTO_F_SIZE;
     *uses = *needs | PROTO_F_MODE;
@@ -269,31 +265,22 @@ static void op_fields(enum proto_op op, uint32_t *uses, uint32_t *needs)
     *needs = PROTO_F_NAME;
     *uses = *needs | PROTO_F_OFFSET | PROTO_F_LENGTH | PROTO_F_WRITABLE;
     break;
-  case PROTO_OP_RELEASE:
-    *uses = *needs = PROTO_F_LEASE;
-    break;
+  case PROTO_OP_RELEASE: *uses = *needs = PROTO_F_LEASE; break;
   case PROTO_OP_LIST:
     *needs = 0;
     *uses = PROTO_F_AFTER;
     break;
   case PROTO_OP_STAT:
-  case PROTO_OP_UNLINK:
-    *uses = *needs = PROTO_F_NAME;
-    break;
-  case PROTO_OP_RESIZE:
-    *uses = *needs = PROTO_F_NAME | PROTO_F_SIZE;
-    break;
-  default:
-    *uses = *needs = 0;
-    break;
+  case PROTO_OP_UNLINK: *uses = *needs = PROTO_F_NAME; break;
+  case PROTO_OP_RESIZE: *uses = *needs = PROTO_F_NAME | PROTO_F_SIZE; break;
+  default: *uses = *needs = 0; break;
   }
 }
 
 static int fail(char *errmsg, size_t errcap, int code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-static int fail(char *errmsg, size_t errcap, int code, const char *fmt, ...)
-{
+static int fail(char *errmsg, size_t errcap, int code, const char *fmt, ...) {
   va_list ap;
 
   if (errmsg != NULL && errcap > 0) {
@@ -304,8 +291,7 @@ static int fail(char *errmsg, size_t errcap, int code, const char *fmt, ...)
   return code;
 }
 
-static bool name_chars_valid(const char *p, size_t n)
-{
+static bool name_chars_valid(const char *p, size_t n) {
   char tmp[PROTO_NAME_MAX + 1];
 
   if (n == 0 || n > PROTO_NAME_MAX || memchr(p, '\0', n) != NULL)
@@ -315,9 +301,7 @@ static bool name_chars_valid(const char *p, size_t n)
   return proto_name_valid(tmp);
 }
 
-static int bad_name(const char *key, const msgpack_object *o, char *errmsg,
-                    size_t errcap)
-{
+static int bad_name(const char *key, const msgpack_object *o, char *errmsg, size_t errcap) {
   char shown[64];
 
   str_show(o->via.str.ptr, o->via.str.size, shown, sizeof shown);
@@ -327,15 +311,12 @@ static int bad_name(const char *key, const msgpack_object *o, char *errmsg,
               shown, key, PROTO_NAME_MAX);
 }
 
-static int want_uint(const char *key, const msgpack_object *o, uint64_t max,
-                     uint64_t *out, char *errmsg, size_t errcap)
-{
+static int want_uint(const char *key, const msgpack_object *o, uint64_t max, uint64_t *out,
+                     char *errmsg, size_t errcap) {
   if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
-    return fail(errmsg, errcap, -EINVAL,
-                "\"%s\" must be an unsigned integer", key);
+    return fail(errmsg, errcap, -EINVAL, "\"%s\" must be an unsigned integer", key);
   if (o->via.u64 > max)
-    return fail(errmsg, errcap, -EINVAL,
-                "\"%s\" is out of range (at most %llu)", key,
+    return fail(errmsg, errcap, -EINVAL, "\"%s\" is out of range (at most %llu)", key,
                 (unsigned long long)max);
   *out = o->via.u64;
   return 0;
@@ -343,8 +324,7 @@ static int want_uint(const char *key, const msgpack_object *o, uint64_t max,
 
 /* Decode one argument (bit) of the request from o. */
 static int decode_arg(struct proto_request *req, uint32_t bit, const char *key,
-                      const msgpack_object *o, char *errmsg, size_t errcap)
-{
+                      const msgpack_object *o, char *errmsg, size_t errcap) {
   uint64_t v = 0;
   int rc;
 
@@ -359,30 +339,27 @@ static int decode_arg(struct proto_request *req, uint32_t bit, const char *key,
     }
     if (!name_chars_valid(o->via.str.ptr, o->via.str.size))
       return bad_name(key, o, errmsg, errcap);
-    str_copy(o, bit == PROTO_F_NAME ? req->name : req->after,
-             PROTO_NAME_MAX + 1);
+    str_copy(o, bit == PROTO_F_NAME ? req->name : req->after, PROTO_NAME_MAX + 1);
     return 0;
-  case PROTO_F_SIZE:
-    return want_uint(key, o, UINT64_MAX, &req->size, errmsg, errcap);
+  case PROTO_F_SIZE: return want_uint(key, o, UINT64_MAX, &req->size, errmsg, errcap);
   case PROTO_F_MODE:
     if ((rc = want_uint(key, o, UINT64_MAX, &v, errmsg, errcap)) != 0)
       return rc;
     if (v > 0777)
       return fail(errmsg, errcap, -EINVAL,
                   "\"%s\" is out of range (at most 0777: permission bits "
-                  "only)", key);
+                  "only)",
+                  key);
     req->mode = (uint32_t)v;
     return 0;
-  case PROTO_F_OFFSET:
-    return want_uint(key, o, UINT64_MAX, &req->offset, errmsg, errcap);
+  case PROTO_F_OFFSET: return want_uint(key, o, UINT64_MAX, &req->offset, errmsg, errcap);
   case PROTO_F_LENGTH:
     if (o->type == MSGPACK_OBJECT_NIL) {
       req->length = PROTO_TO_END;
       return 0;
     }
     if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
-      return fail(errmsg, errcap, -EINVAL,
-                  "\"%s\" must be an unsigned integer or nil", key);
+      return fail(errmsg, errcap, -EINVAL, "\"%s\" must be an unsigned integer or nil", key);
     req->length = o->via.u64;
     return 0;
   case PROTO_F_WRITABLE:
@@ -390,22 +367,18 @@ static int decode_arg(struct proto_request *req, uint32_t bit, const char *key,
       return fail(errmsg, errcap, -EINVAL, "\"%s\" must be a boolean", key);
     req->writable = o->via.boolean;
     return 0;
-  case PROTO_F_LEASE:
-    return want_uint(key, o, UINT64_MAX, &req->lease, errmsg, errcap);
+  case PROTO_F_LEASE: return want_uint(key, o, UINT64_MAX, &req->lease, errmsg, errcap);
   case PROTO_F_VERSION:
     if ((rc = want_uint(key, o, UINT32_MAX, &v, errmsg, errcap)) != 0)
       return rc;
     req->version = (uint32_t)v;
     return 0;
-  default:
-    return 0;
+  default: return 0;
   }
 }
 
-int proto_request_decode(const void *payload, size_t len,
-                         struct proto_request *req, char *errmsg,
-                         size_t errcap)
-{
+int proto_request_decode(const void *payload, size_t len, struct proto_request *req, char *errmsg,
+                         size_t errcap) {
   msgpack_unpacked u;
   const msgpack_object *map, *o;
   const char *why = NULL;
@@ -473,16 +446,14 @@ int proto_request_decode(const void *payload, size_t len,
     o = map_get(map, rfields[i].key, &dups);
     if (o == NULL) {
       if (needs & rfields[i].bit) {
-        rc = fail(errmsg, errcap, -EINVAL,
-                  "missing required field \"%s\" for op \"%s\"",
+        rc = fail(errmsg, errcap, -EINVAL, "missing required field \"%s\" for op \"%s\"",
                   rfields[i].key, proto_op_name(req->op));
         goto out;
       }
       continue;
     }
     if (dups > 1) {
-      rc = fail(errmsg, errcap, -EINVAL, "duplicate key \"%s\"",
-                rfields[i].key);
+      rc = fail(errmsg, errcap, -EINVAL, "duplicate key \"%s\"", rfields[i].key);
       goto out;
     }
     rc = decode_arg(req, rfields[i].bit, rfields[i].key, o, errmsg, errcap);
@@ -501,35 +472,28 @@ out:
 
 /* Packer calls return 0 or -1 (allocation failure); we OR them together
  * and check once at the end. */
-static int pk_str(msgpack_packer *pk, const char *s, size_t cap)
-{
+static int pk_str(msgpack_packer *pk, const char *s, size_t cap) {
   return msgpack_pack_str_with_body(pk, s, strnlen(s, cap));
 }
 
-static int pk_key(msgpack_packer *pk, const char *key)
-{
+static int pk_key(msgpack_packer *pk, const char *key) {
   return msgpack_pack_str_with_body(pk, key, strlen(key));
 }
 
-static int pk_kv_uint(msgpack_packer *pk, const char *key, uint64_t v)
-{
+static int pk_kv_uint(msgpack_packer *pk, const char *key, uint64_t v) {
   return pk_key(pk, key) | msgpack_pack_uint64(pk, v);
 }
 
-static int pk_kv_str(msgpack_packer *pk, const char *key, const char *s,
-                     size_t cap)
-{
+static int pk_kv_str(msgpack_packer *pk, const char *key, const char *s, size_t cap) {
   return pk_key(pk, key) | pk_str(pk, s, cap);
 }
 
-static int pk_kv_bool(msgpack_packer *pk, const char *key, bool v)
-{
+static int pk_kv_bool(msgpack_packer *pk, const char *key, bool v) {
   return pk_key(pk, key) | (v ? msgpack_pack_true(pk) : msgpack_pack_false(pk));
 }
 
 /* Start a frame: a placeholder header at out->size. */
-static int frame_begin(msgpack_sbuffer *out, size_t *base)
-{
+static int frame_begin(msgpack_sbuffer *out, size_t *base) {
   static const char zero[PROTO_HEADER_SIZE];
 
   *base = out->size;
@@ -538,9 +502,7 @@ static int frame_begin(msgpack_sbuffer *out, size_t *base)
 
 /* Finish a frame: check the size and fill in the header; on failure the
  * buffer is cut back to what it held before frame_begin. */
-static int frame_end(msgpack_sbuffer *out, size_t base, size_t frame_max,
-                     int packerr)
-{
+static int frame_end(msgpack_sbuffer *out, size_t base, size_t frame_max, int packerr) {
   size_t plen = out->size - base - PROTO_HEADER_SIZE;
 
   if (frame_max == 0)
@@ -557,9 +519,7 @@ static int frame_end(msgpack_sbuffer *out, size_t base, size_t frame_max,
   return 0;
 }
 
-int proto_request_encode(const struct proto_request *req, size_t frame_max,
-                         msgpack_sbuffer *out)
-{
+int proto_request_encode(const struct proto_request *req, size_t frame_max, msgpack_sbuffer *out) {
   msgpack_packer pk;
   const char *opname = proto_op_name(req->op);
   size_t base, n = 2;
@@ -585,9 +545,7 @@ int proto_request_encode(const struct proto_request *req, size_t frame_max,
   e |= pk_kv_uint(&pk, "id", req->id);
   e |= pk_kv_str(&pk, "op", opname, strlen(opname));
   switch (req->op) {
-  case PROTO_OP_HELLO:
-    e |= pk_kv_uint(&pk, "version", req->version);
-    break;
+  case PROTO_OP_HELLO: e |= pk_kv_uint(&pk, "version", req->version); break;
   case PROTO_OP_CREATE:
     e |= pk_kv_str(&pk, "name", req->name, sizeof req->name);
     e |= pk_kv_uint(&pk, "size", req->size);
@@ -602,28 +560,20 @@ int proto_request_encode(const struct proto_request *req, size_t frame_max,
       e |= pk_kv_uint(&pk, "length", req->length);
     e |= pk_kv_bool(&pk, "writable", req->writable);
     break;
-  case PROTO_OP_RELEASE:
-    e |= pk_kv_uint(&pk, "lease", req->lease);
-    break;
-  case PROTO_OP_LIST:
-    e |= pk_kv_str(&pk, "after", req->after, sizeof req->after);
-    break;
+  case PROTO_OP_RELEASE: e |= pk_kv_uint(&pk, "lease", req->lease); break;
+  case PROTO_OP_LIST: e |= pk_kv_str(&pk, "after", req->after, sizeof req->after); break;
   case PROTO_OP_STAT:
-  case PROTO_OP_UNLINK:
-    e |= pk_kv_str(&pk, "name", req->name, sizeof req->name);
-    break;
+  case PROTO_OP_UNLINK: e |= pk_kv_str(&pk, "name", req->name, sizeof req->name); break;
   case PROTO_OP_RESIZE:
     e |= pk_kv_str(&pk, "name", req->name, sizeof req->name);
     e |= pk_kv_uint(&pk, "size", req->size);
     break;
-  default:
-    break;
+  default: break;
   }
   return frame_end(out, base, frame_max, e);
 }
 
-static int pk_segment(msgpack_packer *pk, const struct proto_segment *s)
-{
+static int pk_segment(msgpack_packer *pk, const struct proto_segment *s) {
   int e = 0;
 
   e |= msgpack_pack_map(pk, 9);
@@ -640,8 +590,7 @@ static int pk_segment(msgpack_packer *pk, const struct proto_segment *s)
 }
 
 int proto_response_encode(const struct proto_response *resp, size_t frame_max,
-                          msgpack_sbuffer *out)
-{
+                          msgpack_sbuffer *out) {
   msgpack_packer pk;
   const struct proto_view *v = &resp->u.view;
   const struct proto_status *st = &resp->u.status;
@@ -682,16 +631,13 @@ int proto_response_encode(const struct proto_response *resp, size_t frame_max,
   switch (resp->op) {
   case PROTO_OP_HELLO:
     e |= pk_kv_uint(&pk, "version", resp->u.hello.version);
-    e |= pk_kv_str(&pk, "server", resp->u.hello.server,
-                   sizeof resp->u.hello.server);
+    e |= pk_kv_str(&pk, "server", resp->u.hello.server, sizeof resp->u.hello.server);
     e |= pk_kv_uint(&pk, "frame_max", resp->u.hello.frame_max);
     e |= pk_kv_uint(&pk, "name_max", resp->u.hello.name_max);
     break;
   case PROTO_OP_CREATE:
   case PROTO_OP_STAT:
-  case PROTO_OP_RESIZE:
-    e |= pk_key(&pk, "segment") | pk_segment(&pk, &resp->u.segment);
-    break;
+  case PROTO_OP_RESIZE: e |= pk_key(&pk, "segment") | pk_segment(&pk, &resp->u.segment); break;
   case PROTO_OP_OPEN:
     e |= pk_key(&pk, "view") | msgpack_pack_map(&pk, 6);
     e |= pk_kv_str(&pk, "name", v->name, sizeof v->name);
@@ -733,15 +679,13 @@ int proto_response_encode(const struct proto_response *resp, size_t frame_max,
     e |= pk_kv_uint(&pk, "used_views", st->used_views);
     e |= pk_kv_uint(&pk, "grace_ms", st->grace_ms);
     break;
-  default: /* RELEASE, UNLINK, NONE: no body */
-    break;
+  default: /* RELEASE, UNLINK, NONE: no body */ break;
   }
   return frame_end(out, base, frame_max, e);
 }
 
-void proto_response_error(struct proto_response *resp, uint64_t id,
-                          enum proto_op op, int code, const char *fmt, ...)
-{
+void proto_response_error(struct proto_response *resp, uint64_t id, enum proto_op op, int code,
+                          const char *fmt, ...) {
   va_list ap;
 
   memset(resp, 0, sizeof *resp);
@@ -759,8 +703,7 @@ void proto_response_error(struct proto_response *resp, uint64_t id,
 
 /* ---- response decoding: anything missing or mistyped is -EPROTO ---- */
 
-static bool get_u64(const msgpack_object *map, const char *key, uint64_t *out)
-{
+static bool get_u64(const msgpack_object *map, const char *key, uint64_t *out) {
   const msgpack_object *o = map_get(map, key, NULL);
 
   if (o == NULL || o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
@@ -769,8 +712,7 @@ static bool get_u64(const msgpack_object *map, const char *key, uint64_t *out)
   return true;
 }
 
-static bool get_u32(const msgpack_object *map, const char *key, uint32_t *out)
-{
+static bool get_u32(const msgpack_object *map, const char *key, uint32_t *out) {
   uint64_t v;
 
   if (!get_u64(map, key, &v) || v > UINT32_MAX)
@@ -779,8 +721,7 @@ static bool get_u32(const msgpack_object *map, const char *key, uint32_t *out)
   return true;
 }
 
-static bool get_bool(const msgpack_object *map, const char *key, bool *out)
-{
+static bool get_bool(const msgpack_object *map, const char *key, bool *out) {
   const msgpack_object *o = map_get(map, key, NULL);
 
   if (o == NULL || o->type != MSGPACK_OBJECT_BOOLEAN)
@@ -789,41 +730,32 @@ static bool get_bool(const msgpack_object *map, const char *key, bool *out)
   return true;
 }
 
-static bool get_str(const msgpack_object *map, const char *key, char *dst,
-                    size_t cap)
-{
+static bool get_str(const msgpack_object *map, const char *key, char *dst, size_t cap) {
   const msgpack_object *o = map_get(map, key, NULL);
 
   return o != NULL && str_copy(o, dst, cap);
 }
 
 /* dst holds PROTO_NAME_MAX + 1 bytes */
-static bool get_name(const msgpack_object *map, char *dst)
-{
-  return get_str(map, "name", dst, PROTO_NAME_MAX + 1) &&
-         proto_name_valid(dst);
+static bool get_name(const msgpack_object *map, char *dst) {
+  return get_str(map, "name", dst, PROTO_NAME_MAX + 1) && proto_name_valid(dst);
 }
 
-static const msgpack_object *get_map(const msgpack_object *map,
-                                     const char *key)
-{
+static const msgpack_object *get_map(const msgpack_object *map, const char *key) {
   const msgpack_object *o = map_get(map, key, NULL);
 
   return o != NULL && o->type == MSGPACK_OBJECT_MAP ? o : NULL;
 }
 
-static bool decode_segment(const msgpack_object *m, struct proto_segment *s)
-{
+static bool decode_segment(const msgpack_object *m, struct proto_segment *s) {
   const msgpack_object *o;
 
   if (m == NULL || m->type != MSGPACK_OBJECT_MAP)
     return false;
-  if (!get_name(m, s->name) || !get_u64(m, "size", &s->size) ||
-      !get_u32(m, "uid", &s->uid) || !get_u32(m, "gid", &s->gid) ||
-      !get_u32(m, "mode", &s->mode) || !get_u64(m, "views", &s->views) ||
-      !get_u64(m, "writable_views", &s->writable_views) ||
-      !get_u32(m, "created_nsec", &s->created_nsec) ||
-      s->created_nsec >= 1000000000u)
+  if (!get_name(m, s->name) || !get_u64(m, "size", &s->size) || !get_u32(m, "uid", &s->uid) ||
+      !get_u32(m, "gid", &s->gid) || !get_u32(m, "mode", &s->mode) ||
+      !get_u64(m, "views", &s->views) || !get_u64(m, "writable_views", &s->writable_views) ||
+      !get_u32(m, "created_nsec", &s->created_nsec) || s->created_nsec >= 1000000000u)
     return false;
   o = map_get(m, "created", NULL);
   if (o == NULL)
@@ -837,8 +769,7 @@ static bool decode_segment(const msgpack_object *m, struct proto_segment *s)
   return true;
 }
 
-static bool decode_body(const msgpack_object *map, struct proto_response *r)
-{
+static bool decode_body(const msgpack_object *map, struct proto_response *r) {
   const msgpack_object *m, *arr;
   struct proto_view *v = &r->u.view;
   struct proto_status *st = &r->u.status;
@@ -847,26 +778,20 @@ static bool decode_body(const msgpack_object *map, struct proto_response *r)
   switch (r->op) {
   case PROTO_OP_HELLO:
     return get_u32(map, "version", &r->u.hello.version) &&
-           get_str(map, "server", r->u.hello.server,
-                   sizeof r->u.hello.server) &&
+           get_str(map, "server", r->u.hello.server, sizeof r->u.hello.server) &&
            get_u64(map, "frame_max", &r->u.hello.frame_max) &&
            get_u32(map, "name_max", &r->u.hello.name_max);
   case PROTO_OP_CREATE:
   case PROTO_OP_STAT:
-  case PROTO_OP_RESIZE:
-    return decode_segment(get_map(map, "segment"), &r->u.segment);
+  case PROTO_OP_RESIZE: return decode_segment(get_map(map, "segment"), &r->u.segment);
   case PROTO_OP_OPEN:
     m = get_map(map, "view");
-    return m != NULL && get_name(m, v->name) &&
-           get_u64(m, "offset", &v->offset) &&
-           get_u64(m, "length", &v->length) &&
-           get_u64(m, "size", &v->segment_size) &&
-           get_u64(m, "lease", &v->lease) &&
-           get_bool(m, "writable", &v->writable);
+    return m != NULL && get_name(m, v->name) && get_u64(m, "offset", &v->offset) &&
+           get_u64(m, "length", &v->length) && get_u64(m, "size", &v->segment_size) &&
+           get_u64(m, "lease", &v->lease) && get_bool(m, "writable", &v->writable);
   case PROTO_OP_LIST:
     arr = map_get(map, "segments", NULL);
-    if (arr == NULL || arr->type != MSGPACK_OBJECT_ARRAY ||
-        !get_bool(map, "more", &r->u.list.more))
+    if (arr == NULL || arr->type != MSGPACK_OBJECT_ARRAY || !get_bool(map, "more", &r->u.list.more))
       return false;
     r->u.list.count = 0;
     r->u.list.items = NULL;
@@ -886,37 +811,27 @@ static bool decode_body(const msgpack_object *map, struct proto_response *r)
     return true;
   case PROTO_OP_STATUS:
     m = get_map(map, "status");
-    return m != NULL &&
-           get_str(m, "server", st->server, sizeof st->server) &&
-           get_u32(m, "version", &st->version) &&
-           get_u64(m, "uptime_ms", &st->uptime_ms) &&
-           get_u64(m, "clients", &st->clients) &&
-           get_u64(m, "segments", &st->segments) &&
-           get_u64(m, "bytes", &st->bytes) &&
-           get_u64(m, "views", &st->views) &&
+    return m != NULL && get_str(m, "server", st->server, sizeof st->server) &&
+           get_u32(m, "version", &st->version) && get_u64(m, "uptime_ms", &st->uptime_ms) &&
+           get_u64(m, "clients", &st->clients) && get_u64(m, "segments", &st->segments) &&
+           get_u64(m, "bytes", &st->bytes) && get_u64(m, "views", &st->views) &&
            get_u64(m, "writable_views", &st->writable_views) &&
            get_u64(m, "requests", &st->requests) &&
            get_u64(m, "max_segment_size", &st->max_segment_size) &&
            get_u64(m, "max_total_size", &st->max_total_size) &&
-           get_u64(m, "max_clients", &st->max_clients) &&
-           get_u64(m, "max_views", &st->max_views) &&
-           get_u64(m, "frame_max", &st->frame_max) &&
-           get_u64(m, "quota_bytes", &st->quota_bytes) &&
+           get_u64(m, "max_clients", &st->max_clients) && get_u64(m, "max_views", &st->max_views) &&
+           get_u64(m, "frame_max", &st->frame_max) && get_u64(m, "quota_bytes", &st->quota_bytes) &&
            get_u64(m, "quota_segments", &st->quota_segments) &&
-           get_u64(m, "quota_views", &st->quota_views) &&
-           get_u32(m, "uid", &st->uid) &&
+           get_u64(m, "quota_views", &st->quota_views) && get_u32(m, "uid", &st->uid) &&
            get_u64(m, "used_bytes", &st->used_bytes) &&
            get_u64(m, "used_segments", &st->used_segments) &&
-           get_u64(m, "used_views", &st->used_views) &&
-           get_u64(m, "grace_ms", &st->grace_ms);
-  default: /* RELEASE, UNLINK, NONE */
-    return true;
+           get_u64(m, "used_views", &st->used_views) && get_u64(m, "grace_ms", &st->grace_ms);
+  default: /* RELEASE, UNLINK, NONE */ return true;
   }
 }
 
 int proto_response_decode(const void *payload, size_t len, enum proto_op op,
-                          struct proto_response *resp)
-{
+                          struct proto_response *resp) {
   msgpack_unpacked u;
   const msgpack_object *map, *o, *err;
   const char *why;
@@ -941,14 +856,13 @@ int proto_response_decode(const void *payload, size_t len, enum proto_op op,
 
   err = map_get(map, "err", NULL);
   if (err != NULL) {
-    if (err->type != MSGPACK_OBJECT_MAP || !get_u64(err, "code", &code) ||
-        code == 0 || code > INT32_MAX)
+    if (err->type != MSGPACK_OBJECT_MAP || !get_u64(err, "code", &code) || code == 0 ||
+        code > INT32_MAX)
       goto out;
     o = map_get(err, "msg", NULL);
     if (o == NULL || o->type != MSGPACK_OBJECT_STR)
       goto out;
-    n = o->via.str.size < sizeof resp->msg - 1 ? o->via.str.size
-                                               : sizeof resp->msg - 1;
+    n = o->via.str.size < sizeof resp->msg - 1 ? o->via.str.size : sizeof resp->msg - 1;
     memcpy(resp->msg, o->via.str.ptr, n);
     resp->msg[n] = '\0';
     resp->err = (int)code;
@@ -969,8 +883,7 @@ out:
   return rc;
 }
 
-void proto_response_free(struct proto_response *resp)
-{
+void proto_response_free(struct proto_response *resp) {
   if (resp == NULL)
     return;
   if (resp->op == PROTO_OP_LIST) {

@@ -13,14 +13,12 @@
 
 #include "proto.h"
 
-static bool name_char_ok(unsigned char c)
-{
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-         (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+static bool name_char_ok(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '_' || c == '-';
 }
 
-bool proto_name_valid(const char *name)
-{
+bool proto_name_valid(const char *name) {
   size_t i;
 
   if (name == NULL || name[0] == '\0' || name[0] == '.')
@@ -33,8 +31,7 @@ bool proto_name_valid(const char *name)
 }
 
 /* Copy the formatted path into buf if it fits both buf and sun_path. */
-static int put_path(char *buf, size_t cap, const char *a, const char *b)
-{
+static int put_path(char *buf, size_t cap, const char *a, const char *b) {
   size_t max = sizeof(((struct sockaddr_un *)0)->sun_path);
   int n;
 
@@ -48,8 +45,7 @@ static int put_path(char *buf, size_t cap, const char *a, const char *b)
   return 0;
 }
 
-int proto_socket_path(const char *explicit_path, char *buf, size_t cap)
-{
+int proto_socket_path(const char *explicit_path, char *buf, size_t cap) {
   const char *env;
   char tmp[64];
 

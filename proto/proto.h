@@ -13,8 +13,8 @@
  *
  * Nothing here is exported from libshmview (only shmv_* is).
  */
-#ifndef SHMV_PROTO_H
-#define SHMV_PROTO_H
+#ifndef SHMV_PROTO_PROTO_H
+#define SHMV_PROTO_PROTO_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -23,13 +23,13 @@
 
 #include <msgpack.h>
 
-#define PROTO_VERSION 1
-#define PROTO_HEADER_SIZE 4
+#define PROTO_VERSION           1
+#define PROTO_HEADER_SIZE       4
 #define PROTO_FRAME_MAX_DEFAULT (64u * 1024u) /* payload bytes */
-#define PROTO_FRAME_MAX_MIN (4u * 1024u)
-#define PROTO_NAME_MAX 200
-#define PROTO_TO_END UINT64_MAX /* open: length to the end of the segment */
-#define PROTO_MSG_MAX 256       /* error sentence, with NUL */
+#define PROTO_FRAME_MAX_MIN     (4u * 1024u)
+#define PROTO_NAME_MAX          200
+#define PROTO_TO_END            UINT64_MAX /* open: length to the end of the segment */
+#define PROTO_MSG_MAX           256        /* error sentence, with NUL */
 
 /* ---- ops ---- */
 
@@ -81,16 +81,16 @@ int proto_socket_path(const char *explicit_path, char *buf, size_t cap);
 struct proto_request {
   uint64_t id;
   enum proto_op op;
-  uint32_t fields;                   /* PROTO_F_* present on the wire */
-  char name[PROTO_NAME_MAX + 1];     /* create open stat unlink resize */
-  char after[PROTO_NAME_MAX + 1];    /* list: resume after this name ("" = start) */
-  uint64_t size;                     /* create resize */
-  uint32_t mode;                     /* create; default 0600 */
-  uint64_t offset;                   /* open; default 0 */
-  uint64_t length;                   /* open; default PROTO_TO_END */
-  bool writable;                     /* open; default false */
-  uint64_t lease;                    /* release */
-  uint32_t version;                  /* hello: client's protocol version */
+  uint32_t fields;                /* PROTO_F_* present on the wire */
+  char name[PROTO_NAME_MAX + 1];  /* create open stat unlink resize */
+  char after[PROTO_NAME_MAX + 1]; /* list: resume after this name ("" = start) */
+  uint64_t size;                  /* create resize */
+  uint32_t mode;                  /* create; default 0600 */
+  uint64_t offset;                /* open; default 0 */
+  uint64_t length;                /* open; default PROTO_TO_END */
+  bool writable;                  /* open; default false */
+  uint64_t lease;                 /* release */
+  uint32_t version;               /* hello: client's protocol version */
 };
 
 struct proto_segment {
@@ -102,18 +102,18 @@ struct proto_segment {
   uint32_t created_nsec;
 };
 
-struct proto_view {          /* open's answer; the fd travels beside it */
+struct proto_view { /* open's answer; the fd travels beside it */
   char name[PROTO_NAME_MAX + 1];
-  uint64_t offset, length;   /* length resolved (never PROTO_TO_END) */
-  uint64_t segment_size;     /* size of the segment when opened */
-  uint64_t lease;            /* id for release */
+  uint64_t offset, length; /* length resolved (never PROTO_TO_END) */
+  uint64_t segment_size;   /* size of the segment when opened */
+  uint64_t lease;          /* id for release */
   bool writable;
 };
 
 struct proto_hello {
-  uint32_t version;          /* daemon's protocol version */
-  char server[32];           /* daemon's version string */
-  uint64_t frame_max;        /* largest payload the daemon accepts/sends */
+  uint32_t version;   /* daemon's protocol version */
+  char server[32];    /* daemon's version string */
+  uint64_t frame_max; /* largest payload the daemon accepts/sends */
   uint32_t name_max;
 };
 
@@ -127,14 +127,14 @@ struct proto_status {
   uint64_t quota_bytes, quota_segments, quota_views; /* per uid; 0: none */
   uint32_t uid;                                      /* the asking peer's */
   uint64_t used_bytes, used_segments, used_views;    /* what that uid holds */
-  uint64_t grace_ms;         /* restart grace left (no shrinking adopted segments) */
+  uint64_t grace_ms; /* restart grace left (no shrinking adopted segments) */
 };
 
 struct proto_response {
   uint64_t id;
-  enum proto_op op;          /* the request's op: selects the body */
-  int err;                   /* 0: ok; else a positive errno value */
-  char msg[PROTO_MSG_MAX];   /* with err: a human sentence */
+  enum proto_op op;        /* the request's op: selects the body */
+  int err;                 /* 0: ok; else a positive errno value */
+  char msg[PROTO_MSG_MAX]; /* with err: a human sentence */
   union {
     struct proto_hello hello;      /* HELLO */
     struct proto_segment segment;  /* CREATE, STAT, RESIZE (the new state) */
@@ -143,16 +143,15 @@ struct proto_response {
     struct {                       /* LIST: one page, sorted by name */
       struct proto_segment *items; /* encode: borrowed; decode: malloc'd */
       size_t count;
-      bool more;                   /* ask again with after = last name */
+      bool more; /* ask again with after = last name */
     } list;
-  } u;                             /* RELEASE, UNLINK: no body */
+  } u; /* RELEASE, UNLINK: no body */
 };
 
 /* Encode a whole frame (header + payload) into out, which the caller has
  * initialised (msgpack_sbuffer_init) and owns. Returns 0, or -EMSGSIZE if
  * the payload exceeds frame_max (out is then left empty), -ENOMEM. */
-int proto_request_encode(const struct proto_request *req, size_t frame_max,
-                         msgpack_sbuffer *out);
+int proto_request_encode(const struct proto_request *req, size_t frame_max, msgpack_sbuffer *out);
 int proto_response_encode(const struct proto_response *resp, size_t frame_max,
                           msgpack_sbuffer *out);
 
@@ -160,9 +159,8 @@ int proto_response_encode(const struct proto_response *resp, size_t frame_max,
  * map, trailing bytes), -EINVAL (wrong type, missing or out-of-range field,
  * bad name) or -EOPNOTSUPP (unknown op), writes a sentence into errmsg, and
  * still sets req->id when the id was readable (so the error can answer it). */
-int proto_request_decode(const void *payload, size_t len,
-                         struct proto_request *req,
-                         char *errmsg, size_t errcap);
+int proto_request_decode(const void *payload, size_t len, struct proto_request *req, char *errmsg,
+                         size_t errcap);
 
 /* Decode a response to a request of op `op`. Returns 0 (resp->err may still
  * carry the daemon's error), or -EPROTO for anything malformed. A LIST
@@ -173,17 +171,16 @@ void proto_response_free(struct proto_response *resp);
 
 /* Fill resp as an error answer to id: code a positive errno value,
  * message printf-style. */
-void proto_response_error(struct proto_response *resp, uint64_t id,
-                          enum proto_op op, int code, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
+void proto_response_error(struct proto_response *resp, uint64_t id, enum proto_op op, int code,
+                          const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 /* ---- framing (frame.c) ---- */
 
 /* Incremental frame reader: read bytes into it, take out whole frames. */
 struct proto_reader {
   uint8_t *buf;
-  size_t start;     /* first unconsumed byte */
-  size_t len;       /* end of valid bytes */
+  size_t start; /* first unconsumed byte */
+  size_t len;   /* end of valid bytes */
   size_t cap;
   size_t frame_max; /* payload limit */
 };
@@ -194,16 +191,14 @@ void proto_reader_free(struct proto_reader *r);
 /* Room to read into: at least min(want, what a frame can still need) bytes,
  * compacting or growing the buffer (never beyond header + frame_max).
  * Returns 0 or -ENOMEM. */
-int proto_reader_space(struct proto_reader *r, size_t want, void **p,
-                       size_t *avail);
+int proto_reader_space(struct proto_reader *r, size_t want, void **p, size_t *avail);
 void proto_reader_commit(struct proto_reader *r, size_t n);
 
 /* Next whole frame: returns 1 and points *payload and *len at it (valid until
  * the next call into the reader), 0 if more bytes are needed, -EMSGSIZE if
  * the header announces more than frame_max, -EPROTO for an empty frame.
  * After a negative return the stream cannot be resynchronised. */
-int proto_reader_next(struct proto_reader *r, const uint8_t **payload,
-                      size_t *len);
+int proto_reader_next(struct proto_reader *r, const uint8_t **payload, size_t *len);
 
 /* Bytes buffered but not yet returned as frames (a half frame). */
 size_t proto_reader_pending(const struct proto_reader *r);
@@ -226,4 +221,4 @@ ssize_t proto_send(int sock, const void *buf, size_t len, int fd);
  * 0 at EOF, or -errno. Retries EINTR. */
 ssize_t proto_recv(int sock, void *buf, size_t cap, int *fd);
 
-#endif /* SHMV_PROTO_H */
+#endif /* SHMV_PROTO_PROTO_H */

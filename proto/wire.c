@@ -19,8 +19,7 @@
  * kernel truncate silently where we cannot see it. */
 #define RECV_MAX_FDS 16
 
-ssize_t proto_send(int sock, const void *buf, size_t len, int fd)
-{
+ssize_t proto_send(int sock, const void *buf, size_t len, int fd) {
   union {
     struct cmsghdr align;
     char buf[CMSG_SPACE(sizeof(int))];
@@ -54,8 +53,7 @@ ssize_t proto_send(int sock, const void *buf, size_t len, int fd)
   return n < 0 ? -errno : n;
 }
 
-ssize_t proto_recv(int sock, void *buf, size_t cap, int *fd)
-{
+ssize_t proto_recv(int sock, void *buf, size_t cap, int *fd) {
   union {
     struct cmsghdr align;
     char buf[CMSG_SPACE(sizeof(int) * RECV_MAX_FDS)];
@@ -88,8 +86,7 @@ ssize_t proto_recv(int sock, void *buf, size_t cap, int *fd)
    * so keep none of them. The bytes themselves are intact. */
   keep = fd != NULL && !(msg.msg_flags & MSG_CTRUNC);
   for (cm = CMSG_FIRSTHDR(&msg); cm != NULL; cm = CMSG_NXTHDR(&msg, cm)) {
-    if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
-        cm->cmsg_len < CMSG_LEN(0))
+    if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS || cm->cmsg_len < CMSG_LEN(0))
       continue;
     nfds = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
     for (i = 0; i < nfds; i++) {

@@ -121,7 +121,7 @@ int harness_shm_count(const char *prefix) {
 }
 
 int harness_raw_connect(const struct harness_daemon *d) {
-  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  struct sockaddr_un sa = { .sun_family = AF_UNIX };
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
   if (fd < 0)
@@ -212,7 +212,8 @@ void harness_daemon_start(struct harness_daemon *d, const char *const *extra_arg
   ck_assert_msg(mkdtemp(tmpl) != NULL, "mkdtemp: %s", strerror(errno));
   snprintf(d->dir, sizeof d->dir, "%s", tmpl);
   ck_assert_msg((size_t)snprintf(d->socket, sizeof d->socket, "%s/s.sock", d->dir) <
-                    sizeof d->socket, "socket path too long");
+                    sizeof d->socket,
+                "socket path too long");
   snprintf(d->prefix, sizeof d->prefix, "shmvt%s-%d-%u", run_id(), (int)getpid(), counter);
   d->valgrind = valgrind_wanted();
   spawn(d, extra_args);

@@ -7,8 +7,8 @@
  * in /dev/shm. With SHMVIEW_TEST_VALGRIND=1 in the environment the daemon
  * runs under valgrind and harness_daemon_stop() reports its errors/leaks.
  */
-#ifndef SHMV_TEST_HARNESS_H
-#define SHMV_TEST_HARNESS_H
+#ifndef SHMV_TESTS_HARNESS_H
+#define SHMV_TESTS_HARNESS_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -19,9 +19,9 @@
 
 struct harness_daemon {
   pid_t pid;
-  char dir[256];     /* private temporary directory */
-  char socket[108];  /* dir/s.sock */
-  char prefix[64];   /* unique shm prefix */
+  char dir[256];    /* private temporary directory */
+  char socket[108]; /* dir/s.sock */
+  char prefix[64];  /* unique shm prefix */
   bool valgrind;
 };
 
@@ -47,13 +47,12 @@ int harness_shm_count(const char *prefix);
 
 /* Children report failures through their exit status: a ck_assert in a
  * forked child would be lost. */
-#define CHILD_CHECK(cond)                                                    \
-  do {                                                                       \
-    if (!(cond)) {                                                           \
-      fprintf(stderr, "%s:%d: child check failed: %s\n", __FILE__, __LINE__, \
-              #cond);                                                        \
-      return 1;                                                              \
-    }                                                                        \
+#define CHILD_CHECK(cond)                                                            \
+  do {                                                                               \
+    if (!(cond)) {                                                                   \
+      fprintf(stderr, "%s:%d: child check failed: %s\n", __FILE__, __LINE__, #cond); \
+      return 1;                                                                      \
+    }                                                                                \
   } while (0)
 
 /* Run fn(arg) in a forked child process; returns its wait status. The

@@ -46,8 +46,7 @@ static int write_through_readonly(void *arg) {
   (void)arg;
   /* Sanitizer runtimes catch SIGSEGV; we want the kernel's verdict. */
   signal(SIGSEGV, SIG_DFL);
-  if (shmv_connect(d.socket, &mine) != 0 ||
-      shmv_view_open(mine, "ro", 0, SHMV_TO_END, 0, &v) != 0)
+  if (shmv_connect(d.socket, &mine) != 0 || shmv_view_open(mine, "ro", 0, SHMV_TO_END, 0, &v) != 0)
     return 2;
   ((volatile char *)shmv_view_data(v))[10] = 'x';
   return 0; /* not reached if the kernel enforces read-only */

@@ -25,17 +25,17 @@
 #include "harness.h"
 #include "shmview.h"
 
-#define OK(expr)                                                              \
-  do {                                                                        \
-    int rc_ = (expr);                                                         \
-    ck_assert_msg(rc_ == 0, "%s = %d (%s)", #expr, rc_, shmv_strerror(rc_));  \
+#define OK(expr)                                                             \
+  do {                                                                       \
+    int rc_ = (expr);                                                        \
+    ck_assert_msg(rc_ == 0, "%s = %d (%s)", #expr, rc_, shmv_strerror(rc_)); \
   } while (0)
 
-#define FAILS(expr, code)                                                     \
-  do {                                                                        \
-    int rc_ = (expr);                                                         \
-    ck_assert_msg(rc_ == (code), "%s = %d (%s), expected %s", #expr, rc_,     \
-                  shmv_strerror(rc_), #code);                                 \
+#define FAILS(expr, code)                                                                     \
+  do {                                                                                        \
+    int rc_ = (expr);                                                                         \
+    ck_assert_msg(rc_ == (code), "%s = %d (%s), expected %s", #expr, rc_, shmv_strerror(rc_), \
+                  #code);                                                                     \
   } while (0)
 
 /* ======================================================================
@@ -86,31 +86,31 @@ END_TEST
 
 START_TEST(descriptor_parse_malformed) {
   static const char *const bad[] = {
-      "",
-      ":",
-      ":1:2",
-      ".hidden:1:2",
-      "a/b:1:2",
-      "a b",
-      "a:",
-      "a:x",
-      "a:0x10",
-      "a: 1",
-      "a:1 ",
-      "a:+1",
-      "a:-1",
-      "a:1:-2",
-      "a:1:+2",
-      "a:1:2:rx",
-      "a:1:2:",
-      "a:1:2:RW",
-      "a:1:2:rw:extra",
-      "a:1:2:ro:",
-      "a:99999999999999999999999",
-      "a:18446744073709551616",
-      "a:0:99999999999999999999",
-      "a:1:ends",
-      "a::2",
+    "",
+    ":",
+    ":1:2",
+    ".hidden:1:2",
+    "a/b:1:2",
+    "a b",
+    "a:",
+    "a:x",
+    "a:0x10",
+    "a: 1",
+    "a:1 ",
+    "a:+1",
+    "a:-1",
+    "a:1:-2",
+    "a:1:+2",
+    "a:1:2:rx",
+    "a:1:2:",
+    "a:1:2:RW",
+    "a:1:2:rw:extra",
+    "a:1:2:ro:",
+    "a:99999999999999999999999",
+    "a:18446744073709551616",
+    "a:0:99999999999999999999",
+    "a:1:ends",
+    "a::2",
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     shmv_descriptor d;
@@ -131,14 +131,14 @@ START_TEST(descriptor_format_roundtrip) {
   static const struct {
     const char *in, *out;
   } cases[] = {
-      {"frames:4096:1024:rw", "frames:4096:1024:rw"},
-      {"a", "a:0:end:ro"},
-      {"a:5", "a:5:end:ro"},
-      {"a:5:", "a:5:end:ro"},
-      {"a:5:end:rw", "a:5:end:rw"},
-      {"x.y-z_1:0:0:ro", "x.y-z_1:0:0:ro"},
-      {"a:007:010:ro", "a:7:10:ro"},
-      {"a:18446744073709551614:1:rw", "a:18446744073709551614:1:rw"},
+    { "frames:4096:1024:rw", "frames:4096:1024:rw" },
+    { "a", "a:0:end:ro" },
+    { "a:5", "a:5:end:ro" },
+    { "a:5:", "a:5:end:ro" },
+    { "a:5:end:rw", "a:5:end:rw" },
+    { "x.y-z_1:0:0:ro", "x.y-z_1:0:0:ro" },
+    { "a:007:010:ro", "a:7:10:ro" },
+    { "a:18446744073709551614:1:rw", "a:18446744073709551614:1:rw" },
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     shmv_descriptor d, back;
@@ -208,10 +208,9 @@ END_TEST
 
 START_TEST(strerror_sentences) {
   static const int codes[] = {
-      0,          ENOENT,          EEXIST, EACCES,       EPERM,      ERANGE,
-      EBUSY,      EINVAL,          ENOSPC, EFBIG,        EMSGSIZE,   EPROTO,
-      EOPNOTSUPP, EPROTONOSUPPORT, EUSERS, ECONNREFUSED, ECONNRESET, ENOTCONN,
-      ENOMEM,     EDQUOT,          ENAMETOOLONG,
+    0,      ENOENT,       EEXIST,     EACCES,   EPERM,  ERANGE,     EBUSY,
+    EINVAL, ENOSPC,       EFBIG,      EMSGSIZE, EPROTO, EOPNOTSUPP, EPROTONOSUPPORT,
+    EUSERS, ECONNREFUSED, ECONNRESET, ENOTCONN, ENOMEM, EDQUOT,     ENAMETOOLONG,
   };
   const char *generic = shmv_strerror(987654);
   ck_assert_ptr_nonnull(generic);
@@ -226,12 +225,11 @@ START_TEST(strerror_sentences) {
     ck_assert_msg(strcmp(s, generic) != 0, "no sentence for %d", codes[i]);
     /* Hand-written, not libc's. */
     if (codes[i] != 0)
-      ck_assert_msg(strcmp(s, strerror(codes[i])) != 0,
-                    "libc's sentence for %d: %s", codes[i], s);
+      ck_assert_msg(strcmp(s, strerror(codes[i])) != 0, "libc's sentence for %d: %s", codes[i], s);
     ck_assert_ptr_eq(shmv_strerror(-codes[i]), s);
     for (size_t j = 0; j < i; j++)
-      ck_assert_msg(strcmp(s, shmv_strerror(codes[j])) != 0,
-                    "%d and %d share a sentence", codes[i], codes[j]);
+      ck_assert_msg(strcmp(s, shmv_strerror(codes[j])) != 0, "%d and %d share a sentence", codes[i],
+                    codes[j]);
   }
   /* Other errno values still get a sentence. */
   const char *s = shmv_strerror(-EIO);
@@ -277,7 +275,7 @@ START_TEST(connect_missing_socket) {
   /* A socket nobody listens on. */
   int s = socket(AF_UNIX, SOCK_STREAM, 0);
   ck_assert_int_ge(s, 0);
-  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  struct sockaddr_un sa = { .sun_family = AF_UNIX };
   snprintf(sa.sun_path, sizeof sa.sun_path, "%s/deaf.sock", dir);
   ck_assert_int_eq(bind(s, (struct sockaddr *)&sa, sizeof sa), 0);
   FAILS(shmv_connect(sa.sun_path, &c), -ECONNREFUSED);
@@ -319,10 +317,10 @@ static void *fake_serve(void *arg) {
 static int fake_client(const void *reply, size_t len, shmv_client **c) {
   char dir[80];
   temp_dir(dir, sizeof dir);
-  struct fake f = {.reply = reply, .len = len};
+  struct fake f = { .reply = reply, .len = len };
   f.lsock = socket(AF_UNIX, SOCK_STREAM, 0);
   ck_assert_int_ge(f.lsock, 0);
-  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  struct sockaddr_un sa = { .sun_family = AF_UNIX };
   snprintf(sa.sun_path, sizeof sa.sun_path, "%s/fake.sock", dir);
   ck_assert_int_eq(bind(f.lsock, (struct sockaddr *)&sa, sizeof sa), 0);
   ck_assert_int_eq(listen(f.lsock, 4), 0);
@@ -346,16 +344,15 @@ static int fake_connect(const void *reply, size_t len) {
 
 /* A whole hello answer frame, by hand: {id, ok, version, server,
  * frame_max: 4096, name_max: 200}. */
-static size_t hello_frame(unsigned char *buf, unsigned char id,
-                          unsigned char version) {
+static size_t hello_frame(unsigned char *buf, unsigned char id, unsigned char version) {
   static const unsigned char body[] = {
-      0x86,                                           /* map of 6 */
-      0xa2, 'i', 'd', 0x00,                           /* id (patched) */
-      0xa2, 'o', 'k', 0xc3,                           /* ok: true */
-      0xa7, 'v', 'e', 'r', 's', 'i', 'o', 'n', 0x00,  /* version (patched) */
-      0xa6, 's', 'e', 'r', 'v', 'e', 'r', 0xa1, 'x',  /* server: "x" */
-      0xa9, 'f', 'r', 'a', 'm', 'e', '_', 'm', 'a', 'x', 0xcd, 0x10, 0x00,
-      0xa8, 'n', 'a', 'm', 'e', '_', 'm', 'a', 'x', 0xcc, 0xc8,
+    0x86,                                             /* map of 6 */
+    0xa2, 'i',  'd', 0x00,                            /* id (patched) */
+    0xa2, 'o',  'k', 0xc3,                            /* ok: true */
+    0xa7, 'v',  'e', 'r',  's', 'i', 'o', 'n',  0x00, /* version (patched) */
+    0xa6, 's',  'e', 'r',  'v', 'e', 'r', 0xa1, 'x',  /* server: "x" */
+    0xa9, 'f',  'r', 'a',  'm', 'e', '_', 'm',  'a',  'x', 0xcd, 0x10,
+    0x00, 0xa8, 'n', 'a',  'm', 'e', '_', 'm',  'a',  'x', 0xcc, 0xc8,
   };
   size_t n = sizeof body;
   buf[0] = buf[1] = buf[2] = 0;
@@ -373,16 +370,16 @@ START_TEST(connect_bad_servers) {
   /* Hangs up without a word. */
   FAILS(fake_connect(NULL, 0), -ECONNRESET);
   /* An empty frame. */
-  static const unsigned char empty[] = {0, 0, 0, 0};
+  static const unsigned char empty[] = { 0, 0, 0, 0 };
   FAILS(fake_connect(empty, sizeof empty), -EPROTO);
   /* A frame announcing 1 GiB. */
-  static const unsigned char huge[] = {0x40, 0, 0, 0, 0x80};
+  static const unsigned char huge[] = { 0x40, 0, 0, 0, 0x80 };
   FAILS(fake_connect(huge, sizeof huge), -EPROTO);
   /* A frame that is not a msgpack map. */
-  static const unsigned char junk[] = {0, 0, 0, 3, 0xc1, 0xc1, 0xc1};
+  static const unsigned char junk[] = { 0, 0, 0, 3, 0xc1, 0xc1, 0xc1 };
   FAILS(fake_connect(junk, sizeof junk), -EPROTO);
   /* Half a frame, then EOF. */
-  static const unsigned char half[] = {0, 0, 0, 10, 0x81};
+  static const unsigned char half[] = { 0, 0, 0, 10, 0x81 };
   FAILS(fake_connect(half, sizeof half), -ECONNRESET);
 
   unsigned char hello[128];
@@ -707,7 +704,7 @@ START_TEST(zero_length_and_to_end) {
   shmv_view *x = (shmv_view *)&x;
   FAILS(shmv_view_slice(v, 0, 1, &x), -ERANGE);
   ck_assert_ptr_null(x);
-  unsigned char buf[4] = {9, 9, 9, 9};
+  unsigned char buf[4] = { 9, 9, 9, 9 };
   ck_assert_uint_eq(shmv_view_tobytes(v, buf, sizeof buf), 0);
   ck_assert_uint_eq(buf[0], 9);
   shmv_view_release(v);
@@ -925,7 +922,7 @@ static int connect_retry(shmv_client **c) {
 }
 
 START_TEST(too_many_clients) {
-  static const char *const extra[] = {"--max-clients", "1", NULL};
+  static const char *const extra[] = { "--max-clients", "1", NULL };
   harness_daemon_start(&daemon_, extra);
   shmv_client *a = NULL, *b = (shmv_client *)&b;
   OK(connect_retry(&a)); /* the harness's probe may still count */
@@ -940,7 +937,7 @@ START_TEST(too_many_clients) {
 END_TEST
 
 #define THREADS 8
-#define ROUNDS 200
+#define ROUNDS  200
 
 struct thread_arg {
   shmv_client *c;
@@ -964,8 +961,7 @@ static void *thread_main(void *p) {
       d[a->index] = (unsigned char)i;
     else
       (void)*(volatile unsigned char *)d;
-    if (shmv_view_slice(v, 100, 200, &s) < 0 ||
-        shmv_view_data(s) != (void *)(d + 100))
+    if (shmv_view_slice(v, 100, 200, &s) < 0 || shmv_view_data(s) != (void *)(d + 100))
       atomic_fetch_add(a->errors, 1);
     /* Release in either order: the last one sends RELEASE. */
     if (i % 3) {
@@ -986,7 +982,7 @@ START_TEST(threads_share_client) {
   pthread_t t[THREADS];
   struct thread_arg args[THREADS];
   for (int i = 0; i < THREADS; i++) {
-    args[i] = (struct thread_arg){.c = c, .index = i, .errors = &errors};
+    args[i] = (struct thread_arg){ .c = c, .index = i, .errors = &errors };
     ck_assert_int_eq(pthread_create(&t[i], NULL, thread_main, &args[i]), 0);
   }
   for (int i = 0; i < THREADS; i++)
@@ -1012,7 +1008,7 @@ static void many_name(char *buf, size_t cap, int i) {
 }
 
 START_TEST(list_pages) {
-  static const char *const extra[] = {"--frame-max", "4096", NULL};
+  static const char *const extra[] = { "--frame-max", "4096", NULL };
   shmv_client *c = start_with(extra);
   shmv_status_info st;
   OK(shmv_status(c, &st));

@@ -51,8 +51,8 @@ static const char *write_file(const char *name, const char *text) {
 }
 
 /* Run conf_load_file with stderr captured into err. */
-static int load_capture(struct daemon_config *cfg, const char *path, int required,
-                        char *err, size_t cap) {
+static int load_capture(struct daemon_config *cfg, const char *path, int required, char *err,
+                        size_t cap) {
   char errpath[300];
   int saved = dup(STDERR_FILENO), fd, rc;
   ssize_t n;
@@ -181,8 +181,7 @@ START_TEST(files) {
   path = write_file("bad.conf", "frame-max = 8K\nframe-max = 8 K\n");
   ck_assert_int_eq(load_capture(&cfg, path, 1, err, sizeof err), -1);
   snprintf(want, sizeof want,
-           "shmviewd: %s:2: frame-max: '8 K' is not a size (use e.g. 4096, 64K, 1M, 2G)\n",
-           path);
+           "shmviewd: %s:2: frame-max: '8 K' is not a size (use e.g. 4096, 64K, 1M, 2G)\n", path);
   ck_assert_str_eq(err, want);
 
   path = write_file("noeq.conf", "max-views 7\n");
@@ -206,20 +205,20 @@ START_TEST(flags_win) {
   struct daemon_config cfg;
   const char *path = write_file("f.conf", "frame-max = 8K\nmax-views = 7\nprefix = fromfile\n"
                                           "socket = /tmp/from-file.sock\n");
-  char *argv[] = {"shmviewd", "--config", (char *)path, "--frame-max", "16K",
-                  "-p", "fromflag", NULL};
+  char *argv[] = { "shmviewd", "--config", (char *)path, "--frame-max",
+                   "16K",      "-p",       "fromflag",   NULL };
 
   ck_assert_int_eq(conf_from_args(7, argv, &cfg), 0);
   ck_assert_uint_eq(cfg.frame_max, 16384); /* flag */
   ck_assert_uint_eq(cfg.max_views, 7);     /* file */
   ck_assert_str_eq(cfg.prefix, "fromflag");
   ck_assert_str_eq(cfg.socket_path, "/tmp/from-file.sock");
-  ck_assert_uint_eq(cfg.grace_ms, 30000);  /* default */
+  ck_assert_uint_eq(cfg.grace_ms, 30000); /* default */
 
   /* The flags are checked with the same parser and messages. */
-  char *bad[] = {"shmviewd", "--config", (char *)path, "--max-views", "many", NULL};
+  char *bad[] = { "shmviewd", "--config", (char *)path, "--max-views", "many", NULL };
   ck_assert_int_eq(conf_from_args(5, bad, &cfg), -1);
-  char *extra[] = {"shmviewd", "--config", (char *)path, "stray", NULL};
+  char *extra[] = { "shmviewd", "--config", (char *)path, "stray", NULL };
   ck_assert_int_eq(conf_from_args(4, extra, &cfg), -1);
 }
 END_TEST

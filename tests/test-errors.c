@@ -53,8 +53,8 @@ START_TEST(ranges) {
   shmv_view_release(v);
   ck_assert_int_eq(shmv_view_open(c, "r", 99, 1, 0, &v), 0);
   ck_assert_uint_eq(shmv_view_length(v), 1);
-  ck_assert_int_eq(shmv_view_slice(v, 0, 2, &(shmv_view *){NULL}), -ERANGE);
-  ck_assert_int_eq(shmv_view_slice(v, 2, 1, &(shmv_view *){NULL}), -ERANGE);
+  ck_assert_int_eq(shmv_view_slice(v, 0, 2, &(shmv_view *){ NULL }), -ERANGE);
+  ck_assert_int_eq(shmv_view_slice(v, 2, 1, &(shmv_view *){ NULL }), -ERANGE);
   shmv_view_release(v);
   {
     shmv_status_info st;
@@ -68,8 +68,9 @@ END_TEST
 
 START_TEST(names) {
   char longest[SHMV_NAME_MAX + 1], too_long[SHMV_NAME_MAX + 2];
-  static const char *const bad[] = {"", ".hidden", "a/b", "a b", "../x", "é", "a\tb",
-                                    "a:b", NULL};
+  static const char *const bad[] = {
+    "", ".hidden", "a/b", "a b", "../x", "é", "a\tb", "a:b", NULL
+  };
 
   for (int i = 0; bad[i] != NULL; i++) {
     ck_assert_msg(shmv_create(c, bad[i], 1, 0600) == -EINVAL, "accepted '%s'", bad[i]);
@@ -149,8 +150,15 @@ START_TEST(dev_shm_full) {
 END_TEST
 
 static void limits_setup(void) {
-  static const char *const args[] = {"--max-segment-size", "1M", "--max-total-size", "1536K",
-                                     "--max-views", "3", "--max-clients", "2", NULL};
+  static const char *const args[] = { "--max-segment-size",
+                                      "1M",
+                                      "--max-total-size",
+                                      "1536K",
+                                      "--max-views",
+                                      "3",
+                                      "--max-clients",
+                                      "2",
+                                      NULL };
   start_with(args);
 }
 
@@ -200,8 +208,10 @@ START_TEST(limits) {
 }
 END_TEST
 
-static void no_daemon_setup(void) {}
-static void no_daemon_teardown(void) {}
+static void no_daemon_setup(void) {
+}
+static void no_daemon_teardown(void) {
+}
 
 START_TEST(no_daemon) {
   shmv_client *none = NULL;

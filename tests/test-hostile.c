@@ -129,7 +129,7 @@ static void expect_error(int fd, uint64_t id, int code) {
 }
 
 static void expect_hangup(int fd) {
-  struct pollfd pfd = {.fd = fd, .events = POLLIN};
+  struct pollfd pfd = { .fd = fd, .events = POLLIN };
   char b;
 
   ck_assert_int_eq(poll(&pfd, 1, 5000), 1);
@@ -138,7 +138,7 @@ static void expect_hangup(int fd) {
 
 START_TEST(garbage_payload) {
   int fd = harness_raw_connect(&d);
-  static const uint8_t junk[] = {0xc1, 0xc1, 0xc1, 0xc1, 0xff, 0x00, 0x42};
+  static const uint8_t junk[] = { 0xc1, 0xc1, 0xc1, 0xc1, 0xff, 0x00, 0x42 };
 
   send_frame(fd, junk, sizeof junk);
   expect_error(fd, 0, EPROTO);
@@ -150,7 +150,7 @@ END_TEST
 
 START_TEST(oversize_frame) {
   int fd = harness_raw_connect(&d);
-  uint8_t hdr[4] = {0x7f, 0xff, 0xff, 0xff};
+  uint8_t hdr[4] = { 0x7f, 0xff, 0xff, 0xff };
 
   send_all(fd, hdr, sizeof hdr);
   expect_error(fd, 0, EMSGSIZE);
@@ -169,8 +169,8 @@ END_TEST
 
 START_TEST(empty_frame_and_non_map) {
   int fd = harness_raw_connect(&d);
-  static const uint8_t array[] = {0x92, 0x01, 0x02}; /* [1, 2] */
-  static const uint8_t trailing[] = {0x80, 0x80};     /* {} {} */
+  static const uint8_t array[] = { 0x92, 0x01, 0x02 }; /* [1, 2] */
+  static const uint8_t trailing[] = { 0x80, 0x80 };    /* {} {} */
 
   send_frame(fd, NULL, 0);
   expect_error(fd, 0, EPROTO);
@@ -252,7 +252,7 @@ static void op_is_nil(msgpack_packer *pk) {
 
 START_TEST(bad_requests_keep_connection) {
   int fd = harness_raw_connect(&d);
-  struct proto_request req = {.id = 11, .op = PROTO_OP_STATUS};
+  struct proto_request req = { .id = 11, .op = PROTO_OP_STATUS };
   struct proto_response resp;
 
   send_packed(fd, name_is_int);
@@ -281,7 +281,7 @@ END_TEST
 START_TEST(half_frame_stall_and_hangup) {
   int stall = harness_raw_connect(&d), quit = harness_raw_connect(&d);
   uint8_t hdr[4];
-  static const uint8_t part[10] = {0x84};
+  static const uint8_t part[10] = { 0x84 };
 
   proto_frame_header(hdr, 100);
   send_all(stall, hdr, sizeof hdr);
@@ -320,14 +320,14 @@ START_TEST(passed_fds_are_closed) {
 
   /* Settle: one round trip so the connection's own fd is counted. */
   {
-    struct proto_request req = {.id = 1, .op = PROTO_OP_STATUS};
+    struct proto_request req = { .id = 1, .op = PROTO_OP_STATUS };
 
     send_request(fd, &req);
     ck_assert_int_eq(read_response(fd, PROTO_OP_STATUS, &resp, NULL), 0);
   }
   before = count_fds(d.pid);
   for (uint64_t i = 2; i < 22; i++) {
-    struct proto_request req = {.id = i, .op = PROTO_OP_STATUS};
+    struct proto_request req = { .id = i, .op = PROTO_OP_STATUS };
     int extra = open("/dev/null", O_RDONLY);
 
     msgpack_sbuffer_init(&sb);
@@ -352,7 +352,7 @@ START_TEST(pipelined_requests) {
 
   msgpack_sbuffer_init(&all);
   for (uint64_t i = 1; i <= 200; i++) {
-    struct proto_request req = {.id = i, .op = PROTO_OP_STATUS};
+    struct proto_request req = { .id = i, .op = PROTO_OP_STATUS };
     msgpack_sbuffer one;
 
     msgpack_sbuffer_init(&one);
@@ -375,7 +375,7 @@ END_TEST
 START_TEST(flood_without_reading) {
   int fd = harness_raw_connect(&d);
   msgpack_sbuffer sb;
-  struct proto_request req = {.id = 1, .op = PROTO_OP_LIST};
+  struct proto_request req = { .id = 1, .op = PROTO_OP_LIST };
   size_t sent = 0;
   int fl = fcntl(fd, F_GETFL);
 
@@ -406,13 +406,13 @@ END_TEST
 /* ...and one that reads nothing for --send-timeout is dropped, leases and
  * all. */
 START_TEST(never_reading_client_dropped) {
-  static const char *const args[] = {"--send-timeout", "1", NULL};
+  static const char *const args[] = { "--send-timeout", "1", NULL };
   struct harness_daemon strict;
   shmv_client *good;
   shmv_status_info st;
   shmv_view *v;
   msgpack_sbuffer sb;
-  struct proto_request req = {.id = 1, .op = PROTO_OP_LIST};
+  struct proto_request req = { .id = 1, .op = PROTO_OP_LIST };
   int fd, fl;
 
   harness_daemon_start(&strict, args);
@@ -453,9 +453,10 @@ END_TEST
 /* A lease belongs to the connection that took it. */
 START_TEST(foreign_lease_release) {
   int a = harness_raw_connect(&d), b = harness_raw_connect(&d);
-  struct proto_request open_req = {.id = 1, .op = PROTO_OP_OPEN, .offset = 0,
-                                   .length = PROTO_TO_END, .writable = false};
-  struct proto_request rel = {.id = 2, .op = PROTO_OP_RELEASE};
+  struct proto_request open_req = {
+    .id = 1, .op = PROTO_OP_OPEN, .offset = 0, .length = PROTO_TO_END, .writable = false
+  };
+  struct proto_request rel = { .id = 2, .op = PROTO_OP_RELEASE };
   struct proto_response resp;
   int got;
 

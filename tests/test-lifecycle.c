@@ -154,8 +154,7 @@ START_TEST(many_releases_in_a_row) {
 
   ck_assert_int_eq(shmv_create(c, "many", 4096, 0600), 0);
   for (int i = 0; i < 100; i++)
-    ck_assert_int_eq(shmv_view_open(c, "many", (size_t)i, 1, i % 2 ? SHMV_WRITABLE : 0, &v[i]),
-                     0);
+    ck_assert_int_eq(shmv_view_open(c, "many", (size_t)i, 1, i % 2 ? SHMV_WRITABLE : 0, &v[i]), 0);
   ck_assert_uint_eq(live_views(), 100);
   for (int i = 0; i < 100; i++) {
     shmv_view *w;
@@ -357,9 +356,8 @@ START_TEST(live_socket_refused_stale_replaced) {
   snprintf(prefix, sizeof prefix, "%sx", d.prefix);
   /* Someone is listening: a second daemon must not steal the socket. */
   status = run_daemon_on(d.socket, prefix);
-  ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 1,
-                "second daemon status %#x", status);
-  ck_assert_int_eq(shmv_status(c, &(shmv_status_info){0}), 0);
+  ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 1, "second daemon status %#x", status);
+  ck_assert_int_eq(shmv_status(c, &(shmv_status_info){ 0 }), 0);
 
   /* Nor may a second daemon share the prefix, even on another socket: it
    * would adopt the first one's objects as orphans. */
@@ -370,7 +368,7 @@ START_TEST(live_socket_refused_stale_replaced) {
     status = run_daemon_on(other, d.prefix);
     ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 1, "same prefix: %#x", status);
     ck_assert_int_ne(access(other, F_OK), 0);
-    ck_assert_int_eq(shmv_status(c, &(shmv_status_info){0}), 0);
+    ck_assert_int_eq(shmv_status(c, &(shmv_status_info){ 0 }), 0);
   }
 
   /* A daemon killed with -9 leaves its socket file behind... */

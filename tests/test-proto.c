@@ -34,19 +34,27 @@ struct kv {
   const char *s;
   size_t len;
 };
-#define KU(k, v) { (k), 'u', (v), 0, NULL, 0 }
-#define KI(k, v) { (k), 'i', 0, (v), NULL, 0 }
-#define KS(k, v) { (k), 's', 0, 0, (v), 0 }
-#define KX(k, v, n) { (k), 'x', 0, 0, (v), (n) }
-#define KB(k, v) { (k), 'b', (v), 0, NULL, 0 }
-#define KN(k) { (k), 'n', 0, 0, NULL, 0 }
-#define KF(k) { (k), 'f', 0, 0, NULL, 0 }
-#define KA(k) { (k), 'a', 0, 0, NULL, 0 }
-#define KM(k) { (k), 'm', 0, 0, NULL, 0 }
+#define KU(k, v) \
+  { (k), 'u', (v), 0, NULL, 0 }
+#define KI(k, v) \
+  { (k), 'i', 0, (v), NULL, 0 }
+#define KS(k, v) \
+  { (k), 's', 0, 0, (v), 0 }
+#define KX(k, v, n) \
+  { (k), 'x', 0, 0, (v), (n) }
+#define KB(k, v) \
+  { (k), 'b', (v), 0, NULL, 0 }
+#define KN(k) \
+  { (k), 'n', 0, 0, NULL, 0 }
+#define KF(k) \
+  { (k), 'f', 0, 0, NULL, 0 }
+#define KA(k) \
+  { (k), 'a', 0, 0, NULL, 0 }
+#define KM(k) \
+  { (k), 'm', 0, 0, NULL, 0 }
 #define NKV(a) (sizeof(a) / sizeof((a)[0]))
 
-static void pack_value(msgpack_packer *pk, const struct kv *e)
-{
+static void pack_value(msgpack_packer *pk, const struct kv *e) {
   switch (e->t) {
   case 'u': msgpack_pack_uint64(pk, e->u); break;
   case 'i': msgpack_pack_int64(pk, e->i); break;
@@ -61,8 +69,7 @@ static void pack_value(msgpack_packer *pk, const struct kv *e)
   }
 }
 
-static void pack_kvs(msgpack_packer *pk, const struct kv *kvs, size_t n)
-{
+static void pack_kvs(msgpack_packer *pk, const struct kv *kvs, size_t n) {
   size_t i;
 
   msgpack_pack_map(pk, n);
@@ -73,9 +80,8 @@ static void pack_kvs(msgpack_packer *pk, const struct kv *kvs, size_t n)
 }
 
 /* Decode a hand-made request map. */
-static int decode_kvs(const struct kv *kvs, size_t n,
-                      struct proto_request *req, char *msg, size_t cap)
-{
+static int decode_kvs(const struct kv *kvs, size_t n, struct proto_request *req, char *msg,
+                      size_t cap) {
   msgpack_sbuffer sb;
   msgpack_packer pk;
   int rc;
@@ -88,18 +94,14 @@ static int decode_kvs(const struct kv *kvs, size_t n,
   return rc;
 }
 
-static uint32_t frame_len(const msgpack_sbuffer *sb)
-{
+static uint32_t frame_len(const msgpack_sbuffer *sb) {
   const uint8_t *p = (const uint8_t *)sb->data;
 
-  return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
-         ((uint32_t)p[2] << 8) | p[3];
+  return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
 }
 
 /* Encode then decode a request; checks the frame header on the way. */
-static void req_roundtrip(const struct proto_request *in,
-                          struct proto_request *out)
-{
+static void req_roundtrip(const struct proto_request *in, struct proto_request *out) {
   msgpack_sbuffer sb;
   char msg[PROTO_MSG_MAX];
   int rc;
@@ -108,29 +110,25 @@ static void req_roundtrip(const struct proto_request *in,
   ck_assert_int_eq(proto_request_encode(in, FMAX, &sb), 0);
   ck_assert_uint_gt(sb.size, PROTO_HEADER_SIZE);
   ck_assert_uint_eq(frame_len(&sb), sb.size - PROTO_HEADER_SIZE);
-  rc = proto_request_decode(sb.data + PROTO_HEADER_SIZE,
-                            sb.size - PROTO_HEADER_SIZE, out, msg, sizeof msg);
+  rc = proto_request_decode(sb.data + PROTO_HEADER_SIZE, sb.size - PROTO_HEADER_SIZE, out, msg,
+                            sizeof msg);
   ck_assert_msg(rc == 0, "decode %s: %d %s", proto_op_name(in->op), rc, msg);
   msgpack_sbuffer_destroy(&sb);
 }
 
-static void resp_roundtrip(const struct proto_response *in,
-                           struct proto_response *out)
-{
+static void resp_roundtrip(const struct proto_response *in, struct proto_response *out) {
   msgpack_sbuffer sb;
 
   msgpack_sbuffer_init(&sb);
   ck_assert_int_eq(proto_response_encode(in, FMAX, &sb), 0);
   ck_assert_uint_eq(frame_len(&sb), sb.size - PROTO_HEADER_SIZE);
-  ck_assert_int_eq(proto_response_decode(sb.data + PROTO_HEADER_SIZE,
-                                         sb.size - PROTO_HEADER_SIZE, in->op,
-                                         out),
-                   0);
+  ck_assert_int_eq(
+      proto_response_decode(sb.data + PROTO_HEADER_SIZE, sb.size - PROTO_HEADER_SIZE, in->op, out),
+      0);
   msgpack_sbuffer_destroy(&sb);
 }
 
-static void fill_segment(struct proto_segment *s, unsigned i)
-{
+static void fill_segment(struct proto_segment *s, unsigned i) {
   memset(s, 0, sizeof *s);
   snprintf(s->name, sizeof s->name, "seg-%05u", i);
   s->size = 4096u * (i + 1) + UINT64_C(0x100000000);
@@ -143,9 +141,7 @@ static void fill_segment(struct proto_segment *s, unsigned i)
   s->created_nsec = 999999999u - i;
 }
 
-static void assert_segment_eq(const struct proto_segment *a,
-                              const struct proto_segment *b)
-{
+static void assert_segment_eq(const struct proto_segment *a, const struct proto_segment *b) {
   ck_assert_str_eq(a->name, b->name);
   ck_assert_uint_eq(a->size, b->size);
   ck_assert_uint_eq(a->uid, b->uid);
@@ -157,8 +153,7 @@ static void assert_segment_eq(const struct proto_segment *a,
   ck_assert_uint_eq(a->created_nsec, b->created_nsec);
 }
 
-static int count_fds(void)
-{
+static int count_fds(void) {
   DIR *d = opendir("/proc/self/fd");
   struct dirent *e;
   int n = 0;
@@ -173,11 +168,9 @@ static int count_fds(void)
 
 /* ---- ops and names ---- */
 
-START_TEST(test_op_names)
-{
-  static const char *const names[] = { "hello", "create", "open",
-                                       "release", "list", "stat",
-                                       "unlink", "resize", "status" };
+START_TEST(test_op_names) {
+  static const char *const names[] = { "hello", "create", "open",   "release", "list",
+                                       "stat",  "unlink", "resize", "status" };
   unsigned i;
 
   for (i = 0; i < NKV(names); i++) {
@@ -187,7 +180,7 @@ START_TEST(test_op_names)
   }
   ck_assert_ptr_null(proto_op_name(PROTO_OP_NONE));
   ck_assert_ptr_null(proto_op_name(PROTO_OP_COUNT_));
-  ck_assert_ptr_null(proto_op_name((enum proto_op)-1));
+  ck_assert_ptr_null(proto_op_name((enum proto_op) - 1));
   ck_assert_int_eq(proto_op_lookup("hell", 4), PROTO_OP_NONE);
   ck_assert_int_eq(proto_op_lookup("hello!", 6), PROTO_OP_NONE);
   ck_assert_int_eq(proto_op_lookup("hello!", 5), PROTO_OP_HELLO);
@@ -196,8 +189,7 @@ START_TEST(test_op_names)
 }
 END_TEST
 
-START_TEST(test_name_valid)
-{
+START_TEST(test_name_valid) {
   char n[PROTO_NAME_MAX + 2];
 
   ck_assert(proto_name_valid("a"));
@@ -227,8 +219,7 @@ END_TEST
 
 /* ---- request round trips ---- */
 
-START_TEST(test_req_roundtrip)
-{
+START_TEST(test_req_roundtrip) {
   struct proto_request in, out;
 
   memset(&in, 0, sizeof in);
@@ -269,8 +260,7 @@ START_TEST(test_req_roundtrip)
   ck_assert_uint_eq(out.offset, 4096);
   ck_assert_uint_eq(out.length, 1024);
   ck_assert(out.writable);
-  ck_assert_uint_eq(out.fields, PROTO_F_NAME | PROTO_F_OFFSET |
-                                    PROTO_F_LENGTH | PROTO_F_WRITABLE);
+  ck_assert_uint_eq(out.fields, PROTO_F_NAME | PROTO_F_OFFSET | PROTO_F_LENGTH | PROTO_F_WRITABLE);
 
   in.length = PROTO_TO_END; /* goes out as nil */
   in.writable = false;
@@ -337,8 +327,7 @@ START_TEST(test_req_roundtrip)
 }
 END_TEST
 
-START_TEST(test_req_encode_bad_op)
-{
+START_TEST(test_req_encode_bad_op) {
   struct proto_request in;
   msgpack_sbuffer sb;
 
@@ -355,8 +344,7 @@ END_TEST
 
 /* ---- response round trips ---- */
 
-START_TEST(test_resp_roundtrip_ok)
-{
+START_TEST(test_resp_roundtrip_ok) {
   struct proto_response in, out;
 
   memset(&in, 0, sizeof in);
@@ -379,8 +367,7 @@ START_TEST(test_resp_roundtrip_ok)
   resp_roundtrip(&in, &out);
   ck_assert_uint_eq(strlen(out.u.hello.server), 31);
 
-  static const enum proto_op segops[] = { PROTO_OP_CREATE, PROTO_OP_STAT,
-                                          PROTO_OP_RESIZE };
+  static const enum proto_op segops[] = { PROTO_OP_CREATE, PROTO_OP_STAT, PROTO_OP_RESIZE };
   for (unsigned k = 0; k < 3; k++) {
     memset(&in, 0, sizeof in);
     in.id = 2 + k;
@@ -474,15 +461,13 @@ START_TEST(test_resp_roundtrip_ok)
 }
 END_TEST
 
-START_TEST(test_resp_roundtrip_err)
-{
+START_TEST(test_resp_roundtrip_err) {
   struct proto_response in, out;
   char longmsg[1000];
   int op;
 
   for (op = PROTO_OP_NONE; op < PROTO_OP_COUNT_; op++) {
-    proto_response_error(&in, 40 + op, (enum proto_op)op, ENOENT,
-                         "no segment named \"%s\"", "x");
+    proto_response_error(&in, 40 + op, (enum proto_op)op, ENOENT, "no segment named \"%s\"", "x");
     ck_assert_int_eq(in.err, ENOENT);
     resp_roundtrip(&in, &out);
     ck_assert_uint_eq(out.id, 40 + op);
@@ -514,8 +499,7 @@ START_TEST(test_resp_roundtrip_err)
 }
 END_TEST
 
-START_TEST(test_resp_err_long_msg_truncated)
-{
+START_TEST(test_resp_err_long_msg_truncated) {
   /* a peer's msg longer than our buffer is truncated, not refused */
   struct proto_response out;
   msgpack_sbuffer sb;
@@ -534,8 +518,7 @@ START_TEST(test_resp_err_long_msg_truncated)
   msgpack_pack_uint64(&pk, ERANGE);
   msgpack_pack_str_with_body(&pk, "msg", 3);
   msgpack_pack_str_with_body(&pk, big, sizeof big);
-  ck_assert_int_eq(proto_response_decode(sb.data, sb.size, PROTO_OP_OPEN, &out),
-                   0);
+  ck_assert_int_eq(proto_response_decode(sb.data, sb.size, PROTO_OP_OPEN, &out), 0);
   ck_assert_int_eq(out.err, ERANGE);
   ck_assert_uint_eq(out.id, 5);
   ck_assert_uint_eq(strlen(out.msg), PROTO_MSG_MAX - 1);
@@ -543,8 +526,7 @@ START_TEST(test_resp_err_long_msg_truncated)
 }
 END_TEST
 
-static void list_roundtrip(size_t count, bool more)
-{
+static void list_roundtrip(size_t count, bool more) {
   struct proto_response in, out;
   struct proto_segment *items = NULL;
   size_t i;
@@ -576,8 +558,7 @@ static void list_roundtrip(size_t count, bool more)
   free(items);
 }
 
-START_TEST(test_resp_list)
-{
+START_TEST(test_resp_list) {
   list_roundtrip(0, false);
   list_roundtrip(1, false);
   list_roundtrip(100, true);
@@ -585,8 +566,7 @@ START_TEST(test_resp_list)
 }
 END_TEST
 
-START_TEST(test_resp_encode_bad)
-{
+START_TEST(test_resp_encode_bad) {
   struct proto_response in;
   msgpack_sbuffer sb;
 
@@ -604,8 +584,7 @@ END_TEST
 
 /* ---- encode limits ---- */
 
-START_TEST(test_encode_frame_max)
-{
+START_TEST(test_encode_frame_max) {
   struct proto_response in;
   struct proto_segment *items;
   struct proto_request req;
@@ -669,8 +648,7 @@ END_TEST
 
 /* ---- frame reader ---- */
 
-static size_t make_frame(uint8_t *out, const char *payload)
-{
+static size_t make_frame(uint8_t *out, const char *payload) {
   size_t n = strlen(payload);
 
   proto_frame_header(out, (uint32_t)n);
@@ -678,8 +656,7 @@ static size_t make_frame(uint8_t *out, const char *payload)
   return n + PROTO_HEADER_SIZE;
 }
 
-static void feed(struct proto_reader *r, const void *data, size_t n)
-{
+static void feed(struct proto_reader *r, const void *data, size_t n) {
   const uint8_t *p = data;
   void *dst;
   size_t avail, k;
@@ -695,8 +672,7 @@ static void feed(struct proto_reader *r, const void *data, size_t n)
   }
 }
 
-START_TEST(test_frame_header)
-{
+START_TEST(test_frame_header) {
   uint8_t h[4];
 
   proto_frame_header(h, 0x01020304u);
@@ -709,8 +685,7 @@ START_TEST(test_frame_header)
 }
 END_TEST
 
-START_TEST(test_reader_bytewise)
-{
+START_TEST(test_reader_bytewise) {
   struct proto_reader r;
   uint8_t buf[64];
   const uint8_t *pl;
@@ -744,8 +719,7 @@ START_TEST(test_reader_bytewise)
 }
 END_TEST
 
-START_TEST(test_reader_two_frames_one_read)
-{
+START_TEST(test_reader_two_frames_one_read) {
   struct proto_reader r;
   uint8_t buf[64];
   const uint8_t *pl;
@@ -770,8 +744,7 @@ START_TEST(test_reader_two_frames_one_read)
 }
 END_TEST
 
-START_TEST(test_reader_truncated)
-{
+START_TEST(test_reader_truncated) {
   struct proto_reader r;
   uint8_t buf[64];
   const uint8_t *pl;
@@ -791,8 +764,7 @@ START_TEST(test_reader_truncated)
 }
 END_TEST
 
-START_TEST(test_reader_empty_frame)
-{
+START_TEST(test_reader_empty_frame) {
   struct proto_reader r;
   uint8_t h[4];
   const uint8_t *pl;
@@ -806,8 +778,7 @@ START_TEST(test_reader_empty_frame)
 }
 END_TEST
 
-START_TEST(test_reader_oversize)
-{
+START_TEST(test_reader_oversize) {
   struct proto_reader r;
   uint8_t h[4];
   const uint8_t *pl;
@@ -827,8 +798,7 @@ START_TEST(test_reader_oversize)
 }
 END_TEST
 
-START_TEST(test_reader_max_frame)
-{
+START_TEST(test_reader_max_frame) {
   /* A frame of exactly frame_max passes, and the buffer never grows
    * beyond header + frame_max even when the caller asks for more. */
   struct proto_reader r;
@@ -864,8 +834,7 @@ START_TEST(test_reader_max_frame)
 }
 END_TEST
 
-START_TEST(test_reader_compacts)
-{
+START_TEST(test_reader_compacts) {
   /* many small frames through a reader: the buffer stays small */
   struct proto_reader r;
   uint8_t buf[16];
@@ -889,8 +858,7 @@ END_TEST
 
 /* ---- request decoding errors ---- */
 
-START_TEST(test_decode_not_map)
-{
+START_TEST(test_decode_not_map) {
   static const uint8_t arr[] = { 0x92, 0x01, 0x02 };
   static const uint8_t num[] = { 0x05 };
   static const uint8_t str[] = { 0xa2, 'i', 'd' };
@@ -898,23 +866,17 @@ START_TEST(test_decode_not_map)
   struct proto_request req;
   char msg[PROTO_MSG_MAX];
 
-  ck_assert_int_eq(proto_request_decode(arr, sizeof arr, &req, msg, sizeof msg),
-                   -EPROTO);
+  ck_assert_int_eq(proto_request_decode(arr, sizeof arr, &req, msg, sizeof msg), -EPROTO);
   ck_assert_uint_gt(strlen(msg), 0);
-  ck_assert_int_eq(proto_request_decode(num, sizeof num, &req, msg, sizeof msg),
-                   -EPROTO);
-  ck_assert_int_eq(proto_request_decode(str, sizeof str, &req, msg, sizeof msg),
-                   -EPROTO);
-  ck_assert_int_eq(proto_request_decode(nil, sizeof nil, &req, msg, sizeof msg),
-                   -EPROTO);
-  ck_assert_int_eq(proto_request_decode(num, 0, &req, msg, sizeof msg),
-                   -EPROTO);
+  ck_assert_int_eq(proto_request_decode(num, sizeof num, &req, msg, sizeof msg), -EPROTO);
+  ck_assert_int_eq(proto_request_decode(str, sizeof str, &req, msg, sizeof msg), -EPROTO);
+  ck_assert_int_eq(proto_request_decode(nil, sizeof nil, &req, msg, sizeof msg), -EPROTO);
+  ck_assert_int_eq(proto_request_decode(num, 0, &req, msg, sizeof msg), -EPROTO);
   ck_assert_uint_eq(req.id, 0);
 }
 END_TEST
 
-START_TEST(test_decode_trailing_truncated_garbage)
-{
+START_TEST(test_decode_trailing_truncated_garbage) {
   struct proto_request in, req;
   msgpack_sbuffer sb;
   char msg[PROTO_MSG_MAX];
@@ -934,36 +896,26 @@ START_TEST(test_decode_trailing_truncated_garbage)
   memcpy(buf, pl, n);
 
   buf[n] = 0xc0; /* trailing nil */
-  ck_assert_int_eq(proto_request_decode(buf, n + 1, &req, msg, sizeof msg),
-                   -EPROTO);
+  ck_assert_int_eq(proto_request_decode(buf, n + 1, &req, msg, sizeof msg), -EPROTO);
   buf[n] = 0x80; /* a second (empty) map */
-  ck_assert_int_eq(proto_request_decode(buf, n + 1, &req, msg, sizeof msg),
-                   -EPROTO);
+  ck_assert_int_eq(proto_request_decode(buf, n + 1, &req, msg, sizeof msg), -EPROTO);
   for (i = 1; i < n; i++) /* every truncation */
-    ck_assert_int_eq(proto_request_decode(buf, i, &req, msg, sizeof msg),
-                     -EPROTO);
+    ck_assert_int_eq(proto_request_decode(buf, i, &req, msg, sizeof msg), -EPROTO);
   ck_assert_int_eq(proto_request_decode(buf, n, &req, msg, sizeof msg), 0);
 
-  static const uint8_t c1[] = { 0x81, 0xc1, 0x00 };   /* never-used byte */
+  static const uint8_t c1[] = { 0x81, 0xc1, 0x00 }; /* never-used byte */
   static const uint8_t liar[] = { 0xdd, 0xff, 0xff, 0xff, 0xff };
   static const uint8_t liarmap[] = { 0xdf, 0x7f, 0xff, 0xff, 0xff, 0xa1, 'x' };
   static const uint8_t hugestr[] = { 0x81, 0xdb, 0xff, 0xff, 0xff, 0xff, 'x' };
-  ck_assert_int_eq(proto_request_decode(c1, sizeof c1, &req, msg, sizeof msg),
-                   -EPROTO);
-  ck_assert_int_eq(
-      proto_request_decode(liar, sizeof liar, &req, msg, sizeof msg), -EPROTO);
-  ck_assert_int_eq(
-      proto_request_decode(liarmap, sizeof liarmap, &req, msg, sizeof msg),
-      -EPROTO);
-  ck_assert_int_eq(
-      proto_request_decode(hugestr, sizeof hugestr, &req, msg, sizeof msg),
-      -EPROTO);
+  ck_assert_int_eq(proto_request_decode(c1, sizeof c1, &req, msg, sizeof msg), -EPROTO);
+  ck_assert_int_eq(proto_request_decode(liar, sizeof liar, &req, msg, sizeof msg), -EPROTO);
+  ck_assert_int_eq(proto_request_decode(liarmap, sizeof liarmap, &req, msg, sizeof msg), -EPROTO);
+  ck_assert_int_eq(proto_request_decode(hugestr, sizeof hugestr, &req, msg, sizeof msg), -EPROTO);
   msgpack_sbuffer_destroy(&sb);
 }
 END_TEST
 
-START_TEST(test_decode_id_and_op)
-{
+START_TEST(test_decode_id_and_op) {
   struct proto_request req;
   char msg[PROTO_MSG_MAX];
 
@@ -975,8 +927,7 @@ START_TEST(test_decode_id_and_op)
   }
   {
     /* the id is found wherever it is, even when other fields are bad */
-    struct kv k[] = { KS("op", "create"), KS("name", ".bad"), KU("size", 1),
-                      KU("id", 77) };
+    struct kv k[] = { KS("op", "create"), KS("name", ".bad"), KU("size", 1), KU("id", 77) };
     ck_assert_int_eq(decode_kvs(k, NKV(k), &req, msg, sizeof msg), -EINVAL);
     ck_assert_uint_eq(req.id, 77);
   }
@@ -1047,8 +998,7 @@ struct wrongtype {
   const char *expect; /* message */
 };
 
-static void fill_valid(const char *op, struct kv *k, size_t *n)
-{
+static void fill_valid(const char *op, struct kv *k, size_t *n) {
   *n = 0;
   k[(*n)++] = (struct kv)KU("id", 9);
   k[(*n)++] = (struct kv)KS("op", op);
@@ -1064,8 +1014,7 @@ static void fill_valid(const char *op, struct kv *k, size_t *n)
 }
 
 /* Replace key in k (or append it). */
-static void set_kv(struct kv *k, size_t *n, struct kv v)
-{
+static void set_kv(struct kv *k, size_t *n, struct kv v) {
   size_t i;
 
   for (i = 0; i < *n; i++)
@@ -1076,8 +1025,7 @@ static void set_kv(struct kv *k, size_t *n, struct kv v)
   k[(*n)++] = v;
 }
 
-START_TEST(test_decode_wrong_types)
-{
+START_TEST(test_decode_wrong_types) {
   static const struct wrongtype cases[] = {
     { "hello", KS("version", "1"), "\"version\" must be an unsigned integer" },
     { "hello", KI("version", -1), "\"version\" must be an unsigned integer" },
@@ -1115,25 +1063,22 @@ START_TEST(test_decode_wrong_types)
     fill_valid(cases[i].op, k, &n);
     ck_assert_int_eq(decode_kvs(k, n, &req, msg, sizeof msg), 0);
     set_kv(k, &n, cases[i].bad);
-    ck_assert_msg(decode_kvs(k, n, &req, msg, sizeof msg) == -EINVAL,
-                  "case %zu (%s %s) accepted", i, cases[i].op,
-                  cases[i].bad.key);
+    ck_assert_msg(decode_kvs(k, n, &req, msg, sizeof msg) == -EINVAL, "case %zu (%s %s) accepted",
+                  i, cases[i].op, cases[i].bad.key);
     ck_assert_msg(strncmp(msg, cases[i].expect, strlen(cases[i].expect)) == 0,
-                  "case %zu: got \"%s\", want \"%s\"", i, msg,
-                  cases[i].expect);
+                  "case %zu: got \"%s\", want \"%s\"", i, msg, cases[i].expect);
     ck_assert_uint_eq(req.id, 9);
   }
 }
 END_TEST
 
-START_TEST(test_decode_missing_required)
-{
+START_TEST(test_decode_missing_required) {
   static const struct {
     const char *op, *drop;
   } cases[] = {
-    { "hello", "version" }, { "create", "name" },  { "create", "size" },
+    { "hello", "version" }, { "create", "name" },   { "create", "size" },
     { "open", "name" },     { "release", "lease" }, { "stat", "name" },
-    { "unlink", "name" },   { "resize", "name" },  { "resize", "size" },
+    { "unlink", "name" },   { "resize", "name" },   { "resize", "size" },
   };
   struct proto_request req;
   char msg[PROTO_MSG_MAX], want[64];
@@ -1146,10 +1091,8 @@ START_TEST(test_decode_missing_required)
       if (!strcmp(k[j].key, cases[i].drop))
         k[j].key = "unrelated"; /* an unknown key stands in its place */
     ck_assert_int_eq(decode_kvs(k, n, &req, msg, sizeof msg), -EINVAL);
-    snprintf(want, sizeof want, "missing required field \"%s\"",
-             cases[i].drop);
-    ck_assert_msg(strncmp(msg, want, strlen(want)) == 0, "%s: %s",
-                  cases[i].op, msg);
+    snprintf(want, sizeof want, "missing required field \"%s\"", cases[i].drop);
+    ck_assert_msg(strncmp(msg, want, strlen(want)) == 0, "%s: %s", cases[i].op, msg);
     ck_assert_uint_eq(req.id, 9);
   }
   /* list and status need nothing */
@@ -1162,27 +1105,25 @@ START_TEST(test_decode_missing_required)
 }
 END_TEST
 
-START_TEST(test_decode_defaults)
-{
+START_TEST(test_decode_defaults) {
   struct proto_request req;
   char msg[PROTO_MSG_MAX];
 
   {
-    struct kv k[] = { KU("id", 1), KS("op", "create"), KS("name", "s"),
-                      KU("size", 0) };
+    struct kv k[] = { KU("id", 1), KS("op", "create"), KS("name", "s"), KU("size", 0) };
     ck_assert_int_eq(decode_kvs(k, NKV(k), &req, msg, sizeof msg), 0);
     ck_assert_uint_eq(req.mode, 0600);
     ck_assert_uint_eq(req.fields, PROTO_F_NAME | PROTO_F_SIZE);
   }
   {
-    struct kv k[] = { KU("id", 1), KS("op", "create"), KS("name", "s"),
-                      KU("size", 0), KU("mode", 0777) };
+    struct kv k[] = { KU("id", 1), KS("op", "create"), KS("name", "s"), KU("size", 0),
+                      KU("mode", 0777) };
     ck_assert_int_eq(decode_kvs(k, NKV(k), &req, msg, sizeof msg), 0);
     ck_assert_uint_eq(req.mode, 0777);
   }
   {
-    struct kv k[] = { KU("id", 1), KS("op", "create"), KS("name", "s"),
-                      KU("size", 0), KU("mode", 0) };
+    struct kv k[] = { KU("id", 1), KS("op", "create"), KS("name", "s"), KU("size", 0),
+                      KU("mode", 0) };
     ck_assert_int_eq(decode_kvs(k, NKV(k), &req, msg, sizeof msg), 0);
     ck_assert_uint_eq(req.mode, 0);
     ck_assert(req.fields & PROTO_F_MODE);
@@ -1196,15 +1137,14 @@ START_TEST(test_decode_defaults)
     ck_assert_uint_eq(req.fields, PROTO_F_NAME);
   }
   {
-    struct kv k[] = { KU("id", 1), KS("op", "open"), KS("name", "s"),
-                      KN("length") };
+    struct kv k[] = { KU("id", 1), KS("op", "open"), KS("name", "s"), KN("length") };
     ck_assert_int_eq(decode_kvs(k, NKV(k), &req, msg, sizeof msg), 0);
     ck_assert_uint_eq(req.length, PROTO_TO_END);
     ck_assert(req.fields & PROTO_F_LENGTH);
   }
   {
-    struct kv k[] = { KU("id", 1), KS("op", "open"), KS("name", "s"),
-                      KU("length", UINT64_MAX), KU("offset", UINT64_MAX) };
+    struct kv k[] = { KU("id", 1), KS("op", "open"), KS("name", "s"), KU("length", UINT64_MAX),
+                      KU("offset", UINT64_MAX) };
     ck_assert_int_eq(decode_kvs(k, NKV(k), &req, msg, sizeof msg), 0);
     ck_assert_uint_eq(req.length, UINT64_MAX);
     ck_assert_uint_eq(req.offset, UINT64_MAX); /* range is the daemon's job */
@@ -1212,29 +1152,25 @@ START_TEST(test_decode_defaults)
 }
 END_TEST
 
-START_TEST(test_decode_unknown_and_duplicate_keys)
-{
+START_TEST(test_decode_unknown_and_duplicate_keys) {
   struct proto_request req;
   char msg[PROTO_MSG_MAX];
 
   {
     /* unknown keys, of any type, and keys the op does not use: ignored */
-    struct kv k[] = { KU("id", 1), KS("future", "x"), KS("op", "stat"),
-                      KA("list"), KS("name", "s"), KS("size", "not checked"),
-                      KM("nested") };
+    struct kv k[] = { KU("id", 1),     KS("future", "x"),         KS("op", "stat"), KA("list"),
+                      KS("name", "s"), KS("size", "not checked"), KM("nested") };
     ck_assert_int_eq(decode_kvs(k, NKV(k), &req, msg, sizeof msg), 0);
     ck_assert_str_eq(req.name, "s");
     ck_assert_uint_eq(req.fields, PROTO_F_NAME);
   }
   {
-    struct kv k[] = { KU("id", 1), KS("op", "stat"), KS("name", "a"),
-                      KS("name", "b") };
+    struct kv k[] = { KU("id", 1), KS("op", "stat"), KS("name", "a"), KS("name", "b") };
     ck_assert_int_eq(decode_kvs(k, NKV(k), &req, msg, sizeof msg), -EINVAL);
     ck_assert_str_eq(msg, "duplicate key \"name\"");
   }
   {
-    struct kv k[] = { KU("id", 1), KS("op", "stat"), KS("op", "unlink"),
-                      KS("name", "a") };
+    struct kv k[] = { KU("id", 1), KS("op", "stat"), KS("op", "unlink"), KS("name", "a") };
     ck_assert_int_eq(decode_kvs(k, NKV(k), &req, msg, sizeof msg), -EINVAL);
   }
   {
@@ -1258,9 +1194,7 @@ START_TEST(test_decode_unknown_and_duplicate_keys)
     msgpack_pack_nil(&pk);
     msgpack_pack_str_with_body(&pk, "op", 2);
     msgpack_pack_str_with_body(&pk, "status", 6);
-    ck_assert_int_eq(proto_request_decode(sb.data, sb.size, &req, msg,
-                                          sizeof msg),
-                     0);
+    ck_assert_int_eq(proto_request_decode(sb.data, sb.size, &req, msg, sizeof msg), 0);
     ck_assert_uint_eq(req.id, 5);
     ck_assert_int_eq(req.op, PROTO_OP_STATUS);
     msgpack_sbuffer_destroy(&sb);
@@ -1268,15 +1202,12 @@ START_TEST(test_decode_unknown_and_duplicate_keys)
 }
 END_TEST
 
-START_TEST(test_decode_bad_names)
-{
-  static const char *const bad[] = { "", ".", ".hidden", "a/b", "../etc",
-                                     "a b", "tab\t", "caf\xc3\xa9", "x*",
-                                     "semi;colon" };
+START_TEST(test_decode_bad_names) {
+  static const char *const bad[] = { "",    ".",     ".hidden",     "a/b", "../etc",
+                                     "a b", "tab\t", "caf\xc3\xa9", "x*",  "semi;colon" };
   struct proto_request req;
   char msg[PROTO_MSG_MAX], longname[PROTO_NAME_MAX + 2];
-  static const char *const ops[] = { "create", "open", "stat", "unlink",
-                                     "resize" };
+  static const char *const ops[] = { "create", "open", "stat", "unlink", "resize" };
   struct kv k[16];
   size_t i, j, n;
 
@@ -1320,9 +1251,7 @@ END_TEST
 
 /* Re-encode a response map of an op with key `drop` removed or replaced by
  * a string, at the top level or inside the body map `inner`. */
-static int resp_mutated(enum proto_op op, const char *inner, const char *key,
-                        bool retype)
-{
+static int resp_mutated(enum proto_op op, const char *inner, const char *key, bool retype) {
   struct proto_response in, out;
   struct proto_segment seg;
   msgpack_sbuffer sb, sb2;
@@ -1352,16 +1281,14 @@ static int resp_mutated(enum proto_op op, const char *inner, const char *key,
   msgpack_sbuffer_init(&sb);
   ck_assert_int_eq(proto_response_encode(&in, FMAX, &sb), 0);
   msgpack_unpacked_init(&u);
-  ck_assert_int_eq(msgpack_unpack_next(&u, sb.data + 4, sb.size - 4, &off),
-                   MSGPACK_UNPACK_SUCCESS);
+  ck_assert_int_eq(msgpack_unpack_next(&u, sb.data + 4, sb.size - 4, &off), MSGPACK_UNPACK_SUCCESS);
   top = &u.data;
   msgpack_object *m = top;
   if (inner != NULL) {
     m = NULL;
     for (i = 0; i < top->via.map.size; i++) {
       msgpack_object *k = &top->via.map.ptr[i].key;
-      if (k->via.str.size == strlen(inner) &&
-          !memcmp(k->via.str.ptr, inner, k->via.str.size))
+      if (k->via.str.size == strlen(inner) && !memcmp(k->via.str.ptr, inner, k->via.str.size))
         m = &top->via.map.ptr[i].val;
     }
     ck_assert_ptr_nonnull(m);
@@ -1370,8 +1297,7 @@ static int resp_mutated(enum proto_op op, const char *inner, const char *key,
   }
   for (j = 0; j < m->via.map.size; j++) {
     msgpack_object *k = &m->via.map.ptr[j].key;
-    if (k->via.str.size == strlen(key) &&
-        !memcmp(k->via.str.ptr, key, k->via.str.size)) {
+    if (k->via.str.size == strlen(key) && !memcmp(k->via.str.ptr, key, k->via.str.size)) {
       if (retype) {
         /* negative numbers for strings, strings for everything else */
         if (m->via.map.ptr[j].val.type == MSGPACK_OBJECT_STR) {
@@ -1404,65 +1330,47 @@ static int resp_mutated(enum proto_op op, const char *inner, const char *key,
   return rc;
 }
 
-START_TEST(test_resp_decode_malformed)
-{
-  static const char *const segkeys[] = { "name", "size", "uid", "gid", "mode",
-                                         "views", "writable_views", "created",
-                                         "created_nsec" };
-  static const char *const viewkeys[] = { "name", "offset", "length", "size",
-                                          "lease", "writable" };
-  static const char *const hellokeys[] = { "version", "server", "frame_max",
-                                           "name_max" };
-  static const char *const statuskeys[] = {
-    "server", "version", "uptime_ms", "clients", "segments", "bytes", "views",
-    "writable_views", "requests", "max_segment_size", "max_total_size",
-    "max_clients", "max_views", "frame_max"
+START_TEST(test_resp_decode_malformed) {
+  static const char *const segkeys[] = {
+    "name", "size", "uid", "gid", "mode", "views", "writable_views", "created", "created_nsec"
   };
-  static const enum proto_op segops[] = { PROTO_OP_CREATE, PROTO_OP_STAT,
-                                          PROTO_OP_RESIZE };
+  static const char *const viewkeys[] = { "name", "offset", "length", "size", "lease", "writable" };
+  static const char *const hellokeys[] = { "version", "server", "frame_max", "name_max" };
+  static const char *const statuskeys[] = {
+    "server",         "version",     "uptime_ms",      "clients",  "segments",
+    "bytes",          "views",       "writable_views", "requests", "max_segment_size",
+    "max_total_size", "max_clients", "max_views",      "frame_max"
+  };
+  static const enum proto_op segops[] = { PROTO_OP_CREATE, PROTO_OP_STAT, PROTO_OP_RESIZE };
   size_t i, k;
   int retype;
 
   for (retype = 0; retype < 2; retype++) {
     for (k = 0; k < 3; k++)
       for (i = 0; i < NKV(segkeys); i++)
-        ck_assert_msg(resp_mutated(segops[k], "segment", segkeys[i], retype) ==
-                          -EPROTO,
+        ck_assert_msg(resp_mutated(segops[k], "segment", segkeys[i], retype) == -EPROTO,
                       "segment %s %d", segkeys[i], retype);
     for (i = 0; i < NKV(segkeys); i++)
-      ck_assert_msg(resp_mutated(PROTO_OP_LIST, "segments", segkeys[i],
-                                 retype) == -EPROTO,
+      ck_assert_msg(resp_mutated(PROTO_OP_LIST, "segments", segkeys[i], retype) == -EPROTO,
                     "list %s", segkeys[i]);
     for (i = 0; i < NKV(viewkeys); i++)
-      ck_assert_int_eq(resp_mutated(PROTO_OP_OPEN, "view", viewkeys[i], retype),
-                       -EPROTO);
+      ck_assert_int_eq(resp_mutated(PROTO_OP_OPEN, "view", viewkeys[i], retype), -EPROTO);
     for (i = 0; i < NKV(hellokeys); i++)
-      ck_assert_int_eq(resp_mutated(PROTO_OP_HELLO, NULL, hellokeys[i], retype),
-                       -EPROTO);
+      ck_assert_int_eq(resp_mutated(PROTO_OP_HELLO, NULL, hellokeys[i], retype), -EPROTO);
     for (i = 0; i < NKV(statuskeys); i++)
-      ck_assert_int_eq(
-          resp_mutated(PROTO_OP_STATUS, "status", statuskeys[i], retype),
-          -EPROTO);
-    ck_assert_int_eq(resp_mutated(PROTO_OP_LIST, NULL, "segments", retype),
-                     -EPROTO);
-    ck_assert_int_eq(resp_mutated(PROTO_OP_LIST, NULL, "more", retype),
-                     -EPROTO);
-    ck_assert_int_eq(resp_mutated(PROTO_OP_OPEN, NULL, "view", retype),
-                     -EPROTO);
-    ck_assert_int_eq(resp_mutated(PROTO_OP_STAT, NULL, "segment", retype),
-                     -EPROTO);
-    ck_assert_int_eq(resp_mutated(PROTO_OP_STATUS, NULL, "status", retype),
-                     -EPROTO);
-    ck_assert_int_eq(resp_mutated(PROTO_OP_UNLINK, NULL, "id", retype),
-                     -EPROTO);
-    ck_assert_int_eq(resp_mutated(PROTO_OP_RELEASE, NULL, "ok", retype),
-                     -EPROTO);
+      ck_assert_int_eq(resp_mutated(PROTO_OP_STATUS, "status", statuskeys[i], retype), -EPROTO);
+    ck_assert_int_eq(resp_mutated(PROTO_OP_LIST, NULL, "segments", retype), -EPROTO);
+    ck_assert_int_eq(resp_mutated(PROTO_OP_LIST, NULL, "more", retype), -EPROTO);
+    ck_assert_int_eq(resp_mutated(PROTO_OP_OPEN, NULL, "view", retype), -EPROTO);
+    ck_assert_int_eq(resp_mutated(PROTO_OP_STAT, NULL, "segment", retype), -EPROTO);
+    ck_assert_int_eq(resp_mutated(PROTO_OP_STATUS, NULL, "status", retype), -EPROTO);
+    ck_assert_int_eq(resp_mutated(PROTO_OP_UNLINK, NULL, "id", retype), -EPROTO);
+    ck_assert_int_eq(resp_mutated(PROTO_OP_RELEASE, NULL, "ok", retype), -EPROTO);
   }
 }
 END_TEST
 
-START_TEST(test_resp_decode_bad_envelope)
-{
+START_TEST(test_resp_decode_bad_envelope) {
   struct proto_response out;
   struct proto_request req;
   char msg[PROTO_MSG_MAX];
@@ -1474,34 +1382,25 @@ START_TEST(test_resp_decode_bad_envelope)
   {
     struct kv k[] = { KU("id", 1), KB("ok", 0) };
     pack_kvs(&pk, k, 2);
-    ck_assert_int_eq(
-        proto_response_decode(sb.data, sb.size, PROTO_OP_UNLINK, &out),
-        -EPROTO);
+    ck_assert_int_eq(proto_response_decode(sb.data, sb.size, PROTO_OP_UNLINK, &out), -EPROTO);
   }
   sb.size = 0;
   {
     struct kv k[] = { KU("id", 1) }; /* neither ok nor err */
     pack_kvs(&pk, k, 1);
-    ck_assert_int_eq(
-        proto_response_decode(sb.data, sb.size, PROTO_OP_UNLINK, &out),
-        -EPROTO);
+    ck_assert_int_eq(proto_response_decode(sb.data, sb.size, PROTO_OP_UNLINK, &out), -EPROTO);
   }
   sb.size = 0;
   {
     struct kv k[] = { KU("id", 1), KU("err", 2) }; /* err not a map */
     pack_kvs(&pk, k, 2);
-    ck_assert_int_eq(
-        proto_response_decode(sb.data, sb.size, PROTO_OP_UNLINK, &out),
-        -EPROTO);
+    ck_assert_int_eq(proto_response_decode(sb.data, sb.size, PROTO_OP_UNLINK, &out), -EPROTO);
   }
   /* err maps: code 0, code missing, msg missing, msg not a string */
   static const struct kv errs[][2] = {
-    { KU("code", 0), KS("msg", "m") },
-    { KU("cod", 2), KS("msg", "m") },
-    { KU("code", 2), KS("mgs", "m") },
-    { KU("code", 2), KU("msg", 1) },
-    { KI("code", -2), KS("msg", "m") },
-    { KU("code", UINT64_C(1) << 40), KS("msg", "m") },
+    { KU("code", 0), KS("msg", "m") },  { KU("cod", 2), KS("msg", "m") },
+    { KU("code", 2), KS("mgs", "m") },  { KU("code", 2), KU("msg", 1) },
+    { KI("code", -2), KS("msg", "m") }, { KU("code", UINT64_C(1) << 40), KS("msg", "m") },
   };
   for (size_t i = 0; i < NKV(errs); i++) {
     sb.size = 0;
@@ -1510,8 +1409,7 @@ START_TEST(test_resp_decode_bad_envelope)
     msgpack_pack_uint64(&pk, 1);
     msgpack_pack_str_with_body(&pk, "err", 3);
     pack_kvs(&pk, errs[i], 2);
-    ck_assert_msg(proto_response_decode(sb.data, sb.size, PROTO_OP_STAT,
-                                        &out) == -EPROTO,
+    ck_assert_msg(proto_response_decode(sb.data, sb.size, PROTO_OP_STAT, &out) == -EPROTO,
                   "err case %zu", i);
   }
   /* a request is not a response; a response is not a request */
@@ -1519,16 +1417,11 @@ START_TEST(test_resp_decode_bad_envelope)
   memset(&req, 0, sizeof req);
   req.op = PROTO_OP_STATUS;
   ck_assert_int_eq(proto_request_encode(&req, FMAX, &sb), 0);
-  ck_assert_int_eq(proto_response_decode(sb.data + 4, sb.size - 4,
-                                         PROTO_OP_STATUS, &out),
-                   -EPROTO);
+  ck_assert_int_eq(proto_response_decode(sb.data + 4, sb.size - 4, PROTO_OP_STATUS, &out), -EPROTO);
   {
     static const uint8_t arr[] = { 0x90 };
-    ck_assert_int_eq(
-        proto_response_decode(arr, sizeof arr, PROTO_OP_STATUS, &out),
-        -EPROTO);
-    ck_assert_int_eq(proto_response_decode(arr, 0, PROTO_OP_STATUS, &out),
-                     -EPROTO);
+    ck_assert_int_eq(proto_response_decode(arr, sizeof arr, PROTO_OP_STATUS, &out), -EPROTO);
+    ck_assert_int_eq(proto_response_decode(arr, 0, PROTO_OP_STATUS, &out), -EPROTO);
   }
   {
     struct proto_response in;
@@ -1536,16 +1429,14 @@ START_TEST(test_resp_decode_bad_envelope)
     in.op = PROTO_OP_UNLINK;
     sb.size = 0;
     ck_assert_int_eq(proto_response_encode(&in, FMAX, &sb), 0);
-    ck_assert_int_eq(
-        proto_request_decode(sb.data + 4, sb.size - 4, &req, msg, sizeof msg),
-        -EINVAL); /* no "op" */
+    ck_assert_int_eq(proto_request_decode(sb.data + 4, sb.size - 4, &req, msg, sizeof msg),
+                     -EINVAL); /* no "op" */
   }
   msgpack_sbuffer_destroy(&sb);
 }
 END_TEST
 
-START_TEST(test_resp_decode_bad_values)
-{
+START_TEST(test_resp_decode_bad_values) {
   /* values of the right type but out of their range are -EPROTO too */
   struct proto_response in, out;
   msgpack_sbuffer sb;
@@ -1556,16 +1447,12 @@ START_TEST(test_resp_decode_bad_values)
   fill_segment(&in.u.segment, 0);
   in.u.segment.created_nsec = 1000000000u; /* not a fraction of a second */
   ck_assert_int_eq(proto_response_encode(&in, FMAX, &sb), 0);
-  ck_assert_int_eq(proto_response_decode(sb.data + 4, sb.size - 4,
-                                         PROTO_OP_STAT, &out),
-                   -EPROTO);
+  ck_assert_int_eq(proto_response_decode(sb.data + 4, sb.size - 4, PROTO_OP_STAT, &out), -EPROTO);
   sb.size = 0;
   fill_segment(&in.u.segment, 0);
   strcpy(in.u.segment.name, ".bad");
   ck_assert_int_eq(proto_response_encode(&in, FMAX, &sb), 0);
-  ck_assert_int_eq(proto_response_decode(sb.data + 4, sb.size - 4,
-                                         PROTO_OP_STAT, &out),
-                   -EPROTO);
+  ck_assert_int_eq(proto_response_decode(sb.data + 4, sb.size - 4, PROTO_OP_STAT, &out), -EPROTO);
   msgpack_sbuffer_destroy(&sb);
 
   /* a server string of 32 bytes does not fit */
@@ -1588,9 +1475,7 @@ START_TEST(test_resp_decode_bad_values)
     msgpack_pack_uint64(&pk, 1);
     msgpack_pack_str_with_body(&pk, "name_max", 8);
     msgpack_pack_uint64(&pk, 1);
-    ck_assert_int_eq(
-        proto_response_decode(sb.data, sb.size, PROTO_OP_HELLO, &out),
-        -EPROTO);
+    ck_assert_int_eq(proto_response_decode(sb.data, sb.size, PROTO_OP_HELLO, &out), -EPROTO);
     msgpack_sbuffer_destroy(&sb);
   }
 }
@@ -1598,8 +1483,7 @@ END_TEST
 
 /* ---- socket I/O ---- */
 
-START_TEST(test_send_recv_fd)
-{
+START_TEST(test_send_recv_fd) {
   int sv[2], tmp, got = -2;
   char buf[64];
   struct stat a, b;
@@ -1645,8 +1529,7 @@ START_TEST(test_send_recv_fd)
 }
 END_TEST
 
-START_TEST(test_send_epipe_no_signal)
-{
+START_TEST(test_send_epipe_no_signal) {
   int sv[2];
 
   ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
@@ -1658,8 +1541,7 @@ START_TEST(test_send_epipe_no_signal)
 END_TEST
 
 /* Send n descriptors on one byte, as a hostile peer might. */
-static void send_fds(int sock, const int *fds, size_t n)
-{
+static void send_fds(int sock, const int *fds, size_t n) {
   union {
     struct cmsghdr align;
     char buf[CMSG_SPACE(sizeof(int) * 64)];
@@ -1684,8 +1566,7 @@ static void send_fds(int sock, const int *fds, size_t n)
   ck_assert_int_eq(sendmsg(sock, &msg, 0), 1);
 }
 
-START_TEST(test_recv_closes_extra_fds)
-{
+START_TEST(test_recv_closes_extra_fds) {
   int sv[2], fds[40], before, got;
   size_t i;
   char c;
@@ -1719,8 +1600,7 @@ START_TEST(test_recv_closes_extra_fds)
 }
 END_TEST
 
-START_TEST(test_send_recv_frames)
-{
+START_TEST(test_send_recv_frames) {
   /* a whole encoded response with an fd, through proto_recv and the reader */
   struct proto_response in, out;
   struct proto_reader r;
@@ -1739,8 +1619,7 @@ START_TEST(test_send_recv_frames)
   in.u.view.length = 10;
   msgpack_sbuffer_init(&sb);
   ck_assert_int_eq(proto_response_encode(&in, FMAX, &sb), 0);
-  ck_assert_int_eq(proto_send(sv[0], sb.data, sb.size, sv[0]),
-                   (ssize_t)sb.size);
+  ck_assert_int_eq(proto_send(sv[0], sb.data, sb.size, sv[0]), (ssize_t)sb.size);
   proto_reader_init(&r, FMAX);
   for (;;) {
     ck_assert_int_eq(proto_reader_space(&r, 65536, &dst, &avail), 0);
@@ -1765,8 +1644,7 @@ END_TEST
 
 /* ---- socket path ---- */
 
-static void check_path(const char *explicit_path, const char *want)
-{
+static void check_path(const char *explicit_path, const char *want) {
   char buf[256];
 
   ck_assert_int_eq(proto_socket_path(explicit_path, buf, sizeof buf), 0);
@@ -1775,8 +1653,7 @@ static void check_path(const char *explicit_path, const char *want)
 
 /* The euid-dependent part, checked as a non-root uid in a child when we
  * are root (and directly otherwise). */
-static int path_as_user(void)
-{
+static int path_as_user(void) {
   char want[64], buf[256];
 
   if (geteuid() == 0 && setuid(65534) != 0)
@@ -1796,14 +1673,12 @@ static int path_as_user(void)
   if (proto_socket_path(NULL, buf, 10) != -ENAMETOOLONG)
     return 4;
   setenv("SHMVIEW_SOCKET", "/x/y.sock", 1);
-  if (proto_socket_path(NULL, buf, sizeof buf) != 0 ||
-      strcmp(buf, "/x/y.sock") != 0)
+  if (proto_socket_path(NULL, buf, sizeof buf) != 0 || strcmp(buf, "/x/y.sock") != 0)
     return 5;
   return 0;
 }
 
-START_TEST(test_socket_path)
-{
+START_TEST(test_socket_path) {
   char buf[256], longp[200];
   pid_t pid;
   int st;
@@ -1843,8 +1718,7 @@ START_TEST(test_socket_path)
   if (pid == 0)
     _exit(path_as_user());
   ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-  ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "as user: status %d",
-                WEXITSTATUS(st));
+  ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "as user: status %d", WEXITSTATUS(st));
 }
 END_TEST
 
@@ -1852,8 +1726,7 @@ END_TEST
 
 static uint64_t rng_state;
 
-static uint64_t rnd(void)
-{
+static uint64_t rnd(void) {
   /* xorshift64*: deterministic, seeded per test */
   rng_state ^= rng_state >> 12;
   rng_state ^= rng_state << 25;
@@ -1861,8 +1734,7 @@ static uint64_t rnd(void)
   return rng_state * UINT64_C(2685821657736338717);
 }
 
-static void fuzz_one(const uint8_t *p, size_t n)
-{
+static void fuzz_one(const uint8_t *p, size_t n) {
   struct proto_request req;
   struct proto_response resp;
   char msg[PROTO_MSG_MAX];
@@ -1887,8 +1759,7 @@ static void fuzz_one(const uint8_t *p, size_t n)
 }
 
 /* Feed bytes through a reader in random chunks and decode what comes out. */
-static void fuzz_reader(const uint8_t *p, size_t n)
-{
+static void fuzz_reader(const uint8_t *p, size_t n) {
   struct proto_reader r;
   const uint8_t *pl;
   size_t len, avail, k;
@@ -1917,8 +1788,7 @@ static void fuzz_reader(const uint8_t *p, size_t n)
 }
 
 /* A handful of valid frames (header included) to mutate. */
-static size_t sample_frames(msgpack_sbuffer *sb, size_t *starts, size_t max)
-{
+static size_t sample_frames(msgpack_sbuffer *sb, size_t *starts, size_t max) {
   static struct proto_segment items[3];
   struct proto_request req;
   struct proto_response resp;
@@ -1966,8 +1836,7 @@ static size_t sample_frames(msgpack_sbuffer *sb, size_t *starts, size_t max)
   return n;
 }
 
-START_TEST(test_fuzz_random_bytes)
-{
+START_TEST(test_fuzz_random_bytes) {
   uint8_t buf[512];
   size_t n, i;
   int iter;
@@ -1987,8 +1856,7 @@ START_TEST(test_fuzz_random_bytes)
 }
 END_TEST
 
-START_TEST(test_fuzz_mutations)
-{
+START_TEST(test_fuzz_mutations) {
   msgpack_sbuffer sb;
   size_t starts[32], nframes, f, len, i, k;
   uint8_t *buf;
@@ -2011,36 +1879,27 @@ START_TEST(test_fuzz_mutations)
     k = 1 + rnd() % 4;
     for (i = 0; i < k; i++) {
       switch (rnd() % 6) {
-      case 0: /* flip a bit */
-        buf[rnd() % len] ^= (uint8_t)(1u << (rnd() % 8));
-        break;
-      case 1: /* random byte */
-        buf[rnd() % len] = (uint8_t)rnd();
-        break;
+      case 0: /* flip a bit */ buf[rnd() % len] ^= (uint8_t)(1u << (rnd() % 8)); break;
+      case 1: /* random byte */ buf[rnd() % len] = (uint8_t)rnd(); break;
       case 2: /* an interesting byte: type markers, lengths */
-        {
-          static const uint8_t v[] = { 0x00, 0x7f, 0x80, 0x8f, 0x90, 0xc0,
-                                       0xc1, 0xc2, 0xc3, 0xcf, 0xd3, 0xd9,
-                                       0xdb, 0xdd, 0xdf, 0xff, 0xe0, 0xa0 };
-          buf[rnd() % len] = v[rnd() % sizeof v];
-        }
-        break;
-      case 3: /* truncate */
-        len = 1 + rnd() % len;
-        break;
+      {
+        static const uint8_t v[] = { 0x00, 0x7f, 0x80, 0x8f, 0x90, 0xc0, 0xc1, 0xc2, 0xc3,
+                                     0xcf, 0xd3, 0xd9, 0xdb, 0xdd, 0xdf, 0xff, 0xe0, 0xa0 };
+        buf[rnd() % len] = v[rnd() % sizeof v];
+      } break;
+      case 3: /* truncate */ len = 1 + rnd() % len; break;
       case 4: /* append junk */
         if (len < sb.size + 60)
           buf[len++] = (uint8_t)rnd();
         break;
       default: /* duplicate a byte run */
-        {
-          size_t at = rnd() % len, run = 1 + rnd() % 8;
-          if (at + run <= len && len + run <= sb.size + 64) {
-            memmove(buf + at + run, buf + at, len - at);
-            len += run;
-          }
+      {
+        size_t at = rnd() % len, run = 1 + rnd() % 8;
+        if (at + run <= len && len + run <= sb.size + 64) {
+          memmove(buf + at + run, buf + at, len - at);
+          len += run;
         }
-        break;
+      } break;
       }
     }
     fuzz_one(buf, len);
@@ -2059,8 +1918,7 @@ START_TEST(test_fuzz_mutations)
 }
 END_TEST
 
-static Suite *proto_suite(void)
-{
+static Suite *proto_suite(void) {
   Suite *s = suite_create("proto");
   struct {
     const char *name;
@@ -2116,8 +1974,7 @@ static Suite *proto_suite(void)
   return s;
 }
 
-int main(void)
-{
+int main(void) {
   SRunner *sr = srunner_create(proto_suite());
   int failed;
 

@@ -26,7 +26,7 @@
 #include "shmview.h"
 
 static struct harness_daemon d;
-static const char *const grace_args[] = {"--grace", "2", NULL};
+static const char *const grace_args[] = { "--grace", "2", NULL };
 
 static void setup(void) {
   harness_daemon_start(&d, grace_args);
@@ -325,8 +325,9 @@ START_TEST(corrupt_and_torn_state) {
 END_TEST
 
 static void quota_setup(void) {
-  static const char *const args[] = {"--quota-bytes", "8K", "--quota-segments", "3",
-                                     "--quota-views", "2", NULL};
+  static const char *const args[] = {
+    "--quota-bytes", "8K", "--quota-segments", "3", "--quota-views", "2", NULL
+  };
   harness_daemon_start(&d, args);
 }
 
@@ -337,10 +338,10 @@ START_TEST(quotas) {
 
   ck_assert_int_eq(shmv_create(c, "q1", 4096, 0600), 0);
   ck_assert_int_eq(shmv_create(c, "q2", 4096, 0600), 0);
-  ck_assert_int_eq(shmv_create(c, "q3", 1, 0600), -EDQUOT);  /* bytes */
+  ck_assert_int_eq(shmv_create(c, "q3", 1, 0600), -EDQUOT); /* bytes */
   ck_assert_int_eq(shmv_resize(c, "q2", 4097), -EDQUOT);
   ck_assert_int_eq(shmv_create(c, "q3", 0, 0600), 0);
-  ck_assert_int_eq(shmv_create(c, "q4", 0, 0600), -EDQUOT);  /* segments */
+  ck_assert_int_eq(shmv_create(c, "q4", 0, 0600), -EDQUOT); /* segments */
   ck_assert_int_eq(shmv_view_open(c, "q1", 0, 1, 0, &v[0]), 0);
   ck_assert_int_eq(shmv_view_open(c, "q1", 0, 1, 0, &v[1]), 0);
   ck_assert_int_eq(shmv_view_open(c, "q1", 0, 1, 0, &v[2]), -EDQUOT); /* views */

@@ -60,10 +60,10 @@ static int process_a(void *arg) {
   CHILD_CHECK(shmv_view_length(v) == 13);
   CHILD_CHECK(!shmv_view_readonly(v));
   memcpy(shmv_view_data(v), "Hello, World!", 13);
-  say(p->a_to_b[1], '1');           /* written */
+  say(p->a_to_b[1], '1');                 /* written */
   CHILD_CHECK(hear(p->b_to_a[0]) == '2'); /* B has its views */
   ((char *)shmv_view_data(v))[0] = 'A';
-  say(p->a_to_b[1], '3');           /* changed */
+  say(p->a_to_b[1], '3');                 /* changed */
   CHILD_CHECK(hear(p->b_to_a[0]) == '4'); /* B saw it */
   shmv_view_release(v);
   shmv_disconnect(c);
@@ -74,7 +74,7 @@ static int process_b(void *arg) {
   struct pipes *p = arg;
   shmv_client *c;
   shmv_view *world, *whole, *head;
-  char buf[16] = {0};
+  char buf[16] = { 0 };
 
   CHILD_CHECK(hear(p->a_to_b[0]) == '1');
   CHILD_CHECK(shmv_connect(d.socket, &c) == 0);
@@ -119,8 +119,8 @@ static void expect_exit_zero(pid_t pid, const char *who) {
   int status;
 
   ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-  ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-                "process %s failed (status %#x)", who, status);
+  ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "process %s failed (status %#x)",
+                who, status);
 }
 
 START_TEST(seed_scenario) {
@@ -129,7 +129,7 @@ START_TEST(seed_scenario) {
   shmv_client *c;
   shmv_segment_info info;
   shmv_view *v;
-  char buf[16] = {0};
+  char buf[16] = { 0 };
 
   ck_assert_int_eq(pipe(p.a_to_b), 0);
   ck_assert_int_eq(pipe(p.b_to_a), 0);
@@ -163,7 +163,7 @@ struct handoff {
 
 static int open_from_text(void *arg) {
   struct handoff *h = arg;
-  char text[SHMV_DESCRIPTOR_MAX] = {0};
+  char text[SHMV_DESCRIPTOR_MAX] = { 0 };
   shmv_descriptor desc;
   shmv_client *c;
   shmv_view *v;
@@ -241,8 +241,7 @@ START_TEST(unaligned_overlap) {
   status = harness_run_child(unaligned_writer, NULL);
   ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "writer failed");
   for (int i = 0; i < 1999; i++)
-    ck_assert_uint_eq(((unsigned char *)shmv_view_data(v))[i],
-                      (unsigned char)((i + 1001) * 7));
+    ck_assert_uint_eq(((unsigned char *)shmv_view_data(v))[i], (unsigned char)((i + 1001) * 7));
   shmv_view_release(v);
   ck_assert_int_eq(shmv_unlink(c, "pages"), 0);
   shmv_disconnect(c);

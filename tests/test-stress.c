@@ -22,8 +22,8 @@
 #include "shmview.h"
 
 #define PROCESSES 10
-#define THREADS 50
-#define SECONDS 3
+#define THREADS   50
+#define SECONDS   3
 
 static struct harness_daemon d;
 
@@ -96,14 +96,14 @@ static int process(void *arg) {
 
   pthread_barrier_init(&start, NULL, THREADS);
   for (int i = 0; i < THREADS; i++) {
-    w[i] = (struct worker){&start, &errors, &ops, (unsigned)(base * THREADS + i)};
+    w[i] = (struct worker){ &start, &errors, &ops, (unsigned)(base * THREADS + i) };
     if (pthread_create(&t[i], NULL, work, &w[i]) != 0)
       return 2;
   }
   for (int i = 0; i < THREADS; i++)
     pthread_join(t[i], NULL);
-  fprintf(stderr, "test-stress: process %d: %ld view cycles, %d errors\n", base,
-          (long)ops, (int)errors);
+  fprintf(stderr, "test-stress: process %d: %ld view cycles, %d errors\n", base, (long)ops,
+          (int)errors);
   return errors == 0 && ops > 0 ? 0 : 1;
 }
 

@@ -6,8 +6,8 @@
  * the table. Everything two commands need (connecting, error messages, size
  * parsing, human sizes, JSON, tables, time, hexdump -C) is in output.c.
  */
-#ifndef SHMVIEW_CLI_H
-#define SHMVIEW_CLI_H
+#ifndef SHMV_CLIENT_CLI_CLI_H
+#define SHMV_CLIENT_CLI_CLI_H
 
 #include <getopt.h>
 #include <stdint.h>
@@ -17,26 +17,26 @@
 #include "shmview.h"
 
 /* Exit statuses. */
-#define CLI_EXIT_OK 0
-#define CLI_EXIT_FAIL 1  /* the operation failed */
+#define CLI_EXIT_OK    0
+#define CLI_EXIT_FAIL  1 /* the operation failed */
 #define CLI_EXIT_USAGE 2 /* bad command line */
 
 struct cli_command;
 
 struct cli_ctx {
-  const char *socket_path;        /* --socket, or NULL to resolve */
-  int json;                       /* --json given */
-  shmv_client *client;            /* set by cli_connect() */
-  const struct cli_command *cmd;  /* the command being run */
+  const char *socket_path;       /* --socket, or NULL to resolve */
+  int json;                      /* --json given */
+  shmv_client *client;           /* set by cli_connect() */
+  const struct cli_command *cmd; /* the command being run */
 };
 
 struct cli_command {
   const char *name;
-  const char *alias;    /* another name, or NULL */
-  const char *usage;    /* arguments after the name */
-  const char *summary;  /* one short sentence, for the command list */
-  const char *help;     /* longer description for --help, or NULL */
-  const char *options;  /* option lines for --help, or NULL */
+  const char *alias;   /* another name, or NULL */
+  const char *usage;   /* arguments after the name */
+  const char *summary; /* one short sentence, for the command list */
+  const char *help;    /* longer description for --help, or NULL */
+  const char *options; /* option lines for --help, or NULL */
   int (*exec)(struct cli_ctx *ctx, int argc, char **argv);
 };
 
@@ -66,8 +66,10 @@ void cli_command_help(const struct cli_command *cmd, FILE *out);
 /* Options every command accepts; end a command's option array with
  * CLI_COMMON_OPTIONS, { 0 } and its short-option string with CLI_COMMON_SHORT. */
 #define CLI_OPT_JSON 0x1000
-#define CLI_COMMON_OPTIONS \
-  { "help", no_argument, NULL, 'h' }, { "json", no_argument, NULL, CLI_OPT_JSON }
+#define CLI_COMMON_OPTIONS                  \
+  { "help", no_argument, NULL, 'h' }, {     \
+    "json", no_argument, NULL, CLI_OPT_JSON \
+  }
 #define CLI_COMMON_SHORT "h"
 
 /* Run getopt_long over a command's argv (argv[0] is the command name),
@@ -97,14 +99,12 @@ const char *cli_socket_path(const struct cli_ctx *ctx, char *buf, size_t cap);
 int cli_check_name(const struct cli_command *cmd, const char *name);
 
 /* Parse a NAME[:OFFSET[:LENGTH[:rw|:ro]]] operand: 0 or a usage error. */
-int cli_parse_descriptor(const struct cli_command *cmd, const char *text,
-                         shmv_descriptor *d);
+int cli_parse_descriptor(const struct cli_command *cmd, const char *text, shmv_descriptor *d);
 
 /* The window of dump, cat and write: a descriptor operand, then --offset and
  * --length (either may be NULL) overriding its fields. 0 or a usage error. */
-int cli_parse_window(const struct cli_command *cmd, const char *text,
-                     const char *offset_arg, const char *length_arg,
-                     shmv_descriptor *d);
+int cli_parse_window(const struct cli_command *cmd, const char *text, const char *offset_arg,
+                     const char *length_arg, shmv_descriptor *d);
 
 /* All the arguments of dump, cat and write: --offset, --length and one
  * descriptor operand, into d. Returns -1 to go on, or the exit status to
@@ -114,8 +114,7 @@ int cli_window_args(struct cli_ctx *ctx, int argc, char **argv, shmv_descriptor 
 /* Connect and open a view of d's window, writable or read-only whatever d
  * says. On failure print why (naming the segment and, for a window outside
  * it, the segment's size) and return CLI_EXIT_FAIL; else 0. */
-int cli_open_view(struct cli_ctx *ctx, const shmv_descriptor *d, int writable,
-                  shmv_view **out);
+int cli_open_view(struct cli_ctx *ctx, const shmv_descriptor *d, int writable, shmv_view **out);
 
 /* ---- sizes and numbers (output.c) -------------------------------------- */
 
@@ -158,8 +157,7 @@ void cli_json_segment(FILE *out, const shmv_segment_info *info);
 
 /* Columns whose widths are computed from their content. Cells are copied. */
 struct cli_table;
-struct cli_table *cli_table_new(int ncols, const char *const *headers,
-                                const int *right_align);
+struct cli_table *cli_table_new(int ncols, const char *const *headers, const int *right_align);
 int cli_table_add(struct cli_table *t, const char *const *cells);
 void cli_table_print(const struct cli_table *t, FILE *out);
 void cli_table_free(struct cli_table *t);
@@ -181,4 +179,4 @@ int cli_write_all(int fd, const void *buf, size_t len);
 void cli_hexdump(FILE *out, const unsigned char *data, size_t len, uint64_t base,
                  int explicit_zero);
 
-#endif /* SHMVIEW_CLI_H */
+#endif /* SHMV_CLIENT_CLI_CLI_H */

@@ -20,9 +20,7 @@ const struct cli_command cli_cmd_cat = {
   .exec = cmd_cat_exec,
 };
 
-static int
-cmd_cat_exec(struct cli_ctx *ctx, int argc, char **argv)
-{
+static int cmd_cat_exec(struct cli_ctx *ctx, int argc, char **argv) {
   shmv_descriptor d;
   shmv_view *v;
   int r, status;

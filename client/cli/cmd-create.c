@@ -18,13 +18,10 @@ const struct cli_command cli_cmd_create = {
   .exec = cmd_create_exec,
 };
 
-static int
-cmd_create_exec(struct cli_ctx *ctx, int argc, char **argv)
-{
-  static const struct option opts[] = {
-    { "mode", required_argument, NULL, 'm' },
-    CLI_COMMON_OPTIONS, { NULL, 0, NULL, 0 }
-  };
+static int cmd_create_exec(struct cli_ctx *ctx, int argc, char **argv) {
+  static const struct option opts[] = { { "mode", required_argument, NULL, 'm' },
+                                        CLI_COMMON_OPTIONS,
+                                        { NULL, 0, NULL, 0 } };
   const char *mode_arg = NULL, *name;
   unsigned mode = 0600;
   uint64_t size;
@@ -42,8 +39,10 @@ cmd_create_exec(struct cli_ctx *ctx, int argc, char **argv)
   if ((status = cli_check_name(ctx->cmd, name)) != 0)
     return status;
   if (cli_parse_size(argv[optind + 1], &size) != 0)
-    return cli_usage_error(ctx->cmd, "bad size '%s' (bytes, or a number followed "
-                           "by K, M or G)", argv[optind + 1]);
+    return cli_usage_error(ctx->cmd,
+                           "bad size '%s' (bytes, or a number followed "
+                           "by K, M or G)",
+                           argv[optind + 1]);
   if (mode_arg != NULL && cli_parse_mode(mode_arg, &mode) != 0)
     return cli_usage_error(ctx->cmd, "bad mode '%s' (octal, at most 0777)", mode_arg);
   if ((status = cli_connect(ctx)) != 0)

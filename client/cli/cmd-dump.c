@@ -19,9 +19,7 @@ const struct cli_command cli_cmd_dump = {
   .exec = cmd_dump_exec,
 };
 
-static int
-cmd_dump_exec(struct cli_ctx *ctx, int argc, char **argv)
-{
+static int cmd_dump_exec(struct cli_ctx *ctx, int argc, char **argv) {
   static char buf[1 << 16];
   shmv_descriptor d;
   shmv_view *v;
@@ -35,8 +33,7 @@ cmd_dump_exec(struct cli_ctx *ctx, int argc, char **argv)
 
   /* Walk the mapping itself, through a large stdio buffer. */
   setvbuf(stdout, buf, _IOFBF, sizeof buf);
-  cli_hexdump(stdout, shmv_view_data(v), shmv_view_length(v), d.offset,
-              d.length == 0);
+  cli_hexdump(stdout, shmv_view_data(v), shmv_view_length(v), d.offset, d.length == 0);
   status = cli_finish_stdout();
   shmv_view_release(v);
   return status;

@@ -18,9 +18,7 @@ const struct cli_command cli_cmd_list = {
   .exec = cmd_list_exec,
 };
 
-static int
-cmd_list_json(const shmv_segment_info *list, size_t n)
-{
+static int cmd_list_json(const shmv_segment_info *list, size_t n) {
   if (n == 0) {
     puts("[]");
     return cli_finish_stdout();
@@ -35,12 +33,8 @@ cmd_list_json(const shmv_segment_info *list, size_t n)
   return cli_finish_stdout();
 }
 
-static int
-cmd_list_table(const shmv_segment_info *list, size_t n)
-{
-  static const char *const headers[] = {
-    "NAME", "SIZE", "OWNER", "MODE", "VIEWS", "CREATED"
-  };
+static int cmd_list_table(const shmv_segment_info *list, size_t n) {
+  static const char *const headers[] = { "NAME", "SIZE", "OWNER", "MODE", "VIEWS", "CREATED" };
   static const int right[] = { 0, 1, 0, 0, 1, 0 };
   struct cli_table *t = cli_table_new(6, headers, right);
   int status;
@@ -75,9 +69,7 @@ cmd_list_table(const shmv_segment_info *list, size_t n)
   return status;
 }
 
-static int
-cmd_list_exec(struct cli_ctx *ctx, int argc, char **argv)
-{
+static int cmd_list_exec(struct cli_ctx *ctx, int argc, char **argv) {
   static const struct option opts[] = { CLI_COMMON_OPTIONS, { NULL, 0, NULL, 0 } };
   shmv_segment_info *list = NULL;
   size_t n = 0;

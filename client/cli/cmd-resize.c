@@ -19,9 +19,7 @@ const struct cli_command cli_cmd_resize = {
   .exec = cmd_resize_exec,
 };
 
-static int
-cmd_resize_exec(struct cli_ctx *ctx, int argc, char **argv)
-{
+static int cmd_resize_exec(struct cli_ctx *ctx, int argc, char **argv) {
   static const struct option opts[] = { CLI_COMMON_OPTIONS, { NULL, 0, NULL, 0 } };
   const char *name;
   uint64_t size;
@@ -36,15 +34,16 @@ cmd_resize_exec(struct cli_ctx *ctx, int argc, char **argv)
   if ((status = cli_check_name(ctx->cmd, name)) != 0)
     return status;
   if (cli_parse_size(argv[optind + 1], &size) != 0)
-    return cli_usage_error(ctx->cmd, "bad size '%s' (bytes, or a number followed "
-                           "by K, M or G)", argv[optind + 1]);
+    return cli_usage_error(ctx->cmd,
+                           "bad size '%s' (bytes, or a number followed "
+                           "by K, M or G)",
+                           argv[optind + 1]);
   if ((status = cli_connect(ctx)) != 0)
     return status;
 
   if ((r = shmv_resize(ctx->client, name, (size_t)size)) != 0) {
     if (r == -EBUSY)
-      cli_error("%s: %s (cannot shrink while views are open)", name,
-                cli_op_strerror(r));
+      cli_error("%s: %s (cannot shrink while views are open)", name, cli_op_strerror(r));
     else
       cli_error("%s: %s", name, cli_op_strerror(r));
     return CLI_EXIT_FAIL;

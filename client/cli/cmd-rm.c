@@ -17,9 +17,7 @@ const struct cli_command cli_cmd_rm = {
   .exec = cmd_rm_exec,
 };
 
-static int
-cmd_rm_exec(struct cli_ctx *ctx, int argc, char **argv)
-{
+static int cmd_rm_exec(struct cli_ctx *ctx, int argc, char **argv) {
   static const struct option opts[] = { CLI_COMMON_OPTIONS, { NULL, 0, NULL, 0 } };
   const char *name;
   int c, r, status = 0;

@@ -18,9 +18,7 @@ const struct cli_command cli_cmd_stat = {
   .exec = cmd_stat_exec,
 };
 
-static int
-cmd_stat_exec(struct cli_ctx *ctx, int argc, char **argv)
-{
+static int cmd_stat_exec(struct cli_ctx *ctx, int argc, char **argv) {
   static const struct option opts[] = { CLI_COMMON_OPTIONS, { NULL, 0, NULL, 0 } };
   shmv_segment_info s;
   char human[CLI_HUMAN_MAX], user[256], group[256], when[64], iso[64];
@@ -52,8 +50,7 @@ cmd_stat_exec(struct cli_ctx *ctx, int argc, char **argv)
   if (s.size < 1024)
     printf("size:           %" PRIu64 " bytes\n", s.size);
   else
-    printf("size:           %" PRIu64 " bytes (%s)\n", s.size,
-           cli_human_size(s.size, human));
+    printf("size:           %" PRIu64 " bytes (%s)\n", s.size, cli_human_size(s.size, human));
   printf("owner:          %s (%lu)\n", cli_user_name(s.uid, user, sizeof user),
          (unsigned long)s.uid);
   printf("group:          %s (%lu)\n", cli_group_name(s.gid, group, sizeof group),

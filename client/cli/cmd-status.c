@@ -19,9 +19,7 @@ const struct cli_command cli_cmd_status = {
 };
 
 /* "65536 (64K)", or "none" for a limit of 0 when none_if_zero. */
-static const char *
-status_bytes(uint64_t n, int none_if_zero, char *buf, size_t cap)
-{
+static const char *status_bytes(uint64_t n, int none_if_zero, char *buf, size_t cap) {
   char human[CLI_HUMAN_MAX];
 
   if (n == 0 && none_if_zero)
@@ -33,9 +31,7 @@ status_bytes(uint64_t n, int none_if_zero, char *buf, size_t cap)
   return buf;
 }
 
-static const char *
-status_count(uint64_t n, char *buf, size_t cap)
-{
+static const char *status_count(uint64_t n, char *buf, size_t cap) {
   if (n == 0)
     snprintf(buf, cap, "none");
   else
@@ -43,9 +39,7 @@ status_count(uint64_t n, char *buf, size_t cap)
   return buf;
 }
 
-static int
-cmd_status_exec(struct cli_ctx *ctx, int argc, char **argv)
-{
+static int cmd_status_exec(struct cli_ctx *ctx, int argc, char **argv) {
   static const struct option opts[] = { CLI_COMMON_OPTIONS, { NULL, 0, NULL, 0 } };
   shmv_status_info s;
   char a[64], b[64], human[CLI_HUMAN_MAX];
@@ -72,16 +66,15 @@ cmd_status_exec(struct cli_ctx *ctx, int argc, char **argv)
            ", \"segments\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"views\": %" PRIu64
            ", \"writable_views\": %" PRIu64 ", \"requests\": %" PRIu64
            ", \"max_segment_size\": %" PRIu64 ", \"max_total_size\": %" PRIu64
-           ", \"max_clients\": %" PRIu64 ", \"max_views\": %" PRIu64
-           ", \"frame_max\": %" PRIu64 ", \"quota_bytes\": %" PRIu64
-           ", \"quota_segments\": %" PRIu64 ", \"quota_views\": %" PRIu64
-           ", \"uid\": %lu, \"used_bytes\": %" PRIu64 ", \"used_segments\": %" PRIu64
-           ", \"used_views\": %" PRIu64 ", \"grace_ms\": %" PRIu64 "}\n",
-           s.protocol, s.uptime_ms, s.clients, s.segments, s.bytes, s.views,
-           s.writable_views, s.requests, s.max_segment_size, s.max_total_size,
-           s.max_clients, s.max_views, s.frame_max, s.quota_bytes,
-           s.quota_segments, s.quota_views, (unsigned long)s.uid, s.used_bytes,
-           s.used_segments, s.used_views, s.grace_ms);
+           ", \"max_clients\": %" PRIu64 ", \"max_views\": %" PRIu64 ", \"frame_max\": %" PRIu64
+           ", \"quota_bytes\": %" PRIu64 ", \"quota_segments\": %" PRIu64
+           ", \"quota_views\": %" PRIu64 ", \"uid\": %lu, \"used_bytes\": %" PRIu64
+           ", \"used_segments\": %" PRIu64 ", \"used_views\": %" PRIu64 ", \"grace_ms\": %" PRIu64
+           "}\n",
+           s.protocol, s.uptime_ms, s.clients, s.segments, s.bytes, s.views, s.writable_views,
+           s.requests, s.max_segment_size, s.max_total_size, s.max_clients, s.max_views,
+           s.frame_max, s.quota_bytes, s.quota_segments, s.quota_views, (unsigned long)s.uid,
+           s.used_bytes, s.used_segments, s.used_views, s.grace_ms);
     return cli_finish_stdout();
   }
   printf("version:          %s\n", s.version);
@@ -90,8 +83,7 @@ cmd_status_exec(struct cli_ctx *ctx, int argc, char **argv)
   printf("clients:          %" PRIu64 "\n", s.clients);
   printf("segments:         %" PRIu64 "\n", s.segments);
   printf("bytes:            %s\n", status_bytes(s.bytes, 0, a, sizeof a));
-  printf("views:            %" PRIu64 " (%" PRIu64 " writable)\n", s.views,
-         s.writable_views);
+  printf("views:            %" PRIu64 " (%" PRIu64 " writable)\n", s.views, s.writable_views);
   printf("requests:         %" PRIu64 "\n", s.requests);
   printf("max segment size: %s\n", status_bytes(s.max_segment_size, 1, a, sizeof a));
   printf("max total size:   %s\n", status_bytes(s.max_total_size, 1, b, sizeof b));

@@ -28,18 +28,16 @@ const struct cli_command cli_cmd_write = {
  * for windows larger than this) the input spills to an unlinked file in
  * $TMPDIR, so memory stays bounded whatever the window. */
 #define WRITE_STAGE_MEM_MAX ((size_t)64 << 20)
-#define WRITE_CHUNK ((size_t)1 << 16)
+#define WRITE_CHUNK         ((size_t)1 << 16)
 
 struct stage {
-  unsigned char *mem;  /* the first bytes of the input */
+  unsigned char *mem; /* the first bytes of the input */
   size_t mem_len, mem_cap;
-  int spill;           /* -1, or the fd of the rest of the input */
-  size_t total;        /* bytes read in all */
+  int spill;    /* -1, or the fd of the rest of the input */
+  size_t total; /* bytes read in all */
 };
 
-static int
-stage_spill_open(void)
-{
+static int stage_spill_open(void) {
   const char *dir = getenv("TMPDIR");
   char path[4096];
   int fd;
@@ -58,9 +56,7 @@ stage_spill_open(void)
 
 /* Read standard input until EOF or until more than room bytes arrived.
  * 0, or -errno (message printed). */
-static int
-stage_read(struct stage *st, size_t room)
-{
+static int stage_read(struct stage *st, size_t room) {
   size_t want = room == SIZE_MAX ? room : room + 1; /* one more shows "too large" */
   unsigned char chunk[WRITE_CHUNK];
 
@@ -125,9 +121,7 @@ stage_read(struct stage *st, size_t room)
 }
 
 /* Copy the staged input into dst (which has room for all of it). */
-static int
-stage_copy(const struct stage *st, unsigned char *dst)
-{
+static int stage_copy(const struct stage *st, unsigned char *dst) {
   size_t done, rest;
 
   if (st->mem_len > 0)
@@ -139,8 +133,7 @@ stage_copy(const struct stage *st, unsigned char *dst)
     if (got < 0 && errno == EINTR)
       continue;
     if (got <= 0) {
-      cli_error("reading back the staged input: %s",
-                got < 0 ? strerror(errno) : "file shrank");
+      cli_error("reading back the staged input: %s", got < 0 ? strerror(errno) : "file shrank");
       return -EIO;
     }
     done += (size_t)got;
@@ -149,9 +142,7 @@ stage_copy(const struct stage *st, unsigned char *dst)
   return 0;
 }
 
-static int
-cmd_write_exec(struct cli_ctx *ctx, int argc, char **argv)
-{
+static int cmd_write_exec(struct cli_ctx *ctx, int argc, char **argv) {
   struct stage st = { NULL, 0, 0, -1, 0 };
   shmv_descriptor d;
   shmv_view *v;
@@ -169,11 +160,12 @@ cmd_write_exec(struct cli_ctx *ctx, int argc, char **argv)
     status = CLI_EXIT_FAIL;
   } else if (st.total > room) {
     if (d.length == SHMV_TO_END)
-      cli_error("input is larger than the %zu bytes from offset %zu to the end of %s",
-                room, d.offset, d.name);
+      cli_error("input is larger than the %zu bytes from offset %zu to the end of %s", room,
+                d.offset, d.name);
     else
       cli_error("input is larger than the %zu bytes from offset %zu of %s "
-                "(the length asked for)", room, d.offset, d.name);
+                "(the length asked for)",
+                room, d.offset, d.name);
     status = CLI_EXIT_FAIL;
   } else if (st.total > 0 && stage_copy(&st, shmv_view_data(v)) != 0) {
     status = CLI_EXIT_FAIL;

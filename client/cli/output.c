@@ -23,9 +23,7 @@
 
 /* ---- messages, usage, options ------------------------------------------ */
 
-void
-cli_error(const char *fmt, ...)
-{
+void cli_error(const char *fmt, ...) {
   va_list ap;
 
   fflush(stdout);
@@ -36,9 +34,7 @@ cli_error(const char *fmt, ...)
   fputc('\n', stderr);
 }
 
-int
-cli_usage_error(const struct cli_command *cmd, const char *fmt, ...)
-{
+int cli_usage_error(const struct cli_command *cmd, const char *fmt, ...) {
   va_list ap;
 
   fflush(stdout);
@@ -48,16 +44,14 @@ cli_usage_error(const struct cli_command *cmd, const char *fmt, ...)
   va_end(ap);
   fputc('\n', stderr);
   if (cmd != NULL)
-    fprintf(stderr, "usage: shmview %s %s\nTry 'shmview %s --help'.\n",
-            cmd->name, cmd->usage, cmd->name);
+    fprintf(stderr, "usage: shmview %s %s\nTry 'shmview %s --help'.\n", cmd->name, cmd->usage,
+            cmd->name);
   else
     fputs("Try 'shmview --help'.\n", stderr);
   return CLI_EXIT_USAGE;
 }
 
-void
-cli_command_help(const struct cli_command *cmd, FILE *out)
-{
+void cli_command_help(const struct cli_command *cmd, FILE *out) {
   fprintf(out, "usage: shmview %s %s\n", cmd->name, cmd->usage);
   if (cmd->alias != NULL)
     fprintf(out, "       shmview %s %s\n", cmd->alias, cmd->usage);
@@ -69,10 +63,8 @@ cli_command_help(const struct cli_command *cmd, FILE *out)
         out);
 }
 
-int
-cli_getopt(struct cli_ctx *ctx, int argc, char **argv, const char *shortopts,
-           const struct option *longopts, int *status)
-{
+int cli_getopt(struct cli_ctx *ctx, int argc, char **argv, const char *shortopts,
+               const struct option *longopts, int *status) {
   const struct cli_command *cmd = ctx->cmd;
   char spec[64];
   int c;
@@ -90,12 +82,10 @@ cli_getopt(struct cli_ctx *ctx, int argc, char **argv, const char *shortopts,
       cli_command_help(cmd, stdout);
       *status = cli_finish_stdout();
       return CLI_GETOPT_EXIT;
-    case CLI_OPT_JSON:
-      ctx->json = 1;
-      continue;
+    case CLI_OPT_JSON: ctx->json = 1; continue;
     case ':':
-      *status = cli_usage_error(cmd, "%s: option '%s' needs an argument",
-                                cmd->name, argv[optind - 1]);
+      *status =
+          cli_usage_error(cmd, "%s: option '%s' needs an argument", cmd->name, argv[optind - 1]);
       return CLI_GETOPT_EXIT;
     case '?': {
       const char *arg = argv[optind > before && optind > 0 ? optind - 1 : before];
@@ -107,15 +97,12 @@ cli_getopt(struct cli_ctx *ctx, int argc, char **argv, const char *shortopts,
                                   optopt > 0 && optopt < 128 ? optopt : '?');
       return CLI_GETOPT_EXIT;
     }
-    default:
-      return c;
+    default: return c;
     }
   }
 }
 
-int
-cli_check_operands(const struct cli_command *cmd, int argc, int min, int max)
-{
+int cli_check_operands(const struct cli_command *cmd, int argc, int min, int max) {
   if (argc < min)
     return cli_usage_error(cmd, "%s: missing argument", cmd->name);
   if (argc > max)
@@ -123,9 +110,7 @@ cli_check_operands(const struct cli_command *cmd, int argc, int min, int max)
   return 0;
 }
 
-const char *
-cli_socket_path(const struct cli_ctx *ctx, char *buf, size_t cap)
-{
+const char *cli_socket_path(const struct cli_ctx *ctx, char *buf, size_t cap) {
   if (ctx->socket_path != NULL)
     return ctx->socket_path;
   if (shmv_default_socket_path(buf, cap) != 0)
@@ -133,9 +118,7 @@ cli_socket_path(const struct cli_ctx *ctx, char *buf, size_t cap)
   return buf;
 }
 
-int
-cli_connect(struct cli_ctx *ctx)
-{
+int cli_connect(struct cli_ctx *ctx) {
   char path[4096];
   const char *p;
   int r;
@@ -151,47 +134,40 @@ cli_connect(struct cli_ctx *ctx)
   if (r == -ENOENT || r == -ECONNREFUSED)
     cli_error("cannot connect to shmviewd at %s: %s (is shmviewd running? "
               "start it with 'shmviewd --socket %s' or "
-              "'systemctl start shmviewd')", p,
-              r == -ENOENT ? "no such socket" : "connection refused", p);
+              "'systemctl start shmviewd')",
+              p, r == -ENOENT ? "no such socket" : "connection refused", p);
   else
     cli_error("cannot connect to shmviewd at %s: %s", p, shmv_strerror(r));
   return CLI_EXIT_FAIL;
 }
 
-const char *
-cli_op_strerror(int code)
-{
+const char *cli_op_strerror(int code) {
   /* Once connected, ENOENT can only be about the segment. */
   if (code == -ENOENT || code == ENOENT)
     return "no such segment";
   return shmv_strerror(code);
 }
 
-int
-cli_check_name(const struct cli_command *cmd, const char *name)
-{
+int cli_check_name(const struct cli_command *cmd, const char *name) {
   if (shmv_name_check(name) != 0)
-    return cli_usage_error(cmd, "invalid segment name '%s' (1 to %d characters "
+    return cli_usage_error(cmd,
+                           "invalid segment name '%s' (1 to %d characters "
                            "of A-Z a-z 0-9 . _ -, not starting with '.')",
                            name, SHMV_NAME_MAX);
   return 0;
 }
 
-int
-cli_parse_descriptor(const struct cli_command *cmd, const char *text,
-                     shmv_descriptor *d)
-{
+int cli_parse_descriptor(const struct cli_command *cmd, const char *text, shmv_descriptor *d) {
   if (shmv_descriptor_parse(text, d) != 0)
-    return cli_usage_error(cmd, "bad descriptor '%s' (expected "
-                           "NAME[:OFFSET[:LENGTH]])", text);
+    return cli_usage_error(cmd,
+                           "bad descriptor '%s' (expected "
+                           "NAME[:OFFSET[:LENGTH]])",
+                           text);
   return 0;
 }
 
-int
-cli_parse_window(const struct cli_command *cmd, const char *text,
-                 const char *offset_arg, const char *length_arg,
-                 shmv_descriptor *d)
-{
+int cli_parse_window(const struct cli_command *cmd, const char *text, const char *offset_arg,
+                     const char *length_arg, shmv_descriptor *d) {
   uint64_t n;
   int status;
 
@@ -199,30 +175,31 @@ cli_parse_window(const struct cli_command *cmd, const char *text,
     return status;
   if (offset_arg != NULL) {
     if (cli_parse_size(offset_arg, &n) != 0)
-      return cli_usage_error(cmd, "bad offset '%s' (bytes, or a number followed "
-                             "by K, M or G)", offset_arg);
+      return cli_usage_error(cmd,
+                             "bad offset '%s' (bytes, or a number followed "
+                             "by K, M or G)",
+                             offset_arg);
     d->offset = (size_t)n;
   }
   if (length_arg != NULL) {
     if (strcmp(length_arg, "end") == 0)
       d->length = SHMV_TO_END;
     else if (cli_parse_size(length_arg, &n) != 0 || n == SHMV_TO_END)
-      return cli_usage_error(cmd, "bad length '%s' (bytes, or a number followed "
-                             "by K, M or G, or 'end')", length_arg);
+      return cli_usage_error(cmd,
+                             "bad length '%s' (bytes, or a number followed "
+                             "by K, M or G, or 'end')",
+                             length_arg);
     else
       d->length = (size_t)n;
   }
   return 0;
 }
 
-int
-cli_window_args(struct cli_ctx *ctx, int argc, char **argv, shmv_descriptor *d)
-{
-  static const struct option opts[] = {
-    { "offset", required_argument, NULL, 'o' },
-    { "length", required_argument, NULL, 'n' },
-    CLI_COMMON_OPTIONS, { NULL, 0, NULL, 0 }
-  };
+int cli_window_args(struct cli_ctx *ctx, int argc, char **argv, shmv_descriptor *d) {
+  static const struct option opts[] = { { "offset", required_argument, NULL, 'o' },
+                                        { "length", required_argument, NULL, 'n' },
+                                        CLI_COMMON_OPTIONS,
+                                        { NULL, 0, NULL, 0 } };
   const char *offset_arg = NULL, *length_arg = NULL;
   int c, status = 0;
 
@@ -241,28 +218,24 @@ cli_window_args(struct cli_ctx *ctx, int argc, char **argv, shmv_descriptor *d)
   return -1;
 }
 
-int
-cli_open_view(struct cli_ctx *ctx, const shmv_descriptor *d, int writable,
-              shmv_view **out)
-{
+int cli_open_view(struct cli_ctx *ctx, const shmv_descriptor *d, int writable, shmv_view **out) {
   shmv_segment_info info;
   int r, status;
 
   if ((status = cli_connect(ctx)) != 0)
     return status;
-  r = shmv_view_open(ctx->client, d->name, d->offset, d->length,
-                     writable ? SHMV_WRITABLE : 0, out);
+  r = shmv_view_open(ctx->client, d->name, d->offset, d->length, writable ? SHMV_WRITABLE : 0, out);
   if (r == 0)
     return 0;
   if (r == -ERANGE && shmv_stat(ctx->client, d->name, &info) == 0) {
     if (d->length == SHMV_TO_END)
       cli_error("%s: %s (offset %zu is past the end of the segment, which is "
-                "%llu bytes)", d->name, shmv_strerror(r), d->offset,
-                (unsigned long long)info.size);
+                "%llu bytes)",
+                d->name, shmv_strerror(r), d->offset, (unsigned long long)info.size);
     else
       cli_error("%s: %s (offset %zu + length %zu is past the end of the "
-                "segment, which is %llu bytes)", d->name, shmv_strerror(r),
-                d->offset, d->length, (unsigned long long)info.size);
+                "segment, which is %llu bytes)",
+                d->name, shmv_strerror(r), d->offset, d->length, (unsigned long long)info.size);
   } else {
     cli_error("%s: %s", d->name, cli_op_strerror(r));
   }
@@ -271,9 +244,7 @@ cli_open_view(struct cli_ctx *ctx, const shmv_descriptor *d, int writable,
 
 /* ---- sizes and numbers ------------------------------------------------- */
 
-int
-cli_parse_size(const char *s, uint64_t *out)
-{
+int cli_parse_size(const char *s, uint64_t *out) {
   uint64_t n = 0, mult = 1;
   const char *p = s;
 
@@ -287,9 +258,18 @@ cli_parse_size(const char *s, uint64_t *out)
   }
   switch (*p) {
   case '\0': break;
-  case 'K': mult = UINT64_C(1) << 10; p++; break;
-  case 'M': mult = UINT64_C(1) << 20; p++; break;
-  case 'G': mult = UINT64_C(1) << 30; p++; break;
+  case 'K':
+    mult = UINT64_C(1) << 10;
+    p++;
+    break;
+  case 'M':
+    mult = UINT64_C(1) << 20;
+    p++;
+    break;
+  case 'G':
+    mult = UINT64_C(1) << 30;
+    p++;
+    break;
   default: return -1;
   }
   if (*p != '\0')
@@ -300,9 +280,7 @@ cli_parse_size(const char *s, uint64_t *out)
   return 0;
 }
 
-int
-cli_parse_mode(const char *s, unsigned *out)
-{
+int cli_parse_mode(const char *s, unsigned *out) {
   unsigned m = 0;
   const char *p;
 
@@ -319,9 +297,7 @@ cli_parse_mode(const char *s, unsigned *out)
   return 0;
 }
 
-const char *
-cli_human_size(uint64_t n, char buf[CLI_HUMAN_MAX])
-{
+const char *cli_human_size(uint64_t n, char buf[CLI_HUMAN_MAX]) {
   static const char units[] = "KMGTPE";
   uint64_t div = 1024;
   int u = 0;
@@ -343,8 +319,8 @@ cli_human_size(uint64_t n, char buf[CLI_HUMAN_MAX])
       /* one decimal, rounded up: tenths = ceil(n * 10 / div) */
       uint64_t tenths = whole * 10 + (rem * 10 + div - 1) / div;
       if (tenths < 100) {
-        snprintf(buf, CLI_HUMAN_MAX, "%" PRIu64 ".%" PRIu64 "%c", tenths / 10,
-                 tenths % 10, units[u]);
+        snprintf(buf, CLI_HUMAN_MAX, "%" PRIu64 ".%" PRIu64 "%c", tenths / 10, tenths % 10,
+                 units[u]);
         return buf;
       }
       whole = 10;
@@ -360,15 +336,12 @@ cli_human_size(uint64_t n, char buf[CLI_HUMAN_MAX])
   }
 }
 
-const char *
-cli_human_duration(uint64_t ms, char *buf, size_t cap)
-{
+const char *cli_human_duration(uint64_t ms, char *buf, size_t cap) {
   uint64_t s = ms / 1000;
   uint64_t d = s / 86400, h = s / 3600 % 24, m = s / 60 % 60, sec = s % 60;
 
   if (d > 0)
-    snprintf(buf, cap, "%" PRIu64 "d %02" PRIu64 "h %02" PRIu64 "m %02" PRIu64 "s",
-             d, h, m, sec);
+    snprintf(buf, cap, "%" PRIu64 "d %02" PRIu64 "h %02" PRIu64 "m %02" PRIu64 "s", d, h, m, sec);
   else if (h > 0)
     snprintf(buf, cap, "%" PRIu64 "h %02" PRIu64 "m %02" PRIu64 "s", h, m, sec);
   else if (m > 0)
@@ -380,9 +353,7 @@ cli_human_duration(uint64_t ms, char *buf, size_t cap)
 
 /* ---- names and time ---------------------------------------------------- */
 
-const char *
-cli_user_name(uid_t uid, char *buf, size_t cap)
-{
+const char *cli_user_name(uid_t uid, char *buf, size_t cap) {
   struct passwd pw, *res = NULL;
   char stack[1024], *tmp = stack;
   size_t len = sizeof stack;
@@ -407,9 +378,7 @@ cli_user_name(uid_t uid, char *buf, size_t cap)
   return buf;
 }
 
-const char *
-cli_group_name(gid_t gid, char *buf, size_t cap)
-{
+const char *cli_group_name(gid_t gid, char *buf, size_t cap) {
   struct group gr, *res = NULL;
   char stack[1024], *tmp = stack;
   size_t len = sizeof stack;
@@ -434,9 +403,7 @@ cli_group_name(gid_t gid, char *buf, size_t cap)
   return buf;
 }
 
-const char *
-cli_time_local(const struct timespec *ts, char *buf, size_t cap)
-{
+const char *cli_time_local(const struct timespec *ts, char *buf, size_t cap) {
   struct tm tm;
   time_t t = ts->tv_sec;
 
@@ -445,30 +412,24 @@ cli_time_local(const struct timespec *ts, char *buf, size_t cap)
   return buf;
 }
 
-const char *
-cli_time_rfc3339(const struct timespec *ts, char *buf, size_t cap)
-{
+const char *cli_time_rfc3339(const struct timespec *ts, char *buf, size_t cap) {
   struct tm tm;
   time_t t = ts->tv_sec;
   char date[32];
   long off;
 
-  if (localtime_r(&t, &tm) == NULL ||
-      strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
+  if (localtime_r(&t, &tm) == NULL || strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
     snprintf(buf, cap, "1970-01-01T00:00:00+00:00");
     return buf;
   }
   off = tm.tm_gmtoff / 60;
-  snprintf(buf, cap, "%s%c%02ld:%02ld", date, off < 0 ? '-' : '+',
-           labs(off) / 60, labs(off) % 60);
+  snprintf(buf, cap, "%s%c%02ld:%02ld", date, off < 0 ? '-' : '+', labs(off) / 60, labs(off) % 60);
   return buf;
 }
 
 /* ---- JSON -------------------------------------------------------------- */
 
-void
-cli_json_string(FILE *out, const char *s)
-{
+void cli_json_string(FILE *out, const char *s) {
   const unsigned char *p;
 
   fputc('"', out);
@@ -491,18 +452,17 @@ cli_json_string(FILE *out, const char *s)
   fputc('"', out);
 }
 
-void
-cli_json_segment(FILE *out, const shmv_segment_info *info)
-{
+void cli_json_segment(FILE *out, const shmv_segment_info *info) {
   char created[64];
 
   fputs("{\"name\": ", out);
   cli_json_string(out, info->name);
-  fprintf(out, ", \"size\": %" PRIu64 ", \"uid\": %lu, \"gid\": %lu, "
+  fprintf(out,
+          ", \"size\": %" PRIu64 ", \"uid\": %lu, \"gid\": %lu, "
           "\"mode\": \"%04o\", \"views\": %" PRIu64 ", \"writable_views\": %" PRIu64
           ", \"created\": ",
-          info->size, (unsigned long)info->uid, (unsigned long)info->gid,
-          info->mode & 07777, info->views, info->writable_views);
+          info->size, (unsigned long)info->uid, (unsigned long)info->gid, info->mode & 07777,
+          info->views, info->writable_views);
   cli_json_string(out, cli_time_rfc3339(&info->created, created, sizeof created));
   fputc('}', out);
 }
@@ -511,15 +471,13 @@ cli_json_segment(FILE *out, const shmv_segment_info *info)
 
 struct cli_table {
   int ncols;
-  size_t nrows, cap;   /* rows, including the header row */
-  char **cells;        /* nrows * ncols */
+  size_t nrows, cap; /* rows, including the header row */
+  char **cells;      /* nrows * ncols */
   size_t *width;
   int *right;
 };
 
-struct cli_table *
-cli_table_new(int ncols, const char *const *headers, const int *right_align)
-{
+struct cli_table *cli_table_new(int ncols, const char *const *headers, const int *right_align) {
   struct cli_table *t = calloc(1, sizeof *t);
 
   if (t == NULL)
@@ -540,9 +498,7 @@ cli_table_new(int ncols, const char *const *headers, const int *right_align)
   return t;
 }
 
-int
-cli_table_add(struct cli_table *t, const char *const *cells)
-{
+int cli_table_add(struct cli_table *t, const char *const *cells) {
   if (t->nrows == t->cap) {
     size_t cap = t->cap ? t->cap * 2 : 16;
     char **n = realloc(t->cells, cap * (size_t)t->ncols * sizeof *n);
@@ -568,9 +524,7 @@ cli_table_add(struct cli_table *t, const char *const *cells)
   return 0;
 }
 
-void
-cli_table_print(const struct cli_table *t, FILE *out)
-{
+void cli_table_print(const struct cli_table *t, FILE *out) {
   for (size_t r = 0; r < t->nrows; r++) {
     for (int i = 0; i < t->ncols; i++) {
       const char *c = t->cells[r * (size_t)t->ncols + (size_t)i];
@@ -590,9 +544,7 @@ cli_table_print(const struct cli_table *t, FILE *out)
   }
 }
 
-void
-cli_table_free(struct cli_table *t)
-{
+void cli_table_free(struct cli_table *t) {
   if (t == NULL)
     return;
   for (size_t i = 0; i < t->nrows * (size_t)t->ncols; i++)
@@ -605,9 +557,7 @@ cli_table_free(struct cli_table *t)
 
 /* ---- output streams ---------------------------------------------------- */
 
-int
-cli_finish_stdout(void)
-{
+int cli_finish_stdout(void) {
   if (fflush(stdout) == 0 && !ferror(stdout))
     return 0;
   if (errno != EPIPE)
@@ -615,9 +565,7 @@ cli_finish_stdout(void)
   return CLI_EXIT_FAIL;
 }
 
-int
-cli_write_all(int fd, const void *buf, size_t len)
-{
+int cli_write_all(int fd, const void *buf, size_t len) {
   const char *p = buf;
 
   while (len > 0) {
@@ -639,9 +587,7 @@ cli_write_all(int fd, const void *buf, size_t len)
  * between them, then " |" the printable bytes "|". Missing bytes of a short
  * last line print as three spaces each, so the ascii column still lines up
  * where hexdump puts it. */
-static void
-hexdump_line(FILE *out, const unsigned char *p, size_t n, uint64_t addr)
-{
+static void hexdump_line(FILE *out, const unsigned char *p, size_t n, uint64_t addr) {
   static const char hex[] = "0123456789abcdef";
   char line[96];
   size_t k;
@@ -670,10 +616,8 @@ hexdump_line(FILE *out, const unsigned char *p, size_t n, uint64_t addr)
   fwrite(line, 1, k, out);
 }
 
-void
-cli_hexdump(FILE *out, const unsigned char *data, size_t len, uint64_t base,
-            int explicit_zero)
-{
+void cli_hexdump(FILE *out, const unsigned char *data, size_t len, uint64_t base,
+                 int explicit_zero) {
   size_t off = 0;
   int starred = 0;
 

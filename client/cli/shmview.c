@@ -17,45 +17,32 @@
 #include "cli.h"
 
 static const struct cli_command *const cli_commands[] = {
-  &cli_cmd_list,
-  &cli_cmd_stat,
-  &cli_cmd_create,
-  &cli_cmd_rm,
-  &cli_cmd_resize,
-  &cli_cmd_dump,
-  &cli_cmd_cat,
-  &cli_cmd_write,
-  &cli_cmd_status,
-  NULL
+  &cli_cmd_list, &cli_cmd_stat, &cli_cmd_create, &cli_cmd_rm,     &cli_cmd_resize,
+  &cli_cmd_dump, &cli_cmd_cat,  &cli_cmd_write,  &cli_cmd_status, NULL
 };
 
-static const struct cli_command *
-cli_find(const char *name)
-{
+static const struct cli_command *cli_find(const char *name) {
   for (size_t i = 0; cli_commands[i] != NULL; i++) {
     const struct cli_command *c = cli_commands[i];
-    if (strcmp(c->name, name) == 0 ||
-        (c->alias != NULL && strcmp(c->alias, name) == 0))
+    if (strcmp(c->name, name) == 0 || (c->alias != NULL && strcmp(c->alias, name) == 0))
       return c;
   }
   return NULL;
 }
 
-static void
-cli_help(FILE *out)
-{
+static void cli_help(FILE *out) {
   fputs("usage: shmview [--socket PATH] [--json] COMMAND [ARGS...]\n"
         "       shmview help [COMMAND]\n"
         "\n"
         "Manage and inspect the shared-memory segments of shmviewd.\n"
         "\n"
-        "commands:\n", out);
+        "commands:\n",
+        out);
   for (size_t i = 0; cli_commands[i] != NULL; i++) {
     const struct cli_command *c = cli_commands[i];
     char head[64];
 
-    snprintf(head, sizeof head, "%s%s%s", c->name, c->alias ? ", " : "",
-             c->alias ? c->alias : "");
+    snprintf(head, sizeof head, "%s%s%s", c->name, c->alias ? ", " : "", c->alias ? c->alias : "");
     fprintf(out, "  %-14s %s\n", head, c->summary);
   }
   fputs("\n"
@@ -68,13 +55,12 @@ cli_help(FILE *out)
         "      --version       show the version\n"
         "\n"
         "A segment may be named by a descriptor NAME[:OFFSET[:LENGTH]].\n"
-        "Exit status: 0 success, 1 the operation failed, 2 usage error.\n", out);
+        "Exit status: 0 success, 1 the operation failed, 2 usage error.\n",
+        out);
 }
 
 /* shmview help [COMMAND] */
-static int
-cli_help_command(int argc, char **argv)
-{
+static int cli_help_command(int argc, char **argv) {
   const struct cli_command *cmd;
 
   if (argc < 2) {
@@ -89,17 +75,13 @@ cli_help_command(int argc, char **argv)
   return cli_finish_stdout();
 }
 
-int
-main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
   enum { OPT_SOCKET = 0x100, OPT_JSON, OPT_VERSION };
-  static const struct option opts[] = {
-    { "socket", required_argument, NULL, OPT_SOCKET },
-    { "json", no_argument, NULL, OPT_JSON },
-    { "help", no_argument, NULL, 'h' },
-    { "version", no_argument, NULL, OPT_VERSION },
-    { NULL, 0, NULL, 0 }
-  };
+  static const struct option opts[] = { { "socket", required_argument, NULL, OPT_SOCKET },
+                                        { "json", no_argument, NULL, OPT_JSON },
+                                        { "help", no_argument, NULL, 'h' },
+                                        { "version", no_argument, NULL, OPT_VERSION },
+                                        { NULL, 0, NULL, 0 } };
   struct cli_ctx ctx = { 0 };
   const struct cli_command *cmd;
   int c, status;
@@ -116,24 +98,15 @@ main(int argc, char **argv)
         return cli_usage_error(NULL, "--socket needs a path");
       ctx.socket_path = optarg;
       break;
-    case OPT_JSON:
-      ctx.json = 1;
-      break;
-    case 'h':
-      cli_help(stdout);
-      return cli_finish_stdout();
-    case OPT_VERSION:
-      printf("shmview %s\n", PACKAGE_VERSION);
-      return cli_finish_stdout();
-    case ':':
-      return cli_usage_error(NULL, "option '%s' needs an argument", argv[optind - 1]);
+    case OPT_JSON: ctx.json = 1; break;
+    case 'h': cli_help(stdout); return cli_finish_stdout();
+    case OPT_VERSION: printf("shmview %s\n", PACKAGE_VERSION); return cli_finish_stdout();
+    case ':': return cli_usage_error(NULL, "option '%s' needs an argument", argv[optind - 1]);
     default: {
       const char *arg = argv[optind - 1];
       if (optopt == 0 || strncmp(arg, "--", 2) == 0)
-        return cli_usage_error(NULL, "unknown option '%.*s'",
-                               (int)strcspn(arg, "="), arg);
-      return cli_usage_error(NULL, "unknown option '-%c'",
-                             optopt < 128 ? optopt : '?');
+        return cli_usage_error(NULL, "unknown option '%.*s'", (int)strcspn(arg, "="), arg);
+      return cli_usage_error(NULL, "unknown option '-%c'", optopt < 128 ? optopt : '?');
     }
     }
   }

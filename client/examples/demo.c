@@ -25,7 +25,7 @@ static void die(const char *what, int rc) {
 
 /* The reader: another process, handed a descriptor as text. */
 static int reader(const char *socket, int from_writer, int to_writer) {
-  char text[SHMV_DESCRIPTOR_MAX] = {0}, go = 0;
+  char text[SHMV_DESCRIPTOR_MAX] = { 0 }, go = 0;
   shmv_descriptor desc;
   shmv_client *c;
   shmv_view *whole, *world;

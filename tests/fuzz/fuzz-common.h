@@ -19,8 +19,8 @@
  *             a positive errno-sized code; names valid; a list owns exactly
  *             count items; a success round-trips like a request.
  */
-#ifndef SHMV_FUZZ_COMMON_H
-#define SHMV_FUZZ_COMMON_H
+#ifndef SHMV_TESTS_FUZZ_FUZZ_COMMON_H
+#define SHMV_TESTS_FUZZ_FUZZ_COMMON_H
 
 #include <errno.h>
 #include <stdio.h>
@@ -29,13 +29,12 @@
 
 #include "proto.h"
 
-#define FUZZ_CHECK(cond)                                                    \
-  do {                                                                      \
-    if (!(cond)) {                                                          \
-      fprintf(stderr, "%s:%d: invariant violated: %s\n", __FILE__,          \
-              __LINE__, #cond);                                             \
-      abort();                                                              \
-    }                                                                       \
+#define FUZZ_CHECK(cond)                                                             \
+  do {                                                                               \
+    if (!(cond)) {                                                                   \
+      fprintf(stderr, "%s:%d: invariant violated: %s\n", __FILE__, __LINE__, #cond); \
+      abort();                                                                       \
+    }                                                                                \
   } while (0)
 
 /* Large enough that no re-encoding of a decoded message is refused. */
@@ -45,16 +44,14 @@
  * unsigned integer, else 0. Only called when the payload is known to be
  * one well-formed msgpack map (the decoder did not answer -EPROTO), so the
  * reference unpack cannot be made to allocate absurd amounts. */
-static inline uint64_t fuzz_expected_id(const void *payload, size_t len)
-{
+static inline uint64_t fuzz_expected_id(const void *payload, size_t len) {
   msgpack_unpacked u;
   size_t off = 0;
   uint64_t id = 0;
   uint32_t i;
 
   msgpack_unpacked_init(&u);
-  if (msgpack_unpack_next(&u, payload, len, &off) ==
-          MSGPACK_UNPACK_SUCCESS &&
+  if (msgpack_unpack_next(&u, payload, len, &off) == MSGPACK_UNPACK_SUCCESS &&
       u.data.type == MSGPACK_OBJECT_MAP) {
     for (i = 0; i < u.data.via.map.size; i++) {
       const msgpack_object *k = &u.data.via.map.ptr[i].key;
@@ -73,8 +70,7 @@ static inline uint64_t fuzz_expected_id(const void *payload, size_t len)
 }
 
 /* A NUL-terminated string of at most cap - 1 characters? */
-static inline bool fuzz_terminated(const char *s, size_t cap)
-{
+static inline bool fuzz_terminated(const char *s, size_t cap) {
   return memchr(s, '\0', cap) != NULL;
 }
 
@@ -82,9 +78,7 @@ static inline bool fuzz_terminated(const char *s, size_t cap)
  * strings with their NUL, so the bytes after a string and any padding are 0
  * in both: comparing the memory compares every field, including fields
  * added later. `fields` says what was on the wire, which may differ. */
-static inline bool fuzz_req_equal(const struct proto_request *a,
-                                  const struct proto_request *b)
-{
+static inline bool fuzz_req_equal(const struct proto_request *a, const struct proto_request *b) {
   struct proto_request x = *a;
 
   x.fields = b->fields;
@@ -92,9 +86,7 @@ static inline bool fuzz_req_equal(const struct proto_request *a,
 }
 
 /* Which PROTO_F_* an op uses and needs (mirrors docs/protocol.md). */
-static inline void fuzz_op_fields(enum proto_op op, uint32_t *uses,
-                                  uint32_t *needs)
-{
+static inline void fuzz_op_fields(enum proto_op op, uint32_t *uses, uint32_t *needs) {
   *uses = *needs = 0;
   switch (op) {
   case PROTO_OP_HELLO: *uses = *needs = PROTO_F_VERSION; break;
@@ -117,8 +109,7 @@ static inline void fuzz_op_fields(enum proto_op op, uint32_t *uses,
 
 /* Check a successfully decoded request, then encode it and decode the
  * result: it must come back the same. */
-static inline void fuzz_check_request_ok(const struct proto_request *req)
-{
+static inline void fuzz_check_request_ok(const struct proto_request *req) {
   struct proto_request again;
   msgpack_sbuffer sb;
   uint32_t uses, needs, plen;
@@ -151,11 +142,9 @@ static inline void fuzz_check_request_ok(const struct proto_request *req)
   if (rc == 0) {
     FUZZ_CHECK(sb.size > PROTO_HEADER_SIZE);
     h = (const uint8_t *)sb.data;
-    plen = ((uint32_t)h[0] << 24) | ((uint32_t)h[1] << 16) |
-           ((uint32_t)h[2] << 8) | h[3];
+    plen = ((uint32_t)h[0] << 24) | ((uint32_t)h[1] << 16) | ((uint32_t)h[2] << 8) | h[3];
     FUZZ_CHECK(plen == sb.size - PROTO_HEADER_SIZE);
-    rc = proto_request_decode(sb.data + PROTO_HEADER_SIZE, plen, &again, msg,
-                              sizeof msg);
+    rc = proto_request_decode(sb.data + PROTO_HEADER_SIZE, plen, &again, msg, sizeof msg);
     if (rc != -ENOMEM) {
       FUZZ_CHECK(rc == 0);
       FUZZ_CHECK(fuzz_req_equal(req, &again));
@@ -168,17 +157,14 @@ static inline void fuzz_check_request_ok(const struct proto_request *req)
 
 /* Decode payload as a request and check every property above. errcap_short
  * (< PROTO_MSG_MAX) exercises a short error buffer. */
-static inline void fuzz_request(const uint8_t *payload, size_t len,
-                                size_t errcap_short)
-{
+static inline void fuzz_request(const uint8_t *payload, size_t len, size_t errcap_short) {
   struct proto_request req, req2, req3;
   char msg[PROTO_MSG_MAX], shortmsg[PROTO_MSG_MAX];
   int rc, rc2, rc3;
 
   memset(msg, 0xa5, sizeof msg);
   rc = proto_request_decode(payload, len, &req, msg, sizeof msg);
-  FUZZ_CHECK(rc == 0 || rc == -EPROTO || rc == -EINVAL ||
-             rc == -EOPNOTSUPP || rc == -ENOMEM);
+  FUZZ_CHECK(rc == 0 || rc == -EPROTO || rc == -EINVAL || rc == -EOPNOTSUPP || rc == -ENOMEM);
   FUZZ_CHECK(fuzz_terminated(msg, sizeof msg));
   if (rc == 0)
     FUZZ_CHECK(msg[0] == '\0');
@@ -216,8 +202,7 @@ static inline void fuzz_request(const uint8_t *payload, size_t len,
     fuzz_check_request_ok(&req);
 }
 
-static inline void fuzz_check_segment(const struct proto_segment *s)
-{
+static inline void fuzz_check_segment(const struct proto_segment *s) {
   FUZZ_CHECK(fuzz_terminated(s->name, sizeof s->name));
   FUZZ_CHECK(proto_name_valid(s->name));
   FUZZ_CHECK(s->created_nsec < 1000000000u);
@@ -226,26 +211,20 @@ static inline void fuzz_check_segment(const struct proto_segment *s)
 /* Two decoder outputs: compared byte for byte like requests (see
  * fuzz_req_equal), a list's items too. msg is compared as a string: the
  * decoder keeps bytes after a NUL inside msg, the encoder stops at it. */
-static inline bool fuzz_resp_equal(const struct proto_response *a,
-                                   const struct proto_response *b)
-{
-  if (a->id != b->id || a->op != b->op || a->err != b->err ||
-      strcmp(a->msg, b->msg) != 0)
+static inline bool fuzz_resp_equal(const struct proto_response *a, const struct proto_response *b) {
+  if (a->id != b->id || a->op != b->op || a->err != b->err || strcmp(a->msg, b->msg) != 0)
     return false;
   if (a->op != PROTO_OP_LIST || a->err != 0)
     return memcmp(&a->u, &b->u, sizeof a->u) == 0;
   if (a->u.list.count != b->u.list.count || a->u.list.more != b->u.list.more)
     return false;
   return a->u.list.count == 0 ||
-         memcmp(a->u.list.items, b->u.list.items,
-                a->u.list.count * sizeof a->u.list.items[0]) == 0;
+         memcmp(a->u.list.items, b->u.list.items, a->u.list.count * sizeof a->u.list.items[0]) == 0;
 }
 
 /* Decode payload as the response to a request of op, check it, round-trip
  * it, free it. */
-static inline void fuzz_response(const uint8_t *payload, size_t len,
-                                 enum proto_op op)
-{
+static inline void fuzz_response(const uint8_t *payload, size_t len, enum proto_op op) {
   struct proto_response resp, again;
   msgpack_sbuffer sb;
   size_t i;
@@ -266,14 +245,11 @@ static inline void fuzz_response(const uint8_t *payload, size_t len,
     FUZZ_CHECK(resp.msg[0] == '\0');
     switch (op) {
     case PROTO_OP_HELLO:
-      FUZZ_CHECK(fuzz_terminated(resp.u.hello.server,
-                                 sizeof resp.u.hello.server));
+      FUZZ_CHECK(fuzz_terminated(resp.u.hello.server, sizeof resp.u.hello.server));
       break;
     case PROTO_OP_CREATE:
     case PROTO_OP_STAT:
-    case PROTO_OP_RESIZE:
-      fuzz_check_segment(&resp.u.segment);
-      break;
+    case PROTO_OP_RESIZE: fuzz_check_segment(&resp.u.segment); break;
     case PROTO_OP_OPEN:
       FUZZ_CHECK(fuzz_terminated(resp.u.view.name, sizeof resp.u.view.name));
       FUZZ_CHECK(proto_name_valid(resp.u.view.name));
@@ -284,11 +260,9 @@ static inline void fuzz_response(const uint8_t *payload, size_t len,
         fuzz_check_segment(&resp.u.list.items[i]);
       break;
     case PROTO_OP_STATUS:
-      FUZZ_CHECK(fuzz_terminated(resp.u.status.server,
-                                 sizeof resp.u.status.server));
+      FUZZ_CHECK(fuzz_terminated(resp.u.status.server, sizeof resp.u.status.server));
       break;
-    default:
-      break;
+    default: break;
     }
   }
 
@@ -296,8 +270,8 @@ static inline void fuzz_response(const uint8_t *payload, size_t len,
   rc = proto_response_encode(&resp, FUZZ_FRAME_MAX, &sb);
   FUZZ_CHECK(rc == 0 || rc == -ENOMEM);
   if (rc == 0) {
-    rc = proto_response_decode(sb.data + PROTO_HEADER_SIZE,
-                               sb.size - PROTO_HEADER_SIZE, op, &again);
+    rc =
+        proto_response_decode(sb.data + PROTO_HEADER_SIZE, sb.size - PROTO_HEADER_SIZE, op, &again);
     if (rc != -ENOMEM) {
       FUZZ_CHECK(rc == 0);
       FUZZ_CHECK(fuzz_resp_equal(&resp, &again));
@@ -309,9 +283,7 @@ static inline void fuzz_response(const uint8_t *payload, size_t len,
 }
 
 /* Every way the daemon and the client read a payload. */
-static inline void fuzz_payload(const uint8_t *payload, size_t len,
-                                size_t errcap_short)
-{
+static inline void fuzz_payload(const uint8_t *payload, size_t len, size_t errcap_short) {
   int op;
 
   fuzz_request(payload, len, errcap_short);
@@ -319,4 +291,4 @@ static inline void fuzz_payload(const uint8_t *payload, size_t len,
     fuzz_response(payload, len, (enum proto_op)op);
 }
 
-#endif /* SHMV_FUZZ_COMMON_H */
+#endif /* SHMV_TESTS_FUZZ_FUZZ_COMMON_H */

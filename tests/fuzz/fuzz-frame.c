@@ -39,8 +39,7 @@ struct chunker {
   uint32_t state;
 };
 
-static size_t next_chunk(struct chunker *c, size_t left)
-{
+static size_t next_chunk(struct chunker *c, size_t left) {
   uint32_t x;
 
   switch (c->mode) {
@@ -57,20 +56,16 @@ static size_t next_chunk(struct chunker *c, size_t left)
   }
 }
 
-static uint32_t be32(const uint8_t *p)
-{
-  return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
-         ((uint32_t)p[2] << 8) | p[3];
+static uint32_t be32(const uint8_t *p) {
+  return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   struct proto_reader r;
   struct chunker ck;
   unsigned lazy, reads = 0;
   const uint8_t *s, *payload;
-  size_t n, fed = 0, done = 0, frame_max, chunk, avail, need, have, plen,
-         flen, take;
+  size_t n, fed = 0, done = 0, frame_max, chunk, avail, need, have, plen, flen, take;
   uint8_t *copy;
   void *p;
   int rc;

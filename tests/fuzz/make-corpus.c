@@ -22,36 +22,32 @@
 
 static const char *outdir;
 
-static void die(const char *what)
-{
+static void die(const char *what) {
   fprintf(stderr, "make-corpus: %s\n", what);
   exit(1);
 }
 
-static void write_file(const char *sub, const char *name, const void *a,
-                       size_t alen, const void *b, size_t blen)
-{
+static void write_file(const char *sub, const char *name, const void *a, size_t alen, const void *b,
+                       size_t blen) {
   char path[4096];
   FILE *f;
 
   snprintf(path, sizeof path, "%s/%s/%s", outdir, sub, name);
   f = fopen(path, "wb");
-  if (f == NULL || fwrite(a, 1, alen, f) != alen ||
-      (blen && fwrite(b, 1, blen, f) != blen) || fclose(f) != 0)
+  if (f == NULL || fwrite(a, 1, alen, f) != alen || (blen && fwrite(b, 1, blen, f) != blen) ||
+      fclose(f) != 0)
     die(path);
 }
 
 /* One frame-corpus file: control bytes, then the frames in sb. */
-static void frame_file(const char *name, uint8_t chunking, uint8_t fmax,
-                       uint8_t drain, const msgpack_sbuffer *sb)
-{
+static void frame_file(const char *name, uint8_t chunking, uint8_t fmax, uint8_t drain,
+                       const msgpack_sbuffer *sb) {
   uint8_t ctl[3] = { chunking, fmax, drain };
 
   write_file("frame", name, ctl, 3, sb->data, sb->size);
 }
 
-static struct proto_request req_of(enum proto_op op)
-{
+static struct proto_request req_of(enum proto_op op) {
   struct proto_request r;
 
   memset(&r, 0, sizeof r);
@@ -84,8 +80,7 @@ static struct proto_request req_of(enum proto_op op)
   return r;
 }
 
-static struct proto_segment seg_of(const char *name, uint64_t size)
-{
+static struct proto_segment seg_of(const char *name, uint64_t size) {
   struct proto_segment s;
 
   memset(&s, 0, sizeof s);
@@ -103,8 +98,7 @@ static struct proto_segment seg_of(const char *name, uint64_t size)
 
 static struct proto_segment list_items[3];
 
-static struct proto_response resp_of(enum proto_op op)
-{
+static struct proto_response resp_of(enum proto_op op) {
   struct proto_response r;
   struct proto_status *st = &r.u.status;
 
@@ -120,9 +114,7 @@ static struct proto_response resp_of(enum proto_op op)
     break;
   case PROTO_OP_CREATE:
   case PROTO_OP_STAT:
-  case PROTO_OP_RESIZE:
-    r.u.segment = seg_of("greeting", 13);
-    break;
+  case PROTO_OP_RESIZE: r.u.segment = seg_of("greeting", 13); break;
   case PROTO_OP_OPEN:
     strcpy(r.u.view.name, "greeting");
     r.u.view.offset = 7;
@@ -160,32 +152,27 @@ static struct proto_response resp_of(enum proto_op op)
   return r;
 }
 
-static void enc_req(const struct proto_request *r, msgpack_sbuffer *sb)
-{
+static void enc_req(const struct proto_request *r, msgpack_sbuffer *sb) {
   if (proto_request_encode(r, PROTO_FRAME_MAX_DEFAULT, sb) != 0)
     die("proto_request_encode failed");
 }
 
-static void enc_resp(const struct proto_response *r, msgpack_sbuffer *sb)
-{
+static void enc_resp(const struct proto_response *r, msgpack_sbuffer *sb) {
   if (proto_response_encode(r, PROTO_FRAME_MAX_DEFAULT, sb) != 0)
     die("proto_response_encode failed");
 }
 
 /* A request payload (the frame minus its header) into request/. */
-static void request_file(const char *name, const struct proto_request *r)
-{
+static void request_file(const char *name, const struct proto_request *r) {
   msgpack_sbuffer sb;
 
   msgpack_sbuffer_init(&sb);
   enc_req(r, &sb);
-  write_file("request", name, sb.data + PROTO_HEADER_SIZE,
-             sb.size - PROTO_HEADER_SIZE, NULL, 0);
+  write_file("request", name, sb.data + PROTO_HEADER_SIZE, sb.size - PROTO_HEADER_SIZE, NULL, 0);
   msgpack_sbuffer_destroy(&sb);
 }
 
-static void mkdirs(void)
-{
+static void mkdirs(void) {
   char path[4096];
 
   snprintf(path, sizeof path, "%s/request", outdir);
@@ -198,8 +185,7 @@ static void mkdirs(void)
     die(path);
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
   msgpack_sbuffer all, sb;
   struct proto_request rq;
   struct proto_response rs;
@@ -234,8 +220,8 @@ int main(int argc, char **argv)
 
     msgpack_sbuffer_init(&sb);
     enc_req(&rq, &sb);
-    proto_response_error(&rs, rq.id, (enum proto_op)op, ENOENT,
-                         "no such segment \"%s\"", "greeting");
+    proto_response_error(&rs, rq.id, (enum proto_op)op, ENOENT, "no such segment \"%s\"",
+                         "greeting");
     enc_resp(&rs, &sb);
     snprintf(name, sizeof name, "%s-err", opname);
     frame_file(name, 1, 0, 0, &sb);
