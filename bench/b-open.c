@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * b-open.c: view open latency. One connection, then per iteration
  * shmv_view_open + (mmap inside it) + touch one byte + shmv_view_release,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * b-pingpong.c: the data path. Two processes bounce a counter on one cache
  * line: through shmview views (each process opens its own view of one

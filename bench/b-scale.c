@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * b-scale.c: the daemon at scale. One shmviewd holds 10,000 segments and
  * 100,000 live views (20 holder processes x 5 connections x 1,000 views:

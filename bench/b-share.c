@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * b-share.c: sharing N bytes (4 KiB .. 256 MiB) from one process to another,
  * end to end: the writer produces N bytes and hands them off; the reader

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * b-throughput.c: control-plane throughput. K client processes (1, 8, 64),
  * each with its own shmv_client, open + touch + release views of one segment

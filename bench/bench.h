@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench.h: shared helpers of shmview-bench: clocks, statistics, CPU pinning,
  * a private shmviewd per measurement, and the RESULT lines bench/run.py reads.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * iox-share.c: iceoryx publish/subscribe as a way to share N bytes, for
  * bench/run.py (built by it, not by make: configure does not look for

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * shmview-bench: the benchmarks of bench/, one subcommand each. Every figure
  * is printed as a "RESULT {json}" line that bench/run.py turns into the

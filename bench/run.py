@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Run shmview's benchmarks, print a table and write docs/benchmarks.md.
 
 Run by `make bench` (never by `make check`). Needs the built shmviewd and

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Python's multiprocessing.shared_memory as a way to share N bytes.
 
 The writer (this process, CPU 0) creates a SharedMemory of N bytes, writes

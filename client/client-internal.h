@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * client-internal.h: libshmview's internal structures, shared by the files
  * of client/. Nothing here is exported (the library exports only shmv_*).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * client.c: the connection to shmviewd. Connect + hello, the refcounted
  * connection object and client_request(), the single function through

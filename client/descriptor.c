@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * descriptor.c: the text form of a view descriptor,
  * NAME[:OFFSET[:LENGTH[:rw|:ro]]], and segment name checks.

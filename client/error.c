@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * error.c: shmv_strerror(), a sentence for every code the daemon or the
  * library returns. Static strings only, so it is thread-safe.

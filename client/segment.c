@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * segment.c: segment operations (create, unlink, resize, stat, list) and
  * the daemon's status.

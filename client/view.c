@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * view.c: opening views (OPEN + mmap of the page-aligned window), slices
  * sharing one refcounted mapping, release (munmap + RELEASE with the last

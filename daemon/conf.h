@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * conf.h: shmviewd's settings, from the command line and the config file.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * notify.c: readiness/status notifications and passed listening sockets.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * notify.h: shmviewd under a service manager (systemd or anything that
  * speaks its protocols).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * state.h: the registry's record on disk, so a restart loses nothing.
  *

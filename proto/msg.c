@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * msg.c: msgpack encoding and decoding of every request and response.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * names.c: segment name validation and socket path resolution, shared by
  * the daemon and the client so both always agree.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * proto.h: the shmview wire protocol, shared by shmviewd and libshmview.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * wire.c: sendmsg/recvmsg with one file descriptor riding on the first
  * byte of a frame (SCM_RIGHTS). This is the only place that touches cmsg

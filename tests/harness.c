@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * harness.c: the real shmviewd for tests. See harness.h.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test-access.c: who may do what, enforced by the daemon and the kernel.
  *

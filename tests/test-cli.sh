@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # test-cli.sh: the shmview tool against the real, built shmviewd.
 #
 # Environment (set by make check): SHMVIEWD, SHMVIEW_CLI, HEXDUMP (empty:

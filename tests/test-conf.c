@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test-conf.c: shmviewd's settings table, value parser and config file
  * (daemon/conf.c), without a daemon.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test-errors.c: every refusal the API can get, with its code.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test-hostile.c: clients that break the protocol, stall or die.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test-lifecycle.c: unlink, resize, leases and the daemon's own life.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test-proto.c: unit tests of proto/ (framing, fd passing, every message,
  * names and socket paths). No daemon needed.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test-restart.c: the daemon dies, comes back, and nothing is lost.
  *

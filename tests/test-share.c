@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test-share.c: two separate processes share a segment through views.
  *

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # test-systemd.sh: shmviewd under systemd, without systemd as PID 1.
 #
 #  - the config file: unknown keys, bad values, a missing --config file are

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cli.h: the shmview command-line tool's command table and shared helpers.
  *

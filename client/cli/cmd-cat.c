@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cmd-cat.c: copy a window of a segment, raw, to standard output. */
 #include "config.h"
 

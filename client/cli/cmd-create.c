@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cmd-create.c: create a zero-filled segment of a given size and mode. */
 #include "config.h"
 

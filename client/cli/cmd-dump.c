@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cmd-dump.c: print a window of a segment exactly as hexdump -C would. */
 #include "config.h"
 

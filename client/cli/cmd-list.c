@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cmd-list.c: list every segment as a table sorted by name, or as JSON. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cmd-resize.c: grow or shrink a segment (shrinking fails while views live). */
 #include "config.h"
 

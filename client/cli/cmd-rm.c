@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cmd-rm.c: remove a segment's name; views already open stay valid. */
 #include "config.h"
 

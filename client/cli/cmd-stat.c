@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cmd-stat.c: show every field of one segment, one per line, or as JSON. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cmd-status.c: show the daemon's version, limits and counters. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cmd-write.c: copy standard input into a segment from an offset, only if it fits. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * shmview.c: main, the global options and the dispatcher that walks the
  * command table.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz-common.h: the properties the libFuzzer targets check on every input
  * (included by fuzz-frame.c and fuzz-request.c, header-only on purpose so

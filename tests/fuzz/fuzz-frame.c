@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz-frame.c: libFuzzer target for the frame reader and, through it,
  * every message decoder: what the daemon does with a client's stream and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz-request.c: libFuzzer target for proto_request_decode, the first
  * thing the daemon does with a frame a (possibly hostile) client sent.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * make-corpus.c: writes the fuzzers' seed corpus, real messages of every op
  * encoded by proto/ itself.
