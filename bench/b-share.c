@@ -43,6 +43,7 @@
 
 #include "bench.h"
 #include "shmview.h"
+#include "units.h"
 
 enum method { M_FRESH, M_REUSE, M_RAW, M_FDPASS, M_SOCK, M_REDIS, M_COUNT };
 static const char *mnames[M_COUNT] = { "shmview-fresh",    "shmview-reuse", "raw-shm",
@@ -436,8 +437,12 @@ static void measure(enum method m, size_t n, struct daemon *d) {
 
 int bench_share(void) {
   size_t maxn = (size_t)256 << 20;
-  if (bench_opts.only)
-    maxn = strtoull(bench_opts.only, NULL, 0);
+  uint64_t v;
+  if (bench_opts.only) {
+    if (proto_size_parse(bench_opts.only, &v) != 0 || v > SIZE_MAX)
+      die("share: --only takes the largest size to share, e.g. 256M, not '%s'", bench_opts.only);
+    maxn = (size_t)v;
+  }
   struct daemon d;
   daemon_start(&d, 1 < ncpus() ? 1 : 0, NULL);
   for (size_t n = 4096; n <= maxn; n *= 4)

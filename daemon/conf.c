@@ -19,6 +19,7 @@
 
 #include "conf.h"
 #include "log.h"
+#include "units.h"
 
 enum conf_kind {
   CONF_STRING,    /* char array; size = its capacity */
@@ -112,60 +113,6 @@ void conf_defaults(struct daemon_config *cfg) {
   cfg->send_timeout_ms = 30 * 1000;
 }
 
-int conf_parse_size(const char *s, uint64_t *out) {
-  uint64_t v = 0, mul = 1;
-  const char *p = s;
-
-  if (*p < '0' || *p > '9')
-    return -EINVAL;
-  for (; *p >= '0' && *p <= '9'; p++) {
-    if (v > (UINT64_MAX - (uint64_t)(*p - '0')) / 10)
-      return -ERANGE;
-    v = v * 10 + (uint64_t)(*p - '0');
-  }
-  switch (*p) {
-  case '\0': break;
-  case 'K':
-  case 'k':
-    mul = 1ull << 10;
-    p++;
-    break;
-  case 'M':
-  case 'm':
-    mul = 1ull << 20;
-    p++;
-    break;
-  case 'G':
-  case 'g':
-    mul = 1ull << 30;
-    p++;
-    break;
-  default: return -EINVAL;
-  }
-  if (*p != '\0')
-    return -EINVAL;
-  if (v > UINT64_MAX / mul)
-    return -ERANGE;
-  *out = v * mul;
-  return 0;
-}
-
-/* 16777216 -> "16M", 4096 -> "4K", 1000 -> "1000" */
-static const char *size_text(uint64_t v, char *buf, size_t cap) {
-  static const char units[] = "GMK";
-
-  for (int i = 0; i < 3; i++) {
-    uint64_t unit = 1ull << (10 * (3 - i));
-
-    if (v != 0 && v % unit == 0) {
-      snprintf(buf, cap, "%" PRIu64 "%c", v / unit, units[i]);
-      return buf;
-    }
-  }
-  snprintf(buf, cap, "%" PRIu64, v);
-  return buf;
-}
-
 static const struct conf_setting *find_setting(const char *name) {
   for (size_t i = 0; i < N_SETTINGS; i++)
     if (strcmp(settings[i].name, name) == 0)
@@ -178,7 +125,7 @@ static const struct conf_setting *find_setting(const char *name) {
 static int apply(const struct conf_setting *st, const char *value, struct daemon_config *cfg,
                  char *err, size_t errlen) {
   char *field = (char *)cfg + st->offset;
-  char lo[24], hi[24];
+  char lo[PROTO_SIZE_BUFSZ], hi[PROTO_SIZE_BUFSZ];
   uint64_t n;
   int lvl;
 
@@ -199,7 +146,7 @@ static int apply(const struct conf_setting *st, const char *value, struct daemon
     return 0;
   case CONF_SIZE:
   case CONF_COUNT:
-    if (conf_parse_size(value, &n) != 0) {
+    if (proto_size_parse(value, &n) != 0) {
       if (st->kind == CONF_SIZE)
         snprintf(err, errlen, "'%s' is not a size (use e.g. 4096, 64K, 1M, 2G)", value);
       else
@@ -207,14 +154,15 @@ static int apply(const struct conf_setting *st, const char *value, struct daemon
       return -1;
     }
     if (n < st->min || (st->max != 0 && n > st->max)) {
-      snprintf(err, errlen, "must be between %s and %s", size_text(st->min, lo, sizeof lo),
-               size_text(st->max, hi, sizeof hi));
+      snprintf(err, errlen, "must be between %s and %s",
+               proto_size_format(st->min, PROTO_SIZE_EXACT, lo, sizeof lo),
+               proto_size_format(st->max, PROTO_SIZE_EXACT, hi, sizeof hi));
       return -1;
     }
     memcpy(field, &n, sizeof n);
     return 0;
   case CONF_SECONDS:
-    if (conf_parse_size(value, &n) != 0 || n > st->max) {
+    if (proto_size_parse(value, &n) != 0 || n > st->max) {
       snprintf(err, errlen, "'%s' is not a number of seconds (0..%" PRIu64 ")", value, st->max);
       return -1;
     }
@@ -349,7 +297,8 @@ static void usage(FILE *out) {
                "  -h, --help                   show this help and exit\n"
                "  -V, --version                show the version and exit\n"
                "\n"
-               "SIZE is a number of bytes, optionally followed by K, M or G (powers of 1024).\n"
+               "SIZE is a number of bytes, optionally followed by K, M, G or T (or KiB, MiB,\n"
+               "GiB, TiB: powers of 1024; KB, MB... are powers of 1000, as in dd).\n"
                "The config file has 'key = value' lines with the long options' names as keys;\n"
                "'#' starts a comment line.\n"
                "shmviewd runs in the foreground and logs to stderr; SIGTERM or SIGINT stops it,\n"

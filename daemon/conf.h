@@ -31,9 +31,6 @@
 /* Exit statuses of conf_from_args's callers. */
 #define CONF_EXIT_USAGE 2
 
-/* "4096", "4K", "1M", "2G": powers of 1024. Returns 0 or -EINVAL/-ERANGE. */
-int conf_parse_size(const char *s, uint64_t *out);
-
 /* Built-in defaults (socket unresolved). */
 void conf_defaults(struct daemon_config *cfg);
 

@@ -30,6 +30,7 @@
 
 #include "log.h"
 #include "notify.h"
+#include "units.h"
 
 #define LISTEN_FDS_START   3
 #define STATUS_INTERVAL_MS 5000
@@ -172,27 +173,10 @@ int notify_listen_fd(char *path, size_t cap) {
   return fd;
 }
 
-/* 1536 -> "1.5 KiB" */
-static void human_bytes(uint64_t n, char *buf, size_t cap) {
-  static const char *const units[] = { "KiB", "MiB", "GiB", "TiB" };
-  double v = (double)n;
-  int u = -1;
-
-  if (n < 1024) {
-    snprintf(buf, cap, "%" PRIu64 " B", n);
-    return;
-  }
-  while (v >= 1024 && u < 3) {
-    v /= 1024;
-    u++;
-  }
-  snprintf(buf, cap, "%.1f %s", v, units[u]);
-}
-
 static void status_text(const struct daemon *d, char *buf, size_t cap) {
-  char bytes[32];
+  char bytes[PROTO_SIZE_BUFSZ];
 
-  human_bytes(d->reg.bytes, bytes, sizeof bytes);
+  proto_size_format(d->reg.bytes, PROTO_SIZE_IEC, bytes, sizeof bytes);
   snprintf(buf, cap, "STATUS=%" PRIu64 " segment%s (%s), %" PRIu64 " view%s, %" PRIu64 " client%s",
            d->reg.count, d->reg.count == 1 ? "" : "s", bytes, d->leases.count,
            d->leases.count == 1 ? "" : "s", d->clients, d->clients == 1 ? "" : "s");

@@ -73,29 +73,29 @@ static int load_capture(struct daemon_config *cfg, const char *path, int require
   return rc;
 }
 
+/* The settings read sizes with the project's one parser (proto/units.c,
+ * tested in test-units.c): the forms the CLI takes, and limits shown in
+ * forms that parser reads back. */
 START_TEST(sizes) {
-  uint64_t v;
+  struct daemon_config cfg;
+  char err[512];
 
-  ck_assert_int_eq(conf_parse_size("4096", &v), 0);
-  ck_assert_uint_eq(v, 4096);
-  ck_assert_int_eq(conf_parse_size("4K", &v), 0);
-  ck_assert_uint_eq(v, 4096);
-  ck_assert_int_eq(conf_parse_size("1m", &v), 0);
-  ck_assert_uint_eq(v, 1u << 20);
-  ck_assert_int_eq(conf_parse_size("2G", &v), 0);
-  ck_assert_uint_eq(v, 2ull << 30);
-  ck_assert_int_eq(conf_parse_size("0", &v), 0);
-  ck_assert_uint_eq(v, 0);
-  ck_assert_int_eq(conf_parse_size("18446744073709551615", &v), 0);
-  ck_assert_uint_eq(v, UINT64_MAX);
-  ck_assert_int_eq(conf_parse_size("18446744073709551616", &v), -ERANGE);
-  ck_assert_int_eq(conf_parse_size("17179869184G", &v), -ERANGE);
-  ck_assert_int_eq(conf_parse_size("", &v), -EINVAL);
-  ck_assert_int_eq(conf_parse_size("K", &v), -EINVAL);
-  ck_assert_int_eq(conf_parse_size("-1", &v), -EINVAL);
-  ck_assert_int_eq(conf_parse_size("1T", &v), -EINVAL);
-  ck_assert_int_eq(conf_parse_size("1KK", &v), -EINVAL);
-  ck_assert_int_eq(conf_parse_size(" 1", &v), -EINVAL);
+  conf_defaults(&cfg);
+  ck_assert_int_eq(conf_set(&cfg, "frame-max", "64k", err, sizeof err), 0);
+  ck_assert_uint_eq(cfg.frame_max, 65536);
+  ck_assert_int_eq(conf_set(&cfg, "frame-max", "8KiB", err, sizeof err), 0);
+  ck_assert_uint_eq(cfg.frame_max, 8192);
+  ck_assert_int_eq(conf_set(&cfg, "max-total-size", "1T", err, sizeof err), 0);
+  ck_assert_uint_eq(cfg.max_total_size, 1ull << 40);
+  ck_assert_int_eq(conf_set(&cfg, "max-segment-size", "1.5G", err, sizeof err), 0);
+  ck_assert_uint_eq(cfg.max_segment_size, 3ull << 29);
+  ck_assert_int_eq(conf_set(&cfg, "quota-bytes", "10MB", err, sizeof err), 0);
+  ck_assert_uint_eq(cfg.quota_bytes, 10000000);
+  ck_assert_int_eq(conf_set(&cfg, "max-segment-size", "-1", err, sizeof err), -1);
+  ck_assert_str_eq(err, "max-segment-size: '-1' is not a size (use e.g. 4096, 64K, 1M, 2G)");
+  ck_assert_int_eq(conf_set(&cfg, "max-segment-size", "16E", err, sizeof err), -1);
+  ck_assert_int_eq(conf_set(&cfg, "frame-max", "17M", err, sizeof err), -1);
+  ck_assert_str_eq(err, "frame-max: must be between 4K and 16M");
 }
 END_TEST
 
