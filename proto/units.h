@@ -29,12 +29,12 @@
  */
 int proto_size_parse(const char *s, uint64_t *out);
 
-/* proto_size_format() flags. */
-#define PROTO_SIZE_EXACT \
-  0x1u                      /* a unit only where it is exact ("16M"), else
-                               * plain bytes: text proto_size_parse() reads
-                               * back to the same number */
-#define PROTO_SIZE_IEC 0x2u /* "1.5 KiB", "12 B" instead of "1.5K", "12" */
+/* proto_size_format() flags. PROTO_SIZE_EXACT: a unit only where it is
+ * exact ("16M"), else plain bytes, so that (without PROTO_SIZE_IEC)
+ * proto_size_parse() reads the text back to the same number.
+ * PROTO_SIZE_IEC: "1.5 KiB", "12 B" instead of "1.5K", "12". */
+#define PROTO_SIZE_EXACT 0x1u
+#define PROTO_SIZE_IEC   0x2u
 
 /* Enough for any uint64_t in any form, with the NUL. */
 #define PROTO_SIZE_BUFSZ 32

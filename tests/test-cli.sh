@@ -144,6 +144,73 @@ run 0 sv unlink gamma
 run 1 sv stat gamma
 ok "rm and its alias unlink"
 
+# ---- sizes as dd, truncate and numfmt users type them -------------------------
+for pair in k1:1k:1024 k2:1K:1024 k3:1KiB:1024 k4:64k:65536 k5:1.5K:1536 k6:1KB:1000 \
+  k7:2MiB:2097152 k8:0.25m:262144; do
+  seg=${pair%%:*} rest=${pair#*:}
+  run 0 sv create "$seg" "${rest%%:*}"
+  run 0 sv stat "$seg"
+  grep -q "^size: *${rest#*:} bytes" "$dir/out" || fail "create $seg ${rest%%:*}: $(grep size "$dir/out")"
+done
+run 0 sv resize k1 2k
+run 0 sv stat k1
+grep -q '^size: *2048 bytes' "$dir/out" || fail "resize k1 2k"
+# 1T is a size (the daemon may refuse that much memory, but not as a usage error)
+set +e
+sv create k9 1T >"$dir/out" 2>"$dir/err"
+got=$?
+set -e
+[ "$got" -ne 2 ] || fail "create k9 1T was a usage error: $(cat "$dir/err")"
+[ "$got" -ne 0 ] || sv rm k9
+ok "sizes 1k 1K 1KiB 64k 1.5K 1KB(=1000) 2MiB 0.25m, resize 2k, 1T accepted"
+
+# ---- list --bytes and --no-header ---------------------------------------------
+run 0 sv list --bytes
+sed -n 1p "$dir/out" | grep -q '^NAME  *SIZE  *OWNER' || fail "list --bytes header: $(sed -n 1p "$dir/out")"
+[ "$(awk '$1 == "beta" { print $2 }' "$dir/out")" = 1048576 ] || fail "list --bytes beta: $(cat "$dir/out")"
+[ "$(awk '$1 == "k5" { print $2 }' "$dir/out")" = 1536 ] || fail "list --bytes k5: $(cat "$dir/out")"
+run 0 sv list
+[ "$(awk '$1 == "k5" { print $2 }' "$dir/out")" = 1.5K ] || fail "list k5: $(cat "$dir/out")"
+run 0 sv list --no-header
+grep -q '^NAME ' "$dir/out" && fail "list --no-header printed the header"
+[ "$(awk '{print $1}' "$dir/out" | tr '\n' ' ')" = "alpha beta k1 k2 k3 k4 k5 k6 k7 k8 " ] ||
+  fail "list --no-header rows: $(cat "$dir/out")"
+cp "$dir/out" "$dir/noheader"
+run 0 sv ls -H
+cmp -s "$dir/out" "$dir/noheader" || fail "ls -H differs from list --no-header"
+run 0 sv list -bH
+[ "$(awk '$1 == "k6" { print $2 }' "$dir/out")" = 1000 ] && ! grep -q '^NAME ' "$dir/out" ||
+  fail "list -bH: $(cat "$dir/out")"
+cp "$dir/out" "$dir/bh"
+run 0 sv list --no-h --by
+cmp -s "$dir/out" "$dir/bh" || fail "list --no-h --by differs from list -bH"
+run 0 sv list --help
+grep -q -- '-b, --bytes' "$dir/out" && grep -q -- '-H, --no-header' "$dir/out" ||
+  fail "list --help lacks --bytes/--no-header: $(cat "$dir/out")"
+for seg in k1 k2 k3 k4 k5 k6 k7 k8; do run 0 sv rm "$seg"; done
+run 0 sv list --no-header --bytes
+[ "$(wc -l <"$dir/out")" -eq 2 ] || fail "list after rm: $(cat "$dir/out")"
+run 2 sv list --bytes=1
+err_has "takes no argument"
+ok "list --bytes, --no-header, -bH, prefixes, --help"
+
+# ---- options anywhere, -- ends them --------------------------------------------
+run 2 sv create -x 1
+err_has "unknown option '-x'"
+run 0 sv create -- -x 1
+run 0 sv stat -- -x
+grep -q '^name: *-x$' "$dir/out" || fail "stat -- -x"
+run 0 sv rm -- -x
+run 0 sv create --mode=0644 opt1 1K
+run 0 sv stat opt1
+grep -q '^mode: *0644$' "$dir/out" || fail "--mode=0644"
+run 0 sv create -m0604 opt2 1
+run 0 sv stat opt2
+grep -q '^mode: *0604$' "$dir/out" || fail "-m0604"
+run 0 sv rm opt1
+run 0 sv rm opt2
+ok "--opt=value, -xVALUE, -- before an operand"
+
 # ---- JSON ---------------------------------------------------------------------
 if [ -n "$PYTHON" ]; then
   uid=$(id -u)
@@ -345,11 +412,39 @@ ok "no such segment: exit 1, message names it"
 
 run 2 sv create q 12Q
 err_has "shmview: bad size '12Q'"
-for s in '' 1KB 1k -1 ' 1' 1.5M 18446744073709551616 17179869184G; do
+for s in '' -1 ' 1' '1 ' 0.1K 0.5 1KK 1Ki 1kib 1B 0x10 18446744073709551616 17179869184G 16E; do
   run 2 sv create q "$s"
+  err_has "bad size '$s'"
 done
 run 2 sv resize alpha 12Q
-ok "bad sizes: exit 2"
+err_has "bad size '12Q'"
+run 2 sv create b -5
+err_has "shmview: bad size '-5'"
+grep -q "unknown option" "$dir/err" && fail "create b -5 said: $(cat "$dir/err")"
+run 2 sv resize alpha -5
+err_has "bad size '-5'"
+run 2 sv dump r1000 --offset -5
+err_has "bad offset '-5'"
+run 2 sv dump r1000 -n -1
+err_has "bad length '-1'"
+run 1 sv stat q
+ok "bad sizes: exit 2, the value named ('create b -5' is a bad size, not an option)"
+
+# --json only where a command prints something to parse
+for c in "create q 1" "rm alpha" "resize alpha 5" "dump r1000" "cat r1000" "write r1000"; do
+  run 2 sv $c --json </dev/null
+  err_has "--json does not apply"
+  run 2 "$SHMVIEW_CLI" --socket "$sock" --json $c </dev/null
+  err_has "--json does not apply"
+done
+run 1 sv stat q
+run 0 sv stat alpha
+grep -q '^size: *3 ' "$dir/out" || fail "a refused 'resize alpha 5 --json' changed alpha"
+run 0 sv create --help
+grep -q -- '--json' "$dir/out" && fail "create --help offers --json"
+run 0 sv list --help
+grep -q -- '--json' "$dir/out" || fail "list --help lacks --json"
+ok "--json refused by create, rm, resize, dump, cat, write (option or global)"
 
 run 2 sv create q 1 --mode 0800
 err_has "bad mode"

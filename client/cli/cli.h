@@ -4,13 +4,16 @@
  *
  * As in tmux, each command lives in its own cmd-<name>.c file holding one
  * const struct cli_command and a short exec function; shmview.c only walks
- * the table. Everything two commands need (connecting, error messages, size
- * parsing, human sizes, JSON, tables, time, hexdump -C) is in output.c.
+ * the table. A command's entry says which options and operands it takes
+ * and of what type, whether it connects and whether it has JSON output;
+ * the dispatcher parses and checks all of that (args.c) and connects, so
+ * exec starts with the command's real work. The helpers two commands need
+ * are grouped by concern, one file each: args.c, connect.c, report.c,
+ * format.c, table.c, json.c, hexdump.c.
  */
 #ifndef SHMV_CLIENT_CLI_CLI_H
 #define SHMV_CLIENT_CLI_CLI_H
 
-#include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <time.h>
@@ -23,6 +26,7 @@
 #define CLI_EXIT_USAGE 2 /* bad command line */
 
 struct cli_command;
+struct cli_args;
 
 struct cli_ctx {
   const char *socket_path;       /* --socket, or NULL to resolve */
@@ -31,14 +35,73 @@ struct cli_ctx {
   const struct cli_command *cmd; /* the command being run */
 };
 
+/* ---- the command table ------------------------------------------------- */
+
+/* What the text of an option's argument or of an operand must be. The
+ * dispatcher checks and converts it before the command runs (and before it
+ * connects), so a bad value is a usage error naming the value. */
+enum cli_type {
+  CLI_T_FLAG,   /* an option without an argument */
+  CLI_T_STRING, /* any text */
+  CLI_T_NAME,   /* a segment name, checked with shmv_name_check() */
+  CLI_T_WINDOW, /* NAME[:OFFSET[:LENGTH[:rw|:ro]]], with the options of
+                 * cli_window_options applied: cli_args.window */
+  CLI_T_SIZE,   /* bytes, as proto_size_parse() reads them (64k, 1.5M, 1TiB) */
+  CLI_T_LENGTH, /* a size, or "end" (SHMV_TO_END) */
+  CLI_T_MODE    /* octal permission bits, at most 0777 */
+};
+
+/* One option of a command. */
+struct cli_option {
+  int letter;          /* -x; also its index in cli_args.opt */
+  const char *name;    /* --name */
+  enum cli_type type;  /* CLI_T_FLAG: takes no argument */
+  const char *metavar; /* the argument in usage and help; NULL for a flag */
+  const char *help;    /* one line for --help */
+};
+
+/* One operand, in order. */
+struct cli_operand {
+  enum cli_type type;
+  const char *metavar; /* in the usage line; lowercase, it names a bad value */
+};
+
+#define CLI_OPERANDS_MAX 2
+
+/* As tmux's cmd_entry.args: the options and how many operands. */
+struct cli_args_spec {
+  const struct cli_option *options; /* ends with { 0 }; NULL: none */
+  int lower, upper;                 /* operands, lower..upper */
+  struct cli_operand operand[CLI_OPERANDS_MAX];
+};
+
+/* cli_command.flags */
+#define CLI_CONNECTS 0x1u /* the dispatcher connects first: ctx->client is set */
+#define CLI_JSON     0x2u /* has machine-readable output: --json applies */
+
 struct cli_command {
   const char *name;
   const char *alias;   /* another name, or NULL */
-  const char *usage;   /* arguments after the name */
   const char *summary; /* one short sentence, for the command list */
   const char *help;    /* longer description for --help, or NULL */
-  const char *options; /* option lines for --help, or NULL */
-  int (*exec)(struct cli_ctx *ctx, int argc, char **argv);
+  struct cli_args_spec args;
+  unsigned flags; /* CLI_CONNECTS, CLI_JSON */
+  int (*exec)(struct cli_ctx *ctx, const struct cli_args *args);
+};
+
+/* An option's or operand's value: text NULL when absent; n the number of a
+ * CLI_T_SIZE, CLI_T_LENGTH or CLI_T_MODE value (1 for a flag given). */
+struct cli_value {
+  const char *text;
+  uint64_t n;
+};
+
+/* What the dispatcher hands exec: every value checked and converted. */
+struct cli_args {
+  int argc;                              /* operands given */
+  struct cli_value arg[CLI_OPERANDS_MAX];
+  struct cli_value opt[128];             /* by option letter */
+  shmv_descriptor window;                /* of a CLI_T_WINDOW operand */
 };
 
 extern const struct cli_command cli_cmd_list;
@@ -51,89 +114,71 @@ extern const struct cli_command cli_cmd_cat;
 extern const struct cli_command cli_cmd_write;
 extern const struct cli_command cli_cmd_status;
 
-/* ---- messages, usage, options (output.c) ------------------------------- */
+/* ---- arguments (args.c) ------------------------------------------------ */
 
-/* "shmview: <message>" on stderr. */
-void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* --offset and --length, the options of commands on a CLI_T_WINDOW. */
+extern const struct cli_option cli_window_options[];
+
+/* Parse a command's argv (argv[0] is its name) by its table entry into
+ * args: options anywhere (-x V, -xV, --name V, --name=V, unique prefixes of
+ * long names, -- ends them; "-5" is an operand, not an option), the count
+ * and type of the operands, and whether --json applies. Returns -1 to run
+ * the command, or the exit status to return now (--help was printed, or a
+ * usage error). */
+int cli_args_parse(struct cli_ctx *ctx, int argc, char **argv, struct cli_args *args);
+
+/* Whether option letter was given. */
+static inline int cli_args_has(const struct cli_args *args, int letter) {
+  return letter > 0 && letter < 128 && args->opt[letter].text != NULL;
+}
 
 /* "shmview: <message>" and the command's usage line on stderr; returns
- * CLI_EXIT_USAGE. */
+ * CLI_EXIT_USAGE. cmd NULL: the tool's usage. */
 int cli_usage_error(const struct cli_command *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* The command's full help on stdout. */
+/* The command's full help, from its table entry. */
 void cli_command_help(const struct cli_command *cmd, FILE *out);
 
-/* Options every command accepts; end a command's option array with
- * CLI_COMMON_OPTIONS, { 0 } and its short-option string with CLI_COMMON_SHORT. */
-#define CLI_OPT_JSON 0x1000
-#define CLI_COMMON_OPTIONS                  \
-  { "help", no_argument, NULL, 'h' }, {     \
-    "json", no_argument, NULL, CLI_OPT_JSON \
-  }
-#define CLI_COMMON_SHORT "h"
-
-/* Run getopt_long over a command's argv (argv[0] is the command name),
- * resetting GNU getopt first. Call it in a loop: it returns the next option
- * the command must handle itself (with optarg set), or -1 at the end of the
- * options; --help, --json and errors are handled here, in which case it
- * returns CLI_GETOPT_EXIT and *status holds the exit status. */
-#define CLI_GETOPT_EXIT (-2)
-int cli_getopt(struct cli_ctx *ctx, int argc, char **argv, const char *shortopts,
-               const struct option *longopts, int *status);
-
-/* Check that exactly between min and max operands follow the options. */
-int cli_check_operands(const struct cli_command *cmd, int argc, int min, int max);
+/* ---- the daemon (connect.c) -------------------------------------------- */
 
 /* Connect to the daemon once (ctx->client). On failure print why, naming the
  * socket path, and return CLI_EXIT_FAIL; else 0. */
 int cli_connect(struct cli_ctx *ctx);
 
+/* The socket path in use, for messages. */
+const char *cli_socket_path(const struct cli_ctx *ctx, char *buf, size_t cap);
+
+/* Open a view of d's window, writable or read-only as asked (whatever d
+ * says). On failure print why (naming the segment and, for a window outside
+ * it, the segment's size) and return CLI_EXIT_FAIL; else 0. */
+int cli_open_view(struct cli_ctx *ctx, const shmv_descriptor *d, int writable, shmv_view **out);
+
+/* ---- messages and output streams (report.c) ---------------------------- */
+
+/* "shmview: <message>" on stderr. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* shmv_strerror() for the result of an operation on a segment, once
  * connected (where -ENOENT means no such segment). */
 const char *cli_op_strerror(int code);
 
-/* The socket path in use, for messages. */
-const char *cli_socket_path(const struct cli_ctx *ctx, char *buf, size_t cap);
+/* Flush stdout and report a failure to write it: 0, or CLI_EXIT_FAIL (quiet
+ * on EPIPE: the reader went away). */
+int cli_finish_stdout(void);
 
-/* Validate a segment name operand: 0 or a usage error (CLI_EXIT_USAGE). */
-int cli_check_name(const struct cli_command *cmd, const char *name);
+/* write(2) all of buf to fd, retrying partial writes and EINTR. 0 or -errno. */
+int cli_write_all(int fd, const void *buf, size_t len);
 
-/* Parse a NAME[:OFFSET[:LENGTH[:rw|:ro]]] operand: 0 or a usage error. */
-int cli_parse_descriptor(const struct cli_command *cmd, const char *text, shmv_descriptor *d);
+/* ---- formats: sizes, durations, names, times (format.c) ---------------- */
 
-/* The window of dump, cat and write: a descriptor operand, then --offset and
- * --length (either may be NULL) overriding its fields. 0 or a usage error. */
-int cli_parse_window(const struct cli_command *cmd, const char *text, const char *offset_arg,
-                     const char *length_arg, shmv_descriptor *d);
-
-/* All the arguments of dump, cat and write: --offset, --length and one
- * descriptor operand, into d. Returns -1 to go on, or the exit status to
- * return now (help was printed, or a usage error). */
-int cli_window_args(struct cli_ctx *ctx, int argc, char **argv, shmv_descriptor *d);
-
-/* Connect and open a view of d's window, writable or read-only whatever d
- * says. On failure print why (naming the segment and, for a window outside
- * it, the segment's size) and return CLI_EXIT_FAIL; else 0. */
-int cli_open_view(struct cli_ctx *ctx, const shmv_descriptor *d, int writable, shmv_view **out);
-
-/* ---- sizes and numbers (output.c) -------------------------------------- */
-
-/* Decimal bytes with an optional K, M or G suffix (powers of 1024). -1 on
- * anything else or on overflow of size_t. */
-int cli_parse_size(const char *s, uint64_t *out);
-
-/* Octal permission bits, at most 0777. -1 otherwise. */
-int cli_parse_mode(const char *s, unsigned *out);
-
-/* ls -h style: 13, 1.0K, 1.5M, 10G (rounded up, as ls does). */
-#define CLI_HUMAN_MAX 24
-const char *cli_human_size(uint64_t n, char buf[CLI_HUMAN_MAX]);
+/* A size for a human (ls -h style: 13, 1.0K, 1.5M, rounded up), or the
+ * exact number of bytes when bytes is set. */
+#define CLI_SIZE_MAX 32
+const char *cli_size(uint64_t n, int bytes, char buf[CLI_SIZE_MAX]);
 
 /* "1h 02m 03s" */
 const char *cli_human_duration(uint64_t ms, char *buf, size_t cap);
-
-/* ---- names and time (output.c) ----------------------------------------- */
 
 /* The user name of uid, or the number. */
 const char *cli_user_name(uid_t uid, char *buf, size_t cap);
@@ -145,7 +190,7 @@ const char *cli_time_local(const struct timespec *ts, char *buf, size_t cap);
 /* Local time as RFC 3339, "2026-11-26T21:04:05+00:00". */
 const char *cli_time_rfc3339(const struct timespec *ts, char *buf, size_t cap);
 
-/* ---- JSON (output.c) --------------------------------------------------- */
+/* ---- JSON (json.c) ----------------------------------------------------- */
 
 /* A JSON string literal, quoted and escaped. */
 void cli_json_string(FILE *out, const char *s);
@@ -154,23 +199,17 @@ void cli_json_string(FILE *out, const char *s);
  * writable_views, created (no trailing newline). */
 void cli_json_segment(FILE *out, const shmv_segment_info *info);
 
-/* ---- tables (output.c) ------------------------------------------------- */
+/* ---- tables (table.c) -------------------------------------------------- */
 
-/* Columns whose widths are computed from their content. Cells are copied. */
+/* Columns whose widths are computed from their content. Cells are copied.
+ * headers NULL: no header line (list --no-header). */
 struct cli_table;
 struct cli_table *cli_table_new(int ncols, const char *const *headers, const int *right_align);
 int cli_table_add(struct cli_table *t, const char *const *cells);
 void cli_table_print(const struct cli_table *t, FILE *out);
 void cli_table_free(struct cli_table *t);
 
-/* ---- output streams (output.c) ----------------------------------------- */
-
-/* Flush stdout and report a failure to write it: 0, or CLI_EXIT_FAIL (quiet
- * on EPIPE: the reader went away). */
-int cli_finish_stdout(void);
-
-/* write(2) all of buf to fd, retrying partial writes and EINTR. 0 or -errno. */
-int cli_write_all(int fd, const void *buf, size_t len);
+/* ---- hexdump -C (hexdump.c) -------------------------------------------- */
 
 /* hexdump -C of len bytes at data, whose first byte is at offset base of the
  * segment; byte for byte what `hexdump -C -s base -n len` prints for a file

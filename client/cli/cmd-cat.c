@@ -8,27 +8,23 @@
 
 #include "cli.h"
 
-static int cmd_cat_exec(struct cli_ctx *, int, char **);
+static int cmd_cat_exec(struct cli_ctx *, const struct cli_args *);
 
 const struct cli_command cli_cmd_cat = {
   .name = "cat",
   .alias = NULL,
-  .usage = "[--offset N] [--length N] NAME[:OFFSET[:LENGTH]]",
   .summary = "Copy the raw bytes of a window to standard output.",
   .help = NULL,
-  .options = "  -o, --offset N      start N bytes into the segment (overrides OFFSET)\n"
-             "  -n, --length N      copy N bytes, or 'end' (overrides LENGTH)\n",
+  .args = { cli_window_options, 1, 1, { { CLI_T_WINDOW, "NAME[:OFFSET[:LENGTH]]" } } },
+  .flags = CLI_CONNECTS,
   .exec = cmd_cat_exec,
 };
 
-static int cmd_cat_exec(struct cli_ctx *ctx, int argc, char **argv) {
-  shmv_descriptor d;
+static int cmd_cat_exec(struct cli_ctx *ctx, const struct cli_args *args) {
   shmv_view *v;
   int r, status;
 
-  if ((status = cli_window_args(ctx, argc, argv, &d)) >= 0)
-    return status;
-  if ((status = cli_open_view(ctx, &d, 0, &v)) != 0)
+  if ((status = cli_open_view(ctx, &args->window, 0, &v)) != 0)
     return status;
 
   /* Straight from the mapping; SIGPIPE is ignored, so a reader that went

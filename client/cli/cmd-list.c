@@ -6,16 +6,22 @@
 
 #include "cli.h"
 
-static int cmd_list_exec(struct cli_ctx *, int, char **);
+static int cmd_list_exec(struct cli_ctx *, const struct cli_args *);
+
+static const struct cli_option list_options[] = {
+  { 'b', "bytes", CLI_T_FLAG, NULL, "sizes in exact bytes, not 1.5K or 2.0M" },
+  { 'H', "no-header", CLI_T_FLAG, NULL, "no header line (for scripts)" },
+  { 0, NULL, CLI_T_FLAG, NULL, NULL },
+};
 
 const struct cli_command cli_cmd_list = {
   .name = "list",
   .alias = "ls",
-  .usage = "[--json]",
   .summary = "List the segments: size, owner, mode, views, creation time.",
   .help = "A table sorted by name; VIEWS is total/writable. --json prints an array\n"
           "of objects (name, size, uid, gid, mode, views, writable_views, created).",
-  .options = NULL,
+  .args = { list_options, 0, 0, { { 0 } } },
+  .flags = CLI_CONNECTS | CLI_JSON,
   .exec = cmd_list_exec,
 };
 
@@ -34,10 +40,10 @@ static int cmd_list_json(const shmv_segment_info *list, size_t n) {
   return cli_finish_stdout();
 }
 
-static int cmd_list_table(const shmv_segment_info *list, size_t n) {
+static int cmd_list_table(const shmv_segment_info *list, size_t n, const struct cli_args *args) {
   static const char *const headers[] = { "NAME", "SIZE", "OWNER", "MODE", "VIEWS", "CREATED" };
   static const int right[] = { 0, 1, 0, 0, 1, 0 };
-  struct cli_table *t = cli_table_new(6, headers, right);
+  struct cli_table *t = cli_table_new(6, cli_args_has(args, 'H') ? NULL : headers, right);
   int status;
 
   if (t == NULL) {
@@ -46,14 +52,14 @@ static int cmd_list_table(const shmv_segment_info *list, size_t n) {
   }
   for (size_t i = 0; i < n; i++) {
     const shmv_segment_info *s = &list[i];
-    char size[CLI_HUMAN_MAX], owner[256], mode[16], views[48], created[64];
+    char size[CLI_SIZE_MAX], owner[256], mode[16], views[48], created[64];
     const char *cells[6];
 
     snprintf(mode, sizeof mode, "%04o", s->mode & 07777);
     snprintf(views, sizeof views, "%llu/%llu", (unsigned long long)s->views,
              (unsigned long long)s->writable_views);
     cells[0] = s->name;
-    cells[1] = cli_human_size(s->size, size);
+    cells[1] = cli_size(s->size, cli_args_has(args, 'b'), size);
     cells[2] = cli_user_name(s->uid, owner, sizeof owner);
     cells[3] = mode;
     cells[4] = views;
@@ -70,25 +76,16 @@ static int cmd_list_table(const shmv_segment_info *list, size_t n) {
   return status;
 }
 
-static int cmd_list_exec(struct cli_ctx *ctx, int argc, char **argv) {
-  static const struct option opts[] = { CLI_COMMON_OPTIONS, { NULL, 0, NULL, 0 } };
+static int cmd_list_exec(struct cli_ctx *ctx, const struct cli_args *args) {
   shmv_segment_info *list = NULL;
   size_t n = 0;
-  int c, r, status = 0;
-
-  while ((c = cli_getopt(ctx, argc, argv, CLI_COMMON_SHORT, opts, &status)) != -1)
-    if (c == CLI_GETOPT_EXIT)
-      return status;
-  if ((status = cli_check_operands(ctx->cmd, argc - optind, 0, 0)) != 0)
-    return status;
-  if ((status = cli_connect(ctx)) != 0)
-    return status;
+  int r, status;
 
   if ((r = shmv_list(ctx->client, &list, &n)) != 0) {
     cli_error("list: %s", cli_op_strerror(r));
     return CLI_EXIT_FAIL;
   }
-  status = ctx->json ? cmd_list_json(list, n) : cmd_list_table(list, n);
+  status = ctx->json ? cmd_list_json(list, n) : cmd_list_table(list, n, args);
   shmv_list_free(list);
   return status;
 }

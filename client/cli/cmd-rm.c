@@ -6,33 +6,21 @@
 
 #include "cli.h"
 
-static int cmd_rm_exec(struct cli_ctx *, int, char **);
+static int cmd_rm_exec(struct cli_ctx *, const struct cli_args *);
 
 const struct cli_command cli_cmd_rm = {
   .name = "rm",
   .alias = "unlink",
-  .usage = "NAME",
   .summary = "Remove a segment (open views stay valid).",
   .help = "Remove the name at once; views already open stay valid until released.",
-  .options = NULL,
+  .args = { NULL, 1, 1, { { CLI_T_NAME, "NAME" } } },
+  .flags = CLI_CONNECTS,
   .exec = cmd_rm_exec,
 };
 
-static int cmd_rm_exec(struct cli_ctx *ctx, int argc, char **argv) {
-  static const struct option opts[] = { CLI_COMMON_OPTIONS, { NULL, 0, NULL, 0 } };
-  const char *name;
-  int c, r, status = 0;
-
-  while ((c = cli_getopt(ctx, argc, argv, CLI_COMMON_SHORT, opts, &status)) != -1)
-    if (c == CLI_GETOPT_EXIT)
-      return status;
-  if ((status = cli_check_operands(ctx->cmd, argc - optind, 1, 1)) != 0)
-    return status;
-  name = argv[optind];
-  if ((status = cli_check_name(ctx->cmd, name)) != 0)
-    return status;
-  if ((status = cli_connect(ctx)) != 0)
-    return status;
+static int cmd_rm_exec(struct cli_ctx *ctx, const struct cli_args *args) {
+  const char *name = args->arg[0].text;
+  int r;
 
   if ((r = shmv_unlink(ctx->client, name)) != 0) {
     cli_error("%s: %s", name, cli_op_strerror(r));

@@ -7,35 +7,23 @@
 
 #include "cli.h"
 
-static int cmd_stat_exec(struct cli_ctx *, int, char **);
+static int cmd_stat_exec(struct cli_ctx *, const struct cli_args *);
 
 const struct cli_command cli_cmd_stat = {
   .name = "stat",
   .alias = NULL,
-  .usage = "[--json] NAME",
   .summary = "Show every field of one segment.",
   .help = "One field per line; --json prints the object list --json prints for it.",
-  .options = NULL,
+  .args = { NULL, 1, 1, { { CLI_T_NAME, "NAME" } } },
+  .flags = CLI_CONNECTS | CLI_JSON,
   .exec = cmd_stat_exec,
 };
 
-static int cmd_stat_exec(struct cli_ctx *ctx, int argc, char **argv) {
-  static const struct option opts[] = { CLI_COMMON_OPTIONS, { NULL, 0, NULL, 0 } };
+static int cmd_stat_exec(struct cli_ctx *ctx, const struct cli_args *args) {
   shmv_segment_info s;
-  char human[CLI_HUMAN_MAX], user[256], group[256], when[64], iso[64];
-  const char *name;
-  int c, r, status = 0;
-
-  while ((c = cli_getopt(ctx, argc, argv, CLI_COMMON_SHORT, opts, &status)) != -1)
-    if (c == CLI_GETOPT_EXIT)
-      return status;
-  if ((status = cli_check_operands(ctx->cmd, argc - optind, 1, 1)) != 0)
-    return status;
-  name = argv[optind];
-  if ((status = cli_check_name(ctx->cmd, name)) != 0)
-    return status;
-  if ((status = cli_connect(ctx)) != 0)
-    return status;
+  char human[CLI_SIZE_MAX], user[256], group[256], when[64], iso[64];
+  const char *name = args->arg[0].text;
+  int r;
 
   if ((r = shmv_stat(ctx->client, name, &s)) != 0) {
     cli_error("%s: %s", name, cli_op_strerror(r));
@@ -51,7 +39,7 @@ static int cmd_stat_exec(struct cli_ctx *ctx, int argc, char **argv) {
   if (s.size < 1024)
     printf("size:           %" PRIu64 " bytes\n", s.size);
   else
-    printf("size:           %" PRIu64 " bytes (%s)\n", s.size, cli_human_size(s.size, human));
+    printf("size:           %" PRIu64 " bytes (%s)\n", s.size, cli_size(s.size, 0, human));
   printf("owner:          %s (%lu)\n", cli_user_name(s.uid, user, sizeof user),
          (unsigned long)s.uid);
   printf("group:          %s (%lu)\n", cli_group_name(s.gid, group, sizeof group),

@@ -7,28 +7,28 @@
 
 #include "cli.h"
 
-static int cmd_status_exec(struct cli_ctx *, int, char **);
+static int cmd_status_exec(struct cli_ctx *, const struct cli_args *);
 
 const struct cli_command cli_cmd_status = {
   .name = "status",
   .alias = NULL,
-  .usage = "[--json]",
   .summary = "Show the daemon's version, uptime, counters and limits.",
   .help = NULL,
-  .options = NULL,
+  .args = { NULL, 0, 0, { { 0 } } },
+  .flags = CLI_CONNECTS | CLI_JSON,
   .exec = cmd_status_exec,
 };
 
 /* "65536 (64K)", or "none" for a limit of 0 when none_if_zero. */
 static const char *status_bytes(uint64_t n, int none_if_zero, char *buf, size_t cap) {
-  char human[CLI_HUMAN_MAX];
+  char human[CLI_SIZE_MAX];
 
   if (n == 0 && none_if_zero)
     snprintf(buf, cap, "none");
   else if (n < 1024)
     snprintf(buf, cap, "%" PRIu64, n);
   else
-    snprintf(buf, cap, "%" PRIu64 " (%s)", n, cli_human_size(n, human));
+    snprintf(buf, cap, "%" PRIu64 " (%s)", n, cli_size(n, 0, human));
   return buf;
 }
 
@@ -40,20 +40,12 @@ static const char *status_count(uint64_t n, char *buf, size_t cap) {
   return buf;
 }
 
-static int cmd_status_exec(struct cli_ctx *ctx, int argc, char **argv) {
-  static const struct option opts[] = { CLI_COMMON_OPTIONS, { NULL, 0, NULL, 0 } };
+static int cmd_status_exec(struct cli_ctx *ctx, const struct cli_args *args) {
   shmv_status_info s;
-  char a[64], b[64], human[CLI_HUMAN_MAX];
-  int c, r, status = 0;
+  char a[64], b[64], human[CLI_SIZE_MAX];
+  int r;
 
-  while ((c = cli_getopt(ctx, argc, argv, CLI_COMMON_SHORT, opts, &status)) != -1)
-    if (c == CLI_GETOPT_EXIT)
-      return status;
-  if ((status = cli_check_operands(ctx->cmd, argc - optind, 0, 0)) != 0)
-    return status;
-  if ((status = cli_connect(ctx)) != 0)
-    return status;
-
+  (void)args; /* no options, no operands */
   if ((r = shmv_status(ctx->client, &s)) != 0) {
     cli_error("status: %s", cli_op_strerror(r));
     return CLI_EXIT_FAIL;
@@ -98,7 +90,7 @@ static int cmd_status_exec(struct cli_ctx *ctx, int argc, char **argv) {
   printf("%-18s%" PRIu64 " segment%s, %" PRIu64 " byte%s", a, s.used_segments,
          s.used_segments == 1 ? "" : "s", s.used_bytes, s.used_bytes == 1 ? "" : "s");
   if (s.used_bytes >= 1024)
-    printf(" (%s)", cli_human_size(s.used_bytes, human));
+    printf(" (%s)", cli_size(s.used_bytes, 0, human));
   printf(", %" PRIu64 " view%s\n", s.used_views, s.used_views == 1 ? "" : "s");
   if (s.grace_ms > 0)
     printf("restart grace:    %s left (re-adopted segments cannot shrink)\n",

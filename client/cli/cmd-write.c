@@ -10,17 +10,16 @@
 
 #include "cli.h"
 
-static int cmd_write_exec(struct cli_ctx *, int, char **);
+static int cmd_write_exec(struct cli_ctx *, const struct cli_args *);
 
 const struct cli_command cli_cmd_write = {
   .name = "write",
   .alias = NULL,
-  .usage = "[--offset N] [--length N] NAME[:OFFSET[:LENGTH]]",
   .summary = "Copy standard input into a segment, if it fits.",
   .help = "Copy standard input into segment NAME from OFFSET. Input larger than the\n"
           "room to the end (or LENGTH) is refused and the segment left untouched.",
-  .options = "  -o, --offset N      start N bytes into the segment (overrides OFFSET)\n"
-             "  -n, --length N      at most N bytes of room, or 'end' (overrides LENGTH)\n",
+  .args = { cli_window_options, 1, 1, { { CLI_T_WINDOW, "NAME[:OFFSET[:LENGTH]]" } } },
+  .flags = CLI_CONNECTS,
   .exec = cmd_write_exec,
 };
 
@@ -143,30 +142,28 @@ static int stage_copy(const struct stage *st, unsigned char *dst) {
   return 0;
 }
 
-static int cmd_write_exec(struct cli_ctx *ctx, int argc, char **argv) {
+static int cmd_write_exec(struct cli_ctx *ctx, const struct cli_args *args) {
   struct stage st = { NULL, 0, 0, -1, 0 };
-  shmv_descriptor d;
+  const shmv_descriptor *d = &args->window;
   shmv_view *v;
   size_t room;
   int status;
 
-  if ((status = cli_window_args(ctx, argc, argv, &d)) >= 0)
-    return status;
   /* Writable whatever the descriptor says (":ro" would make no sense here). */
-  if ((status = cli_open_view(ctx, &d, 1, &v)) != 0)
+  if ((status = cli_open_view(ctx, d, 1, &v)) != 0)
     return status;
   room = shmv_view_length(v);
 
   if (stage_read(&st, room) != 0) {
     status = CLI_EXIT_FAIL;
   } else if (st.total > room) {
-    if (d.length == SHMV_TO_END)
+    if (d->length == SHMV_TO_END)
       cli_error("input is larger than the %zu bytes from offset %zu to the end of %s", room,
-                d.offset, d.name);
+                d->offset, d->name);
     else
       cli_error("input is larger than the %zu bytes from offset %zu of %s "
                 "(the length asked for)",
-                room, d.offset, d.name);
+                room, d->offset, d->name);
     status = CLI_EXIT_FAIL;
   } else if (st.total > 0 && stage_copy(&st, shmv_view_data(v)) != 0) {
     status = CLI_EXIT_FAIL;

@@ -5,7 +5,8 @@
  *
  * shmview [--socket PATH] [--json] COMMAND [ARGS...]. Each command lives in
  * its own cmd-<name>.c; adding one means one new file and one line in
- * cli_commands[] below.
+ * cli_commands[] below. cli_run() reads the command's line by its entry
+ * (args.c), connects if the entry says so, then calls exec.
  */
 #include "config.h"
 
@@ -51,13 +52,32 @@ static void cli_help(FILE *out) {
         "      --socket PATH   the daemon's socket (default: $SHMVIEW_SOCKET, else\n"
         "                      /run/shmview/shmview.sock for root, else\n"
         "                      $XDG_RUNTIME_DIR/shmview.sock, else /tmp/shmview-UID.sock)\n"
-        "      --json          machine-readable output (list, stat, status)\n"
+        "      --json          machine-readable output (",
+        out);
+  for (size_t i = 0, n = 0; cli_commands[i] != NULL; i++)
+    if (cli_commands[i]->flags & CLI_JSON)
+      fprintf(out, "%s%s", n++ > 0 ? ", " : "", cli_commands[i]->name);
+  fputs(")\n"
         "  -h, --help          show this help; 'shmview COMMAND --help' for a command\n"
         "      --version       show the version\n"
         "\n"
         "A segment may be named by a descriptor NAME[:OFFSET[:LENGTH]].\n"
         "Exit status: 0 success, 1 the operation failed, 2 usage error.\n",
         out);
+}
+
+/* Parse the command's line by its table entry, connect if it says so, run
+ * it. */
+static int cli_run(struct cli_ctx *ctx, const struct cli_command *cmd, int argc, char **argv) {
+  struct cli_args args;
+  int status;
+
+  ctx->cmd = cmd;
+  if ((status = cli_args_parse(ctx, argc, argv, &args)) >= 0)
+    return status;
+  if ((cmd->flags & CLI_CONNECTS) && (status = cli_connect(ctx)) != 0)
+    return status;
+  return cmd->exec(ctx, &args);
 }
 
 /* shmview help [COMMAND] */
@@ -121,9 +141,7 @@ int main(int argc, char **argv) {
   if ((cmd = cli_find(argv[0])) == NULL)
     return cli_usage_error(NULL, "unknown command '%s'", argv[0]);
 
-  ctx.cmd = cmd;
-  optind = 0; /* GNU getopt: reinitialise for the command's own options */
-  status = cmd->exec(&ctx, argc, argv);
+  status = cli_run(&ctx, cmd, argc, argv);
   if (ctx.client != NULL)
     shmv_disconnect(ctx.client);
   return status;

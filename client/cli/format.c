@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * format.c: how the commands show sizes, durations, user and group names
+ * and times. Sizes come from the project's one formatter (proto/units.c),
+ * so the CLI rounds them as the daemon does.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <inttypes.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli.h"
+#include "units.h"
+
+const char *cli_size(uint64_t n, int bytes, char buf[CLI_SIZE_MAX]) {
+  if (bytes) {
+    snprintf(buf, CLI_SIZE_MAX, "%" PRIu64, n);
+    return buf;
+  }
+  return proto_size_format(n, 0, buf, CLI_SIZE_MAX);
+}
+
+const char *cli_human_duration(uint64_t ms, char *buf, size_t cap) {
+  uint64_t s = ms / 1000;
+  uint64_t d = s / 86400, h = s / 3600 % 24, m = s / 60 % 60, sec = s % 60;
+
+  if (d > 0)
+    snprintf(buf, cap, "%" PRIu64 "d %02" PRIu64 "h %02" PRIu64 "m %02" PRIu64 "s", d, h, m, sec);
+  else if (h > 0)
+    snprintf(buf, cap, "%" PRIu64 "h %02" PRIu64 "m %02" PRIu64 "s", h, m, sec);
+  else if (m > 0)
+    snprintf(buf, cap, "%" PRIu64 "m %02" PRIu64 "s", m, sec);
+  else
+    snprintf(buf, cap, "%" PRIu64 "s", sec);
+  return buf;
+}
+
+const char *cli_user_name(uid_t uid, char *buf, size_t cap) {
+  struct passwd pw, *res = NULL;
+  char stack[1024], *tmp = stack;
+  size_t len = sizeof stack;
+  int r;
+
+  for (;;) {
+    r = getpwuid_r(uid, &pw, tmp, len, &res);
+    if (r != ERANGE || len >= (1 << 20))
+      break;
+    if (tmp != stack)
+      free(tmp);
+    len *= 4;
+    if ((tmp = malloc(len)) == NULL)
+      break;
+  }
+  if (r == 0 && res != NULL)
+    snprintf(buf, cap, "%s", res->pw_name);
+  else
+    snprintf(buf, cap, "%lu", (unsigned long)uid);
+  if (tmp != stack)
+    free(tmp);
+  return buf;
+}
+
+const char *cli_group_name(gid_t gid, char *buf, size_t cap) {
+  struct group gr, *res = NULL;
+  char stack[1024], *tmp = stack;
+  size_t len = sizeof stack;
+  int r;
+
+  for (;;) {
+    r = getgrgid_r(gid, &gr, tmp, len, &res);
+    if (r != ERANGE || len >= (1 << 20))
+      break;
+    if (tmp != stack)
+      free(tmp);
+    len *= 4;
+    if ((tmp = malloc(len)) == NULL)
+      break;
+  }
+  if (r == 0 && res != NULL)
+    snprintf(buf, cap, "%s", res->gr_name);
+  else
+    snprintf(buf, cap, "%lu", (unsigned long)gid);
+  if (tmp != stack)
+    free(tmp);
+  return buf;
+}
+
+const char *cli_time_local(const struct timespec *ts, char *buf, size_t cap) {
+  struct tm tm;
+  time_t t = ts->tv_sec;
+
+  if (localtime_r(&t, &tm) == NULL || strftime(buf, cap, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+    snprintf(buf, cap, "%lld", (long long)t);
+  return buf;
+}
+
+const char *cli_time_rfc3339(const struct timespec *ts, char *buf, size_t cap) {
+  struct tm tm;
+  time_t t = ts->tv_sec;
+  char date[32];
+  long off;
+
+  if (localtime_r(&t, &tm) == NULL || strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
+    snprintf(buf, cap, "1970-01-01T00:00:00+00:00");
+    return buf;
+  }
+  off = tm.tm_gmtoff / 60;
+  snprintf(buf, cap, "%s%c%02ld:%02ld", date, off < 0 ? '-' : '+', labs(off) / 60, labs(off) % 60);
+  return buf;
+}

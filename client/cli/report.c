@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * report.c: what the commands say on stderr, and the checks on what they
+ * write to stdout: one "shmview: " prefix, one wording for errors from the
+ * daemon, quiet on a reader that went away.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+void cli_error(const char *fmt, ...) {
+  va_list ap;
+
+  fflush(stdout);
+  fputs("shmview: ", stderr);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+}
+
+const char *cli_op_strerror(int code) {
+  /* Once connected, ENOENT can only be about the segment. */
+  if (code == -ENOENT || code == ENOENT)
+    return "no such segment";
+  return shmv_strerror(code);
+}
+
+int cli_finish_stdout(void) {
+  if (fflush(stdout) == 0 && !ferror(stdout))
+    return 0;
+  if (errno != EPIPE)
+    cli_error("write to standard output: %s", strerror(errno));
+  return CLI_EXIT_FAIL;
+}
+
+int cli_write_all(int fd, const void *buf, size_t len) {
+  const char *p = buf;
+
+  while (len > 0) {
+    ssize_t n = write(fd, p, len > (1 << 30) ? (1 << 30) : len);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      return -errno;
+    }
+    p += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
