@@ -306,7 +306,7 @@ int cli_args_parse(struct cli_ctx *ctx, int argc, char **argv, struct cli_args *
 
     for (k = 0; op->metavar[k] != '\0' && k + 1 < sizeof noun; k++)
       noun[k] = (char)(op->metavar[k] >= 'A' && op->metavar[k] <= 'Z' ? op->metavar[k] - 'A' + 'a'
-                                                                       : op->metavar[k]);
+                                                                      : op->metavar[k]);
     noun[k] = '\0';
     if (convert(cmd, op->type, noun, operands[i], &args->arg[i]) != 0)
       return CLI_EXIT_USAGE;

@@ -98,10 +98,10 @@ struct cli_value {
 
 /* What the dispatcher hands exec: every value checked and converted. */
 struct cli_args {
-  int argc;                              /* operands given */
+  int argc; /* operands given */
   struct cli_value arg[CLI_OPERANDS_MAX];
-  struct cli_value opt[128];             /* by option letter */
-  shmv_descriptor window;                /* of a CLI_T_WINDOW operand */
+  struct cli_value opt[128]; /* by option letter */
+  shmv_descriptor window;    /* of a CLI_T_WINDOW operand */
 };
 
 extern const struct cli_command cli_cmd_list;
