@@ -1,0 +1,99 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# test-completion.sh: the bash completion for shmview
+# (client/cli/bash-completion/shmview), sourced in bash and called as bash
+# calls it (COMP_WORDS, COMP_CWORD -> COMPREPLY), against the built tool and
+# a real daemon for segment names. Skips (77) without bash.
+set -eu
+
+: "${SHMVIEWD:?SHMVIEWD must name the built shmviewd}"
+: "${SHMVIEW_CLI:?SHMVIEW_CLI must name the built shmview}"
+srcdir=${srcdir:-.}
+BASH=$(command -v bash || true)
+if [ -z "$BASH" ]; then
+  echo "SKIP: bash not found"
+  exit 77
+fi
+completion=$srcdir/client/cli/bash-completion/shmview
+[ -f "$completion" ] || { echo "FAIL - no $completion"; exit 1; }
+
+tmproot=${SHMVIEW_TEST_TMPDIR:-/tmp}
+mkdir -p "$tmproot"
+dir=$(mktemp -d "$tmproot/completion.XXXXXX")
+sock=$dir/s.sock
+rnd=$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
+prefix=comp$$x$rnd
+daemon=
+
+cleanup() {
+  st=$?
+  if [ -n "$daemon" ]; then
+    kill -TERM "$daemon" 2>/dev/null || true
+    wait "$daemon" 2>/dev/null || true
+  fi
+  rm -f /dev/shm/"$prefix".* 2>/dev/null || true
+  rm -rf "$dir"
+  exit $st
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+fail() { echo "FAIL - $*"; exit 1; }
+
+"$SHMVIEWD" --socket "$sock" --prefix "$prefix" 2>"$dir/daemon.log" &
+daemon=$!
+i=0
+until "$SHMVIEW_CLI" --socket "$sock" status >/dev/null 2>&1; do
+  i=$((i + 1))
+  kill -0 "$daemon" 2>/dev/null || { daemon=; fail "shmviewd exited at start"; }
+  [ $i -lt 50 ] || fail "shmviewd did not answer on $sock within 5 s"
+  sleep 0.1
+done
+for s in alpha alps beta; do
+  "$SHMVIEW_CLI" --socket "$sock" create "$s" 1K || fail "create $s"
+done
+
+# complete WORDS...: the completion of the last word, sorted, one line.
+complete() {
+  "$BASH" --norc --noprofile -c '
+    . "$1" || exit 3
+    shift
+    COMP_WORDS=("$@")
+    COMP_CWORD=$(($# - 1))
+    COMP_LINE="$*"
+    COMP_POINT=${#COMP_LINE}
+    _shmview "${COMP_WORDS[0]}" "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD - 1]}"
+    printf "%s\n" "${COMPREPLY[@]}" | sort | tr "\n" " "
+  ' completion "$completion" "$@"
+}
+
+# check EXPECTED WORDS...
+check() {
+  want=$1
+  shift
+  got=$(complete "$@")
+  [ "$got" = "$want" ] || fail "completing '$*': got '$got', expected '$want'"
+  echo "ok - '$*' -> '$want'"
+}
+
+cli=$SHMVIEW_CLI
+check "stat status " "$cli" st
+check "cat create " "$cli" c
+check "--json " "$cli" --js
+check "--bytes " "$cli" list --by
+check "--no-header " "$cli" --socket "$sock" ls --no
+check "--help --length --offset " "$cli" dump --
+check "--mode " "$cli" create --m
+check "alpha alps " "$cli" --socket "$sock" stat al
+check "alpha alps beta " "$cli" --socket "$sock" dump ""
+check "beta " "$cli" --socket "$sock" rm --help b
+check "alpha " "$cli" --socket "$sock" cat --offset 5 alph
+check "alpha alps " "$cli" "--socket=$sock" resize al
+# no segment names where a new name, a second operand or a value goes
+check " " "$cli" --socket "$sock" create al
+check " " "$cli" --socket "$sock" resize alpha a
+check " " "$cli" --socket "$sock" dump --length a
+# the segments of the daemon on the socket the line names, not another one
+check " " "$cli" --socket "$dir/none.sock" stat al
+check "stat status " "$cli" help sta
+echo "ok - all completions"
