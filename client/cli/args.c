@@ -55,12 +55,9 @@ static void usage_line(const struct cli_command *cmd, const char *name, FILE *ou
 int cli_usage_error(const struct cli_command *cmd, const char *fmt, ...) {
   va_list ap;
 
-  fflush(stdout);
-  fputs("shmview: ", stderr);
   va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
+  cli_verror(fmt, ap);
   va_end(ap);
-  fputc('\n', stderr);
   if (cmd != NULL) {
     fputs("usage: ", stderr);
     usage_line(cmd, cmd->name, stderr);

@@ -14,6 +14,7 @@
 #ifndef SHMV_CLIENT_CLI_CLI_H
 #define SHMV_CLIENT_CLI_CLI_H
 
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <time.h>
@@ -158,6 +159,7 @@ int cli_open_view(struct cli_ctx *ctx, const shmv_descriptor *d, int writable, s
 
 /* "shmview: <message>" on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void cli_verror(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 
 /* shmv_strerror() for the result of an operation on a segment, once
  * connected (where -ENOENT means no such segment). */

@@ -39,15 +39,25 @@ const char *cli_human_duration(uint64_t ms, char *buf, size_t cap) {
   return buf;
 }
 
-const char *cli_user_name(uid_t uid, char *buf, size_t cap) {
-  struct passwd pw, *res = NULL;
+/* The name of a user (group 0) or group (group 1), or the number when it has
+ * none. The _r calls want a buffer; grow it while they say ERANGE. */
+static const char *id_name(int group, unsigned long id, char *buf, size_t cap) {
   char stack[1024], *tmp = stack;
+  const char *name = NULL;
   size_t len = sizeof stack;
   int r;
 
   for (;;) {
-    r = getpwuid_r(uid, &pw, tmp, len, &res);
-    if (r != ERANGE || len >= (1 << 20))
+    if (group) {
+      struct group gr, *res = NULL;
+      r = getgrgid_r((gid_t)id, &gr, tmp, len, &res);
+      name = r == 0 && res != NULL ? res->gr_name : NULL;
+    } else {
+      struct passwd pw, *res = NULL;
+      r = getpwuid_r((uid_t)id, &pw, tmp, len, &res);
+      name = r == 0 && res != NULL ? res->pw_name : NULL;
+    }
+    if (name != NULL || r != ERANGE || len >= (1 << 20))
       break;
     if (tmp != stack)
       free(tmp);
@@ -55,38 +65,21 @@ const char *cli_user_name(uid_t uid, char *buf, size_t cap) {
     if ((tmp = malloc(len)) == NULL)
       break;
   }
-  if (r == 0 && res != NULL)
-    snprintf(buf, cap, "%s", res->pw_name);
+  if (name != NULL)
+    snprintf(buf, cap, "%s", name);
   else
-    snprintf(buf, cap, "%lu", (unsigned long)uid);
+    snprintf(buf, cap, "%lu", id);
   if (tmp != stack)
     free(tmp);
   return buf;
 }
 
-const char *cli_group_name(gid_t gid, char *buf, size_t cap) {
-  struct group gr, *res = NULL;
-  char stack[1024], *tmp = stack;
-  size_t len = sizeof stack;
-  int r;
+const char *cli_user_name(uid_t uid, char *buf, size_t cap) {
+  return id_name(0, (unsigned long)uid, buf, cap);
+}
 
-  for (;;) {
-    r = getgrgid_r(gid, &gr, tmp, len, &res);
-    if (r != ERANGE || len >= (1 << 20))
-      break;
-    if (tmp != stack)
-      free(tmp);
-    len *= 4;
-    if ((tmp = malloc(len)) == NULL)
-      break;
-  }
-  if (r == 0 && res != NULL)
-    snprintf(buf, cap, "%s", res->gr_name);
-  else
-    snprintf(buf, cap, "%lu", (unsigned long)gid);
-  if (tmp != stack)
-    free(tmp);
-  return buf;
+const char *cli_group_name(gid_t gid, char *buf, size_t cap) {
+  return id_name(1, (unsigned long)gid, buf, cap);
 }
 
 const char *cli_time_local(const struct timespec *ts, char *buf, size_t cap) {

@@ -14,15 +14,19 @@
 
 #include "cli.h"
 
+void cli_verror(const char *fmt, va_list ap) {
+  fflush(stdout);
+  fputs("shmview: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+}
+
 void cli_error(const char *fmt, ...) {
   va_list ap;
 
-  fflush(stdout);
-  fputs("shmview: ", stderr);
   va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
+  cli_verror(fmt, ap);
   va_end(ap);
-  fputc('\n', stderr);
 }
 
 const char *cli_op_strerror(int code) {
