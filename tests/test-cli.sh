@@ -16,64 +16,10 @@ if [ -z "$HEXDUMP" ]; then
 fi
 PYTHON=$(command -v python3 || true)
 
-tmproot=${SHMVIEW_TEST_TMPDIR:-/tmp}
-mkdir -p "$tmproot"
-dir=$(mktemp -d "$tmproot/cli.XXXXXX")
-sock=$dir/s.sock
-rnd=$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
-prefix=cli$$x$rnd
-daemon=
-
-cleanup() {
-  st=$?
-  if [ -n "$daemon" ]; then
-    kill -TERM "$daemon" 2>/dev/null || true
-    wait "$daemon" 2>/dev/null || true
-  fi
-  rm -f /dev/shm/"$prefix".* 2>/dev/null || true
-  rm -rf "$dir"
-  exit $st
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-
-ok() { echo "ok - $*"; }
-fail() {
-  echo "FAIL - $*"
-  if [ -s "$dir/err" ]; then echo "  stderr:"; sed 's/^/    /' "$dir/err"; fi
-  if [ -s "$dir/daemon.log" ]; then echo "  daemon log (tail):"; tail -n 20 "$dir/daemon.log" | sed 's/^/    /'; fi
-  exit 1
-}
+test_name=cli
+. "${srcdir:-.}/tests/cli-daemon.sh"
 
 sv() { "$SHMVIEW_CLI" --socket "$sock" "$@"; }
-
-# run STATUS CMD...: run CMD with stdout to $dir/out, stderr to $dir/err and
-# require exit status STATUS.
-run() {
-  want=$1; shift
-  set +e
-  "$@" >"$dir/out" 2>"$dir/err"
-  got=$?
-  set -e
-  [ "$got" -eq "$want" ] || fail "$* exited $got, expected $want"
-}
-
-# err_has TEXT: stderr of the last run contains TEXT.
-err_has() {
-  grep -qF -- "$1" "$dir/err" || fail "stderr lacks '$1'"
-}
-
-# ---- start the daemon -------------------------------------------------------
-"$SHMVIEWD" --socket "$sock" --prefix "$prefix" 2>"$dir/daemon.log" &
-daemon=$!
-i=0
-until "$SHMVIEW_CLI" --socket "$sock" status >/dev/null 2>&1; do
-  i=$((i + 1))
-  kill -0 "$daemon" 2>/dev/null || { daemon=; fail "shmviewd exited at start"; }
-  [ $i -lt 50 ] || fail "shmviewd did not answer on $sock within 5 s"
-  sleep 0.1
-done
-ok "shmviewd answers on $sock"
 
 # ---- version and help -------------------------------------------------------
 run 0 "$SHMVIEW_CLI" --version

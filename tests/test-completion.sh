@@ -17,38 +17,9 @@ fi
 completion=$srcdir/client/cli/bash-completion/shmview
 [ -f "$completion" ] || { echo "FAIL - no $completion"; exit 1; }
 
-tmproot=${SHMVIEW_TEST_TMPDIR:-/tmp}
-mkdir -p "$tmproot"
-dir=$(mktemp -d "$tmproot/completion.XXXXXX")
-sock=$dir/s.sock
-rnd=$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
-prefix=comp$$x$rnd
-daemon=
+test_name=completion
+. "$srcdir/tests/cli-daemon.sh"
 
-cleanup() {
-  st=$?
-  if [ -n "$daemon" ]; then
-    kill -TERM "$daemon" 2>/dev/null || true
-    wait "$daemon" 2>/dev/null || true
-  fi
-  rm -f /dev/shm/"$prefix".* 2>/dev/null || true
-  rm -rf "$dir"
-  exit $st
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-
-fail() { echo "FAIL - $*"; exit 1; }
-
-"$SHMVIEWD" --socket "$sock" --prefix "$prefix" 2>"$dir/daemon.log" &
-daemon=$!
-i=0
-until "$SHMVIEW_CLI" --socket "$sock" status >/dev/null 2>&1; do
-  i=$((i + 1))
-  kill -0 "$daemon" 2>/dev/null || { daemon=; fail "shmviewd exited at start"; }
-  [ $i -lt 50 ] || fail "shmviewd did not answer on $sock within 5 s"
-  sleep 0.1
-done
 for s in alpha alps beta; do
   "$SHMVIEW_CLI" --socket "$sock" create "$s" 1K || fail "create $s"
 done
