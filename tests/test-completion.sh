@@ -24,8 +24,8 @@ for s in alpha alps beta; do
   "$SHMVIEW_CLI" --socket "$sock" create "$s" 1K || fail "create $s"
 done
 
-# complete WORDS...: the completion of the last word, sorted, one line.
-complete() {
+# complete_words WORDS...: the completion of the last word, sorted, one line.
+complete_words() {
   "$BASH" --norc --noprofile -c '
     . "$1" || exit 3
     shift
@@ -42,7 +42,7 @@ complete() {
 check() {
   want=$1
   shift
-  got=$(complete "$@")
+  got=$(complete_words "$@")
   [ "$got" = "$want" ] || fail "completing '$*': got '$got', expected '$want'"
   echo "ok - '$*' -> '$want'"
 }
