@@ -18,9 +18,6 @@
 
 #include "client-internal.h"
 
-/* How much to ask the reader for at a time. */
-#define CLIENT_READ_CHUNK (64u * 1024u)
-
 void client_ref(struct shmv_client *c) {
   atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
 }
@@ -75,33 +72,29 @@ static int send_all(int sock, const void *buf, size_t len) {
   return 0;
 }
 
-/* Read until the reader holds one whole frame. A descriptor that arrives
- * is kept in c->pending_fd (any other closed): one read may take in the
- * tail of an earlier frame and the head of the frame that carries it, so
- * it belongs to whoever takes the next answer to an open. Lock held. */
+/* Read until the reader gives one whole frame. Its descriptor, if one
+ * came with it, is kept in c->pending_fd (a second one closed) for
+ * whoever takes the answer to an open. Lock held. */
 static int recv_frame(struct shmv_client *c, const uint8_t **payload, size_t *len) {
+  struct proto_frame f;
   for (;;) {
-    int rc = proto_reader_next(&c->reader, payload, len);
-    if (rc != 0)
-      return rc < 0 ? rc : 0;
-    void *p;
-    size_t avail;
-    rc = proto_reader_space(&c->reader, CLIENT_READ_CHUNK, &p, &avail);
+    int rc = proto_reader_get(&c->reader, &f);
     if (rc < 0)
       return rc;
-    int got = -1;
-    ssize_t n = proto_recv(c->sock, p, avail, &got);
-    if (got >= 0) {
-      if (c->pending_fd < 0)
-        c->pending_fd = got;
-      else
-        close(got); /* a second descriptor: never ours to keep */
+    if (rc > 0) {
+      if (f.fd >= 0 && c->pending_fd < 0)
+        c->pending_fd = f.fd;
+      else if (f.fd >= 0)
+        close(f.fd); /* a second descriptor: never ours to keep */
+      *payload = f.payload;
+      *len = f.len;
+      return 0;
     }
+    ssize_t n = proto_reader_read(&c->reader, c->sock);
     if (n == 0)
       return -ECONNRESET;
     if (n < 0)
       return (int)n;
-    proto_reader_commit(&c->reader, (size_t)n);
   }
 }
 
@@ -245,7 +238,7 @@ static int hello_locked(struct shmv_client *c) {
   /* The reader is empty between exchanges: start it again with the
    * daemon's limit. */
   proto_reader_free(&c->reader);
-  proto_reader_init(&c->reader, c->frame_max);
+  proto_reader_init(&c->reader, c->frame_max, true);
   return 0;
 }
 
@@ -331,7 +324,7 @@ static int reconnect_locked(struct shmv_client *c) {
       c->state = CLIENT_OPEN;
       c->generation++;
       proto_reader_free(&c->reader);
-      proto_reader_init(&c->reader, PROTO_FRAME_MAX_DEFAULT);
+      proto_reader_init(&c->reader, PROTO_FRAME_MAX_DEFAULT, true);
       rc = hello_locked(c);
       for (struct client_mapping *m = c->mappings; rc == 0 && m != NULL; m = m->next)
         rc = reregister_locked(c, m);
@@ -533,7 +526,7 @@ int shmv_connect(const char *socket_path, shmv_client **out) {
   c->cache_off = cache != NULL && strcmp(cache, "0") == 0;
   c->frame_max = PROTO_FRAME_MAX_DEFAULT;
   c->state = CLIENT_OPEN;
-  proto_reader_init(&c->reader, PROTO_FRAME_MAX_DEFAULT);
+  proto_reader_init(&c->reader, PROTO_FRAME_MAX_DEFAULT, true);
 
   snprintf(c->path, sizeof c->path, "%s", sa.sun_path);
   c->generation = 1;

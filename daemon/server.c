@@ -222,12 +222,11 @@ static void handle_frame(struct conn *c, const uint8_t *payload, size_t len) {
 
 /* Decode and answer whole frames while the queue has room. */
 static void conn_process(struct conn *c) {
-  const uint8_t *payload;
-  size_t len;
+  struct proto_frame f;
   int rc;
 
   while (!c->closing && !c->dead && c->outq_frames < OUTQ_PAUSE_FRAMES) {
-    rc = proto_reader_next(&c->rd, &payload, &len);
+    rc = proto_reader_get(&c->rd, &f);
     if (rc == 0)
       break;
     if (rc < 0) {
@@ -239,27 +238,24 @@ static void conn_process(struct conn *c) {
       c->closing = true;
       break;
     }
-    handle_frame(c, payload, len);
+    handle_frame(c, f.payload, f.len); /* f.fd is -1: the reader keeps none */
   }
 }
 
 static void conn_read(struct conn *c) {
   for (int i = 0; i < READS_PER_WAKEUP && !c->closing; i++) {
-    void *p;
-    size_t avail;
     ssize_t n;
 
     if (c->outq_frames >= OUTQ_PAUSE_FRAMES)
       break;
-    if (proto_reader_space(&c->rd, 64 * 1024, &p, &avail) < 0) {
+    n = proto_reader_read(&c->rd, c->fd);
+    if (n == -EAGAIN || n == -ENOBUFS)
+      break;
+    if (n == -ENOMEM) {
       log_error("out of memory reading from client pid %d", (int)c->peer.pid);
       conn_close(c);
       return;
     }
-    /* A NULL fd pointer: anything a client passes us is closed at once. */
-    n = proto_recv(c->fd, p, avail, NULL);
-    if (n == -EAGAIN)
-      break;
     if (n == 0 && proto_reader_pending(&c->rd) > 0)
       log_warn("client pid %d hung up in the middle of a frame", (int)c->peer.pid);
     if (n <= 0) {
@@ -268,7 +264,6 @@ static void conn_read(struct conn *c) {
       conn_close(c);
       return;
     }
-    proto_reader_commit(&c->rd, (size_t)n);
     conn_process(c);
     if (c->dead)
       return;
@@ -418,7 +413,7 @@ static void accept_one(struct server *s, int fd) {
   c->poll.data = c;
   LIST_INIT(&c->peer.leases);
   STAILQ_INIT(&c->outq);
-  proto_reader_init(&c->rd, cfg->frame_max);
+  proto_reader_init(&c->rd, cfg->frame_max, false);
   LIST_INSERT_HEAD(&s->conns, c, link);
   if (c->refused)
     s->refused++;

@@ -177,29 +177,60 @@ void proto_response_error(struct proto_response *resp, uint64_t id, enum proto_o
 
 /* ---- framing (frame.c) ---- */
 
-/* Incremental frame reader: read bytes into it, take out whole frames. */
+/* The frame reader, as OpenBSD imsg's read + get pair: proto_reader_read()
+ * receives bytes (and descriptors) from a socket into the reader's buffer,
+ * proto_reader_get() hands out whole frames, each with the descriptor that
+ * rode on its first byte. Callers never see cmsg buffers or partial frames.
+ *
+ * The buffer is sized to what is buffered, not to what a header announces:
+ * it starts at 4 KiB and doubles only when full, never beyond header +
+ * frame_max, so a peer that announces a large frame and sends a little of
+ * it costs little. Once every frame is taken, a buffer that grew is freed:
+ * an idle connection holds at most PROTO_READER_KEEP bytes. */
+#define PROTO_READER_KEEP 4096u /* buffer kept between frames */
+#define PROTO_READER_FDS  4     /* descriptors waiting for their frame */
+
 struct proto_reader {
   uint8_t *buf;
   size_t start; /* first unconsumed byte */
   size_t len;   /* end of valid bytes */
   size_t cap;
-  size_t frame_max; /* payload limit */
+  size_t frame_max;   /* payload limit */
+  bool keep_fds;      /* false: every descriptor received is closed at once */
+  uint64_t abs_start; /* stream offset of buf[start] */
+  size_t nfds;
+  struct {
+    int fd;
+    uint64_t at; /* stream offset of the first byte of its frame */
+  } fds[PROTO_READER_FDS];
 };
 
-void proto_reader_init(struct proto_reader *r, size_t frame_max);
+/* keep_fds: whether descriptors a peer passes are handed out with their
+ * frames (the client) or closed on arrival (the daemon accepts none). */
+void proto_reader_init(struct proto_reader *r, size_t frame_max, bool keep_fds);
+/* Free the buffer and close every descriptor not handed out. */
 void proto_reader_free(struct proto_reader *r);
 
-/* Room to read into: at least min(want, what a frame can still need) bytes,
- * compacting or growing the buffer (never beyond header + frame_max).
- * Returns 0 or -ENOMEM. */
-int proto_reader_space(struct proto_reader *r, size_t want, void **p, size_t *avail);
-void proto_reader_commit(struct proto_reader *r, size_t n);
+/* One recvmsg() from sock into the reader. A descriptor is kept (with
+ * keep_fds) for the frame whose first byte came with it; any other is
+ * closed. Returns bytes read (> 0), 0 at EOF, -EAGAIN, -ENOMEM, -ENOBUFS
+ * when a whole maximal frame is buffered (take it first), or -errno. */
+ssize_t proto_reader_read(struct proto_reader *r, int sock);
 
-/* Next whole frame: returns 1 and points *payload and *len at it (valid until
- * the next call into the reader), 0 if more bytes are needed, -EMSGSIZE if
- * the header announces more than frame_max, -EPROTO for an empty frame.
- * After a negative return the stream cannot be resynchronised. */
-int proto_reader_next(struct proto_reader *r, const uint8_t **payload, size_t *len);
+/* The same from memory (tests, fuzzers): takes at most n bytes, as much as
+ * one read could. Returns how many it took, or -ENOMEM / -ENOBUFS. */
+ssize_t proto_reader_feed(struct proto_reader *r, const void *data, size_t n);
+
+struct proto_frame {
+  const uint8_t *payload; /* valid until the next call into the reader */
+  size_t len;
+  int fd; /* the descriptor that came with the frame, or -1; the caller's */
+};
+
+/* Next whole frame: returns 1 and fills *f, 0 if more bytes are needed,
+ * -EMSGSIZE if the header announces more than frame_max, -EPROTO for an
+ * empty frame. After a negative return the stream cannot be resynchronised. */
+int proto_reader_get(struct proto_reader *r, struct proto_frame *f);
 
 /* Bytes buffered but not yet returned as frames (a half frame). */
 size_t proto_reader_pending(const struct proto_reader *r);

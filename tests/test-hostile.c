@@ -88,35 +88,28 @@ static void send_request(int fd, const struct proto_request *req) {
 static int read_response(int fd, enum proto_op op, struct proto_response *resp, int *got_fd) {
   static struct proto_reader rd;
   static int rd_sock = -1;
-  const uint8_t *payload;
-  size_t len;
+  struct proto_frame f;
 
   if (rd_sock != fd) {
     if (rd_sock >= 0)
       proto_reader_free(&rd);
-    proto_reader_init(&rd, PROTO_FRAME_MAX_DEFAULT);
+    proto_reader_init(&rd, PROTO_FRAME_MAX_DEFAULT, true);
     rd_sock = fd;
   }
   if (got_fd != NULL)
     *got_fd = -1;
-  while (proto_reader_next(&rd, &payload, &len) == 0) {
-    void *p;
-    size_t avail;
-    int passed = -1;
-    ssize_t n;
-
-    ck_assert_int_eq(proto_reader_space(&rd, 4096, &p, &avail), 0);
-    n = proto_recv(fd, p, avail, got_fd != NULL ? &passed : NULL);
-    if (n <= 0) {
+  while (proto_reader_get(&rd, &f) == 0) {
+    if (proto_reader_read(&rd, fd) <= 0) {
       proto_reader_free(&rd);
       rd_sock = -1;
       return -1;
     }
-    if (passed >= 0)
-      *got_fd = passed;
-    proto_reader_commit(&rd, (size_t)n);
   }
-  ck_assert_int_eq(proto_response_decode(payload, len, op, resp), 0);
+  if (got_fd != NULL)
+    *got_fd = f.fd;
+  else if (f.fd >= 0)
+    close(f.fd);
+  ck_assert_int_eq(proto_response_decode(f.payload, f.len, op, resp), 0);
   return 0;
 }
 

@@ -659,18 +659,27 @@ static size_t make_frame(uint8_t *out, const char *payload) {
 
 static void feed(struct proto_reader *r, const void *data, size_t n) {
   const uint8_t *p = data;
-  void *dst;
-  size_t avail, k;
+  ssize_t k;
 
   while (n > 0) {
-    ck_assert_int_eq(proto_reader_space(r, n, &dst, &avail), 0);
-    ck_assert_uint_gt(avail, 0);
-    k = n < avail ? n : avail;
-    memcpy(dst, p, k);
-    proto_reader_commit(r, k);
+    k = proto_reader_feed(r, p, n);
+    ck_assert_int_gt(k, 0);
     p += k;
-    n -= k;
+    n -= (size_t)k;
   }
+}
+
+/* The next frame, which carries no descriptor here. */
+static int reader_next(struct proto_reader *r, const uint8_t **pl, size_t *len) {
+  struct proto_frame f;
+  int rc = proto_reader_get(r, &f);
+
+  if (rc == 1) {
+    ck_assert_int_eq(f.fd, -1);
+    *pl = f.payload;
+    *len = f.len;
+  }
+  return rc;
 }
 
 START_TEST(test_frame_header) {
@@ -695,10 +704,10 @@ START_TEST(test_reader_bytewise) {
 
   n = make_frame(buf, "hello");
   n += make_frame(buf + n, "world!");
-  proto_reader_init(&r, FMAX);
+  proto_reader_init(&r, FMAX, false);
   for (i = 0; i < n; i++) {
     feed(&r, buf + i, 1);
-    int rc = proto_reader_next(&r, &pl, &len);
+    int rc = reader_next(&r, &pl, &len);
     if (i == 8) {
       ck_assert_int_eq(rc, 1);
       ck_assert_uint_eq(len, 5);
@@ -729,16 +738,16 @@ START_TEST(test_reader_two_frames_one_read) {
   n = make_frame(buf, "one");
   n += make_frame(buf + n, "two");
   n += make_frame(buf + n, "thr"); /* plus half of a third */
-  proto_reader_init(&r, FMAX);
+  proto_reader_init(&r, FMAX, false);
   feed(&r, buf, n - 2);
-  ck_assert_int_eq(proto_reader_next(&r, &pl, &len), 1);
+  ck_assert_int_eq(reader_next(&r, &pl, &len), 1);
   ck_assert(len == 3 && memcmp(pl, "one", 3) == 0);
-  ck_assert_int_eq(proto_reader_next(&r, &pl, &len), 1);
+  ck_assert_int_eq(reader_next(&r, &pl, &len), 1);
   ck_assert(len == 3 && memcmp(pl, "two", 3) == 0);
-  ck_assert_int_eq(proto_reader_next(&r, &pl, &len), 0);
+  ck_assert_int_eq(reader_next(&r, &pl, &len), 0);
   ck_assert_uint_eq(proto_reader_pending(&r), 5);
   feed(&r, buf + n - 2, 2);
-  ck_assert_int_eq(proto_reader_next(&r, &pl, &len), 1);
+  ck_assert_int_eq(reader_next(&r, &pl, &len), 1);
   ck_assert(len == 3 && memcmp(pl, "thr", 3) == 0);
   ck_assert_uint_eq(proto_reader_pending(&r), 0);
   proto_reader_free(&r);
@@ -752,14 +761,14 @@ START_TEST(test_reader_truncated) {
   size_t len;
 
   make_frame(buf, "payload");
-  proto_reader_init(&r, FMAX);
-  ck_assert_int_eq(proto_reader_next(&r, &pl, &len), 0); /* empty */
+  proto_reader_init(&r, FMAX, false);
+  ck_assert_int_eq(reader_next(&r, &pl, &len), 0); /* empty */
   ck_assert_uint_eq(proto_reader_pending(&r), 0);
   feed(&r, buf, 3); /* truncated header */
-  ck_assert_int_eq(proto_reader_next(&r, &pl, &len), 0);
+  ck_assert_int_eq(reader_next(&r, &pl, &len), 0);
   ck_assert_uint_eq(proto_reader_pending(&r), 3);
   feed(&r, buf + 3, 5); /* header + 4 of 7 payload bytes */
-  ck_assert_int_eq(proto_reader_next(&r, &pl, &len), 0);
+  ck_assert_int_eq(reader_next(&r, &pl, &len), 0);
   ck_assert_uint_eq(proto_reader_pending(&r), 8);
   proto_reader_free(&r);
 }
@@ -772,9 +781,9 @@ START_TEST(test_reader_empty_frame) {
   size_t len;
 
   proto_frame_header(h, 0);
-  proto_reader_init(&r, FMAX);
+  proto_reader_init(&r, FMAX, false);
   feed(&r, h, 4);
-  ck_assert_int_eq(proto_reader_next(&r, &pl, &len), -EPROTO);
+  ck_assert_int_eq(reader_next(&r, &pl, &len), -EPROTO);
   proto_reader_free(&r);
 }
 END_TEST
@@ -786,15 +795,15 @@ START_TEST(test_reader_oversize) {
   size_t len;
 
   proto_frame_header(h, FMAX + 1);
-  proto_reader_init(&r, FMAX);
+  proto_reader_init(&r, FMAX, false);
   feed(&r, h, 4); /* refused as soon as the header is there */
-  ck_assert_int_eq(proto_reader_next(&r, &pl, &len), -EMSGSIZE);
+  ck_assert_int_eq(reader_next(&r, &pl, &len), -EMSGSIZE);
   proto_reader_free(&r);
 
   proto_frame_header(h, UINT32_MAX);
-  proto_reader_init(&r, PROTO_FRAME_MAX_MIN);
+  proto_reader_init(&r, PROTO_FRAME_MAX_MIN, false);
   feed(&r, h, 4);
-  ck_assert_int_eq(proto_reader_next(&r, &pl, &len), -EMSGSIZE);
+  ck_assert_int_eq(reader_next(&r, &pl, &len), -EMSGSIZE);
   proto_reader_free(&r);
 }
 END_TEST
@@ -806,30 +815,25 @@ START_TEST(test_reader_max_frame) {
   size_t fm = PROTO_FRAME_MAX_MIN, total = PROTO_HEADER_SIZE + fm, len;
   uint8_t *buf = malloc(total * 2);
   const uint8_t *pl;
-  void *dst;
-  size_t avail;
 
   proto_frame_header(buf, (uint32_t)fm);
   memset(buf + PROTO_HEADER_SIZE, 'p', fm);
   memcpy(buf + total, buf, total);
-  proto_reader_init(&r, fm);
+  proto_reader_init(&r, fm, false);
   feed(&r, buf, total);
   ck_assert_uint_le(r.cap, total);
-  ck_assert_int_eq(proto_reader_next(&r, &pl, &len), 1);
+  ck_assert_int_eq(reader_next(&r, &pl, &len), 1);
   ck_assert_uint_eq(len, fm);
-  ck_assert_int_eq(proto_reader_next(&r, &pl, &len), 0);
+  ck_assert_int_eq(reader_next(&r, &pl, &len), 0);
   feed(&r, buf + total, total);
-  ck_assert_int_eq(proto_reader_next(&r, &pl, &len), 1);
+  ck_assert_int_eq(reader_next(&r, &pl, &len), 1);
   ck_assert_uint_eq(len, fm);
   ck_assert_uint_le(r.cap, total);
-  /* a whole frame still buffered, with room left: space is not 0 */
+  /* a whole frame still buffered, with room left: more is still taken */
   proto_frame_header(buf, 1);
   feed(&r, buf, PROTO_HEADER_SIZE + 1);
-  ck_assert_int_eq(proto_reader_space(&r, 100, &dst, &avail), 0);
-  ck_assert_uint_gt(avail, 0);
-  ck_assert_int_eq(proto_reader_space(&r, SIZE_MAX, &dst, &avail), 0);
+  ck_assert_int_eq(proto_reader_feed(&r, buf, PROTO_HEADER_SIZE), PROTO_HEADER_SIZE);
   ck_assert_uint_le(r.cap, total);
-  ck_assert_uint_ge(avail, PROTO_HEADER_SIZE);
   proto_reader_free(&r);
   free(buf);
 }
@@ -843,13 +847,13 @@ START_TEST(test_reader_compacts) {
   size_t n, len;
   int i;
 
-  proto_reader_init(&r, FMAX);
+  proto_reader_init(&r, FMAX, false);
   n = make_frame(buf, "0123456");
   for (i = 0; i < 10000; i++) {
     feed(&r, buf, 5);
-    ck_assert_int_eq(proto_reader_next(&r, &pl, &len), 0);
+    ck_assert_int_eq(reader_next(&r, &pl, &len), 0);
     feed(&r, buf + 5, n - 5);
-    ck_assert_int_eq(proto_reader_next(&r, &pl, &len), 1);
+    ck_assert_int_eq(reader_next(&r, &pl, &len), 1);
     ck_assert(len == 7 && memcmp(pl, "0123456", 7) == 0);
   }
   ck_assert_uint_le(r.cap, 4096);
@@ -1602,15 +1606,12 @@ START_TEST(test_recv_closes_extra_fds) {
 END_TEST
 
 START_TEST(test_send_recv_frames) {
-  /* a whole encoded response with an fd, through proto_recv and the reader */
+  /* a whole encoded response with an fd, through the reader's read + get */
   struct proto_response in, out;
   struct proto_reader r;
+  struct proto_frame f;
   msgpack_sbuffer sb;
-  int sv[2], fd = -1, got = -1;
-  const uint8_t *pl;
-  size_t len, avail;
-  void *dst;
-  ssize_t n;
+  int sv[2];
 
   ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
   memset(&in, 0, sizeof in);
@@ -1621,25 +1622,104 @@ START_TEST(test_send_recv_frames) {
   msgpack_sbuffer_init(&sb);
   ck_assert_int_eq(proto_response_encode(&in, FMAX, &sb), 0);
   ck_assert_int_eq(proto_send(sv[0], sb.data, sb.size, sv[0]), (ssize_t)sb.size);
-  proto_reader_init(&r, FMAX);
-  for (;;) {
-    ck_assert_int_eq(proto_reader_space(&r, 65536, &dst, &avail), 0);
-    n = proto_recv(sv[1], dst, avail, got < 0 ? &got : NULL);
-    ck_assert_int_gt(n, 0);
-    proto_reader_commit(&r, (size_t)n);
-    if (proto_reader_next(&r, &pl, &len) == 1)
-      break;
-  }
-  ck_assert_int_ge(got, 0);
-  ck_assert_int_eq(proto_response_decode(pl, len, PROTO_OP_OPEN, &out), 0);
+  proto_reader_init(&r, FMAX, true);
+  while (proto_reader_get(&r, &f) == 0)
+    ck_assert_int_gt(proto_reader_read(&r, sv[1]), 0);
+  ck_assert_int_ge(f.fd, 0);
+  ck_assert_int_eq(proto_response_decode(f.payload, f.len, PROTO_OP_OPEN, &out), 0);
   ck_assert_uint_eq(out.id, 12);
   ck_assert_uint_eq(out.u.view.length, 10);
-  close(got);
-  (void)fd;
+  close(f.fd);
   proto_reader_free(&r);
   msgpack_sbuffer_destroy(&sb);
   close(sv[0]);
   close(sv[1]);
+}
+END_TEST
+
+START_TEST(test_reader_fd_follows_its_frame) {
+  /* Frames without descriptors around one with: whatever the reads take
+   * in at once, the descriptor comes out with its own frame. */
+  uint8_t a[16], b[16], c[16];
+  size_t na = make_frame(a, "first"), nb = make_frame(b, "second"), nc = make_frame(c, "third");
+  struct proto_reader r;
+  struct proto_frame f;
+  struct stat st1, st2;
+  int sv[2], tmp, before = count_fds();
+
+  ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+  tmp = open("/dev/null", O_RDONLY);
+  ck_assert_int_ge(tmp, 0);
+  ck_assert_int_eq(proto_send(sv[0], a, na, -1), (ssize_t)na);
+  ck_assert_int_eq(proto_send(sv[0], b, 3, tmp), 3); /* the fd on its first byte */
+  ck_assert_int_eq(proto_send(sv[0], b + 3, nb - 3, -1), (ssize_t)(nb - 3));
+  ck_assert_int_eq(proto_send(sv[0], c, nc, -1), (ssize_t)nc);
+  proto_reader_init(&r, FMAX, true);
+  while (proto_reader_get(&r, &f) == 0)
+    ck_assert_int_gt(proto_reader_read(&r, sv[1]), 0);
+  ck_assert(f.len == 5 && memcmp(f.payload, "first", 5) == 0);
+  ck_assert_int_eq(f.fd, -1);
+  while (proto_reader_get(&r, &f) == 0)
+    ck_assert_int_gt(proto_reader_read(&r, sv[1]), 0);
+  ck_assert(f.len == 6 && memcmp(f.payload, "second", 6) == 0);
+  ck_assert_int_ge(f.fd, 0);
+  ck_assert_int_eq(fstat(f.fd, &st1), 0);
+  ck_assert_int_eq(fstat(tmp, &st2), 0);
+  ck_assert(st1.st_ino == st2.st_ino && st1.st_dev == st2.st_dev);
+  close(f.fd);
+  while (proto_reader_get(&r, &f) == 0)
+    ck_assert_int_gt(proto_reader_read(&r, sv[1]), 0);
+  ck_assert(f.len == 5 && memcmp(f.payload, "third", 5) == 0);
+  ck_assert_int_eq(f.fd, -1);
+
+  /* Without keep_fds, and for a descriptor on no frame's first byte, the
+   * reader closes what arrives; free() closes what was never taken. */
+  proto_reader_free(&r);
+  proto_reader_init(&r, FMAX, false);
+  ck_assert_int_eq(proto_send(sv[0], a, na, tmp), (ssize_t)na);
+  while (proto_reader_get(&r, &f) == 0)
+    ck_assert_int_gt(proto_reader_read(&r, sv[1]), 0);
+  ck_assert_int_eq(f.fd, -1);
+  proto_reader_free(&r);
+  proto_reader_init(&r, FMAX, true);
+  ck_assert_int_eq(proto_send(sv[0], a, 2, -1), 2);
+  ck_assert_int_gt(proto_reader_read(&r, sv[1]), 0);
+  ck_assert_int_eq(proto_send(sv[0], a + 2, 2, tmp), 2); /* mid-header */
+  ck_assert_int_gt(proto_reader_read(&r, sv[1]), 0);
+  ck_assert_int_eq(proto_send(sv[0], b, nb, tmp), (ssize_t)nb); /* never taken */
+  ck_assert_int_gt(proto_reader_read(&r, sv[1]), 0);
+  proto_reader_free(&r);
+  close(tmp);
+  close(sv[0]);
+  close(sv[1]);
+  ck_assert_int_eq(count_fds(), before);
+}
+END_TEST
+
+START_TEST(test_reader_sized_to_what_is_buffered) {
+  /* A header announcing a maximal frame with ten bytes behind it costs a
+   * small buffer; a large frame's buffer is freed once it is taken. */
+  struct proto_reader r;
+  uint8_t *big = calloc(1, PROTO_HEADER_SIZE + FMAX);
+  const uint8_t *pl;
+  size_t len;
+
+  ck_assert_ptr_nonnull(big);
+  proto_frame_header(big, FMAX);
+  proto_reader_init(&r, FMAX, false);
+  feed(&r, big, PROTO_HEADER_SIZE + 10);
+  ck_assert_uint_le(r.cap, PROTO_READER_KEEP);
+  feed(&r, big + PROTO_HEADER_SIZE + 10, FMAX / 2);
+  ck_assert_uint_le(r.cap, 2 * (PROTO_HEADER_SIZE + 10 + FMAX / 2));
+  feed(&r, big + PROTO_HEADER_SIZE + 10 + FMAX / 2, FMAX - 10 - FMAX / 2);
+  ck_assert_uint_le(r.cap, PROTO_HEADER_SIZE + FMAX);
+  ck_assert_int_eq(reader_next(&r, &pl, &len), 1);
+  ck_assert_uint_eq(len, FMAX);
+  ck_assert_int_eq(reader_next(&r, &pl, &len), 0);
+  ck_assert_uint_eq(r.cap, 0);
+  ck_assert_ptr_null(r.buf);
+  proto_reader_free(&r);
+  free(big);
 }
 END_TEST
 
@@ -1763,23 +1843,19 @@ static void fuzz_one(const uint8_t *p, size_t n) {
 static void fuzz_reader(const uint8_t *p, size_t n) {
   struct proto_reader r;
   const uint8_t *pl;
-  size_t len, avail, k;
-  void *dst;
+  size_t len;
+  ssize_t k;
   int rc = 0;
 
-  proto_reader_init(&r, PROTO_FRAME_MAX_MIN);
+  proto_reader_init(&r, PROTO_FRAME_MAX_MIN, false);
   while (n > 0 && rc >= 0) {
-    ck_assert_int_eq(proto_reader_space(&r, 1 + rnd() % 64, &dst, &avail), 0);
-    if (avail == 0)
+    k = proto_reader_feed(&r, p, 1 + rnd() % (n < 64 ? n : 64));
+    if (k == -ENOBUFS)
       break;
-    k = 1 + rnd() % avail;
-    if (k > n)
-      k = n;
-    memcpy(dst, p, k);
-    proto_reader_commit(&r, k);
+    ck_assert_int_gt(k, 0);
     p += k;
-    n -= k;
-    while ((rc = proto_reader_next(&r, &pl, &len)) == 1) {
+    n -= (size_t)k;
+    while ((rc = reader_next(&r, &pl, &len)) == 1) {
       ck_assert_uint_le(len, PROTO_FRAME_MAX_MIN);
       fuzz_one(pl, len);
     }
@@ -1959,6 +2035,8 @@ static Suite *proto_suite(void) {
     T(test_send_epipe_no_signal),
     T(test_recv_closes_extra_fds),
     T(test_send_recv_frames),
+    T(test_reader_fd_follows_its_frame),
+    T(test_reader_sized_to_what_is_buffered),
     T(test_socket_path),
     T(test_fuzz_random_bytes),
     T(test_fuzz_mutations),

@@ -13,14 +13,15 @@
  *   drain & 3: 0 take frames out after every read, k after every (k+1)th
  *              read only (and whenever the reader has no room), so reads
  *              also happen with whole or refused frames still buffered
- * The stream is fed through proto_reader_space/commit in those chunks and
- * frames are pulled with proto_reader_next after each read, as the daemon's
- * and the client's loops do. A reference parse of the same bytes says what
+ * The stream is fed through proto_reader_feed (the reader's in-memory read)
+ * in those chunks and frames are pulled with proto_reader_get after each
+ * read, as the daemon's and the client's loops do. A reference parse of the same bytes says what
  * the reader must answer at each point: every frame with exactly its bytes,
  * 0 while a frame is incomplete, -EPROTO for an empty frame, -EMSGSIZE for
  * an oversize one (after which nothing more is fed). The buffer never grows
- * beyond header + frame_max, space() always offers what the frame still
- * needs, and pending() is always the unconsumed byte count.
+ * beyond header + frame_max nor past four times what it holds (or its
+ * kept 4 KiB), a feed always takes a byte unless a whole or refused frame
+ * fills the buffer, and pending() is always the unconsumed byte count.
  *
  * Each frame is copied into a buffer of exactly its size (so ASan sees any
  * read past it) and decoded as a request and as the response to every op
@@ -63,12 +64,13 @@ static uint32_t be32(const uint8_t *p) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   struct proto_reader r;
+  struct proto_frame f;
   struct chunker ck;
   unsigned lazy, reads = 0;
-  const uint8_t *s, *payload;
-  size_t n, fed = 0, done = 0, frame_max, chunk, avail, need, have, plen, flen, take;
+  const uint8_t *s;
+  size_t n, fed = 0, done = 0, frame_max, chunk, need, have, plen, take;
+  ssize_t k;
   uint8_t *copy;
-  void *p;
   int rc;
 
   if (size < 3)
@@ -86,46 +88,41 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   s = data + 3;
   n = size - 3;
 
-  proto_reader_init(&r, frame_max);
+  proto_reader_init(&r, frame_max, false);
   FUZZ_CHECK(r.frame_max == frame_max);
   while (fed < n) {
-    /* What the frame at `done` still lacks, from the reference parse;
-     * with a whole (or refused) frame buffered, space() still offers a
-     * byte while the buffer can hold one. */
+    /* What the frame at `done` still lacks, from the reference parse
+     * (0: a whole or refused frame is buffered). */
     have = fed - done;
     if (have < PROTO_HEADER_SIZE) {
       need = PROTO_HEADER_SIZE - have;
     } else {
       plen = be32(s + done);
       if (plen == 0 || plen > frame_max || have >= PROTO_HEADER_SIZE + plen)
-        need = have < PROTO_HEADER_SIZE + frame_max ? 1 : 0;
+        need = 0;
       else
         need = PROTO_HEADER_SIZE + plen - have;
     }
 
     chunk = next_chunk(&ck, n - fed);
-    rc = proto_reader_space(&r, chunk, &p, &avail);
-    if (rc == -ENOMEM)
+    if (chunk > n - fed)
+      chunk = n - fed;
+    k = proto_reader_feed(&r, s + fed, chunk);
+    if (k == -ENOMEM)
       break; /* the allocator, not the input */
-    FUZZ_CHECK(rc == 0);
-    FUZZ_CHECK(r.cap <= PROTO_HEADER_SIZE + frame_max);
-    FUZZ_CHECK(avail >= (chunk < need ? chunk : need));
-    FUZZ_CHECK((uint8_t *)p + avail == r.buf + r.cap);
-    take = chunk < avail ? chunk : avail;
-    if (take > n - fed)
-      take = n - fed;
-    memcpy(p, s + fed, take);
-    proto_reader_commit(&r, take);
+    /* Only a whole or refused frame filling the buffer stops a feed. */
+    FUZZ_CHECK(k > 0 || (k == -ENOBUFS && need == 0));
+    take = k > 0 ? (size_t)k : 0;
     fed += take;
-    /* No room means a whole or refused frame fills the buffer: drain. */
-    FUZZ_CHECK(avail > 0 || need == 0);
-    if (avail > 0 && lazy && ++reads % (lazy + 1) != 0 && fed < n)
+    FUZZ_CHECK(r.cap <= PROTO_HEADER_SIZE + frame_max);
+    FUZZ_CHECK(r.cap <= PROTO_READER_KEEP || r.cap <= 4 * proto_reader_pending(&r));
+    if (k > 0 && lazy && ++reads % (lazy + 1) != 0 && fed < n)
       continue;
 
     for (;;) {
       have = fed - done;
       FUZZ_CHECK(proto_reader_pending(&r) == have);
-      rc = proto_reader_next(&r, &payload, &flen);
+      rc = proto_reader_get(&r, &f);
       if (have < PROTO_HEADER_SIZE) {
         FUZZ_CHECK(rc == 0);
         break;
@@ -144,17 +141,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         break;
       }
       FUZZ_CHECK(rc == 1);
-      FUZZ_CHECK(flen == plen);
-      FUZZ_CHECK(memcmp(payload, s + done + PROTO_HEADER_SIZE, plen) == 0);
+      FUZZ_CHECK(f.len == plen && f.fd == -1);
+      FUZZ_CHECK(memcmp(f.payload, s + done + PROTO_HEADER_SIZE, plen) == 0);
       done += PROTO_HEADER_SIZE + plen;
       FUZZ_CHECK(proto_reader_pending(&r) == fed - done);
 
       /* Decode a private copy of exactly the payload's size. */
-      copy = malloc(flen);
+      copy = malloc(f.len);
       if (copy == NULL)
         goto out;
-      memcpy(copy, payload, flen);
-      fuzz_payload(copy, flen, flen % 48);
+      memcpy(copy, f.payload, f.len);
+      fuzz_payload(copy, f.len, f.len % 48);
       free(copy);
     }
   }
