@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 
 #include "conf.h"
 #include "log.h"
@@ -79,17 +80,30 @@ static const struct conf_setting settings[] = {
   { "max-total-size", 0, CONF_SIZE, FIELD(max_total_size), 0, 0, NULL, "SIZE",
     "all segments together (default: no limit)" },
   { "max-clients", 0, CONF_COUNT, FIELD(max_clients), 0, 0, NULL, "N",
-    "connections at once (default: no limit)" },
+    "connections at once (default 1024; 0: no limit)" },
+  { "max-clients-per-uid", 0, CONF_COUNT, FIELD(max_clients_uid), 0, 0, NULL, "N",
+    "connections at once from one uid other than\n"
+    "root and the daemon's own (default 128; 0: none)" },
+  { "max-clients-root", 0, CONF_COUNT, FIELD(max_clients_root), 0, 0, NULL, "N",
+    "connections at once from root or the daemon's\n"
+    "own uid (default 0: only --max-clients applies)" },
   { "max-views", 0, CONF_COUNT, FIELD(max_views), 0, 0, NULL, "N",
-    "live views over all clients (default: no limit)" },
+    "live views over all clients (default 262144;\n"
+    "0: no limit)" },
+  { "max-fds-in-flight", 0, CONF_COUNT, FIELD(max_fds_in_flight), 1, 1024, NULL, "N",
+    "descriptors sent to one client and not yet read;\n"
+    "further answers to open wait (default 16)" },
   { "frame-max", 0, CONF_SIZE, FIELD(frame_max), PROTO_FRAME_MAX_MIN, 16u << 20, NULL, "SIZE",
     "largest protocol frame (default 64K)" },
-  { "quota-bytes", 0, CONF_SIZE, FIELD(quota_bytes), 0, 0, NULL, "SIZE",
-    "bytes each uid may own (default: no quota)" },
+  { "quota-bytes", 0, CONF_SIZE, FIELD(quota_bytes), 0, CONF_AUTO - 1, NULL, "SIZE",
+    "bytes each uid may own (default: half the size\n"
+    "of /dev/shm; 0: no quota)" },
   { "quota-segments", 0, CONF_COUNT, FIELD(quota_segments), 0, 0, NULL, "N",
-    "segments each uid may own (default: no quota)" },
+    "segments each uid may own (default 16384;\n"
+    "0: no quota)" },
   { "quota-views", 0, CONF_COUNT, FIELD(quota_views), 0, 0, NULL, "N",
-    "views each uid may hold (default: no quota)" },
+    "views each uid may hold (default 131072;\n"
+    "0: no quota)" },
   { "state", 0, CONF_STRING, FIELD(state_path), 0, 0, check_state_path, "PATH",
     "the registry's state file (default: PREFIX.state\n"
     "beside the socket)" },
@@ -97,8 +111,12 @@ static const struct conf_setting settings[] = {
     "after a restart, refuse to shrink re-adopted\n"
     "segments for this long (default 30)" },
   { "send-timeout", 0, CONF_SECONDS, FIELD(send_timeout_ms), 0, 86400, NULL, "SECONDS",
-    "drop a client that reads none of its answers\n"
+    "drop a client that reads none of its answers,\n"
+    "or leaves --max-fds-in-flight descriptors unread,\n"
     "for this long (default 30; 0: never)" },
+  { "frame-timeout", 0, CONF_SECONDS, FIELD(frame_timeout_ms), 0, 3600, NULL, "SECONDS",
+    "drop a client that leaves a frame half sent\n"
+    "for this long (default 5; 0: never)" },
   { "log-level", 0, CONF_LOG_LEVEL, FIELD(log_level), 0, 0, NULL, "LEVEL",
     "error, warning, info (default) or debug" },
 };
@@ -111,6 +129,15 @@ void conf_defaults(struct daemon_config *cfg) {
   cfg->log_level = LOG_LVL_INFO;
   cfg->grace_ms = 30 * 1000;
   cfg->send_timeout_ms = 30 * 1000;
+  cfg->frame_timeout_ms = 5 * 1000;
+  /* Limits that protect a host out of the box (docs/security.md). */
+  cfg->max_clients = 1024;
+  cfg->max_clients_uid = 128;
+  cfg->max_views = 262144;
+  cfg->max_fds_in_flight = 16;
+  cfg->quota_bytes = CONF_AUTO;
+  cfg->quota_segments = 16384;
+  cfg->quota_views = 131072;
 }
 
 static const struct conf_setting *find_setting(const char *name) {
@@ -402,4 +429,17 @@ int conf_from_args(int argc, char **argv, struct daemon_config *cfg) {
 out:
   free(flags);
   return rc;
+}
+
+void conf_resolve(struct daemon_config *cfg, const char *shm_dir) {
+  struct statvfs vfs;
+
+  if (cfg->quota_bytes == CONF_AUTO) {
+    /* One uid may fill at most half of shared memory, so another still
+     * finds room; where the size is unknown, no quota. */
+    if (statvfs(shm_dir, &vfs) == 0 && vfs.f_blocks > 0)
+      cfg->quota_bytes = (uint64_t)vfs.f_blocks * vfs.f_frsize / 2;
+    else
+      cfg->quota_bytes = 0;
+  }
 }

@@ -26,7 +26,14 @@
 
 #ifndef CONF_DEFAULT_FILE
 #define CONF_DEFAULT_FILE "/etc/shmview/shmviewd.conf"
+/* Compute the defaults that depend on the host: --quota-bytes is half the
+ * size of the file system holding shm_dir (/dev/shm). */
+void conf_resolve(struct daemon_config *cfg, const char *shm_dir);
+
 #endif
+
+/* A setting whose default is computed at start (conf_resolve). */
+#define CONF_AUTO UINT64_MAX
 
 /* Exit statuses of conf_from_args's callers. */
 #define CONF_EXIT_USAGE 2
@@ -47,5 +54,9 @@ int conf_load_file(struct daemon_config *cfg, const char *path, int required);
  * socket path. Returns 0 to run, 1 to exit 0 (--help, --version printed),
  * -1 on an error already printed (exit CONF_EXIT_USAGE). */
 int conf_from_args(int argc, char **argv, struct daemon_config *cfg);
+
+/* Compute the defaults that depend on the host: --quota-bytes is half the
+ * size of the file system holding shm_dir (/dev/shm). */
+void conf_resolve(struct daemon_config *cfg, const char *shm_dir);
 
 #endif

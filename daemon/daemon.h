@@ -22,7 +22,10 @@ struct daemon_config {
   uint64_t max_segment_size; /* bytes; 0: no limit but /dev/shm */
   uint64_t max_total_size;   /* bytes over all segments; 0: none */
   uint64_t max_clients;      /* connections; 0: none */
+  uint64_t max_clients_uid;  /* connections per uid (not root's nor ours); 0: none */
+  uint64_t max_clients_root; /* connections by root or the daemon's uid; 0: none */
   uint64_t max_views;        /* leases over all clients; 0: none */
+  uint64_t max_fds_in_flight; /* descriptors sent to one connection and not yet read */
   uint64_t frame_max;        /* payload bytes */
   int log_level;
   /* Per-uid quotas (0: none): bytes and segments charged to a segment's
@@ -34,6 +37,7 @@ struct daemon_config {
   char state_path[PATH_MAX];
   uint64_t grace_ms;        /* after a restart: no shrinking re-adopted segments */
   uint64_t send_timeout_ms; /* drop a client whose answers wait this long; 0: never */
+  uint64_t frame_timeout_ms; /* drop a client that leaves a frame half sent this long */
 };
 
 struct daemon {

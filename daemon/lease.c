@@ -42,6 +42,7 @@ struct lease *lease_add(struct lease_table *t, struct registry *r, struct lease_
   seg->views++;
   t->count++;
   if (writable) {
+    LIST_INSERT_HEAD(&seg->writers, l, by_segment);
     seg->writable_views++;
     t->writable++;
   }
@@ -62,6 +63,7 @@ void lease_remove(struct lease_table *t, struct registry *r, struct lease *l) {
   l->seg->views--;
   t->count--;
   if (l->writable) {
+    LIST_REMOVE(l, by_segment);
     l->seg->writable_views--;
     t->writable--;
   }

@@ -30,6 +30,7 @@
 #include "notify.h"
 #include "server.h"
 #include "state.h"
+#include "watch.h"
 
 /* Usage errors (bad option or config file) exit 2, as conf.h says. */
 #define EXIT_USAGE CONF_EXIT_USAGE
@@ -56,7 +57,9 @@ static int claim_prefix(const char *prefix) {
   return fd;
 }
 
-/* Each connection costs a descriptor: use all the kernel lets us. */
+/* Each connection costs a descriptor, and descriptors sent but not yet
+ * read count against this limit too (the kernel refuses more with
+ * ETOOMANYREFS): use all the kernel lets us. */
 static void raise_fd_limit(void) {
   struct rlimit rl;
 
@@ -81,6 +84,7 @@ struct runtime {
   uv_signal_t sigterm, sigint;
   struct server *server;
   struct notifier notifier; /* READY=1, STATUS=, STOPPING=1 */
+  struct watch *watch;      /* sizes set behind our back */
 };
 
 static void on_stop_signal(uv_signal_t *h, int signum) {
@@ -88,6 +92,8 @@ static void on_stop_signal(uv_signal_t *h, int signum) {
 
   log_info("%s: stopping", strsignal(signum));
   notifier_stop(&rt->notifier);
+  watch_stop(rt->watch);
+  rt->watch = NULL;
   server_stop(rt->server);
   uv_close((uv_handle_t *)&rt->sigterm, NULL);
   uv_close((uv_handle_t *)&rt->sigint, NULL);
@@ -110,6 +116,7 @@ int main(int argc, char **argv) {
   log_init((enum log_level)d.cfg.log_level);
   signal(SIGPIPE, SIG_IGN); /* a client hanging up is an EPIPE, not our death */
   raise_fd_limit();
+  conf_resolve(&d.cfg, "/dev/shm");
 
   prefix_fd = claim_prefix(d.cfg.prefix);
   if (prefix_fd < 0) {
@@ -173,6 +180,11 @@ int main(int argc, char **argv) {
                d.cfg.state_path);
     }
   }
+  rc = watch_start(&rt.watch, &loop, &d);
+  if (rc < 0)
+    log_warn("cannot watch /dev/shm (%s): a size set through a writable view is noticed only "
+             "when a client asks about its segment",
+             strerror(-rc));
   uv_signal_init(&loop, &rt.sigterm);
   uv_signal_init(&loop, &rt.sigint);
   rt.sigterm.data = rt.sigint.data = &rt;

@@ -13,6 +13,10 @@
  * Limits: the global ones (--max-*) answer ENOSPC, a segment over
  * --max-segment-size EFBIG, a per-uid quota EDQUOT. Quotas apply to every
  * uid, root included: they protect the machine's memory, not files.
+ * Who pays follows disk quotas: a segment's bytes are charged to its
+ * owner, also when another uid with write permission grows it, and until
+ * the last view of it goes, also after it is unlinked (its memory is still
+ * held); a view is charged to the uid holding it.
  *
  * Every change of a segment's metadata is recorded in the state file
  * before the answer goes out, so a restart (even after kill -9) finds it.
@@ -29,6 +33,7 @@
 #include "log.h"
 #include "ops.h"
 #include "state.h"
+#include "watch.h"
 
 struct op_ctx {
   struct daemon *d;
@@ -235,6 +240,14 @@ static void op_open(struct op_ctx *x) {
     fail(x, -fd, "cannot open segment '%s': %s", s->name, strerror(-fd));
     return;
   }
+  /* A writable view's holder may have truncated it: never hand out a
+   * mapping that would fault. */
+  if (watch_check(x->d, s, fd) != s->size) {
+    close(fd);
+    fail(x, EIO, "segment '%s' was truncated behind the daemon's back and cannot be restored",
+         s->name);
+    return;
+  }
   l = lease_add(&x->d->leases, &x->d->reg, &x->p->leases, x->p->uid, s, req->offset, length,
                 req->writable);
   if (l == NULL) {
@@ -275,8 +288,10 @@ static void op_list(struct op_ctx *x) {
 static void op_stat(struct op_ctx *x) {
   struct segment *s = lookup(x);
 
-  if (s != NULL)
-    segment_to_proto(s, &x->resp->u.segment);
+  if (s == NULL)
+    return;
+  segment_to_proto(s, &x->resp->u.segment);
+  x->resp->u.segment.size = watch_check(x->d, s, -1); /* the true size */
 }
 
 static void op_unlink(struct op_ctx *x) {
@@ -334,7 +349,11 @@ static void op_resize(struct op_ctx *x) {
     return;
   }
   state_resized(x->d->state, &x->d->reg, s);
-  log_info("resized %s to %llu bytes", s->name, (unsigned long long)s->size);
+  if (x->p->uid != s->uid)
+    log_info("resized %s to %llu bytes (asked by uid %u; charged to its owner, uid %u)", s->name,
+             (unsigned long long)s->size, (unsigned)x->p->uid, (unsigned)s->uid);
+  else
+    log_info("resized %s to %llu bytes", s->name, (unsigned long long)s->size);
   segment_to_proto(s, &x->resp->u.segment);
 }
 

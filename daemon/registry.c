@@ -57,7 +57,7 @@ struct usage *registry_usage(struct registry *r, uid_t uid, bool create) {
 }
 
 static void usage_release_if_idle(struct registry *r, struct usage *u) {
-  if (u->bytes == 0 && u->segments == 0 && u->views == 0) {
+  if (u->bytes == 0 && u->segments == 0 && u->views == 0 && u->clients == 0) {
     RB_REMOVE(usage_tree, &r->usage, u);
     free(u);
   }
@@ -79,6 +79,15 @@ static void usage_add(struct registry *r, uid_t uid, int64_t bytes, int segments
 
 void registry_usage_views(struct registry *r, uid_t uid, int delta) {
   usage_add(r, uid, 0, 0, delta);
+}
+
+void registry_usage_clients(struct registry *r, uid_t uid, int delta) {
+  struct usage *u = registry_usage(r, uid, true);
+
+  if (u == NULL)
+    return;
+  u->clients += (uint64_t)(int64_t)delta;
+  usage_release_if_idle(r, u);
 }
 
 void registry_init(struct registry *r, const char *prefix) {
@@ -269,6 +278,39 @@ int registry_unlink(struct registry *r, struct segment *s) {
   usage_add(r, s->uid, 0, -1, 0);
   segment_unref(r, s);
   return 0;
+}
+
+int registry_object_size(struct registry *r, const struct segment *s, int fd, uint64_t *size) {
+  char obj[NAME_MAX + 2], path[NAME_MAX + 16];
+  struct stat st;
+  int rc;
+
+  if (fd >= 0) {
+    rc = fstat(fd, &st);
+  } else {
+    registry_object_name(r, s->name, obj, sizeof obj);
+    snprintf(path, sizeof path, "/dev/shm%s", obj);
+    rc = stat(path, &st);
+  }
+  if (rc != 0)
+    return -errno;
+  *size = (uint64_t)st.st_size;
+  return 0;
+}
+
+int registry_restore_size(struct registry *r, const struct segment *s) {
+  char obj[NAME_MAX + 2];
+  int fd, rc;
+
+  registry_object_name(r, s->name, obj, sizeof obj);
+  fd = shm_open(obj, O_RDWR | O_CLOEXEC, 0);
+  if (fd < 0)
+    return -errno;
+  rc = ftruncate(fd, (off_t)s->size) == 0 ? 0 : -errno;
+  if (rc == 0)
+    rc = reserve(fd, 0, s->size);
+  close(fd);
+  return rc;
 }
 
 int registry_open_fd(struct registry *r, const struct segment *s, bool writable) {

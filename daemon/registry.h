@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/queue.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -22,6 +23,8 @@
 #include "proto.h"
 
 #define REGISTRY_PREFIX_MAX 48
+
+struct lease;
 
 struct segment {
   RB_ENTRY(segment) by_name;
@@ -36,16 +39,19 @@ struct segment {
   unsigned refs; /* the name (while linked) + one per lease */
   bool linked;   /* false once unlinked: kept while leased */
   bool adopted;  /* re-adopted at start: old views may come back */
+  LIST_HEAD(, lease) writers; /* its writable leases (lease.c keeps it) */
 };
 
 /* What one uid holds, for quotas: bytes and segments it owns (an unlinked
- * segment's bytes until its last view goes), views it has open. */
+ * segment's bytes until its last view goes), views it has open, and the
+ * connections it has open (the server's per-uid limit). */
 struct usage {
   RB_ENTRY(usage) by_uid;
   uid_t uid;
   uint64_t bytes;
   uint64_t segments;
   uint64_t views;
+  uint64_t clients;
 };
 
 RB_HEAD(usage_tree, usage);
@@ -85,6 +91,7 @@ void registry_set_size(struct registry *r, struct segment *s, uint64_t size);
  * only when out of memory). Entries that drop to zero are freed. */
 struct usage *registry_usage(struct registry *r, uid_t uid, bool create);
 void registry_usage_views(struct registry *r, uid_t uid, int delta);
+void registry_usage_clients(struct registry *r, uid_t uid, int delta);
 
 /* Create the shm object and reserve its memory. Returns 0 or -errno
  * (-EEXIST, -ENOSPC when /dev/shm cannot hold it, ...); on failure nothing
@@ -98,6 +105,14 @@ int registry_resize(struct registry *r, struct segment *s, uint64_t size);
 
 /* Remove the name now; the record lives on while leases reference it. */
 int registry_unlink(struct registry *r, struct segment *s);
+
+/* The object's size now: fstat of fd, or of the object when fd < 0.
+ * Returns 0 or -errno. */
+int registry_object_size(struct registry *r, const struct segment *s, int fd, uint64_t *size);
+
+/* Give the object back the size the registry records, and reserve its
+ * memory again (someone else truncated it). Returns 0 or -errno. */
+int registry_restore_size(struct registry *r, const struct segment *s);
 
 /* A new descriptor of the object, O_RDWR or O_RDONLY, close-on-exec. */
 int registry_open_fd(struct registry *r, const struct segment *s, bool writable);

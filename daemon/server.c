@@ -17,6 +17,22 @@
  * of its answers for --send-timeout seconds is dropped: it holds leases,
  * and a peer that reads nothing is indistinguishable from a stuck one.
  *
+ * Descriptors in flight: an answer to `open` carries a descriptor, which
+ * the kernel counts against our RLIMIT_NOFILE until the client reads it
+ * (and refuses more with ETOOMANYREFS, for every connection, once too many
+ * are unread). So each connection may have at most --max-fds-in-flight
+ * descriptors sent and unread: further answers to `open` wait in its queue
+ * (which stops its reading) until SIOCOUTQ says it has read everything we
+ * sent, and a connection that leaves them unread for --send-timeout is
+ * dropped. An ETOOMANYREFS is charged to the connection with the most
+ * unread descriptors, never to the one whose send failed.
+ *
+ * Half-sent frames and idle floods: a frame must be completed within
+ * --frame-timeout of its first byte; receive buffers grow with what is
+ * buffered and are freed once their frames are taken (proto_reader);
+ * connections are limited per uid (--max-clients-per-uid) as well as in
+ * all, so one user's idle connections cannot lock out another user.
+ *
  * Framing errors (an empty or oversize frame, a payload that is not
  * msgpack) get one error answer and then the connection is closed: the
  * stream cannot be trusted after them. A well-formed request with bad
@@ -26,10 +42,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#ifdef HAVE_MALLOC_TRIM
+#include <malloc.h>
+#endif
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -47,6 +68,11 @@
 #define READS_PER_WAKEUP  16
 /* Connections refused for --max-clients that may wait for their answer. */
 #define REFUSED_MAX       64
+/* How often a connection holding answers for unread descriptors is
+ * looked at again (SIOCOUTQ), in milliseconds. */
+#define HELD_CHECK_MS     20
+/* Give freed memory back to the kernel once this much was released. */
+#define TRIM_AFTER_BYTES  (1u << 20)
 
 struct out_frame {
   STAILQ_ENTRY(out_frame) link;
@@ -58,6 +84,7 @@ struct out_frame {
 
 struct conn {
   LIST_ENTRY(conn) link;
+  LIST_ENTRY(conn) held_link; /* on server.held while held */
   struct server *srv;
   uv_poll_t poll;
   int fd;
@@ -67,7 +94,13 @@ struct conn {
   size_t outq_frames;
   int events;                /* what poll is watching now */
   uint64_t stalled_since_ms; /* the socket took none of our bytes since; 0: not stalled */
-  bool refused;              /* over --max-clients: answer EUSERS once, then close */
+  uint64_t accepted_ms;
+  uint64_t frame_since_ms;   /* a frame is half received since; 0: none */
+  uint64_t fds_in_flight;    /* descriptors sent since the peer last had nothing unread */
+  uint64_t held_since_ms;    /* answers held back for unread descriptors; 0: not held */
+  uint64_t held_tick;        /* the held timer's last look */
+  bool refused;              /* over a connection limit: answer EUSERS once, then close */
+  bool refused_uid;          /* ... the per-uid one */
   bool closing;              /* no more reading; close once the queue is sent */
   bool dead;                 /* uv_close called */
 };
@@ -76,7 +109,11 @@ struct server {
   uv_loop_t *loop;
   struct daemon *d;
   uv_poll_t listen_poll;
-  uv_timer_t sweep; /* drops clients stalled past --send-timeout */
+  uv_timer_t sweep;      /* drops clients stalled past --send-timeout or --frame-timeout */
+  uv_timer_t held_timer; /* looks at held connections again */
+  LIST_HEAD(, conn) held;
+  uint64_t held_tick;
+  size_t freed_bytes; /* released since the last malloc_trim */
   int listen_fd;
   int reserve_fd; /* spare descriptor for shedding connections at EMFILE */
   bool owns_socket_file;
@@ -140,17 +177,83 @@ static void conn_queue(struct conn *c, const struct proto_response *resp, int fd
   c->outq_frames++;
 }
 
+static void on_held_timer(uv_timer_t *t);
+static void on_conn_event(uv_poll_t *h, int status, int events);
+
+/* Hold c's answers until its unread descriptors are read. */
+static void conn_hold(struct conn *c) {
+  struct server *s = c->srv;
+
+  if (c->held_since_ms != 0)
+    return;
+  c->held_since_ms = monotonic_ms();
+  LIST_INSERT_HEAD(&s->held, c, held_link);
+  if (!uv_is_active((uv_handle_t *)&s->held_timer))
+    uv_timer_start(&s->held_timer, on_held_timer, HELD_CHECK_MS, HELD_CHECK_MS);
+}
+
+static void conn_unhold(struct conn *c) {
+  if (c->held_since_ms == 0)
+    return;
+  c->held_since_ms = 0;
+  LIST_REMOVE(c, held_link);
+}
+
+/* true if the peer has read everything we sent (SIOCOUTQ counts what our
+ * side of a Unix socket sent that its reader has not taken). */
+static bool conn_all_read(const struct conn *c) {
+  int queued = 0;
+
+  return ioctl(c->fd, SIOCOUTQ, &queued) == 0 && queued == 0;
+}
+
+/* The kernel refused a descriptor (ETOOMANYREFS): too many of ours are in
+ * flight. The fault is with whoever leaves the most unread, not with c. */
+static void too_many_refs(struct conn *c) {
+  struct server *s = c->srv;
+  struct conn *worst = NULL, *o;
+
+  LIST_FOREACH(o, &s->conns, link)
+  if (o->fds_in_flight > 0 && (worst == NULL || o->fds_in_flight > worst->fds_in_flight))
+    worst = o;
+  if (worst != NULL && worst != c && !conn_all_read(worst)) {
+    log_warn("too many descriptors in flight: dropping client pid %d uid %u, which left %llu "
+             "unread",
+             (int)worst->peer.pid, (unsigned)worst->peer.uid,
+             (unsigned long long)worst->fds_in_flight);
+    conn_close(worst);
+  } else {
+    log_warn("too many descriptors in flight (client pid %d has %llu unread); holding its "
+             "answers",
+             (int)c->peer.pid, (unsigned long long)c->fds_in_flight);
+  }
+  conn_hold(c); /* try again shortly */
+}
+
 /* Send what the socket takes now. Returns -1 if the connection died. */
 static int conn_flush(struct conn *c) {
+  uint64_t fd_limit = c->srv->d->cfg.max_fds_in_flight;
   struct out_frame *f;
 
   while ((f = STAILQ_FIRST(&c->outq)) != NULL) {
-    ssize_t n = proto_send(c->fd, f->data + f->off, f->len - f->off, f->off == 0 ? f->fd : -1);
+    ssize_t n;
 
+    if (f->off == 0 && f->fd >= 0 && fd_limit != 0 && c->fds_in_flight >= fd_limit) {
+      if (!conn_all_read(c)) {
+        conn_hold(c);
+        return 0;
+      }
+      c->fds_in_flight = 0;
+    }
+    n = proto_send(c->fd, f->data + f->off, f->len - f->off, f->off == 0 ? f->fd : -1);
     if (n == -EAGAIN) {
       if (c->stalled_since_ms == 0)
         c->stalled_since_ms = monotonic_ms();
       return 0;
+    }
+    if (n == -ETOOMANYREFS) {
+      too_many_refs(c);
+      return c->dead ? -1 : 0;
     }
     if (n < 0) {
       log_debug("client pid %d: send: %s", (int)c->peer.pid, strerror((int)-n));
@@ -161,6 +264,7 @@ static int conn_flush(struct conn *c) {
     if (f->fd >= 0) { /* it went with the first byte */
       close(f->fd);
       f->fd = -1;
+      c->fds_in_flight++;
     }
     f->off += (size_t)n;
     if (f->off == f->len) {
@@ -177,6 +281,13 @@ static int conn_flush(struct conn *c) {
 }
 
 /* ---- input ---- */
+
+/* The connection limit for uid: root and the daemon's own uid have theirs. */
+static uint64_t conn_uid_limit(const struct server *s, uid_t uid) {
+  const struct daemon_config *cfg = &s->d->cfg;
+
+  return uid == 0 || uid == geteuid() ? cfg->max_clients_root : cfg->max_clients_uid;
+}
 
 static void answer_error(struct conn *c, uint64_t id, enum proto_op op, int code, const char *msg) {
   struct proto_response resp;
@@ -197,8 +308,12 @@ static void handle_frame(struct conn *c, const uint8_t *payload, size_t len) {
   if (c->refused) {
     char msg[128];
 
-    snprintf(msg, sizeof msg, "too many clients (the limit is %llu)",
-             (unsigned long long)s->d->cfg.max_clients);
+    if (c->refused_uid)
+      snprintf(msg, sizeof msg, "too many connections from uid %u (the limit is %llu)",
+               (unsigned)c->peer.uid, (unsigned long long)conn_uid_limit(s, c->peer.uid));
+    else
+      snprintf(msg, sizeof msg, "too many clients (the limit is %llu)",
+               (unsigned long long)s->d->cfg.max_clients);
     answer_error(c, req.id, req.op, EUSERS, msg);
     c->closing = true;
     return;
@@ -238,6 +353,7 @@ static void conn_process(struct conn *c) {
       c->closing = true;
       break;
     }
+    c->frame_since_ms = 0;
     handle_frame(c, f.payload, f.len); /* f.fd is -1: the reader keeps none */
   }
 }
@@ -267,6 +383,11 @@ static void conn_read(struct conn *c) {
     conn_process(c);
     if (c->dead)
       return;
+    /* With room in the queue, what is left is the start of a frame: it
+     * has --frame-timeout to arrive whole. */
+    if (c->outq_frames < OUTQ_PAUSE_FRAMES && proto_reader_pending(&c->rd) > 0 &&
+        c->frame_since_ms == 0)
+      c->frame_since_ms = monotonic_ms();
   }
 }
 
@@ -303,8 +424,8 @@ static void conn_update(struct conn *c) {
     return;
   if (!c->closing && c->outq_frames < OUTQ_PAUSE_FRAMES)
     want |= UV_READABLE;
-  if (!STAILQ_EMPTY(&c->outq))
-    want |= UV_WRITABLE;
+  if (!STAILQ_EMPTY(&c->outq) && c->held_since_ms == 0)
+    want |= UV_WRITABLE; /* held: the held timer looks again */
   if (want == c->events)
     return;
   c->events = want;
@@ -324,6 +445,7 @@ static void on_conn_closed(uv_handle_t *h) {
     STAILQ_REMOVE_HEAD(&c->outq, link);
     out_frame_free(f);
   }
+  c->srv->freed_bytes += c->rd.cap + sizeof *c;
   proto_reader_free(&c->rd);
   close(c->fd); /* only now: libuv must stop watching it first */
   free(c->peer.groups);
@@ -338,11 +460,14 @@ static void conn_close(struct conn *c) {
     return;
   c->dead = true;
   LIST_REMOVE(c, link);
+  conn_unhold(c);
   n = lease_remove_all(&s->d->leases, &s->d->reg, &c->peer.leases);
-  if (c->refused)
+  if (c->refused) {
     s->refused--;
-  else
+  } else {
     s->d->clients--;
+    registry_usage_clients(&s->d->reg, c->peer.uid, -1);
+  }
   log_debug("client pid %d uid %u disconnected (%llu lease%s released)", (int)c->peer.pid,
             (unsigned)c->peer.uid, (unsigned long long)n, n == 1 ? "" : "s");
   uv_close((uv_handle_t *)&c->poll, on_conn_closed);
@@ -390,16 +515,28 @@ static void accept_one(struct server *s, int fd) {
     close(fd);
     return;
   }
-  if (cfg->max_clients != 0 && s->d->clients >= cfg->max_clients) {
+  {
+    const struct usage *u = registry_usage(&s->d->reg, c->peer.uid, false);
+    uint64_t uid_limit = conn_uid_limit(s, c->peer.uid);
+
+    if (uid_limit != 0 && u != NULL && u->clients >= uid_limit)
+      c->refused = c->refused_uid = true;
+    else if (cfg->max_clients != 0 && s->d->clients >= cfg->max_clients)
+      c->refused = true;
+  }
+  if (c->refused) {
     if (s->refused >= REFUSED_MAX) {
       free(c->peer.groups);
       free(c);
       close(fd);
       return;
     }
-    log_warn("refusing client pid %d: %llu clients is the limit", (int)c->peer.pid,
-             (unsigned long long)cfg->max_clients);
-    c->refused = true;
+    if (c->refused_uid)
+      log_warn("refusing client pid %d: uid %u already has %llu connections", (int)c->peer.pid,
+               (unsigned)c->peer.uid, (unsigned long long)conn_uid_limit(s, c->peer.uid));
+    else
+      log_warn("refusing client pid %d: %llu clients is the limit", (int)c->peer.pid,
+               (unsigned long long)cfg->max_clients);
   }
   if (uv_poll_init(s->loop, &c->poll, fd) != 0) {
     log_error("cannot watch client socket");
@@ -415,10 +552,13 @@ static void accept_one(struct server *s, int fd) {
   STAILQ_INIT(&c->outq);
   proto_reader_init(&c->rd, cfg->frame_max, false);
   LIST_INSERT_HEAD(&s->conns, c, link);
-  if (c->refused)
+  c->accepted_ms = monotonic_ms();
+  if (c->refused) {
     s->refused++;
-  else
+  } else {
     s->d->clients++;
+    registry_usage_clients(&s->d->reg, c->peer.uid, 1);
+  }
   log_debug("client pid %d uid %u connected", (int)c->peer.pid, (unsigned)c->peer.uid);
   conn_update(c);
 }
@@ -460,17 +600,67 @@ static void on_listen_event(uv_poll_t *h, int status, int events) {
 
 static void on_sweep(uv_timer_t *t) {
   struct server *s = t->data;
-  uint64_t now = monotonic_ms(), limit = s->d->cfg.send_timeout_ms;
+  const struct daemon_config *cfg = &s->d->cfg;
+  uint64_t now = monotonic_ms(), limit = cfg->send_timeout_ms;
+  uint64_t frame_limit = cfg->frame_timeout_ms;
+  uint64_t refused_limit = frame_limit != 0 ? frame_limit : 5000;
   struct conn *c, *next;
 
   for (c = LIST_FIRST(&s->conns); c != NULL; c = next) {
     next = LIST_NEXT(c, link);
-    if (c->stalled_since_ms != 0 && now - c->stalled_since_ms >= limit) {
+    if (limit != 0 && c->stalled_since_ms != 0 && now - c->stalled_since_ms >= limit) {
       log_warn("client pid %d read none of its answers for %llu s; dropping it", (int)c->peer.pid,
                (unsigned long long)(limit / 1000));
       conn_close(c);
+    } else if (frame_limit != 0 && c->frame_since_ms != 0 &&
+               now - c->frame_since_ms >= frame_limit) {
+      log_warn("client pid %d uid %u left a frame half sent for %llu s; dropping it",
+               (int)c->peer.pid, (unsigned)c->peer.uid, (unsigned long long)(frame_limit / 1000));
+      conn_close(c);
+    } else if (c->refused && now - c->accepted_ms >= refused_limit) {
+      conn_close(c); /* refused, and it never asked why */
     }
   }
+#ifdef HAVE_MALLOC_TRIM
+  /* Connections that held large buffers are gone: give the memory back
+   * rather than keep the attack's high-water mark. */
+  if (s->freed_bytes >= TRIM_AFTER_BYTES) {
+    malloc_trim(0);
+    s->freed_bytes = 0;
+  }
+#endif
+}
+
+/* Connections whose answers wait for their descriptors to be read. Sending
+ * may drop other connections (ETOOMANYREFS), so the walk starts again
+ * after each one it acts on, skipping those already seen this tick. */
+static void on_held_timer(uv_timer_t *t) {
+  struct server *s = t->data;
+  uint64_t now = monotonic_ms(), limit = s->d->cfg.send_timeout_ms;
+  uint64_t tick = ++s->held_tick;
+  struct conn *c;
+
+again:
+  LIST_FOREACH(c, &s->held, held_link) {
+    if (c->held_tick == tick)
+      continue;
+    c->held_tick = tick;
+    if (conn_all_read(c)) {
+      conn_unhold(c);
+      c->fds_in_flight = 0;
+      on_conn_event(&c->poll, 0, 0); /* send, and answer what waits */
+      goto again;
+    }
+    if (limit != 0 && c->fds_in_flight > 0 && now - c->held_since_ms >= limit) {
+      log_warn("client pid %d uid %u left %llu descriptors unread for %llu s; dropping it",
+               (int)c->peer.pid, (unsigned)c->peer.uid, (unsigned long long)c->fds_in_flight,
+               (unsigned long long)(limit / 1000));
+      conn_close(c);
+      goto again;
+    }
+  }
+  if (LIST_EMPTY(&s->held))
+    uv_timer_stop(&s->held_timer);
 }
 
 /* ---- listening socket ---- */
@@ -552,6 +742,7 @@ int server_start(struct server **out, uv_loop_t *loop, struct daemon *d, int lis
   s->loop = loop;
   s->d = d;
   LIST_INIT(&s->conns);
+  LIST_INIT(&s->held);
   s->scratch_len = ops_list_page_max(d->cfg.frame_max);
   s->scratch = calloc(s->scratch_len, sizeof *s->scratch);
   s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -587,9 +778,18 @@ int server_start(struct server **out, uv_loop_t *loop, struct daemon *d, int lis
   s->listen_poll.data = s;
   uv_timer_init(loop, &s->sweep);
   s->sweep.data = s;
-  if (d->cfg.send_timeout_ms != 0) {
-    uint64_t every = d->cfg.send_timeout_ms < 4000 ? d->cfg.send_timeout_ms / 4 + 1 : 1000;
+  uv_timer_init(loop, &s->held_timer);
+  s->held_timer.data = s;
+  {
+    /* A quarter of the shortest timeout, between 0.1 and 1 s. */
+    uint64_t every = 1000, t1 = d->cfg.send_timeout_ms, t2 = d->cfg.frame_timeout_ms;
 
+    if (t1 != 0 && t1 / 4 < every)
+      every = t1 / 4;
+    if (t2 != 0 && t2 / 4 < every)
+      every = t2 / 4;
+    if (every < 100)
+      every = 100;
     uv_timer_start(&s->sweep, on_sweep, every, every);
   }
   *out = s;
@@ -617,6 +817,7 @@ void server_stop(struct server *s) {
     return;
   s->stopping = true;
   uv_close((uv_handle_t *)&s->sweep, NULL);
+  uv_close((uv_handle_t *)&s->held_timer, NULL);
   uv_close((uv_handle_t *)&s->listen_poll, on_listen_closed);
   /* Remove the socket file only if it is still the one we bound: a newer
    * daemon may have replaced it. */

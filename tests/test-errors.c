@@ -28,7 +28,11 @@ static void start_with(const char *const *args) {
 }
 
 static void setup(void) {
-  start_with(NULL);
+  /* No per-uid byte quota (by default half of /dev/shm), so that only
+   * /dev/shm itself refuses a segment larger than it. */
+  static const char *const args[] = { "--quota-bytes", "0", NULL };
+
+  start_with(args);
 }
 
 static void teardown(void) {
