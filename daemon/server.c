@@ -113,6 +113,8 @@ struct server {
   uv_timer_t held_timer; /* looks at held connections again */
   LIST_HEAD(, conn) held;
   uint64_t held_tick;
+  uint64_t warn_window_ms; /* warnings about clients: this second's count */
+  uint64_t warn_count, warn_suppressed;
   size_t freed_bytes; /* released since the last malloc_trim */
   int listen_fd;
   int reserve_fd; /* spare descriptor for shedding connections at EMFILE */
@@ -128,6 +130,28 @@ struct server {
 
 static void conn_update(struct conn *c);
 static void conn_close(struct conn *c);
+
+/* At most this many warnings about clients per second: a flood of
+ * connections must not become a flood of log lines. */
+#define WARN_BURST 10
+
+static bool warn_ok(struct server *s) {
+  uint64_t now = monotonic_ms();
+
+  if (now - s->warn_window_ms >= 1000) {
+    if (s->warn_suppressed > 0)
+      log_warn("%llu more warnings about clients were suppressed",
+               (unsigned long long)s->warn_suppressed);
+    s->warn_window_ms = now;
+    s->warn_count = s->warn_suppressed = 0;
+  }
+  if (s->warn_count < WARN_BURST) {
+    s->warn_count++;
+    return true;
+  }
+  s->warn_suppressed++;
+  return false;
+}
 
 /* ---- output ---- */
 
@@ -372,7 +396,7 @@ static void conn_read(struct conn *c) {
       conn_close(c);
       return;
     }
-    if (n == 0 && proto_reader_pending(&c->rd) > 0)
+    if (n == 0 && proto_reader_pending(&c->rd) > 0 && warn_ok(c->srv))
       log_warn("client pid %d hung up in the middle of a frame", (int)c->peer.pid);
     if (n <= 0) {
       if (n < 0)
@@ -531,7 +555,9 @@ static void accept_one(struct server *s, int fd) {
       close(fd);
       return;
     }
-    if (c->refused_uid)
+    if (!warn_ok(s))
+      ; /* counted */
+    else if (c->refused_uid)
       log_warn("refusing client pid %d: uid %u already has %llu connections", (int)c->peer.pid,
                (unsigned)c->peer.uid, (unsigned long long)conn_uid_limit(s, c->peer.uid));
     else
@@ -609,13 +635,15 @@ static void on_sweep(uv_timer_t *t) {
   for (c = LIST_FIRST(&s->conns); c != NULL; c = next) {
     next = LIST_NEXT(c, link);
     if (limit != 0 && c->stalled_since_ms != 0 && now - c->stalled_since_ms >= limit) {
-      log_warn("client pid %d read none of its answers for %llu s; dropping it", (int)c->peer.pid,
-               (unsigned long long)(limit / 1000));
+      if (warn_ok(s))
+        log_warn("client pid %d read none of its answers for %llu s; dropping it", (int)c->peer.pid,
+                 (unsigned long long)(limit / 1000));
       conn_close(c);
     } else if (frame_limit != 0 && c->frame_since_ms != 0 &&
                now - c->frame_since_ms >= frame_limit) {
-      log_warn("client pid %d uid %u left a frame half sent for %llu s; dropping it",
-               (int)c->peer.pid, (unsigned)c->peer.uid, (unsigned long long)(frame_limit / 1000));
+      if (warn_ok(s))
+        log_warn("client pid %d uid %u left a frame half sent for %llu s; dropping it",
+                 (int)c->peer.pid, (unsigned)c->peer.uid, (unsigned long long)(frame_limit / 1000));
       conn_close(c);
     } else if (c->refused && now - c->accepted_ms >= refused_limit) {
       conn_close(c); /* refused, and it never asked why */
@@ -652,9 +680,10 @@ again:
       goto again;
     }
     if (limit != 0 && c->fds_in_flight > 0 && now - c->held_since_ms >= limit) {
-      log_warn("client pid %d uid %u left %llu descriptors unread for %llu s; dropping it",
-               (int)c->peer.pid, (unsigned)c->peer.uid, (unsigned long long)c->fds_in_flight,
-               (unsigned long long)(limit / 1000));
+      if (warn_ok(s))
+        log_warn("client pid %d uid %u left %llu descriptors unread for %llu s; dropping it",
+                 (int)c->peer.pid, (unsigned)c->peer.uid, (unsigned long long)c->fds_in_flight,
+                 (unsigned long long)(limit / 1000));
       conn_close(c);
       goto again;
     }
