@@ -423,8 +423,15 @@ static void on_conn_event(uv_poll_t *h, int status, int events) {
     conn_close(c);
     return;
   }
-  if (events & (UV_READABLE | UV_DISCONNECT))
+  if (events & (UV_READABLE | UV_DISCONNECT)) {
+    /* A client that asks again has usually read every answer so far (the
+     * library waits for each open's): then none of its descriptors is in
+     * flight. Checked here, before this wake-up's answers go out, so an
+     * open/release cycle never comes near the limit. */
+    if (c->fds_in_flight > 0 && conn_all_read(c))
+      c->fds_in_flight = 0;
     conn_read(c);
+  }
   /* Send, and answer frames already buffered as the queue drains: a client
    * that pipelined requests may send nothing more until it has answers. */
   while (!c->dead) {
