@@ -99,6 +99,40 @@ START_TEST(sizes) {
 }
 END_TEST
 
+START_TEST(limit_defaults) {
+  /* Every limit a client could exhaust is on out of the box. */
+  struct daemon_config cfg;
+  char err[512];
+
+  conf_defaults(&cfg);
+  ck_assert_uint_eq(cfg.max_clients, 1024);
+  ck_assert_uint_eq(cfg.max_clients_uid, 128);
+  ck_assert_uint_eq(cfg.max_clients_root, 0);
+  ck_assert_uint_eq(cfg.max_views, 262144);
+  ck_assert_uint_eq(cfg.max_fds_in_flight, 16);
+  ck_assert_uint_eq(cfg.quota_views, 131072);
+  ck_assert_uint_eq(cfg.quota_segments, 16384);
+  ck_assert_uint_eq(cfg.frame_timeout_ms, 5000);
+  ck_assert_uint_eq(cfg.send_timeout_ms, 30000);
+  /* --quota-bytes: half of the shm file system unless given, 0 kept. */
+  conf_resolve(&cfg, "/dev/shm");
+  ck_assert_uint_gt(cfg.quota_bytes, 0);
+  ck_assert_uint_lt(cfg.quota_bytes, CONF_AUTO);
+  conf_defaults(&cfg);
+  ck_assert_int_eq(conf_set(&cfg, "quota-bytes", "0", err, sizeof err), 0);
+  conf_resolve(&cfg, "/dev/shm");
+  ck_assert_uint_eq(cfg.quota_bytes, 0);
+  conf_defaults(&cfg);
+  conf_resolve(&cfg, "/nonexistent-dir");
+  ck_assert_uint_eq(cfg.quota_bytes, 0);
+  ck_assert_int_eq(conf_set(&cfg, "max-fds-in-flight", "0", err, sizeof err), -1);
+  ck_assert_int_eq(conf_set(&cfg, "frame-timeout", "2", err, sizeof err), 0);
+  ck_assert_uint_eq(cfg.frame_timeout_ms, 2000);
+  ck_assert_int_eq(conf_set(&cfg, "max-clients-per-uid", "7", err, sizeof err), 0);
+  ck_assert_uint_eq(cfg.max_clients_uid, 7);
+}
+END_TEST
+
 START_TEST(values) {
   struct daemon_config cfg;
   char err[512];
@@ -231,6 +265,7 @@ int main(void) {
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_add_test(tc, sizes);
   tcase_add_test(tc, values);
+  tcase_add_test(tc, limit_defaults);
   tcase_add_test(tc, files);
   tcase_add_test(tc, flags_win);
   suite_add_tcase(s, tc);
