@@ -237,10 +237,16 @@ static void too_many_refs(struct conn *c) {
   struct server *s = c->srv;
   struct conn *worst = NULL, *o;
 
-  LIST_FOREACH(o, &s->conns, link)
-  if (o->fds_in_flight > 0 && (worst == NULL || o->fds_in_flight > worst->fds_in_flight))
-    worst = o;
-  if (worst != NULL && worst != c && !conn_all_read(worst)) {
+  /* Rare, so an ioctl per connection is affordable: counts are only
+   * reset when a client asks again, and one that has read all is no
+   * culprit whatever its count says. */
+  LIST_FOREACH(o, &s->conns, link) {
+    if (o->fds_in_flight > 0 && conn_all_read(o))
+      o->fds_in_flight = 0;
+    if (o->fds_in_flight > 0 && (worst == NULL || o->fds_in_flight > worst->fds_in_flight))
+      worst = o;
+  }
+  if (worst != NULL && worst != c) {
     log_warn("too many descriptors in flight: dropping client pid %d uid %u, which left %llu "
              "unread",
              (int)worst->peer.pid, (unsigned)worst->peer.uid,
