@@ -80,6 +80,7 @@ struct out_frame {
   size_t len;
   size_t off;
   int fd; /* rides on the first byte; -1 once sent or if none */
+  uint64_t id, lease; /* with fd: the open it answers, and its lease */
 };
 
 struct conn {
@@ -197,6 +198,10 @@ static void conn_queue(struct conn *c, const struct proto_response *resp, int fd
   f->len = sb.size;
   f->data = msgpack_sbuffer_release(&sb);
   f->fd = fd;
+  if (fd >= 0) {
+    f->id = resp->id;
+    f->lease = resp->u.view.lease;
+  }
   STAILQ_INSERT_TAIL(&c->outq, f, link);
   c->outq_frames++;
 }
@@ -231,9 +236,42 @@ static bool conn_all_read(const struct conn *c) {
   return ioctl(c->fd, SIOCOUTQ, &queued) == 0 && queued == 0;
 }
 
+/* f's descriptor could not be sent: answer its open with an error
+ * instead, releasing the lease it took. Returns -1 if c had to close. */
+static int refuse_open(struct conn *c, struct out_frame *f) {
+  struct server *s = c->srv;
+  struct proto_response err;
+  struct lease *l = lease_find(&s->d->leases, &c->peer.leases, f->lease);
+  msgpack_sbuffer sb;
+
+  if (l != NULL)
+    lease_remove(&s->d->leases, &s->d->reg, l);
+  close(f->fd);
+  f->fd = -1;
+  proto_response_error(&err, f->id, PROTO_OP_OPEN, EAGAIN,
+                       "the daemon has too many descriptors in flight to clients that do not "
+                       "read them; try again");
+  msgpack_sbuffer_init(&sb);
+  if (proto_response_encode(&err, s->d->cfg.frame_max, &sb) < 0) {
+    msgpack_sbuffer_destroy(&sb);
+    conn_close(c);
+    return -1;
+  }
+  free(f->data);
+  f->len = sb.size;
+  f->data = msgpack_sbuffer_release(&sb);
+  return 0;
+}
+
 /* The kernel refused a descriptor (ETOOMANYREFS): too many of ours are in
- * flight. The fault is with whoever leaves the most unread, not with c. */
-static void too_many_refs(struct conn *c) {
+ * flight, over all connections. The fault is with whoever leaves the most
+ * unread, never with a client that has read all it was sent: the worst
+ * one is dropped, and c, if innocent, gets an error answer to this open
+ * (its connection stays); if c has unread descriptors too, its answers
+ * wait, as at --max-fds-in-flight. Dropping the culprit frees its
+ * descriptors only once its process reads or closes its end, which is why
+ * the innocent get an answer rather than a wait. Returns -1 if c closed. */
+static int too_many_refs(struct conn *c, struct out_frame *f) {
   struct server *s = c->srv;
   struct conn *worst = NULL, *o;
 
@@ -247,17 +285,21 @@ static void too_many_refs(struct conn *c) {
       worst = o;
   }
   if (worst != NULL && worst != c) {
-    log_warn("too many descriptors in flight: dropping client pid %d uid %u, which left %llu "
-             "unread",
-             (int)worst->peer.pid, (unsigned)worst->peer.uid,
-             (unsigned long long)worst->fds_in_flight);
+    if (warn_ok(s))
+      log_warn("too many descriptors in flight: dropping client pid %d uid %u, which left %llu "
+               "unread",
+               (int)worst->peer.pid, (unsigned)worst->peer.uid,
+               (unsigned long long)worst->fds_in_flight);
     conn_close(worst);
-  } else {
-    log_warn("too many descriptors in flight (client pid %d has %llu unread); holding its "
-             "answers",
-             (int)c->peer.pid, (unsigned long long)c->fds_in_flight);
   }
-  conn_hold(c); /* try again shortly */
+  if (c->fds_in_flight > 0) {
+    conn_hold(c);
+    return 0;
+  }
+  if (warn_ok(s))
+    log_warn("too many descriptors in flight: client pid %d uid %u is refused a view for now",
+             (int)c->peer.pid, (unsigned)c->peer.uid);
+  return refuse_open(c, f);
 }
 
 /* Send what the socket takes now. Returns -1 if the connection died. */
@@ -282,8 +324,11 @@ static int conn_flush(struct conn *c) {
       return 0;
     }
     if (n == -ETOOMANYREFS) {
-      too_many_refs(c);
-      return c->dead ? -1 : 0;
+      if (too_many_refs(c, f) < 0)
+        return -1;
+      if (c->held_since_ms != 0)
+        return 0;
+      continue; /* send the error answer instead */
     }
     if (n < 0) {
       log_debug("client pid %d: send: %s", (int)c->peer.pid, strerror((int)-n));

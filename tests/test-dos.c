@@ -279,6 +279,123 @@ START_TEST(fds_in_flight) {
 }
 END_TEST
 
+/* ---- the kernel's own limit: ETOOMANYREFS ---- */
+
+#define REFS_ATTACKERS 5
+#define REFS_NOFILE    64
+
+/* A daemon that is not root: the kernel refuses it more than its
+ * RLIMIT_NOFILE descriptors in flight (root is exempt). A wrapper runs
+ * the real one as nobody with REFS_NOFILE descriptors (and the socket's
+ * directory given to nobody). Returns false where that cannot be done. */
+static bool use_nobody_daemon(char *wrapper, size_t cap) {
+  const char *real = getenv("SHMVIEWD"), *tmp = getenv("SHMVIEW_TEST_TMPDIR");
+  FILE *f;
+
+  if (real == NULL || access("/usr/bin/setpriv", X_OK) != 0 ||
+      access("/usr/bin/prlimit", X_OK) != 0) {
+    fprintf(stderr, "test-dos: too_many_refs skipped: needs setpriv and prlimit\n");
+    return false;
+  }
+  if (getenv("SHMVIEW_TEST_VALGRIND") != NULL && strcmp(getenv("SHMVIEW_TEST_VALGRIND"), "1") == 0) {
+    fprintf(stderr, "test-dos: too_many_refs skipped under valgrind (its daemon is wrapped)\n");
+    return false;
+  }
+  snprintf(wrapper, cap, "%s/dos-nobody-%d.sh", tmp != NULL ? tmp : "/tmp", (int)getpid());
+  f = fopen(wrapper, "w");
+  ck_assert_ptr_nonnull(f);
+  fprintf(f,
+          "#!/bin/sh\n"
+          "prev=\n"
+          "for a; do [ \"$prev\" = --socket ] && chown %d:%d \"${a%%/*}\"; prev=$a; done\n"
+          "exec /usr/bin/prlimit --nofile=%d:%d /usr/bin/setpriv --reuid=%d --regid=%d "
+          "--clear-groups --pdeathsig TERM -- '%s' \"$@\"\n",
+          NOBODY, NOBODY, REFS_NOFILE, REFS_NOFILE, NOBODY, NOBODY, real);
+  fclose(f);
+  ck_assert_int_eq(chmod(wrapper, 0700), 0);
+  setenv("SHMVIEWD", wrapper, 1);
+  return true;
+}
+
+/* Pipeline opens, never read until told; then read all and leave. */
+static int refs_attacker(void *arg) {
+  int go = *(int *)arg, sock = harness_raw_connect(&d), fds;
+  char b;
+
+  CHILD_CHECK(sock >= 0);
+  for (int i = 0; i < 40; i++)
+    CHILD_CHECK(send_open(sock, (uint64_t)i + 1, "refs", 1, false) == 0);
+  CHILD_CHECK(read(go, &b, 1) == 1);
+  drain(sock, 200, &fds);
+  CHILD_CHECK(fds <= 16);
+  close(sock);
+  return 0;
+}
+
+START_TEST(too_many_refs) {
+  static const char *const args[] = { "--send-timeout", "2", NULL };
+  char wrapper[320];
+  pid_t pids[REFS_ATTACKERS];
+  int go[2], ok = 0, again = 0, rc;
+  uint64_t t0;
+  shmv_client *c;
+  shmv_view *v;
+  shmv_segment_info info;
+  shmv_status_info st;
+
+  if (!is_root("too_many_refs") || !use_nobody_daemon(wrapper, sizeof wrapper))
+    return;
+  harness_daemon_start(&d, args);
+  ck_assert_int_eq(shmv_connect(d.socket, &c), 0);
+  ck_assert_int_eq(shmv_create(c, "refs", 4096, 0644), 0);
+  ck_assert_int_eq(pipe(go), 0);
+  for (int i = 0; i < REFS_ATTACKERS; i++)
+    pids[i] = spawn(0, refs_attacker, &go[0]);
+  /* Wait until the attackers hold the daemon's whole allowance. */
+  t0 = now_us();
+  do {
+    sleep_ms(20);
+    ck_assert_int_eq(shmv_status(c, &st), 0);
+  } while (st.views < REFS_NOFILE && now_us() - t0 < 5000000u);
+  ck_assert_uint_ge(st.views, REFS_NOFILE);
+
+  /* The honest client keeps its connection: each open succeeds or is
+   * refused for now (EAGAIN), and every other request is served. */
+  t0 = now_us();
+  while (now_us() - t0 < 1000000u) {
+    rc = shmv_view_open(c, "refs", 0, SHMV_TO_END, 0, &v);
+    ck_assert_msg(rc == 0 || rc == -EAGAIN, "open: %s", shmv_strerror(rc));
+    if (rc == 0) {
+      ok++;
+      shmv_view_release(v);
+    } else {
+      again++;
+    }
+    ck_assert_int_eq(shmv_stat(c, "refs", &info), 0);
+    sleep_ms(5);
+  }
+  printf("test-dos: with the daemon's descriptors in flight used up, an honest client's opens: "
+         "%d served, %d refused for now (EAGAIN), connection kept\n",
+         ok, again);
+  /* Once the attackers read theirs and leave, opens are served again. */
+  for (int i = 0; i < REFS_ATTACKERS; i++)
+    ck_assert_int_eq(write(go[1], "g", 1), 1);
+  for (int i = 0; i < REFS_ATTACKERS; i++)
+    expect_child_ok(pids[i], "an attacker");
+  t0 = now_us();
+  while ((rc = shmv_view_open(c, "refs", 0, SHMV_TO_END, 0, &v)) == -EAGAIN &&
+         now_us() - t0 < 5000000u)
+    sleep_ms(20);
+  ck_assert_int_eq(rc, 0);
+  shmv_view_release(v);
+  close(go[0]);
+  close(go[1]);
+  shmv_disconnect(c);
+  ck_assert_int_eq(harness_daemon_stop(&d), 0);
+  unlink(wrapper);
+}
+END_TEST
+
 /* ---- half-sent frames ---- */
 
 #define HALF_CONNS 150
@@ -695,6 +812,7 @@ int main(void) {
 
   tcase_set_timeout(tc, 60);
   tcase_add_test(tc, fds_in_flight);
+  tcase_add_test(tc, too_many_refs);
   tcase_add_test(tc, half_frames);
   tcase_add_test(tc, idle_flood_per_uid);
   tcase_add_test(tc, who_pays);
