@@ -297,7 +297,8 @@ static bool use_nobody_daemon(char *wrapper, size_t cap) {
     fprintf(stderr, "test-dos: too_many_refs skipped: needs setpriv and prlimit\n");
     return false;
   }
-  if (getenv("SHMVIEW_TEST_VALGRIND") != NULL && strcmp(getenv("SHMVIEW_TEST_VALGRIND"), "1") == 0) {
+  if (getenv("SHMVIEW_TEST_VALGRIND") != NULL &&
+      strcmp(getenv("SHMVIEW_TEST_VALGRIND"), "1") == 0) {
     fprintf(stderr, "test-dos: too_many_refs skipped under valgrind (its daemon is wrapped)\n");
     return false;
   }
