@@ -51,8 +51,15 @@ class Daemon:
     def start(self):
         args = [self.exe, "--socket", self.socket, "--prefix", self.prefix,
                 "--log-level", "debug" if os.environ.get("SHMVIEW_TEST_DEBUG") else "warning"]
+        self.valgrind = os.environ.get("SHMVIEW_TEST_VALGRIND") == "1"
+        if self.valgrind:
+            # As tests/harness.c: memcheck, errors and leaks fail the stop.
+            args = ["valgrind", "--quiet", "--error-exitcode=99", "--leak-check=full",
+                    "--show-leak-kinds=definite,indirect",
+                    "--errors-for-leak-kinds=definite,indirect", "--track-fds=no",
+                    f"--log-file={self.dir}/valgrind.log"] + args
         self.proc = subprocess.Popen(args + self.extra_args, preexec_fn=_die_with_parent)
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + (60 if self.valgrind else 10)
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"shmviewd exited during start-up ({self.proc.returncode})")
@@ -87,8 +94,12 @@ class Daemon:
 
     def cleanup(self):
         """Stop, remove the directory; return the shm objects that were left
-        (and remove them too)."""
-        self.stop()
+        (and remove them too). Under valgrind, a report fails the run."""
+        rc = self.stop()
+        if self.valgrind and rc != 0:
+            with open(f"{self.dir}/valgrind.log", encoding="utf-8", errors="replace") as f:
+                print(f.read())
+            raise AssertionError(f"shmviewd under valgrind exited with {rc}")
         left = self.shm_objects()
         for n in left:
             try:
@@ -137,7 +148,11 @@ def run(module_name="__main__", check_clean=True):
                 wait_for(lambda: c.status().views == 0, what="every view to be released")
         except Exception as e:
             print(f"warning: {e}")
-        left = daemon.cleanup()
+        try:
+            left = daemon.cleanup()
+        except AssertionError as e:
+            print(f"FAIL: {e}")
+            left, ok = [], False
         if left and check_clean:
             print(f"FAIL: left behind in /dev/shm: {left}")
             ok = False
