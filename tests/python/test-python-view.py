@@ -430,6 +430,61 @@ class TestRestart(Base):
         v.release()
 
 
+class TestSharedMemory(Base):
+    def test_dropping_the_creator_object_keeps_the_segment(self):
+        shm = shmview.SharedMemory(create=True, size=10)
+        name = shm.name
+        shm.buf[:3] = b"abc"
+        del shm
+        gc.collect()
+        again = shmview.SharedMemory(name)
+        self.assertEqual(bytes(again.buf[:3]), b"abc")
+        again.close()
+        again.unlink()
+        with self.assertRaises(FileNotFoundError):
+            shmview.SharedMemory(name)
+
+    def test_close_while_slices_of_buf_live(self):
+        shm = shmview.SharedMemory(create=True, size=10)
+        s = shm.buf[2:4]
+        with self.assertRaises(BufferError):
+            shm.close()
+        s.release()
+        shm.close()
+        shm.unlink()
+
+    @unittest.skipUnless(shmview.HAVE_EPHEMERAL,
+                         "needs ephemeral segments (SHMV_CREATE_EPHEMERAL): enabled when the "
+                         "daemon's ephemeral flag lands")
+    def test_outlives_its_creator_while_mapped_then_goes(self):
+        code = """
+            import shmview, sys, time
+            shm = shmview.SharedMemory(create=True, size=4096)
+            shm.buf[:5] = b"alive"
+            print(shm.name, flush=True)
+            time.sleep(600)
+        """
+        p = subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)],
+                             stdout=subprocess.PIPE, text=True)
+        name = p.stdout.readline().strip()
+        shm = shmview.SharedMemory(name)
+        p.kill()  # the creator dies without unlink: no tracker unlinks it
+        p.wait()
+        p.stdout.close()
+        H.wait_for(lambda: self.c.stat(name).views == 1, what="the creator's leases to end")
+        self.assertEqual(bytes(shm.buf[:5]), b"alive")
+        shm.close()  # the last holder: the daemon removes it
+
+        def gone():
+            try:
+                self.c.stat(name)
+                return False
+            except FileNotFoundError:
+                return True
+
+        H.wait_for(gone, what="the segment to go with its last view")
+
+
 @unittest.skipUnless(shmview.HAVE_EPHEMERAL,
                      "libshmview has no ephemeral segments yet (SHMV_CREATE_EPHEMERAL): "
                      "enabled when the daemon's ephemeral flag lands")

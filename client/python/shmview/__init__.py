@@ -57,6 +57,11 @@ __all__ = [
 HAVE_EPHEMERAL = _features()["ephemeral"]
 
 
+# Creators' leases on the segments this process created with SharedMemory
+# and has not unlinked, by name (see SharedMemory.__init__).
+_anchors = {}
+
+
 class SharedMemory:
     """A shared-memory block: multiprocessing.shared_memory.SharedMemory's
     interface, backed by shmview.
@@ -84,7 +89,6 @@ class SharedMemory:
     _name = None
     _view = None
     _buf = None
-    _anchor = None
 
     def __init__(self, name=None, create=False, size=0, *, client=None):
         if not size >= 0:
@@ -125,16 +129,21 @@ class SharedMemory:
                         pass
         self._name = name
         view = self._client.open(self.name, writable=True)
-        if flags & _os.O_EXCL:
-            # The creator's lease: an empty slice of the view, which keeps
-            # the lease (and an ephemeral segment) until unlink() or exit.
-            self._anchor = view[0:0]
+        if self._created:
+            # The creator's lease: an empty view (it maps nothing), kept by
+            # the module rather than this object, so the segment lives until
+            # unlink() or the end of this process, as with the standard
+            # library, even if this object is dropped.
+            _anchors[self.name] = self._client.open(self.name, 0, 0)
         self._view = view
         self._buf = memoryview(view)
         self._size = len(view)
 
+    _created = False
+
     def _create(self, segment, size):
         self._client.create(segment, size, 0o600, ephemeral=HAVE_EPHEMERAL)
+        self._created = True
 
     def __del__(self):
         try:
@@ -186,9 +195,9 @@ class SharedMemory:
         try:
             self._client.unlink(self.name)
         finally:
-            if self._anchor is not None:
-                self._anchor.release()
-                self._anchor = None
+            anchor = _anchors.pop(self.name, None)
+            if anchor is not None:
+                anchor.release()
 
 
 def _rebind(cls, namespace, name):

@@ -247,7 +247,14 @@ static int get_size(PyObject *o, size_t *out, const char *what) {
   PyObject *n = PyNumber_Index(o);
   if (n == NULL)
     return -1;
-  if (_PyLong_Sign(n) < 0) {
+  PyObject *zero = PyLong_FromLong(0);
+  int negative = zero ? PyObject_RichCompareBool(n, zero, Py_LT) : -1;
+  Py_XDECREF(zero);
+  if (negative < 0) {
+    Py_DECREF(n);
+    return -1;
+  }
+  if (negative) {
     Py_DECREF(n);
     PyErr_Format(PyExc_ValueError, "%s must not be negative", what);
     return -1;
