@@ -416,6 +416,36 @@ class TestFork(Base):
         self.assertIsNotNone(parent.status())
 
 
+class TestThreads(Base):
+    def test_the_gil_is_released_while_waiting_for_the_daemon(self):
+        # A thread waits for an answer from a stopped daemon; this thread
+        # must keep running Python meanwhile, or it could never resume the
+        # daemon. If the wait held the GIL, only the watchdog process would
+        # resume the daemon (after 60 s), and its mark fails the test.
+        import threading
+        name = self.segment(10)
+        mark = os.path.join(H.daemon.dir, "watchdog-fired")
+        pid = H.daemon.proc.pid
+        watchdog = subprocess.Popen(["sh", "-c", f"sleep 60; touch {mark}; kill -CONT {pid}"],
+                                    start_new_session=True)
+        got = []
+        try:
+            os.kill(pid, signal.SIGSTOP)
+            try:
+                t = threading.Thread(target=lambda: got.append(self.c.stat(name).size))
+                t.start()
+                t.join(0.5)  # the thread is (most likely) waiting on the socket now
+                self.assertEqual(sum(range(1000)), 499500)  # Python runs meanwhile
+                self.assertFalse(os.path.exists(mark), "the wait held the GIL")
+            finally:
+                os.kill(pid, signal.SIGCONT)
+            t.join(30)
+            self.assertEqual(got, [10])
+        finally:
+            os.killpg(watchdog.pid, signal.SIGKILL)  # sh and its sleep
+            watchdog.wait()
+
+
 class TestRestart(Base):
     def test_the_daemon_restarting_under_a_live_view(self):
         name = self.segment(4096, b"before")
