@@ -113,7 +113,8 @@ static int client_connect(ClientObject *self) {
       Py_INCREF(where);
     if (where == NULL)
       return -1;
-    PyObject *exc = PyObject_CallFunction(PyExc_OSError, "isO", -rc, shmv_strerror(rc), where);
+    PyObject *exc =
+        PyObject_CallFunction(PyExc_OSError, "isO", -rc, "cannot connect to shmviewd", where);
     Py_DECREF(where);
     if (exc != NULL) {
       PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
