@@ -2,13 +2,10 @@
 """Build the C extension shmview._shmview against an installed libshmview.
 
 The compiler and linker flags come from pkg-config (shmview.pc), so
-PKG_CONFIG_PATH selects the installation. Features of newer libraries
-(the daemon's error sentences, the ephemeral flag in segment records) are
-detected from the installed header, as configure does in the source tree.
+PKG_CONFIG_PATH selects the installation. What the library offers is read
+from its header by the C file itself.
 """
 
-import os
-import re
 import shlex
 import subprocess
 import sys
@@ -31,18 +28,6 @@ def pkg_config(*args):
 cflags = pkg_config("--cflags")
 libs = pkg_config("--libs")
 include_dirs = [f[2:] for f in cflags if f.startswith("-I")]
-header = None
-for d in include_dirs + [pkg_config("--variable=includedir")[0]]:
-    if os.path.exists(os.path.join(d, "shmview.h")):
-        header = open(os.path.join(d, "shmview.h"), encoding="utf-8").read()
-        break
-macros = []
-if header is not None:
-    if re.search(r"\bshmv_last_error\s*\(", header):
-        macros.append(("SHMVIEW_HAVE_LAST_ERROR", "1"))
-    info = re.search(r"typedef struct shmv_segment_info \{(.*?)\}", header, re.S)
-    if info and re.search(r"\bephemeral\b", info.group(1)):
-        macros.append(("SHMVIEW_HAVE_INFO_EPHEMERAL", "1"))
 
 setup(
     ext_modules=[
@@ -50,7 +35,6 @@ setup(
             "shmview._shmview",
             sources=["shmview/_shmview.c"],
             include_dirs=include_dirs,
-            define_macros=macros,
             extra_compile_args=[f for f in cflags if not f.startswith("-I")] + ["-std=gnu11"],
             library_dirs=[f[2:] for f in libs if f.startswith("-L")],
             libraries=[f[2:] for f in libs if f.startswith("-l")],

@@ -35,6 +35,18 @@
 
 #include <shmview.h>
 
+/* What this libshmview offers, from its header (one place; these guards go
+ * once every library in use has both):
+ * - SHMV_CREATE_EPHEMERAL: ephemeral segments, shmv_create_flags() and the
+ *   ephemeral field of shmv_segment_info;
+ * - the library contract, which came with shmv_connect_options: the daemon's
+ *   sentences (shmv_last_error), the fork rule (in a child, release only
+ *   unmaps and disconnect only closes the child's copy of the socket) and
+ *   the creation time as created_sec/created_nsec. */
+#ifdef SHMV_CONNECT_OPTIONS_INIT
+#define HAVE_CONTRACT 1
+#endif
+
 /* Run stmt with the GIL released (a statement, so clang-format keeps it
  * readable, unlike Py_BEGIN_ALLOW_THREADS's unbalanced braces). */
 #define UNBLOCKED(stmt)                       \
@@ -51,7 +63,7 @@ static PyObject *BusyError; /* EBUSY: both an OSError and a BufferError */
 /* The one place that says which sentence explains a failure on c: the
  * daemon's own (shmv_last_error) when the library has it, else the code's. */
 static const char *error_message(shmv_client *c, int rc) {
-#ifdef SHMVIEW_HAVE_LAST_ERROR
+#ifdef HAVE_CONTRACT
   if (c != NULL)
     return shmv_last_error(c);
 #endif
@@ -127,6 +139,18 @@ static int client_connect(ClientObject *self) {
   return 0;
 }
 
+/* A connection inherited over fork: the parent's, never used by the child.
+ * A library with the fork rule closes only the child's copy of its socket
+ * (so the parent's end still sees EOF when the parent goes); an older one
+ * would shut the parent's connection down, so its handle is left alone. */
+static void client_forget(shmv_client *c) {
+#ifdef HAVE_CONTRACT
+  shmv_disconnect(c);
+#else
+  (void)c;
+#endif
+}
+
 /* The connection to use now, or NULL with an exception. In a forked child
  * the parent's connection is abandoned untouched and a new one made. The
  * caller must pair it with client_leave(). */
@@ -136,7 +160,8 @@ static shmv_client *client_enter(ClientObject *self) {
     return NULL;
   }
   if (self->c != NULL && self->pid != getpid()) {
-    self->c = NULL; /* the parent's: never disconnected or used here */
+    client_forget(self->c); /* the parent's: never used here */
+    self->c = NULL;
     self->busy = 0; /* threads do not survive fork */
   }
   if (self->c == NULL && client_connect(self) < 0)
@@ -177,6 +202,8 @@ static void Client_dealloc(ClientObject *self) {
   if (self->c != NULL && self->pid == getpid()) {
     shmv_client *c = self->c;
     UNBLOCKED(shmv_disconnect(c));
+  } else if (self->c != NULL) {
+    client_forget(self->c);
   }
   Py_XDECREF(self->path);
   PyObject_Free(self);
@@ -186,8 +213,10 @@ static PyObject *Client_close(ClientObject *self, PyObject *unused) {
   if (self->closed)
     Py_RETURN_NONE;
   self->closed = 1;
-  if (self->c != NULL && self->pid != getpid())
-    self->c = NULL; /* inherited: the parent's to close */
+  if (self->c != NULL && self->pid != getpid()) {
+    client_forget(self->c); /* inherited: the parent's to close */
+    self->c = NULL;
+  }
   if (self->busy == 0 && self->c != NULL) {
     shmv_client *c = self->c;
     self->c = NULL;
@@ -352,14 +381,19 @@ static PyObject *view_wrap(PyTypeObject *type, shmv_view *v, pid_t pid) {
 }
 
 /* Give the handle back. In a forked child the handle belongs to the parent's
- * connection: releasing it would send a release on that socket, so the child
- * leaves it alone (its copy of the mapping goes when the child exits). */
+ * connection: a library with the fork rule then only unmaps; an older one
+ * would send a release on the parent's socket, so the child leaves the
+ * handle alone (its copy of the mapping goes when the child exits). */
 static void view_drop(ViewObject *self) {
   shmv_view *v = self->v;
   self->v = NULL;
   self->data = NULL;
-  if (v == NULL || self->pid != getpid())
+  if (v == NULL)
     return;
+#ifndef HAVE_CONTRACT
+  if (self->pid != getpid())
+    return;
+#endif
   UNBLOCKED(shmv_view_release(v));
 }
 
@@ -513,12 +547,11 @@ static PyStructSequence_Field status_fields[] = {
 static PyStructSequence_Desc status_desc = { "shmview.Status", "The daemon's counters and limits.",
                                              status_fields, 22 };
 
-static PyObject *timespec_to_datetime(struct timespec ts) {
-  PyObject *dt =
-      PyObject_CallMethod(datetime_cls, "fromtimestamp", "LO", (long long)ts.tv_sec, utc);
+static PyObject *time_to_datetime(long long sec, long nsec) {
+  PyObject *dt = PyObject_CallMethod(datetime_cls, "fromtimestamp", "LO", sec, utc);
   if (dt == NULL)
     return NULL;
-  PyObject *kw = Py_BuildValue("{s:l}", "microsecond", (long)(ts.tv_nsec / 1000));
+  PyObject *kw = Py_BuildValue("{s:l}", "microsecond", nsec / 1000);
   PyObject *meth = PyObject_GetAttrString(dt, "replace");
   PyObject *empty = PyTuple_New(0);
   PyObject *res = (kw && meth && empty) ? PyObject_Call(meth, empty, kw) : NULL;
@@ -533,7 +566,11 @@ static PyObject *segment_record(const shmv_segment_info *s) {
   PyObject *r = PyStructSequence_New(SegmentInfoType);
   if (r == NULL)
     return NULL;
-  PyObject *created = timespec_to_datetime(s->created);
+#ifdef HAVE_CONTRACT
+  PyObject *created = time_to_datetime((long long)s->created_sec, (long)s->created_nsec);
+#else
+  PyObject *created = time_to_datetime((long long)s->created.tv_sec, (long)s->created.tv_nsec);
+#endif
   if (created == NULL) {
     Py_DECREF(r);
     return NULL;
@@ -546,7 +583,7 @@ static PyObject *segment_record(const shmv_segment_info *s) {
   PyStructSequence_SET_ITEM(r, 5, PyLong_FromUnsignedLongLong(s->views));
   PyStructSequence_SET_ITEM(r, 6, PyLong_FromUnsignedLongLong(s->writable_views));
   PyStructSequence_SET_ITEM(r, 7, created);
-#ifdef SHMVIEW_HAVE_INFO_EPHEMERAL
+#ifdef SHMV_CREATE_EPHEMERAL
   PyStructSequence_SET_ITEM(r, 8, PyBool_FromLong(s->ephemeral));
 #else
   PyStructSequence_SET_ITEM(r, 8, Py_NewRef(Py_None));
@@ -1306,7 +1343,7 @@ static PyObject *mod_features(PyObject *mod, PyObject *unused) {
 #else
   int eph = 0;
 #endif
-#ifdef SHMVIEW_HAVE_LAST_ERROR
+#ifdef HAVE_CONTRACT
   int last = 1;
 #else
   int last = 0;
