@@ -52,6 +52,8 @@ __all__ = [
     "HAVE_EPHEMERAL",
 ]
 
+__version__ = LIBRARY_VERSION
+
 #: True when this build of libshmview has ephemeral segments (removed by the
 #: daemon when their last view anywhere ends).
 HAVE_EPHEMERAL = _features()["ephemeral"]

@@ -18,6 +18,7 @@ from ._shmview import (
 )
 
 HAVE_EPHEMERAL: bool
+__version__: str
 
 class SharedMemory:
     def __init__(self, name: Optional[str] = None, create: bool = False, size: int = 0, *,
