@@ -280,6 +280,65 @@ def share_tables(results):
     return main, "\n".join(pl)
 
 
+def python_shmview(a, builddir, srcdir, daemon, tmp, notes):
+    """The Python columns: the shmview package (its own daemon) and a
+    multiprocessing.Queue, with the Python the binding was built for."""
+    py = a.python
+    env = dict(os.environ, PYTHONPATH=os.path.join(builddir, "client", "python"))
+    probe = subprocess.run([py, "-c", "import shmview"], env=env, capture_output=True, text=True)
+    if probe.returncode != 0:
+        notes.append(f"python-shmview: not run ({py} cannot import the built shmview package: "
+                     "configure --with-python and make)")
+        return []
+    script = [py, os.path.join(srcdir, "bench", "shm_share.py"), "--max", str(a.max_size)]
+    script += ["--quick"] if a.quick else []
+    sock = os.path.join(tmp, "py.sock")
+    # The daemon on the reader's CPU, as shmview-bench places it.
+    cpu = {1} if (os.cpu_count() or 1) > 1 else {0}
+    proc = subprocess.Popen([daemon, "--socket", sock, "--prefix", f"shmvbench-py{os.getpid()}",
+                             "--log-level", "warning"],
+                            preexec_fn=lambda: os.sched_setaffinity(0, cpu))
+    try:
+        for _ in range(500):
+            if os.path.exists(sock):
+                break
+            time.sleep(0.01)
+        res, rc = run_results(script + ["--method", "shmview", "--socket", sock], env=env)
+    finally:
+        proc.terminate()
+        proc.wait()
+    res2, rc2 = run_results(script + ["--method", "queue"], env=env)
+    ver = subprocess.run([py, "-c", "import platform; print(platform.python_version())"],
+                         capture_output=True, text=True).stdout.strip()
+    notes.append(f"python-shmview and python-queue: Python {ver} ({py})")
+    return res + res2
+
+
+def python_tables(results):
+    """Attach against the standard library's, and hand-off against a Queue."""
+    by = {(r["method"], r["n"]): r for r in results if r["bench"] == "share"}
+    sizes = sorted({n for (m, n) in by if m == "python-shmview"})
+    if not sizes:
+        return ""
+    heads = ["N", "shared_memory attach (us)", "shmview open+slice (us)", "ratio",
+             "target <= 1.5", "shmview hand-off (us)", "Queue hand-off (us)", "ratio",
+             "target (N >= 64 KiB) < 1"]
+    lines = ["| " + " | ".join(heads) + " |", "|" + "|".join(" --- " for _ in heads) + "|"]
+    for n in sizes:
+        std, shv, q = by.get(("python-shared_memory", n)), by[("python-shmview", n)], by.get(("python-queue", n))
+        att = shv["reader_open_median"] / std["reader_open_median"] if std else None
+        ho = shv["median"] / q["median"] if q else None
+        lines.append("| " + " | ".join([
+            size_name(n), fmt(std["reader_open_median"], "us") if std else "-",
+            fmt(shv["reader_open_median"], "us"), f"{att:.2f}" if att else "-",
+            ("yes" if att <= 1.5 else "**no**") if att else "-",
+            fmt(shv["median"], "us"), fmt(q["median"], "us") if q else "-",
+            f"{ho:.2f}" if ho else "-",
+            (("yes" if ho < 1 else "**no**") if ho else "-") if n >= 65536 else "(not required)",
+        ]) + " |")
+    return "\n".join(lines)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--builddir", default=".")
@@ -288,6 +347,8 @@ def main():
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--only", default=",".join(ALL))
     ap.add_argument("--max-size", type=lambda s: int(s, 0), default=256 << 20)
+    ap.add_argument("--python", default="/usr/bin/python3" if os.access("/usr/bin/python3", os.X_OK)
+                    else sys.executable, help="the Python the shmview binding was built for")
     a = ap.parse_args()
     builddir, srcdir = os.path.abspath(a.builddir), os.path.abspath(a.srcdir)
     daemon = os.path.join(builddir, "shmviewd")
@@ -331,6 +392,7 @@ def main():
                                    "--max", str(a.max_size)] + (["--quick"] if a.quick else []))
             results += res
             notes.append("python: multiprocessing.shared_memory of Python " + platform.python_version())
+            results += python_shmview(a, builddir, srcdir, daemon, tmp, notes)
             exe, why = iceoryx_build(builddir, srcdir)
             if exe:
                 res, why = iceoryx_run(exe, tmp, a.quick, a.max_size)
@@ -351,6 +413,7 @@ def main():
     heads = ["bench", "figure", "placement", "unit", "median", "p99", "floor median / p99", "ratio", "target", "met"]
     t_main = table(rows, cols, heads)
     t_share, t_parts = share_tables(results)
+    t_python = python_tables(results)
     floors = sorted({(r["bench"], r["floor"]) for r in rows if r["floor"] != "-"})
 
     print()
@@ -360,6 +423,9 @@ def main():
         print(t_share)
         print()
         print(t_parts)
+    if t_python:
+        print()
+        print(t_python)
     for n in notes:
         print("note: " + n)
 
@@ -427,6 +493,10 @@ it read every byte. Medians and p99 in microseconds.
   RESP written by hand (bench/b-share.c).
 - **python-shared_memory**: `multiprocessing.shared_memory` create + write,
   the reader attaches by name and reads (`bytes(buf)`), bench/shm_share.py.
+- **python-shmview**: the same with the shmview package: create a segment,
+  open a writable View, write; the reader opens the descriptor, slices,
+  reads (`bytes(view)`).
+- **python-queue**: N bytes pickled through a `multiprocessing.Queue`.
 - **iceoryx**: loan a chunk, write, publish; the subscriber takes, reads,
   releases (bench/iox-share.c, Debian's iceoryx C binding).
 
@@ -435,6 +505,16 @@ it read every byte. Medians and p99 in microseconds.
 What depends on N (medians, us): the parts of the above.
 
 {t_parts or '(not run)'}
+
+## From Python
+
+The shmview package (C extension) against the standard library, Python
+processes forked as above: the reader's attach (shared_memory: attach by
+name; shmview: `open_descriptor` + a slice, one daemon round trip), and a
+whole hand-off of N bytes against pickling them through a
+`multiprocessing.Queue` (bench/shm_share.py `--method`).
+
+{t_python or '(not run)'}
 
 ## Notes of this run
 

@@ -1,0 +1,44 @@
+# SPDX-License-Identifier: MIT
+"""Build the C extension shmview._shmview against an installed libshmview.
+
+The compiler and linker flags come from pkg-config (shmview.pc), so
+PKG_CONFIG_PATH selects the installation. What the library offers is read
+from its header by the C file itself.
+"""
+
+import shlex
+import subprocess
+import sys
+
+from setuptools import Extension, setup
+
+
+def pkg_config(*args):
+    try:
+        out = subprocess.run(["pkg-config", *args, "shmview"], check=True,
+                             capture_output=True, text=True).stdout
+    except FileNotFoundError:
+        sys.exit("setup.py: pkg-config is not installed (Debian: pkg-config)")
+    except subprocess.CalledProcessError as e:
+        sys.exit("setup.py: libshmview not found by pkg-config (install shmview, or set "
+                 f"PKG_CONFIG_PATH to the directory holding shmview.pc): {e.stderr.strip()}")
+    return shlex.split(out)
+
+
+cflags = pkg_config("--cflags")
+libs = pkg_config("--libs")
+include_dirs = [f[2:] for f in cflags if f.startswith("-I")]
+
+setup(
+    ext_modules=[
+        Extension(
+            "shmview._shmview",
+            sources=["shmview/_shmview.c"],
+            include_dirs=include_dirs,
+            extra_compile_args=[f for f in cflags if not f.startswith("-I")] + ["-std=gnu11"],
+            library_dirs=[f[2:] for f in libs if f.startswith("-L")],
+            libraries=[f[2:] for f in libs if f.startswith("-l")],
+            extra_link_args=[f for f in libs if not f.startswith(("-L", "-l"))],
+        )
+    ],
+)

@@ -1,0 +1,38 @@
+# SPDX-License-Identifier: MIT
+# Type stubs of the package shmview (the C extension's names plus
+# SharedMemory and ShareableList).
+from multiprocessing.shared_memory import ShareableList as _StdShareableList
+from typing import Optional
+
+from ._shmview import (
+    LIBRARY_VERSION as LIBRARY_VERSION,
+    NAME_MAX as NAME_MAX,
+    BusyError as BusyError,
+    Client as Client,
+    SegmentInfo as SegmentInfo,
+    Status as Status,
+    View as View,
+    connect as connect,
+    default_client as default_client,
+    default_socket_path as default_socket_path,
+)
+
+HAVE_EPHEMERAL: bool
+__version__: str
+
+class SharedMemory:
+    def __init__(self, name: Optional[str] = None, create: bool = False, size: int = 0, *,
+                 client: Optional[Client] = None) -> None: ...
+    @property
+    def buf(self) -> memoryview: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def view(self) -> Optional[View]: ...
+    def close(self) -> None: ...
+    def unlink(self) -> None: ...
+
+class ShareableList(_StdShareableList):
+    shm: SharedMemory  # type: ignore[assignment]
