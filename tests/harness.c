@@ -115,10 +115,16 @@ int harness_shm_count_start(const char *start) {
 }
 
 int harness_shm_count(const char *prefix) {
-  char start[80];
+  char start[80], lock[96];
+  int n;
 
   snprintf(start, sizeof start, "%s.", prefix);
-  return harness_shm_count_start(start);
+  n = harness_shm_count_start(start);
+  /* The daemon's prefix lock, "<prefix>..lock", is not a segment. */
+  snprintf(lock, sizeof lock, "%s..lock", prefix);
+  if (n > 0 && harness_shm_count_start(lock) > 0)
+    n--;
+  return n;
 }
 
 int harness_raw_connect(const struct harness_daemon *d) {
