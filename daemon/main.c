@@ -92,6 +92,7 @@ int main(int argc, char **argv) {
   char passed[sizeof d.cfg.socket_path];
   int rc, listen_fd, prefix_fd, shmdir, dirfd, status = EXIT_FAILURE;
   size_t adopted = 0;
+  sigset_t stops;
 
   memset(&d, 0, sizeof d);
   rc = conf_from_args(argc, argv, &d.cfg);
@@ -102,6 +103,13 @@ int main(int argc, char **argv) {
 
   log_init((enum log_level)d.cfg.log_level);
   signal(SIGPIPE, SIG_IGN); /* a client hanging up is an EPIPE, not our death */
+  /* A SIGTERM before the loop watches for it (say, once the socket answers
+   * but the state file is still loading) waits, rather than killing us
+   * with the prefix lock and the state half done. */
+  sigemptyset(&stops);
+  sigaddset(&stops, SIGTERM);
+  sigaddset(&stops, SIGINT);
+  sigprocmask(SIG_BLOCK, &stops, NULL);
   raise_fd_limit();
 
   /* Two daemons with one prefix would adopt and unlink each other's
@@ -176,6 +184,7 @@ int main(int argc, char **argv) {
   rt.sigterm.data = rt.sigint.data = &rt;
   uv_signal_start(&rt.sigterm, on_stop_signal, SIGTERM);
   uv_signal_start(&rt.sigint, on_stop_signal, SIGINT);
+  sigprocmask(SIG_UNBLOCK, &stops, NULL);
 
   log_info("shmviewd %s serving on %s (prefix %s)", PACKAGE_VERSION, d.cfg.socket_path,
            d.cfg.prefix);

@@ -278,6 +278,8 @@ struct pending {
 struct replay {
   struct state *st;
   struct pending *pending;
+  bool loaded;      /* a state file of ours was read */
+  size_t whole_len; /* its bytes up to the last complete line */
 };
 
 static void pending_set(struct replay *rp, const char *name, bool on) {
@@ -437,13 +439,16 @@ static void load(struct replay *rp) {
     free(buf);
     return;
   }
+  rp->loaded = true;
   line = buf + sizeof STATE_MAGIC;
+  rp->whole_len = (size_t)(line - buf);
   while ((nl = strchr(line, '\n')) != NULL) {
     *nl = '\0';
     lineno++;
     if (!replay_line(rp, line))
       log_warn("state file %s:%zu: ignoring a malformed line", st->path, lineno);
     line = nl + 1;
+    rp->whole_len = (size_t)(line - buf);
   }
   if (*line != '\0')
     log_warn("state file %s: ignoring an unfinished last line", st->path);
@@ -571,6 +576,28 @@ static void adopt_orphans(struct state *st, gid_t gid) {
   closedir(dir);
 }
 
+/* The fresh snapshot could not be written (a full file system): go on
+ * appending to the file just loaded, without its torn last line if any.
+ * What start-up corrected (dropped records, adopted objects) is corrected
+ * the same way at the next start. */
+static int keep_previous(struct state *st, size_t whole_len) {
+  int fd = openat(st->dirfd, st->base, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+
+  if (fd < 0 || ftruncate(fd, (off_t)whole_len) != 0) {
+    int rc = -errno;
+
+    if (fd >= 0)
+      close(fd);
+    return rc;
+  }
+  log_error("state file %s: appending to the previous file; changes that cannot be recorded "
+            "will be refused",
+            st->path);
+  st->fd = fd;
+  st->size = (off_t)whole_len;
+  return 0;
+}
+
 int state_open(struct state **out, int dirfd, const char *path, int shmdir, struct registry *r,
                struct lease_table *lt, gid_t gid, size_t *adopted) {
   char dir[PATH_MAX];
@@ -593,13 +620,15 @@ int state_open(struct state **out, int dirfd, const char *path, int shmdir, stru
   st->fd = -1;
   st->r = r;
   st->lt = lt;
+  memset(&rp, 0, sizeof rp);
   rp.st = st;
-  rp.pending = NULL;
   load(&rp);
   check_objects(st);
   finish_pending(&rp);
   adopt_orphans(st, gid);
   rc = snapshot(st);
+  if (rc < 0 && rp.loaded)
+    rc = keep_previous(st, rp.whole_len);
   if (rc < 0) {
     if (st->fd >= 0)
       close(st->fd);
