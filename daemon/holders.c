@@ -15,8 +15,10 @@
  * kill(pid, 0) and the start time again.
  *
  * Holds that keep nothing any more but are still named in the state file
- * are removed from it by a rewrite at most a second later (not one append
- * per release, which would cost a write per view on the hot path).
+ * are marked stale, and a second later a line says they ended (a rewrite
+ * if there are many). A view of the same segment by the same process in
+ * that second just unmarks it: open/release in a loop never touches the
+ * disk.
  */
 #include "config.h"
 
@@ -193,15 +195,15 @@ static bool watch_holder(struct holders *hs, pid_t pid, uint64_t start) {
 static void on_rewrite(uv_timer_t *t) {
   struct holders *hs = t->data;
 
-  if (hs->d->leases.holds_stale)
-    state_compact(hs->d->state); /* on failure the file only names more holds than are left */
-  hs->d->leases.holds_stale = false;
+  /* On failure the file names more holds than are left (the safe side);
+   * they are tried again with the next. */
+  state_drop_stale(hs->d->state);
 }
 
 static void on_prepare(uv_prepare_t *p) {
   struct holders *hs = p->data;
 
-  if (hs->d->leases.holds_stale && !uv_is_active((uv_handle_t *)&hs->rewrite))
+  if (hs->d->leases.stale_count > 0 && !uv_is_active((uv_handle_t *)&hs->rewrite))
     uv_timer_start(&hs->rewrite, on_rewrite, STALE_REWRITE_MS, 0);
 }
 

@@ -37,7 +37,8 @@ void lease_table_init(struct lease_table *t) {
   t->count = 0;
   t->writable = 0;
   t->hold_count = 0;
-  t->holds_stale = false;
+  LIST_INIT(&t->stale);
+  t->stale_count = 0;
 }
 
 static struct hold *hold_get(struct lease_table *t, pid_t pid, uint64_t start, struct segment *seg,
@@ -68,6 +69,10 @@ static void hold_free(struct lease_table *t, struct registry *r, struct hold *h)
 
   seg->views -= h->kept_views;
   seg->writable_views -= h->kept_writable;
+  if (h->stale) {
+    LIST_REMOVE(h, by_stale);
+    t->stale_count--;
+  }
   RB_REMOVE(hold_tree, &t->holds, h);
   LIST_REMOVE(h, by_seg);
   t->hold_count--;
@@ -84,10 +89,13 @@ static bool hold_idle(const struct hold *h) {
 static void hold_maybe_free(struct lease_table *t, struct registry *r, struct hold *h) {
   if (!hold_idle(h))
     return;
-  if (!h->on_disk || !h->seg->linked)
+  if (!h->on_disk || !h->seg->linked) {
     hold_free(t, r, h);
-  else
-    t->holds_stale = true;
+  } else if (!h->stale) {
+    h->stale = true;
+    LIST_INSERT_HEAD(&t->stale, h, by_stale);
+    t->stale_count++;
+  }
 }
 
 void lease_table_fini(struct lease_table *t, struct registry *r) {
@@ -105,6 +113,12 @@ struct lease *lease_add(struct lease_table *t, struct registry *r, struct lease_
   if (h == NULL) {
     free(l);
     return NULL;
+  }
+  /* Views again before the state file was told otherwise: nothing to do. */
+  if (h->stale) {
+    LIST_REMOVE(h, by_stale);
+    t->stale_count--;
+    h->stale = false;
   }
   /* The process is back: its own leases count from now on. */
   if (h->kept_views > 0) {
@@ -179,9 +193,13 @@ uint64_t lease_remove_all(struct lease_table *t, struct registry *r, struct leas
 
 int lease_hold_restore(struct lease_table *t, struct registry *r, struct segment *seg, pid_t pid,
                        uint64_t start, uint32_t views, uint32_t writable) {
-  struct hold *h = hold_get(t, pid, start, seg, true);
+  struct hold *h = hold_get(t, pid, start, seg, views > 0);
 
-  (void)r;
+  if (views == 0) {
+    if (h != NULL)
+      hold_free(t, r, h);
+    return 0;
+  }
   if (h == NULL)
     return -1;
   if (writable > views)
@@ -239,8 +257,15 @@ uint64_t lease_prune_holds(struct lease_table *t, struct registry *r) {
     if (hold_idle(h))
       hold_free(t, r, h);
   }
-  t->holds_stale = false;
   return t->hold_count;
+}
+
+struct hold *lease_stale_first(struct lease_table *t) {
+  return LIST_FIRST(&t->stale);
+}
+
+void lease_stale_dropped(struct lease_table *t, struct registry *r, struct hold *h) {
+  hold_free(t, r, h);
 }
 
 struct hold *lease_hold_first(struct lease_table *t) {

@@ -33,13 +33,17 @@
 struct hold {
   RB_ENTRY(hold) by_key; /* (pid, start, seg) */
   LIST_ENTRY(hold) by_seg;
+  LIST_ENTRY(hold) by_stale; /* while stale */
   pid_t pid;
   uint64_t start; /* /proc/PID/stat starttime; 0: unknown */
   struct segment *seg;
   uint32_t views, writable;           /* this daemon's leases */
   uint32_t kept_views, kept_writable; /* recorded by the daemon before a restart */
   bool on_disk;                       /* a line in the state file says so */
+  bool stale;                         /* keeps nothing, but on disk it still does */
 };
+
+LIST_HEAD(stale_list, hold);
 
 struct lease {
   RB_ENTRY(lease) by_id;
@@ -64,7 +68,10 @@ struct lease_table {
   uint64_t count;
   uint64_t writable;
   uint64_t hold_count;
-  bool holds_stale; /* idle holds still on disk: rewrite the state file soon */
+  /* Holds that keep nothing but are still on disk: a line saying so goes
+   * to the state file a second later, unless a view comes back first. */
+  struct stale_list stale;
+  uint64_t stale_count;
 };
 
 void lease_table_init(struct lease_table *t);
@@ -85,7 +92,8 @@ void lease_remove(struct lease_table *t, struct registry *r, struct lease *l);
 /* Release everything owner holds; returns how many. */
 uint64_t lease_remove_all(struct lease_table *t, struct registry *r, struct lease_list *owner);
 
-/* A hold read from the state file: counts as views of seg until dropped. */
+/* A hold read from the state file: counts as views of seg until dropped
+ * (views 0: drop what an earlier line recorded). */
 int lease_hold_restore(struct lease_table *t, struct registry *r, struct segment *seg, pid_t pid,
                        uint64_t start, uint32_t views, uint32_t writable);
 /* Drop what was kept for process (pid, start): it exited or is not the
@@ -97,6 +105,10 @@ void lease_segment_unlinking(struct lease_table *t, struct registry *r, struct s
 void lease_segment_forget(struct lease_table *t, struct registry *r, struct segment *seg);
 /* Free holds that keep nothing any more; returns how many are left. */
 uint64_t lease_prune_holds(struct lease_table *t, struct registry *r);
+/* The first stale hold (NULL: none), and forgetting one once the state
+ * file says it keeps nothing. */
+struct hold *lease_stale_first(struct lease_table *t);
+void lease_stale_dropped(struct lease_table *t, struct registry *r, struct hold *h);
 struct hold *lease_hold_first(struct lease_table *t);
 struct hold *lease_hold_next(struct lease_table *t, struct hold *h);
 

@@ -9,7 +9,8 @@
  *   + NAME SIZE UID GID MODE(octal) CREATED_SEC CREATED_NSEC   (a segment)
  *   = NAME SIZE
  *   - NAME
- *   v NAME PID START VIEWS WRITABLE                            (a hold, lease.h)
+ *   v NAME PID START VIEWS WRITABLE                            (a hold, lease.h;
+ *                                                               VIEWS 0: it ended)
  *
  * A snapshot has only '+' and 'v' lines; appends add any kind. Loading
  * replays the lines in order, then checks each record against its object
@@ -205,6 +206,30 @@ int state_compact(struct state *st) {
   return snapshot(st);
 }
 
+static int append(struct state *st, const char *line);
+
+/* Past this many, one rewrite is cheaper than a line each. */
+#define STALE_LINES_MAX 64
+
+int state_drop_stale(struct state *st) {
+  char line[PROTO_NAME_MAX + 96];
+  struct hold *h;
+  int rc = 0;
+
+  if (st == NULL)
+    return 0;
+  if (st->lt->stale_count > STALE_LINES_MAX)
+    return snapshot(st);
+  while (rc == 0 && (h = lease_stale_first(st->lt)) != NULL) {
+    snprintf(line, sizeof line, "v %s %d %" PRIu64 " 0 0\n", h->seg->name, (int)h->pid, h->start);
+    rc = append(st, line);
+    /* A rewrite inside append (appended back to 0) has dropped it already. */
+    if (rc == 0 && st->appended != 0)
+      lease_stale_dropped(st->lt, st->r, h);
+  }
+  return rc;
+}
+
 /* Append one line. A failed write is cut back off the file (so a torn line
  * cannot swallow the next one), logged, and returned: the caller refuses
  * the change it stood for. */
@@ -358,7 +383,7 @@ static bool replay_line(struct replay *rp, const char *line) {
   case 'v':
     if (sscanf(line, "v %200s %d %llu %u %u%c", name, &pid, &start, &views, &writable, &tail) !=
             5 ||
-        pid <= 0 || views == 0)
+        pid <= 0)
       return false;
     s = registry_find(r, name);
     if (s != NULL)

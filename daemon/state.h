@@ -50,6 +50,9 @@ int state_held(struct state *st, struct hold *h); /* a new hold (lease.h) */
 
 /* Rewrite the file now (dropping holds that keep nothing). */
 int state_compact(struct state *st);
+/* Tell the file that the stale holds (lease.h) keep nothing, and forget
+ * them: a line each, or a rewrite when there are many. */
+int state_drop_stale(struct state *st);
 
 void state_close(struct state *st);
 
