@@ -56,7 +56,7 @@ typedef struct shmv_client shmv_client;
 
 /* Connect to shmviewd. socket_path NULL resolves it: $SHMVIEW_SOCKET, else
  * /run/shmview/shmview.sock for root, else $XDG_RUNTIME_DIR/shmview.sock,
- * else /tmp/shmview-$UID.sock. */
+ * else /tmp/shmview-$UID/shmview.sock (a directory the daemon makes 0700). */
 int shmv_connect(const char *socket_path, shmv_client **out);
 
 /* Close the connection. The daemon drops every lease the connection held;

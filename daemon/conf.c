@@ -50,8 +50,8 @@ static int check_prefix(const char *value, char *err, size_t errlen) {
   if (registry_prefix_valid(value))
     return 0;
   snprintf(err, errlen,
-           "'%s' is not a valid prefix (1..%d of [A-Za-z0-9._-], "
-           "not starting with '.')",
+           "'%s' is not a valid prefix (1..%d of [A-Za-z0-9_-]; no '.', so that "
+           "one prefix's objects can never look like another's)",
            value, REGISTRY_PREFIX_MAX);
   return -1;
 }
@@ -71,10 +71,13 @@ static const struct conf_setting settings[] = {
   { "socket", 's', CONF_STRING, FIELD(socket_path), 0, 0, NULL, "PATH",
     "listen on PATH (default: $SHMVIEW_SOCKET,\n"
     "/run/shmview/shmview.sock for root,\n"
-    "$XDG_RUNTIME_DIR/shmview.sock, /tmp/shmview-UID.sock);\n"
+    "$XDG_RUNTIME_DIR/shmview.sock, /tmp/shmview-UID/shmview.sock);\n"
+    "its directory must be the daemon's user's (or root's)\n"
+    "and writable by no one else; a missing one is made 0700;\n"
     "a socket passed by systemd takes precedence" },
   { "prefix", 'p', CONF_STRING, FIELD(prefix), 0, 0, check_prefix, "NAME",
-    "shm objects are /dev/shm/NAME.SEGMENT (default shmview)" },
+    "shm objects are /dev/shm/NAME.SEGMENT (default shmview;\n"
+    "[A-Za-z0-9_-], no '.')" },
   { "max-segment-size", 0, CONF_SIZE, FIELD(max_segment_size), 0, 0, NULL, "SIZE",
     "largest segment (default: no limit)" },
   { "max-total-size", 0, CONF_SIZE, FIELD(max_total_size), 0, 0, NULL, "SIZE",
@@ -106,7 +109,8 @@ static const struct conf_setting settings[] = {
     "0: no quota)" },
   { "state", 0, CONF_STRING, FIELD(state_path), 0, 0, check_state_path, "PATH",
     "the registry's state file (default: PREFIX.state\n"
-    "beside the socket)" },
+    "beside the socket); its directory is checked\n"
+    "like the socket's" },
   { "grace", 0, CONF_SECONDS, FIELD(grace_ms), 0, 86400 * 365, NULL, "SECONDS",
     "after a restart, refuse to shrink re-adopted\n"
     "segments for this long (default 30)" },

@@ -26,36 +26,16 @@
 
 #include "conf.h"
 #include "daemon.h"
+#include "holders.h"
 #include "log.h"
 #include "notify.h"
 #include "server.h"
 #include "state.h"
 #include "watch.h"
+#include "trust.h"
 
 /* Usage errors (bad option or config file) exit 2, as conf.h says. */
 #define EXIT_USAGE CONF_EXIT_USAGE
-
-/* Two daemons with one prefix would adopt and unlink each other's objects.
- * An abstract Unix socket named after the prefix is a lock the kernel
- * drops when we die, however we die, and it leaves no file behind. It is
- * per network namespace: a daemon in another one (PrivateNetwork=) is not
- * seen. Returns the descriptor to keep open, or -errno. */
-static int claim_prefix(const char *prefix) {
-  struct sockaddr_un sa = { .sun_family = AF_UNIX };
-  int n = snprintf(sa.sun_path + 1, sizeof sa.sun_path - 1, "shmviewd/prefix/%s", prefix);
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-  if (fd < 0)
-    return -errno;
-  if (bind(fd, (struct sockaddr *)&sa,
-           (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n)) != 0) {
-    int rc = -errno;
-
-    close(fd);
-    return rc;
-  }
-  return fd;
-}
 
 /* Each connection costs a descriptor, and descriptors sent but not yet
  * read count against this limit too (the kernel refuses more with
@@ -83,6 +63,7 @@ static void default_state_path(struct daemon_config *cfg) {
 struct runtime {
   uv_signal_t sigterm, sigint;
   struct server *server;
+  struct holders *holders;
   struct notifier notifier; /* READY=1, STATUS=, STOPPING=1 */
   struct watch *watch;      /* sizes set behind our back */
 };
@@ -92,6 +73,7 @@ static void on_stop_signal(uv_signal_t *h, int signum) {
 
   log_info("%s: stopping", strsignal(signum));
   notifier_stop(&rt->notifier);
+  holders_stop(rt->holders); /* first: the holds of connections closed now stay on disk */
   watch_stop(rt->watch);
   rt->watch = NULL;
   server_stop(rt->server);
@@ -99,12 +81,24 @@ static void on_stop_signal(uv_signal_t *h, int signum) {
   uv_close((uv_handle_t *)&rt->sigint, NULL);
 }
 
+/* The directory of path, checked (and for our own socket, created 0700 if
+ * missing): the daemon's or root's, writable by no one else. Returns its
+ * descriptor or -errno, logged. */
+static int checked_dir_of(const char *path, bool create, const char *what) {
+  char dir[PATH_MAX];
+
+  trust_split(path, dir, sizeof dir);
+  return trust_open_dir(dir, create, what);
+}
+
 int main(int argc, char **argv) {
   struct daemon d;
   struct runtime rt;
   uv_loop_t loop;
   char passed[sizeof d.cfg.socket_path];
-  int rc, listen_fd, prefix_fd;
+  int rc, listen_fd, prefix_fd, shmdir, dirfd, status = EXIT_FAILURE;
+  size_t adopted = 0;
+  sigset_t stops;
 
   memset(&d, 0, sizeof d);
   rc = conf_from_args(argc, argv, &d.cfg);
@@ -115,17 +109,25 @@ int main(int argc, char **argv) {
 
   log_init((enum log_level)d.cfg.log_level);
   signal(SIGPIPE, SIG_IGN); /* a client hanging up is an EPIPE, not our death */
+  /* A SIGTERM before the loop watches for it (say, once the socket answers
+   * but the state file is still loading) waits, rather than killing us
+   * with the prefix lock and the state half done. */
+  sigemptyset(&stops);
+  sigaddset(&stops, SIGTERM);
+  sigaddset(&stops, SIGINT);
+  sigprocmask(SIG_BLOCK, &stops, NULL);
   raise_fd_limit();
   conf_resolve(&d.cfg, "/dev/shm");
 
-  prefix_fd = claim_prefix(d.cfg.prefix);
+  /* Two daemons with one prefix would adopt and unlink each other's
+   * objects: a lock file beside the objects, which every daemon sees
+   * whatever namespaces it runs in. */
+  shmdir = trust_shm_dir();
+  if (shmdir < 0)
+    return EXIT_FAILURE;
+  prefix_fd = trust_lock_prefix(shmdir, d.cfg.prefix);
   if (prefix_fd < 0) {
-    if (prefix_fd == -EADDRINUSE)
-      log_error("another shmviewd already uses the prefix '%s' (its segments are "
-                "/dev/shm/%s.*); give this one another --prefix",
-                d.cfg.prefix, d.cfg.prefix);
-    else
-      log_error("cannot claim the prefix '%s': %s", d.cfg.prefix, strerror(-prefix_fd));
+    close(shmdir);
     return EXIT_FAILURE;
   }
   registry_init(&d.reg, d.cfg.prefix);
@@ -134,62 +136,67 @@ int main(int argc, char **argv) {
 
   if (uv_loop_init(&loop) != 0) {
     log_error("cannot start the event loop");
-    return EXIT_FAILURE;
+    goto out_registry;
   }
   memset(&rt, 0, sizeof rt);
   /* A socket passed by systemd (.socket unit) wins over binding our own;
    * its path stands for the socket in logs and the state file default. */
   listen_fd = notify_listen_fd(passed, sizeof passed);
-  if (listen_fd == -2) {
-    uv_loop_close(&loop);
-    registry_fini(&d.reg);
-    return EXIT_FAILURE;
-  }
+  if (listen_fd == -2)
+    goto out_loop;
   if (listen_fd >= 0) {
     log_info("using the socket passed by the service manager: %s (fd %d)", passed, listen_fd);
     if (passed[0] == '/' && strlen(passed) < sizeof d.cfg.socket_path)
       memcpy(d.cfg.socket_path, passed, strlen(passed) + 1);
   }
+  /* The socket's directory holds the state file too: whoever may write
+   * there could plant or swap either. */
+  dirfd = checked_dir_of(d.cfg.socket_path, listen_fd < 0, "socket");
+  if (dirfd < 0)
+    goto out_loop;
+  if (d.cfg.state_path[0] != '\0') {
+    close(dirfd);
+    dirfd = checked_dir_of(d.cfg.state_path, false, "state file");
+    if (dirfd < 0)
+      goto out_loop;
+  } else {
+    default_state_path(&d.cfg);
+  }
   rc = server_start(&rt.server, &loop, &d, listen_fd);
   if (rc < 0) {
     log_error("cannot serve on %s: %s", d.cfg.socket_path, strerror(-rc));
-    uv_loop_close(&loop);
-    registry_fini(&d.reg);
-    return EXIT_FAILURE;
+    close(dirfd);
+    goto out_loop;
   }
   /* Only now, with the socket ours, may we touch the state file: a second
    * daemon refused above must not rewrite the first one's. */
-  if (d.cfg.state_path[0] == '\0')
-    default_state_path(&d.cfg);
-  {
-    size_t adopted = 0;
-
-    rc = state_open(&d.state, d.cfg.state_path, &d.reg, geteuid(), getegid(), &adopted);
-    if (rc < 0) {
-      log_error("cannot use the state file %s: %s", d.cfg.state_path, strerror(-rc));
-      server_stop(rt.server);
-      uv_run(&loop, UV_RUN_DEFAULT);
-      server_free(rt.server);
-      uv_loop_close(&loop);
-      registry_fini(&d.reg);
-      return EXIT_FAILURE;
-    }
-    if (adopted > 0) {
-      d.grace_until_ms = monotonic_ms() + d.cfg.grace_ms;
-      log_info("re-adopted %zu segment%s from %s", adopted, adopted == 1 ? "" : "s",
-               d.cfg.state_path);
-    }
+  rc =
+      state_open(&d.state, dirfd, d.cfg.state_path, shmdir, &d.reg, &d.leases, getegid(), &adopted);
+  if (rc < 0) {
+    log_error("cannot use the state file %s: %s", d.cfg.state_path, strerror(-rc));
+    close(dirfd);
+    server_stop(rt.server);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    server_free(rt.server);
+    goto out_loop;
+  }
+  if (adopted > 0) {
+    d.grace_until_ms = monotonic_ms() + d.cfg.grace_ms;
+    log_info("re-adopted %zu segment%s from %s", adopted, adopted == 1 ? "" : "s",
+             d.cfg.state_path);
   }
   rc = watch_start(&rt.watch, &loop, &d);
   if (rc < 0)
     log_warn("cannot watch /dev/shm (%s): a size set through a writable view is noticed only "
              "when a client asks about its segment",
              strerror(-rc));
+  holders_start(&rt.holders, &loop, &d);
   uv_signal_init(&loop, &rt.sigterm);
   uv_signal_init(&loop, &rt.sigint);
   rt.sigterm.data = rt.sigint.data = &rt;
   uv_signal_start(&rt.sigterm, on_stop_signal, SIGTERM);
   uv_signal_start(&rt.sigint, on_stop_signal, SIGINT);
+  sigprocmask(SIG_UNBLOCK, &stops, NULL);
 
   log_info("shmviewd %s serving on %s (prefix %s)", PACKAGE_VERSION, d.cfg.socket_path,
            d.cfg.prefix);
@@ -197,12 +204,19 @@ int main(int argc, char **argv) {
   uv_run(&loop, UV_RUN_DEFAULT);
 
   server_free(rt.server);
+  holders_free(rt.holders);
+  state_close(d.state);
+  status = EXIT_SUCCESS;
+out_loop:
   rc = uv_loop_close(&loop);
   if (rc != 0)
     log_warn("event loop closed with handles open: %s", uv_strerror(rc));
-  state_close(d.state);
+out_registry:
+  lease_table_fini(&d.leases, &d.reg);
   registry_fini(&d.reg);
-  close(prefix_fd);
-  log_info("stopped");
-  return EXIT_SUCCESS;
+  trust_unlock_prefix(shmdir, d.cfg.prefix, prefix_fd);
+  close(shmdir);
+  if (status == EXIT_SUCCESS)
+    log_info("stopped");
+  return status;
 }

@@ -18,8 +18,10 @@
  * the last view of it goes, also after it is unlinked (its memory is still
  * held); a view is charged to the uid holding it.
  *
- * Every change of a segment's metadata is recorded in the state file
- * before the answer goes out, so a restart (even after kill -9) finds it.
+ * Every change of a segment's metadata, and every process's first view of
+ * a segment, is recorded in the state file before the answer goes out, so
+ * a restart (even after kill -9) finds it; a change that cannot be
+ * recorded is refused.
  */
 #include "config.h"
 
@@ -34,6 +36,7 @@
 #include "ops.h"
 #include "state.h"
 #include "watch.h"
+#include "trust.h"
 
 struct op_ctx {
   struct daemon *d;
@@ -163,9 +166,20 @@ static int check_quota(struct op_ctx *x, uid_t uid, uint64_t bytes, uint64_t seg
   return 0;
 }
 
+/* The state file could not take the line a change needs: refuse it. */
+static void fail_unrecorded(struct op_ctx *x, int rc, const char *what) {
+  fail(x, -rc, "the daemon cannot record %s in its state file (%s); nothing was changed", what,
+       strerror(-rc));
+}
+
+/* The intent goes to the state file before the object exists and the
+ * completion after, so a daemon killed in between removes the object at
+ * its next start; a completion that cannot be written undoes the create. */
 static void op_create(struct op_ctx *x) {
   const struct proto_request *req = x->req;
-  struct segment *s;
+  struct state *st = x->d->state;
+  struct segment intent, *s;
+  uid_t foreign = 0;
   int rc;
 
   if (req->mode > 0777) {
@@ -178,14 +192,31 @@ static void op_create(struct op_ctx *x) {
   }
   if (check_size_limits(x, req->size, 0) < 0 || check_quota(x, x->p->uid, req->size, 1, 0) < 0)
     return;
-  rc = registry_create(&x->d->reg, req->name, req->size, x->p->uid, x->p->gid, req->mode, &s);
+  memset(&intent, 0, sizeof intent);
+  snprintf(intent.name, sizeof intent.name, "%s", req->name);
+  intent.size = req->size;
+  intent.uid = x->p->uid;
+  intent.gid = x->p->gid;
+  intent.mode = req->mode;
+  clock_gettime(CLOCK_REALTIME, &intent.created);
+  rc = state_creating(st, &intent);
+  if (rc < 0) {
+    fail_unrecorded(x, rc, "the new segment");
+    return;
+  }
+  rc = registry_create(&x->d->reg, req->name, req->size, x->p->uid, x->p->gid, req->mode, &s,
+                       &foreign);
+  if (rc < 0)
+    state_unlinked(st, req->name); /* the intent is void; if this fails, load sees no object */
   if (rc == -ENOSPC) {
     fail(x, ENOSPC, "no room in shared memory for %llu bytes", (unsigned long long)req->size);
     return;
   }
   if (rc == -EEXIST) {
-    fail(x, EEXIST, "a shared-memory object for '%s' already exists outside the daemon's registry",
-         req->name);
+    fail(x, EEXIST,
+         "the name '%s' is taken by " TRUST_SHM_DIR "/%s.%s, a shared-memory object the daemon "
+         "did not create (owned by uid %u); it is left alone",
+         req->name, x->d->reg.prefix, req->name, (unsigned)foreign);
     return;
   }
   if (rc < 0) {
@@ -193,7 +224,13 @@ static void op_create(struct op_ctx *x) {
     fail(x, -rc, "cannot create segment '%s': %s", req->name, strerror(-rc));
     return;
   }
-  state_created(x->d->state, &x->d->reg, s);
+  rc = state_created(st, s);
+  if (rc < 0) {
+    registry_unlink(&x->d->reg, s);
+    state_unlinked(st, req->name);
+    fail_unrecorded(x, rc, "the new segment");
+    return;
+  }
   log_info("created %s (%llu bytes, uid %u, mode %04o)", s->name, (unsigned long long)s->size,
            (unsigned)s->uid, s->mode);
   segment_to_proto(s, &x->resp->u.segment);
@@ -206,7 +243,8 @@ static void op_open(struct op_ctx *x) {
   struct segment *s = lookup(x);
   uint64_t length;
   struct lease *l;
-  int fd;
+  bool record;
+  int fd, rc;
 
   if (s == NULL)
     return;
@@ -248,11 +286,23 @@ static void op_open(struct op_ctx *x) {
          s->name);
     return;
   }
-  l = lease_add(&x->d->leases, &x->d->reg, &x->p->leases, x->p->uid, s, req->offset, length,
-                req->writable);
+  /* Who holds the mapping, in a form that outlives this daemon: the
+   * process's pid and start time (read once per connection). */
+  if (!x->p->start_known) {
+    x->p->start = lease_proc_start(x->p->pid);
+    x->p->start_known = true;
+  }
+  l = lease_add(&x->d->leases, &x->d->reg, &x->p->leases, x->p->uid, x->p->pid, x->p->start, s,
+                req->offset, length, req->writable, &record);
   if (l == NULL) {
     close(fd);
     fail(x, ENOMEM, "out of memory");
+    return;
+  }
+  if (record && x->p->pid > 0 && (rc = state_held(x->d->state, l->hold)) < 0) {
+    lease_remove(&x->d->leases, &x->d->reg, l);
+    close(fd);
+    fail_unrecorded(x, rc, "the view");
     return;
   }
   memcpy(v->name, s->name, sizeof v->name);
@@ -304,18 +354,25 @@ static void op_unlink(struct op_ctx *x) {
     fail(x, EPERM, "only the owner (uid %u) may remove segment '%s'", (unsigned)s->uid, s->name);
     return;
   }
+  rc = state_unlinked(x->d->state, x->req->name);
+  if (rc < 0) {
+    fail_unrecorded(x, rc, "the removal");
+    return;
+  }
+  lease_segment_unlinking(&x->d->leases, &x->d->reg, s);
   rc = registry_unlink(&x->d->reg, s);
   if (rc < 0) {
+    state_created(x->d->state, s); /* it is still there */
     fail(x, -rc, "cannot remove segment '%s': %s", x->req->name, strerror(-rc));
     return;
   }
-  state_unlinked(x->d->state, &x->d->reg, x->req->name);
   log_info("unlinked %s", x->req->name);
 }
 
 static void op_resize(struct op_ctx *x) {
   const struct proto_request *req = x->req;
   struct segment *s = lookup(x);
+  uint64_t old;
   int rc;
 
   if (s == NULL)
@@ -339,8 +396,15 @@ static void op_resize(struct op_ctx *x) {
   if (check_size_limits(x, req->size, s->size) < 0 ||
       (req->size > s->size && check_quota(x, s->uid, req->size - s->size, 0, 0) < 0))
     return;
+  old = s->size;
+  rc = state_resized(x->d->state, s->name, req->size);
+  if (rc < 0) {
+    fail_unrecorded(x, rc, "the new size");
+    return;
+  }
   rc = registry_resize(&x->d->reg, s, req->size);
   if (rc < 0) {
+    state_resized(x->d->state, s->name, old); /* the object's size wins at load anyway */
     if (rc == -ENOSPC)
       fail(x, ENOSPC, "no room in shared memory to grow '%s' to %llu bytes", s->name,
            (unsigned long long)req->size);
@@ -348,7 +412,6 @@ static void op_resize(struct op_ctx *x) {
       fail(x, -rc, "cannot resize segment '%s': %s", s->name, strerror(-rc));
     return;
   }
-  state_resized(x->d->state, &x->d->reg, s);
   if (x->p->uid != s->uid)
     log_info("resized %s to %llu bytes (asked by uid %u; charged to its owner, uid %u)", s->name,
              (unsigned long long)s->size, (unsigned)x->p->uid, (unsigned)s->uid);

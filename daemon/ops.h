@@ -23,6 +23,8 @@ struct peer {
   gid_t gid;
   gid_t *groups; /* supplementary groups, malloc'd, may be NULL */
   int ngroups;
+  uint64_t start; /* the process's start time (lease.h), read at its first open */
+  bool start_known;
   struct lease_list leases;
 };
 

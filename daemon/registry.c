@@ -22,6 +22,7 @@
 
 #include "log.h"
 #include "registry.h"
+#include "trust.h"
 
 static int segment_cmp(const struct segment *a, const struct segment *b) {
   return strcmp(a->name, b->name);
@@ -32,7 +33,10 @@ static int segment_cmp(const struct segment *a, const struct segment *b) {
 RB_GENERATE_INTERNAL(segment_tree, segment, by_name, segment_cmp, __attribute__((unused)) static)
 
 bool registry_prefix_valid(const char *prefix) {
-  return strlen(prefix) <= REGISTRY_PREFIX_MAX && proto_name_valid(prefix);
+  /* No '.': "/<prefix>.<name>" must name one prefix's object only, or
+   * --prefix a.x would see --prefix a's segments named x.*. */
+  return strlen(prefix) <= REGISTRY_PREFIX_MAX && proto_name_valid(prefix) &&
+         strchr(prefix, '.') == NULL;
 }
 
 static int usage_cmp(const struct usage *a, const struct usage *b) {
@@ -155,7 +159,7 @@ static int reserve(int fd, uint64_t from, uint64_t to) {
 }
 
 int registry_create(struct registry *r, const char *name, uint64_t size, uid_t uid, gid_t gid,
-                    uint32_t mode, struct segment **out) {
+                    uint32_t mode, struct segment **out, uid_t *foreign_uid) {
   char obj[NAME_MAX + 2];
   struct segment *s;
   int fd, rc;
@@ -166,10 +170,27 @@ int registry_create(struct registry *r, const char *name, uint64_t size, uid_t u
   if (s == NULL)
     return -ENOMEM;
   registry_object_name(r, name, obj, sizeof obj);
-  fd = shm_open(obj, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  fd = shm_open(obj, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, TRUST_OBJECT_MODE);
   if (fd < 0) {
+    struct stat st;
+    char desc[128];
+
     rc = -errno;
     free(s);
+    /* Not ours (it would be in the registry): someone planted it, and it
+     * is left alone. Name its owner, the one to ask about it. */
+    if (rc == -EEXIST) {
+      char path[sizeof TRUST_SHM_DIR + NAME_MAX + 2];
+
+      snprintf(path, sizeof path, TRUST_SHM_DIR "%s", obj);
+      if (lstat(path, &st) == 0) {
+        trust_describe(&st, desc, sizeof desc);
+        log_warn("create %s: %s already exists and is not the daemon's (%s); leaving it alone",
+                 name, path, desc);
+        if (foreign_uid != NULL)
+          *foreign_uid = st.st_uid;
+      }
+    }
     return rc;
   }
   rc = ftruncate(fd, (off_t)size) == 0 ? 0 : -errno;
@@ -183,6 +204,7 @@ int registry_create(struct registry *r, const char *name, uint64_t size, uid_t u
   }
 
   snprintf(s->name, sizeof s->name, "%s", name);
+  LIST_INIT(&s->holds);
   s->size = size;
   s->uid = uid;
   s->gid = gid;
@@ -208,6 +230,7 @@ int registry_adopt(struct registry *r, const char *name, uint64_t size, uid_t ui
   if (s == NULL)
     return -ENOMEM;
   snprintf(s->name, sizeof s->name, "%s", name);
+  LIST_INIT(&s->holds);
   s->size = size;
   s->uid = uid;
   s->gid = gid;

@@ -25,16 +25,19 @@
 #define REGISTRY_PREFIX_MAX 48
 
 struct lease;
+struct hold;
+LIST_HEAD(hold_list, hold);
 
 struct segment {
   RB_ENTRY(segment) by_name;
+  struct hold_list holds; /* processes holding views of it (lease.h) */
   char name[PROTO_NAME_MAX + 1];
   uint64_t size;
   uid_t uid;
   gid_t gid;
   uint32_t mode;
   struct timespec created;
-  uint64_t views; /* live leases */
+  uint64_t views; /* live leases, and views kept across a restart */
   uint64_t writable_views;
   unsigned refs; /* the name (while linked) + one per lease */
   bool linked;   /* false once unlinked: kept while leased */
@@ -66,7 +69,8 @@ struct registry {
   struct usage_tree usage;
 };
 
-/* Prefixes follow the segment-name rules, at most REGISTRY_PREFIX_MAX. */
+/* Prefixes follow the segment-name rules without '.', at most
+ * REGISTRY_PREFIX_MAX. */
 bool registry_prefix_valid(const char *prefix);
 
 void registry_init(struct registry *r, const char *prefix);
@@ -95,9 +99,10 @@ void registry_usage_clients(struct registry *r, uid_t uid, int delta);
 
 /* Create the shm object and reserve its memory. Returns 0 or -errno
  * (-EEXIST, -ENOSPC when /dev/shm cannot hold it, ...); on failure nothing
- * is left behind. */
+ * is left behind. On -EEXIST the object is someone else's (it is logged,
+ * and left alone) and *foreign_uid (if not NULL) is set to its owner. */
 int registry_create(struct registry *r, const char *name, uint64_t size, uid_t uid, gid_t gid,
-                    uint32_t mode, struct segment **out);
+                    uint32_t mode, struct segment **out, uid_t *foreign_uid);
 
 /* Grow (reserving the new memory) or shrink the object. The caller checks
  * leases first: shrinking under a live mapping would SIGBUS its owner. */

@@ -4,35 +4,55 @@
  *
  * The bytes of a segment live in its shm object, which outlives the
  * daemon; what would be lost is the metadata (owner, group, mode, creation
- * time). The state file keeps it: a snapshot written atomically (temporary
- * file, fsync, rename) at start and when it grows stale, and between
- * snapshots one appended line per create, resize and unlink. An append is
- * one write(2): once it returns, the line is in the kernel's page cache
- * and survives a kill -9 of the daemon; a torn last line (a machine crash
- * mid-write) is ignored on load. /dev/shm itself does not survive a
- * machine crash, so fsync buys nothing between snapshots.
+ * time) and which processes still map which segments. The state file keeps
+ * them: a snapshot written atomically (temporary file, fsync, rename) at
+ * start and when it grows stale, and between snapshots one appended line
+ * per change. An append is one write(2): once it returns, the line is in
+ * the kernel's page cache and survives a kill -9 of the daemon; a torn last
+ * line (a machine crash mid-write) is ignored on load. /dev/shm itself does
+ * not survive a machine crash, so fsync buys nothing between snapshots.
+ *
+ * Each change is written before it is acknowledged, and the functions that
+ * append return an error when the line could not be written, so the caller
+ * refuses (or undoes) the change: what a client was told happened is on
+ * disk. A create is written twice: its intent before the object exists,
+ * its completion after, so a daemon killed in between removes the object
+ * at its next start instead of adopting it with the wrong owner.
  */
 #ifndef SHMV_DAEMON_STATE_H
 #define SHMV_DAEMON_STATE_H
 
 #include <stddef.h>
 
+#include "lease.h"
 #include "registry.h"
 
 struct state;
 
-/* Load path (if it exists) into the empty registry r, check every entry
- * against /dev/shm (entries whose object vanished are dropped, objects with
- * r's prefix but no entry are adopted as uid/gid's with mode 0600, each
- * with a log line), then write a fresh snapshot and keep the file open for
- * appends. *adopted counts the segments that were there before we started.
- * Returns 0 or -errno (the file cannot be written). */
-int state_open(struct state **out, const char *path, struct registry *r, uid_t uid, gid_t gid,
-               size_t *adopted);
+/* Load the state file `path` (opened as its last component in dirfd, a
+ * directory main.c checked; the state takes dirfd over) into the empty
+ * registry r and its holds into lt, check every entry against its object
+ * in shmdir (/dev/shm), remove objects of creates that never completed,
+ * adopt our own objects that no record names (as the daemon's euid and
+ * gid, mode 0600), log and ignore objects that are not ours, then write a
+ * fresh snapshot and keep the file open for appends. *adopted counts the
+ * segments that were there before we started. Returns 0 or -errno (the
+ * file cannot be written), logged. */
+int state_open(struct state **out, int dirfd, const char *path, int shmdir, struct registry *r,
+               struct lease_table *lt, gid_t gid, size_t *adopted);
 
-void state_created(struct state *st, struct registry *r, const struct segment *s);
-void state_resized(struct state *st, struct registry *r, const struct segment *s);
-void state_unlinked(struct state *st, struct registry *r, const char *name);
+/* Each returns 0 or -errno (logged): the line is not on disk. */
+int state_creating(struct state *st, const struct segment *s); /* before the object exists */
+int state_created(struct state *st, const struct segment *s);
+int state_resized(struct state *st, const char *name, uint64_t size);
+int state_unlinked(struct state *st, const char *name);
+int state_held(struct state *st, struct hold *h); /* a new hold (lease.h) */
+
+/* Rewrite the file now (dropping holds that keep nothing). */
+int state_compact(struct state *st);
+/* Tell the file that the stale holds (lease.h) keep nothing, and forget
+ * them: a line each, or a rewrite when there are many. */
+int state_drop_stale(struct state *st);
 
 void state_close(struct state *st);
 

@@ -60,6 +60,8 @@ int proto_socket_path(const char *explicit_path, char *buf, size_t cap) {
   env = getenv("XDG_RUNTIME_DIR");
   if (env != NULL && env[0] != '\0')
     return put_path(buf, cap, env, "/shmview.sock");
-  snprintf(tmp, sizeof tmp, "/tmp/shmview-%lu.sock", (unsigned long)getuid());
+  /* A directory of the user's own (0700, made by the daemon), as tmux's
+   * /tmp/tmux-UID/: a file straight in /tmp could be anyone's. */
+  snprintf(tmp, sizeof tmp, "/tmp/shmview-%lu/shmview.sock", (unsigned long)getuid());
   return put_path(buf, cap, tmp, "");
 }

@@ -62,7 +62,7 @@ bool proto_name_valid(const char *name);
 /* Socket path resolution, the same for daemon and client: explicit (if
  * non-NULL and non-empty), else $SHMVIEW_SOCKET, else
  * /run/shmview/shmview.sock when euid is 0, else
- * $XDG_RUNTIME_DIR/shmview.sock, else /tmp/shmview-$UID.sock.
+ * $XDG_RUNTIME_DIR/shmview.sock, else /tmp/shmview-$UID/shmview.sock.
  * Returns 0 or -ENAMETOOLONG (also when longer than sun_path). */
 int proto_socket_path(const char *explicit_path, char *buf, size_t cap);
 

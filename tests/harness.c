@@ -59,7 +59,7 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
   return 0;
 }
 
-static void sweep_shm(const char *start) {
+static void sweep_shm_named(const char *start, bool say) {
   DIR *dir = opendir("/dev/shm");
   struct dirent *e;
   char path[512];
@@ -68,11 +68,17 @@ static void sweep_shm(const char *start) {
     return;
   while ((e = readdir(dir)) != NULL) {
     if (strncmp(e->d_name, start, strlen(start)) == 0) {
+      if (say)
+        fprintf(stderr, "harness: left in /dev/shm: %s\n", e->d_name);
       snprintf(path, sizeof path, "/dev/shm/%s", e->d_name);
       unlink(path);
     }
   }
   closedir(dir);
+}
+
+static void sweep_shm(const char *start) {
+  sweep_shm_named(start, false);
 }
 
 int harness_run_end(void) {
@@ -86,7 +92,7 @@ int harness_run_end(void) {
    * a moment, then remove whatever is left. */
   usleep(100 * 1000);
   left = harness_shm_count_start(start);
-  sweep_shm(start);
+  sweep_shm_named(start, true);
   dir = opendir("/tmp");
   if (dir != NULL) {
     while ((e = readdir(dir)) != NULL) {
@@ -115,10 +121,16 @@ int harness_shm_count_start(const char *start) {
 }
 
 int harness_shm_count(const char *prefix) {
-  char start[80];
+  char start[80], lock[96];
+  int n;
 
   snprintf(start, sizeof start, "%s.", prefix);
-  return harness_shm_count_start(start);
+  n = harness_shm_count_start(start);
+  /* The daemon's prefix lock, "<prefix>..lock", is not a segment. */
+  snprintf(lock, sizeof lock, "%s..lock", prefix);
+  if (n > 0 && harness_shm_count_start(lock) > 0)
+    n--;
+  return n;
 }
 
 int harness_raw_connect(const struct harness_daemon *d) {

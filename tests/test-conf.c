@@ -155,12 +155,15 @@ START_TEST(values) {
   ck_assert_int_eq(conf_set(&cfg, "max-views", "x", err, sizeof err), -1);
   ck_assert_str_eq(err, "max-views: 'x' is not a number");
 
-  ck_assert_int_eq(conf_set(&cfg, "prefix", "app.1", err, sizeof err), 0);
-  ck_assert_str_eq(cfg.prefix, "app.1");
+  ck_assert_int_eq(conf_set(&cfg, "prefix", "app-1", err, sizeof err), 0);
+  ck_assert_str_eq(cfg.prefix, "app-1");
   ck_assert_int_eq(conf_set(&cfg, "prefix", ".x", err, sizeof err), -1);
   ck_assert_ptr_nonnull(strstr(err, "is not a valid prefix"));
+  /* '.' would let one prefix's objects look like another's. */
+  ck_assert_int_eq(conf_set(&cfg, "prefix", "app.1", err, sizeof err), -1);
+  ck_assert_ptr_nonnull(strstr(err, "no '.'"));
   ck_assert_int_eq(conf_set(&cfg, "prefix", "", err, sizeof err), -1);
-  ck_assert_str_eq(cfg.prefix, "app.1");
+  ck_assert_str_eq(cfg.prefix, "app-1");
 
   ck_assert_int_eq(conf_set(&cfg, "log-level", "debug", err, sizeof err), 0);
   ck_assert_int_eq(cfg.log_level, LOG_LVL_DEBUG);

@@ -1745,7 +1745,7 @@ static int path_as_user(void) {
       strcmp(buf, "/run/user/77/shmview.sock") != 0)
     return 1;
   setenv("XDG_RUNTIME_DIR", "", 1); /* empty: ignored */
-  snprintf(want, sizeof want, "/tmp/shmview-%lu.sock", (unsigned long)getuid());
+  snprintf(want, sizeof want, "/tmp/shmview-%lu/shmview.sock", (unsigned long)getuid());
   if (proto_socket_path(NULL, buf, sizeof buf) != 0 || strcmp(buf, want) != 0)
     return 2;
   unsetenv("XDG_RUNTIME_DIR");

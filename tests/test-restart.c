@@ -257,10 +257,18 @@ START_TEST(orphans_adopted_vanished_dropped) {
 
   snprintf(path, sizeof path, "/dev/shm/%s.vanishing", d.prefix);
   ck_assert_int_eq(unlink(path), 0);
+  /* An object like the daemon's own (its euid, mode 0600) is adopted. */
   snprintf(path, sizeof path, "/dev/shm/%s.orphan", d.prefix);
+  fd = open(path, O_CREAT | O_RDWR | O_EXCL, 0600);
+  ck_assert_int_ge(fd, 0);
+  ck_assert_int_eq(fchmod(fd, 0600), 0);
+  ck_assert_int_eq(write(fd, "orphan data", 11), 11);
+  close(fd);
+  /* One with another mode is not something the daemon made: left alone. */
+  snprintf(path, sizeof path, "/dev/shm/%s.loose", d.prefix);
   fd = open(path, O_CREAT | O_RDWR | O_EXCL, 0644);
   ck_assert_int_ge(fd, 0);
-  ck_assert_int_eq(write(fd, "orphan data", 11), 11);
+  ck_assert_int_eq(fchmod(fd, 0644), 0);
   close(fd);
 
   harness_daemon_restart(&d, grace_args);
@@ -273,6 +281,8 @@ START_TEST(orphans_adopted_vanished_dropped) {
   ck_assert_uint_eq(info.size, 11);
   ck_assert_uint_eq(info.mode, 0600);
   ck_assert_uint_eq(info.uid, geteuid());
+  ck_assert_int_eq(shmv_stat(c, "loose", &info), -ENOENT);
+  ck_assert_int_eq(access(path, F_OK), 0);
   {
     shmv_view *v;
 

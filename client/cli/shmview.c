@@ -51,7 +51,7 @@ static void cli_help(FILE *out) {
         "options:\n"
         "      --socket PATH   the daemon's socket (default: $SHMVIEW_SOCKET, else\n"
         "                      /run/shmview/shmview.sock for root, else\n"
-        "                      $XDG_RUNTIME_DIR/shmview.sock, else /tmp/shmview-UID.sock)\n"
+        "                      $XDG_RUNTIME_DIR/shmview.sock, else /tmp/shmview-UID/shmview.sock)\n"
         "      --json          machine-readable output (",
         out);
   for (size_t i = 0, n = 0; cli_commands[i] != NULL; i++)

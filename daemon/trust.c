@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * trust.c: checks on files the daemon did not just create. See trust.h.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "trust.h"
+
+bool trust_object_ok(const struct stat *st) {
+  return S_ISREG(st->st_mode) && st->st_uid == geteuid() && st->st_nlink == 1 &&
+         (st->st_mode & 07777) == TRUST_OBJECT_MODE;
+}
+
+void trust_describe(const struct stat *st, char *buf, size_t cap) {
+  const char *kind = S_ISREG(st->st_mode)    ? ""
+                     : S_ISLNK(st->st_mode)  ? ", a symbolic link"
+                     : S_ISDIR(st->st_mode)  ? ", a directory"
+                     : S_ISFIFO(st->st_mode) ? ", a fifo"
+                                             : ", not a regular file";
+
+  snprintf(buf, cap, "uid %u, mode %04o, %lu link%s%s", (unsigned)st->st_uid,
+           (unsigned)(st->st_mode & 07777), (unsigned long)st->st_nlink,
+           st->st_nlink == 1 ? "" : "s", kind);
+}
+
+int trust_shm_dir(void) {
+  int fd = open(TRUST_SHM_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+  if (fd < 0) {
+    int rc = -errno;
+
+    log_error("cannot open " TRUST_SHM_DIR ": %s", strerror(-rc));
+    return rc;
+  }
+  return fd;
+}
+
+const char *trust_split(const char *path, char *dir, size_t cap) {
+  const char *slash = strrchr(path, '/');
+
+  if (slash == NULL) {
+    snprintf(dir, cap, ".");
+    return path;
+  }
+  if (slash == path)
+    snprintf(dir, cap, "/");
+  else
+    snprintf(dir, cap, "%.*s", (int)(slash - path), path);
+  return slash + 1;
+}
+
+int trust_open_dir(const char *dir, bool create, const char *what) {
+  struct stat st;
+  int fd, rc;
+
+  fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT && create) {
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+      rc = -errno;
+      log_error("cannot create the %s directory %s: %s", what, dir, strerror(-rc));
+      return rc;
+    }
+    fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  }
+  if (fd < 0) {
+    rc = -errno;
+    if (rc == -ELOOP || rc == -ENOTDIR)
+      log_error("the %s directory %s is not a directory (a symbolic link?); refusing to use it",
+                what, dir);
+    else
+      log_error("cannot open the %s directory %s: %s", what, dir, strerror(-rc));
+    return rc == -ELOOP ? -ENOTDIR : rc;
+  }
+  if (fstat(fd, &st) != 0) {
+    rc = -errno;
+    close(fd);
+    return rc;
+  }
+  if (st.st_uid != geteuid() && st.st_uid != 0) {
+    log_error("the %s directory %s belongs to uid %u, not to this daemon (uid %u) or root; "
+              "refusing to use it: its owner could replace the files in it",
+              what, dir, (unsigned)st.st_uid, (unsigned)geteuid());
+    close(fd);
+    return -EPERM;
+  }
+  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+    log_error("the %s directory %s is writable by %s (mode %04o); refusing to use it: give "
+              "the daemon a directory only its user can write to (e.g. mode 0700 or 0755)",
+              what, dir, (st.st_mode & S_IWOTH) ? "everyone" : "its group",
+              (unsigned)(st.st_mode & 07777));
+    close(fd);
+    return -EPERM;
+  }
+  return fd;
+}
+
+static void lock_name(const char *prefix, char *buf, size_t cap) {
+  /* Segment names never start with '.', and prefixes hold no '.': no
+   * object of any prefix can be named this. */
+  snprintf(buf, cap, "%s..lock", prefix);
+}
+
+int trust_lock_prefix(int shmdir, const char *prefix) {
+  char name[NAME_MAX + 1], desc[128];
+  struct stat st, now;
+
+  lock_name(prefix, name, sizeof name);
+  /* The file may be removed by a daemon exiting between our open and our
+   * flock: then we hold a lock on a nameless file; try again. */
+  for (int tries = 0; tries < 16; tries++) {
+    int fd = openat(shmdir, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
+                    TRUST_OBJECT_MODE);
+    int rc;
+
+    if (fd < 0) {
+      rc = -errno;
+      if (fstatat(shmdir, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        trust_describe(&st, desc, sizeof desc);
+        log_error("the prefix lock " TRUST_SHM_DIR "/%s is not this daemon's (%s); another "
+                  "user's shmviewd may use the prefix '%s', or the file was planted: remove "
+                  "it or give this daemon another --prefix",
+                  name, desc, prefix);
+        return -EPERM;
+      }
+      log_error("cannot create the prefix lock " TRUST_SHM_DIR "/%s: %s", name, strerror(-rc));
+      return rc;
+    }
+    if (fstat(fd, &st) != 0 || !trust_object_ok(&st)) {
+      trust_describe(&st, desc, sizeof desc);
+      log_error("the prefix lock " TRUST_SHM_DIR "/%s is not this daemon's (%s); another "
+                "user's shmviewd may use the prefix '%s', or the file was planted: remove it "
+                "or give this daemon another --prefix",
+                name, desc, prefix);
+      close(fd);
+      return -EPERM;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      rc = -errno;
+      close(fd);
+      if (rc == -EWOULDBLOCK)
+        log_error("another shmviewd already uses the prefix '%s' (it holds " TRUST_SHM_DIR
+                  "/%s; its segments are " TRUST_SHM_DIR "/%s.*); give this one another "
+                  "--prefix",
+                  prefix, name, prefix);
+      else
+        log_error("cannot lock " TRUST_SHM_DIR "/%s: %s", name, strerror(-rc));
+      return rc;
+    }
+    if (fstatat(shmdir, name, &now, AT_SYMLINK_NOFOLLOW) == 0 && now.st_dev == st.st_dev &&
+        now.st_ino == st.st_ino)
+      return fd;
+    close(fd);
+  }
+  log_error("cannot take the prefix lock " TRUST_SHM_DIR "/%s: it keeps being replaced", name);
+  return -EAGAIN;
+}
+
+void trust_unlock_prefix(int shmdir, const char *prefix, int fd) {
+  char name[NAME_MAX + 1];
+
+  if (fd < 0)
+    return;
+  lock_name(prefix, name, sizeof name);
+  unlinkat(shmdir, name, 0);
+  close(fd);
+}

@@ -1,0 +1,520 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test-trust.c: the daemon trusts nothing on disk that it did not make.
+ *
+ * Another user (nobody) plants objects under the daemon's prefix in
+ * /dev/shm, a lock file, a state file or a symbolic link where the
+ * temporary state file goes; a second daemon claims the same prefix from
+ * another network namespace; the socket's directory is someone else's or
+ * open to all. Each time the daemon must adopt only its own objects, leave
+ * the rest alone (untouched, uncounted), and refuse to start rather than
+ * use a directory or a prefix it cannot trust. Needs root (to become
+ * nobody and to make a network namespace); skipped otherwise.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "shmview.h"
+
+#define NOBODY 65534
+
+static struct harness_daemon d;
+
+static bool have_root(const char *test) {
+  if (geteuid() == 0)
+    return true;
+  fprintf(stderr, "test-trust: %s skipped: needs root\n", test);
+  return false;
+}
+
+static void setup(void) {
+  harness_daemon_start(&d, NULL);
+}
+
+static void teardown(void) {
+  ck_assert_int_eq(harness_daemon_stop(&d), 0);
+}
+
+static void stop_daemon(void) {
+  kill(d.pid, SIGTERM);
+  waitpid(d.pid, NULL, 0);
+  d.pid = 0;
+}
+
+/* Run fn as nobody in a child; returns its exit status (0 = all good). */
+static int as_nobody(int (*fn)(void *), void *arg) {
+  pid_t pid = fork();
+  int status;
+
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    if (setgroups(0, NULL) != 0 || setgid(NOBODY) != 0 || setuid(NOBODY) != 0)
+      _exit(100);
+    _exit(fn(arg));
+  }
+  ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static void shm_path(char *buf, size_t cap, const char *name) {
+  snprintf(buf, cap, "/dev/shm/%s.%s", d.prefix, name);
+}
+
+/* nobody plants objects under the prefix: mode 0666 with data, a huge
+ * sparse one, one 0600 (the daemon's mode, but not its owner). */
+static int plant(void *arg) {
+  char path[256];
+  int fd;
+
+  (void)arg;
+  shm_path(path, sizeof path, "planted");
+  fd = open(path, O_CREAT | O_EXCL | O_RDWR, 0666);
+  CHILD_CHECK(fd >= 0);
+  CHILD_CHECK(fchmod(fd, 0666) == 0);
+  CHILD_CHECK(write(fd, "planted", 7) == 7);
+  close(fd);
+  shm_path(path, sizeof path, "huge");
+  fd = open(path, O_CREAT | O_EXCL | O_RDWR, 0600);
+  CHILD_CHECK(fd >= 0);
+  CHILD_CHECK(ftruncate(fd, (off_t)1 << 50) == 0);
+  close(fd);
+  shm_path(path, sizeof path, "mode600");
+  fd = open(path, O_CREAT | O_EXCL | O_RDWR, 0600);
+  CHILD_CHECK(fd >= 0);
+  close(fd);
+  return 0;
+}
+
+static void assert_owner(const char *name, uid_t uid, unsigned mode) {
+  char path[256];
+  struct stat st;
+
+  shm_path(path, sizeof path, name);
+  ck_assert_msg(lstat(path, &st) == 0, "%s is gone", path);
+  ck_assert_uint_eq(st.st_uid, uid);
+  ck_assert_uint_eq(st.st_mode & 07777, mode);
+}
+
+START_TEST(planted_objects_not_adopted) {
+  shmv_client *c;
+  shmv_segment_info info;
+  shmv_status_info st;
+  char path[256], victim[300];
+  int fd;
+
+  if (!have_root("planted_objects_not_adopted"))
+    return;
+  ck_assert_int_eq(shmv_connect(d.socket, &c), 0);
+  ck_assert_int_eq(shmv_create(c, "real", 4096, 0640), 0);
+  shmv_disconnect(c);
+  stop_daemon();
+
+  ck_assert_int_eq(as_nobody(plant, NULL), 0);
+  /* Root's own file, but with two links: not one the daemon made. */
+  shm_path(path, sizeof path, "linked");
+  snprintf(victim, sizeof victim, "/dev/shm/%s-victim", d.prefix);
+  fd = open(victim, O_CREAT | O_EXCL | O_RDWR, 0600);
+  ck_assert_int_ge(fd, 0);
+  close(fd);
+  ck_assert_int_eq(link(victim, path), 0);
+  /* A symbolic link to a file of root's. */
+  shm_path(path, sizeof path, "symlink");
+  ck_assert_int_eq(symlink(victim, path), 0);
+
+  harness_daemon_restart(&d, NULL);
+  ck_assert_int_eq(shmv_connect(d.socket, &c), 0);
+  ck_assert_int_eq(shmv_stat(c, "real", &info), 0);
+  ck_assert_uint_eq(info.mode, 0640);
+  ck_assert_int_eq(shmv_stat(c, "planted", &info), -ENOENT);
+  ck_assert_int_eq(shmv_stat(c, "huge", &info), -ENOENT);
+  ck_assert_int_eq(shmv_stat(c, "mode600", &info), -ENOENT);
+  ck_assert_int_eq(shmv_stat(c, "linked", &info), -ENOENT);
+  ck_assert_int_eq(shmv_stat(c, "symlink", &info), -ENOENT);
+  /* Not counted: only the real segment's bytes. */
+  ck_assert_int_eq(shmv_status(c, &st), 0);
+  ck_assert_uint_eq(st.segments, 1);
+  ck_assert_uint_eq(st.bytes, 4096);
+  /* Left alone: still nobody's, mode unchanged. */
+  assert_owner("planted", NOBODY, 0666);
+  assert_owner("huge", NOBODY, 0600);
+  /* A create over a foreign object fails; the object stays its owner's. */
+  ck_assert_int_eq(shmv_create(c, "planted", 10, 0600), -EEXIST);
+  assert_owner("planted", NOBODY, 0666);
+  /* The huge sparse file does not make creates fail. */
+  ck_assert_int_eq(shmv_create(c, "after", 1 << 20, 0600), 0);
+  shmv_disconnect(c);
+  unlink(victim);
+}
+END_TEST
+
+/* A record in the state file whose object was replaced by someone else's
+ * is dropped, and the object left alone. */
+static int replace_object(void *arg) {
+  char path[256];
+  int fd;
+
+  (void)arg;
+  shm_path(path, sizeof path, "replaced");
+  fd = open(path, O_CREAT | O_EXCL | O_RDWR, 0666);
+  CHILD_CHECK(fd >= 0);
+  CHILD_CHECK(fchmod(fd, 0666) == 0);
+  close(fd);
+  return 0;
+}
+
+START_TEST(recorded_name_replaced) {
+  shmv_client *c;
+  shmv_segment_info info;
+  char path[256];
+
+  if (!have_root("recorded_name_replaced"))
+    return;
+  ck_assert_int_eq(shmv_connect(d.socket, &c), 0);
+  ck_assert_int_eq(shmv_create(c, "replaced", 4096, 0644), 0);
+  shmv_disconnect(c);
+  harness_daemon_kill(&d);
+  shm_path(path, sizeof path, "replaced");
+  ck_assert_int_eq(unlink(path), 0);
+  ck_assert_int_eq(as_nobody(replace_object, NULL), 0);
+  harness_daemon_restart(&d, NULL);
+  ck_assert_int_eq(shmv_connect(d.socket, &c), 0);
+  ck_assert_int_eq(shmv_stat(c, "replaced", &info), -ENOENT);
+  assert_owner("replaced", NOBODY, 0666);
+  shmv_disconnect(c);
+}
+END_TEST
+
+/* ---- daemons that must refuse to start ---- */
+
+/* Run $SHMVIEWD with args (its stderr into log) in a child that first
+ * leaves the network namespace when newnet is set. Returns its exit
+ * status, or -1 if it was still running after 10 s (then killed). */
+static int run_daemon(const char *const *args, const char *log, bool newnet) {
+  const char *argv[32];
+  int n = 0, status;
+  pid_t pid;
+
+  argv[n++] = getenv("SHMVIEWD");
+  for (int i = 0; args[i] != NULL && n < 30; i++)
+    argv[n++] = args[i];
+  argv[n] = NULL;
+  pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (fd >= 0)
+      dup2(fd, 2);
+    if (newnet && unshare(CLONE_NEWNET) != 0)
+      _exit(120);
+    execv(argv[0], (char *const *)argv);
+    _exit(127);
+  }
+  for (int i = 0; i < 1000; i++) {
+    if (waitpid(pid, &status, WNOHANG) == pid)
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    usleep(10 * 1000);
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, &status, 0);
+  return -1;
+}
+
+static void assert_log_has(const char *log, const char *what) {
+  char buf[4096];
+  FILE *f = fopen(log, "r");
+  size_t n;
+
+  ck_assert_ptr_nonnull(f);
+  n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = '\0';
+  ck_assert_msg(strstr(buf, what) != NULL, "the log lacks \"%s\": %s", what, buf);
+}
+
+START_TEST(prefix_with_dot_refused) {
+  char log[300], prefix[128], sock[300];
+  const char *args[] = { "--socket", sock, "--prefix", prefix, NULL };
+
+  snprintf(log, sizeof log, "%s/dot.log", d.dir);
+  snprintf(sock, sizeof sock, "%s/dot.sock", d.dir);
+  /* Would see d's segments named x.* */
+  snprintf(prefix, sizeof prefix, "%s.x", d.prefix);
+  ck_assert_int_eq(run_daemon(args, log, false), 2);
+  assert_log_has(log, "not a valid prefix");
+}
+END_TEST
+
+/* Under PrivateNetwork= a second daemon does not see an abstract socket;
+ * it must still see the running daemon's lock. */
+START_TEST(prefix_lock_across_namespaces) {
+  char log[300], sock[300];
+  const char *args[] = { "--socket", sock, "--prefix", d.prefix, NULL };
+  shmv_client *c;
+  shmv_segment_info info;
+
+  if (!have_root("prefix_lock_across_namespaces"))
+    return;
+  ck_assert_int_eq(shmv_connect(d.socket, &c), 0);
+  ck_assert_int_eq(shmv_create(c, "mine", 100, 0640), 0);
+  snprintf(log, sizeof log, "%s/second.log", d.dir);
+  snprintf(sock, sizeof sock, "%s/second.sock", d.dir);
+  ck_assert_int_eq(run_daemon(args, log, true), 1);
+  assert_log_has(log, "another shmviewd already uses the prefix");
+  ck_assert_int_eq(run_daemon(args, log, false), 1);
+  /* The first daemon's segment is as it was. */
+  ck_assert_int_eq(shmv_stat(c, "mine", &info), 0);
+  ck_assert_uint_eq(info.mode, 0640);
+  shmv_disconnect(c);
+}
+END_TEST
+
+static int plant_lock(void *arg) {
+  int fd = open(arg, O_CREAT | O_EXCL | O_RDWR, 0666);
+
+  CHILD_CHECK(fd >= 0);
+  CHILD_CHECK(fchmod(fd, 0666) == 0);
+  close(fd);
+  return 0;
+}
+
+START_TEST(planted_lock_refused) {
+  char log[300], sock[300], lock[300], prefix[128];
+  const char *args[] = { "--socket", sock, "--prefix", prefix, NULL };
+
+  if (!have_root("planted_lock_refused"))
+    return;
+  snprintf(prefix, sizeof prefix, "%sL", d.prefix);
+  snprintf(lock, sizeof lock, "/dev/shm/%s..lock", prefix);
+  snprintf(log, sizeof log, "%s/lock.log", d.dir);
+  snprintf(sock, sizeof sock, "%s/lock.sock", d.dir);
+  ck_assert_int_eq(as_nobody(plant_lock, lock), 0);
+  ck_assert_int_eq(run_daemon(args, log, false), 1);
+  assert_log_has(log, "is not this daemon's");
+  unlink(lock);
+}
+END_TEST
+
+static void make_dir(char *buf, size_t cap, const char *name, unsigned mode, uid_t uid) {
+  snprintf(buf, cap, "%s/%s", d.dir, name);
+  ck_assert_int_eq(mkdir(buf, 0700), 0);
+  ck_assert_int_eq(chown(buf, uid, (gid_t)-1), 0);
+  ck_assert_int_eq(chmod(buf, mode), 0);
+}
+
+START_TEST(socket_dir_checked) {
+  char dir[300], sock[320], log[300], prefix[128];
+  const char *args[] = { "--socket", sock, "--prefix", prefix, NULL };
+  struct stat st;
+
+  if (!have_root("socket_dir_checked"))
+    return;
+  snprintf(prefix, sizeof prefix, "%sS", d.prefix);
+  snprintf(log, sizeof log, "%s/dir.log", d.dir);
+
+  /* Someone else's directory. */
+  make_dir(dir, sizeof dir, "nobodys", 0700, NOBODY);
+  snprintf(sock, sizeof sock, "%s/s.sock", dir);
+  ck_assert_int_eq(run_daemon(args, log, false), 1);
+  assert_log_has(log, "belongs to uid 65534");
+
+  /* Writable by everyone (a shared /tmp, sticky or not). */
+  make_dir(dir, sizeof dir, "open", 01777, 0);
+  snprintf(sock, sizeof sock, "%s/s.sock", dir);
+  ck_assert_int_eq(run_daemon(args, log, false), 1);
+  assert_log_has(log, "is writable by everyone");
+
+  /* A symbolic link to a good directory is not the directory. */
+  make_dir(dir, sizeof dir, "good", 0700, 0);
+  snprintf(sock, sizeof sock, "%s/link/s.sock", d.dir);
+  {
+    char link[320];
+
+    snprintf(link, sizeof link, "%s/link", d.dir);
+    ck_assert_int_eq(symlink(dir, link), 0);
+  }
+  ck_assert_int_eq(run_daemon(args, log, false), 1);
+  assert_log_has(log, "not a directory");
+
+  /* An explicit --state in an open directory. */
+  {
+    char state[320], odir[300];
+    const char *sargs[] = { "--socket", sock, "--prefix", prefix, "--state", state, NULL };
+
+    snprintf(sock, sizeof sock, "%s/s.sock", dir);
+    make_dir(odir, sizeof odir, "openstate", 0777, 0);
+    snprintf(state, sizeof state, "%s/st.state", odir);
+    ck_assert_int_eq(run_daemon(sargs, log, false), 1);
+    assert_log_has(log, "state file directory");
+  }
+
+  /* A missing directory is made, 0700, and used. */
+  snprintf(sock, sizeof sock, "%s/made/s.sock", d.dir);
+  {
+    struct harness_daemon e = d;
+    char made[320];
+
+    snprintf(made, sizeof made, "%s/made", d.dir);
+    snprintf(e.socket, sizeof e.socket, "%s", sock);
+    snprintf(e.prefix, sizeof e.prefix, "%s", prefix);
+    harness_daemon_restart(&e, NULL);
+    ck_assert_int_eq(stat(made, &st), 0);
+    ck_assert_uint_eq(st.st_mode & 07777, 0700);
+    ck_assert_uint_eq(st.st_uid, 0);
+    kill(e.pid, SIGTERM);
+    waitpid(e.pid, NULL, 0);
+  }
+}
+END_TEST
+
+/* ---- the state file ---- */
+
+static void state_path(char *buf, size_t cap, const char *suffix) {
+  snprintf(buf, cap, "%s/%s.state%s", d.dir, d.prefix, suffix);
+}
+
+/* A state file someone else wrote (as a shared /tmp/shmview.state could
+ * be): its owners and modes are not believed. */
+START_TEST(foreign_state_file_ignored) {
+  shmv_client *c;
+  shmv_segment_info info;
+  char path[320], aside[340];
+  FILE *f;
+
+  if (!have_root("foreign_state_file_ignored"))
+    return;
+  ck_assert_int_eq(shmv_connect(d.socket, &c), 0);
+  ck_assert_int_eq(shmv_create(c, "secret", 100, 0600), 0);
+  shmv_disconnect(c);
+  stop_daemon();
+
+  state_path(path, sizeof path, "");
+  f = fopen(path, "w");
+  ck_assert_ptr_nonnull(f);
+  fprintf(f, "shmview-state 1\n+ secret 100 %u %u 666 1 0\n", NOBODY, NOBODY);
+  fclose(f);
+  ck_assert_int_eq(chown(path, NOBODY, NOBODY), 0);
+
+  harness_daemon_restart(&d, NULL);
+  ck_assert_int_eq(shmv_connect(d.socket, &c), 0);
+  ck_assert_int_eq(shmv_stat(c, "secret", &info), 0);
+  ck_assert_uint_eq(info.uid, 0);
+  ck_assert_uint_eq(info.mode, 0600);
+  shmv_disconnect(c);
+  state_path(aside, sizeof aside, ".untrusted");
+  ck_assert_int_eq(access(aside, F_OK), 0);
+
+  /* A group-writable one of ours is no better. */
+  stop_daemon();
+  f = fopen(path, "w");
+  ck_assert_ptr_nonnull(f);
+  fprintf(f, "shmview-state 1\n+ secret 100 %u %u 666 1 0\n", NOBODY, NOBODY);
+  fclose(f);
+  ck_assert_int_eq(chmod(path, 0620), 0);
+  harness_daemon_restart(&d, NULL);
+  ck_assert_int_eq(shmv_connect(d.socket, &c), 0);
+  ck_assert_int_eq(shmv_stat(c, "secret", &info), 0);
+  ck_assert_uint_eq(info.uid, 0);
+  ck_assert_uint_eq(info.mode, 0600);
+  shmv_disconnect(c);
+}
+END_TEST
+
+/* A symbolic link where the temporary file goes: the daemon must not
+ * write through it, and the state file stays a regular file. */
+START_TEST(tmp_symlink_not_followed) {
+  shmv_client *c;
+  shmv_segment_info info;
+  char path[320], tmp[340], victim[320], buf[32];
+  struct stat st;
+  FILE *f;
+  size_t n;
+
+  ck_assert_int_eq(shmv_connect(d.socket, &c), 0);
+  ck_assert_int_eq(shmv_create(c, "kept", 100, 0640), 0);
+  shmv_disconnect(c);
+  stop_daemon();
+
+  snprintf(victim, sizeof victim, "%s/victim", d.dir);
+  f = fopen(victim, "w");
+  ck_assert_ptr_nonnull(f);
+  fputs("precious", f);
+  fclose(f);
+  state_path(tmp, sizeof tmp, ".tmp");
+  ck_assert_int_eq(symlink(victim, tmp), 0);
+  /* And the state file itself a link to the victim, as a planter who got
+   * there first might leave it. */
+
+  harness_daemon_restart(&d, NULL);
+  ck_assert_int_eq(shmv_connect(d.socket, &c), 0);
+  ck_assert_int_eq(shmv_stat(c, "kept", &info), 0);
+  ck_assert_uint_eq(info.mode, 0640);
+  shmv_disconnect(c);
+  f = fopen(victim, "r");
+  ck_assert_ptr_nonnull(f);
+  n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = '\0';
+  ck_assert_str_eq(buf, "precious");
+  state_path(path, sizeof path, "");
+  ck_assert_int_eq(lstat(path, &st), 0);
+  ck_assert(S_ISREG(st.st_mode));
+  ck_assert_uint_eq(st.st_mode & 07777, 0600);
+
+  /* The state file a symbolic link: set aside, the victim untouched. */
+  stop_daemon();
+  ck_assert_int_eq(unlink(path), 0);
+  ck_assert_int_eq(symlink(victim, path), 0);
+  harness_daemon_restart(&d, NULL);
+  ck_assert_int_eq(shmv_connect(d.socket, &c), 0);
+  ck_assert_int_eq(shmv_create(c, "more", 100, 0640), 0);
+  shmv_disconnect(c);
+  f = fopen(victim, "r");
+  ck_assert_ptr_nonnull(f);
+  n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = '\0';
+  ck_assert_str_eq(buf, "precious");
+  ck_assert_int_eq(lstat(path, &st), 0);
+  ck_assert(S_ISREG(st.st_mode));
+}
+END_TEST
+
+static Suite *trust_suite(void) {
+  Suite *s = suite_create("trust");
+  TCase *tc = tcase_create("trust");
+
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_set_timeout(tc, 60);
+  tcase_add_test(tc, planted_objects_not_adopted);
+  tcase_add_test(tc, recorded_name_replaced);
+  tcase_add_test(tc, prefix_with_dot_refused);
+  tcase_add_test(tc, prefix_lock_across_namespaces);
+  tcase_add_test(tc, planted_lock_refused);
+  tcase_add_test(tc, socket_dir_checked);
+  tcase_add_test(tc, foreign_state_file_ignored);
+  tcase_add_test(tc, tmp_symlink_not_followed);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void) {
+  return harness_main(trust_suite());
+}
