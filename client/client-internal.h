@@ -16,6 +16,11 @@
  * descriptors are closed: the old mappings stay valid). Each reconnection
  * starts a new generation; a lease id from an older one means nothing to
  * the new daemon and is never sent to it.
+ *
+ * A connection belongs to the process that made it. After fork() the child
+ * holds a copy of the socket (and perhaps of a mutex another thread held):
+ * there, the library never takes the lock, never writes to the socket and
+ * never shuts it down; it only unmaps and closes (see client_foreign()).
  */
 #ifndef SHMV_CLIENT_CLIENT_INTERNAL_H
 #define SHMV_CLIENT_CLIENT_INTERNAL_H
@@ -40,6 +45,10 @@ enum client_state {
 
 struct client_mapping;
 
+/* Longest error sentence kept for shmv_last_error(), with its NUL: the
+ * daemon's (PROTO_MSG_MAX) or the library's, which may name two paths. */
+#define CLIENT_MSG_MAX 512
+
 /* A mapping kept after its last view went, for the next view of the same
  * pages: on this kind of VM the first touch of each page through a new
  * mapping costs far more than the mmap itself, so a reader that opens the
@@ -54,10 +63,13 @@ struct cached_map {
   uint64_t used; /* for least-recently-used eviction */
 };
 
-#define CLIENT_MAP_CACHE 4 /* mappings kept per client */
+#define CLIENT_MAP_CACHE SHMV_MAP_CACHE_MAX /* mappings kept per client, at most */
 
 struct shmv_client {
   atomic_size_t refs;   /* handle + one per mapping */
+  uint64_t serial;      /* unique per client in this process: keys errors */
+  pid_t owner_pid;      /* the process that connected */
+  unsigned fork_gen;    /* client_fork_generation() when it connected */
   pthread_mutex_t lock; /* serialises exchanges; guards what follows */
   int sock;             /* -1 once broken or closed */
   char path[108];       /* the socket, for reconnecting */
@@ -70,7 +82,13 @@ struct shmv_client {
   int pending_fd;            /* a descriptor read ahead of its frame, or -1 */
   struct cached_map cache[CLIENT_MAP_CACHE];
   uint64_t cache_clock;
-  bool cache_off;                  /* SHMVIEW_MAP_CACHE=0 */
+  int cache_max;         /* slots in use: the map_cache option */
+  uint64_t reconnect_ms; /* the reconnect_ms option */
+  int64_t trusted_uid;   /* the trusted_uid option, or -1 */
+  /* Why the last exchange failed, for shmv_last_error(): the daemon's
+   * sentence with its code, or the library's own (an untrusted peer). */
+  int reply_code; /* negative; 0: no sentence */
+  char reply_msg[CLIENT_MSG_MAX];
   struct client_mapping *mappings; /* live ones, to re-register */
   enum client_state state;
   uint64_t next_id;        /* request ids, increasing */
@@ -104,6 +122,23 @@ struct shmv_view {
   void *data; /* NULL only for a zero-length view opened directly */
 };
 
+/* Bumped in every child of fork() (pthread_atfork), so that a client can
+ * tell it is in another process with one load. */
+unsigned client_fork_generation(void);
+
+/* True in a process other than the one that connected c (a forked child):
+ * there c may only unmap and close. */
+bool client_foreign(const struct shmv_client *c);
+
+/* Record why a call on c (NULL: a connect) failed, for shmv_last_error():
+ * code, and the sentence msg (NULL or "": shmv_strerror's). Returns code. */
+int client_fail(const struct shmv_client *c, int code, const char *msg);
+
+/* The end of every public call on c: a failure that client_request() has
+ * not recorded already (with the daemon's sentence) is recorded here with
+ * shmv_strerror's. Returns rc. */
+int client_result(const struct shmv_client *c, int rc);
+
 /* Take / drop a reference to the connection; the last drop frees it. */
 void client_ref(struct shmv_client *c);
 void client_unref(struct shmv_client *c);
@@ -115,7 +150,9 @@ void client_unref(struct shmv_client *c);
  * proto_response_free), -code when it answered with an error code, or a
  * local failure: -EMSGSIZE (request too large), -ENOMEM, -EPROTO (malformed
  * or mismatched answer; the connection is then broken), -ECONNRESET (the
- * connection failed now), -ENOTCONN (it had failed or was closed before). */
+ * connection failed now), -ENOTCONN (it had failed or was closed before),
+ * -ECHILD (c belongs to another process). A failure is recorded for
+ * shmv_last_error(), with the daemon's sentence when it sent one. */
 int client_request(struct shmv_client *c, struct proto_request *req, struct proto_response *resp,
                    int *fd);
 /* The same, also telling which connection generation answered. */
@@ -140,5 +177,9 @@ void client_cache_clear_locked(struct shmv_client *c);
 
 /* Copy a segment record from the wire into the public struct. */
 void client_segment_info(const struct proto_segment *s, shmv_segment_info *out);
+
+/* Copy the library's struct src (src_size bytes) into the caller's dst of
+ * dst_size bytes: what both know, the rest of dst zeroed. */
+void client_copy_sized(void *dst, size_t dst_size, const void *src, size_t src_size);
 
 #endif

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * client.c: the connection to shmviewd. Connect + hello, the refcounted
- * connection object and client_request(), the single function through
- * which every request/response exchange goes.
+ * client.c: the connection to shmviewd. Connect (with the check of who
+ * listens) + hello, the refcounted connection object and client_request(),
+ * the single function through which every request/response exchange goes.
  */
 #include "config.h"
 
@@ -13,10 +13,38 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "client-internal.h"
+
+/* ---- fork ---- */
+
+static atomic_uint fork_generation;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+static bool atfork_ok;
+
+static void atfork_child(void) {
+  atomic_fetch_add_explicit(&fork_generation, 1, memory_order_relaxed);
+}
+
+static void atfork_register(void) {
+  atfork_ok = pthread_atfork(NULL, NULL, atfork_child) == 0;
+}
+
+unsigned client_fork_generation(void) {
+  return atomic_load_explicit(&fork_generation, memory_order_relaxed);
+}
+
+bool client_foreign(const struct shmv_client *c) {
+  /* The generation changes in every child of fork(), so the owner pays
+   * one load; should the handler not have been registered, getpid()
+   * decides every time. */
+  if (atfork_ok && client_fork_generation() == c->fork_gen)
+    return false;
+  return getpid() != c->owner_pid;
+}
 
 void client_ref(struct shmv_client *c) {
   atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
@@ -26,18 +54,23 @@ void client_unref(struct shmv_client *c) {
   if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1)
     return;
   if (c->sock >= 0)
-    close(c->sock);
+    close(c->sock); /* never shut down here: in a child that would end
+                       the parent's connection */
   if (c->pending_fd >= 0)
     close(c->pending_fd);
   client_cache_clear_locked(c);
   proto_reader_free(&c->reader);
-  pthread_mutex_destroy(&c->lock);
+  /* In a forked child the mutex may be a copy of one another thread of
+   * the parent held: it is never used there, nor destroyed. */
+  if (!client_foreign(c))
+    pthread_mutex_destroy(&c->lock);
   free(c);
 }
 
 /* Close the socket: the daemon sees EOF and drops every lease of this
  * connection. shutdown() first, so that happens even if a forked child
- * still holds a copy of the descriptor. Lock held. */
+ * still holds a copy of the descriptor. Lock held, in the owner only (a
+ * child never shuts down its parent's connection). */
 static void close_socket(struct shmv_client *c, enum client_state state) {
   if (c->sock >= 0) {
     shutdown(c->sock, SHUT_RDWR);
@@ -167,6 +200,7 @@ static int send_release_locked(struct shmv_client *c, uint64_t lease) {
 static int exchange_once(struct shmv_client *c, struct proto_request *req,
                          struct proto_response *resp, int *fd, bool *sent) {
   *sent = false;
+  c->reply_code = 0;
   if (c->state != CLIENT_OPEN)
     return -ENOTCONN;
 
@@ -208,6 +242,10 @@ static int exchange_once(struct shmv_client *c, struct proto_request *req,
   }
   if (resp->err != 0) {
     int code = resp->err > 0 ? resp->err : -resp->err;
+    /* The daemon's sentence says more than the code: keep it for
+     * shmv_last_error(). */
+    c->reply_code = -code;
+    snprintf(c->reply_msg, sizeof c->reply_msg, "%s", resp->msg);
     proto_response_free(resp);
     return -code;
   }
@@ -227,8 +265,13 @@ static int hello_locked(struct shmv_client *c) {
     return rc;
   struct proto_hello h = resp.u.hello;
   proto_response_free(&resp);
-  if (h.version != PROTO_VERSION)
+  if (h.version != PROTO_VERSION) {
+    c->reply_code = -EPROTONOSUPPORT;
+    snprintf(c->reply_msg, sizeof c->reply_msg,
+             "shmviewd %.31s on %s speaks protocol version %u; this library (%s) speaks %u",
+             h.server, c->path, (unsigned)h.version, PACKAGE_VERSION, (unsigned)PROTO_VERSION);
     return -EPROTONOSUPPORT;
+  }
   if (h.frame_max < PROTO_FRAME_MAX_MIN || h.frame_max > UINT32_MAX)
     return -EPROTO;
   c->server_version = h.version;
@@ -271,6 +314,67 @@ static int reregister_locked(struct shmv_client *c, struct client_mapping *m) {
   return c->state == CLIENT_OPEN ? 0 : rc;
 }
 
+/* The uid $SHMVIEW_TRUSTED_UID names, or -1. Not in setuid programs
+ * (secure_getenv): there the environment is the invoker's, who must not
+ * choose whose daemon the program trusts. */
+static int64_t env_trusted_uid(void) {
+  const char *e = secure_getenv("SHMVIEW_TRUSTED_UID");
+  char *end;
+  if (e == NULL || *e < '0' || *e > '9')
+    return -1;
+  errno = 0;
+  unsigned long long v = strtoull(e, &end, 10);
+  if (errno != 0 || *end != '\0' || v >= (uid_t)-1)
+    return -1;
+  return (int64_t)v;
+}
+
+/* Who may run the daemon this client talks to: root, this process's
+ * effective uid, a uid named in the options or $SHMVIEW_TRUSTED_UID, or
+ * the owner of the socket's directory when nobody else may write there
+ * (then only that owner could have put a socket in it: this is how the
+ * system daemon's own user, owner of /run/shmview, is trusted). Checked
+ * before anything is sent, at every (re)connection. 0, or -EPERM with the
+ * reason in c->reply_msg. */
+static int check_peer(struct shmv_client *c, int sock) {
+  struct ucred cr;
+  socklen_t len = sizeof cr;
+  if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0) {
+    int rc = -errno;
+    c->reply_code = rc;
+    snprintf(c->reply_msg, sizeof c->reply_msg,
+             "cannot tell who runs the daemon on %s (SO_PEERCRED: %s)", c->path, strerror(-rc));
+    return rc;
+  }
+  uid_t me = geteuid();
+  int64_t env_uid = env_trusted_uid();
+  if (cr.uid == 0 || cr.uid == me || (c->trusted_uid >= 0 && cr.uid == (uid_t)c->trusted_uid) ||
+      (env_uid >= 0 && cr.uid == (uid_t)env_uid))
+    return 0;
+
+  char dir[sizeof c->path];
+  snprintf(dir, sizeof dir, "%s", c->path);
+  char *slash = strrchr(dir, '/');
+  if (slash == NULL)
+    snprintf(dir, sizeof dir, ".");
+  else if (slash == dir)
+    dir[1] = '\0';
+  else
+    *slash = '\0';
+  struct stat st;
+  if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == cr.uid &&
+      (st.st_mode & (S_IWGRP | S_IWOTH)) == 0)
+    return 0;
+
+  c->reply_code = -EPERM;
+  snprintf(c->reply_msg, sizeof c->reply_msg,
+           "the daemon on %s runs as uid %u, which this process does not trust: it is not root, "
+           "not this process's uid %u, and not the owner of %s with that directory closed to "
+           "others; if it is meant to serve you, name it with SHMVIEW_TRUSTED_UID=%u",
+           c->path, (unsigned)cr.uid, (unsigned)me, dir, (unsigned)cr.uid);
+  return -EPERM;
+}
+
 static int connect_socket(const char *path) {
   struct sockaddr_un sa;
   memset(&sa, 0, sizeof sa);
@@ -300,25 +404,58 @@ static uint64_t monotonic_ms(void) {
   return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static uint64_t reconnect_timeout_ms(void) {
-  const char *e = getenv("SHMVIEW_RECONNECT_MS");
+/* Connect to c->path and check who listens. Returns the socket, or a
+ * negative errno value with the sentence in c->reply_msg where the code
+ * alone would mislead. */
+static int dial(struct shmv_client *c) {
+  c->reply_code = 0;
+  int sock = connect_socket(c->path);
+  if (sock == -EACCES) {
+    /* Not a segment's mode (what EACCES means everywhere else here). */
+    c->reply_code = sock;
+    snprintf(c->reply_msg, sizeof c->reply_msg,
+             "the socket %s refused the connection: its mode (or its directory's) does not let "
+             "this user connect",
+             c->path);
+  }
+  if (sock < 0)
+    return sock;
+  int rc = check_peer(c, sock);
+  if (rc < 0) {
+    close(sock);
+    return rc;
+  }
+  return sock;
+}
+
+/* An environment variable holding a decimal number no larger than max;
+ * fallback when it is unset or anything else. */
+static int64_t env_number(const char *name, uint64_t max, int64_t fallback) {
+  const char *e = getenv(name);
   char *end;
-  if (e == NULL || *e == '\0')
-    return RECONNECT_TIMEOUT_MS;
+  if (e == NULL || *e < '0' || *e > '9')
+    return fallback;
+  errno = 0;
   unsigned long long v = strtoull(e, &end, 10);
-  return *end == '\0' ? (uint64_t)v : RECONNECT_TIMEOUT_MS;
+  if (errno != 0 || *end != '\0' || v > max)
+    return fallback;
+  return (int64_t)v;
 }
 
 /* Reach the daemon again, with backoff, and re-register every live
  * mapping. Lock held. Returns 0 or a negative errno value. */
 static int reconnect_locked(struct shmv_client *c) {
-  uint64_t deadline = monotonic_ms() + reconnect_timeout_ms();
+  uint64_t deadline = monotonic_ms() + c->reconnect_ms;
   unsigned delay = RECONNECT_DELAY_MIN_MS;
   int rc;
 
   for (;;) {
     close_socket(c, CLIENT_BROKEN);
-    rc = connect_socket(c->path);
+    rc = dial(c);
+    if (rc == -EPERM) {
+      c->state = CLIENT_BROKEN; /* someone else listens there now */
+      return rc;
+    }
     if (rc >= 0) {
       c->sock = rc;
       c->state = CLIENT_OPEN;
@@ -372,8 +509,9 @@ static int exchange_locked(struct shmv_client *c, struct proto_request *req,
     close(*fd);
     *fd = -1;
   }
-  if (reconnect_locked(c) < 0)
-    return rc;
+  int again = reconnect_locked(c);
+  if (again < 0)
+    return again == -EPERM ? again : rc; /* someone else listens there now */
   return exchange_once(c, req, resp, fd, &sent);
 }
 
@@ -381,14 +519,31 @@ int client_request_gen(struct shmv_client *c, struct proto_request *req,
                        struct proto_response *resp, int *fd, uint64_t *generation) {
   if (fd)
     *fd = -1;
+  if (client_foreign(c)) {
+    /* The socket is the parent's: a request from here would mix our
+     * frames into its stream. */
+    char msg[160];
+    snprintf(msg, sizeof msg,
+             "this client was connected by process %d; after fork() process %d must "
+             "connect again",
+             (int)c->owner_pid, (int)getpid());
+    return client_fail(c, -ECHILD, msg);
+  }
+  char msg[CLIENT_MSG_MAX];
   pthread_mutex_lock(&c->lock);
   int rc = exchange_locked(c, req, resp, fd);
   if (generation != NULL)
     *generation = c->generation;
+  bool said = rc < 0 && rc == c->reply_code;
+  if (said)
+    memcpy(msg, c->reply_msg, sizeof msg);
   pthread_mutex_unlock(&c->lock);
-  if (rc < 0 && fd && *fd >= 0) {
-    close(*fd);
-    *fd = -1;
+  if (rc < 0) {
+    if (fd && *fd >= 0) {
+      close(*fd);
+      *fd = -1;
+    }
+    client_fail(c, rc, said ? msg : NULL);
   }
   return rc;
 }
@@ -412,6 +567,10 @@ void client_mapping_add(struct shmv_client *c, struct client_mapping *m) {
 }
 
 void client_mapping_release(struct shmv_client *c, struct client_mapping *m) {
+  /* In a forked child the lease is the parent's, and so are the list and
+   * the lock: leave them alone. */
+  if (client_foreign(c))
+    return;
   pthread_mutex_lock(&c->lock);
   if (m->prev != NULL)
     m->prev->next = m->next;
@@ -446,13 +605,17 @@ bool client_cache_take(struct shmv_client *c, dev_t dev, ino_t ino, uint64_t sta
 
 void client_cache_put(struct shmv_client *c, const struct client_mapping *m) {
   struct cached_map victim = { 0 };
+  if (client_foreign(c)) {
+    munmap(m->base, m->maplen); /* this process's copy of the mapping */
+    return;
+  }
   pthread_mutex_lock(&c->lock);
-  if (c->state == CLIENT_CLOSED || c->cache_off) {
+  if (c->state == CLIENT_CLOSED || c->cache_max == 0) {
     victim.base = m->base;
     victim.len = m->maplen;
   } else {
     struct cached_map *slot = &c->cache[0];
-    for (int i = 0; i < CLIENT_MAP_CACHE; i++) {
+    for (int i = 0; i < c->cache_max; i++) {
       if (c->cache[i].base == NULL) {
         slot = &c->cache[i];
         break;
@@ -487,8 +650,15 @@ void client_segment_info(const struct proto_segment *s, shmv_segment_info *out) 
   out->mode = s->mode;
   out->views = s->views;
   out->writable_views = s->writable_views;
-  out->created.tv_sec = (time_t)s->created_sec;
-  out->created.tv_nsec = (long)s->created_nsec;
+  out->created_sec = (int64_t)s->created_sec;
+  out->created_nsec = (int32_t)s->created_nsec;
+}
+
+void client_copy_sized(void *dst, size_t dst_size, const void *src, size_t src_size) {
+  size_t n = dst_size < src_size ? dst_size : src_size;
+  memcpy(dst, src, n);
+  if (dst_size > n)
+    memset((char *)dst + n, 0, dst_size - n);
 }
 
 /* ---- public ---- */
@@ -499,15 +669,46 @@ int shmv_default_socket_path(char *buf, size_t cap) {
   return proto_socket_path(NULL, buf, cap);
 }
 
-int shmv_connect(const char *socket_path, shmv_client **out) {
+/* Options as this library knows them, from the caller's struct of
+ * opts->size bytes: a smaller one is an older program's (every field it
+ * lacks keeps its default), a larger one a newer program's, whose fields
+ * this library does not know must then be zero. */
+static int read_options(const shmv_connect_options *opts, shmv_connect_options *o) {
+  const shmv_connect_options defaults = SHMV_CONNECT_OPTIONS_INIT;
+  *o = defaults;
+  if (opts == NULL)
+    return 0;
+  /* The first version is this one: nothing smaller exists. */
+  if (opts->size < sizeof *o)
+    return -EINVAL;
+  for (size_t i = sizeof *o; i < opts->size; i++)
+    if (((const unsigned char *)opts)[i] != 0)
+      return -EINVAL;
+  memcpy(o, opts, sizeof *o);
+  o->size = sizeof *o;
+  if (o->reconnect_ms < -1 || o->map_cache < -1 || o->map_cache > SHMV_MAP_CACHE_MAX ||
+      o->trusted_uid < -1 || o->trusted_uid >= (int64_t)(uid_t)-1)
+    return -EINVAL;
+  return 0;
+}
+
+static int connect_with(const char *socket_path, const shmv_connect_options *opts,
+                        shmv_client **out) {
   if (!out)
     return -EINVAL;
   *out = NULL;
 
+  shmv_connect_options o;
+  int rc = read_options(opts, &o);
+  if (rc < 0)
+    return client_fail(NULL, rc,
+                       "invalid connect options (a value out of range, or a field "
+                       "this version of the library does not know)");
+
   struct sockaddr_un sa;
   memset(&sa, 0, sizeof sa);
   sa.sun_family = AF_UNIX;
-  int rc = proto_socket_path(socket_path, sa.sun_path, sizeof sa.sun_path);
+  rc = proto_socket_path(socket_path, sa.sun_path, sizeof sa.sun_path);
   if (rc < 0)
     return rc;
 
@@ -520,17 +721,27 @@ int shmv_connect(const char *socket_path, shmv_client **out) {
     free(c);
     return -rc;
   }
+  static atomic_uint_fast64_t serials;
+  c->serial = atomic_fetch_add_explicit(&serials, 1, memory_order_relaxed) + 1;
+  pthread_once(&atfork_once, atfork_register);
+  c->owner_pid = getpid();
+  c->fork_gen = client_fork_generation();
   c->next_id = 1;
   c->pending_fd = -1;
-  const char *cache = getenv("SHMVIEW_MAP_CACHE");
-  c->cache_off = cache != NULL && strcmp(cache, "0") == 0;
+  /* The environment overrides what the program chose. */
+  c->cache_max = (int)env_number("SHMVIEW_MAP_CACHE", SHMV_MAP_CACHE_MAX,
+                                 o.map_cache >= 0 ? o.map_cache : CLIENT_MAP_CACHE);
+  c->reconnect_ms =
+      (uint64_t)env_number("SHMVIEW_RECONNECT_MS", INT64_MAX,
+                           o.reconnect_ms >= 0 ? o.reconnect_ms : RECONNECT_TIMEOUT_MS);
+  c->trusted_uid = o.trusted_uid;
   c->frame_max = PROTO_FRAME_MAX_DEFAULT;
   c->state = CLIENT_OPEN;
   proto_reader_init(&c->reader, PROTO_FRAME_MAX_DEFAULT, true);
 
   snprintf(c->path, sizeof c->path, "%s", sa.sun_path);
   c->generation = 1;
-  c->sock = connect_socket(c->path);
+  c->sock = dial(c);
   if (c->sock < 0) {
     rc = c->sock;
     goto fail;
@@ -544,16 +755,46 @@ int shmv_connect(const char *socket_path, shmv_client **out) {
   return 0;
 
 fail:
+  if (rc == c->reply_code)
+    client_fail(NULL, rc, c->reply_msg);
   client_unref(c);
   return rc;
+}
+
+int shmv_connect_with(const char *socket_path, const shmv_connect_options *opts,
+                      shmv_client **out) {
+  return client_result(NULL, connect_with(socket_path, opts, out));
+}
+
+int shmv_connect(const char *socket_path, shmv_client **out) {
+  return shmv_connect_with(socket_path, NULL, out);
 }
 
 void shmv_disconnect(shmv_client *c) {
   if (!c)
     return;
+  if (client_foreign(c)) {
+    /* Only this process's copy of the socket goes; the parent's
+     * connection and leases are untouched. */
+    if (c->sock >= 0)
+      close(c->sock);
+    c->sock = -1;
+    c->state = CLIENT_CLOSED;
+    client_cache_clear_locked(c); /* our copies of the cached mappings */
+    client_unref(c);
+    return;
+  }
   pthread_mutex_lock(&c->lock);
   close_socket(c, CLIENT_CLOSED);
   client_cache_clear_locked(c);
   pthread_mutex_unlock(&c->lock);
   client_unref(c);
+}
+
+const char *shmv_version(void) {
+  return PACKAGE_VERSION;
+}
+
+unsigned shmv_version_number(void) {
+  return SHMV_VERSION_HEX;
 }

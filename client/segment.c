@@ -6,10 +6,16 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "client-internal.h"
+
+/* The first version of each struct the library fills: a caller's may not
+ * be smaller (it would lack fields every version has). */
+#define SEGMENT_INFO_SIZE_MIN (offsetof(shmv_segment_info, created_nsec) + sizeof(int32_t))
+#define STATUS_INFO_SIZE_MIN  (offsetof(shmv_status_info, grace_ms) + sizeof(uint64_t))
 
 /* A request on a named segment, the name checked here so a bad one costs
  * no round trip. */
@@ -23,7 +29,7 @@ static int named_request(struct proto_request *req, enum proto_op op, const char
   return 0;
 }
 
-int shmv_create(shmv_client *c, const char *name, size_t size, unsigned mode) {
+static int create(shmv_client *c, const char *name, size_t size, unsigned mode) {
   if (!c)
     return -EINVAL;
   struct proto_request req;
@@ -41,7 +47,7 @@ int shmv_create(shmv_client *c, const char *name, size_t size, unsigned mode) {
   return 0;
 }
 
-int shmv_unlink(shmv_client *c, const char *name) {
+static int unlink_(shmv_client *c, const char *name) {
   if (!c)
     return -EINVAL;
   struct proto_request req;
@@ -56,7 +62,7 @@ int shmv_unlink(shmv_client *c, const char *name) {
   return 0;
 }
 
-int shmv_resize(shmv_client *c, const char *name, size_t size) {
+static int resize(shmv_client *c, const char *name, size_t size) {
   if (!c)
     return -EINVAL;
   struct proto_request req;
@@ -73,8 +79,8 @@ int shmv_resize(shmv_client *c, const char *name, size_t size) {
   return 0;
 }
 
-int shmv_stat(shmv_client *c, const char *name, shmv_segment_info *out) {
-  if (!c || !out)
+static int stat_(shmv_client *c, const char *name, shmv_segment_info *out, size_t info_size) {
+  if (!c || !out || info_size < SEGMENT_INFO_SIZE_MIN)
     return -EINVAL;
   struct proto_request req;
   struct proto_response resp;
@@ -84,21 +90,27 @@ int shmv_stat(shmv_client *c, const char *name, shmv_segment_info *out) {
   rc = client_request(c, &req, &resp, NULL);
   if (rc < 0)
     return rc;
-  if (strcmp(resp.u.segment.name, name) != 0)
+  if (strcmp(resp.u.segment.name, name) != 0) {
     rc = -EPROTO;
-  else
-    client_segment_info(&resp.u.segment, out);
+  } else {
+    shmv_segment_info info;
+    client_segment_info(&resp.u.segment, &info);
+    client_copy_sized(out, info_size, &info, sizeof info);
+  }
   proto_response_free(&resp);
   return rc;
 }
 
-int shmv_list(shmv_client *c, shmv_segment_info **out, size_t *count) {
-  if (!c || !out || !count)
+/* The array's stride is the caller's info_size. */
+static int list(shmv_client *c, shmv_segment_info **out, size_t *count, size_t info_size) {
+  if (!out || !count)
     return -EINVAL;
   *out = NULL;
   *count = 0;
+  if (!c || info_size < SEGMENT_INFO_SIZE_MIN)
+    return -EINVAL;
 
-  shmv_segment_info *list = NULL;
+  char *list = NULL;
   size_t n = 0, cap = 0;
   char after[PROTO_NAME_MAX + 1] = "";
   int rc;
@@ -117,16 +129,16 @@ int shmv_list(shmv_client *c, shmv_segment_info **out, size_t *count) {
 
     size_t got = resp.u.list.count;
     bool more = resp.u.list.more;
-    if (got > SIZE_MAX / sizeof *list - n) {
+    if (got > SIZE_MAX / info_size - n) {
       proto_response_free(&resp);
       rc = -ENOMEM;
       goto fail;
     }
     if (n + got > cap) {
       size_t ncap = cap ? cap * 2 : 64;
-      if (ncap < n + got || ncap > SIZE_MAX / sizeof *list)
+      if (ncap < n + got || ncap > SIZE_MAX / info_size)
         ncap = n + got;
-      shmv_segment_info *bigger = realloc(list, ncap * sizeof *list);
+      char *bigger = realloc(list, ncap * info_size);
       if (!bigger) {
         proto_response_free(&resp);
         rc = -ENOMEM;
@@ -143,7 +155,9 @@ int shmv_list(shmv_client *c, shmv_segment_info **out, size_t *count) {
         rc = -EPROTO;
         break;
       }
-      client_segment_info(s, &list[n++]);
+      shmv_segment_info info;
+      client_segment_info(s, &info);
+      client_copy_sized(list + n++ * info_size, info_size, &info, sizeof info);
       memcpy(after, s->name, sizeof after);
     }
     proto_response_free(&resp);
@@ -158,11 +172,11 @@ int shmv_list(shmv_client *c, shmv_segment_info **out, size_t *count) {
   }
   if (!list) {
     /* An empty list is still a malloc'd array the caller frees. */
-    list = malloc(sizeof *list);
+    list = malloc(info_size);
     if (!list)
       return -ENOMEM;
   }
-  *out = list;
+  *out = (shmv_segment_info *)(void *)list;
   *count = n;
   return 0;
 
@@ -175,8 +189,8 @@ void shmv_list_free(shmv_segment_info *list) {
   free(list);
 }
 
-int shmv_status(shmv_client *c, shmv_status_info *out) {
-  if (!c || !out)
+static int status(shmv_client *c, shmv_status_info *out, size_t info_size) {
+  if (!c || !out || info_size < STATUS_INFO_SIZE_MIN)
     return -EINVAL;
   struct proto_request req;
   struct proto_response resp;
@@ -186,6 +200,8 @@ int shmv_status(shmv_client *c, shmv_status_info *out) {
   if (rc < 0)
     return rc;
   const struct proto_status *s = &resp.u.status;
+  shmv_status_info info, *caller = out;
+  out = &info;
   memset(out, 0, sizeof *out);
   memcpy(out->version, s->server, sizeof out->version);
   out->version[sizeof out->version - 1] = '\0';
@@ -211,5 +227,32 @@ int shmv_status(shmv_client *c, shmv_status_info *out) {
   out->used_views = s->used_views;
   out->grace_ms = s->grace_ms;
   proto_response_free(&resp);
+  client_copy_sized(caller, info_size, &info, sizeof info);
   return 0;
+}
+
+/* ---- public: each records a failure for shmv_last_error() ---- */
+
+int shmv_create(shmv_client *c, const char *name, size_t size, unsigned mode) {
+  return client_result(c, create(c, name, size, mode));
+}
+
+int shmv_unlink(shmv_client *c, const char *name) {
+  return client_result(c, unlink_(c, name));
+}
+
+int shmv_resize(shmv_client *c, const char *name, size_t size) {
+  return client_result(c, resize(c, name, size));
+}
+
+int shmv_stat_sized(shmv_client *c, const char *name, shmv_segment_info *out, size_t info_size) {
+  return client_result(c, stat_(c, name, out, info_size));
+}
+
+int shmv_list_sized(shmv_client *c, shmv_segment_info **out, size_t *count, size_t info_size) {
+  return client_result(c, list(c, out, count, info_size));
+}
+
+int shmv_status_sized(shmv_client *c, shmv_status_info *out, size_t info_size) {
+  return client_result(c, status(c, out, info_size));
 }

@@ -9,16 +9,32 @@
  * processes.
  *
  * Conventions (as in libuv): every function that can fail returns 0 or a
- * negative errno value; shmv_strerror() turns it into a sentence.
+ * negative errno value; shmv_strerror() turns it into a sentence, and
+ * shmv_last_error() gives the daemon's own sentence for the last failure.
  *
  * Restarts: when shmviewd goes away, the next request reconnects (retrying
- * for up to 5 s, or $SHMVIEW_RECONNECT_MS milliseconds) and re-registers
- * every live view, whose memory stays mapped throughout.
+ * for up to 5 s: see shmv_connect_options) and re-registers every live view,
+ * whose memory stays mapped throughout.
  *
  * Threads: a shmv_client may be used from several threads at once (requests
  * are serialised on its connection). A shmv_view is a small handle: use each
  * handle from one thread at a time, but slices of one view may be used and
  * released from different threads.
+ *
+ * fork(): a client belongs to the process that connected it. In a child,
+ * shmv_view_release() only unmaps (the parent's lease is untouched),
+ * shmv_disconnect() only closes the child's copy of the socket, and every
+ * request fails with -ECHILD; connect again in the child to use the daemon.
+ * Mappings inherited by the child stay valid until it releases them.
+ *
+ * ABI: the library's symbols carry versions (SHMVIEW_0.1, ...). Structs the
+ * library fills (shmv_segment_info, shmv_status_info) only ever grow at
+ * their end, and the caller's size travels with each call (the macros
+ * shmv_stat(), shmv_list() and shmv_status() pass sizeof for you), so a
+ * program built against an older header keeps working with a newer library
+ * and the reverse: fields one side does not know are left out or zeroed.
+ * shmv_connect_options carries its own size. shmv_descriptor never changes.
+ * Plain C99 and C++ can include this header; it needs no feature macros.
  */
 #ifndef SHMV_SHMVIEW_H
 #define SHMV_SHMVIEW_H
@@ -26,16 +42,18 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
-#include <time.h>
+
+#include "shmview-version.h" /* SHMV_VERSION_MAJOR, _MINOR, _PATCH, _STRING */
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define SHMV_VERSION_MAJOR  0
-#define SHMV_VERSION_MINOR  1
-#define SHMV_VERSION_PATCH  0
-#define SHMV_VERSION_STRING "0.1.0"
+/* The library's version at run time ("0.1.0"), which may be newer than the
+ * SHMV_VERSION_STRING a program was compiled with; and the same as a number,
+ * (major << 16) | (minor << 8) | patch, comparable with SHMV_VERSION_HEX. */
+const char *shmv_version(void);
+unsigned shmv_version_number(void);
 
 /* Segment names: 1..SHMV_NAME_MAX chars of [A-Za-z0-9._-], not starting with '.'. */
 #define SHMV_NAME_MAX 200
@@ -56,16 +74,65 @@ typedef struct shmv_client shmv_client;
 
 /* Connect to shmviewd. socket_path NULL resolves it: $SHMVIEW_SOCKET, else
  * /run/shmview/shmview.sock for root, else $XDG_RUNTIME_DIR/shmview.sock,
- * else /tmp/shmview-$UID/shmview.sock (a directory the daemon makes 0700). */
+ * else /tmp/shmview-$UID/shmview.sock (a directory the daemon makes 0700).
+ * The same as shmv_connect_with() with default options.
+ *
+ * Which daemon is trusted: before anything is sent, the library asks the
+ * kernel who listens on the socket (SO_PEERCRED) and refuses with -EPERM
+ * unless that uid is root, this process's effective uid, the owner of the
+ * socket's directory when that directory is not writable by group or
+ * others (as /run/shmview is for the system daemon's user), or a uid named
+ * in the options or in $SHMVIEW_TRUSTED_UID (ignored in setuid programs).
+ * shmv_last_error(NULL) says whose daemon was refused. Any other daemon
+ * could read what the program writes into its views, or hand it memory
+ * that someone else controls. */
 int shmv_connect(const char *socket_path, shmv_client **out);
 
+/* Options of shmv_connect_with(). Start from SHMV_CONNECT_OPTIONS_INIT,
+ * which sets size (so that a newer library knows which fields this program
+ * knows) and the defaults; fields are only ever added at the end. */
+typedef struct shmv_connect_options {
+  size_t size; /* sizeof(shmv_connect_options), set by the initialiser */
+  /* How long a request keeps reconnecting to a daemon that went away
+   * before it fails, in ms: -1 the default (5000), 0 never reconnect.
+   * $SHMVIEW_RECONNECT_MS, when set, overrides it. */
+  int64_t reconnect_ms;
+  /* Released mappings kept for the next view of the same pages (see
+   * shmv_view_release): -1 the default (4), 0 none, at most
+   * SHMV_MAP_CACHE_MAX. $SHMVIEW_MAP_CACHE, when set, overrides it. */
+  int map_cache;
+  /* A uid trusted to run the daemon besides those shmv_connect() names,
+   * or -1 for none. $SHMVIEW_TRUSTED_UID names one more. */
+  int64_t trusted_uid;
+} shmv_connect_options;
+
+#define SHMV_MAP_CACHE_MAX 4
+#define SHMV_CONNECT_OPTIONS_INIT \
+  { sizeof(shmv_connect_options), -1, -1, -1 }
+
+/* shmv_connect() with options (NULL: the defaults). -EINVAL for a value
+ * out of range, a size smaller than the first version of the struct, or a
+ * field this library does not know set to anything but zero. */
+int shmv_connect_with(const char *socket_path, const shmv_connect_options *opts, shmv_client **out);
+
 /* Close the connection. The daemon drops every lease the connection held;
- * views already mapped stay readable/writable memory until released. */
+ * views already mapped stay readable/writable memory until released. In a
+ * forked child, only the child's copy of the socket is closed. */
 void shmv_disconnect(shmv_client *c);
 
 /* The socket path shmv_connect(NULL) would use, into buf (NUL-terminated).
  * Returns 0, or -ENAMETOOLONG when it does not fit. */
 int shmv_default_socket_path(char *buf, size_t cap);
+
+/* Why the calling thread's last failed call on c failed: the daemon's own
+ * sentence when it sent one ("offset 8192 is past the end of 'frames'
+ * (4096 bytes)"), else shmv_strerror()'s. c NULL: the thread's last failed
+ * call of all, on any client or a shmv_connect() (so it says why a connect
+ * failed). "" when nothing failed yet.
+ * Each thread sees only its own calls' errors; a later success does not
+ * clear it. The string stays valid until this thread's next failed call;
+ * a thread remembers the errors of its last 8 clients. */
+const char *shmv_last_error(const shmv_client *c);
 
 /* ---- segments ---------------------------------------------------------- */
 
@@ -77,7 +144,9 @@ typedef struct shmv_segment_info {
   unsigned mode;           /* permission bits, as a file's (e.g. 0640) */
   uint64_t views;          /* live view leases, all clients */
   uint64_t writable_views; /* of which writable */
-  struct timespec created; /* CLOCK_REALTIME */
+  int64_t created_sec;     /* creation time, CLOCK_REALTIME: seconds */
+  int32_t created_nsec;    /* and nanoseconds */
+  /* New fields go here, at the end (see "ABI" above). */
 } shmv_segment_info;
 
 /* Create a segment of size bytes (zero-filled), mode like a file's (0 means
@@ -93,12 +162,21 @@ int shmv_unlink(shmv_client *c, const char *name);
  * of the segment is leased fails with -EBUSY. Needs write permission. */
 int shmv_resize(shmv_client *c, const char *name, size_t size);
 
-int shmv_stat(shmv_client *c, const char *name, shmv_segment_info *out);
+/* One segment's record, into *out. */
+#define shmv_stat(c, name, out) shmv_stat_sized((c), (name), (out), sizeof *(out))
 
 /* All segments, sorted by name, in a malloc'd array freed by
  * shmv_list_free(). */
-int shmv_list(shmv_client *c, shmv_segment_info **out, size_t *count);
+#define shmv_list(c, out, count) shmv_list_sized((c), (out), (count), sizeof **(out))
 void shmv_list_free(shmv_segment_info *list);
+
+/* What the macros above call. info_size is the caller's
+ * sizeof(shmv_segment_info), which is also the stride of shmv_list's array:
+ * the library fills what both sides know and zeroes the rest. -EINVAL when
+ * it is smaller than the first version of the struct. Bindings that cannot
+ * use the macros call these with their own struct's size. */
+int shmv_stat_sized(shmv_client *c, const char *name, shmv_segment_info *out, size_t info_size);
+int shmv_list_sized(shmv_client *c, shmv_segment_info **out, size_t *count, size_t info_size);
 
 /* ---- daemon status ----------------------------------------------------- */
 
@@ -125,10 +203,14 @@ typedef struct shmv_status_info {
   uint64_t used_segments;
   uint64_t used_views;
   uint64_t grace_ms; /* after a restart: time left during which
-                                re-adopted segments may not shrink */
+                        re-adopted segments may not shrink */
+  /* New fields go here, at the end (see "ABI" above). */
 } shmv_status_info;
 
-int shmv_status(shmv_client *c, shmv_status_info *out);
+/* The daemon's counters and limits, into *out. */
+#define shmv_status(c, out) shmv_status_sized((c), (out), sizeof *(out))
+/* What shmv_status() calls; info_size as for shmv_stat_sized(). */
+int shmv_status_sized(shmv_client *c, shmv_status_info *out, size_t info_size);
 
 /* ---- views ------------------------------------------------------------- */
 
@@ -160,13 +242,15 @@ size_t shmv_view_tobytes(const shmv_view *v, void *dst, size_t cap);
 /* Release the handle; the lease goes with the last slice. The mapping may
  * be kept (up to four per client, until shmv_disconnect) for the next view
  * of the same pages, whose first touch through a new mapping is costly;
- * SHMVIEW_MAP_CACHE=0 in the environment turns that off. */
+ * the map_cache connect option (or SHMVIEW_MAP_CACHE=0) turns that off. In
+ * a forked child it only unmaps: the lease is the parent's. */
 void shmv_view_release(shmv_view *v);
 
 /* ---- descriptors ------------------------------------------------------- */
 
 /* A view described by value, which one process can hand another. Its text
- * form is NAME:OFFSET:LENGTH[:rw|:ro], e.g. "frames:4096:1024:rw". */
+ * form is NAME:OFFSET:LENGTH[:rw|:ro], e.g. "frames:4096:1024:rw". This
+ * struct never changes (a new field would come with new functions). */
 typedef struct shmv_descriptor {
   char name[SHMV_NAME_MAX + 1];
   size_t offset; /* from the start of the segment */

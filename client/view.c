@@ -26,8 +26,8 @@ static size_t page_size(void) {
   return p;
 }
 
-int shmv_view_open(shmv_client *c, const char *name, size_t offset, size_t length, int flags,
-                   shmv_view **out) {
+static int view_open(shmv_client *c, const char *name, size_t offset, size_t length, int flags,
+                     shmv_view **out) {
   if (!out)
     return -EINVAL;
   *out = NULL;
@@ -142,11 +142,16 @@ fail_lease:
   return rc;
 }
 
+int shmv_view_open(shmv_client *c, const char *name, size_t offset, size_t length, int flags,
+                   shmv_view **out) {
+  return client_result(c, view_open(c, name, offset, length, flags, out));
+}
+
 int shmv_view_open_descriptor(shmv_client *c, const shmv_descriptor *d, shmv_view **out) {
   if (!d) {
     if (out)
       *out = NULL;
-    return -EINVAL;
+    return client_result(c, -EINVAL);
   }
   return shmv_view_open(c, d->name, d->offset, d->length, d->writable ? SHMV_WRITABLE : 0, out);
 }
@@ -192,6 +197,8 @@ size_t shmv_view_tobytes(const shmv_view *v, void *dst, size_t cap) {
   return v->length;
 }
 
+/* In a forked child this only unmaps: client_cache_put() and
+ * client_mapping_release() leave the parent's lease, list and lock alone. */
 void shmv_view_release(shmv_view *v) {
   if (!v)
     return;

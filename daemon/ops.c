@@ -48,6 +48,9 @@ struct op_ctx {
   size_t scratch_len;
 };
 
+/* "byte" or "bytes": error sentences reach the user as they are. */
+#define PLURAL(n) ((n) == 1 ? "" : "s")
+
 static void fail(struct op_ctx *x, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -209,7 +212,8 @@ static void op_create(struct op_ctx *x) {
   if (rc < 0)
     state_unlinked(st, req->name); /* the intent is void; if this fails, load sees no object */
   if (rc == -ENOSPC) {
-    fail(x, ENOSPC, "no room in shared memory for %llu bytes", (unsigned long long)req->size);
+    fail(x, ENOSPC, "no room in shared memory for %llu byte%s", (unsigned long long)req->size,
+         PLURAL(req->size));
     return;
   }
   if (rc == -EEXIST) {
@@ -254,15 +258,15 @@ static void op_open(struct op_ctx *x) {
   }
   /* Overflow-safe: offset <= size first, then length against what is left. */
   if (req->offset > s->size) {
-    fail(x, ERANGE, "offset %llu is past the end of '%s' (%llu bytes)",
-         (unsigned long long)req->offset, s->name, (unsigned long long)s->size);
+    fail(x, ERANGE, "offset %llu is past the end of '%s' (%llu byte%s)",
+         (unsigned long long)req->offset, s->name, (unsigned long long)s->size, PLURAL(s->size));
     return;
   }
   length = req->length == PROTO_TO_END ? s->size - req->offset : req->length;
   if (length > s->size - req->offset) {
-    fail(x, ERANGE, "range %llu+%llu is past the end of '%s' (%llu bytes)",
+    fail(x, ERANGE, "range %llu+%llu is past the end of '%s' (%llu byte%s)",
          (unsigned long long)req->offset, (unsigned long long)req->length, s->name,
-         (unsigned long long)s->size);
+         (unsigned long long)s->size, PLURAL(s->size));
     return;
   }
   if (cfg->max_views != 0 && x->d->leases.count >= cfg->max_views) {
@@ -406,8 +410,8 @@ static void op_resize(struct op_ctx *x) {
   if (rc < 0) {
     state_resized(x->d->state, s->name, old); /* the object's size wins at load anyway */
     if (rc == -ENOSPC)
-      fail(x, ENOSPC, "no room in shared memory to grow '%s' to %llu bytes", s->name,
-           (unsigned long long)req->size);
+      fail(x, ENOSPC, "no room in shared memory to grow '%s' to %llu byte%s", s->name,
+           (unsigned long long)req->size, PLURAL(req->size));
     else
       fail(x, -rc, "cannot resize segment '%s': %s", s->name, strerror(-rc));
     return;

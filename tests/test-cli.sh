@@ -349,7 +349,7 @@ ok "a live view shows as 1/0, shrinking fails (exit 1), growing works; released,
 
 # ---- errors -------------------------------------------------------------------
 run 1 sv stat nosuch
-err_has "shmview: nosuch: no such segment"
+err_has "shmview: nosuch: no segment named 'nosuch'"
 run 1 sv dump nosuch
 err_has "shmview: nosuch: "
 run 1 sv rm nosuch

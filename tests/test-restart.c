@@ -90,8 +90,8 @@ START_TEST(kill9_loses_nothing) {
     ck_assert_uint_eq(after.mode, before[i].mode);
     ck_assert_uint_eq(after.uid, before[i].uid);
     ck_assert_uint_eq(after.gid, before[i].gid);
-    ck_assert_int_eq(after.created.tv_sec, before[i].created.tv_sec);
-    ck_assert_int_eq(after.created.tv_nsec, before[i].created.tv_nsec);
+    ck_assert_int_eq(after.created_sec, before[i].created_sec);
+    ck_assert_int_eq(after.created_nsec, before[i].created_nsec);
   }
   ck_assert_int_eq(shmv_stat(c, "delta", &after), -ENOENT);
   check_fill(c, "alpha", 70000, 7);

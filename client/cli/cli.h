@@ -161,8 +161,9 @@ int cli_open_view(struct cli_ctx *ctx, const shmv_descriptor *d, int writable, s
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_verror(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 
-/* shmv_strerror() for the result of an operation on a segment, once
- * connected (where -ENOENT means no such segment). */
+/* Why an operation on a segment failed, once connected: the daemon's own
+ * sentence (shmv_last_error()), else shmv_strerror()'s (where -ENOENT
+ * means no such segment). */
 const char *cli_op_strerror(int code);
 
 /* Flush stdout and report a failure to write it: 0, or CLI_EXIT_FAIL (quiet

@@ -63,7 +63,8 @@ static int cmd_list_table(const shmv_segment_info *list, size_t n, const struct 
     cells[2] = cli_user_name(s->uid, owner, sizeof owner);
     cells[3] = mode;
     cells[4] = views;
-    cells[5] = cli_time_local(&s->created, created, sizeof created);
+    struct timespec when = { .tv_sec = (time_t)s->created_sec, .tv_nsec = s->created_nsec };
+    cells[5] = cli_time_local(&when, created, sizeof created);
     if (cli_table_add(t, cells) != 0) {
       cli_table_free(t);
       cli_error("out of memory");

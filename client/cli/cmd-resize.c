@@ -25,10 +25,7 @@ static int cmd_resize_exec(struct cli_ctx *ctx, const struct cli_args *args) {
   int r;
 
   if ((r = shmv_resize(ctx->client, name, (size_t)args->arg[1].n)) != 0) {
-    if (r == -EBUSY)
-      cli_error("%s: %s (cannot shrink while views are open)", name, cli_op_strerror(r));
-    else
-      cli_error("%s: %s", name, cli_op_strerror(r));
+    cli_error("%s: %s", name, cli_op_strerror(r));
     return CLI_EXIT_FAIL;
   }
   return 0;

@@ -158,12 +158,12 @@ static int cmd_write_exec(struct cli_ctx *ctx, const struct cli_args *args) {
     status = CLI_EXIT_FAIL;
   } else if (st.total > room) {
     if (d->length == SHMV_TO_END)
-      cli_error("input is larger than the %zu bytes from offset %zu to the end of %s", room,
-                d->offset, d->name);
+      cli_error("input is larger than the %zu byte%s from offset %zu to the end of %s", room,
+                room == 1 ? "" : "s", d->offset, d->name);
     else
-      cli_error("input is larger than the %zu bytes from offset %zu of %s "
+      cli_error("input is larger than the %zu byte%s from offset %zu of %s "
                 "(the length asked for)",
-                room, d->offset, d->name);
+                room, room == 1 ? "" : "s", d->offset, d->name);
     status = CLI_EXIT_FAIL;
   } else if (st.total > 0 && stage_copy(&st, shmv_view_data(v)) != 0) {
     status = CLI_EXIT_FAIL;

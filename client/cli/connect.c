@@ -37,12 +37,11 @@ int cli_connect(struct cli_ctx *ctx) {
               "'systemctl start shmviewd')",
               p, r == -ENOENT ? "no such socket" : "connection refused", p);
   else
-    cli_error("cannot connect to shmviewd at %s: %s", p, shmv_strerror(r));
+    cli_error("cannot connect to shmviewd at %s: %s", p, cli_op_strerror(r));
   return CLI_EXIT_FAIL;
 }
 
 int cli_open_view(struct cli_ctx *ctx, const shmv_descriptor *d, int writable, shmv_view **out) {
-  shmv_segment_info info;
   int r, status;
 
   if ((status = cli_connect(ctx)) != 0)
@@ -50,17 +49,7 @@ int cli_open_view(struct cli_ctx *ctx, const shmv_descriptor *d, int writable, s
   r = shmv_view_open(ctx->client, d->name, d->offset, d->length, writable ? SHMV_WRITABLE : 0, out);
   if (r == 0)
     return 0;
-  if (r == -ERANGE && shmv_stat(ctx->client, d->name, &info) == 0) {
-    if (d->length == SHMV_TO_END)
-      cli_error("%s: %s (offset %zu is past the end of the segment, which is "
-                "%llu bytes)",
-                d->name, shmv_strerror(r), d->offset, (unsigned long long)info.size);
-    else
-      cli_error("%s: %s (offset %zu + length %zu is past the end of the "
-                "segment, which is %llu bytes)",
-                d->name, shmv_strerror(r), d->offset, d->length, (unsigned long long)info.size);
-  } else {
-    cli_error("%s: %s", d->name, cli_op_strerror(r));
-  }
+  /* For a window outside the segment the daemon's sentence gives its size. */
+  cli_error("%s: %s", d->name, cli_op_strerror(r));
   return CLI_EXIT_FAIL;
 }

@@ -35,6 +35,7 @@ void cli_json_string(FILE *out, const char *s) {
 
 void cli_json_segment(FILE *out, const shmv_segment_info *info) {
   char created[64];
+  struct timespec when = { .tv_sec = (time_t)info->created_sec, .tv_nsec = info->created_nsec };
 
   fputs("{\"name\": ", out);
   cli_json_string(out, info->name);
@@ -44,6 +45,6 @@ void cli_json_segment(FILE *out, const shmv_segment_info *info) {
           ", \"created\": ",
           info->size, (unsigned long)info->uid, (unsigned long)info->gid, info->mode & 07777,
           info->views, info->writable_views);
-  cli_json_string(out, cli_time_rfc3339(&info->created, created, sizeof created));
+  cli_json_string(out, cli_time_rfc3339(&when, created, sizeof created));
   fputc('}', out);
 }

@@ -30,6 +30,12 @@ void cli_error(const char *fmt, ...) {
 }
 
 const char *cli_op_strerror(int code) {
+  /* The daemon's own sentence, or the library's, says most ("offset 8192
+   * is past the end of 'frames' (4096 bytes)"): the CLI makes one call at
+   * a time, so the thread's last failure is this one. */
+  const char *said = shmv_last_error(NULL);
+  if (*said != '\0' && strcmp(said, shmv_strerror(code)) != 0)
+    return said;
   /* Once connected, ENOENT can only be about the segment. */
   if (code == -ENOENT || code == ENOENT)
     return "no such segment";

@@ -1,0 +1,306 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test-peer.c: which daemon a client trusts (the peer check).
+ *
+ * An impostor runs as `nobody` and listens on a socket in a shared
+ * directory (mode 1777, as /tmp). Root's client refuses it with -EPERM
+ * before sending a byte, shmv_last_error(NULL) and the CLI say whose daemon
+ * was refused; a uid named by SHMVIEW_TRUSTED_UID or the trusted_uid option,
+ * or the owner of a directory closed to others, is trusted; and a daemon
+ * replaced by an impostor while a client is connected is refused at the
+ * reconnection. We run as root (make check does); without root the test is
+ * skipped.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "shmview.h"
+
+#define OK(expr)                                                             \
+  do {                                                                       \
+    int rc_ = (expr);                                                        \
+    ck_assert_msg(rc_ == 0, "%s = %d (%s)", #expr, rc_, shmv_strerror(rc_)); \
+  } while (0)
+
+static uid_t nobody_uid;
+static gid_t nobody_gid;
+static char dir[64];   /* the shared directory */
+static char path[128]; /* the impostor's socket in it */
+
+static void setup(void) {
+  struct passwd *pw = getpwnam("nobody");
+  ck_assert_msg(pw != NULL, "no user nobody");
+  nobody_uid = pw->pw_uid;
+  nobody_gid = pw->pw_gid;
+  snprintf(dir, sizeof dir, "/tmp/shmvt-trust-XXXXXX");
+  ck_assert_ptr_nonnull(mkdtemp(dir));
+  ck_assert_int_eq(chmod(dir, 01777), 0);
+  snprintf(path, sizeof path, "%s/shmview.sock", dir);
+  unsetenv("SHMVIEW_TRUSTED_UID");
+  setenv("SHMVIEW_RECONNECT_MS", "0", 1);
+}
+
+static void teardown(void) {
+  unlink(path);
+  rmdir(dir);
+}
+
+struct impostor {
+  pid_t pid;
+  int report; /* read end: one byte count per connection, as text lines */
+};
+
+/* Fork a process that becomes nobody, listens on path and, for each
+ * connection, reports how many bytes the client sent before hanging up (or
+ * within a second), then closes it. */
+static void impostor_start(struct impostor *im) {
+  int ready[2], report[2];
+  ck_assert_int_eq(pipe(ready), 0);
+  ck_assert_int_eq(pipe(report), 0);
+  pid_t parent = getpid();
+  im->pid = fork();
+  ck_assert_int_ge(im->pid, 0);
+  if (im->pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+      _exit(1);
+    close(ready[0]);
+    close(report[0]);
+    if (setgroups(0, NULL) != 0 || setresgid(nobody_gid, nobody_gid, nobody_gid) != 0 ||
+        setresuid(nobody_uid, nobody_uid, nobody_uid) != 0)
+      _exit(2);
+    int l = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+    if (l < 0 || bind(l, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(l, 8) != 0)
+      _exit(3);
+    (void)!write(ready[1], "r", 1);
+    for (;;) {
+      int s = accept(l, NULL, NULL);
+      if (s < 0)
+        _exit(4);
+      size_t total = 0;
+      char buf[4096];
+      struct pollfd p = { .fd = s, .events = POLLIN };
+      while (poll(&p, 1, 1000) == 1) {
+        ssize_t n = read(s, buf, sizeof buf);
+        if (n <= 0)
+          break;
+        total += (size_t)n;
+      }
+      close(s);
+      char line[32];
+      int len = snprintf(line, sizeof line, "%zu\n", total);
+      (void)!write(report[1], line, (size_t)len);
+    }
+  }
+  close(ready[1]);
+  close(report[1]);
+  char r;
+  ck_assert_msg(read(ready[0], &r, 1) == 1, "the impostor did not start");
+  close(ready[0]);
+  im->report = report[0];
+}
+
+/* Bytes the client sent on the impostor's next connection. */
+static long impostor_heard(struct impostor *im) {
+  char line[32];
+  size_t n = 0;
+  while (n < sizeof line - 1 && read(im->report, line + n, 1) == 1 && line[n] != '\n')
+    n++;
+  line[n] = '\0';
+  return n > 0 ? atol(line) : -1;
+}
+
+static void impostor_stop(struct impostor *im) {
+  kill(im->pid, SIGKILL);
+  waitpid(im->pid, NULL, 0);
+  close(im->report);
+  unlink(path);
+}
+
+START_TEST(impostor_is_refused) {
+  struct impostor im;
+  impostor_start(&im);
+
+  shmv_client *c = (shmv_client *)&c;
+  ck_assert_int_eq(shmv_connect(path, &c), -EPERM);
+  ck_assert_ptr_null(c);
+  char want[256];
+  snprintf(want, sizeof want, "the daemon on %s runs as uid %u, which this process does not trust",
+           path, (unsigned)nobody_uid);
+  ck_assert_msg(strstr(shmv_last_error(NULL), want) != NULL, "last error: %s",
+                shmv_last_error(NULL));
+  /* Refused before a single byte (the hello) was sent. */
+  ck_assert_int_eq(impostor_heard(&im), 0);
+
+  /* Through $SHMVIEW_SOCKET the same. */
+  setenv("SHMVIEW_SOCKET", path, 1);
+  ck_assert_int_eq(shmv_connect(NULL, &c), -EPERM);
+  unsetenv("SHMVIEW_SOCKET");
+  ck_assert_int_eq(impostor_heard(&im), 0);
+
+  /* The CLI says so, sends nothing, exits 1. */
+  const char *cli = getenv("SHMVIEW_CLI");
+  ck_assert_msg(cli != NULL, "SHMVIEW_CLI is not set (run through make check)");
+  char cmd[512], out[1024] = "";
+  snprintf(cmd, sizeof cmd, "'%s' --socket '%s' list 2>&1", cli, path);
+  FILE *p = popen(cmd, "r");
+  ck_assert_ptr_nonnull(p);
+  size_t got = fread(out, 1, sizeof out - 1, p);
+  out[got] = '\0';
+  int status = pclose(p);
+  ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 1, "CLI status %d", status);
+  ck_assert_msg(strstr(out, want) != NULL, "CLI said: %s", out);
+  ck_assert_msg(strstr(out, "SHMVIEW_TRUSTED_UID") != NULL, "CLI said: %s", out);
+  ck_assert_int_eq(impostor_heard(&im), 0);
+
+  impostor_stop(&im);
+}
+END_TEST
+
+START_TEST(named_uid_is_trusted) {
+  struct impostor im;
+  impostor_start(&im);
+  shmv_client *c;
+  char uid[16];
+  snprintf(uid, sizeof uid, "%u", (unsigned)nobody_uid);
+
+  /* Trusted, the hello goes out; this impostor never answers it. */
+  setenv("SHMVIEW_TRUSTED_UID", uid, 1);
+  ck_assert_int_eq(shmv_connect(path, &c), -ECONNRESET);
+  ck_assert_int_gt(impostor_heard(&im), 0);
+  /* Another uid named there trusts nobody else. */
+  setenv("SHMVIEW_TRUSTED_UID", "12345", 1);
+  ck_assert_int_eq(shmv_connect(path, &c), -EPERM);
+  ck_assert_int_eq(impostor_heard(&im), 0);
+  unsetenv("SHMVIEW_TRUSTED_UID");
+
+  shmv_connect_options o = SHMV_CONNECT_OPTIONS_INIT;
+  o.trusted_uid = nobody_uid;
+  ck_assert_int_eq(shmv_connect_with(path, &o, &c), -ECONNRESET);
+  ck_assert_int_gt(impostor_heard(&im), 0);
+  o.trusted_uid = -1;
+  ck_assert_int_eq(shmv_connect_with(path, &o, &c), -EPERM);
+  ck_assert_int_eq(impostor_heard(&im), 0);
+  impostor_stop(&im);
+}
+END_TEST
+
+START_TEST(directory_owner_is_trusted) {
+  /* A directory of nobody's, closed to others: only nobody could have put
+   * a socket there, so nobody is the daemon's user (as shmview owns
+   * /run/shmview). */
+  ck_assert_int_eq(chown(dir, nobody_uid, nobody_gid), 0);
+  ck_assert_int_eq(chmod(dir, 0755), 0);
+  struct impostor im;
+  impostor_start(&im);
+  shmv_client *c;
+  ck_assert_int_eq(shmv_connect(path, &c), -ECONNRESET);
+  ck_assert_int_gt(impostor_heard(&im), 0);
+
+  /* Writable by its group: anyone in it could have put the socket. */
+  ck_assert_int_eq(chmod(dir, 0775), 0);
+  ck_assert_int_eq(shmv_connect(path, &c), -EPERM);
+  ck_assert_int_eq(impostor_heard(&im), 0);
+  impostor_stop(&im);
+  ck_assert_int_eq(chown(dir, 0, 0), 0);
+}
+END_TEST
+
+/* A hello answer, by hand: {id: 1, ok, version: 1, server: "x",
+ * frame_max: 4096, name_max: 200}; its frame adds the 4-byte length. */
+static const unsigned char hello_body[] = {
+  0x86, 0xa2, 'i', 'd',  0x01, 0xa2, 'o',  'k', 0xc3, 0xa7, 'v',  'e', 'r', 's', 'i', 'o',  'n',
+  0x01, 0xa6, 's', 'e',  'r',  'v',  'e',  'r', 0xa1, 'x',  0xa9, 'f', 'r', 'a', 'm', 'e',  '_',
+  'm',  'a',  'x', 0xcd, 0x10, 0x00, 0xa8, 'n', 'a',  'm',  'e',  '_', 'm', 'a', 'x', 0xcc, 0xc8,
+};
+
+START_TEST(replaced_daemon_is_refused) {
+  /* A "daemon" of root's answers the hello, then goes away; nobody's
+   * impostor takes the path. The client's next request reconnects, and
+   * refuses it. */
+  int l = socket(AF_UNIX, SOCK_STREAM, 0);
+  struct sockaddr_un sa = { .sun_family = AF_UNIX };
+  snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+  ck_assert_int_eq(bind(l, (struct sockaddr *)&sa, sizeof sa), 0);
+  ck_assert_int_eq(listen(l, 1), 0);
+  pid_t good = fork();
+  ck_assert_int_ge(good, 0);
+  if (good == 0) {
+    int s = accept(l, NULL, NULL);
+    char buf[256];
+    unsigned char head[4] = { 0, 0, 0, (unsigned char)sizeof hello_body };
+    if (s < 0 || read(s, buf, sizeof buf) <= 0 || write(s, head, 4) != 4 ||
+        write(s, hello_body, sizeof hello_body) != (ssize_t)sizeof hello_body)
+      _exit(1);
+    (void)!read(s, buf, sizeof buf); /* until the client's next request */
+    _exit(0);
+  }
+  shmv_client *c;
+  OK(shmv_connect(path, &c));
+  close(l);
+  unlink(path);
+  struct impostor im;
+  impostor_start(&im);
+
+  shmv_segment_info si;
+  ck_assert_int_eq(shmv_stat(c, "x", &si), -EPERM);
+  ck_assert_msg(strstr(shmv_last_error(c), "which this process does not trust") != NULL,
+                "last error: %s", shmv_last_error(c));
+  ck_assert_int_eq(shmv_stat(c, "x", &si), -EPERM);
+  shmv_disconnect(c);
+  int status;
+  waitpid(good, &status, 0);
+  ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  impostor_stop(&im);
+}
+END_TEST
+
+START_TEST(real_daemon_is_trusted) {
+  /* Ours, as root: the ordinary case. */
+  struct harness_daemon d;
+  harness_daemon_start(&d, NULL);
+  shmv_client *c;
+  OK(shmv_connect(d.socket, &c));
+  OK(shmv_create(c, "t", 1, 0));
+  OK(shmv_unlink(c, "t"));
+  shmv_disconnect(c);
+  ck_assert_int_eq(harness_daemon_stop(&d), 0);
+}
+END_TEST
+
+int main(void) {
+  if (geteuid() != 0) {
+    fprintf(stderr, "SKIP: test-peer needs root (to run an impostor as nobody)\n");
+    return 77;
+  }
+  Suite *s = suite_create("peer");
+  TCase *t = tcase_create("peer");
+  tcase_add_checked_fixture(t, setup, teardown);
+  tcase_set_timeout(t, 60);
+  tcase_add_test(t, impostor_is_refused);
+  tcase_add_test(t, named_uid_is_trusted);
+  tcase_add_test(t, directory_owner_is_trusted);
+  tcase_add_test(t, replaced_daemon_is_refused);
+  tcase_add_test(t, real_daemon_is_trusted);
+  suite_add_tcase(s, t);
+  return harness_main(s);
+}
