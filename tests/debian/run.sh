@@ -106,7 +106,9 @@ snapshot() {
         -o -path /var/cache -o -path /var/log -o -path /var/lib/apt \
         -o -path /var/lib/dpkg -o -path /root -o -path /home -o -path /work \
         -o -path /run/user -o -path "$out" \) -prune -o -print | sort
-    ls -a /run /dev/shm | sort
+    # Other programs come and go in /run and /dev/shm: only ours count.
+    ls -a /run | grep shmview || true
+    ls -a /dev/shm | grep -E '^(shmview|apt[0-9]+)[.-]'  || true
 }
 
 host() {
@@ -126,7 +128,9 @@ host() {
         die "apt-get install failed"
     }
     rc=0
-    for p in shmviewd shmview libshmview0 libshmview-dev; do
+    pkgs=$(for f in "$out"/*.deb; do dpkg-deb -f "$f" Package; done)
+    : >"$out/installed.list"
+    for p in $pkgs; do
         dpkg -L "$p" >>"$out/installed.list"
     done
     # The autopkgtests, as autopkgtest would run them (as root, with
@@ -134,7 +138,7 @@ host() {
     for t in $(sed -n 's/^Tests: *//p' "$top/debian/tests/control"); do
         tmp=$(mktemp -d /tmp/shmview-autopkgtest.XXXXXX)
         if AUTOPKGTEST_TMP=$tmp sh "$top/debian/tests/$t" >"$out/test-$t.log" 2>&1; then
-            sed 's/^/debian: host: /' "$out/test-$t.log"
+            grep '^ok - ' "$out/test-$t.log" | sed 's/^/debian: host: /' 
             say "host: $t: ok"
         else
             cat "$out/test-$t.log" >&2
@@ -147,8 +151,9 @@ host() {
         { say "host: the shmview user is missing or has a login shell"; rc=1; }
 
     say "apt-get purge"
+    # shellcheck disable=SC2086
     DEBIAN_FRONTEND=noninteractive apt-get purge -y -q -o DPkg::Lock::Timeout=300 \
-        shmviewd shmview libshmview0 libshmview-dev >"$out/purge.log" 2>&1 || {
+        $pkgs >"$out/purge.log" 2>&1 || {
         cat "$out/purge.log" >&2
         die "apt-get purge failed"
     }
