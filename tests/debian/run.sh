@@ -88,7 +88,7 @@ lint() {
     changes=$(ls "$out"/shmview_"$version"_*.changes)
     say "lintian $changes"
     # --fail-on error,warning: any E: or W: fails; I: and P: are shown.
-    lintian --fail-on error,warning --display-info --info \
+    lintian --fail-on error,warning --display-info \
         "$changes" >"$out/lintian.log" 2>&1 || {
         cat "$out/lintian.log" >&2
         die "lintian reports errors or warnings"
