@@ -115,6 +115,10 @@ exposure=$(systemd-analyze security shmviewd.service 2>/dev/null |
 check "systemd-analyze security shmviewd.service: exposure $exposure (at most 1.0)" \
     awk -v e="$exposure" 'BEGIN { exit !(e != "" && e <= 1.0) }'
 
+check "python3-shmview: import shmview with Debian's python3, status from the system daemon" \
+    /usr/bin/python3 -c 'import shmview
+with shmview.connect() as c:
+    print(shmview.__version__, c.status())'
 printf 'hello, systemd' >/tmp/payload
 check "create and write segments" sh -c 'shmview create frames 64K --mode 0644 &&
     shmview write frames:4096 </tmp/payload && shmview create spare 4K'
