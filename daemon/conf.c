@@ -265,7 +265,7 @@ int conf_load_file(struct daemon_config *cfg, const char *path, int required) {
   if (f == NULL) {
     if (errno == ENOENT && !required)
       return 0;
-    fprintf(stderr, "shmviewd: cannot read the config file %s: %s\n", path, strerror(errno));
+    log_error("cannot read the config file %s: %s", path, strerror(errno));
     return -1;
   }
   while (getline(&line, &cap, f) != -1) {
@@ -275,7 +275,7 @@ int conf_load_file(struct daemon_config *cfg, const char *path, int required) {
       continue;
     eq = strchr(key, '=');
     if (eq == NULL) {
-      fprintf(stderr, "shmviewd: %s:%u: expected 'key = value', got '%s'\n", path, lineno, key);
+      log_error("%s:%u: expected 'key = value', got '%s'", path, lineno, key);
       rc = -1;
       break;
     }
@@ -283,13 +283,13 @@ int conf_load_file(struct daemon_config *cfg, const char *path, int required) {
     value = trim(eq + 1);
     key = trim(key);
     if (conf_set(cfg, key, value, err, sizeof err) != 0) {
-      fprintf(stderr, "shmviewd: %s:%u: %s\n", path, lineno, err);
+      log_error("%s:%u: %s", path, lineno, err);
       rc = -1;
       break;
     }
   }
   if (rc == 0 && ferror(f)) {
-    fprintf(stderr, "shmviewd: cannot read the config file %s: %s\n", path, strerror(errno));
+    log_error("cannot read the config file %s: %s", path, strerror(errno));
     rc = -1;
   }
   free(line);
@@ -370,6 +370,7 @@ int conf_from_args(int argc, char **argv, struct daemon_config *cfg) {
   }
   conf_defaults(cfg);
   optind = 0; /* glibc: start afresh */
+  opterr = 0;
   while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
     if (c >= OPT_SETTING && c < OPT_SETTING + (int)N_SETTINGS) {
       flags[nflags].st = &settings[c - OPT_SETTING];
@@ -395,17 +396,17 @@ int conf_from_args(int argc, char **argv, struct daemon_config *cfg) {
       printf("shmviewd %s (protocol %d)\n", PACKAGE_VERSION, PROTO_VERSION);
       rc = 1;
       goto out;
-    default:
+    default: /* getopt stays silent (opterr = 0): this line has the error priority */
+      log_error("invalid option, or an option without its argument: '%s'",
+                optind > 0 && optind <= argc ? argv[optind - 1] : "?");
       fprintf(stderr, "Try 'shmviewd --help' for more information.\n");
       rc = -1;
       goto out;
     }
   }
   if (optind < argc) {
-    fprintf(stderr,
-            "shmviewd: unexpected argument '%s'\n"
-            "Try 'shmviewd --help' for more information.\n",
-            argv[optind]);
+    log_error("unexpected argument '%s'", argv[optind]);
+    fprintf(stderr, "Try 'shmviewd --help' for more information.\n");
     rc = -1;
     goto out;
   }
@@ -413,12 +414,12 @@ int conf_from_args(int argc, char **argv, struct daemon_config *cfg) {
   /* defaults < file < flags */
   if (conf_load_file(cfg, config_path != NULL ? config_path : CONF_DEFAULT_FILE,
                      config_path != NULL) != 0) {
-    rc = -1;
+    rc = -2;
     goto out;
   }
   for (size_t i = 0; i < nflags; i++) {
     if (apply(flags[i].st, flags[i].value, cfg, err, sizeof err) != 0) {
-      fprintf(stderr, "shmviewd: --%s: %s\n", flags[i].st->name, err);
+      log_error("--%s: %s", flags[i].st->name, err);
       rc = -1;
       goto out;
     }
@@ -427,7 +428,7 @@ int conf_from_args(int argc, char **argv, struct daemon_config *cfg) {
   memcpy(socket_arg, cfg->socket_path, sizeof socket_arg);
   if (proto_socket_path(socket_arg[0] != '\0' ? socket_arg : NULL, cfg->socket_path,
                         sizeof cfg->socket_path) != 0) {
-    fprintf(stderr, "shmviewd: the socket path is too long for a Unix socket\n");
+    log_error("the socket path is too long for a Unix socket");
     rc = -1;
   }
 out:

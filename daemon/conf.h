@@ -35,8 +35,11 @@ void conf_resolve(struct daemon_config *cfg, const char *shm_dir);
 /* A setting whose default is computed at start (conf_resolve). */
 #define CONF_AUTO UINT64_MAX
 
-/* Exit statuses of conf_from_args's callers. */
+/* Exit statuses of conf_from_args's callers: a bad command line exits 2, a
+ * bad config file EX_CONFIG (78), so that a service manager can tell a
+ * deterministic failure (RestartPreventExitStatus=) from one worth a retry. */
 #define CONF_EXIT_USAGE 2
+#define CONF_EXIT_CONFIG 78
 
 /* Built-in defaults (socket unresolved). */
 void conf_defaults(struct daemon_config *cfg);
@@ -47,12 +50,14 @@ int conf_set(struct daemon_config *cfg, const char *key, const char *value, char
              size_t errlen);
 
 /* Read `key = value` lines from path into cfg. A missing file is 0 unless
- * required. Errors are printed ("shmviewd: PATH:LINE: ...") and return -1. */
+ * required. Errors are logged at error priority ("PATH:LINE: ...", through
+ * log.h, so log_init() first) and return -1. */
 int conf_load_file(struct daemon_config *cfg, const char *path, int required);
 
 /* Fill cfg from defaults, the config file and argv, then resolve the
  * socket path. Returns 0 to run, 1 to exit 0 (--help, --version printed),
- * -1 on an error already printed (exit CONF_EXIT_USAGE). */
+ * -1 on a command-line error already logged (exit CONF_EXIT_USAGE), -2 on a
+ * config file error already logged (exit CONF_EXIT_CONFIG). */
 int conf_from_args(int argc, char **argv, struct daemon_config *cfg);
 
 /* Compute the defaults that depend on the host: --quota-bytes is half the

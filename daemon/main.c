@@ -34,8 +34,9 @@
 #include "watch.h"
 #include "trust.h"
 
-/* Usage errors (bad option or config file) exit 2, as conf.h says. */
+/* A bad option exits 2, a bad config file 78 (EX_CONFIG), as conf.h says. */
 #define EXIT_USAGE CONF_EXIT_USAGE
+#define EXIT_CONFIG CONF_EXIT_CONFIG
 
 /* Each connection costs a descriptor, and descriptors sent but not yet
  * read count against this limit too (the kernel refuses more with
@@ -51,7 +52,7 @@ static void raise_fd_limit(void) {
 }
 
 /* PREFIX.state beside the socket: the runtime directory systemd gives us
- * (RuntimeDirectoryPreserve=restart keeps it across restarts). */
+ * (RuntimeDirectoryPreserve=yes keeps it across restarts and stops). */
 static void default_state_path(struct daemon_config *cfg) {
   const char *slash = strrchr(cfg->socket_path, '/');
   int dirlen = slash == NULL ? 1 : slash == cfg->socket_path ? 1 : (int)(slash - cfg->socket_path);
@@ -101,11 +102,14 @@ int main(int argc, char **argv) {
   sigset_t stops;
 
   memset(&d, 0, sizeof d);
+  /* Logging first: a config error is the likeliest reason a service fails
+   * to start, and under the journal it must carry the error priority. */
+  log_init(LOG_LVL_INFO);
   rc = conf_from_args(argc, argv, &d.cfg);
   if (rc == 1)
     return EXIT_SUCCESS;
   if (rc < 0)
-    return EXIT_USAGE;
+    return rc == -2 ? EXIT_CONFIG : EXIT_USAGE;
 
   log_init((enum log_level)d.cfg.log_level);
   signal(SIGPIPE, SIG_IGN); /* a client hanging up is an EPIPE, not our death */

@@ -213,13 +213,14 @@ START_TEST(files) {
 
   path = write_file("unknown.conf", "# x\n\nsokcet = /x\n");
   ck_assert_int_eq(load_capture(&cfg, path, 1, err, sizeof err), -1);
-  snprintf(want, sizeof want, "shmviewd: %s:3: unknown key 'sokcet'\n", path);
+  snprintf(want, sizeof want, "shmviewd: error: %s:3: unknown key 'sokcet'\n", path);
   ck_assert_str_eq(err, want);
 
   path = write_file("bad.conf", "frame-max = 8K\nframe-max = 8 K\n");
   ck_assert_int_eq(load_capture(&cfg, path, 1, err, sizeof err), -1);
   snprintf(want, sizeof want,
-           "shmviewd: %s:2: frame-max: '8 K' is not a size (use e.g. 4096, 64K, 1M, 2G)\n", path);
+           "shmviewd: error: %s:2: frame-max: '8 K' is not a size (use e.g. 4096, 64K, 1M, 2G)\n",
+           path);
   ck_assert_str_eq(err, want);
 
   path = write_file("noeq.conf", "max-views 7\n");
@@ -258,6 +259,11 @@ START_TEST(flags_win) {
   ck_assert_int_eq(conf_from_args(5, bad, &cfg), -1);
   char *extra[] = { "shmviewd", "--config", (char *)path, "stray", NULL };
   ck_assert_int_eq(conf_from_args(4, extra, &cfg), -1);
+
+  /* A bad config file is told apart from a bad command line (exit 78, not 2). */
+  const char *typo = write_file("typo.conf", "sokcet = /x\n");
+  char *badfile[] = { "shmviewd", "--config", (char *)typo, NULL };
+  ck_assert_int_eq(conf_from_args(3, badfile, &cfg), -2);
 }
 END_TEST
 

@@ -3,7 +3,8 @@
 # test-systemd.sh: shmviewd under systemd, without systemd as PID 1.
 #
 #  - the config file: unknown keys, bad values, a missing --config file are
-#    errors naming FILE:LINE (exit 2); the file's values apply; flags win;
+#    errors naming FILE:LINE (exit 78, EX_CONFIG; a bad flag exits 2), at
+#    error priority under the journal; the file's values apply; flags win;
 #  - JOURNAL_STREAM naming our stderr: lines carry <N> priority prefixes;
 #  - NOTIFY_SOCKET (a path, and an abstract @name): READY=1 with a STATUS=,
 #    then STOPPING=1 after SIGTERM;
@@ -110,37 +111,63 @@ json_field() {
 # ---- the config file ---------------------------------------------------------
 conf=$dir/shmviewd.conf
 printf '# a comment\n\nsokcet = /x\n' >"$conf"
-run 2 $VG "$SHMVIEWD" --config "$conf"
-err_has "shmviewd: $conf:3: unknown key 'sokcet'"
+run 78 $VG "$SHMVIEWD" --config "$conf"
+err_has "shmviewd: error: $conf:3: unknown key 'sokcet'"
 ok "config: unknown key: $(cat "$dir/err")"
 
 printf 'prefix = fine\nframe-max = lots\n' >"$conf"
-run 2 $VG "$SHMVIEWD" --config "$conf"
+run 78 $VG "$SHMVIEWD" --config "$conf"
 err_has "$conf:2: frame-max: 'lots' is not a size"
 ok "config: bad value: $(cat "$dir/err")"
 
 printf 'frame-max = 1K\n' >"$conf"
-run 2 $VG "$SHMVIEWD" --config "$conf"
+run 78 $VG "$SHMVIEWD" --config "$conf"
 err_has "$conf:1: frame-max: must be between 4K and 16M"
 ok "config: value out of range: $(cat "$dir/err")"
 
 printf '   log-level=debug\nprefix = .hidden\n' >"$conf"
-run 2 $VG "$SHMVIEWD" --config "$conf"
+run 78 $VG "$SHMVIEWD" --config "$conf"
 err_has "$conf:2: prefix: '.hidden' is not a valid prefix"
 ok "config: bad prefix: $(cat "$dir/err")"
 
 printf 'max-views 7\n' >"$conf"
-run 2 $VG "$SHMVIEWD" --config "$conf"
+run 78 $VG "$SHMVIEWD" --config "$conf"
 err_has "$conf:1: expected 'key = value'"
 ok "config: a line without '=': $(cat "$dir/err")"
 
-run 2 $VG "$SHMVIEWD" --config "$dir/absent.conf"
+run 78 $VG "$SHMVIEWD" --config "$dir/absent.conf"
 err_has "$dir/absent.conf"
 ok "config: a missing --config file: $(cat "$dir/err")"
 
 run 2 $VG "$SHMVIEWD" --frame-max 3
-err_has "shmviewd: --frame-max: must be between 4K and 16M"
+err_has "shmviewd: error: --frame-max: must be between 4K and 16M"
 ok "flags share the parser: $(cat "$dir/err")"
+
+# Under the journal, a config error is written before the settings are
+# known: it must still carry the error priority, so that
+# `journalctl -u shmviewd -p err` shows why the service failed.
+printf 'sokcet = /x\n' >"$conf"
+: >"$dir/err"
+jstream=$(stat -c '%d:%i' "$dir/err")
+set +e
+JOURNAL_STREAM=$jstream $VG "$SHMVIEWD" --config "$conf" 2>>"$dir/err"
+st=$?
+set -e
+[ "$st" -eq 78 ] || fail "a config error under the journal exited $st, not 78"
+grep -q "^<3>$conf:1: unknown key 'sokcet'" "$dir/err" ||
+  fail "the config error is not at priority 3: $(cat "$dir/err")"
+ok "config error under the journal: $(cat "$dir/err")"
+
+: >"$dir/err"
+jstream=$(stat -c '%d:%i' "$dir/err")
+set +e
+JOURNAL_STREAM=$jstream $VG "$SHMVIEWD" --no-such-flag 2>>"$dir/err"
+st=$?
+set -e
+[ "$st" -eq 2 ] || fail "a bad flag exited $st, not 2"
+grep -q "^<3>invalid option.*'--no-such-flag'" "$dir/err" ||
+  fail "a bad flag is not reported at priority 3: $(cat "$dir/err")"
+ok "bad flag under the journal: exit 2, $(head -n 1 "$dir/err")"
 
 # The file's values apply, flags win over them.
 sock=$dir/c.sock
