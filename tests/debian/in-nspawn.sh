@@ -119,6 +119,54 @@ check "python3-shmview: import shmview with Debian's python3, status from the sy
     /usr/bin/python3 -c 'import shmview
 with shmview.connect() as c:
     print(shmview.__version__, c.status())'
+# ---- which daemon the clients trust -----------------------------------------
+# A client checks the uid at the other end of the socket (SO_PEERCRED)
+# before it sends anything: root, its own uid, or the owner of the
+# socket's directory when nobody else may write there. For a socket
+# systemd made, that uid is the one that called listen(): systemd's.
+peer_of() {
+    /usr/bin/python3 -c 'import socket, struct, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+print(struct.unpack("3i", s.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))[1])' "$1"
+}
+shmview_gid=$(getent group shmview | cut -d: -f3)
+# nobody, in group shmview (may connect: the socket is 0660 shmview:shmview)
+as_member() { setpriv --reuid=nobody --regid=nogroup --groups="$shmview_gid" "$@"; }
+peer=$(peer_of /run/shmview/shmview.sock)
+check "the socket's peer is uid $peer: root (systemd listened; shmviewd accepts on it)" is "$peer" 0
+check "root trusts the system daemon: shmview status" shmview status
+check "a non-root member of group shmview trusts it: shmview status" as_member shmview status
+check "python3-shmview as that member: status" as_member /usr/bin/python3 -c 'import shmview
+with shmview.connect() as c:
+    print(c.status())'
+check "a user outside the group cannot connect (socket 0660), and is told why" \
+    sh -c 'out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups shmview status 2>&1); rc=$?
+        echo "$out"; test $rc -ne 0 && echo "$out" | grep -q "refused the connection"'
+# The directory-owner rule, under the same unit: a daemon of user shmview
+# listening itself (as one started by hand would) on a socket in
+# /run/shmview, shmview's directory, mode 0755.
+setpriv --reuid=shmview --regid=shmview --init-groups \
+    /usr/sbin/shmviewd --socket /run/shmview/own.sock --prefix ownlisten 2>/tmp/own.log &
+own=$!
+wait_for 15 test -S /run/shmview/own.sock
+check "a daemon of user shmview listening itself in /run/shmview: its peer is shmview" \
+    is "$(peer_of /run/shmview/own.sock)" "$(id -u shmview)"
+check "root trusts it (owner of /run/shmview, 0755): shmview --socket .../own.sock status" \
+    shmview --socket /run/shmview/own.sock status
+check "so does a member of group shmview" as_member shmview --socket /run/shmview/own.sock status
+chmod 0775 /run/shmview
+check "with /run/shmview group-writable, root refuses that daemon, and says why" \
+    sh -c 'out=$(shmview --socket /run/shmview/own.sock status 2>&1); rc=$?
+        echo "$out"; test $rc -ne 0 && echo "$out" | grep -q "does not trust"'
+check "... but still trusts the socket-activated one (root listens there)" shmview status
+chmod 0755 /run/shmview
+kill -TERM "$own"
+wait "$own"
+check "the hand-started daemon stopped cleanly: no socket, nothing in /dev/shm" \
+    sh -c 'cat /tmp/own.log; test ! -e /run/shmview/own.sock && ! ls /dev/shm | grep ^ownlisten'
+rm -f /run/shmview/ownlisten.state
+
 printf 'hello, systemd' >/tmp/payload
 check "create and write segments" sh -c 'shmview create frames 64K --mode 0644 &&
     shmview write frames:4096 </tmp/payload && shmview create spare 4K'

@@ -26,9 +26,9 @@ mirror=${SHMVIEW_NSPAWN_MIRROR:-http://deb.debian.org/debian}
 security=${SHMVIEW_NSPAWN_SECURITY:-http://deb.debian.org/debian-security}
 # systemd as PID 1 and for user instances; man-db because systemd-analyze
 # verify looks up Documentation=man: pages; the rest are what the runtime
-# .debs depend on (libc6 is in minbase), so apt installs them offline.
-# libshmview-dev is left out here: it has no maintainer scripts, is checked
-# on the host, and its libmsgpack-dev would bring in Boost (+200 MB).
+# .debs depend on (libc6 is in minbase), so apt installs them offline
+# (libshmview-dev only suggests libmsgpack-dev, which would bring in Boost:
+# the static link is checked on the host).
 include="systemd dbus libpam-systemd man-db libuv1 libmsgpackc2 python3"
 # Bump when the way the root is made changes, to drop old caches.
 recipe=1

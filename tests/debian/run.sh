@@ -13,11 +13,14 @@
 #   4. nspawn: the same .debs under a real systemd (tests/debian/nspawn.sh).
 #
 #   tests/debian/run.sh [build|lintian|host|nspawn]...   (default: all four)
-#   tests/debian/run.sh symbols   rewrite debian/libshmview0.symbols from the
+#   tests/debian/run.sh symbols   rewrite debian/libshmviewN.symbols from the
 #                                 last build (after an intended ABI change:
 #   DPKG_GENSYMBOLS_CHECK_LEVEL=0 DEB_BUILD_OPTIONS=nocheck \
-#       tests/debian/run.sh build symbols
-#   builds despite the old file, then rewrites it; review and commit it)
+#       sh tests/debian/run.sh build symbols
+#   builds despite the old file, then rewrites it; review and commit it.
+#   New functions get the changelog's version; a new SONAME means a new
+#   package name in debian/control first, libshmview<soversion>, and a
+#   git mv of its .install and .symbols)
 #
 # Results go to build-deb/ (the .debs, logs). Needs root and the packages
 # that quickstart's `packages` step installs.
@@ -27,6 +30,10 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 here=$top/tests/debian
 out=$top/build-deb
 version=$(dpkg-parsechangelog -l "$top/debian/changelog" -S Version)
+# The runtime library's package, named after its SONAME (libshmview.so.1:
+# libshmview1), and its symbols file.
+libpkg=$(sed -n 's/^Package: *\(libshmview[0-9][0-9.]*\) *$/\1/p' "$top/debian/control")
+symfile=debian/$libpkg.symbols
 
 say() { echo "debian: $*"; }
 die() {
@@ -62,7 +69,7 @@ build() {
     if [ "${DPKG_GENSYMBOLS_CHECK_LEVEL:-}" != 0 ] &&
         grep -q 'dpkg-gensymbols: warning' "$out/build.log"; then
         grep -A30 'dpkg-gensymbols: warning' "$out/build.log" >&2
-        die "debian/libshmview0.symbols does not match the library"
+        die "$symfile does not match the library (see: run.sh symbols)"
     fi
     mv "$out"/src/*.deb "$out"/src/*.changes "$out"/src/*.buildinfo "$out"/
     rm -rf "$out/src"
@@ -70,29 +77,45 @@ build() {
     say "build: $(($(date +%s) - start)) s"
 }
 
-# ---- symbols: rewrite debian/libshmview0.symbols from the built library
+# ---- symbols: rewrite debian/libshmviewN.symbols from the built library
 # (after an intended ABI change; `build` fails while they differ). New
 # symbols get the changelog's version.
 symbols() {
     tmp=$(mktemp -d)
-    dpkg-deb -x "$out/libshmview0_${version}_$(dpkg --print-architecture).deb" "$tmp"
-    lib=$(ls "$tmp"/usr/lib/*/libshmview.so.0)
+    dpkg-deb -x "$out/${libpkg}_${version}_$(dpkg --print-architecture).deb" "$tmp"
+    soname=libshmview.so.${libpkg#libshmview}
+    lib=$(ls "$tmp"/usr/lib/*/"$soname") ||
+        die "$libpkg has no $soname: is the package named after the SONAME?"
     # -I keeps the minimum versions of the symbols already listed; a symbol
-    # the library no longer has is dropped (that is an ABI break: bump the
-    # SONAME instead).
-    nm -D --defined-only "$lib" | awk '{ print $3 }' | sed 's/@.*//' | sort -u >"$tmp/exported"
-    DPKG_GENSYMBOLS_CHECK_LEVEL=0 dpkg-gensymbols -q -v"$version" -plibshmview0 -P"$tmp" \
-        -e"$lib" -O -I"$top/debian/libshmview0.symbols" |
+    # the library no longer has (by name and version node) is dropped (that
+    # is an ABI break: bump the SONAME instead). A file for another SONAME is not a base: after a
+    # SONAME bump every symbol starts again at this version.
+    base=
+    if [ -f "$top/$symfile" ] && head -n1 "$top/$symfile" | grep -q "^$soname "; then
+        base=-I$top/$symfile
+    fi
+    # Every defined dynamic symbol as dpkg-gensymbols names it, NAME@VERSION:
+    # shmv_x@@SHMVIEW_0.1 is shmv_x@SHMVIEW_0.1, the version node itself
+    # (an absolute symbol) SHMVIEW_0.1@SHMVIEW_0.1, an unversioned one @Base.
+    nm -D --defined-only "$lib" | awk '{
+        s = $3
+        if (s ~ /@/) sub(/@@?/, "@", s)
+        else if ($2 == "A") s = s "@" s
+        else s = s "@Base"
+        print s }' | sort -u >"$tmp/exported"
+    # shellcheck disable=SC2086
+    DPKG_GENSYMBOLS_CHECK_LEVEL=0 dpkg-gensymbols -q -v"$version" -p"$libpkg" -P"$tmp" \
+        -e"$lib" -O $base |
         awk -v list="$tmp/exported" '
             BEGIN { while ((getline s <list) > 0) have[s] = 1 }
-            /^ / { name = $1; sub(/@.*/, "", name); if (!(name in have)) next }
+            /^ / { if (!($1 in have)) next }
             { print }' >"$tmp/symbols"
     grep -q '^\* Build-Depends-Package:' "$tmp/symbols" ||
         sed -i '1a\
 * Build-Depends-Package: libshmview-dev' "$tmp/symbols"
-    mv "$tmp/symbols" "$top/debian/libshmview0.symbols"
+    mv "$tmp/symbols" "$top/$symfile"
     rm -rf "$tmp"
-    say "wrote debian/libshmview0.symbols ($(grep -c '^ ' "$top/debian/libshmview0.symbols") symbols)"
+    say "wrote $symfile ($(grep -c '^ ' "$top/$symfile") symbols)"
 }
 
 # ---- 2. lintian ------------------------------------------------------------
@@ -196,10 +219,7 @@ nspawn() {
     start=$(date +%s)
     rm -rf "$out/debs"
     mkdir -p "$out/debs"
-    # All but the development package (see tests/debian/nspawn.sh).
-    for f in "$out"/*.deb; do
-        case $(basename "$f") in libshmview-dev_*) ;; *) cp "$f" "$out/debs/" ;; esac
-    done
+    cp "$out"/*.deb "$out/debs/"
     sh "$here/nspawn.sh" run "$out/debs" "$out/nspawn" ||
         die "the checks under systemd failed (see $out/nspawn/)"
     say "nspawn: $(($(date +%s) - start)) s"
