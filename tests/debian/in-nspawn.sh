@@ -150,9 +150,10 @@ check "a user outside the group cannot connect (socket 0660), and is told why" \
         echo "$out"; test $rc -ne 0 && echo "$out" | grep -q "refused the connection"'
 # The directory-owner rule, under the same unit: a daemon of user shmview
 # listening itself (as one started by hand would) on a socket in
-# /run/shmview, shmview's directory, mode 0755.
-setpriv --reuid=shmview --regid=shmview --init-groups \
-    /usr/sbin/shmviewd --socket /run/shmview/own.sock --prefix ownlisten 2>/tmp/own.log &
+# /run/shmview, shmview's directory, mode 0755. The socket it binds has
+# the mode its umask leaves: 0770 lets the group connect.
+setpriv --reuid=shmview --regid=shmview --init-groups sh -c 'umask 0007 &&
+    exec /usr/sbin/shmviewd --socket /run/shmview/own.sock --prefix ownlisten' 2>/tmp/own.log &
 own=$!
 wait_for 15 test -S /run/shmview/own.sock
 check "a daemon of user shmview listening itself in /run/shmview: its peer is shmview" \
