@@ -120,14 +120,29 @@ void registry_fini(struct registry *r) {
   r->bytes = 0;
 }
 
+/* Built with memcpy, not snprintf: it runs on every open, where printf's
+ * format parsing cost more than the rest of the name handling. */
 void registry_object_name(const struct registry *r, const char *name, char *buf, size_t cap) {
-  snprintf(buf, cap, "/%s.%s", r->prefix, name);
+  size_t plen = strlen(r->prefix), nlen = strlen(name);
+
+  if (cap == 0)
+    return;
+  if (plen + nlen + 3 > cap) { /* cannot happen with valid names; stay bounded */
+    snprintf(buf, cap, "/%s.%s", r->prefix, name);
+    return;
+  }
+  buf[0] = '/';
+  memcpy(buf + 1, r->prefix, plen);
+  buf[1 + plen] = '.';
+  memcpy(buf + 2 + plen, name, nlen + 1);
 }
 
 struct segment *registry_find(struct registry *r, const char *name) {
   struct segment key;
+  size_t n = strnlen(name, sizeof key.name - 1);
 
-  snprintf(key.name, sizeof key.name, "%s", name);
+  memcpy(key.name, name, n);
+  key.name[n] = '\0';
   return RB_FIND(segment_tree, &r->by_name, &key);
 }
 

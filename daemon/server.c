@@ -76,9 +76,10 @@
 
 struct out_frame {
   STAILQ_ENTRY(out_frame) link;
-  char *data;
+  char *data; /* the bytes after this struct, or a buffer of their own */
   size_t len;
   size_t off;
+  bool own_data;
   int fd; /* rides on the first byte; -1 once sent or if none */
   uint64_t id, lease; /* with fd: the open it answers, and its lease */
 };
@@ -126,6 +127,7 @@ struct server {
   uint64_t refused;
   struct proto_segment *scratch;
   size_t scratch_len;
+  msgpack_sbuffer sb; /* answers are encoded here, then copied behind their out_frame */
   bool stopping;
 };
 
@@ -159,19 +161,23 @@ static bool warn_ok(struct server *s) {
 static void out_frame_free(struct out_frame *f) {
   if (f->fd >= 0)
     close(f->fd);
-  free(f->data);
+  if (f->own_data)
+    free(f->data);
   free(f);
 }
 
-/* Queue resp (and fd, whose ownership we take) for c. */
+/* Queue resp (and fd, whose ownership we take) for c. The answer is
+ * encoded into the server's buffer, kept from one answer to the next, and
+ * copied behind its out_frame: one allocation per answer, not three (a
+ * growing sbuffer of its own, then the frame). */
 static void conn_queue(struct conn *c, const struct proto_response *resp, int fd) {
   struct server *s = c->srv;
-  msgpack_sbuffer sb;
+  msgpack_sbuffer *sb = &s->sb;
   struct out_frame *f;
   int rc;
 
-  msgpack_sbuffer_init(&sb);
-  rc = proto_response_encode(resp, s->d->cfg.frame_max, &sb);
+  msgpack_sbuffer_clear(sb);
+  rc = proto_response_encode(resp, s->d->cfg.frame_max, sb);
   if (rc < 0) {
     struct proto_response err;
 
@@ -179,24 +185,24 @@ static void conn_queue(struct conn *c, const struct proto_response *resp, int fd
     log_error("cannot encode an answer to request %llu: %s", (unsigned long long)resp->id,
               strerror(-rc));
     proto_response_error(&err, resp->id, resp->op, EMSGSIZE, "the answer does not fit in a frame");
-    msgpack_sbuffer_clear(&sb);
-    rc = proto_response_encode(&err, s->d->cfg.frame_max, &sb);
+    msgpack_sbuffer_clear(sb);
+    rc = proto_response_encode(&err, s->d->cfg.frame_max, sb);
     if (fd >= 0)
       close(fd);
     fd = -1;
   }
-  f = calloc(1, sizeof *f);
-  if (rc < 0 || f == NULL) {
+  f = rc < 0 ? NULL : malloc(sizeof *f + sb->size);
+  if (f == NULL) {
     log_error("out of memory queueing an answer; closing the connection");
-    free(f);
-    msgpack_sbuffer_destroy(&sb);
     if (fd >= 0)
       close(fd);
     conn_close(c);
     return;
   }
-  f->len = sb.size;
-  f->data = msgpack_sbuffer_release(&sb);
+  memset(f, 0, sizeof *f);
+  f->len = sb->size;
+  f->data = (char *)(f + 1);
+  memcpy(f->data, sb->data, sb->size);
   f->fd = fd;
   if (fd >= 0) {
     f->id = resp->id;
@@ -257,9 +263,11 @@ static int refuse_open(struct conn *c, struct out_frame *f) {
     conn_close(c);
     return -1;
   }
-  free(f->data);
+  if (f->own_data)
+    free(f->data);
   f->len = sb.size;
   f->data = msgpack_sbuffer_release(&sb);
+  f->own_data = true;
   return 0;
 }
 
@@ -435,6 +443,7 @@ static void conn_process(struct conn *c) {
 
 static void conn_read(struct conn *c) {
   for (int i = 0; i < READS_PER_WAKEUP && !c->closing; i++) {
+    bool drained;
     ssize_t n;
 
     if (c->outq_frames >= OUTQ_PAUSE_FRAMES)
@@ -442,6 +451,7 @@ static void conn_read(struct conn *c) {
     n = proto_reader_read(&c->rd, c->fd);
     if (n == -EAGAIN || n == -ENOBUFS)
       break;
+    drained = c->rd.short_read;
     if (n == -ENOMEM) {
       log_error("out of memory reading from client pid %d", (int)c->peer.pid);
       conn_close(c);
@@ -463,6 +473,11 @@ static void conn_read(struct conn *c) {
     if (c->outq_frames < OUTQ_PAUSE_FRAMES && proto_reader_pending(&c->rd) > 0 &&
         c->frame_since_ms == 0)
       c->frame_since_ms = monotonic_ms();
+    /* A read that left room took all the socket had: another would only
+     * say EAGAIN. The poll is level-triggered, so bytes that arrive now
+     * wake us again. */
+    if (drained)
+      break;
   }
 }
 
@@ -478,8 +493,12 @@ static void on_conn_event(uv_poll_t *h, int status, int events) {
     /* A client that asks again has usually read every answer so far (the
      * library waits for each open's): then none of its descriptors is in
      * flight. Checked here, before this wake-up's answers go out, so an
-     * open/release cycle never comes near the limit. */
-    if (c->fds_in_flight > 0 && conn_all_read(c))
+     * open/release cycle never reaches the limit (where conn_flush would
+     * hold its answer); but only from half the limit on, so the ioctl
+     * costs one request in limit/2, not every one. The bound itself is
+     * conn_flush's, which checks at the limit whatever happens here. */
+    if (c->fds_in_flight > 0 && c->fds_in_flight >= c->srv->d->cfg.max_fds_in_flight / 2 &&
+        conn_all_read(c))
       c->fds_in_flight = 0;
     conn_read(c);
   }
@@ -830,6 +849,7 @@ int server_start(struct server **out, uv_loop_t *loop, struct daemon *d, int lis
   s->d = d;
   LIST_INIT(&s->conns);
   LIST_INIT(&s->held);
+  msgpack_sbuffer_init(&s->sb);
   s->scratch_len = ops_list_page_max(d->cfg.frame_max);
   s->scratch = calloc(s->scratch_len, sizeof *s->scratch);
   s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -885,6 +905,7 @@ int server_start(struct server **out, uv_loop_t *loop, struct daemon *d, int lis
 fail:
   if (s->reserve_fd >= 0)
     close(s->reserve_fd);
+  msgpack_sbuffer_destroy(&s->sb);
   free(s->scratch);
   free(s);
   return rc;
@@ -920,6 +941,7 @@ void server_free(struct server *s) {
     return;
   if (s->reserve_fd >= 0)
     close(s->reserve_fd);
+  msgpack_sbuffer_destroy(&s->sb);
   free(s->scratch);
   free(s);
 }

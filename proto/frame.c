@@ -180,6 +180,9 @@ ssize_t proto_reader_read(struct proto_reader *r, int sock) {
       close(fd);
     return n;
   }
+  /* Less than asked for: the socket had no more at that moment, so the
+   * caller may skip the read that would only say EAGAIN. */
+  r->short_read = (size_t)n < avail;
   reader_commit(r, (size_t)n, fd);
   return n;
 }

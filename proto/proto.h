@@ -198,6 +198,7 @@ struct proto_reader {
   size_t frame_max;   /* payload limit */
   bool keep_fds;      /* false: every descriptor received is closed at once */
   uint64_t abs_start; /* stream offset of buf[start] */
+  bool short_read;    /* the last read took less than there was room for */
   size_t nfds;
   struct {
     int fd;
