@@ -8,22 +8,24 @@
 #    the prefix, so a unit directory that does not follow the prefix is
 #    reported without ever being written to the live system; then every
 #    expected file must be there (units, snippets, binaries, library,
-#    header, .pc, man pages) and ExecStart= must name the installed daemon;
+#    header, .pc, man pages), ExecStart= must name the installed daemon,
+#    and client/examples/hello.c must build with the README's line
+#    (cc hello.c $(pkg-config --cflags --libs shmview)) against it;
 #  - configured with --prefix=/usr (systemd's own prefix) the unit
 #    directories are pkg-config's systemd ones, the real paths; a directory
 #    given with --with-...dir=DIR is used as given. Nothing is installed.
 #
-# Environment (set by make check): SHMVIEW_BUILDDIR (for CC and the source
-# directory), SHMVIEW_MAKE, SHMVIEW_TEST_TMPDIR. The fresh build costs about
+# Environment (set by make check): SHMVIEW_SRCDIR, SHMVIEW_BUILDDIR (for
+# CC), SHMVIEW_MAKE, SHMVIEW_TEST_TMPDIR. The fresh build costs about
 # as much as one `make`. A source tree configured in place (not VPATH)
 # cannot be configured again elsewhere: the test then exits 77.
 set -eu
 
 : "${SHMVIEW_BUILDDIR:?SHMVIEW_BUILDDIR must name the build directory}"
 MAKE_CMD=${SHMVIEW_MAKE:-make}
-mf=$SHMVIEW_BUILDDIR/Makefile
-srcdir=$(sed -n 's/^abs_top_srcdir = //p' "$mf")
-cc=$(sed -n 's/^CC = //p' "$mf")
+: "${SHMVIEW_SRCDIR:?SHMVIEW_SRCDIR must name the source directory}"
+srcdir=$SHMVIEW_SRCDIR
+cc=$(sed -n 's/^CC = //p' "$SHMVIEW_BUILDDIR/Makefile")
 [ -n "$srcdir" ] && [ -x "$srcdir/configure" ] || { echo "FAIL - no configure in '$srcdir'"; exit 1; }
 
 if [ -f "$srcdir/config.status" ]; then
@@ -137,6 +139,17 @@ grep -qx "ExecStart=$inst/sbin/shmviewd --socket /run/shmview/shmview.sock" \
   "$inst/lib/systemd/system/shmviewd.service" ||
   fail "ExecStart= is not the installed daemon: $(grep ExecStart= "$inst/lib/systemd/system/shmviewd.service")"
 ok "installed: units under lib/systemd/{system,user}, lib/sysusers.d, lib/tmpfiles.d; ExecStart=$inst/sbin/shmviewd"
+
+# The README's build line works against the installed header and .pc.
+(
+  cd "$tmp"
+  PKG_CONFIG_PATH=$inst/lib/pkgconfig
+  export PKG_CONFIG_PATH
+  $cc "$srcdir/client/examples/hello.c" $(pkg-config --cflags --libs shmview) -o hello
+) >"$tmp/log" 2>&1 || fail "client/examples/hello.c does not build against the installed library"
+LD_LIBRARY_PATH=$inst/lib ldd "$tmp/hello" | grep -q "$inst/lib/libshmview.so" ||
+  fail "hello is not linked against $inst/lib/libshmview.so"
+ok "cc hello.c \$(pkg-config --cflags --libs shmview) builds against the installed library"
 
 # ---- --prefix=/usr: the real paths -------------------------------------------
 sdprefix=$(pkg-config --variable=prefix systemd 2>/dev/null || true)
