@@ -135,6 +135,8 @@ for f in sbin/shmviewd bin/shmview include/shmview.h lib/pkgconfig/shmview.pc \
   [ -e "$inst/$f" ] || fail "$f was not installed under $inst"
 done
 ls "$inst"/lib/libshmview.so* >/dev/null 2>&1 || fail "no libshmview.so under $inst/lib"
+[ -n "$(find "$inst" -path '*bash-completion*' -name shmview)" ] ||
+  fail "the bash completion was not installed under $inst"
 grep -qx "ExecStart=$inst/sbin/shmviewd --socket /run/shmview/shmview.sock" \
   "$inst/lib/systemd/system/shmviewd.service" ||
   fail "ExecStart= is not the installed daemon: $(grep ExecStart= "$inst/lib/systemd/system/shmviewd.service")"
