@@ -101,8 +101,10 @@ for d in "\$@"; do
   case \$d in
     -*) ;;
     "\$inst"|"\$inst"/*) ;;
-    *) echo "mkdir -p: refused: '\$d' is outside the prefix \$inst" | tee -a "\$refused" >&2
+    /*|..|../*|*/../*|*/..)
+       echo "mkdir -p: refused: '\$d' is outside the prefix \$inst" | tee -a "\$refused" >&2
        exit 1 ;;
+    *) ;; # relative: a directory of the build tree (make -C \$build)
   esac
 done
 exec mkdir -p "\$@"
@@ -117,7 +119,8 @@ mkdir -p "$build"
   env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u DESTDIR "$srcdir/configure" -q \
     --prefix="$inst" --cache-file="$tmp/config.cache" CC="$cc" >"$tmp/log" 2>&1
 ) || { tail -n 30 "$build/config.log" >>"$tmp/log" 2>/dev/null; fail "configure --prefix=$inst failed"; }
-# Build first: the build itself runs mkdir -p on relative directories.
+# Build first (the install guards allow mkdir -p of the build tree itself,
+# which make install runs again for the Python build tree).
 env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL $MAKE_CMD -s -C "$build" >"$tmp/log" 2>&1 ||
   fail "make with --prefix=$inst failed"
 env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u DESTDIR $MAKE_CMD -s -C "$build" install DESTDIR= \
