@@ -143,22 +143,17 @@ static pid_t floor_server_start(const char *path, int cpu) {
 
 static size_t open_req, open_resp, rel_req, rel_resp;
 
-static size_t enc_req(struct proto_request *r) {
+/* The payload size of one encoded request (resp NULL) or response. */
+static size_t payload_size(const struct proto_request *req, const struct proto_response *resp) {
   msgpack_sbuffer sb;
-  msgpack_sbuffer_init(&sb);
-  if (proto_request_encode(r, PROTO_FRAME_MAX_DEFAULT, &sb) < 0)
-    die("encode");
-  size_t n = sb.size - 4;
-  msgpack_sbuffer_destroy(&sb);
-  return n;
-}
+  int rc;
 
-static size_t enc_resp(struct proto_response *r) {
-  msgpack_sbuffer sb;
   msgpack_sbuffer_init(&sb);
-  if (proto_response_encode(r, PROTO_FRAME_MAX_DEFAULT, &sb) < 0)
+  rc = req != NULL ? proto_request_encode(req, PROTO_FRAME_MAX_DEFAULT, &sb)
+                   : proto_response_encode(resp, PROTO_FRAME_MAX_DEFAULT, &sb);
+  if (rc < 0)
     die("encode");
-  size_t n = sb.size - 4;
+  size_t n = sb.size - PROTO_HEADER_SIZE;
   msgpack_sbuffer_destroy(&sb);
   return n;
 }
@@ -172,13 +167,13 @@ static void frame_sizes(void) {
   q.length = PROTO_TO_END;
   q.writable = true;
   q.fields = PROTO_F_NAME | PROTO_F_OFFSET | PROTO_F_LENGTH | PROTO_F_WRITABLE;
-  open_req = enc_req(&q);
+  open_req = payload_size(&q, NULL);
   memset(&q, 0, sizeof q);
   q.id = 1001;
   q.op = PROTO_OP_RELEASE;
   q.lease = 1000;
   q.fields = PROTO_F_LEASE;
-  rel_req = enc_req(&q);
+  rel_req = payload_size(&q, NULL);
   struct proto_response r;
   memset(&r, 0, sizeof r);
   r.id = 1000;
@@ -188,11 +183,11 @@ static void frame_sizes(void) {
   r.u.view.segment_size = 4096;
   r.u.view.lease = 1000;
   r.u.view.writable = true;
-  open_resp = enc_resp(&r);
+  open_resp = payload_size(NULL, &r);
   memset(&r, 0, sizeof r);
   r.id = 1001;
   r.op = PROTO_OP_RELEASE;
-  rel_resp = enc_resp(&r);
+  rel_resp = payload_size(NULL, &r);
 }
 
 static void floor_exchange(int s, size_t req, size_t resp, char *buf) {

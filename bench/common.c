@@ -59,33 +59,38 @@ static int cmp_d(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
-/* Nearest-rank percentile. */
-double percentile(uint64_t *v, size_t n, double p) {
+/* The nearest-rank percentile p of n sorted values, where at(v, i) is the
+ * i-th; the median of an even count is the mean of the two middle ones. */
+static double nearest_rank(const void *v, size_t n, double p, double (*at)(const void *, size_t)) {
+  size_t k = (size_t)(p / 100.0 * (double)n + 0.999999);
+
   if (n == 0)
     return 0;
-  qsort(v, n, sizeof *v, cmp_u64);
-  size_t k = (size_t)(p / 100.0 * (double)n + 0.999999);
+  if (p == 50.0 && n % 2 == 0)
+    return (at(v, n / 2 - 1) + at(v, n / 2)) / 2;
   if (k < 1)
     k = 1;
   if (k > n)
     k = n;
-  if (p == 50.0 && n % 2 == 0)
-    return ((double)v[n / 2 - 1] + (double)v[n / 2]) / 2;
-  return (double)v[k - 1];
+  return at(v, k - 1);
+}
+
+static double at_u64(const void *v, size_t i) {
+  return (double)((const uint64_t *)v)[i];
+}
+
+static double at_d(const void *v, size_t i) {
+  return ((const double *)v)[i];
+}
+
+double percentile(uint64_t *v, size_t n, double p) {
+  qsort(v, n, sizeof *v, cmp_u64);
+  return nearest_rank(v, n, p, at_u64);
 }
 
 double percentile_d(double *v, size_t n, double p) {
-  if (n == 0)
-    return 0;
   qsort(v, n, sizeof *v, cmp_d);
-  size_t k = (size_t)(p / 100.0 * (double)n + 0.999999);
-  if (k < 1)
-    k = 1;
-  if (k > n)
-    k = n;
-  if (p == 50.0 && n % 2 == 0)
-    return (v[n / 2 - 1] + v[n / 2]) / 2;
-  return v[k - 1];
+  return nearest_rank(v, n, p, at_d);
 }
 
 void die(const char *fmt, ...) {

@@ -398,12 +398,6 @@ static int connect_socket(const char *path) {
   return sock;
 }
 
-static uint64_t monotonic_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* Connect to c->path and check who listens. Returns the socket, or a
  * negative errno value with the sentence in c->reply_msg where the code
  * alone would mislead. */
@@ -445,7 +439,7 @@ static int64_t env_number(const char *name, uint64_t max, int64_t fallback) {
 /* Reach the daemon again, with backoff, and re-register every live
  * mapping. Lock held. Returns 0 or a negative errno value. */
 static int reconnect_locked(struct shmv_client *c) {
-  uint64_t deadline = monotonic_ms() + c->reconnect_ms;
+  uint64_t deadline = proto_monotonic_ms() + c->reconnect_ms;
   unsigned delay = RECONNECT_DELAY_MIN_MS;
   int rc;
 
@@ -472,7 +466,7 @@ static int reconnect_locked(struct shmv_client *c) {
         return rc;
       }
     }
-    if (monotonic_ms() + delay > deadline) {
+    if (proto_monotonic_ms() + delay > deadline) {
       close_socket(c, CLIENT_BROKEN);
       return -ENOTCONN;
     }

@@ -11,7 +11,6 @@
 #include <limits.h>
 #include <stdint.h>
 #include <sys/un.h>
-#include <time.h>
 
 #include "lease.h"
 #include "registry.h"
@@ -50,13 +49,5 @@ struct daemon {
   uint64_t grace_until_ms; /* CLOCK_MONOTONIC; 0: no restart grace */
   struct state *state;     /* the state file (state.c); NULL: none */
 };
-
-/* Milliseconds on CLOCK_MONOTONIC: uptime, grace and stall deadlines. */
-static inline uint64_t monotonic_ms(void) {
-  struct timespec ts;
-
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 #endif

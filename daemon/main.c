@@ -136,7 +136,7 @@ int main(int argc, char **argv) {
   }
   registry_init(&d.reg, d.cfg.prefix);
   lease_table_init(&d.leases);
-  d.started_ms = monotonic_ms();
+  d.started_ms = proto_monotonic_ms();
 
   if (uv_loop_init(&loop) != 0) {
     log_error("cannot start the event loop");
@@ -145,8 +145,7 @@ int main(int argc, char **argv) {
   memset(&rt, 0, sizeof rt);
   /* A socket passed by systemd (.socket unit) wins over binding our own;
    * its path stands for the socket in logs and the state file default. */
-  listen_fd = notify_listen_fd(passed, sizeof passed);
-  if (listen_fd == -2)
+  if (notify_listen_fd(&listen_fd, passed, sizeof passed) < 0)
     goto out_loop;
   if (listen_fd >= 0) {
     log_info("using the socket passed by the service manager: %s (fd %d)", passed, listen_fd);
@@ -185,7 +184,7 @@ int main(int argc, char **argv) {
     goto out_loop;
   }
   if (adopted > 0) {
-    d.grace_until_ms = monotonic_ms() + d.cfg.grace_ms;
+    d.grace_until_ms = proto_monotonic_ms() + d.cfg.grace_ms;
     log_info("re-adopted %zu segment%s from %s", adopted, adopted == 1 ? "" : "s",
              d.cfg.state_path);
   }

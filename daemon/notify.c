@@ -138,28 +138,29 @@ static int is_listening_stream_unix(int fd) {
 
 #endif /* HAVE_LIBSYSTEMD */
 
-int notify_listen_fd(char *path, size_t cap) {
+int notify_listen_fd(int *fd_out, char *path, size_t cap) {
   struct sockaddr_un sa;
   socklen_t len = sizeof sa;
   int n = listen_fds(), fd = LISTEN_FDS_START;
 
+  *fd_out = -1;
   if (n == 0)
-    return -1;
+    return 0;
   if (n < 0) {
     log_error("$LISTEN_FDS/$LISTEN_PID are set but unusable: %s", strerror(-n));
-    return -2;
+    return n;
   }
   if (n != 1) {
     log_error("passed %d sockets; shmviewd serves on exactly one (one ListenStream= "
               "in the .socket unit)",
               n);
-    return -2;
+    return -EINVAL;
   }
   if (!is_listening_stream_unix(fd)) {
     log_error("the passed fd %d is not a listening Unix stream socket "
               "(ListenStream= with a path in the .socket unit)",
               fd);
-    return -2;
+    return -ENOTSOCK;
   }
   memset(&sa, 0, sizeof sa);
   if (getsockname(fd, (struct sockaddr *)&sa, &len) == 0 &&
@@ -170,7 +171,8 @@ int notify_listen_fd(char *path, size_t cap) {
              sa.sun_path + 1);
   else
     snprintf(path, cap, "(unnamed)");
-  return fd;
+  *fd_out = fd;
+  return 0;
 }
 
 static void status_text(const struct daemon *d, char *buf, size_t cap) {

@@ -25,11 +25,12 @@
  * there is no $NOTIFY_SOCKET, or -errno. */
 int notify_send(const char *state);
 
-/* The listening socket passed by a service manager, if any. Returns the fd
- * (>= 0, close-on-exec) with its path in path (or "(unnamed)"), -1 if none
- * was passed, or -2 after logging why a passed socket cannot be used. The
- * LISTEN_* variables are removed from the environment either way. */
-int notify_listen_fd(char *path, size_t cap);
+/* The listening socket passed by a service manager, if any: *fd_out is the
+ * fd (close-on-exec) with its path in path (or "(unnamed)"), or -1 if none
+ * was passed. Returns 0, or -errno after logging why a passed socket cannot
+ * be used (*fd_out is then -1). The LISTEN_* variables are removed from the
+ * environment either way. */
+int notify_listen_fd(int *fd_out, char *path, size_t cap);
 
 /* READY=1 and status updates for one daemon. */
 struct notifier {

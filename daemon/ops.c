@@ -390,11 +390,11 @@ static void op_resize(struct op_ctx *x) {
          (unsigned long long)s->views, s->views == 1 ? "" : "s");
     return;
   }
-  if (req->size < s->size && s->adopted && monotonic_ms() < x->d->grace_until_ms) {
+  if (req->size < s->size && s->adopted && proto_monotonic_ms() < x->d->grace_until_ms) {
     fail(x, EBUSY,
          "cannot shrink segment '%s' for another %llu ms: it was re-adopted "
          "after a restart and views from before may still be reconnecting",
-         s->name, (unsigned long long)(x->d->grace_until_ms - monotonic_ms()));
+         s->name, (unsigned long long)(x->d->grace_until_ms - proto_monotonic_ms()));
     return;
   }
   if (check_size_limits(x, req->size, s->size) < 0 ||
@@ -430,7 +430,7 @@ static void op_status(struct op_ctx *x) {
 
   snprintf(st->server, sizeof st->server, "%s", PACKAGE_VERSION);
   st->version = PROTO_VERSION;
-  st->uptime_ms = monotonic_ms() - d->started_ms;
+  st->uptime_ms = proto_monotonic_ms() - d->started_ms;
   st->clients = d->clients;
   st->segments = d->reg.count;
   st->bytes = d->reg.bytes;
@@ -454,7 +454,7 @@ static void op_status(struct op_ctx *x) {
     st->used_views = u ? u->views : 0;
   }
   {
-    uint64_t now = monotonic_ms();
+    uint64_t now = proto_monotonic_ms();
 
     st->grace_ms = d->grace_until_ms > now ? d->grace_until_ms - now : 0;
   }

@@ -30,7 +30,7 @@ struct peer {
 
 /* Answer req into resp. *fd_out is set to a descriptor to send with the
  * response (ownership passes to the caller), or -1. list answers borrow
- * `scratch` (daemon_list_page_max entries) for their items. */
+ * `scratch` (ops_list_page_max() entries, scratch_len) for their items. */
 void ops_handle(struct daemon *d, struct peer *p, const struct proto_request *req,
                 struct proto_response *resp, int *fd_out, struct proto_segment *scratch,
                 size_t scratch_len);

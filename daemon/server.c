@@ -139,7 +139,7 @@ static void conn_close(struct conn *c);
 #define WARN_BURST 10
 
 static bool warn_ok(struct server *s) {
-  uint64_t now = monotonic_ms();
+  uint64_t now = proto_monotonic_ms();
 
   if (now - s->warn_window_ms >= 1000) {
     if (s->warn_suppressed > 0)
@@ -221,7 +221,7 @@ static void conn_hold(struct conn *c) {
 
   if (c->held_since_ms != 0)
     return;
-  c->held_since_ms = monotonic_ms();
+  c->held_since_ms = proto_monotonic_ms();
   LIST_INSERT_HEAD(&s->held, c, held_link);
   if (!uv_is_active((uv_handle_t *)&s->held_timer))
     uv_timer_start(&s->held_timer, on_held_timer, HELD_CHECK_MS, HELD_CHECK_MS);
@@ -328,7 +328,7 @@ static int conn_flush(struct conn *c) {
     n = proto_send(c->fd, f->data + f->off, f->len - f->off, f->off == 0 ? f->fd : -1);
     if (n == -EAGAIN) {
       if (c->stalled_since_ms == 0)
-        c->stalled_since_ms = monotonic_ms();
+        c->stalled_since_ms = proto_monotonic_ms();
       return 0;
     }
     if (n == -ETOOMANYREFS) {
@@ -472,7 +472,7 @@ static void conn_read(struct conn *c) {
      * has --frame-timeout to arrive whole. */
     if (c->outq_frames < OUTQ_PAUSE_FRAMES && proto_reader_pending(&c->rd) > 0 &&
         c->frame_since_ms == 0)
-      c->frame_since_ms = monotonic_ms();
+      c->frame_since_ms = proto_monotonic_ms();
     /* A read that left room took all the socket had: another would only
      * say EAGAIN. The poll is level-triggered, so bytes that arrive now
      * wake us again. */
@@ -655,7 +655,7 @@ static void accept_one(struct server *s, int fd) {
   STAILQ_INIT(&c->outq);
   proto_reader_init(&c->rd, cfg->frame_max, false);
   LIST_INSERT_HEAD(&s->conns, c, link);
-  c->accepted_ms = monotonic_ms();
+  c->accepted_ms = proto_monotonic_ms();
   if (c->refused) {
     s->refused++;
   } else {
@@ -704,7 +704,7 @@ static void on_listen_event(uv_poll_t *h, int status, int events) {
 static void on_sweep(uv_timer_t *t) {
   struct server *s = t->data;
   const struct daemon_config *cfg = &s->d->cfg;
-  uint64_t now = monotonic_ms(), limit = cfg->send_timeout_ms;
+  uint64_t now = proto_monotonic_ms(), limit = cfg->send_timeout_ms;
   uint64_t frame_limit = cfg->frame_timeout_ms;
   uint64_t refused_limit = frame_limit != 0 ? frame_limit : 5000;
   struct conn *c, *next;
@@ -741,7 +741,7 @@ static void on_sweep(uv_timer_t *t) {
  * after each one it acts on, skipping those already seen this tick. */
 static void on_held_timer(uv_timer_t *t) {
   struct server *s = t->data;
-  uint64_t now = monotonic_ms(), limit = s->d->cfg.send_timeout_ms;
+  uint64_t now = proto_monotonic_ms(), limit = s->d->cfg.send_timeout_ms;
   uint64_t tick = ++s->held_tick;
   struct conn *c;
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * names.c: segment name validation and socket path resolution, shared by
- * the daemon and the client so both always agree.
+ * names.c: segment name validation, socket path resolution and the
+ * monotonic clock, shared by the daemon and the client so both always
+ * agree.
  */
 #include "config.h"
 
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "proto.h"
@@ -64,4 +66,11 @@ int proto_socket_path(const char *explicit_path, char *buf, size_t cap) {
    * /tmp/tmux-UID/: a file straight in /tmp could be anyone's. */
   snprintf(tmp, sizeof tmp, "/tmp/shmview-%lu/shmview.sock", (unsigned long)getuid());
   return put_path(buf, cap, tmp, "");
+}
+
+uint64_t proto_monotonic_ms(void) {
+  struct timespec ts;
+
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }

@@ -53,10 +53,10 @@ const char *proto_op_name(enum proto_op op);
 /* PROTO_OP_NONE if s (len bytes, not NUL-terminated) names no op. */
 enum proto_op proto_op_lookup(const char *s, size_t len);
 
-/* ---- names and paths (names.c) ---- */
+/* ---- names, paths and the clock (names.c) ---- */
 
-/* true if name is 1..PROTO_NAME_MAX chars of [A-Za-z0-9._-], not
- * starting with '.'. len is strlen(name) (names are NUL-terminated). */
+/* true if name (NUL-terminated) is 1..PROTO_NAME_MAX chars of
+ * [A-Za-z0-9._-], not starting with '.'. */
 bool proto_name_valid(const char *name);
 
 /* Socket path resolution, the same for daemon and client: explicit (if
@@ -65,6 +65,10 @@ bool proto_name_valid(const char *name);
  * $XDG_RUNTIME_DIR/shmview.sock, else /tmp/shmview-$UID/shmview.sock.
  * Returns 0 or -ENAMETOOLONG (also when longer than sun_path). */
 int proto_socket_path(const char *explicit_path, char *buf, size_t cap);
+
+/* Milliseconds on CLOCK_MONOTONIC: the daemon's uptime, grace and stall
+ * deadlines, the client's reconnect deadline. */
+uint64_t proto_monotonic_ms(void);
 
 /* ---- messages (msg.c) ---- */
 

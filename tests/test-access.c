@@ -22,23 +22,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fixture-client.h"
 #include "harness.h"
 #include "shmview.h"
 
 #define NOBODY 65534
-
-static struct harness_daemon d;
-static shmv_client *c;
-
-static void setup(void) {
-  harness_daemon_start(&d, NULL);
-  ck_assert_int_eq(shmv_connect(d.socket, &c), 0);
-}
-
-static void teardown(void) {
-  shmv_disconnect(c);
-  ck_assert_int_eq(harness_daemon_stop(&d), 0);
-}
 
 static int write_through_readonly(void *arg) {
   shmv_client *mine;

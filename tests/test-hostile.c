@@ -24,22 +24,10 @@
 
 #include <msgpack.h>
 
+#include "fixture-client.h"
 #include "harness.h"
 #include "proto.h"
 #include "shmview.h"
-
-static struct harness_daemon d;
-static shmv_client *c;
-
-static void setup(void) {
-  harness_daemon_start(&d, NULL);
-  ck_assert_int_eq(shmv_connect(d.socket, &c), 0);
-}
-
-static void teardown(void) {
-  shmv_disconnect(c);
-  ck_assert_int_eq(harness_daemon_stop(&d), 0);
-}
 
 /* The daemon still answers a well-behaved client. */
 static void assert_serving(void) {

@@ -23,21 +23,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fixture-client.h"
 #include "harness.h"
 #include "shmview.h"
-
-static struct harness_daemon d;
-static shmv_client *c;
-
-static void setup(void) {
-  harness_daemon_start(&d, NULL);
-  ck_assert_int_eq(shmv_connect(d.socket, &c), 0);
-}
-
-static void teardown(void) {
-  shmv_disconnect(c);
-  ck_assert_int_eq(harness_daemon_stop(&d), 0);
-}
 
 static uint64_t live_views(void) {
   shmv_status_info st;

@@ -16,24 +16,18 @@
 #
 # Environment (set by make check): SHMVIEWD, SHMVIEW_CLI, SHMVIEW_BUILDDIR,
 # SHMVIEW_MAKE, SHMVIEW_TEST_TMPDIR. python3 listens for notifications.
+# Helpers: tests/lib.sh.
 # Parts whose tool is missing (systemd-analyze, systemd-socket-activate,
 # python3) are skipped with a message; the test then exits 77 after every
 # other check has passed.
 set -eu
 
-: "${SHMVIEWD:?SHMVIEWD must name the built shmviewd}"
-: "${SHMVIEW_CLI:?SHMVIEW_CLI must name the built shmview}"
 PYTHON=$(command -v python3 || true)
 ANALYZE=$(command -v systemd-analyze || true)
 ACTIVATE=$(command -v systemd-socket-activate || true)
 
-tmproot=${SHMVIEW_TEST_TMPDIR:-/tmp}
-mkdir -p "$tmproot"
-dir=$(mktemp -d "$tmproot/sd.XXXXXX")
-rnd=$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
-prefix=sd$$x$rnd
-daemon=
-listener=
+. "${srcdir:-.}/tests/lib.sh"
+test_init sd
 skipped=
 
 # SHMVIEW_TEST_VALGRIND=1 (make check-valgrind): every daemon runs under
@@ -44,64 +38,8 @@ if [ "${SHMVIEW_TEST_VALGRIND-}" = 1 ]; then
 fi
 export VG
 
-cleanup() {
-  st=$?
-  for p in $daemon $listener; do
-    kill -TERM "$p" 2>/dev/null || true
-    wait "$p" 2>/dev/null || true
-  done
-  rm -f /dev/shm/"$prefix".* 2>/dev/null || true
-  rm -rf "$dir"
-  exit $st
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-
-ok() { echo "ok - $*"; }
 skip() { echo "skip - $*"; skipped="$skipped
   $*"; }
-fail() {
-  echo "FAIL - $*"
-  for f in err daemon.log notify.log; do
-    if [ -s "$dir/$f" ]; then echo "  $f:"; tail -n 20 "$dir/$f" | sed 's/^/    /'; fi
-  done
-  exit 1
-}
-
-# run STATUS CMD...: stdout to $dir/out, stderr to $dir/err, require STATUS.
-run() {
-  want=$1; shift
-  set +e
-  "$@" >"$dir/out" 2>"$dir/err"
-  got=$?
-  set -e
-  [ "$got" -eq "$want" ] || fail "$* exited $got, expected $want"
-}
-err_has() { grep -qF -- "$1" "$dir/err" || fail "stderr lacks '$1'"; }
-
-sv() { "$SHMVIEW_CLI" --socket "$sock" "$@"; }
-
-# wait_up: until the daemon ($daemon) answers on $sock
-wait_up() {
-  i=0
-  until sv status >/dev/null 2>&1; do
-    i=$((i + 1))
-    kill -0 "$daemon" 2>/dev/null || { daemon=; fail "shmviewd exited at start"; }
-    [ $i -lt 100 ] || fail "shmviewd did not answer on $sock within 10 s"
-    sleep 0.1
-  done
-}
-
-# stop_daemon: SIGTERM and require exit 0
-stop_daemon() {
-  kill -TERM "$daemon"
-  set +e
-  wait "$daemon"
-  st=$?
-  set -e
-  daemon=
-  [ "$st" -eq 0 ] || fail "shmviewd exited $st after SIGTERM"
-}
 
 # json_field KEY: the number KEY in $dir/out (status --json)
 json_field() {
@@ -385,8 +323,15 @@ if [ -n "$ANALYZE" ] && [ -n "${SHMVIEW_MAKE-}" ] && [ -n "${SHMVIEW_BUILDDIR-}"
     if [ ! -e "$root/etc/systemd/system/sysinit.target" ]; then
       skip "units: this host has no sysinit.target to verify them against"
     else
-    run 0 "$ANALYZE" verify --man=no --root="$root" "$unitdir/shmviewd.socket" "$service" \
-      ${userservice:+"$(dirname "$userservice")/shmviewd.socket"} ${userservice:+"$userservice"}
+    # verify finds units only in systemd's search path below --root, which
+    # a prefix such as distcheck's is not in: verify copies in /etc.
+    etc=$root/etc/systemd
+    mkdir -p "$etc/user"
+    cp "$unitdir/shmviewd.socket" "$service" "$etc/system/"
+    [ -z "$userservice" ] || cp "$(dirname "$userservice")/shmviewd.socket" "$userservice" "$etc/user/"
+    run 0 "$ANALYZE" verify --man=no --root="$root" "$etc/system/shmviewd.socket" \
+      "$etc/system/shmviewd.service" ${userservice:+"$etc/user/shmviewd.socket"} \
+      ${userservice:+"$etc/user/shmviewd.service"}
     if grep -v "^$" "$dir/err" | grep -q .; then
       fail "systemd-analyze verify complained: $(cat "$dir/err")"
     fi
@@ -394,7 +339,7 @@ if [ -n "$ANALYZE" ] && [ -n "${SHMVIEW_MAKE-}" ] && [ -n "${SHMVIEW_BUILDDIR-}"
     grep -q '^u shmview ' "$(find "$root" -path '*sysusers.d/shmview.conf')" ||
       fail "sysusers.d/shmview.conf does not create the shmview user"
     # The exposure score stays where docs/systemd.md says (threshold = 10x).
-    run 0 "$ANALYZE" security --offline=true --root="$root" --threshold=10 "$service"
+    run 0 "$ANALYZE" security --offline=true --root="$root" --threshold=10 "$etc/system/shmviewd.service"
     score=$(sed -n 's/.*Overall exposure level for shmviewd.service: \([0-9.]*\).*/\1/p' "$dir/out")
     ok "systemd-analyze security --offline: exposure $score (threshold 1.0)"
     fi
