@@ -483,12 +483,11 @@ static int reconnect_locked(struct shmv_client *c) {
 }
 
 /* Ops that may be sent again after the daemon vanished mid-exchange: the
- * daemon that might have acted on the first copy is gone, and with it
- * anything an open or a query did. create, resize and unlink are not:
- * they change segments, which outlive the daemon. */
+ * protocol's op table says which (proto_ops[].retry_safe). */
 static bool retry_safe(enum proto_op op) {
-  return op == PROTO_OP_HELLO || op == PROTO_OP_OPEN || op == PROTO_OP_LIST ||
-         op == PROTO_OP_STAT || op == PROTO_OP_STATUS;
+  const struct proto_op_info *oi = proto_op_info(op);
+
+  return oi != NULL && oi->retry_safe;
 }
 
 /* One exchange, lock held: reconnects first if the connection had

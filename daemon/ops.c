@@ -483,10 +483,10 @@ void ops_handle(struct daemon *d, struct peer *p, const struct proto_request *re
   handlers[req->op](&x);
 }
 
-/* A segment entry encodes to at most ~330 bytes (a 200-char name and nine
- * keyed integers); 64 bytes cover the envelope. */
+/* One page of list answers: as many of the largest segment entries as fit
+ * in a frame, after 64 bytes for the envelope. */
 size_t ops_list_page_max(uint64_t frame_max) {
-  size_t n = (size_t)((frame_max - 64) / 360);
+  size_t n = (size_t)((frame_max - 64) / proto_msg_max_size(&proto_segment_msg));
 
   return n < 1 ? 1 : n > 1024 ? 1024 : n;
 }
