@@ -651,6 +651,8 @@ void client_segment_info(const struct proto_segment *s, shmv_segment_info *out) 
   out->writable_views = s->writable_views;
   out->created_sec = (int64_t)s->created_sec;
   out->created_nsec = (int32_t)s->created_nsec;
+  out->ephemeral = s->ephemeral;
+  out->unlinked = s->unlinked;
 }
 
 void client_copy_sized(void *dst, size_t dst_size, const void *src, size_t src_size) {

@@ -29,8 +29,12 @@ static int named_request(struct proto_request *req, enum proto_op op, const char
   return 0;
 }
 
-static int create(shmv_client *c, const char *name, size_t size, unsigned mode) {
-  if (!c)
+_Static_assert(SHMV_CREATE_EPHEMERAL == PROTO_CREATE_EPHEMERAL, "create flags must agree");
+
+static int unlink_(shmv_client *c, const char *name);
+
+static int create(shmv_client *c, const char *name, size_t size, unsigned mode, unsigned flags) {
+  if (!c || (flags & ~PROTO_CREATE_KNOWN))
     return -EINVAL;
   struct proto_request req;
   struct proto_response resp;
@@ -39,11 +43,19 @@ static int create(shmv_client *c, const char *name, size_t size, unsigned mode) 
     return rc;
   req.size = (uint64_t)size;
   req.mode = mode == 0 ? 0600 : mode;
-  req.fields |= PROTO_F_SIZE | PROTO_F_MODE;
+  req.flags = flags;
+  req.fields |= PROTO_F_SIZE | PROTO_F_MODE | PROTO_F_FLAGS;
   rc = client_request(c, &req, &resp, NULL);
   if (rc < 0)
     return rc;
+  bool ignored = (flags & PROTO_CREATE_EPHEMERAL) && !resp.u.segment.ephemeral;
   proto_response_free(&resp);
+  if (ignored) {
+    /* A daemon from before the flag ignores it (unknown keys are ignored):
+     * the segment it made would never go away on its own. */
+    unlink_(c, name);
+    return -EOPNOTSUPP;
+  }
   return 0;
 }
 
@@ -234,7 +246,12 @@ static int status(shmv_client *c, shmv_status_info *out, size_t info_size) {
 /* ---- public: each records a failure for shmv_last_error() ---- */
 
 int shmv_create(shmv_client *c, const char *name, size_t size, unsigned mode) {
-  return client_result(c, create(c, name, size, mode));
+  return client_result(c, create(c, name, size, mode, 0));
+}
+
+int shmv_create_flags(shmv_client *c, const char *name, size_t size, unsigned mode,
+                      unsigned flags) {
+  return client_result(c, create(c, name, size, mode, flags));
 }
 
 int shmv_unlink(shmv_client *c, const char *name) {

@@ -146,6 +146,8 @@ typedef struct shmv_segment_info {
   uint64_t writable_views; /* of which writable */
   int64_t created_sec;     /* creation time, CLOCK_REALTIME: seconds */
   int32_t created_nsec;    /* and nanoseconds */
+  int32_t ephemeral;       /* 1: removed when its last view ends */
+  int32_t unlinked;        /* 1: unlinked, still mapped (shmv_list only) */
   /* New fields go here, at the end (see "ABI" above). */
 } shmv_segment_info;
 
@@ -153,6 +155,16 @@ typedef struct shmv_segment_info {
  * 0600). The memory is reserved now: a full /dev/shm is -ENOSPC here, never
  * SIGBUS later. -EEXIST if the name is taken, -EINVAL for a bad name. */
 int shmv_create(shmv_client *c, const char *name, size_t size, unsigned mode);
+
+/* shmv_create's flags */
+#define SHMV_CREATE_EPHEMERAL 0x1u
+
+/* shmv_create with flags (0: the same as shmv_create). SHMV_CREATE_EPHEMERAL:
+ * the daemon removes the segment when its last view anywhere ends (release,
+ * disconnect or death of the holder), or, if no view was ever opened, when
+ * the creating connection ends. Unknown flags: -EINVAL. A daemon too old to
+ * know a flag: -EOPNOTSUPP (the segment it made is removed again). */
+int shmv_create_flags(shmv_client *c, const char *name, size_t size, unsigned mode, unsigned flags);
 
 /* Remove the name at once. Views already open stay valid; the memory is
  * freed when the last one is released. Owner or root only. */

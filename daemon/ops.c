@@ -22,6 +22,11 @@
  * a segment, is recorded in the state file before the answer goes out, so
  * a restart (even after kill -9) finds it; a change that cannot be
  * recorded is refused.
+ *
+ * Ephemeral segments are removed by the daemon when their last view ends,
+ * however it ends (release, disconnect, kill -9); one never viewed goes
+ * when its creator's connection does. After a restart, one nobody views
+ * again by the end of the grace period goes then.
  */
 #include "config.h"
 
@@ -99,6 +104,42 @@ static void segment_to_proto(const struct segment *s, struct proto_segment *out)
   out->writable_views = s->writable_views;
   out->created_sec = (int64_t)s->created.tv_sec;
   out->created_nsec = (uint32_t)s->created.tv_nsec;
+  out->ephemeral = s->ephemeral;
+  out->unlinked = !s->linked;
+}
+
+/* An ephemeral segment is no longer its creator's to remove. */
+static void settle(struct segment *s) {
+  if (s->creator != NULL) {
+    LIST_REMOVE(s, pending);
+    s->creator = NULL;
+  }
+}
+
+/* Remove s if it is ephemeral, linked, settled and unviewed. */
+static void reap(struct daemon *d, struct segment *s, const char *why) {
+  char name[PROTO_NAME_MAX + 1];
+  int rc;
+
+  if (!s->ephemeral || !s->linked || s->views > 0 || s->creator != NULL)
+    return;
+  /* Re-adopted after a restart: other old views may still be coming back;
+   * the reaper at the end of the grace period decides. */
+  if (s->adopted && monotonic_ms() < d->grace_until_ms)
+    return;
+  memcpy(name, s->name, sizeof name); /* s may be freed by the unlink */
+  /* As op_unlink: on disk first; if that fails it stays (logged), and the
+   * next restart's grace period tries again. */
+  if (state_unlinked(d->state, name) < 0)
+    return;
+  lease_segment_unlinking(&d->leases, &d->reg, s);
+  rc = registry_unlink(&d->reg, s);
+  if (rc < 0) {
+    state_created(d->state, s); /* it is still there */
+    log_error("cannot remove ephemeral segment %s: %s", name, strerror(-rc));
+    return;
+  }
+  log_info("removed ephemeral segment %s (%s)", name, why);
 }
 
 /* The named segment, or an ENOENT answer and NULL. */
@@ -189,6 +230,10 @@ static void op_create(struct op_ctx *x) {
     fail(x, EINVAL, "mode %#o has bits other than permissions", req->mode);
     return;
   }
+  if (req->flags & ~PROTO_CREATE_KNOWN) {
+    fail(x, EINVAL, "unknown create flags %#x", (unsigned)(req->flags & ~PROTO_CREATE_KNOWN));
+    return;
+  }
   if (registry_find(&x->d->reg, req->name) != NULL) {
     fail(x, EEXIST, "segment '%s' already exists", req->name);
     return;
@@ -228,6 +273,7 @@ static void op_create(struct op_ctx *x) {
     fail(x, -rc, "cannot create segment '%s': %s", req->name, strerror(-rc));
     return;
   }
+  s->ephemeral = (req->flags & PROTO_CREATE_EPHEMERAL) != 0; /* recorded with it */
   rc = state_created(st, s);
   if (rc < 0) {
     registry_unlink(&x->d->reg, s);
@@ -235,8 +281,12 @@ static void op_create(struct op_ctx *x) {
     fail_unrecorded(x, rc, "the new segment");
     return;
   }
-  log_info("created %s (%llu bytes, uid %u, mode %04o)", s->name, (unsigned long long)s->size,
-           (unsigned)s->uid, s->mode);
+  if (s->ephemeral) {
+    s->creator = x->p;
+    LIST_INSERT_HEAD(&x->p->pending, s, pending);
+  }
+  log_info("created %s (%llu bytes, uid %u, mode %04o%s)", s->name, (unsigned long long)s->size,
+           (unsigned)s->uid, s->mode, s->ephemeral ? ", ephemeral" : "");
   segment_to_proto(s, &x->resp->u.segment);
 }
 
@@ -309,6 +359,7 @@ static void op_open(struct op_ctx *x) {
     fail_unrecorded(x, rc, "the view");
     return;
   }
+  settle(s);
   memcpy(v->name, s->name, sizeof v->name);
   v->offset = req->offset;
   v->length = length;
@@ -318,6 +369,16 @@ static void op_open(struct op_ctx *x) {
   *x->fd_out = fd;
 }
 
+void ops_lease_end(struct daemon *d, struct lease *l, const char *why) {
+  struct segment *s = l->seg;
+
+  segment_ref(s); /* reap() looks at it after the lease is gone */
+  lease_remove(&d->leases, &d->reg, l);
+  if (why != NULL)
+    reap(d, s, why);
+  segment_unref(&d->reg, s);
+}
+
 static void op_release(struct op_ctx *x) {
   struct lease *l = lease_find(&x->d->leases, &x->p->leases, x->req->lease);
 
@@ -325,7 +386,7 @@ static void op_release(struct op_ctx *x) {
     fail(x, ENOENT, "this connection holds no lease %llu", (unsigned long long)x->req->lease);
     return;
   }
-  lease_remove(&x->d->leases, &x->d->reg, l);
+  ops_lease_end(x->d, l, "its last view was released");
 }
 
 static void op_list(struct op_ctx *x) {
@@ -364,6 +425,7 @@ static void op_unlink(struct op_ctx *x) {
     return;
   }
   lease_segment_unlinking(&x->d->leases, &x->d->reg, s);
+  settle(s);
   rc = registry_unlink(&x->d->reg, s);
   if (rc < 0) {
     state_created(x->d->state, s); /* it is still there */
@@ -481,6 +543,33 @@ void ops_handle(struct daemon *d, struct peer *p, const struct proto_request *re
     return;
   }
   handlers[req->op](&x);
+}
+
+uint64_t ops_peer_gone(struct daemon *d, struct peer *p, bool stopping) {
+  struct lease *l;
+  struct segment *s;
+  uint64_t n = 0;
+
+  while ((l = LIST_FIRST(&p->leases)) != NULL) {
+    ops_lease_end(d, l, stopping ? NULL : "its last view's connection ended");
+    n++;
+  }
+  while ((s = LIST_FIRST(&p->pending)) != NULL) {
+    settle(s);
+    if (!stopping)
+      reap(d, s, "its creator left without viewing it");
+  }
+  return n;
+}
+
+void ops_reap_adopted(struct daemon *d) {
+  struct segment *s = registry_first_after(&d->reg, ""), *next;
+
+  for (; s != NULL; s = next) {
+    next = registry_next(&d->reg, s);
+    if (s->adopted)
+      reap(d, s, "nobody viewed it again after the restart");
+  }
 }
 
 /* One page of list answers: as many of the largest segment entries as fit

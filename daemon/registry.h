@@ -43,7 +43,15 @@ struct segment {
   bool linked;   /* false once unlinked: kept while leased */
   bool adopted;  /* re-adopted at start: old views may come back */
   LIST_HEAD(, lease) writers; /* its writable leases (lease.c keeps it) */
+  /* Ephemeral: removed when its last view ends. Until its first view
+   * opens, it belongs to its creator's connection (`creator`, on that
+   * peer's pending list), which removes it if it goes first. */
+  bool ephemeral;
+  const void *creator;
+  LIST_ENTRY(segment) pending;
 };
+
+LIST_HEAD(segment_list, segment);
 
 /* What one uid holds, for quotas: bytes and segments it owns (an unlinked
  * segment's bytes until its last view goes), views it has open, and the

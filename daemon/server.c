@@ -117,6 +117,7 @@ struct server {
   uint64_t warn_window_ms; /* warnings about clients: this second's count */
   uint64_t warn_count, warn_suppressed;
   size_t freed_bytes; /* released since the last malloc_trim */
+  uv_timer_t reap;    /* once the restart grace is over: unviewed ephemeral segments */
   int listen_fd;
   int reserve_fd; /* spare descriptor for shedding connections at EMFILE */
   bool owns_socket_file;
@@ -245,7 +246,7 @@ static int refuse_open(struct conn *c, struct out_frame *f) {
   msgpack_sbuffer sb;
 
   if (l != NULL)
-    lease_remove(&s->d->leases, &s->d->reg, l);
+    ops_lease_end(s->d, l, "its only view could not be handed over");
   close(f->fd);
   f->fd = -1;
   proto_response_error(&err, f->id, PROTO_OP_OPEN, EAGAIN,
@@ -543,7 +544,7 @@ static void conn_close(struct conn *c) {
   c->dead = true;
   LIST_REMOVE(c, link);
   conn_unhold(c);
-  n = lease_remove_all(&s->d->leases, &s->d->reg, &c->peer.leases);
+  n = ops_peer_gone(s->d, &c->peer, s->stopping);
   if (c->refused) {
     s->refused--;
   } else {
@@ -633,6 +634,7 @@ static void accept_one(struct server *s, int fd) {
   c->fd = fd;
   c->poll.data = c;
   LIST_INIT(&c->peer.leases);
+  LIST_INIT(&c->peer.pending);
   STAILQ_INIT(&c->outq);
   proto_reader_init(&c->rd, cfg->frame_max, false);
   LIST_INSERT_HEAD(&s->conns, c, link);
@@ -680,6 +682,15 @@ static void on_listen_event(uv_poll_t *h, int status, int events) {
       log_error("accept: %s", strerror(errno));
     break;
   }
+}
+
+static void on_reap(uv_timer_t *t) {
+  struct server *s = t->data;
+
+  if (monotonic_ms() < s->d->grace_until_ms)
+    return;
+  ops_reap_adopted(s->d);
+  uv_timer_stop(t);
 }
 
 static void on_sweep(uv_timer_t *t) {
@@ -865,6 +876,9 @@ int server_start(struct server **out, uv_loop_t *loop, struct daemon *d, int lis
   s->listen_poll.data = s;
   uv_timer_init(loop, &s->sweep);
   s->sweep.data = s;
+  uv_timer_init(loop, &s->reap);
+  s->reap.data = s;
+  uv_timer_start(&s->reap, on_reap, 0, 1000);
   uv_timer_init(loop, &s->held_timer);
   s->held_timer.data = s;
   {
@@ -905,6 +919,7 @@ void server_stop(struct server *s) {
   s->stopping = true;
   uv_close((uv_handle_t *)&s->sweep, NULL);
   uv_close((uv_handle_t *)&s->held_timer, NULL);
+  uv_close((uv_handle_t *)&s->reap, NULL);
   uv_close((uv_handle_t *)&s->listen_poll, on_listen_closed);
   /* Remove the socket file only if it is still the one we bound: a newer
    * daemon may have replaced it. */

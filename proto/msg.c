@@ -257,6 +257,13 @@ static const struct proto_field request_fields[] = {
     .size = sizeof(uint32_t),
     .max = UINT32_MAX,
     .bit = PROTO_F_VERSION },
+  { .key = "flags",
+    .type = PROTO_T_UINT,
+    .flags = PROTO_FIELD_OPTIONAL,
+    .offset = offsetof(struct proto_request, flags),
+    .size = sizeof(uint32_t),
+    .max = UINT32_MAX,
+    .bit = PROTO_F_FLAGS },
 };
 
 const struct proto_msg proto_request_msg = {
@@ -285,6 +292,8 @@ static const struct proto_field segment_fields[] = {
   U64(struct proto_segment, "writable_views", writable_views),
   FLD(struct proto_segment, "created", PROTO_T_INT, created_sec, 0, 0),
   FLD(struct proto_segment, "created_nsec", PROTO_T_UINT, created_nsec, 999999999u, 0),
+  FLD(struct proto_segment, "ephemeral", PROTO_T_BOOL, ephemeral, 0, PROTO_FIELD_OPTIONAL),
+  FLD(struct proto_segment, "unlinked", PROTO_T_BOOL, unlinked, 0, PROTO_FIELD_OPTIONAL),
 };
 
 const struct proto_msg proto_segment_msg = {
@@ -405,7 +414,7 @@ REPLY(status_reply, status_reply_fields);
  * release's lease died with the daemon that granted it. */
 const struct proto_op_info proto_ops[PROTO_OP_COUNT_] = {
   [PROTO_OP_HELLO] = { "hello", PROTO_F_VERSION, PROTO_F_VERSION, true, &hello_reply },
-  [PROTO_OP_CREATE] = { "create", PROTO_F_NAME | PROTO_F_SIZE | PROTO_F_MODE,
+  [PROTO_OP_CREATE] = { "create", PROTO_F_NAME | PROTO_F_SIZE | PROTO_F_MODE | PROTO_F_FLAGS,
                         PROTO_F_NAME | PROTO_F_SIZE, false, &segment_reply },
   [PROTO_OP_OPEN] = { "open", PROTO_F_NAME | PROTO_F_OFFSET | PROTO_F_LENGTH | PROTO_F_WRITABLE,
                       PROTO_F_NAME, true, &view_reply },

@@ -80,6 +80,11 @@ int proto_socket_path(const char *explicit_path, char *buf, size_t cap);
 #define PROTO_F_LEASE    (1u << 6)
 #define PROTO_F_AFTER    (1u << 7)
 #define PROTO_F_VERSION  (1u << 8)
+#define PROTO_F_FLAGS    (1u << 9)
+
+/* create's flags */
+#define PROTO_CREATE_EPHEMERAL 0x1u /* removed when its last view ends */
+#define PROTO_CREATE_KNOWN     PROTO_CREATE_EPHEMERAL
 
 struct proto_request {
   uint64_t id;
@@ -94,6 +99,7 @@ struct proto_request {
   bool writable;                  /* open; default false */
   uint64_t lease;                 /* release */
   uint32_t version;               /* hello: client's protocol version */
+  uint32_t flags;                 /* create: PROTO_CREATE_*; default 0 */
 };
 
 struct proto_segment {
@@ -103,6 +109,8 @@ struct proto_segment {
   uint64_t views, writable_views;
   int64_t created_sec;
   uint32_t created_nsec;
+  bool ephemeral; /* created with PROTO_CREATE_EPHEMERAL */
+  bool unlinked;  /* unlinked, still mapped (list only) */
 };
 
 struct proto_view { /* open's answer; the fd travels beside it */

@@ -1271,7 +1271,7 @@ static int resp_mutated(enum proto_op op, const char *inner, const char *key, bo
   in.id = 1;
   in.op = op;
   if (proto_ops[op].reply != NULL)
-    fill_msg(proto_ops[op].reply, &in, TYPICAL, 1);
+    fill_msg(proto_ops[op].reply, &in, TYPICAL, 0); /* bools true: on the wire */
   msgpack_sbuffer_init(&sb);
   ck_assert_int_eq(proto_response_encode(&in, FMAX, &sb), 0);
   msgpack_unpacked_init(&u);

@@ -17,9 +17,11 @@ static const struct cli_option list_options[] = {
 const struct cli_command cli_cmd_list = {
   .name = "list",
   .alias = "ls",
-  .summary = "List the segments: size, owner, mode, views, creation time.",
-  .help = "A table sorted by name; VIEWS is total/writable. --json prints an array\n"
-          "of objects (name, size, uid, gid, mode, views, writable_views, created).",
+  .summary = "List the segments: size, owner, mode, views, creation time, flags.",
+  .help = "A table sorted by name; VIEWS is total/writable; FLAGS says ephemeral\n"
+          "(removed when its last view ends) and unlinked (removed, still mapped;\n"
+          "listed after the others). --json prints an array of objects (name, size,\n"
+          "uid, gid, mode, views, writable_views, created, ephemeral, unlinked).",
   .args = { list_options, 0, 0, { { 0 } } },
   .flags = CLI_CONNECTS | CLI_JSON,
   .exec = cmd_list_exec,
@@ -41,9 +43,10 @@ static int cmd_list_json(const shmv_segment_info *list, size_t n) {
 }
 
 static int cmd_list_table(const shmv_segment_info *list, size_t n, const struct cli_args *args) {
-  static const char *const headers[] = { "NAME", "SIZE", "OWNER", "MODE", "VIEWS", "CREATED" };
-  static const int right[] = { 0, 1, 0, 0, 1, 0 };
-  struct cli_table *t = cli_table_new(6, cli_args_has(args, 'H') ? NULL : headers, right);
+  static const char *const headers[] = { "NAME",  "SIZE",    "OWNER", "MODE",
+                                         "VIEWS", "CREATED", "FLAGS" };
+  static const int right[] = { 0, 1, 0, 0, 1, 0, 0 };
+  struct cli_table *t = cli_table_new(7, cli_args_has(args, 'H') ? NULL : headers, right);
   int status;
 
   if (t == NULL) {
@@ -53,7 +56,7 @@ static int cmd_list_table(const shmv_segment_info *list, size_t n, const struct 
   for (size_t i = 0; i < n; i++) {
     const shmv_segment_info *s = &list[i];
     char size[CLI_SIZE_MAX], owner[256], mode[16], views[48], created[64];
-    const char *cells[6];
+    const char *cells[7];
 
     snprintf(mode, sizeof mode, "%04o", s->mode & 07777);
     snprintf(views, sizeof views, "%llu/%llu", (unsigned long long)s->views,
@@ -65,6 +68,11 @@ static int cmd_list_table(const shmv_segment_info *list, size_t n, const struct 
     cells[4] = views;
     struct timespec when = { .tv_sec = (time_t)s->created_sec, .tv_nsec = s->created_nsec };
     cells[5] = cli_time_local(&when, created, sizeof created);
+    /* as ipcs marks a removed segment still attached ("dest") */
+    cells[6] = s->ephemeral && s->unlinked ? "ephemeral,unlinked"
+               : s->ephemeral              ? "ephemeral"
+               : s->unlinked               ? "unlinked"
+                                           : "-";
     if (cli_table_add(t, cells) != 0) {
       cli_table_free(t);
       cli_error("out of memory");

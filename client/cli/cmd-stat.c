@@ -50,5 +50,6 @@ static int cmd_stat_exec(struct cli_ctx *ctx, const struct cli_args *args) {
   struct timespec created = { .tv_sec = (time_t)s.created_sec, .tv_nsec = s.created_nsec };
   printf("created:        %s (%s)\n", cli_time_local(&created, when, sizeof when),
          cli_time_rfc3339(&created, iso, sizeof iso));
+  printf("ephemeral:      %s\n", s.ephemeral ? "yes (removed when its last view ends)" : "no");
   return cli_finish_stdout();
 }
