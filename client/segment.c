@@ -113,7 +113,90 @@ static int stat_(shmv_client *c, const char *name, shmv_segment_info *out, size_
   return rc;
 }
 
-/* The array's stride is the caller's info_size. */
+/* Append one pass of list pages to *listp (items of info_size bytes, the
+ * caller's stride): linked segments by name, or (unlinked) those unlinked
+ * but still viewed, by unlink id. */
+static int list_pass(shmv_client *c, bool unlinked, size_t info_size, char **listp, size_t *np,
+                     size_t *capp) {
+  char *list = *listp;
+  size_t n = *np, cap = *capp;
+  char after[PROTO_NAME_MAX + 1] = "";
+  uint64_t after_id = 0;
+  int rc;
+  for (;;) {
+    struct proto_request req;
+    struct proto_response resp;
+    memset(&req, 0, sizeof req);
+    req.op = PROTO_OP_LIST;
+    if (unlinked) {
+      req.unlinked = true;
+      req.after_id = after_id;
+      req.fields = PROTO_F_UNLINKED | PROTO_F_AFTER_ID;
+    } else if (after[0] != '\0') {
+      memcpy(req.after, after, sizeof req.after);
+      req.fields = PROTO_F_AFTER;
+    }
+    rc = client_request(c, &req, &resp, NULL);
+    if (rc < 0)
+      goto out;
+
+    size_t got = resp.u.list.count;
+    bool more = resp.u.list.more;
+    if (got > SIZE_MAX / info_size - n) {
+      proto_response_free(&resp);
+      rc = -ENOMEM;
+      goto out;
+    }
+    if (n + got > cap) {
+      size_t ncap = cap ? cap * 2 : 64;
+      if (ncap < n + got || ncap > SIZE_MAX / info_size)
+        ncap = n + got;
+      char *bigger = realloc(list, ncap * info_size);
+      if (!bigger) {
+        proto_response_free(&resp);
+        rc = -ENOMEM;
+        goto out;
+      }
+      list = bigger;
+      cap = ncap;
+    }
+    /* Pages must go strictly forward, or "more" could loop for ever. */
+    rc = 0;
+    for (size_t i = 0; i < got; i++) {
+      const struct proto_segment *s = &resp.u.list.items[i];
+      if (unlinked && !s->unlinked) {
+        /* A daemon from before unlinked listing ignored the key and
+         * answered its linked segments: there is nothing more to show. */
+        more = false;
+        break;
+      }
+      if (unlinked ? s->unlink_id <= after_id : strcmp(s->name, after) <= 0) {
+        rc = -EPROTO;
+        break;
+      }
+      shmv_segment_info info;
+      client_segment_info(s, &info);
+      client_copy_sized(list + n++ * info_size, info_size, &info, sizeof info);
+      memcpy(after, s->name, sizeof after);
+      after_id = s->unlink_id;
+    }
+    proto_response_free(&resp);
+    if (rc < 0)
+      goto out;
+    if (!more)
+      break;
+    if (got == 0) {
+      rc = -EPROTO;
+      goto out;
+    }
+  }
+out:
+  *listp = list;
+  *np = n;
+  *capp = cap;
+  return rc;
+}
+
 static int list(shmv_client *c, shmv_segment_info **out, size_t *count, size_t info_size) {
   if (!out || !count)
     return -EINVAL;
@@ -124,63 +207,12 @@ static int list(shmv_client *c, shmv_segment_info **out, size_t *count, size_t i
 
   char *list = NULL;
   size_t n = 0, cap = 0;
-  char after[PROTO_NAME_MAX + 1] = "";
-  int rc;
-  for (;;) {
-    struct proto_request req;
-    struct proto_response resp;
-    memset(&req, 0, sizeof req);
-    req.op = PROTO_OP_LIST;
-    if (after[0] != '\0') {
-      memcpy(req.after, after, sizeof req.after);
-      req.fields = PROTO_F_AFTER;
-    }
-    rc = client_request(c, &req, &resp, NULL);
-    if (rc < 0)
-      goto fail;
-
-    size_t got = resp.u.list.count;
-    bool more = resp.u.list.more;
-    if (got > SIZE_MAX / info_size - n) {
-      proto_response_free(&resp);
-      rc = -ENOMEM;
-      goto fail;
-    }
-    if (n + got > cap) {
-      size_t ncap = cap ? cap * 2 : 64;
-      if (ncap < n + got || ncap > SIZE_MAX / info_size)
-        ncap = n + got;
-      char *bigger = realloc(list, ncap * info_size);
-      if (!bigger) {
-        proto_response_free(&resp);
-        rc = -ENOMEM;
-        goto fail;
-      }
-      list = bigger;
-      cap = ncap;
-    }
-    /* Pages must go strictly forward, or "more" could loop for ever. */
-    rc = 0;
-    for (size_t i = 0; i < got; i++) {
-      const struct proto_segment *s = &resp.u.list.items[i];
-      if (strcmp(s->name, after) <= 0) {
-        rc = -EPROTO;
-        break;
-      }
-      shmv_segment_info info;
-      client_segment_info(s, &info);
-      client_copy_sized(list + n++ * info_size, info_size, &info, sizeof info);
-      memcpy(after, s->name, sizeof after);
-    }
-    proto_response_free(&resp);
-    if (rc < 0)
-      goto fail;
-    if (!more)
-      break;
-    if (got == 0) {
-      rc = -EPROTO;
-      goto fail;
-    }
+  int rc = list_pass(c, false, info_size, &list, &n, &cap);
+  if (rc == 0)
+    rc = list_pass(c, true, info_size, &list, &n, &cap);
+  if (rc < 0) {
+    free(list);
+    return rc;
   }
   if (!list) {
     /* An empty list is still a malloc'd array the caller frees. */
@@ -191,10 +223,6 @@ static int list(shmv_client *c, shmv_segment_info **out, size_t *count, size_t i
   *out = (shmv_segment_info *)(void *)list;
   *count = n;
   return 0;
-
-fail:
-  free(list);
-  return rc;
 }
 
 void shmv_list_free(shmv_segment_info *list) {

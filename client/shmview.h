@@ -178,7 +178,8 @@ int shmv_resize(shmv_client *c, const char *name, size_t size);
 #define shmv_stat(c, name, out) shmv_stat_sized((c), (name), (out), sizeof *(out))
 
 /* All segments, sorted by name, in a malloc'd array freed by
- * shmv_list_free(). */
+ * shmv_list_free(); then those unlinked but still viewed (`unlinked` set;
+ * names may repeat there), in the order they were unlinked. */
 #define shmv_list(c, out, count) shmv_list_sized((c), (out), (count), sizeof **(out))
 void shmv_list_free(shmv_segment_info *list);
 

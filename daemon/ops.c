@@ -106,6 +106,7 @@ static void segment_to_proto(const struct segment *s, struct proto_segment *out)
   out->created_nsec = (uint32_t)s->created.tv_nsec;
   out->ephemeral = s->ephemeral;
   out->unlinked = !s->linked;
+  out->unlink_id = s->unlink_id;
 }
 
 /* An ephemeral segment is no longer its creator's to remove. */
@@ -389,11 +390,17 @@ static void op_release(struct op_ctx *x) {
   ops_lease_end(x->d, l, "its last view was released");
 }
 
+/* Linked segments by name; with `unlinked`, those unlinked but still
+ * viewed, in unlink order. */
 static void op_list(struct op_ctx *x) {
-  struct segment *s = registry_first_after(&x->d->reg, x->req->after);
+  struct registry *r = &x->d->reg;
+  bool gone = x->req->unlinked;
+  struct segment *s =
+      gone ? registry_unlinked_after(r, x->req->after_id) : registry_first_after(r, x->req->after);
   size_t n = 0;
 
-  for (; s != NULL && n < x->scratch_len; s = registry_next(&x->d->reg, s))
+  for (; s != NULL && n < x->scratch_len;
+       s = gone ? registry_unlinked_next(r, s) : registry_next(r, s))
     segment_to_proto(s, &x->scratch[n++]);
   x->resp->u.list.items = x->scratch;
   x->resp->u.list.count = n;

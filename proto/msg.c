@@ -264,6 +264,19 @@ static const struct proto_field request_fields[] = {
     .size = sizeof(uint32_t),
     .max = UINT32_MAX,
     .bit = PROTO_F_FLAGS },
+  { .key = "unlinked",
+    .type = PROTO_T_BOOL,
+    .flags = PROTO_FIELD_OPTIONAL,
+    .offset = offsetof(struct proto_request, unlinked),
+    .size = sizeof(bool),
+    .bit = PROTO_F_UNLINKED },
+  { .key = "after_id",
+    .type = PROTO_T_UINT,
+    .flags = PROTO_FIELD_OPTIONAL,
+    .offset = offsetof(struct proto_request, after_id),
+    .size = sizeof(uint64_t),
+    .max = UINT64_MAX,
+    .bit = PROTO_F_AFTER_ID },
 };
 
 const struct proto_msg proto_request_msg = {
@@ -294,6 +307,7 @@ static const struct proto_field segment_fields[] = {
   FLD(struct proto_segment, "created_nsec", PROTO_T_UINT, created_nsec, 999999999u, 0),
   FLD(struct proto_segment, "ephemeral", PROTO_T_BOOL, ephemeral, 0, PROTO_FIELD_OPTIONAL),
   FLD(struct proto_segment, "unlinked", PROTO_T_BOOL, unlinked, 0, PROTO_FIELD_OPTIONAL),
+  FLD(struct proto_segment, "unlink_id", PROTO_T_UINT, unlink_id, UINT64_MAX, PROTO_FIELD_OPTIONAL),
 };
 
 const struct proto_msg proto_segment_msg = {
@@ -419,7 +433,8 @@ const struct proto_op_info proto_ops[PROTO_OP_COUNT_] = {
   [PROTO_OP_OPEN] = { "open", PROTO_F_NAME | PROTO_F_OFFSET | PROTO_F_LENGTH | PROTO_F_WRITABLE,
                       PROTO_F_NAME, true, &view_reply },
   [PROTO_OP_RELEASE] = { "release", PROTO_F_LEASE, PROTO_F_LEASE, false, NULL },
-  [PROTO_OP_LIST] = { "list", PROTO_F_AFTER, 0, true, &list_reply },
+  [PROTO_OP_LIST] = { "list", PROTO_F_AFTER | PROTO_F_UNLINKED | PROTO_F_AFTER_ID, 0, true,
+                      &list_reply },
   [PROTO_OP_STAT] = { "stat", PROTO_F_NAME, PROTO_F_NAME, true, &segment_reply },
   [PROTO_OP_UNLINK] = { "unlink", PROTO_F_NAME, PROTO_F_NAME, false, NULL },
   [PROTO_OP_RESIZE] = { "resize", PROTO_F_NAME | PROTO_F_SIZE, PROTO_F_NAME | PROTO_F_SIZE, false,

@@ -81,6 +81,8 @@ int proto_socket_path(const char *explicit_path, char *buf, size_t cap);
 #define PROTO_F_AFTER    (1u << 7)
 #define PROTO_F_VERSION  (1u << 8)
 #define PROTO_F_FLAGS    (1u << 9)
+#define PROTO_F_UNLINKED (1u << 10)
+#define PROTO_F_AFTER_ID (1u << 11)
 
 /* create's flags */
 #define PROTO_CREATE_EPHEMERAL 0x1u /* removed when its last view ends */
@@ -100,6 +102,8 @@ struct proto_request {
   uint64_t lease;                 /* release */
   uint32_t version;               /* hello: client's protocol version */
   uint32_t flags;                 /* create: PROTO_CREATE_*; default 0 */
+  bool unlinked;                  /* list: unlinked segments still viewed */
+  uint64_t after_id;              /* list unlinked: resume after this unlink_id */
 };
 
 struct proto_segment {
@@ -111,6 +115,7 @@ struct proto_segment {
   uint32_t created_nsec;
   bool ephemeral; /* created with PROTO_CREATE_EPHEMERAL */
   bool unlinked;  /* unlinked, still mapped (list only) */
+  uint64_t unlink_id; /* with unlinked: its place in that list */
 };
 
 struct proto_view { /* open's answer; the fd travels beside it */
