@@ -102,15 +102,100 @@ static int stat_(shmv_client *c, const char *name, shmv_segment_info *out, size_
   rc = client_request(c, &req, &resp, NULL);
   if (rc < 0)
     return rc;
-  if (strcmp(resp.u.segment.name, name) != 0) {
+  if (strcmp(resp.u.stat.segment.name, name) != 0) {
     rc = -EPROTO;
   } else {
     shmv_segment_info info;
-    client_segment_info(&resp.u.segment, &info);
+    client_segment_info(&resp.u.stat.segment, &info);
     client_copy_sized(out, info_size, &info, sizeof info);
   }
   proto_response_free(&resp);
   return rc;
+}
+
+_Static_assert(sizeof(((shmv_holder_info *)0)->comm) == PROTO_COMM_MAX + 1, "comm sizes agree");
+
+static int holders(shmv_client *c, const char *name, shmv_holder_info **out, size_t *count) {
+  if (!c || !out || !count)
+    return -EINVAL;
+  *out = NULL;
+  *count = 0;
+
+  shmv_holder_info *list = NULL;
+  size_t n = 0;
+  uint64_t after = 0;
+  bool first = true;
+  int rc;
+  for (;;) {
+    struct proto_request req;
+    struct proto_response resp;
+    if ((rc = named_request(&req, PROTO_OP_STAT, name)) < 0)
+      goto fail;
+    req.holders = true;
+    req.after_id = after;
+    req.fields |= PROTO_F_HOLDERS | PROTO_F_AFTER_ID;
+    rc = client_request(c, &req, &resp, NULL);
+    if (rc < 0)
+      goto fail;
+    size_t got = resp.u.stat.nholders;
+    uint64_t more = resp.u.stat.holders_more;
+    /* A daemon from before holders ignores the key: views but no holders. */
+    if (first && got == 0 && more == 0 && resp.u.stat.segment.views > 0)
+      rc = -EOPNOTSUPP;
+    else if (got > SIZE_MAX / sizeof *list - n)
+      rc = -ENOMEM;
+    else if (got > 0) {
+      shmv_holder_info *bigger = realloc(list, (n + got) * sizeof *list);
+      if (!bigger)
+        rc = -ENOMEM;
+      else
+        list = bigger;
+    }
+    for (size_t i = 0; rc == 0 && i < got; i++) {
+      const struct proto_holder *h = &resp.u.stat.holders[i];
+      if (h->lease <= after) { /* pages must go forward */
+        rc = -EPROTO;
+        break;
+      }
+      shmv_holder_info *o = &list[n++];
+      memset(o, 0, sizeof *o);
+      o->pid = (pid_t)h->pid;
+      o->uid = (uid_t)h->uid;
+      memcpy(o->comm, h->comm, sizeof o->comm);
+      o->offset = h->offset;
+      o->length = h->length;
+      o->writable = h->writable;
+      o->since.tv_sec = (time_t)h->since_sec;
+      o->since.tv_nsec = (long)h->since_nsec;
+      after = h->lease;
+    }
+    proto_response_free(&resp);
+    if (rc < 0)
+      goto fail;
+    first = false;
+    if (more == 0)
+      break;
+    if (got == 0) {
+      rc = -EPROTO;
+      goto fail;
+    }
+  }
+  if (!list) {
+    list = malloc(sizeof *list);
+    if (!list)
+      return -ENOMEM;
+  }
+  *out = list;
+  *count = n;
+  return 0;
+
+fail:
+  free(list);
+  return rc;
+}
+
+void shmv_holders_free(shmv_holder_info *list) {
+  free(list);
 }
 
 /* Append one pass of list pages to *listp (items of info_size bytes, the
@@ -275,6 +360,10 @@ static int status(shmv_client *c, shmv_status_info *out, size_t info_size) {
 
 int shmv_create(shmv_client *c, const char *name, size_t size, unsigned mode) {
   return client_result(c, create(c, name, size, mode, 0));
+}
+
+int shmv_holders(shmv_client *c, const char *name, shmv_holder_info **out, size_t *count) {
+  return client_result(c, holders(c, name, out, count));
 }
 
 int shmv_create_flags(shmv_client *c, const char *name, size_t size, unsigned mode,

@@ -177,6 +177,25 @@ int shmv_resize(shmv_client *c, const char *name, size_t size);
 /* One segment's record, into *out. */
 #define shmv_stat(c, name, out) shmv_stat_sized((c), (name), (out), sizeof *(out))
 
+/* Who holds a view of a segment (as ipcs -p, lsof, fuser answer): one
+ * record per view lease, oldest first. pid, uid and comm are the holding
+ * connection's, from SO_PEERCRED and /proc/PID/comm at connect. */
+typedef struct shmv_holder_info {
+  pid_t pid;
+  uid_t uid;
+  char comm[17]; /* command name, at most 16 bytes; "" if unknown */
+  uint64_t offset, length;
+  int writable;
+  struct timespec since; /* CLOCK_REALTIME, when the view was opened */
+} shmv_holder_info;
+
+/* The holders of segment `name`, in a malloc'd array freed by
+ * shmv_holders_free() (every page the daemon sends). -ENOENT if there is
+ * no such segment, -EACCES without read permission on it (as ipcs),
+ * -EOPNOTSUPP from a daemon that cannot tell. */
+int shmv_holders(shmv_client *c, const char *name, shmv_holder_info **out, size_t *count);
+void shmv_holders_free(shmv_holder_info *list);
+
 /* All segments, sorted by name, in a malloc'd array freed by
  * shmv_list_free(); then those unlinked but still viewed (`unlinked` set;
  * names may repeat there), in the order they were unlinked. */

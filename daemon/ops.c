@@ -8,7 +8,8 @@
  * view needs r; a writable view needs r and w (it is mapped read-write);
  * resize needs w (like truncating a file); unlink needs to be the owner
  * (like /dev/shm's sticky bit). stat and list show metadata to anyone, as
- * ls would.
+ * ls would; a segment's holders (pid, uid, command of each view) only to
+ * those with read permission, as ipcs does.
  *
  * Limits: the global ones (--max-*) answer ENOSPC, a segment over
  * --max-segment-size EFBIG, a per-uid quota EDQUOT. Quotas apply to every
@@ -31,6 +32,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -407,13 +409,72 @@ static void op_list(struct op_ctx *x) {
   x->resp->u.list.more = s != NULL;
 }
 
+/* Holders per stat answer, at most: the page is borrowed by the answer
+ * until it is encoded, before the (single-threaded) loop handles another
+ * request, so one static page serves every connection. */
+#define HOLDERS_PAGE_MAX 256
+static struct proto_holder holders_page[HOLDERS_PAGE_MAX];
+
+/* As many holder entries as fit in a frame beside the segment. */
+static size_t holders_page_max(uint64_t frame_max) {
+  size_t fixed = 64 + proto_msg_max_size(&proto_segment_msg);
+  size_t n =
+      frame_max > fixed ? (size_t)((frame_max - fixed) / proto_msg_max_size(&proto_holder_msg)) : 0;
+
+  return n < 1 ? 1 : n > HOLDERS_PAGE_MAX ? HOLDERS_PAGE_MAX : n;
+}
+
+/* Who holds views of s: the leases after lease id `after`, oldest first,
+ * with the pid, uid and command of each one's connection. Leases are kept
+ * in id order per segment; finding `after` walks the ones before it. */
+static void stat_holders(struct op_ctx *x, struct segment *s) {
+  size_t max = holders_page_max(x->d->cfg.frame_max), n = 0;
+  uint64_t rest = 0;
+  struct lease *l;
+
+  TAILQ_FOREACH(l, &s->holders, by_seg) {
+    const struct peer *p;
+    struct proto_holder *h;
+
+    if (l->id <= x->req->after_id)
+      continue;
+    if (n == max) {
+      rest++;
+      continue;
+    }
+    p = (const struct peer *)(const void *)((const char *)l->owner - offsetof(struct peer, leases));
+    h = &holders_page[n++];
+    memset(h, 0, sizeof *h);
+    h->pid = (uint32_t)p->pid;
+    h->uid = (uint32_t)p->uid;
+    memcpy(h->comm, p->comm, sizeof h->comm);
+    h->lease = l->id;
+    h->offset = l->offset;
+    h->length = l->length;
+    h->writable = l->writable;
+    h->since_sec = (int64_t)l->since.tv_sec;
+    h->since_nsec = (uint32_t)l->since.tv_nsec;
+  }
+  x->resp->u.stat.holders = n > 0 ? holders_page : NULL;
+  x->resp->u.stat.nholders = n;
+  x->resp->u.stat.holders_more = rest;
+}
+
 static void op_stat(struct op_ctx *x) {
   struct segment *s = lookup(x);
 
   if (s == NULL)
     return;
-  segment_to_proto(s, &x->resp->u.segment);
-  x->resp->u.segment.size = watch_check(x->d, s, -1); /* the true size */
+  /* Who holds views (pids, uids, commands) is shown, as ipcs does, only to
+   * those who may read the segment. */
+  if (x->req->holders && !may_access(x->p, s, 4)) {
+    fail(x, EACCES, "no read permission on segment '%s', which showing its holders needs", s->name);
+    return;
+  }
+  segment_to_proto(s, &x->resp->u.stat.segment);
+  x->resp->u.stat.segment.size = watch_check(x->d, s, -1); /* the true size */
+  if (x->req->holders)
+    stat_holders(x, s);
 }
 
 static void op_unlink(struct op_ctx *x) {

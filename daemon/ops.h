@@ -19,6 +19,7 @@
  * accept, and the leases this connection holds. */
 struct peer {
   pid_t pid;
+  char comm[PROTO_COMM_MAX + 1]; /* /proc/PID/comm at connect ("" if unreadable) */
   uid_t uid;
   gid_t gid;
   gid_t *groups; /* supplementary groups, malloc'd, may be NULL */

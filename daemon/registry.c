@@ -230,6 +230,7 @@ int registry_create(struct registry *r, const char *name, uint64_t size, uid_t u
   s->gid = gid;
   s->mode = mode;
   clock_gettime(CLOCK_REALTIME, &s->created);
+  TAILQ_INIT(&s->holders);
   s->refs = 1;
   s->linked = true;
   RB_INSERT(segment_tree, &r->by_name, s);
@@ -256,6 +257,7 @@ int registry_adopt(struct registry *r, const char *name, uint64_t size, uid_t ui
   s->gid = gid;
   s->mode = mode;
   s->created = created;
+  TAILQ_INIT(&s->holders);
   s->refs = 1;
   s->linked = true;
   s->adopted = true;

@@ -27,6 +27,7 @@
 struct lease;
 struct hold;
 LIST_HEAD(hold_list, hold);
+TAILQ_HEAD(lease_queue, lease);
 
 struct segment {
   RB_ENTRY(segment) by_name;
@@ -53,6 +54,7 @@ struct segment {
    * id (names may repeat there), so `list` can show it, as ipcs does. */
   RB_ENTRY(segment) by_unlink;
   uint64_t unlink_id; /* 0 while linked */
+  struct lease_queue holders; /* its leases, oldest (lowest id) first */
 };
 
 LIST_HEAD(segment_list, segment);

@@ -556,6 +556,30 @@ static void conn_close(struct conn *c) {
   uv_close((uv_handle_t *)&c->poll, on_conn_closed);
 }
 
+/* The peer's command name, for stat's holders: read once, at connect
+ * (later the pid may be gone or reused), at most PROTO_COMM_MAX bytes,
+ * anything unprintable shown as '?'. */
+static void peer_comm(struct peer *p) {
+  char path[64];
+  ssize_t n;
+  int fd;
+
+  p->comm[0] = '\0';
+  snprintf(path, sizeof path, "/proc/%d/comm", (int)p->pid);
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return;
+  n = read(fd, p->comm, PROTO_COMM_MAX);
+  close(fd);
+  if (n <= 0)
+    return;
+  p->comm[n] = '\0';
+  p->comm[strcspn(p->comm, "\n")] = '\0';
+  for (char *q = p->comm; *q != '\0'; q++)
+    if ((unsigned char)*q < 0x20 || (unsigned char)*q >= 0x7f)
+      *q = '?';
+}
+
 /* Credentials the kernel vouches for, taken once: they cannot change for
  * the life of the connection. */
 static int peer_credentials(int fd, struct peer *p) {
@@ -568,6 +592,7 @@ static int peer_credentials(int fd, struct peer *p) {
   p->pid = cred.pid;
   p->uid = cred.uid;
   p->gid = cred.gid;
+  peer_comm(p);
   p->groups = NULL;
   p->ngroups = 0;
 #ifdef SO_PEERGROUPS

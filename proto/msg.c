@@ -270,6 +270,12 @@ static const struct proto_field request_fields[] = {
     .offset = offsetof(struct proto_request, unlinked),
     .size = sizeof(bool),
     .bit = PROTO_F_UNLINKED },
+  { .key = "holders",
+    .type = PROTO_T_BOOL,
+    .flags = PROTO_FIELD_OPTIONAL,
+    .offset = offsetof(struct proto_request, holders),
+    .size = sizeof(bool),
+    .bit = PROTO_F_HOLDERS },
   { .key = "after_id",
     .type = PROTO_T_UINT,
     .flags = PROTO_FIELD_OPTIONAL,
@@ -315,6 +321,25 @@ const struct proto_msg proto_segment_msg = {
   sizeof(struct proto_segment),
   segment_fields,
   sizeof segment_fields / sizeof segment_fields[0],
+};
+
+static const struct proto_field holder_fields[] = {
+  U32(struct proto_holder, "pid", pid),
+  U32(struct proto_holder, "uid", uid),
+  FLD(struct proto_holder, "comm", PROTO_T_STR, comm, 0, 0),
+  U64(struct proto_holder, "lease", lease),
+  U64(struct proto_holder, "offset", offset),
+  U64(struct proto_holder, "length", length),
+  FLD(struct proto_holder, "writable", PROTO_T_BOOL, writable, 0, 0),
+  FLD(struct proto_holder, "since", PROTO_T_INT, since_sec, 0, 0),
+  FLD(struct proto_holder, "since_nsec", PROTO_T_UINT, since_nsec, 999999999u, 0),
+};
+
+const struct proto_msg proto_holder_msg = {
+  "holder",
+  sizeof(struct proto_holder),
+  holder_fields,
+  sizeof holder_fields / sizeof holder_fields[0],
 };
 
 static const struct proto_field view_fields[] = {
@@ -383,6 +408,22 @@ static const struct proto_field segment_reply_fields[] = {
     .sub = &proto_segment_msg },
 };
 
+static const struct proto_field stat_reply_fields[] = {
+  { .key = "segment",
+    .type = PROTO_T_MAP,
+    .offset = offsetof(RESP, u.stat.segment),
+    .size = sizeof(struct proto_segment),
+    .sub = &proto_segment_msg },
+  { .key = "holders",
+    .type = PROTO_T_ARRAY,
+    .flags = PROTO_FIELD_OPTIONAL,
+    .offset = offsetof(RESP, u.stat.holders),
+    .size = sizeof(struct proto_holder *),
+    .sub = &proto_holder_msg,
+    .count_offset = offsetof(RESP, u.stat.nholders) },
+  FLD(RESP, "holders_more", PROTO_T_UINT, u.stat.holders_more, UINT64_MAX, PROTO_FIELD_OPTIONAL),
+};
+
 static const struct proto_field view_reply_fields[] = {
   { .key = "view",
     .type = PROTO_T_MAP,
@@ -418,6 +459,7 @@ static const struct proto_field status_reply_fields[] = {
   }
 REPLY(hello_reply, hello_reply_fields);
 REPLY(segment_reply, segment_reply_fields);
+REPLY(stat_reply, stat_reply_fields);
 REPLY(view_reply, view_reply_fields);
 REPLY(list_reply, list_reply_fields);
 REPLY(status_reply, status_reply_fields);
@@ -435,7 +477,8 @@ const struct proto_op_info proto_ops[PROTO_OP_COUNT_] = {
   [PROTO_OP_RELEASE] = { "release", PROTO_F_LEASE, PROTO_F_LEASE, false, NULL },
   [PROTO_OP_LIST] = { "list", PROTO_F_AFTER | PROTO_F_UNLINKED | PROTO_F_AFTER_ID, 0, true,
                       &list_reply },
-  [PROTO_OP_STAT] = { "stat", PROTO_F_NAME, PROTO_F_NAME, true, &segment_reply },
+  [PROTO_OP_STAT] = { "stat", PROTO_F_NAME | PROTO_F_HOLDERS | PROTO_F_AFTER_ID, PROTO_F_NAME, true,
+                      &stat_reply },
   [PROTO_OP_UNLINK] = { "unlink", PROTO_F_NAME, PROTO_F_NAME, false, NULL },
   [PROTO_OP_RESIZE] = { "resize", PROTO_F_NAME | PROTO_F_SIZE, PROTO_F_NAME | PROTO_F_SIZE, false,
                         &segment_reply },

@@ -83,6 +83,9 @@ int proto_socket_path(const char *explicit_path, char *buf, size_t cap);
 #define PROTO_F_FLAGS    (1u << 9)
 #define PROTO_F_UNLINKED (1u << 10)
 #define PROTO_F_AFTER_ID (1u << 11)
+#define PROTO_F_HOLDERS  (1u << 12)
+
+#define PROTO_COMM_MAX 16 /* a holder's command name (/proc/PID/comm) */
 
 /* create's flags */
 #define PROTO_CREATE_EPHEMERAL 0x1u /* removed when its last view ends */
@@ -103,7 +106,9 @@ struct proto_request {
   uint32_t version;               /* hello: client's protocol version */
   uint32_t flags;                 /* create: PROTO_CREATE_*; default 0 */
   bool unlinked;                  /* list: unlinked segments still viewed */
-  uint64_t after_id;              /* list unlinked: resume after this unlink_id */
+  uint64_t after_id;              /* list unlinked: resume after this unlink_id;
+                                     stat holders: after this lease id */
+  bool holders;                   /* stat: include who holds views */
 };
 
 struct proto_segment {
@@ -116,6 +121,16 @@ struct proto_segment {
   bool ephemeral; /* created with PROTO_CREATE_EPHEMERAL */
   bool unlinked;  /* unlinked, still mapped (list only) */
   uint64_t unlink_id; /* with unlinked: its place in that list */
+};
+
+struct proto_holder {            /* one view lease, for stat's holders */
+  uint32_t pid, uid;             /* the holding connection's, SO_PEERCRED */
+  char comm[PROTO_COMM_MAX + 1]; /* its command name, read at connect */
+  uint64_t lease;                /* the lease id (paging order) */
+  uint64_t offset, length;       /* the window */
+  bool writable;
+  int64_t since_sec; /* CLOCK_REALTIME, when it was opened */
+  uint32_t since_nsec;
 };
 
 struct proto_view { /* open's answer; the fd travels beside it */
@@ -153,7 +168,13 @@ struct proto_response {
   char msg[PROTO_MSG_MAX]; /* with err: a human sentence */
   union {
     struct proto_hello hello;      /* HELLO */
-    struct proto_segment segment;  /* CREATE, STAT, RESIZE (the new state) */
+    struct proto_segment segment;  /* CREATE, RESIZE (the new state) */
+    struct {                       /* STAT */
+      struct proto_segment segment; /* first: the same place as u.segment */
+      struct proto_holder *holders; /* encode: borrowed; decode: malloc'd */
+      size_t nholders;
+      uint64_t holders_more; /* holders after these: ask again after the last lease */
+    } stat;
     struct proto_view view;        /* OPEN */
     struct proto_status status;    /* STATUS */
     struct {                       /* LIST: one page, sorted by name */
@@ -230,6 +251,7 @@ struct proto_op_info {
 extern const struct proto_op_info proto_ops[PROTO_OP_COUNT_];
 extern const struct proto_msg proto_request_msg; /* struct proto_request's arguments */
 extern const struct proto_msg proto_segment_msg; /* struct proto_segment */
+extern const struct proto_msg proto_holder_msg;  /* struct proto_holder */
 
 /* The row of op, or NULL for an invalid op. */
 const struct proto_op_info *proto_op_info(enum proto_op op);
