@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "proto.h"
+#include "fuzz/fuzz-common.h"
 #include "fuzz/proto-sample.h"
 
 #define FMAX PROTO_FRAME_MAX_DEFAULT
@@ -2046,28 +2047,10 @@ static uint64_t rnd(void) {
   return rng_state * UINT64_C(2685821657736338717);
 }
 
+/* The fuzzers' properties (tests/fuzz/fuzz-common.h, which walks the
+ * tables) on one payload: a violation aborts, failing the test. */
 static void fuzz_one(const uint8_t *p, size_t n) {
-  struct proto_request req;
-  struct proto_response resp;
-  char msg[PROTO_MSG_MAX];
-  int op, rc;
-
-  rc = proto_request_decode(p, n, &req, msg, sizeof msg);
-  ck_assert(rc == 0 || rc == -EPROTO || rc == -EINVAL || rc == -EOPNOTSUPP);
-  ck_assert_uint_lt(strlen(msg), sizeof msg);
-  if (rc == 0) {
-    ck_assert(proto_op_name(req.op) != NULL);
-    if (req.fields & PROTO_F_NAME)
-      ck_assert(proto_name_valid(req.name));
-    ck_assert_uint_le(req.mode, 0777);
-  }
-  for (op = PROTO_OP_NONE; op < PROTO_OP_COUNT_; op++) {
-    rc = proto_response_decode(p, n, (enum proto_op)op, &resp);
-    ck_assert(rc == 0 || rc == -EPROTO);
-    if (rc == 0 && resp.err == 0 && op == PROTO_OP_LIST && resp.u.list.count)
-      ck_assert_ptr_nonnull(resp.u.list.items);
-    proto_response_free(&resp);
-  }
+  fuzz_payload(p, n, n % 48);
 }
 
 /* Feed bytes through a reader in random chunks and decode what comes out. */
