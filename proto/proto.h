@@ -279,8 +279,9 @@ int proto_request_decode(const void *payload, size_t len, struct proto_request *
                          size_t errcap);
 
 /* Decode a response to a request of op `op`. Returns 0 (resp->err may still
- * carry the daemon's error), or -EPROTO for anything malformed. A LIST
- * response allocates resp->u.list.items: free with proto_response_free. */
+ * carry the daemon's error), -EPROTO for anything malformed, or -ENOMEM.
+ * ARRAY fields of the answer (list's items, stat's holders) are allocated:
+ * free with proto_response_free. A failed decode owns nothing. */
 int proto_response_decode(const void *payload, size_t len, enum proto_op op,
                           struct proto_response *resp);
 void proto_response_free(struct proto_response *resp);
