@@ -232,6 +232,12 @@ START_TEST(cli_shows_holders) {
   ck_assert_msg(strncmp(out, "NAME", 4) == 0 && strstr(out, "seg ") != NULL &&
                     strstr(out, "clitest") != NULL && strstr(out, "idle") == NULL,
                 "%s", out);
+  ck_assert_int_eq(cli(out, sizeof out, "list --holders --json"), 0);
+  snprintf(want, sizeof want,
+           "[\n  {\"name\": \"seg\", \"pid\": %d, \"uid\": %u, \"comm\": \"clitest\", "
+           "\"offset\": 0, \"length\": 10, \"writable\": true, \"since\": \"",
+           (int)a, (unsigned)getuid());
+  ck_assert_msg(strncmp(out, want, strlen(want)) == 0 && strstr(out, "}\n]\n") != NULL, "%s", out);
   reap(a);
 }
 END_TEST
