@@ -578,19 +578,22 @@ bool proto_field_at_default(const struct proto_field *f, const void *base) {
   return false;
 }
 
-/* Set every field of m in base to its default. */
+/* Set every field of m in base, which the caller zeroed, to its default
+ * (only the non-zero ones need a store). */
 static void set_defaults(const struct proto_msg *m, void *base) {
   size_t i;
 
   for (i = 0; i < m->nfields; i++) {
     const struct proto_field *f = &m->fields[i];
 
-    if (f->type == PROTO_T_UINT || f->type == PROTO_T_LENGTH)
+    if (f->type == PROTO_T_MAP)
+      set_defaults(f->sub, at(base, f->offset));
+    else if (f->dflt == 0)
+      continue;
+    else if (f->type == PROTO_T_UINT || f->type == PROTO_T_LENGTH)
       set_uint(f, base, f->dflt);
     else if (f->type == PROTO_T_BOOL)
-      *(bool *)at(base, f->offset) = f->dflt != 0;
-    else if (f->type == PROTO_T_MAP)
-      set_defaults(f->sub, at(base, f->offset));
+      *(bool *)at(base, f->offset) = true;
   }
 }
 
