@@ -165,8 +165,8 @@ static int holders(shmv_client *c, const char *name, shmv_holder_info **out, siz
       o->offset = h->offset;
       o->length = h->length;
       o->writable = h->writable;
-      o->since.tv_sec = (time_t)h->since_sec;
-      o->since.tv_nsec = (long)h->since_nsec;
+      o->since_sec = h->since_sec;
+      o->since_nsec = (int32_t)h->since_nsec;
       after = h->lease;
     }
     proto_response_free(&resp);

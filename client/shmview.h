@@ -186,7 +186,8 @@ typedef struct shmv_holder_info {
   char comm[17]; /* command name, at most 16 bytes; "" if unknown */
   uint64_t offset, length;
   int writable;
-  struct timespec since; /* CLOCK_REALTIME, when the view was opened */
+  int64_t since_sec;  /* when the view was opened, CLOCK_REALTIME: seconds */
+  int32_t since_nsec; /* and nanoseconds */
 } shmv_holder_info;
 
 /* The holders of segment `name`, in a malloc'd array freed by

@@ -94,6 +94,7 @@ static int cmd_list_table(const shmv_segment_info *list, size_t n, const struct 
 
 int cli_holders_add(struct cli_table *t, const char *name, const shmv_holder_info *h) {
   char pid[24], user[256], window[48], since[64];
+  struct timespec when = { .tv_sec = (time_t)h->since_sec, .tv_nsec = h->since_nsec };
   const char *cells[7];
   int i = 0;
 
@@ -107,11 +108,12 @@ int cli_holders_add(struct cli_table *t, const char *name, const shmv_holder_inf
   cells[i++] = h->comm[0] != '\0' ? h->comm : "?";
   cells[i++] = window;
   cells[i++] = h->writable ? "rw" : "ro";
-  cells[i++] = cli_time_local(&h->since, since, sizeof since);
+  cells[i++] = cli_time_local(&when, since, sizeof since);
   return cli_table_add(t, cells);
 }
 
 static void holder_json(const char *name, const shmv_holder_info *h, bool first) {
+  struct timespec when = { .tv_sec = (time_t)h->since_sec, .tv_nsec = h->since_nsec };
   char since[64];
 
   fputs(first ? "\n  {\"name\": " : ",\n  {\"name\": ", stdout);
@@ -121,7 +123,7 @@ static void holder_json(const char *name, const shmv_holder_info *h, bool first)
   printf(", \"offset\": %llu, \"length\": %llu, \"writable\": %s, \"since\": ",
          (unsigned long long)h->offset, (unsigned long long)h->length,
          h->writable ? "true" : "false");
-  cli_json_string(stdout, cli_time_rfc3339(&h->since, since, sizeof since));
+  cli_json_string(stdout, cli_time_rfc3339(&when, since, sizeof since));
   fputc('}', stdout);
 }
 
