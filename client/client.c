@@ -477,12 +477,11 @@ static int reconnect_locked(struct shmv_client *c) {
 }
 
 /* Ops that may be sent again after the daemon vanished mid-exchange: the
- * daemon that might have acted on the first copy is gone, and with it
- * anything an open or a query did. create, resize and unlink are not:
- * they change segments, which outlive the daemon. */
+ * protocol's op table says which (proto_ops[].retry_safe). */
 static bool retry_safe(enum proto_op op) {
-  return op == PROTO_OP_HELLO || op == PROTO_OP_OPEN || op == PROTO_OP_LIST ||
-         op == PROTO_OP_STAT || op == PROTO_OP_STATUS;
+  const struct proto_op_info *oi = proto_op_info(op);
+
+  return oi != NULL && oi->retry_safe;
 }
 
 /* One exchange, lock held: reconnects first if the connection had
@@ -646,6 +645,8 @@ void client_segment_info(const struct proto_segment *s, shmv_segment_info *out) 
   out->writable_views = s->writable_views;
   out->created_sec = (int64_t)s->created_sec;
   out->created_nsec = (int32_t)s->created_nsec;
+  out->ephemeral = s->ephemeral;
+  out->unlinked = s->unlinked;
 }
 
 void client_copy_sized(void *dst, size_t dst_size, const void *src, size_t src_size) {

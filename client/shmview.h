@@ -146,6 +146,8 @@ typedef struct shmv_segment_info {
   uint64_t writable_views; /* of which writable */
   int64_t created_sec;     /* creation time, CLOCK_REALTIME: seconds */
   int32_t created_nsec;    /* and nanoseconds */
+  int32_t ephemeral;       /* 1: removed when its last view ends */
+  int32_t unlinked;        /* 1: unlinked, still mapped (shmv_list only) */
   /* New fields go here, at the end (see "ABI" above). */
 } shmv_segment_info;
 
@@ -153,6 +155,16 @@ typedef struct shmv_segment_info {
  * 0600). The memory is reserved now: a full /dev/shm is -ENOSPC here, never
  * SIGBUS later. -EEXIST if the name is taken, -EINVAL for a bad name. */
 int shmv_create(shmv_client *c, const char *name, size_t size, unsigned mode);
+
+/* shmv_create's flags */
+#define SHMV_CREATE_EPHEMERAL 0x1u
+
+/* shmv_create with flags (0: the same as shmv_create). SHMV_CREATE_EPHEMERAL:
+ * the daemon removes the segment when its last view anywhere ends (release,
+ * disconnect or death of the holder), or, if no view was ever opened, when
+ * the creating connection ends. Unknown flags: -EINVAL. A daemon too old to
+ * know a flag: -EOPNOTSUPP (the segment it made is removed again). */
+int shmv_create_flags(shmv_client *c, const char *name, size_t size, unsigned mode, unsigned flags);
 
 /* Remove the name at once. Views already open stay valid; the memory is
  * freed when the last one is released. Owner or root only. */
@@ -165,8 +177,29 @@ int shmv_resize(shmv_client *c, const char *name, size_t size);
 /* One segment's record, into *out. */
 #define shmv_stat(c, name, out) shmv_stat_sized((c), (name), (out), sizeof *(out))
 
+/* Who holds a view of a segment (as ipcs -p, lsof, fuser answer): one
+ * record per view lease, oldest first. pid, uid and comm are the holding
+ * connection's, from SO_PEERCRED and /proc/PID/comm at connect. */
+typedef struct shmv_holder_info {
+  pid_t pid;
+  uid_t uid;
+  char comm[17]; /* command name, at most 16 bytes; "" if unknown */
+  uint64_t offset, length;
+  int writable;
+  int64_t since_sec;  /* when the view was opened, CLOCK_REALTIME: seconds */
+  int32_t since_nsec; /* and nanoseconds */
+} shmv_holder_info;
+
+/* The holders of segment `name`, in a malloc'd array freed by
+ * shmv_holders_free() (every page the daemon sends). -ENOENT if there is
+ * no such segment, -EACCES without read permission on it (as ipcs),
+ * -EOPNOTSUPP from a daemon that cannot tell. */
+int shmv_holders(shmv_client *c, const char *name, shmv_holder_info **out, size_t *count);
+void shmv_holders_free(shmv_holder_info *list);
+
 /* All segments, sorted by name, in a malloc'd array freed by
- * shmv_list_free(). */
+ * shmv_list_free(); then those unlinked but still viewed (`unlinked` set;
+ * names may repeat there), in the order they were unlinked. */
 #define shmv_list(c, out, count) shmv_list_sized((c), (out), (count), sizeof **(out))
 void shmv_list_free(shmv_segment_info *list);
 

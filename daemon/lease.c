@@ -134,8 +134,10 @@ struct lease *lease_add(struct lease_table *t, struct registry *r, struct lease_
   l->offset = offset;
   l->length = length;
   l->writable = writable;
+  clock_gettime(CLOCK_REALTIME, &l->since);
   RB_INSERT(lease_tree, &t->by_id, l);
   LIST_INSERT_HEAD(owner, l, by_owner);
+  TAILQ_INSERT_TAIL(&seg->holders, l, by_seg); /* ids only grow: stays sorted */
   segment_ref(seg);
   registry_usage_views(r, uid, 1);
   seg->views++;
@@ -168,6 +170,7 @@ void lease_remove(struct lease_table *t, struct registry *r, struct lease *l) {
 
   RB_REMOVE(lease_tree, &t->by_id, l);
   LIST_REMOVE(l, by_owner);
+  TAILQ_REMOVE(&l->seg->holders, l, by_seg);
   l->seg->views--;
   h->views--;
   t->count--;

@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/queue.h>
+#include <time.h>
 
 #include <bsd/sys/tree.h>
 
@@ -49,6 +50,7 @@ struct lease {
   RB_ENTRY(lease) by_id;
   LIST_ENTRY(lease) by_owner;
   LIST_ENTRY(lease) by_segment; /* on seg->writers when writable */
+  TAILQ_ENTRY(lease) by_seg; /* seg->holders, for stat's holders */
   uint64_t id;
   const void *owner; /* the connection's lease list */
   uid_t uid;         /* charged for the view (quotas) */
@@ -56,6 +58,7 @@ struct lease {
   struct hold *hold;
   uint64_t offset, length;
   bool writable;
+  struct timespec since; /* CLOCK_REALTIME, when it was granted */
 };
 
 RB_HEAD(lease_tree, lease);

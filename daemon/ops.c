@@ -8,7 +8,8 @@
  * view needs r; a writable view needs r and w (it is mapped read-write);
  * resize needs w (like truncating a file); unlink needs to be the owner
  * (like /dev/shm's sticky bit). stat and list show metadata to anyone, as
- * ls would.
+ * ls would; a segment's holders (pid, uid, command of each view) only to
+ * those with read permission, as ipcs does.
  *
  * Limits: the global ones (--max-*) answer ENOSPC, a segment over
  * --max-segment-size EFBIG, a per-uid quota EDQUOT. Quotas apply to every
@@ -22,10 +23,16 @@
  * a segment, is recorded in the state file before the answer goes out, so
  * a restart (even after kill -9) finds it; a change that cannot be
  * recorded is refused.
+ *
+ * Ephemeral segments are removed by the daemon when their last view ends,
+ * however it ends (release, disconnect, kill -9); one never viewed goes
+ * when its creator's connection does. After a restart, one nobody views
+ * again by the end of the grace period goes then.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -99,6 +106,43 @@ static void segment_to_proto(const struct segment *s, struct proto_segment *out)
   out->writable_views = s->writable_views;
   out->created_sec = (int64_t)s->created.tv_sec;
   out->created_nsec = (uint32_t)s->created.tv_nsec;
+  out->ephemeral = s->ephemeral;
+  out->unlinked = !s->linked;
+  out->unlink_id = s->unlink_id;
+}
+
+/* An ephemeral segment is no longer its creator's to remove. */
+static void settle(struct segment *s) {
+  if (s->creator != NULL) {
+    LIST_REMOVE(s, pending);
+    s->creator = NULL;
+  }
+}
+
+/* Remove s if it is ephemeral, linked, settled and unviewed. */
+static void reap(struct daemon *d, struct segment *s, const char *why) {
+  char name[PROTO_NAME_MAX + 1];
+  int rc;
+
+  if (!s->ephemeral || !s->linked || s->views > 0 || s->creator != NULL)
+    return;
+  /* Re-adopted after a restart: other old views may still be coming back;
+   * the reaper at the end of the grace period decides. */
+  if (s->adopted && monotonic_ms() < d->grace_until_ms)
+    return;
+  memcpy(name, s->name, sizeof name); /* s may be freed by the unlink */
+  /* As op_unlink: on disk first; if that fails it stays (logged), and the
+   * next restart's grace period tries again. */
+  if (state_unlinked(d->state, name) < 0)
+    return;
+  lease_segment_unlinking(&d->leases, &d->reg, s);
+  rc = registry_unlink(&d->reg, s);
+  if (rc < 0) {
+    state_created(d->state, s); /* it is still there */
+    log_error("cannot remove ephemeral segment %s: %s", name, strerror(-rc));
+    return;
+  }
+  log_info("removed ephemeral segment %s (%s)", name, why);
 }
 
 /* The named segment, or an ENOENT answer and NULL. */
@@ -189,6 +233,10 @@ static void op_create(struct op_ctx *x) {
     fail(x, EINVAL, "mode %#o has bits other than permissions", req->mode);
     return;
   }
+  if (req->flags & ~PROTO_CREATE_KNOWN) {
+    fail(x, EINVAL, "unknown create flags %#x", (unsigned)(req->flags & ~PROTO_CREATE_KNOWN));
+    return;
+  }
   if (registry_find(&x->d->reg, req->name) != NULL) {
     fail(x, EEXIST, "segment '%s' already exists", req->name);
     return;
@@ -228,6 +276,7 @@ static void op_create(struct op_ctx *x) {
     fail(x, -rc, "cannot create segment '%s': %s", req->name, strerror(-rc));
     return;
   }
+  s->ephemeral = (req->flags & PROTO_CREATE_EPHEMERAL) != 0; /* recorded with it */
   rc = state_created(st, s);
   if (rc < 0) {
     registry_unlink(&x->d->reg, s);
@@ -235,8 +284,12 @@ static void op_create(struct op_ctx *x) {
     fail_unrecorded(x, rc, "the new segment");
     return;
   }
-  log_info("created %s (%llu bytes, uid %u, mode %04o)", s->name, (unsigned long long)s->size,
-           (unsigned)s->uid, s->mode);
+  if (s->ephemeral) {
+    s->creator = x->p;
+    LIST_INSERT_HEAD(&x->p->pending, s, pending);
+  }
+  log_info("created %s (%llu bytes, uid %u, mode %04o%s)", s->name, (unsigned long long)s->size,
+           (unsigned)s->uid, s->mode, s->ephemeral ? ", ephemeral" : "");
   segment_to_proto(s, &x->resp->u.segment);
 }
 
@@ -309,6 +362,7 @@ static void op_open(struct op_ctx *x) {
     fail_unrecorded(x, rc, "the view");
     return;
   }
+  settle(s);
   memcpy(v->name, s->name, sizeof v->name);
   v->offset = req->offset;
   v->length = length;
@@ -318,6 +372,16 @@ static void op_open(struct op_ctx *x) {
   *x->fd_out = fd;
 }
 
+void ops_lease_end(struct daemon *d, struct lease *l, const char *why) {
+  struct segment *s = l->seg;
+
+  segment_ref(s); /* reap() looks at it after the lease is gone */
+  lease_remove(&d->leases, &d->reg, l);
+  if (why != NULL)
+    reap(d, s, why);
+  segment_unref(&d->reg, s);
+}
+
 static void op_release(struct op_ctx *x) {
   struct lease *l = lease_find(&x->d->leases, &x->p->leases, x->req->lease);
 
@@ -325,18 +389,75 @@ static void op_release(struct op_ctx *x) {
     fail(x, ENOENT, "this connection holds no lease %llu", (unsigned long long)x->req->lease);
     return;
   }
-  lease_remove(&x->d->leases, &x->d->reg, l);
+  ops_lease_end(x->d, l, "its last view was released");
 }
 
+/* Linked segments by name; with `unlinked`, those unlinked but still
+ * viewed, in unlink order. */
 static void op_list(struct op_ctx *x) {
-  struct segment *s = registry_first_after(&x->d->reg, x->req->after);
+  struct registry *r = &x->d->reg;
+  bool gone = x->req->unlinked;
+  struct segment *s =
+      gone ? registry_unlinked_after(r, x->req->after_id) : registry_first_after(r, x->req->after);
   size_t n = 0;
 
-  for (; s != NULL && n < x->scratch_len; s = registry_next(&x->d->reg, s))
+  for (; s != NULL && n < x->scratch_len;
+       s = gone ? registry_unlinked_next(r, s) : registry_next(r, s))
     segment_to_proto(s, &x->scratch[n++]);
   x->resp->u.list.items = x->scratch;
   x->resp->u.list.count = n;
   x->resp->u.list.more = s != NULL;
+}
+
+/* Holders per stat answer, at most: the page is borrowed by the answer
+ * until it is encoded, before the (single-threaded) loop handles another
+ * request, so one static page serves every connection. */
+#define HOLDERS_PAGE_MAX 256
+static struct proto_holder holders_page[HOLDERS_PAGE_MAX];
+
+/* As many holder entries as fit in a frame beside the segment. */
+static size_t holders_page_max(uint64_t frame_max) {
+  size_t fixed = 64 + proto_msg_max_size(&proto_segment_msg);
+  size_t n =
+      frame_max > fixed ? (size_t)((frame_max - fixed) / proto_msg_max_size(&proto_holder_msg)) : 0;
+
+  return n < 1 ? 1 : n > HOLDERS_PAGE_MAX ? HOLDERS_PAGE_MAX : n;
+}
+
+/* Who holds views of s: the leases after lease id `after`, oldest first,
+ * with the pid, uid and command of each one's connection. Leases are kept
+ * in id order per segment; finding `after` walks the ones before it. */
+static void stat_holders(struct op_ctx *x, struct segment *s) {
+  size_t max = holders_page_max(x->d->cfg.frame_max), n = 0;
+  uint64_t rest = 0;
+  struct lease *l;
+
+  TAILQ_FOREACH(l, &s->holders, by_seg) {
+    const struct peer *p;
+    struct proto_holder *h;
+
+    if (l->id <= x->req->after_id)
+      continue;
+    if (n == max) {
+      rest++;
+      continue;
+    }
+    p = (const struct peer *)(const void *)((const char *)l->owner - offsetof(struct peer, leases));
+    h = &holders_page[n++];
+    memset(h, 0, sizeof *h);
+    h->pid = (uint32_t)p->pid;
+    h->uid = (uint32_t)p->uid;
+    memcpy(h->comm, p->comm, sizeof h->comm);
+    h->lease = l->id;
+    h->offset = l->offset;
+    h->length = l->length;
+    h->writable = l->writable;
+    h->since_sec = (int64_t)l->since.tv_sec;
+    h->since_nsec = (uint32_t)l->since.tv_nsec;
+  }
+  x->resp->u.stat.holders = n > 0 ? holders_page : NULL;
+  x->resp->u.stat.nholders = n;
+  x->resp->u.stat.holders_more = rest;
 }
 
 static void op_stat(struct op_ctx *x) {
@@ -344,8 +465,16 @@ static void op_stat(struct op_ctx *x) {
 
   if (s == NULL)
     return;
-  segment_to_proto(s, &x->resp->u.segment);
-  x->resp->u.segment.size = watch_check(x->d, s, -1); /* the true size */
+  /* Who holds views (pids, uids, commands) is shown, as ipcs does, only to
+   * those who may read the segment. */
+  if (x->req->holders && !may_access(x->p, s, 4)) {
+    fail(x, EACCES, "no read permission on segment '%s', which showing its holders needs", s->name);
+    return;
+  }
+  segment_to_proto(s, &x->resp->u.stat.segment);
+  x->resp->u.stat.segment.size = watch_check(x->d, s, -1); /* the true size */
+  if (x->req->holders)
+    stat_holders(x, s);
 }
 
 static void op_unlink(struct op_ctx *x) {
@@ -364,6 +493,7 @@ static void op_unlink(struct op_ctx *x) {
     return;
   }
   lease_segment_unlinking(&x->d->leases, &x->d->reg, s);
+  settle(s);
   rc = registry_unlink(&x->d->reg, s);
   if (rc < 0) {
     state_created(x->d->state, s); /* it is still there */
@@ -483,10 +613,37 @@ void ops_handle(struct daemon *d, struct peer *p, const struct proto_request *re
   handlers[req->op](&x);
 }
 
-/* A segment entry encodes to at most ~330 bytes (a 200-char name and nine
- * keyed integers); 64 bytes cover the envelope. */
+uint64_t ops_peer_gone(struct daemon *d, struct peer *p, bool stopping) {
+  struct lease *l;
+  struct segment *s;
+  uint64_t n = 0;
+
+  while ((l = LIST_FIRST(&p->leases)) != NULL) {
+    ops_lease_end(d, l, stopping ? NULL : "its last view's connection ended");
+    n++;
+  }
+  while ((s = LIST_FIRST(&p->pending)) != NULL) {
+    settle(s);
+    if (!stopping)
+      reap(d, s, "its creator left without viewing it");
+  }
+  return n;
+}
+
+void ops_reap_adopted(struct daemon *d) {
+  struct segment *s = registry_first_after(&d->reg, ""), *next;
+
+  for (; s != NULL; s = next) {
+    next = registry_next(&d->reg, s);
+    if (s->adopted)
+      reap(d, s, "nobody viewed it again after the restart");
+  }
+}
+
+/* One page of list answers: as many of the largest segment entries as fit
+ * in a frame, after 64 bytes for the envelope. */
 size_t ops_list_page_max(uint64_t frame_max) {
-  size_t n = (size_t)((frame_max - 64) / 360);
+  size_t n = (size_t)((frame_max - 64) / proto_msg_max_size(&proto_segment_msg));
 
   return n < 1 ? 1 : n > 1024 ? 1024 : n;
 }

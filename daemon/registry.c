@@ -32,6 +32,12 @@ static int segment_cmp(const struct segment *a, const struct segment *b) {
  * undefined; say it directly. */
 RB_GENERATE_INTERNAL(segment_tree, segment, by_name, segment_cmp, __attribute__((unused)) static)
 
+static int unlink_cmp(const struct segment *a, const struct segment *b) {
+  return a->unlink_id < b->unlink_id ? -1 : a->unlink_id > b->unlink_id;
+}
+
+RB_GENERATE_INTERNAL(unlinked_tree, segment, by_unlink, unlink_cmp, __attribute__((unused)) static)
+
 bool registry_prefix_valid(const char *prefix) {
   /* No '.': "/<prefix>.<name>" must name one prefix's object only, or
    * --prefix a.x would see --prefix a's segments named x.*. */
@@ -98,6 +104,7 @@ void registry_init(struct registry *r, const char *prefix) {
   memset(r, 0, sizeof *r);
   RB_INIT(&r->by_name);
   RB_INIT(&r->usage);
+  RB_INIT(&r->unlinked);
   snprintf(r->prefix, sizeof r->prefix, "%s", prefix);
 }
 
@@ -160,6 +167,19 @@ struct segment *registry_first_after(struct registry *r, const char *after) {
 
 struct segment *registry_next(struct registry *r, struct segment *s) {
   return RB_NEXT(segment_tree, &r->by_name, s);
+}
+
+struct segment *registry_unlinked_after(struct registry *r, uint64_t after) {
+  struct segment key;
+
+  if (after == UINT64_MAX)
+    return NULL;
+  key.unlink_id = after + 1;
+  return RB_NFIND(unlinked_tree, &r->unlinked, &key);
+}
+
+struct segment *registry_unlinked_next(struct registry *r, struct segment *s) {
+  return RB_NEXT(unlinked_tree, &r->unlinked, s);
 }
 
 /* Reserve [from, to) of the object. posix_fallocate returns an error
@@ -225,6 +245,7 @@ int registry_create(struct registry *r, const char *name, uint64_t size, uid_t u
   s->gid = gid;
   s->mode = mode;
   clock_gettime(CLOCK_REALTIME, &s->created);
+  TAILQ_INIT(&s->holders);
   s->refs = 1;
   s->linked = true;
   RB_INSERT(segment_tree, &r->by_name, s);
@@ -251,6 +272,7 @@ int registry_adopt(struct registry *r, const char *name, uint64_t size, uid_t ui
   s->gid = gid;
   s->mode = mode;
   s->created = created;
+  TAILQ_INIT(&s->holders);
   s->refs = 1;
   s->linked = true;
   s->adopted = true;
@@ -312,6 +334,8 @@ int registry_unlink(struct registry *r, struct segment *s) {
     return -errno;
   RB_REMOVE(segment_tree, &r->by_name, s);
   s->linked = false;
+  s->unlink_id = ++r->next_unlink_id;
+  RB_INSERT(unlinked_tree, &r->unlinked, s);
   r->count--;
   usage_add(r, s->uid, 0, -1, 0);
   segment_unref(r, s);
@@ -367,6 +391,8 @@ void segment_ref(struct segment *s) {
 void segment_unref(struct registry *r, struct segment *s) {
   if (--s->refs > 0)
     return;
+  if (s->unlink_id != 0)
+    RB_REMOVE(unlinked_tree, &r->unlinked, s);
   r->bytes -= s->size;
   usage_add(r, s->uid, -(int64_t)s->size, 0, 0);
   free(s);

@@ -27,6 +27,7 @@
 struct lease;
 struct hold;
 LIST_HEAD(hold_list, hold);
+TAILQ_HEAD(lease_queue, lease);
 
 struct segment {
   RB_ENTRY(segment) by_name;
@@ -43,7 +44,20 @@ struct segment {
   bool linked;   /* false once unlinked: kept while leased */
   bool adopted;  /* re-adopted at start: old views may come back */
   LIST_HEAD(, lease) writers; /* its writable leases (lease.c keeps it) */
+  /* Ephemeral: removed when its last view ends. Until its first view
+   * opens, it belongs to its creator's connection (`creator`, on that
+   * peer's pending list), which removes it if it goes first. */
+  bool ephemeral;
+  const void *creator;
+  LIST_ENTRY(segment) pending;
+  /* Once unlinked while leased: in the registry's `unlinked` tree by this
+   * id (names may repeat there), so `list` can show it, as ipcs does. */
+  RB_ENTRY(segment) by_unlink;
+  uint64_t unlink_id; /* 0 while linked */
+  struct lease_queue holders; /* its leases, oldest (lowest id) first */
 };
+
+LIST_HEAD(segment_list, segment);
 
 /* What one uid holds, for quotas: bytes and segments it owns (an unlinked
  * segment's bytes until its last view goes), views it has open, and the
@@ -60,6 +74,7 @@ struct usage {
 RB_HEAD(usage_tree, usage);
 
 RB_HEAD(segment_tree, segment);
+RB_HEAD(unlinked_tree, segment);
 
 struct registry {
   struct segment_tree by_name;
@@ -67,6 +82,8 @@ struct registry {
   uint64_t count; /* linked segments */
   uint64_t bytes; /* all segments we still account for */
   struct usage_tree usage;
+  struct unlinked_tree unlinked; /* unlinked, still leased, by unlink_id */
+  uint64_t next_unlink_id;
 };
 
 /* Prefixes follow the segment-name rules without '.', at most
@@ -81,6 +98,10 @@ struct segment *registry_find(struct registry *r, const char *name);
 /* First linked segment whose name sorts after `after` ("" = the first). */
 struct segment *registry_first_after(struct registry *r, const char *after);
 struct segment *registry_next(struct registry *r, struct segment *s);
+/* Unlinked segments still leased, in unlink order: the first with an
+ * unlink_id above `after` (0 = the first), and the next. */
+struct segment *registry_unlinked_after(struct registry *r, uint64_t after);
+struct segment *registry_unlinked_next(struct registry *r, struct segment *s);
 
 /* Record a segment whose shm object already exists (a restart). */
 int registry_adopt(struct registry *r, const char *name, uint64_t size, uid_t uid, gid_t gid,

@@ -118,6 +118,7 @@ struct server {
   uint64_t warn_window_ms; /* warnings about clients: this second's count */
   uint64_t warn_count, warn_suppressed;
   size_t freed_bytes; /* released since the last malloc_trim */
+  uv_timer_t reap;    /* once the restart grace is over: unviewed ephemeral segments */
   int listen_fd;
   int reserve_fd; /* spare descriptor for shedding connections at EMFILE */
   bool owns_socket_file;
@@ -251,7 +252,7 @@ static int refuse_open(struct conn *c, struct out_frame *f) {
   msgpack_sbuffer sb;
 
   if (l != NULL)
-    lease_remove(&s->d->leases, &s->d->reg, l);
+    ops_lease_end(s->d, l, "its only view could not be handed over");
   close(f->fd);
   f->fd = -1;
   proto_response_error(&err, f->id, PROTO_OP_OPEN, EAGAIN,
@@ -562,7 +563,7 @@ static void conn_close(struct conn *c) {
   c->dead = true;
   LIST_REMOVE(c, link);
   conn_unhold(c);
-  n = lease_remove_all(&s->d->leases, &s->d->reg, &c->peer.leases);
+  n = ops_peer_gone(s->d, &c->peer, s->stopping);
   if (c->refused) {
     s->refused--;
   } else {
@@ -572,6 +573,30 @@ static void conn_close(struct conn *c) {
   log_debug("client pid %d uid %u disconnected (%llu lease%s released)", (int)c->peer.pid,
             (unsigned)c->peer.uid, (unsigned long long)n, n == 1 ? "" : "s");
   uv_close((uv_handle_t *)&c->poll, on_conn_closed);
+}
+
+/* The peer's command name, for stat's holders: read once, at connect
+ * (later the pid may be gone or reused), at most PROTO_COMM_MAX bytes,
+ * anything unprintable shown as '?'. */
+static void peer_comm(struct peer *p) {
+  char path[64];
+  ssize_t n;
+  int fd;
+
+  p->comm[0] = '\0';
+  snprintf(path, sizeof path, "/proc/%d/comm", (int)p->pid);
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return;
+  n = read(fd, p->comm, PROTO_COMM_MAX);
+  close(fd);
+  if (n <= 0)
+    return;
+  p->comm[n] = '\0';
+  p->comm[strcspn(p->comm, "\n")] = '\0';
+  for (char *q = p->comm; *q != '\0'; q++)
+    if ((unsigned char)*q < 0x20 || (unsigned char)*q >= 0x7f)
+      *q = '?';
 }
 
 /* Credentials the kernel vouches for, taken once: they cannot change for
@@ -586,6 +611,7 @@ static int peer_credentials(int fd, struct peer *p) {
   p->pid = cred.pid;
   p->uid = cred.uid;
   p->gid = cred.gid;
+  peer_comm(p);
   p->groups = NULL;
   p->ngroups = 0;
 #ifdef SO_PEERGROUPS
@@ -652,6 +678,7 @@ static void accept_one(struct server *s, int fd) {
   c->fd = fd;
   c->poll.data = c;
   LIST_INIT(&c->peer.leases);
+  LIST_INIT(&c->peer.pending);
   STAILQ_INIT(&c->outq);
   proto_reader_init(&c->rd, cfg->frame_max, false);
   LIST_INSERT_HEAD(&s->conns, c, link);
@@ -699,6 +726,15 @@ static void on_listen_event(uv_poll_t *h, int status, int events) {
       log_error("accept: %s", strerror(errno));
     break;
   }
+}
+
+static void on_reap(uv_timer_t *t) {
+  struct server *s = t->data;
+
+  if (monotonic_ms() < s->d->grace_until_ms)
+    return;
+  ops_reap_adopted(s->d);
+  uv_timer_stop(t);
 }
 
 static void on_sweep(uv_timer_t *t) {
@@ -885,6 +921,9 @@ int server_start(struct server **out, uv_loop_t *loop, struct daemon *d, int lis
   s->listen_poll.data = s;
   uv_timer_init(loop, &s->sweep);
   s->sweep.data = s;
+  uv_timer_init(loop, &s->reap);
+  s->reap.data = s;
+  uv_timer_start(&s->reap, on_reap, 0, 1000);
   uv_timer_init(loop, &s->held_timer);
   s->held_timer.data = s;
   {
@@ -926,6 +965,7 @@ void server_stop(struct server *s) {
   s->stopping = true;
   uv_close((uv_handle_t *)&s->sweep, NULL);
   uv_close((uv_handle_t *)&s->held_timer, NULL);
+  uv_close((uv_handle_t *)&s->reap, NULL);
   uv_close((uv_handle_t *)&s->listen_poll, on_listen_closed);
   /* Remove the socket file only if it is still the one we bound: a newer
    * daemon may have replaced it. */

@@ -71,10 +71,12 @@ static int write_all(int fd, const char *buf, size_t len) {
   return 0;
 }
 
+/* "K NAME SIZE UID GID MODE SEC NSEC[ ephemeral]": the flag word is written
+ * only when set, so other records keep their old form. */
 static int format_segment(char *buf, size_t cap, char kind, const struct segment *s) {
-  return snprintf(buf, cap, "%c %s %" PRIu64 " %u %u %o %lld %ld\n", kind, s->name, s->size,
+  return snprintf(buf, cap, "%c %s %" PRIu64 " %u %u %o %lld %ld%s\n", kind, s->name, s->size,
                   (unsigned)s->uid, (unsigned)s->gid, s->mode, (long long)s->created.tv_sec,
-                  (long)s->created.tv_nsec);
+                  (long)s->created.tv_nsec, s->ephemeral ? " ephemeral" : "");
 }
 
 static int format_hold(char *buf, size_t cap, const struct hold *h) {
@@ -348,10 +350,13 @@ static bool replay_line(struct replay *rp, const char *line) {
   case '?':
   case '+': {
     struct timespec created;
+    char flag[16];
+    int n;
 
-    if (sscanf(line + 1, " %200s %llu %u %u %o %lld %ld%c", name, &size, &uid, &gid, &mode, &sec,
-               &nsec, &tail) != 7 ||
-        !proto_name_valid(name) || mode > 0777 || nsec < 0 || nsec >= 1000000000L)
+    n = sscanf(line + 1, " %200s %llu %u %u %o %lld %ld %15s%c", name, &size, &uid, &gid, &mode,
+               &sec, &nsec, flag, &tail);
+    if ((n != 7 && !(n == 8 && strcmp(flag, "ephemeral") == 0)) || !proto_name_valid(name) ||
+        mode > 0777 || nsec < 0 || nsec >= 1000000000L)
       return false;
     if (line[0] == '?') {
       pending_set(rp, name, true);
@@ -363,7 +368,10 @@ static bool replay_line(struct replay *rp, const char *line) {
       forget(rp->st, s);
     created.tv_sec = (time_t)sec;
     created.tv_nsec = nsec;
-    return registry_adopt(r, name, size, (uid_t)uid, (gid_t)gid, mode, created, NULL) == 0;
+    if (registry_adopt(r, name, size, (uid_t)uid, (gid_t)gid, mode, created, &s) != 0)
+      return false;
+    s->ephemeral = n == 8;
+    return true;
   }
   case '=':
     if (sscanf(line, "= %200s %llu%c", name, &size, &tail) != 2)

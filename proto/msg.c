@@ -11,12 +11,18 @@
  * string length-checked against its buffer (too long is an error, never a
  * truncation), so the daemon's handlers only ever see well-formed requests.
  *
+ * Every message is a table (proto.h, "the protocol tables"): the tables
+ * below are the only place a key, a type or an op's arguments are written
+ * down; encode, decode, the map entry counts, freeing and the largest size
+ * of a message all walk them.
+ *
  * Conventions (docs/protocol.md):
  * - map keys that are not strings, and string keys an op does not use, are
  *   ignored (forward compatibility);
  * - a key an op uses may appear only once in a request (-EINVAL);
  * - the encoder writes every argument of the op from the struct (it does
- *   not look at req->fields); PROTO_TO_END is written as nil.
+ *   not look at req->fields), except PROTO_FIELD_OPTIONAL ones at their
+ *   default; PROTO_TO_END is written as nil.
  */
 #include "config.h"
 
@@ -27,33 +33,6 @@
 #include <string.h>
 
 #include "proto.h"
-
-/* ---- ops ---- */
-
-static const char *const op_names[PROTO_OP_COUNT_] = {
-  [PROTO_OP_NONE] = NULL,       [PROTO_OP_HELLO] = "hello",     [PROTO_OP_CREATE] = "create",
-  [PROTO_OP_OPEN] = "open",     [PROTO_OP_RELEASE] = "release", [PROTO_OP_LIST] = "list",
-  [PROTO_OP_STAT] = "stat",     [PROTO_OP_UNLINK] = "unlink",   [PROTO_OP_RESIZE] = "resize",
-  [PROTO_OP_STATUS] = "status",
-};
-
-const char *proto_op_name(enum proto_op op) {
-  if ((int)op <= PROTO_OP_NONE || (int)op >= PROTO_OP_COUNT_)
-    return NULL;
-  return op_names[op];
-}
-
-enum proto_op proto_op_lookup(const char *s, size_t len) {
-  int i;
-
-  if (s == NULL)
-    return PROTO_OP_NONE;
-  for (i = PROTO_OP_NONE + 1; i < PROTO_OP_COUNT_; i++) {
-    if (strlen(op_names[i]) == len && memcmp(op_names[i], s, len) == 0)
-      return (enum proto_op)i;
-  }
-  return PROTO_OP_NONE;
-}
 
 /* ---- skim: validate msgpack framing before msgpack-c sees it ---- */
 
@@ -241,42 +220,411 @@ static void str_show(const char *p, size_t n, char *out, size_t cap) {
     out[j < cap ? j : cap - 1] = '\0';
 }
 
-/* ---- request decoding ---- */
+/* ---- the tables ---- */
 
-struct rfield {
-  const char *key;
-  uint32_t bit;
+#define REQ(k, t, member, b)                                                           \
+  {                                                                                    \
+    .key = (k), .type = (t), .offset = offsetof(struct proto_request, member),         \
+    .size = sizeof(((struct proto_request *)0)->member), .max = UINT64_MAX, .bit = (b) \
+  }
+
+/* Request arguments, in the order they go on the wire. */
+static const struct proto_field request_fields[] = {
+  REQ("name", PROTO_T_NAME, name, PROTO_F_NAME),
+  REQ("size", PROTO_T_UINT, size, PROTO_F_SIZE),
+  { .key = "mode",
+    .type = PROTO_T_UINT,
+    .offset = offsetof(struct proto_request, mode),
+    .size = sizeof(uint32_t),
+    .max = 0777,
+    .why = "0777: permission bits only",
+    .dflt = 0600,
+    .bit = PROTO_F_MODE },
+  REQ("offset", PROTO_T_UINT, offset, PROTO_F_OFFSET),
+  { .key = "length",
+    .type = PROTO_T_LENGTH,
+    .offset = offsetof(struct proto_request, length),
+    .size = sizeof(uint64_t),
+    .max = UINT64_MAX,
+    .dflt = PROTO_TO_END,
+    .bit = PROTO_F_LENGTH },
+  REQ("writable", PROTO_T_BOOL, writable, PROTO_F_WRITABLE),
+  REQ("lease", PROTO_T_UINT, lease, PROTO_F_LEASE),
+  REQ("after", PROTO_T_AFTER, after, PROTO_F_AFTER),
+  { .key = "version",
+    .type = PROTO_T_UINT,
+    .offset = offsetof(struct proto_request, version),
+    .size = sizeof(uint32_t),
+    .max = UINT32_MAX,
+    .bit = PROTO_F_VERSION },
+  { .key = "flags",
+    .type = PROTO_T_UINT,
+    .flags = PROTO_FIELD_OPTIONAL,
+    .offset = offsetof(struct proto_request, flags),
+    .size = sizeof(uint32_t),
+    .max = UINT32_MAX,
+    .bit = PROTO_F_FLAGS },
+  { .key = "unlinked",
+    .type = PROTO_T_BOOL,
+    .flags = PROTO_FIELD_OPTIONAL,
+    .offset = offsetof(struct proto_request, unlinked),
+    .size = sizeof(bool),
+    .bit = PROTO_F_UNLINKED },
+  { .key = "holders",
+    .type = PROTO_T_BOOL,
+    .flags = PROTO_FIELD_OPTIONAL,
+    .offset = offsetof(struct proto_request, holders),
+    .size = sizeof(bool),
+    .bit = PROTO_F_HOLDERS },
+  { .key = "after_id",
+    .type = PROTO_T_UINT,
+    .flags = PROTO_FIELD_OPTIONAL,
+    .offset = offsetof(struct proto_request, after_id),
+    .size = sizeof(uint64_t),
+    .max = UINT64_MAX,
+    .bit = PROTO_F_AFTER_ID },
 };
 
-static const struct rfield rfields[] = {
-  { "name", PROTO_F_NAME },     { "size", PROTO_F_SIZE },     { "mode", PROTO_F_MODE },
-  { "offset", PROTO_F_OFFSET }, { "length", PROTO_F_LENGTH }, { "writable", PROTO_F_WRITABLE },
-  { "lease", PROTO_F_LEASE },   { "after", PROTO_F_AFTER },   { "version", PROTO_F_VERSION },
+const struct proto_msg proto_request_msg = {
+  "request",
+  sizeof(struct proto_request),
+  request_fields,
+  sizeof request_fields / sizeof request_fields[0],
 };
 
-/* Which arguments each op uses, and which of those it requires. */
-static void op_fields(enum proto_op op, uint32_t *uses, uint32_t *needs) {
-  switch (op) {
-  case PROTO_OP_HELLO: *uses = *needs = PROTO_F_VERSION; break;
-  case PROTO_OP_CREATE:
-    *needs = PROTO_F_NAME | PROTO_F_SIZE;
-    *uses = *needs | PROTO_F_MODE;
-    break;
-  case PROTO_OP_OPEN:
-    *needs = PROTO_F_NAME;
-    *uses = *needs | PROTO_F_OFFSET | PROTO_F_LENGTH | PROTO_F_WRITABLE;
-    break;
-  case PROTO_OP_RELEASE: *uses = *needs = PROTO_F_LEASE; break;
-  case PROTO_OP_LIST:
-    *needs = 0;
-    *uses = PROTO_F_AFTER;
-    break;
-  case PROTO_OP_STAT:
-  case PROTO_OP_UNLINK: *uses = *needs = PROTO_F_NAME; break;
-  case PROTO_OP_RESIZE: *uses = *needs = PROTO_F_NAME | PROTO_F_SIZE; break;
-  default: *uses = *needs = 0; break;
+/* A field of struct S named M: a type, the largest value, flags. */
+#define FLD(S, k, t, M, mx, fl)                                                                    \
+  {                                                                                                \
+    .key = (k), .type = (t), .flags = (fl), .offset = offsetof(S, M), .size = sizeof(((S *)0)->M), \
+    .max = (mx)                                                                                    \
+  }
+#define U64(S, k, M) FLD(S, k, PROTO_T_UINT, M, UINT64_MAX, 0)
+#define U32(S, k, M) FLD(S, k, PROTO_T_UINT, M, UINT32_MAX, 0)
+
+static const struct proto_field segment_fields[] = {
+  FLD(struct proto_segment, "name", PROTO_T_NAME, name, 0, 0),
+  U64(struct proto_segment, "size", size),
+  U32(struct proto_segment, "uid", uid),
+  U32(struct proto_segment, "gid", gid),
+  U32(struct proto_segment, "mode", mode),
+  U64(struct proto_segment, "views", views),
+  U64(struct proto_segment, "writable_views", writable_views),
+  FLD(struct proto_segment, "created", PROTO_T_INT, created_sec, 0, 0),
+  FLD(struct proto_segment, "created_nsec", PROTO_T_UINT, created_nsec, 999999999u, 0),
+  FLD(struct proto_segment, "ephemeral", PROTO_T_BOOL, ephemeral, 0, PROTO_FIELD_OPTIONAL),
+  FLD(struct proto_segment, "unlinked", PROTO_T_BOOL, unlinked, 0, PROTO_FIELD_OPTIONAL),
+  FLD(struct proto_segment, "unlink_id", PROTO_T_UINT, unlink_id, UINT64_MAX, PROTO_FIELD_OPTIONAL),
+};
+
+const struct proto_msg proto_segment_msg = {
+  "segment",
+  sizeof(struct proto_segment),
+  segment_fields,
+  sizeof segment_fields / sizeof segment_fields[0],
+};
+
+static const struct proto_field holder_fields[] = {
+  U32(struct proto_holder, "pid", pid),
+  U32(struct proto_holder, "uid", uid),
+  FLD(struct proto_holder, "comm", PROTO_T_STR, comm, 0, 0),
+  U64(struct proto_holder, "lease", lease),
+  U64(struct proto_holder, "offset", offset),
+  U64(struct proto_holder, "length", length),
+  FLD(struct proto_holder, "writable", PROTO_T_BOOL, writable, 0, 0),
+  FLD(struct proto_holder, "since", PROTO_T_INT, since_sec, 0, 0),
+  FLD(struct proto_holder, "since_nsec", PROTO_T_UINT, since_nsec, 999999999u, 0),
+};
+
+const struct proto_msg proto_holder_msg = {
+  "holder",
+  sizeof(struct proto_holder),
+  holder_fields,
+  sizeof holder_fields / sizeof holder_fields[0],
+};
+
+static const struct proto_field view_fields[] = {
+  FLD(struct proto_view, "name", PROTO_T_NAME, name, 0, 0),
+  U64(struct proto_view, "offset", offset),
+  U64(struct proto_view, "length", length),
+  U64(struct proto_view, "size", segment_size),
+  U64(struct proto_view, "lease", lease),
+  FLD(struct proto_view, "writable", PROTO_T_BOOL, writable, 0, 0),
+};
+
+static const struct proto_msg view_msg = {
+  "view",
+  sizeof(struct proto_view),
+  view_fields,
+  sizeof view_fields / sizeof view_fields[0],
+};
+
+static const struct proto_field status_fields[] = {
+  FLD(struct proto_status, "server", PROTO_T_STR, server, 0, 0),
+  U32(struct proto_status, "version", version),
+  U64(struct proto_status, "uptime_ms", uptime_ms),
+  U64(struct proto_status, "clients", clients),
+  U64(struct proto_status, "segments", segments),
+  U64(struct proto_status, "bytes", bytes),
+  U64(struct proto_status, "views", views),
+  U64(struct proto_status, "writable_views", writable_views),
+  U64(struct proto_status, "requests", requests),
+  U64(struct proto_status, "max_segment_size", max_segment_size),
+  U64(struct proto_status, "max_total_size", max_total_size),
+  U64(struct proto_status, "max_clients", max_clients),
+  U64(struct proto_status, "max_views", max_views),
+  U64(struct proto_status, "frame_max", frame_max),
+  U64(struct proto_status, "quota_bytes", quota_bytes),
+  U64(struct proto_status, "quota_segments", quota_segments),
+  U64(struct proto_status, "quota_views", quota_views),
+  U32(struct proto_status, "uid", uid),
+  U64(struct proto_status, "used_bytes", used_bytes),
+  U64(struct proto_status, "used_segments", used_segments),
+  U64(struct proto_status, "used_views", used_views),
+  U64(struct proto_status, "grace_ms", grace_ms),
+};
+
+static const struct proto_msg status_msg = {
+  "status",
+  sizeof(struct proto_status),
+  status_fields,
+  sizeof status_fields / sizeof status_fields[0],
+};
+
+/* Answer bodies: fields of struct proto_response, after id and ok. */
+#define RESP struct proto_response
+
+static const struct proto_field hello_reply_fields[] = {
+  U32(RESP, "version", u.hello.version),
+  FLD(RESP, "server", PROTO_T_STR, u.hello.server, 0, 0),
+  U64(RESP, "frame_max", u.hello.frame_max),
+  U32(RESP, "name_max", u.hello.name_max),
+};
+
+static const struct proto_field segment_reply_fields[] = {
+  { .key = "segment",
+    .type = PROTO_T_MAP,
+    .offset = offsetof(RESP, u.segment),
+    .size = sizeof(struct proto_segment),
+    .sub = &proto_segment_msg },
+};
+
+static const struct proto_field stat_reply_fields[] = {
+  { .key = "segment",
+    .type = PROTO_T_MAP,
+    .offset = offsetof(RESP, u.stat.segment),
+    .size = sizeof(struct proto_segment),
+    .sub = &proto_segment_msg },
+  { .key = "holders",
+    .type = PROTO_T_ARRAY,
+    .flags = PROTO_FIELD_OPTIONAL,
+    .offset = offsetof(RESP, u.stat.holders),
+    .size = sizeof(struct proto_holder *),
+    .sub = &proto_holder_msg,
+    .count_offset = offsetof(RESP, u.stat.nholders) },
+  FLD(RESP, "holders_more", PROTO_T_UINT, u.stat.holders_more, UINT64_MAX, PROTO_FIELD_OPTIONAL),
+};
+
+static const struct proto_field view_reply_fields[] = {
+  { .key = "view",
+    .type = PROTO_T_MAP,
+    .offset = offsetof(RESP, u.view),
+    .size = sizeof(struct proto_view),
+    .sub = &view_msg },
+};
+
+static const struct proto_field list_reply_fields[] = {
+  { .key = "segments",
+    .type = PROTO_T_ARRAY,
+    .offset = offsetof(RESP, u.list.items),
+    .size = sizeof(struct proto_segment *),
+    .sub = &proto_segment_msg,
+    .count_offset = offsetof(RESP, u.list.count) },
+  FLD(RESP, "more", PROTO_T_BOOL, u.list.more, 0, 0),
+};
+
+static const struct proto_field status_reply_fields[] = {
+  { .key = "status",
+    .type = PROTO_T_MAP,
+    .offset = offsetof(RESP, u.status),
+    .size = sizeof(struct proto_status),
+    .sub = &status_msg },
+};
+
+#define REPLY(n, f)                   \
+  static const struct proto_msg n = { \
+    #n,                               \
+    sizeof(RESP),                     \
+    f,                                \
+    sizeof f / sizeof f[0],           \
+  }
+REPLY(hello_reply, hello_reply_fields);
+REPLY(segment_reply, segment_reply_fields);
+REPLY(stat_reply, stat_reply_fields);
+REPLY(view_reply, view_reply_fields);
+REPLY(list_reply, list_reply_fields);
+REPLY(status_reply, status_reply_fields);
+
+/* The ops. retry_safe: hello, open and the queries may be resent to a new
+ * daemon (whatever the vanished one did for them went with it); create,
+ * resize and unlink change segments, which outlive the daemon, and a
+ * release's lease died with the daemon that granted it. */
+const struct proto_op_info proto_ops[PROTO_OP_COUNT_] = {
+  [PROTO_OP_HELLO] = { "hello", PROTO_F_VERSION, PROTO_F_VERSION, true, &hello_reply },
+  [PROTO_OP_CREATE] = { "create", PROTO_F_NAME | PROTO_F_SIZE | PROTO_F_MODE | PROTO_F_FLAGS,
+                        PROTO_F_NAME | PROTO_F_SIZE, false, &segment_reply },
+  [PROTO_OP_OPEN] = { "open", PROTO_F_NAME | PROTO_F_OFFSET | PROTO_F_LENGTH | PROTO_F_WRITABLE,
+                      PROTO_F_NAME, true, &view_reply },
+  [PROTO_OP_RELEASE] = { "release", PROTO_F_LEASE, PROTO_F_LEASE, false, NULL },
+  [PROTO_OP_LIST] = { "list", PROTO_F_AFTER | PROTO_F_UNLINKED | PROTO_F_AFTER_ID, 0, true,
+                      &list_reply },
+  [PROTO_OP_STAT] = { "stat", PROTO_F_NAME | PROTO_F_HOLDERS | PROTO_F_AFTER_ID, PROTO_F_NAME, true,
+                      &stat_reply },
+  [PROTO_OP_UNLINK] = { "unlink", PROTO_F_NAME, PROTO_F_NAME, false, NULL },
+  [PROTO_OP_RESIZE] = { "resize", PROTO_F_NAME | PROTO_F_SIZE, PROTO_F_NAME | PROTO_F_SIZE, false,
+                        &segment_reply },
+  [PROTO_OP_STATUS] = { "status", 0, 0, true, &status_reply },
+};
+
+const struct proto_op_info *proto_op_info(enum proto_op op) {
+  if ((int)op <= PROTO_OP_NONE || (int)op >= PROTO_OP_COUNT_ || proto_ops[op].name == NULL)
+    return NULL;
+  return &proto_ops[op];
+}
+
+const char *proto_op_name(enum proto_op op) {
+  const struct proto_op_info *oi = proto_op_info(op);
+
+  return oi != NULL ? oi->name : NULL;
+}
+
+enum proto_op proto_op_lookup(const char *s, size_t len) {
+  int i;
+
+  if (s == NULL)
+    return PROTO_OP_NONE;
+  for (i = PROTO_OP_NONE + 1; i < PROTO_OP_COUNT_; i++) {
+    const char *n = proto_ops[i].name;
+
+    if (n != NULL && strlen(n) == len && memcmp(n, s, len) == 0)
+      return (enum proto_op)i;
+  }
+  return PROTO_OP_NONE;
+}
+
+/* ---- field access ---- */
+
+static void *at(void *base, size_t off) {
+  return (char *)base + off;
+}
+
+static const void *cat(const void *base, size_t off) {
+  return (const char *)base + off;
+}
+
+static uint64_t get_uint(const struct proto_field *f, const void *base) {
+  uint32_t v32;
+  uint64_t v64;
+
+  if (f->size == sizeof v32) {
+    memcpy(&v32, cat(base, f->offset), sizeof v32);
+    return v32;
+  }
+  memcpy(&v64, cat(base, f->offset), sizeof v64);
+  return v64;
+}
+
+static void set_uint(const struct proto_field *f, void *base, uint64_t v) {
+  uint32_t v32 = (uint32_t)v;
+
+  if (f->size == sizeof v32)
+    memcpy(at(base, f->offset), &v32, sizeof v32);
+  else
+    memcpy(at(base, f->offset), &v, sizeof v);
+}
+
+static size_t get_count(const struct proto_field *f, const void *base) {
+  size_t n;
+
+  memcpy(&n, cat(base, f->count_offset), sizeof n);
+  return n;
+}
+
+static void *get_items(const struct proto_field *f, const void *base) {
+  void *p;
+
+  memcpy(&p, cat(base, f->offset), sizeof p);
+  return p;
+}
+
+static void set_items(const struct proto_field *f, void *base, void *p, size_t n) {
+  memcpy(at(base, f->offset), &p, sizeof p);
+  memcpy(at(base, f->count_offset), &n, sizeof n);
+}
+
+bool proto_field_at_default(const struct proto_field *f, const void *base) {
+  int64_t i;
+
+  switch (f->type) {
+  case PROTO_T_UINT:
+  case PROTO_T_LENGTH: return get_uint(f, base) == f->dflt;
+  case PROTO_T_INT: memcpy(&i, cat(base, f->offset), sizeof i); return (uint64_t)i == f->dflt;
+  case PROTO_T_BOOL: return *(const bool *)cat(base, f->offset) == (f->dflt != 0);
+  case PROTO_T_STR:
+  case PROTO_T_NAME:
+  case PROTO_T_AFTER: return *(const char *)cat(base, f->offset) == '\0';
+  case PROTO_T_ARRAY: return get_count(f, base) == 0;
+  case PROTO_T_MAP: return false;
+  }
+  return false;
+}
+
+/* Set every field of m in base, which the caller zeroed, to its default
+ * (only the non-zero ones need a store). */
+static void set_defaults(const struct proto_msg *m, void *base) {
+  size_t i;
+
+  for (i = 0; i < m->nfields; i++) {
+    const struct proto_field *f = &m->fields[i];
+
+    if (f->type == PROTO_T_MAP)
+      set_defaults(f->sub, at(base, f->offset));
+    else if (f->dflt == 0)
+      continue;
+    else if (f->type == PROTO_T_UINT || f->type == PROTO_T_LENGTH)
+      set_uint(f, base, f->dflt);
+    else if (f->type == PROTO_T_BOOL)
+      *(bool *)at(base, f->offset) = true;
   }
 }
+
+/* Bytes of a msgpack string header for n bytes of body. */
+static size_t str_header(size_t n) {
+  return n < 32 ? 1 : n < 256 ? 2 : n < 65536 ? 3 : 5;
+}
+
+size_t proto_msg_max_size(const struct proto_msg *m) {
+  size_t i, n = m->nfields < 16 ? 1 : 3;
+
+  for (i = 0; i < m->nfields; i++) {
+    const struct proto_field *f = &m->fields[i];
+
+    n += str_header(strlen(f->key)) + strlen(f->key);
+    switch (f->type) {
+    case PROTO_T_UINT:
+    case PROTO_T_INT:
+    case PROTO_T_LENGTH: n += 9; break;
+    case PROTO_T_BOOL: n += 1; break;
+    case PROTO_T_STR:
+    case PROTO_T_NAME:
+    case PROTO_T_AFTER: n += str_header(f->size - 1) + f->size - 1; break;
+    case PROTO_T_MAP: n += proto_msg_max_size(f->sub); break;
+    case PROTO_T_ARRAY: n += 1; break;
+    }
+  }
+  return n;
+}
+
+/* ---- decoding one value (requests and responses alike) ---- */
 
 static int fail(char *errmsg, size_t errcap, int code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -292,16 +640,6 @@ static int fail(char *errmsg, size_t errcap, int code, const char *fmt, ...) {
   return code;
 }
 
-static bool name_chars_valid(const char *p, size_t n) {
-  char tmp[PROTO_NAME_MAX + 1];
-
-  if (n == 0 || n > PROTO_NAME_MAX || memchr(p, '\0', n) != NULL)
-    return false;
-  memcpy(tmp, p, n);
-  tmp[n] = '\0';
-  return proto_name_valid(tmp);
-}
-
 static int bad_name(const char *key, const msgpack_object *o, char *errmsg, size_t errcap) {
   char shown[64];
 
@@ -312,86 +650,174 @@ static int bad_name(const char *key, const msgpack_object *o, char *errmsg, size
               shown, key, PROTO_NAME_MAX);
 }
 
-static int want_uint(const char *key, const msgpack_object *o, uint64_t max, uint64_t *out,
-                     char *errmsg, size_t errcap) {
-  if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
-    return fail(errmsg, errcap, -EINVAL, "\"%s\" must be an unsigned integer", key);
-  if (o->via.u64 > max)
-    return fail(errmsg, errcap, -EINVAL, "\"%s\" is out of range (at most %llu)", key,
-                (unsigned long long)max);
-  *out = o->via.u64;
-  return 0;
-}
+static void free_msg(const struct proto_msg *m, void *base);
+static int decode_msg(const struct proto_msg *m, const msgpack_object *map, void *base);
 
-/* Decode one argument (bit) of the request from o. */
-static int decode_arg(struct proto_request *req, uint32_t bit, const char *key,
-                      const msgpack_object *o, char *errmsg, size_t errcap) {
-  uint64_t v = 0;
+/* Decode o as field f into base. -EINVAL (with a sentence) if it does not
+ * fit, -ENOMEM. */
+static int decode_value(const struct proto_field *f, const msgpack_object *o, void *base,
+                        char *errmsg, size_t errcap) {
+  const char *key = f->key;
+  char *dst = at(base, f->offset);
+  size_t i, n;
+  void *items;
   int rc;
 
-  switch (bit) {
-  case PROTO_F_NAME:
-  case PROTO_F_AFTER:
-    if (o->type != MSGPACK_OBJECT_STR)
-      return fail(errmsg, errcap, -EINVAL, "\"%s\" must be a string", key);
-    if (bit == PROTO_F_AFTER && o->via.str.size == 0) {
-      req->after[0] = '\0';
-      return 0;
+  switch (f->type) {
+  case PROTO_T_UINT:
+    if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+      return fail(errmsg, errcap, -EINVAL, "\"%s\" must be an unsigned integer", key);
+    if (o->via.u64 > f->max) {
+      if (f->why != NULL)
+        return fail(errmsg, errcap, -EINVAL, "\"%s\" is out of range (at most %s)", key, f->why);
+      return fail(errmsg, errcap, -EINVAL, "\"%s\" is out of range (at most %llu)", key,
+                  (unsigned long long)f->max);
     }
-    if (!name_chars_valid(o->via.str.ptr, o->via.str.size))
-      return bad_name(key, o, errmsg, errcap);
-    str_copy(o, bit == PROTO_F_NAME ? req->name : req->after, PROTO_NAME_MAX + 1);
+    set_uint(f, base, o->via.u64);
     return 0;
-  case PROTO_F_SIZE: return want_uint(key, o, UINT64_MAX, &req->size, errmsg, errcap);
-  case PROTO_F_MODE:
-    if ((rc = want_uint(key, o, UINT64_MAX, &v, errmsg, errcap)) != 0)
-      return rc;
-    if (v > 0777)
-      return fail(errmsg, errcap, -EINVAL,
-                  "\"%s\" is out of range (at most 0777: permission bits "
-                  "only)",
-                  key);
-    req->mode = (uint32_t)v;
-    return 0;
-  case PROTO_F_OFFSET: return want_uint(key, o, UINT64_MAX, &req->offset, errmsg, errcap);
-  case PROTO_F_LENGTH:
+  case PROTO_T_LENGTH:
     if (o->type == MSGPACK_OBJECT_NIL) {
-      req->length = PROTO_TO_END;
+      set_uint(f, base, PROTO_TO_END);
       return 0;
     }
     if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
       return fail(errmsg, errcap, -EINVAL, "\"%s\" must be an unsigned integer or nil", key);
-    req->length = o->via.u64;
+    set_uint(f, base, o->via.u64);
     return 0;
-  case PROTO_F_WRITABLE:
+  case PROTO_T_INT: {
+    int64_t v;
+
+    if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+      v = o->via.i64;
+    else if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER && o->via.u64 <= INT64_MAX)
+      v = (int64_t)o->via.u64;
+    else
+      return fail(errmsg, errcap, -EINVAL, "\"%s\" must be a 64-bit signed integer", key);
+    memcpy(dst, &v, sizeof v);
+    return 0;
+  }
+  case PROTO_T_BOOL:
     if (o->type != MSGPACK_OBJECT_BOOLEAN)
       return fail(errmsg, errcap, -EINVAL, "\"%s\" must be a boolean", key);
-    req->writable = o->via.boolean;
+    *(bool *)dst = o->via.boolean;
     return 0;
-  case PROTO_F_LEASE: return want_uint(key, o, UINT64_MAX, &req->lease, errmsg, errcap);
-  case PROTO_F_VERSION:
-    if ((rc = want_uint(key, o, UINT32_MAX, &v, errmsg, errcap)) != 0)
-      return rc;
-    req->version = (uint32_t)v;
+  case PROTO_T_STR:
+  case PROTO_T_NAME:
+  case PROTO_T_AFTER:
+    if (o->type != MSGPACK_OBJECT_STR)
+      return fail(errmsg, errcap, -EINVAL, "\"%s\" must be a string", key);
+    if (f->type == PROTO_T_AFTER && o->via.str.size == 0) {
+      dst[0] = '\0';
+      return 0;
+    }
+    if (!str_copy(o, dst, f->size)) {
+      memset(dst, 0, f->size);
+      if (f->type != PROTO_T_STR)
+        return bad_name(key, o, errmsg, errcap);
+      return fail(errmsg, errcap, -EINVAL, "\"%s\" is longer than %zu bytes or holds a NUL", key,
+                  f->size - 1);
+    }
+    if (f->type != PROTO_T_STR && !proto_name_valid(dst)) {
+      memset(dst, 0, f->size);
+      return bad_name(key, o, errmsg, errcap);
+    }
     return 0;
-  default: return 0;
+  case PROTO_T_MAP:
+    if (o->type != MSGPACK_OBJECT_MAP)
+      return fail(errmsg, errcap, -EINVAL, "\"%s\" must be a map", key);
+    return decode_msg(f->sub, o, dst);
+  case PROTO_T_ARRAY:
+    if (o->type != MSGPACK_OBJECT_ARRAY)
+      return fail(errmsg, errcap, -EINVAL, "\"%s\" must be an array", key);
+    n = o->via.array.size;
+    set_items(f, base, NULL, 0);
+    if (n == 0)
+      return 0;
+    items = calloc(n, f->sub->size);
+    if (items == NULL)
+      return fail(errmsg, errcap, -ENOMEM, "out of memory");
+    for (i = 0; i < n; i++) {
+      void *item = (char *)items + i * f->sub->size;
+
+      rc = o->via.array.ptr[i].type == MSGPACK_OBJECT_MAP
+               ? decode_msg(f->sub, &o->via.array.ptr[i], item)
+               : -EINVAL;
+      if (rc != 0) {
+        while (i-- > 0)
+          free_msg(f->sub, (char *)items + i * f->sub->size);
+        free(items);
+        return fail(errmsg, errcap, rc, "bad item in \"%s\"", key);
+      }
+    }
+    set_items(f, base, items, n);
+    return 0;
+  }
+  return fail(errmsg, errcap, -EINVAL, "\"%s\" has an unknown type", key);
+}
+
+/* Free what decoding m into base allocated. */
+static void free_msg(const struct proto_msg *m, void *base) {
+  size_t i, j, n;
+
+  for (i = 0; i < m->nfields; i++) {
+    const struct proto_field *f = &m->fields[i];
+    char *items;
+
+    if (f->type == PROTO_T_MAP) {
+      free_msg(f->sub, at(base, f->offset));
+    } else if (f->type == PROTO_T_ARRAY) {
+      items = get_items(f, base);
+      n = get_count(f, base);
+      for (j = 0; items != NULL && j < n; j++)
+        free_msg(f->sub, items + j * f->sub->size);
+      free(items);
+      set_items(f, base, NULL, 0);
+    }
   }
 }
+
+/* A response body (or part): every field present and well-typed, except
+ * OPTIONAL ones, which may be missing. On failure, nothing stays
+ * allocated. 0, -EINVAL or -ENOMEM. */
+static int decode_msg(const struct proto_msg *m, const msgpack_object *map, void *base) {
+  size_t i;
+  int rc;
+
+  set_defaults(m, base);
+  for (i = 0; i < m->nfields; i++) {
+    const struct proto_field *f = &m->fields[i];
+    const msgpack_object *o = map_get(map, f->key, NULL);
+
+    if (o == NULL) {
+      if (f->flags & PROTO_FIELD_OPTIONAL)
+        continue;
+      rc = -EINVAL;
+    } else {
+      rc = decode_value(f, o, base, NULL, 0);
+    }
+    if (rc != 0) {
+      free_msg(m, base);
+      return rc;
+    }
+  }
+  return 0;
+}
+
+/* ---- request decoding ---- */
 
 int proto_request_decode(const void *payload, size_t len, struct proto_request *req, char *errmsg,
                          size_t errcap) {
   msgpack_unpacked u;
   const msgpack_object *map, *o;
+  const struct proto_op_info *oi;
   const char *why = NULL;
   char shown[64];
-  uint32_t uses, needs;
   unsigned dups;
   size_t i;
   int rc;
 
   memset(req, 0, sizeof *req);
-  req->mode = 0600;
-  req->length = PROTO_TO_END;
+  set_defaults(&proto_request_msg, req);
   if (errmsg != NULL && errcap > 0)
     errmsg[0] = '\0';
 
@@ -440,27 +866,29 @@ int proto_request_decode(const void *payload, size_t len, struct proto_request *
     goto out;
   }
 
-  op_fields(req->op, &uses, &needs);
-  for (i = 0; i < sizeof rfields / sizeof rfields[0]; i++) {
-    if (!(uses & rfields[i].bit))
+  oi = &proto_ops[req->op];
+  for (i = 0; i < proto_request_msg.nfields; i++) {
+    const struct proto_field *f = &proto_request_msg.fields[i];
+
+    if (!(oi->uses & f->bit))
       continue;
-    o = map_get(map, rfields[i].key, &dups);
+    o = map_get(map, f->key, &dups);
     if (o == NULL) {
-      if (needs & rfields[i].bit) {
-        rc = fail(errmsg, errcap, -EINVAL, "missing required field \"%s\" for op \"%s\"",
-                  rfields[i].key, proto_op_name(req->op));
+      if (oi->needs & f->bit) {
+        rc = fail(errmsg, errcap, -EINVAL, "missing required field \"%s\" for op \"%s\"", f->key,
+                  oi->name);
         goto out;
       }
       continue;
     }
     if (dups > 1) {
-      rc = fail(errmsg, errcap, -EINVAL, "duplicate key \"%s\"", rfields[i].key);
+      rc = fail(errmsg, errcap, -EINVAL, "duplicate key \"%s\"", f->key);
       goto out;
     }
-    rc = decode_arg(req, rfields[i].bit, rfields[i].key, o, errmsg, errcap);
+    rc = decode_value(f, o, req, errmsg, errcap);
     if (rc != 0)
       goto out;
-    req->fields |= rfields[i].bit;
+    req->fields |= f->bit;
   }
   rc = 0;
 
@@ -489,8 +917,79 @@ static int pk_kv_str(msgpack_packer *pk, const char *key, const char *s, size_t 
   return pk_key(pk, key) | pk_str(pk, s, cap);
 }
 
-static int pk_kv_bool(msgpack_packer *pk, const char *key, bool v) {
-  return pk_key(pk, key) | (v ? msgpack_pack_true(pk) : msgpack_pack_false(pk));
+/* Is f written? (OPTIONAL fields at their default are not.) */
+static bool on_wire(const struct proto_field *f, const void *base) {
+  return !(f->flags & PROTO_FIELD_OPTIONAL) || !proto_field_at_default(f, base);
+}
+
+static int pk_msg(msgpack_packer *pk, const struct proto_msg *m, const void *base, bool top);
+
+static int pk_value(msgpack_packer *pk, const struct proto_field *f, const void *base) {
+  const char *items;
+  size_t i, n;
+  int64_t v;
+  int e;
+
+  switch (f->type) {
+  case PROTO_T_UINT: return msgpack_pack_uint64(pk, get_uint(f, base));
+  case PROTO_T_LENGTH:
+    if (get_uint(f, base) == PROTO_TO_END)
+      return msgpack_pack_nil(pk);
+    return msgpack_pack_uint64(pk, get_uint(f, base));
+  case PROTO_T_INT: memcpy(&v, cat(base, f->offset), sizeof v); return msgpack_pack_int64(pk, v);
+  case PROTO_T_BOOL:
+    return *(const bool *)cat(base, f->offset) ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
+  case PROTO_T_STR:
+  case PROTO_T_NAME:
+  case PROTO_T_AFTER: return pk_str(pk, cat(base, f->offset), f->size);
+  case PROTO_T_MAP: return pk_msg(pk, f->sub, cat(base, f->offset), false);
+  case PROTO_T_ARRAY:
+    items = get_items(f, base);
+    n = get_count(f, base);
+    e = msgpack_pack_array(pk, n);
+    for (i = 0; i < n && e == 0; i++)
+      e |= pk_msg(pk, f->sub, items + i * f->sub->size, false);
+    return e;
+  }
+  return -1;
+}
+
+/* The fields of m in base as a map (top: without the map header). */
+static int pk_msg(msgpack_packer *pk, const struct proto_msg *m, const void *base, bool top) {
+  size_t i, n = 0;
+  int e = 0;
+
+  for (i = 0; i < m->nfields; i++)
+    n += on_wire(&m->fields[i], base);
+  if (!top)
+    e |= msgpack_pack_map(pk, n);
+  for (i = 0; i < m->nfields; i++)
+    if (on_wire(&m->fields[i], base))
+      e |= pk_key(pk, m->fields[i].key) | pk_value(pk, &m->fields[i], base);
+  return e;
+}
+
+static size_t count_on_wire(const struct proto_msg *m, const void *base) {
+  size_t i, n = 0;
+
+  for (i = 0; m != NULL && i < m->nfields; i++)
+    n += on_wire(&m->fields[i], base);
+  return n;
+}
+
+/* Arrays that claim items they do not have. */
+static bool arrays_ok(const struct proto_msg *m, const void *base) {
+  size_t i;
+
+  for (i = 0; m != NULL && i < m->nfields; i++) {
+    const struct proto_field *f = &m->fields[i];
+
+    if (f->type == PROTO_T_ARRAY && get_count(f, base) > 0 && get_items(f, base) == NULL)
+      return false;
+    if (f->type == PROTO_T_MAP && !arrays_ok(f->sub, cat(base, f->offset)))
+      return false;
+  }
+  return true;
 }
 
 /* Start a frame: a placeholder header at out->size. */
@@ -521,106 +1020,49 @@ static int frame_end(msgpack_sbuffer *out, size_t base, size_t frame_max, int pa
 }
 
 int proto_request_encode(const struct proto_request *req, size_t frame_max, msgpack_sbuffer *out) {
+  const struct proto_op_info *oi = proto_op_info(req->op);
   msgpack_packer pk;
-  const char *opname = proto_op_name(req->op);
-  size_t base, n = 2;
+  size_t base, i, n = 2;
   int e = 0, rc;
 
-  if (opname == NULL)
+  if (oi == NULL)
     return -EINVAL;
-  switch (req->op) {
-  case PROTO_OP_HELLO: n += 1; break;
-  case PROTO_OP_CREATE: n += 3; break;
-  case PROTO_OP_OPEN: n += 4; break;
-  case PROTO_OP_RELEASE: n += 1; break;
-  case PROTO_OP_LIST: n += 1; break;
-  case PROTO_OP_STAT: n += 1; break;
-  case PROTO_OP_UNLINK: n += 1; break;
-  case PROTO_OP_RESIZE: n += 2; break;
-  default: break;
+  for (i = 0; i < proto_request_msg.nfields; i++) {
+    const struct proto_field *f = &proto_request_msg.fields[i];
+
+    n += (oi->uses & f->bit) && on_wire(f, req);
   }
   if ((rc = frame_begin(out, &base)) != 0)
     return rc;
   msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
   e |= msgpack_pack_map(&pk, n);
   e |= pk_kv_uint(&pk, "id", req->id);
-  e |= pk_kv_str(&pk, "op", opname, strlen(opname));
-  switch (req->op) {
-  case PROTO_OP_HELLO: e |= pk_kv_uint(&pk, "version", req->version); break;
-  case PROTO_OP_CREATE:
-    e |= pk_kv_str(&pk, "name", req->name, sizeof req->name);
-    e |= pk_kv_uint(&pk, "size", req->size);
-    e |= pk_kv_uint(&pk, "mode", req->mode);
-    break;
-  case PROTO_OP_OPEN:
-    e |= pk_kv_str(&pk, "name", req->name, sizeof req->name);
-    e |= pk_kv_uint(&pk, "offset", req->offset);
-    if (req->length == PROTO_TO_END)
-      e |= pk_key(&pk, "length") | msgpack_pack_nil(&pk);
-    else
-      e |= pk_kv_uint(&pk, "length", req->length);
-    e |= pk_kv_bool(&pk, "writable", req->writable);
-    break;
-  case PROTO_OP_RELEASE: e |= pk_kv_uint(&pk, "lease", req->lease); break;
-  case PROTO_OP_LIST: e |= pk_kv_str(&pk, "after", req->after, sizeof req->after); break;
-  case PROTO_OP_STAT:
-  case PROTO_OP_UNLINK: e |= pk_kv_str(&pk, "name", req->name, sizeof req->name); break;
-  case PROTO_OP_RESIZE:
-    e |= pk_kv_str(&pk, "name", req->name, sizeof req->name);
-    e |= pk_kv_uint(&pk, "size", req->size);
-    break;
-  default: break;
+  e |= pk_kv_str(&pk, "op", oi->name, strlen(oi->name));
+  for (i = 0; i < proto_request_msg.nfields; i++) {
+    const struct proto_field *f = &proto_request_msg.fields[i];
+
+    if ((oi->uses & f->bit) && on_wire(f, req))
+      e |= pk_key(&pk, f->key) | pk_value(&pk, f, req);
   }
   return frame_end(out, base, frame_max, e);
 }
 
-static int pk_segment(msgpack_packer *pk, const struct proto_segment *s) {
-  int e = 0;
-
-  e |= msgpack_pack_map(pk, 9);
-  e |= pk_kv_str(pk, "name", s->name, sizeof s->name);
-  e |= pk_kv_uint(pk, "size", s->size);
-  e |= pk_kv_uint(pk, "uid", s->uid);
-  e |= pk_kv_uint(pk, "gid", s->gid);
-  e |= pk_kv_uint(pk, "mode", s->mode);
-  e |= pk_kv_uint(pk, "views", s->views);
-  e |= pk_kv_uint(pk, "writable_views", s->writable_views);
-  e |= pk_key(pk, "created") | msgpack_pack_int64(pk, s->created_sec);
-  e |= pk_kv_uint(pk, "created_nsec", s->created_nsec);
-  return e;
-}
-
 int proto_response_encode(const struct proto_response *resp, size_t frame_max,
                           msgpack_sbuffer *out) {
+  const struct proto_msg *body;
   msgpack_packer pk;
-  const struct proto_view *v = &resp->u.view;
-  const struct proto_status *st = &resp->u.status;
-  size_t base, i, n = 2;
+  size_t base;
   int e = 0, rc;
 
-  if ((int)resp->op < PROTO_OP_NONE || (int)resp->op >= PROTO_OP_COUNT_)
+  if ((int)resp->op < PROTO_OP_NONE || (int)resp->op >= PROTO_OP_COUNT_ || resp->err < 0)
     return -EINVAL;
-  if (resp->err < 0)
+  body = resp->err == 0 ? proto_ops[resp->op].reply : NULL;
+  if (!arrays_ok(body, resp))
     return -EINVAL;
-  if (resp->op == PROTO_OP_LIST && resp->err == 0 && resp->u.list.count > 0 &&
-      resp->u.list.items == NULL)
-    return -EINVAL;
-  if (resp->err == 0) {
-    switch (resp->op) {
-    case PROTO_OP_HELLO: n += 4; break;
-    case PROTO_OP_CREATE:
-    case PROTO_OP_STAT:
-    case PROTO_OP_RESIZE:
-    case PROTO_OP_OPEN:
-    case PROTO_OP_STATUS: n += 1; break;
-    case PROTO_OP_LIST: n += 2; break;
-    default: break;
-    }
-  }
   if ((rc = frame_begin(out, &base)) != 0)
     return rc;
   msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
-  e |= msgpack_pack_map(&pk, n);
+  e |= msgpack_pack_map(&pk, 2 + count_on_wire(body, resp));
   e |= pk_kv_uint(&pk, "id", resp->id);
   if (resp->err != 0) {
     e |= pk_key(&pk, "err") | msgpack_pack_map(&pk, 2);
@@ -628,60 +1070,9 @@ int proto_response_encode(const struct proto_response *resp, size_t frame_max,
     e |= pk_kv_str(&pk, "msg", resp->msg, sizeof resp->msg);
     return frame_end(out, base, frame_max, e);
   }
-  e |= pk_kv_bool(&pk, "ok", true);
-  switch (resp->op) {
-  case PROTO_OP_HELLO:
-    e |= pk_kv_uint(&pk, "version", resp->u.hello.version);
-    e |= pk_kv_str(&pk, "server", resp->u.hello.server, sizeof resp->u.hello.server);
-    e |= pk_kv_uint(&pk, "frame_max", resp->u.hello.frame_max);
-    e |= pk_kv_uint(&pk, "name_max", resp->u.hello.name_max);
-    break;
-  case PROTO_OP_CREATE:
-  case PROTO_OP_STAT:
-  case PROTO_OP_RESIZE: e |= pk_key(&pk, "segment") | pk_segment(&pk, &resp->u.segment); break;
-  case PROTO_OP_OPEN:
-    e |= pk_key(&pk, "view") | msgpack_pack_map(&pk, 6);
-    e |= pk_kv_str(&pk, "name", v->name, sizeof v->name);
-    e |= pk_kv_uint(&pk, "offset", v->offset);
-    e |= pk_kv_uint(&pk, "length", v->length);
-    e |= pk_kv_uint(&pk, "size", v->segment_size);
-    e |= pk_kv_uint(&pk, "lease", v->lease);
-    e |= pk_kv_bool(&pk, "writable", v->writable);
-    break;
-  case PROTO_OP_LIST:
-    e |= pk_key(&pk, "segments");
-    e |= msgpack_pack_array(&pk, resp->u.list.count);
-    for (i = 0; i < resp->u.list.count && e == 0; i++)
-      e |= pk_segment(&pk, &resp->u.list.items[i]);
-    e |= pk_kv_bool(&pk, "more", resp->u.list.more);
-    break;
-  case PROTO_OP_STATUS:
-    e |= pk_key(&pk, "status") | msgpack_pack_map(&pk, 22);
-    e |= pk_kv_str(&pk, "server", st->server, sizeof st->server);
-    e |= pk_kv_uint(&pk, "version", st->version);
-    e |= pk_kv_uint(&pk, "uptime_ms", st->uptime_ms);
-    e |= pk_kv_uint(&pk, "clients", st->clients);
-    e |= pk_kv_uint(&pk, "segments", st->segments);
-    e |= pk_kv_uint(&pk, "bytes", st->bytes);
-    e |= pk_kv_uint(&pk, "views", st->views);
-    e |= pk_kv_uint(&pk, "writable_views", st->writable_views);
-    e |= pk_kv_uint(&pk, "requests", st->requests);
-    e |= pk_kv_uint(&pk, "max_segment_size", st->max_segment_size);
-    e |= pk_kv_uint(&pk, "max_total_size", st->max_total_size);
-    e |= pk_kv_uint(&pk, "max_clients", st->max_clients);
-    e |= pk_kv_uint(&pk, "max_views", st->max_views);
-    e |= pk_kv_uint(&pk, "frame_max", st->frame_max);
-    e |= pk_kv_uint(&pk, "quota_bytes", st->quota_bytes);
-    e |= pk_kv_uint(&pk, "quota_segments", st->quota_segments);
-    e |= pk_kv_uint(&pk, "quota_views", st->quota_views);
-    e |= pk_kv_uint(&pk, "uid", st->uid);
-    e |= pk_kv_uint(&pk, "used_bytes", st->used_bytes);
-    e |= pk_kv_uint(&pk, "used_segments", st->used_segments);
-    e |= pk_kv_uint(&pk, "used_views", st->used_views);
-    e |= pk_kv_uint(&pk, "grace_ms", st->grace_ms);
-    break;
-  default: /* RELEASE, UNLINK, NONE: no body */ break;
-  }
+  e |= pk_key(&pk, "ok") | msgpack_pack_true(&pk);
+  if (body != NULL)
+    e |= pk_msg(&pk, body, resp, true);
   return frame_end(out, base, frame_max, e);
 }
 
@@ -704,140 +1095,12 @@ void proto_response_error(struct proto_response *resp, uint64_t id, enum proto_o
 
 /* ---- response decoding: anything missing or mistyped is -EPROTO ---- */
 
-static bool get_u64(const msgpack_object *map, const char *key, uint64_t *out) {
-  const msgpack_object *o = map_get(map, key, NULL);
-
-  if (o == NULL || o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
-    return false;
-  *out = o->via.u64;
-  return true;
-}
-
-static bool get_u32(const msgpack_object *map, const char *key, uint32_t *out) {
-  uint64_t v;
-
-  if (!get_u64(map, key, &v) || v > UINT32_MAX)
-    return false;
-  *out = (uint32_t)v;
-  return true;
-}
-
-static bool get_bool(const msgpack_object *map, const char *key, bool *out) {
-  const msgpack_object *o = map_get(map, key, NULL);
-
-  if (o == NULL || o->type != MSGPACK_OBJECT_BOOLEAN)
-    return false;
-  *out = o->via.boolean;
-  return true;
-}
-
-static bool get_str(const msgpack_object *map, const char *key, char *dst, size_t cap) {
-  const msgpack_object *o = map_get(map, key, NULL);
-
-  return o != NULL && str_copy(o, dst, cap);
-}
-
-/* dst holds PROTO_NAME_MAX + 1 bytes */
-static bool get_name(const msgpack_object *map, char *dst) {
-  return get_str(map, "name", dst, PROTO_NAME_MAX + 1) && proto_name_valid(dst);
-}
-
-static const msgpack_object *get_map(const msgpack_object *map, const char *key) {
-  const msgpack_object *o = map_get(map, key, NULL);
-
-  return o != NULL && o->type == MSGPACK_OBJECT_MAP ? o : NULL;
-}
-
-static bool decode_segment(const msgpack_object *m, struct proto_segment *s) {
-  const msgpack_object *o;
-
-  if (m == NULL || m->type != MSGPACK_OBJECT_MAP)
-    return false;
-  if (!get_name(m, s->name) || !get_u64(m, "size", &s->size) || !get_u32(m, "uid", &s->uid) ||
-      !get_u32(m, "gid", &s->gid) || !get_u32(m, "mode", &s->mode) ||
-      !get_u64(m, "views", &s->views) || !get_u64(m, "writable_views", &s->writable_views) ||
-      !get_u32(m, "created_nsec", &s->created_nsec) || s->created_nsec >= 1000000000u)
-    return false;
-  o = map_get(m, "created", NULL);
-  if (o == NULL)
-    return false;
-  if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
-    s->created_sec = o->via.i64;
-  else if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER && o->via.u64 <= INT64_MAX)
-    s->created_sec = (int64_t)o->via.u64;
-  else
-    return false;
-  return true;
-}
-
-static bool decode_body(const msgpack_object *map, struct proto_response *r) {
-  const msgpack_object *m, *arr;
-  struct proto_view *v = &r->u.view;
-  struct proto_status *st = &r->u.status;
-  uint32_t i;
-
-  switch (r->op) {
-  case PROTO_OP_HELLO:
-    return get_u32(map, "version", &r->u.hello.version) &&
-           get_str(map, "server", r->u.hello.server, sizeof r->u.hello.server) &&
-           get_u64(map, "frame_max", &r->u.hello.frame_max) &&
-           get_u32(map, "name_max", &r->u.hello.name_max);
-  case PROTO_OP_CREATE:
-  case PROTO_OP_STAT:
-  case PROTO_OP_RESIZE: return decode_segment(get_map(map, "segment"), &r->u.segment);
-  case PROTO_OP_OPEN:
-    m = get_map(map, "view");
-    return m != NULL && get_name(m, v->name) && get_u64(m, "offset", &v->offset) &&
-           get_u64(m, "length", &v->length) && get_u64(m, "size", &v->segment_size) &&
-           get_u64(m, "lease", &v->lease) && get_bool(m, "writable", &v->writable);
-  case PROTO_OP_LIST:
-    arr = map_get(map, "segments", NULL);
-    if (arr == NULL || arr->type != MSGPACK_OBJECT_ARRAY || !get_bool(map, "more", &r->u.list.more))
-      return false;
-    r->u.list.count = 0;
-    r->u.list.items = NULL;
-    if (arr->via.array.size == 0)
-      return true;
-    r->u.list.items = calloc(arr->via.array.size, sizeof(struct proto_segment));
-    if (r->u.list.items == NULL)
-      return false;
-    for (i = 0; i < arr->via.array.size; i++) {
-      if (!decode_segment(&arr->via.array.ptr[i], &r->u.list.items[i])) {
-        free(r->u.list.items);
-        r->u.list.items = NULL;
-        return false;
-      }
-    }
-    r->u.list.count = arr->via.array.size;
-    return true;
-  case PROTO_OP_STATUS:
-    m = get_map(map, "status");
-    return m != NULL && get_str(m, "server", st->server, sizeof st->server) &&
-           get_u32(m, "version", &st->version) && get_u64(m, "uptime_ms", &st->uptime_ms) &&
-           get_u64(m, "clients", &st->clients) && get_u64(m, "segments", &st->segments) &&
-           get_u64(m, "bytes", &st->bytes) && get_u64(m, "views", &st->views) &&
-           get_u64(m, "writable_views", &st->writable_views) &&
-           get_u64(m, "requests", &st->requests) &&
-           get_u64(m, "max_segment_size", &st->max_segment_size) &&
-           get_u64(m, "max_total_size", &st->max_total_size) &&
-           get_u64(m, "max_clients", &st->max_clients) && get_u64(m, "max_views", &st->max_views) &&
-           get_u64(m, "frame_max", &st->frame_max) && get_u64(m, "quota_bytes", &st->quota_bytes) &&
-           get_u64(m, "quota_segments", &st->quota_segments) &&
-           get_u64(m, "quota_views", &st->quota_views) && get_u32(m, "uid", &st->uid) &&
-           get_u64(m, "used_bytes", &st->used_bytes) &&
-           get_u64(m, "used_segments", &st->used_segments) &&
-           get_u64(m, "used_views", &st->used_views) && get_u64(m, "grace_ms", &st->grace_ms);
-  default: /* RELEASE, UNLINK, NONE */ return true;
-  }
-}
-
 int proto_response_decode(const void *payload, size_t len, enum proto_op op,
                           struct proto_response *resp) {
   msgpack_unpacked u;
   const msgpack_object *map, *o, *err;
+  const struct proto_msg *body;
   const char *why;
-  uint64_t code;
-  bool ok;
   size_t n;
   int rc;
 
@@ -852,32 +1115,40 @@ int proto_response_decode(const void *payload, size_t len, enum proto_op op,
     goto out;
   map = &u.data;
   rc = -EPROTO;
-  if (!get_u64(map, "id", &resp->id))
+  o = map_get(map, "id", NULL);
+  if (o == NULL || o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
     goto out;
+  resp->id = o->via.u64;
 
   err = map_get(map, "err", NULL);
   if (err != NULL) {
-    if (err->type != MSGPACK_OBJECT_MAP || !get_u64(err, "code", &code) || code == 0 ||
-        code > INT32_MAX)
+    const msgpack_object *code =
+        err->type == MSGPACK_OBJECT_MAP ? map_get(err, "code", NULL) : NULL;
+
+    if (code == NULL || code->type != MSGPACK_OBJECT_POSITIVE_INTEGER || code->via.u64 == 0 ||
+        code->via.u64 > INT32_MAX)
       goto out;
     o = map_get(err, "msg", NULL);
     if (o == NULL || o->type != MSGPACK_OBJECT_STR)
       goto out;
+    /* The daemon's sentence, cut to fit: a long one is still worth showing. */
     n = o->via.str.size < sizeof resp->msg - 1 ? o->via.str.size : sizeof resp->msg - 1;
     memcpy(resp->msg, o->via.str.ptr, n);
     resp->msg[n] = '\0';
-    resp->err = (int)code;
+    resp->err = (int)code->via.u64;
     rc = 0;
     goto out;
   }
-  if (!get_bool(map, "ok", &ok) || !ok)
+  o = map_get(map, "ok", NULL);
+  if (o == NULL || o->type != MSGPACK_OBJECT_BOOLEAN || !o->via.boolean)
     goto out;
-  if (!decode_body(map, resp)) {
-    resp->u.list.items = NULL; /* nothing left allocated on failure */
-    memset(&resp->u, 0, sizeof resp->u);
-    goto out;
+  body = proto_ops[op].reply;
+  rc = body != NULL ? decode_msg(body, map, resp) : 0;
+  if (rc != 0) {
+    memset(&resp->u, 0, sizeof resp->u); /* decode_msg freed what it took */
+    if (rc != -ENOMEM)
+      rc = -EPROTO;
   }
-  rc = 0;
 
 out:
   msgpack_unpacked_destroy(&u);
@@ -885,12 +1156,11 @@ out:
 }
 
 void proto_response_free(struct proto_response *resp) {
-  if (resp == NULL)
+  const struct proto_msg *body;
+
+  if (resp == NULL || (int)resp->op < PROTO_OP_NONE || (int)resp->op >= PROTO_OP_COUNT_)
     return;
-  if (resp->op == PROTO_OP_LIST) {
-    free(resp->u.list.items);
-    resp->u.list.items = NULL;
-    resp->u.list.count = 0;
-    resp->u.list.more = false;
-  }
+  body = proto_ops[resp->op].reply;
+  if (body != NULL && resp->err == 0)
+    free_msg(body, resp);
 }

@@ -34,6 +34,8 @@
 
 /* ---- ops ---- */
 
+/* The ops. Each has a row in proto_ops[] (msg.c) saying what it takes and
+ * answers, and a handler in daemon/ops.c's table, both indexed by this enum. */
 enum proto_op {
   PROTO_OP_NONE = 0,
   PROTO_OP_HELLO,
@@ -82,6 +84,16 @@ uint64_t proto_monotonic_ms(void);
 #define PROTO_F_LEASE    (1u << 6)
 #define PROTO_F_AFTER    (1u << 7)
 #define PROTO_F_VERSION  (1u << 8)
+#define PROTO_F_FLAGS    (1u << 9)
+#define PROTO_F_UNLINKED (1u << 10)
+#define PROTO_F_AFTER_ID (1u << 11)
+#define PROTO_F_HOLDERS  (1u << 12)
+
+#define PROTO_COMM_MAX 16 /* a holder's command name (/proc/PID/comm) */
+
+/* create's flags */
+#define PROTO_CREATE_EPHEMERAL 0x1u /* removed when its last view ends */
+#define PROTO_CREATE_KNOWN     PROTO_CREATE_EPHEMERAL
 
 struct proto_request {
   uint64_t id;
@@ -96,6 +108,11 @@ struct proto_request {
   bool writable;                  /* open; default false */
   uint64_t lease;                 /* release */
   uint32_t version;               /* hello: client's protocol version */
+  uint32_t flags;                 /* create: PROTO_CREATE_*; default 0 */
+  bool unlinked;                  /* list: unlinked segments still viewed */
+  uint64_t after_id;              /* list unlinked: resume after this unlink_id;
+                                     stat holders: after this lease id */
+  bool holders;                   /* stat: include who holds views */
 };
 
 struct proto_segment {
@@ -105,6 +122,19 @@ struct proto_segment {
   uint64_t views, writable_views;
   int64_t created_sec;
   uint32_t created_nsec;
+  bool ephemeral; /* created with PROTO_CREATE_EPHEMERAL */
+  bool unlinked;  /* unlinked, still mapped (list only) */
+  uint64_t unlink_id; /* with unlinked: its place in that list */
+};
+
+struct proto_holder {            /* one view lease, for stat's holders */
+  uint32_t pid, uid;             /* the holding connection's, SO_PEERCRED */
+  char comm[PROTO_COMM_MAX + 1]; /* its command name, read at connect */
+  uint64_t lease;                /* the lease id (paging order) */
+  uint64_t offset, length;       /* the window */
+  bool writable;
+  int64_t since_sec; /* CLOCK_REALTIME, when it was opened */
+  uint32_t since_nsec;
 };
 
 struct proto_view { /* open's answer; the fd travels beside it */
@@ -142,7 +172,13 @@ struct proto_response {
   char msg[PROTO_MSG_MAX]; /* with err: a human sentence */
   union {
     struct proto_hello hello;      /* HELLO */
-    struct proto_segment segment;  /* CREATE, STAT, RESIZE (the new state) */
+    struct proto_segment segment;  /* CREATE, RESIZE (the new state) */
+    struct {                       /* STAT */
+      struct proto_segment segment; /* first: the same place as u.segment */
+      struct proto_holder *holders; /* encode: borrowed; decode: malloc'd */
+      size_t nholders;
+      uint64_t holders_more; /* holders after these: ask again after the last lease */
+    } stat;
     struct proto_view view;        /* OPEN */
     struct proto_status status;    /* STATUS */
     struct {                       /* LIST: one page, sorted by name */
@@ -152,6 +188,85 @@ struct proto_response {
     } list;
   } u; /* RELEASE, UNLINK: no body */
 };
+
+/* ---- the protocol tables (msg.c) ----
+ *
+ * Every message is described once, as a table of fields: the wire key, the
+ * type, where the value lives in the C struct, and for requests which
+ * PROTO_F_* bit marks it present. One walker encodes, decodes, counts map
+ * entries, frees and bounds every message from these tables; tests and
+ * fuzzers iterate them too. Adding a field is one row (plus the struct
+ * member); adding an op is one row in proto_ops[], a handler and docs. */
+
+enum proto_type {
+  PROTO_T_UINT,   /* unsigned integer in `size` (4 or 8) bytes, at most max */
+  PROTO_T_INT,    /* signed 64-bit integer */
+  PROTO_T_BOOL,   /* bool */
+  PROTO_T_STR,    /* char[size]: NUL-terminated, no NUL inside */
+  PROTO_T_NAME,   /* a STR that proto_name_valid() accepts */
+  PROTO_T_AFTER,  /* a NAME, or "" */
+  PROTO_T_LENGTH, /* uint64_t; nil on the wire is PROTO_TO_END */
+  PROTO_T_MAP,    /* a nested `sub` message stored at offset */
+  PROTO_T_ARRAY,  /* `sub` messages: a pointer at offset, a size_t count at
+                     count_offset (decode: malloc'd, proto_response_free) */
+};
+
+/* proto_field.flags */
+#define PROTO_FIELD_OPTIONAL \
+  0x1u /* omitted on the wire at its default (an
+                                     empty string or array for STR/ARRAY);
+                                     a response may lack it */
+
+struct proto_msg;
+
+struct proto_field {
+  const char *key;
+  enum proto_type type;
+  uint32_t flags;  /* PROTO_FIELD_* */
+  size_t offset;   /* in the message's struct */
+  size_t size;     /* of the member (UINT 4 or 8, STR its buffer) */
+  uint64_t max;    /* UINT: largest value accepted */
+  const char *why; /* UINT: what an out-of-range error says (NULL: max) */
+  uint64_t dflt;   /* UINT, LENGTH, BOOL: the value when absent */
+  uint32_t bit;    /* requests: the PROTO_F_* bit */
+  const struct proto_msg *sub;
+  size_t count_offset; /* ARRAY */
+};
+
+struct proto_msg {
+  const char *name; /* for messages and tests */
+  size_t size;      /* of its struct (an ARRAY's item size) */
+  const struct proto_field *fields;
+  size_t nfields;
+};
+
+/* One row per op, indexed by enum proto_op (row 0, NONE, is empty). */
+struct proto_op_info {
+  const char *name;
+  uint32_t uses;                 /* PROTO_F_* arguments the op reads */
+  uint32_t needs;                /* those it requires */
+  bool retry_safe;               /* may be sent again to a new daemon after the old one
+                      vanished mid-exchange (it changed nothing that outlives
+                      a daemon) */
+  const struct proto_msg *reply; /* the ok answer's body, offsets in struct
+                                    proto_response; NULL: none */
+};
+
+extern const struct proto_op_info proto_ops[PROTO_OP_COUNT_];
+extern const struct proto_msg proto_request_msg; /* struct proto_request's arguments */
+extern const struct proto_msg proto_segment_msg; /* struct proto_segment */
+extern const struct proto_msg proto_holder_msg;  /* struct proto_holder */
+
+/* The row of op, or NULL for an invalid op. */
+const struct proto_op_info *proto_op_info(enum proto_op op);
+
+/* Is f's value in the struct at base its default (what the decoder sets
+ * when the key is absent)? */
+bool proto_field_at_default(const struct proto_field *f, const void *base);
+
+/* The largest encoding of one m (a map of every field at its longest);
+ * ARRAY fields count as empty. For sizing pages of answers. */
+size_t proto_msg_max_size(const struct proto_msg *m);
 
 /* Encode a whole frame (header + payload) into out, which the caller has
  * initialised (msgpack_sbuffer_init) and owns. Returns 0, or -EMSGSIZE if
@@ -168,8 +283,9 @@ int proto_request_decode(const void *payload, size_t len, struct proto_request *
                          size_t errcap);
 
 /* Decode a response to a request of op `op`. Returns 0 (resp->err may still
- * carry the daemon's error), or -EPROTO for anything malformed. A LIST
- * response allocates resp->u.list.items: free with proto_response_free. */
+ * carry the daemon's error), -EPROTO for anything malformed, or -ENOMEM.
+ * ARRAY fields of the answer (list's items, stat's holders) are allocated:
+ * free with proto_response_free. A failed decode owns nothing. */
 int proto_response_decode(const void *payload, size_t len, enum proto_op op,
                           struct proto_response *resp);
 void proto_response_free(struct proto_response *resp);

@@ -38,7 +38,7 @@ ok "--help and 'help' of every command exit 0"
 
 # ---- empty list, status -----------------------------------------------------
 run 0 sv list
-[ "$(cat "$dir/out")" = "NAME  SIZE  OWNER  MODE  VIEWS  CREATED" ] ||
+[ "$(cat "$dir/out")" = "NAME  SIZE  OWNER  MODE  VIEWS  CREATED  FLAGS" ] ||
   fail "empty list printed '$(cat "$dir/out")'"
 ok "empty list prints only the header"
 run 0 sv status
@@ -54,7 +54,7 @@ run 0 sv create gamma.x_y-z 2K
 ok "create (bytes, 1M with --mode 0640, 2K)"
 
 run 0 sv list
-sed -n 1p "$dir/out" | grep -q '^NAME  *SIZE  *OWNER  *MODE  *VIEWS  *CREATED$' || fail "list header: $(sed -n 1p "$dir/out")"
+sed -n 1p "$dir/out" | grep -q '^NAME  *SIZE  *OWNER  *MODE  *VIEWS  *CREATED  *FLAGS$' || fail "list header: $(sed -n 1p "$dir/out")"
 [ "$(sed -n '2,$p' "$dir/out" | awk '{print $1}' | tr '\n' ' ')" = "alpha beta gamma.x_y-z " ] ||
   fail "list not sorted by name: $(cat "$dir/out")"
 user=$(id -un 2>/dev/null || id -u)
@@ -66,6 +66,7 @@ set -- $(sed -n 4p "$dir/out")
 [ "$2" = "2.0K" ] || fail "list size of gamma.x_y-z: $2"
 echo "$6 $7" | grep -qE '^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$' ||
   fail "list CREATED column: $6 $7"
+[ "$8" = "-" ] || fail "list FLAGS column: $8"
 ok "list: sorted, sizes 13/1.0M/2.0K, owner $user, modes, views, time"
 
 run 0 sv stat beta
@@ -157,6 +158,15 @@ run 0 sv rm opt1
 run 0 sv rm opt2
 ok "--opt=value, -xVALUE, -- before an operand"
 
+# An ephemeral segment nobody viewed goes with the connection that made it:
+# from the CLI, as soon as create exits.
+run 0 sv create --ephemeral eph 10
+i=0
+while sv stat eph >/dev/null 2>&1 && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+run 1 sv stat eph
+run 2 sv create --ephemeral=x eph 10
+ok "create --ephemeral: removed when its creator leaves without viewing it"
+
 # ---- JSON ---------------------------------------------------------------------
 if [ -n "$PYTHON" ]; then
   uid=$(id -u)
@@ -171,7 +181,9 @@ assert isinstance(doc, list), doc
 names = [o["name"] for o in doc]
 assert names == sorted(names) == ["alpha", "beta", "js"], names
 o = doc[2]
-assert set(o) == {"name", "size", "uid", "gid", "mode", "views", "writable_views", "created"}, o
+assert set(o) == {"name", "size", "uid", "gid", "mode", "views", "writable_views", "created",
+                  "ephemeral", "unlinked"}, o
+assert o["ephemeral"] is False and o["unlinked"] is False, o
 assert o["size"] == 4096 and o["uid"] == uid and o["gid"] == gid, o
 assert o["mode"] == "0600" and o["views"] == 0 and o["writable_views"] == 0, o
 t = datetime.datetime.fromisoformat(o["created"])

@@ -48,8 +48,13 @@ START_TEST(unlink_keeps_live_views) {
   /* The name is gone at once... */
   ck_assert_int_eq(shmv_stat(c, "doomed", &info), -ENOENT);
   ck_assert_int_eq(shmv_view_open(c, "doomed", 0, 1, 0, &again), -ENOENT);
+  /* list shows it as unlinked while the view lives, as ipcs does */
   ck_assert_int_eq(shmv_list(c, &list, &n), 0);
-  ck_assert_uint_eq(n, 0);
+  ck_assert_uint_eq(n, 1);
+  ck_assert_str_eq(list[0].name, "doomed");
+  ck_assert_int_eq(list[0].unlinked, 1);
+  ck_assert_uint_eq(list[0].views, 1);
+  ck_assert_uint_eq(list[0].size, 4096);
   shmv_list_free(list);
   ck_assert_int_eq(harness_shm_count(d.prefix), 0);
   ck_assert_int_eq(shmv_unlink(c, "doomed"), -ENOENT);
@@ -69,12 +74,82 @@ START_TEST(unlink_keeps_live_views) {
   ck_assert_int_eq(shmv_status(c, &st), 0);
   ck_assert_uint_eq(st.bytes, 4196);
 
+  /* the new one by name first, then the unlinked one */
+  ck_assert_int_eq(shmv_list(c, &list, &n), 0);
+  ck_assert_uint_eq(n, 2);
+  ck_assert_int_eq(list[0].unlinked, 0);
+  ck_assert_uint_eq(list[0].size, 100);
+  ck_assert_int_eq(list[1].unlinked, 1);
+  ck_assert_uint_eq(list[1].size, 4096);
+  shmv_list_free(list);
+
   shmv_view_release(v);
   ck_assert_int_eq(shmv_status(c, &st), 0);
   ck_assert_uint_eq(st.bytes, 100);
   ck_assert_uint_eq(st.views, 1);
+  ck_assert_int_eq(shmv_list(c, &list, &n), 0);
+  ck_assert_uint_eq(n, 1); /* the unlinked record went with its last view */
+  ck_assert_int_eq(list[0].unlinked, 0);
+  shmv_list_free(list);
   shmv_view_release(again);
   ck_assert_int_eq(shmv_unlink(c, "doomed"), 0);
+}
+END_TEST
+
+/* Many unlinked segments still viewed, by another process: list pages
+ * through them all (names repeat), and they go with that process. */
+START_TEST(list_unlinked_pages) {
+  shmv_segment_info *list;
+  size_t n, i, unl;
+  int p[2], status;
+  pid_t pid;
+  char b;
+
+  ck_assert_int_eq(pipe(p), 0);
+  pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    shmv_client *cc;
+    shmv_view *v;
+
+    close(p[0]);
+    if (shmv_connect(d.socket, &cc) != 0)
+      _exit(1);
+    for (i = 0; i < 400; i++) { /* more than one page at the default frame */
+      if (shmv_create(cc, "same", 10, 0600) != 0 || shmv_view_open(cc, "same", 0, 1, 0, &v) != 0 ||
+          shmv_unlink(cc, "same") != 0)
+        _exit(2);
+    }
+    if (write(p[1], "r", 1) != 1)
+      _exit(3);
+    pause();
+    _exit(0);
+  }
+  close(p[1]);
+  ck_assert_int_eq(read(p[0], &b, 1), 1);
+  ck_assert_int_eq(shmv_create(c, "linked", 10, 0600), 0);
+  ck_assert_int_eq(shmv_list(c, &list, &n), 0);
+  ck_assert_uint_eq(n, 401);
+  ck_assert_str_eq(list[0].name, "linked");
+  for (i = 1, unl = 0; i < n; i++) {
+    ck_assert_str_eq(list[i].name, "same");
+    unl += list[i].unlinked == 1 && list[i].views == 1;
+  }
+  ck_assert_uint_eq(unl, 400);
+  shmv_list_free(list);
+  kill(pid, SIGKILL);
+  ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+  close(p[0]);
+  /* the daemon saw the death once our next request is answered after it */
+  for (i = 0; i < 500; i++) {
+    ck_assert_int_eq(shmv_list(c, &list, &n), 0);
+    shmv_list_free(list);
+    if (n == 1)
+      break;
+    usleep(10000);
+  }
+  ck_assert_uint_eq(n, 1);
+  ck_assert_int_eq(shmv_unlink(c, "linked"), 0);
 }
 END_TEST
 
@@ -391,6 +466,7 @@ static Suite *lifecycle_suite(void) {
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_set_timeout(tc, 60);
   tcase_add_test(tc, unlink_keeps_live_views);
+  tcase_add_test(tc, list_unlinked_pages);
   tcase_add_test(tc, shrink_with_views_is_busy);
   tcase_add_test(tc, slice_keeps_lease);
   tcase_add_test(tc, many_releases_in_a_row);

@@ -209,8 +209,13 @@ void cli_json_segment(FILE *out, const shmv_segment_info *info);
 struct cli_table;
 struct cli_table *cli_table_new(int ncols, const char *const *headers, const int *right_align);
 int cli_table_add(struct cli_table *t, const char *const *cells);
+
 void cli_table_print(const struct cli_table *t, FILE *out);
 void cli_table_free(struct cli_table *t);
+
+/* One holder row (cmd-list.c): [NAME,] PID, USER, COMMAND, WINDOW
+ * (offset+length), ACCESS (rw/ro), SINCE. name NULL: no NAME column. */
+int cli_holders_add(struct cli_table *t, const char *name, const shmv_holder_info *h);
 
 /* ---- hexdump -C (hexdump.c) -------------------------------------------- */
 

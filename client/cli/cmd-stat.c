@@ -2,6 +2,7 @@
 /* cmd-stat.c: show every field of one segment, one per line, or as JSON. */
 #include "config.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 
@@ -50,5 +51,29 @@ static int cmd_stat_exec(struct cli_ctx *ctx, const struct cli_args *args) {
   struct timespec created = { .tv_sec = (time_t)s.created_sec, .tv_nsec = s.created_nsec };
   printf("created:        %s (%s)\n", cli_time_local(&created, when, sizeof when),
          cli_time_rfc3339(&created, iso, sizeof iso));
+  printf("ephemeral:      %s\n", s.ephemeral ? "yes (removed when its last view ends)" : "no");
+  /* who holds its views, as fuser would say */
+  shmv_holder_info *h;
+  size_t nh;
+  if ((r = shmv_holders(ctx->client, name, &h, &nh)) == 0) {
+    static const char *const headers[] = { "PID", "USER", "COMMAND", "WINDOW", "ACCESS", "SINCE" };
+    static const int right[] = { 1, 0, 0, 0, 0, 0 };
+    struct cli_table *t = nh > 0 ? cli_table_new(6, headers, right) : NULL;
+
+    printf("holders:        %zu\n", nh);
+    for (size_t i = 0; t != NULL && i < nh; i++)
+      if (cli_holders_add(t, NULL, &h[i]) != 0)
+        break;
+    if (t != NULL) {
+      cli_table_print(t, stdout);
+      cli_table_free(t);
+    }
+    shmv_holders_free(h);
+  } else if (r == -EACCES) {
+    printf("holders:        (shown to those with read permission)\n");
+  } else if (r != -EOPNOTSUPP && r != -ENOENT) {
+    cli_error("%s: holders: %s", name, cli_op_strerror(r));
+    return CLI_EXIT_FAIL;
+  }
   return cli_finish_stdout();
 }

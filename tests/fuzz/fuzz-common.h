@@ -14,11 +14,17 @@
  *             prefix of the long message; the decode is the same with and
  *             without an errmsg buffer; req->id is set exactly when the id
  *             was readable; a success has a valid op, only fields the op
- *             uses and all it needs, valid names, mode <= 0777; and it
- *             round-trips: encode, then decode, gives the same struct.
+ *             uses and all it needs (proto_ops[]), defaults where a field
+ *             was absent, every value within its table row (names valid,
+ *             integers <= max); and it round-trips: encode, then decode,
+ *             gives the same struct.
  * responses - 0 or -EPROTO (or -ENOMEM) only; msg NUL-terminated; err 0 or
- *             a positive errno-sized code; names valid; a list owns exactly
- *             count items; a success round-trips like a request.
+ *             a positive errno-sized code; the op's answer table holds
+ *             (names valid, integers in range, arrays own exactly count
+ *             items); a success round-trips like a request.
+ *
+ * Every check walks proto/'s tables (proto_ops[], proto_request_msg and
+ * the answer messages), so a new field or op is fuzzed with no edit here.
  */
 #ifndef SHMV_TESTS_FUZZ_FUZZ_COMMON_H
 #define SHMV_TESTS_FUZZ_FUZZ_COMMON_H
@@ -86,56 +92,85 @@ static inline bool fuzz_req_equal(const struct proto_request *a, const struct pr
   return memcmp(&x, b, sizeof x) == 0;
 }
 
-/* Which PROTO_F_* an op uses and needs (mirrors docs/protocol.md). */
-static inline void fuzz_op_fields(enum proto_op op, uint32_t *uses, uint32_t *needs) {
-  *uses = *needs = 0;
-  switch (op) {
-  case PROTO_OP_HELLO: *uses = *needs = PROTO_F_VERSION; break;
-  case PROTO_OP_CREATE:
-    *needs = PROTO_F_NAME | PROTO_F_SIZE;
-    *uses = *needs | PROTO_F_MODE;
-    break;
-  case PROTO_OP_OPEN:
-    *needs = PROTO_F_NAME;
-    *uses = *needs | PROTO_F_OFFSET | PROTO_F_LENGTH | PROTO_F_WRITABLE;
-    break;
-  case PROTO_OP_RELEASE: *uses = *needs = PROTO_F_LEASE; break;
-  case PROTO_OP_LIST: *uses = PROTO_F_AFTER; break;
-  case PROTO_OP_STAT:
-  case PROTO_OP_UNLINK: *uses = *needs = PROTO_F_NAME; break;
-  case PROTO_OP_RESIZE: *uses = *needs = PROTO_F_NAME | PROTO_F_SIZE; break;
-  default: break;
+/* Every field of message m in base (from the decoder) holds what its table
+ * row allows: strings terminated, names valid (an AFTER may be empty),
+ * integers within their max, arrays owning exactly count items. Fields that
+ * were absent (a request argument not in `present`, an optional answer
+ * field at its default) hold their default, checked elsewhere. */
+static inline void fuzz_check_msg(const struct proto_msg *m, const void *base, uint32_t present) {
+  size_t i, j;
+
+  for (i = 0; i < m->nfields; i++) {
+    const struct proto_field *f = &m->fields[i];
+    const char *p = (const char *)base + f->offset;
+    uint64_t u = 0;
+    uint32_t u32;
+    const char *items;
+    size_t n;
+
+    if ((f->bit != 0 && !(present & f->bit)) ||
+        ((f->flags & PROTO_FIELD_OPTIONAL) && proto_field_at_default(f, base)))
+      continue;
+    switch (f->type) {
+    case PROTO_T_UINT:
+      if (f->size == sizeof u32) {
+        memcpy(&u32, p, sizeof u32);
+        u = u32;
+      } else {
+        memcpy(&u, p, sizeof u);
+      }
+      FUZZ_CHECK(u <= f->max);
+      break;
+    case PROTO_T_STR: FUZZ_CHECK(fuzz_terminated(p, f->size)); break;
+    case PROTO_T_NAME:
+    case PROTO_T_AFTER:
+      FUZZ_CHECK(fuzz_terminated(p, f->size));
+      FUZZ_CHECK(proto_name_valid(p) || (p[0] == '\0' && f->type == PROTO_T_AFTER));
+      break;
+    case PROTO_T_MAP: fuzz_check_msg(f->sub, p, UINT32_MAX); break;
+    case PROTO_T_ARRAY:
+      memcpy(&items, p, sizeof items);
+      memcpy(&n, (const char *)base + f->count_offset, sizeof n);
+      FUZZ_CHECK((n == 0) == (items == NULL));
+      for (j = 0; j < n; j++)
+        fuzz_check_msg(f->sub, items + j * f->sub->size, UINT32_MAX);
+      break;
+    default: break;
+    }
   }
 }
 
-/* Check a successfully decoded request, then encode it and decode the
- * result: it must come back the same. */
+/* Check a successfully decoded request against the op table, then encode
+ * it and decode the result: it must come back the same. */
 static inline void fuzz_check_request_ok(const struct proto_request *req) {
+  const struct proto_op_info *oi = proto_op_info(req->op);
   struct proto_request again;
   msgpack_sbuffer sb;
-  uint32_t uses, needs, plen;
+  uint32_t plen, written = 0;
   char msg[PROTO_MSG_MAX];
   const uint8_t *h;
+  size_t i;
   int rc;
 
-  FUZZ_CHECK(proto_op_name(req->op) != NULL);
-  fuzz_op_fields(req->op, &uses, &needs);
-  FUZZ_CHECK((req->fields & ~uses) == 0);
-  FUZZ_CHECK((req->fields & needs) == needs);
-  FUZZ_CHECK(fuzz_terminated(req->name, sizeof req->name));
-  FUZZ_CHECK(fuzz_terminated(req->after, sizeof req->after));
-  if (uses & PROTO_F_NAME)
-    FUZZ_CHECK(proto_name_valid(req->name));
-  else
-    FUZZ_CHECK(req->name[0] == '\0');
-  FUZZ_CHECK(req->after[0] == '\0' || proto_name_valid(req->after));
-  FUZZ_CHECK(req->mode <= 0777);
-  if (!(req->fields & PROTO_F_MODE))
-    FUZZ_CHECK(req->mode == 0600);
-  if (!(req->fields & PROTO_F_LENGTH))
-    FUZZ_CHECK(req->length == PROTO_TO_END);
-  if (!(req->fields & PROTO_F_OFFSET))
-    FUZZ_CHECK(req->offset == 0);
+  FUZZ_CHECK(oi != NULL && proto_op_name(req->op) == oi->name);
+  FUZZ_CHECK((req->fields & ~oi->uses) == 0);
+  FUZZ_CHECK((req->fields & oi->needs) == oi->needs);
+  for (i = 0; i < proto_request_msg.nfields; i++) {
+    const struct proto_field *f = &proto_request_msg.fields[i];
+    const char *p = (const char *)req + f->offset;
+
+    /* what was not on the wire holds its default */
+    if (!(req->fields & f->bit))
+      FUZZ_CHECK(proto_field_at_default(f, req));
+    if (f->type == PROTO_T_NAME && !(oi->uses & f->bit))
+      FUZZ_CHECK(p[0] == '\0');
+    /* the encoder writes every argument the op uses, but optional ones
+     * at their default */
+    if ((oi->uses & f->bit) &&
+        (!(f->flags & PROTO_FIELD_OPTIONAL) || !proto_field_at_default(f, req)))
+      written |= f->bit;
+  }
+  fuzz_check_msg(&proto_request_msg, req, req->fields);
 
   msgpack_sbuffer_init(&sb);
   rc = proto_request_encode(req, FUZZ_FRAME_MAX, &sb);
@@ -149,8 +184,7 @@ static inline void fuzz_check_request_ok(const struct proto_request *req) {
     if (rc != -ENOMEM) {
       FUZZ_CHECK(rc == 0);
       FUZZ_CHECK(fuzz_req_equal(req, &again));
-      /* The encoder writes every argument of the op. */
-      FUZZ_CHECK(again.fields == uses);
+      FUZZ_CHECK(again.fields == written);
     }
   }
   msgpack_sbuffer_destroy(&sb);
@@ -203,24 +237,45 @@ static inline void fuzz_request(const uint8_t *payload, size_t len, size_t errca
     fuzz_check_request_ok(&req);
 }
 
-static inline void fuzz_check_segment(const struct proto_segment *s) {
-  FUZZ_CHECK(fuzz_terminated(s->name, sizeof s->name));
-  FUZZ_CHECK(proto_name_valid(s->name));
-  FUZZ_CHECK(s->created_nsec < 1000000000u);
+/* Two decoder outputs of message m, field by field from its table (an
+ * array's items too, not its pointer). Strings are compared whole: the
+ * decoder zeroes the struct first and copies strings with their NUL. */
+static inline bool fuzz_msg_equal(const struct proto_msg *m, const void *a, const void *b) {
+  size_t i, j, na, nb;
+
+  for (i = 0; i < m->nfields; i++) {
+    const struct proto_field *f = &m->fields[i];
+    const char *pa = (const char *)a + f->offset, *pb = (const char *)b + f->offset;
+    const char *ia, *ib;
+
+    if (f->type == PROTO_T_MAP) {
+      if (!fuzz_msg_equal(f->sub, pa, pb))
+        return false;
+    } else if (f->type == PROTO_T_ARRAY) {
+      memcpy(&ia, pa, sizeof ia);
+      memcpy(&ib, pb, sizeof ib);
+      memcpy(&na, (const char *)a + f->count_offset, sizeof na);
+      memcpy(&nb, (const char *)b + f->count_offset, sizeof nb);
+      if (na != nb)
+        return false;
+      for (j = 0; j < na; j++)
+        if (!fuzz_msg_equal(f->sub, ia + j * f->sub->size, ib + j * f->sub->size))
+          return false;
+    } else if (memcmp(pa, pb, f->size) != 0) {
+      return false;
+    }
+  }
+  return true;
 }
 
-/* Two decoder outputs: compared byte for byte like requests (see
- * fuzz_req_equal), a list's items too. msg is compared as a string: the
- * decoder keeps bytes after a NUL inside msg, the encoder stops at it. */
+/* Two decoded responses. msg is compared as a string: the decoder keeps
+ * bytes after a NUL inside msg, the encoder stops at it. */
 static inline bool fuzz_resp_equal(const struct proto_response *a, const struct proto_response *b) {
   if (a->id != b->id || a->op != b->op || a->err != b->err || strcmp(a->msg, b->msg) != 0)
     return false;
-  if (a->op != PROTO_OP_LIST || a->err != 0)
+  if (a->err != 0 || proto_ops[a->op].reply == NULL)
     return memcmp(&a->u, &b->u, sizeof a->u) == 0;
-  if (a->u.list.count != b->u.list.count || a->u.list.more != b->u.list.more)
-    return false;
-  return a->u.list.count == 0 ||
-         memcmp(a->u.list.items, b->u.list.items, a->u.list.count * sizeof a->u.list.items[0]) == 0;
+  return fuzz_msg_equal(proto_ops[a->op].reply, a, b);
 }
 
 /* Decode payload as the response to a request of op, check it, round-trip
@@ -228,7 +283,6 @@ static inline bool fuzz_resp_equal(const struct proto_response *a, const struct 
 static inline void fuzz_response(const uint8_t *payload, size_t len, enum proto_op op) {
   struct proto_response resp, again;
   msgpack_sbuffer sb;
-  size_t i;
   int rc;
 
   rc = proto_response_decode(payload, len, op, &resp);
@@ -236,35 +290,19 @@ static inline void fuzz_response(const uint8_t *payload, size_t len, enum proto_
   FUZZ_CHECK(resp.op == op);
   FUZZ_CHECK(fuzz_terminated(resp.msg, sizeof resp.msg));
   if (rc != 0) {
-    /* a failed decode owns nothing */
-    FUZZ_CHECK(op != PROTO_OP_LIST || resp.u.list.items == NULL);
+    /* a failed decode owns nothing: its body is all zeroes */
+    {
+      static const union { char z[sizeof resp.u]; } zero;
+      FUZZ_CHECK(memcmp(&resp.u, &zero, sizeof resp.u) == 0);
+    }
     proto_response_free(&resp);
     return;
   }
   FUZZ_CHECK(resp.err >= 0);
   if (resp.err == 0) {
     FUZZ_CHECK(resp.msg[0] == '\0');
-    switch (op) {
-    case PROTO_OP_HELLO:
-      FUZZ_CHECK(fuzz_terminated(resp.u.hello.server, sizeof resp.u.hello.server));
-      break;
-    case PROTO_OP_CREATE:
-    case PROTO_OP_STAT:
-    case PROTO_OP_RESIZE: fuzz_check_segment(&resp.u.segment); break;
-    case PROTO_OP_OPEN:
-      FUZZ_CHECK(fuzz_terminated(resp.u.view.name, sizeof resp.u.view.name));
-      FUZZ_CHECK(proto_name_valid(resp.u.view.name));
-      break;
-    case PROTO_OP_LIST:
-      FUZZ_CHECK((resp.u.list.count == 0) == (resp.u.list.items == NULL));
-      for (i = 0; i < resp.u.list.count; i++)
-        fuzz_check_segment(&resp.u.list.items[i]);
-      break;
-    case PROTO_OP_STATUS:
-      FUZZ_CHECK(fuzz_terminated(resp.u.status.server, sizeof resp.u.status.server));
-      break;
-    default: break;
-    }
+    if (proto_ops[op].reply != NULL)
+      fuzz_check_msg(proto_ops[op].reply, &resp, UINT32_MAX);
   }
 
   msgpack_sbuffer_init(&sb);

@@ -6,6 +6,12 @@
  *   make-corpus DIR    writes DIR/request/ (payloads, no header) and
  *                      DIR/frame/ (a chunking byte, a frame_max byte, a
  *                      drain byte, then whole frames; see fuzz-frame.c)
+ *   make-corpus --dict FILE
+ *                      writes the libFuzzer dictionary (every key and op)
+ *
+ * Both walk proto/'s tables (proto_ops[], proto_request_msg and each op's
+ * answer), filling every field with a typical and a largest value, so a
+ * new field or op reaches the fuzzers with no edit here.
  *
  * The output is committed in tests/fuzz/corpus/; `make fuzz-corpus`
  * regenerates it after a protocol change. Deterministic: the same proto/
@@ -20,6 +26,7 @@
 #include <sys/stat.h>
 
 #include "proto.h"
+#include "proto-sample.h"
 
 static const char *outdir;
 
@@ -48,108 +55,55 @@ static void frame_file(const char *name, uint8_t chunking, uint8_t fmax, uint8_t
   write_file("frame", name, ctl, 3, sb->data, sb->size);
 }
 
-static struct proto_request req_of(enum proto_op op) {
+static struct proto_request req_of(enum proto_op op, int variant) {
   struct proto_request r;
 
   memset(&r, 0, sizeof r);
-  r.id = 1000 + (uint64_t)op;
+  fill_msg(&proto_request_msg, &r, variant, 0);
+  r.id = variant == LARGEST ? UINT64_MAX : 1000 + (uint64_t)op;
   r.op = op;
-  r.mode = 0600;
-  r.length = PROTO_TO_END;
-  switch (op) {
-  case PROTO_OP_HELLO: r.version = PROTO_VERSION; break;
-  case PROTO_OP_CREATE:
-    strcpy(r.name, "greeting");
-    r.size = 13;
-    r.mode = 0644;
-    break;
-  case PROTO_OP_OPEN:
-    strcpy(r.name, "greeting");
-    r.offset = 7;
-    r.length = 5;
-    break;
-  case PROTO_OP_RELEASE: r.lease = 42; break;
-  case PROTO_OP_LIST: strcpy(r.after, "alpha"); break;
-  case PROTO_OP_STAT:
-  case PROTO_OP_UNLINK: strcpy(r.name, "greeting"); break;
-  case PROTO_OP_RESIZE:
-    strcpy(r.name, "greeting");
-    r.size = 1 << 20;
-    break;
-  default: break;
+  return r;
+}
+
+/* Only what the op needs; every other argument left at its default. */
+static struct proto_request req_needed(enum proto_op op) {
+  const struct proto_op_info *oi = proto_op_info(op);
+  struct proto_request r = req_of(op, TYPICAL), d;
+  size_t i;
+
+  /* The decoder's defaults: decode a request that carries no argument. */
+  {
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 2);
+    msgpack_pack_str_with_body(&pk, "id", 2);
+    msgpack_pack_uint64(&pk, 1);
+    msgpack_pack_str_with_body(&pk, "op", 2);
+    msgpack_pack_str_with_body(&pk, "status", 6);
+    if (proto_request_decode(sb.data, sb.size, &d, NULL, 0) != 0)
+      die("cannot decode a bare status request");
+    msgpack_sbuffer_destroy(&sb);
+  }
+  for (i = 0; i < proto_request_msg.nfields; i++) {
+    const struct proto_field *f = &proto_request_msg.fields[i];
+
+    if (!(oi->needs & f->bit))
+      memcpy((char *)&r + f->offset, (char *)&d + f->offset, f->size);
   }
   return r;
 }
 
-static struct proto_segment seg_of(const char *name, uint64_t size) {
-  struct proto_segment s;
-
-  memset(&s, 0, sizeof s);
-  snprintf(s.name, sizeof s.name, "%s", name);
-  s.size = size;
-  s.uid = 1000;
-  s.gid = 1000;
-  s.mode = 0640;
-  s.views = 2;
-  s.writable_views = 1;
-  s.created_sec = 1767225600;
-  s.created_nsec = 123456789;
-  return s;
-}
-
-static struct proto_segment list_items[3];
-
-static struct proto_response resp_of(enum proto_op op) {
+static struct proto_response resp_of(enum proto_op op, int variant) {
   struct proto_response r;
-  struct proto_status *st = &r.u.status;
 
   memset(&r, 0, sizeof r);
   r.id = 1000 + (uint64_t)op;
   r.op = op;
-  switch (op) {
-  case PROTO_OP_HELLO:
-    r.u.hello.version = PROTO_VERSION;
-    strcpy(r.u.hello.server, "shmviewd 0.1.0");
-    r.u.hello.frame_max = PROTO_FRAME_MAX_DEFAULT;
-    r.u.hello.name_max = PROTO_NAME_MAX;
-    break;
-  case PROTO_OP_CREATE:
-  case PROTO_OP_STAT:
-  case PROTO_OP_RESIZE: r.u.segment = seg_of("greeting", 13); break;
-  case PROTO_OP_OPEN:
-    strcpy(r.u.view.name, "greeting");
-    r.u.view.offset = 7;
-    r.u.view.length = 5;
-    r.u.view.segment_size = 13;
-    r.u.view.lease = 42;
-    break;
-  case PROTO_OP_LIST:
-    list_items[0] = seg_of("alpha", 4096);
-    list_items[1] = seg_of("beta.v2", 0);
-    list_items[2] = seg_of("greeting", 13);
-    list_items[2].created_sec = -1; /* before 1970: a negative int */
-    r.u.list.items = list_items;
-    r.u.list.count = 3;
-    r.u.list.more = true;
-    break;
-  case PROTO_OP_STATUS:
-    strcpy(st->server, "shmviewd 0.1.0");
-    st->version = PROTO_VERSION;
-    st->uptime_ms = 86400000;
-    st->clients = 3;
-    st->segments = 2;
-    st->bytes = 8192;
-    st->views = 5;
-    st->writable_views = 1;
-    st->requests = 1234567;
-    st->max_segment_size = 1ull << 30;
-    st->max_total_size = 1ull << 32;
-    st->max_clients = 256;
-    st->max_views = 4096;
-    st->frame_max = PROTO_FRAME_MAX_DEFAULT;
-    break;
-  default: break;
-  }
+  if (proto_ops[op].reply != NULL)
+    fill_msg(proto_ops[op].reply, &r, variant, 0);
   return r;
 }
 
@@ -186,6 +140,72 @@ static void mkdirs(void) {
     die(path);
 }
 
+/* The dictionary: every key and op name in the tables as a msgpack
+ * string, the envelope's keys, and the markers the decoder checks. */
+static void dict_key(FILE *f, const char *key) {
+  size_t i, n = strlen(key);
+
+  fprintf(f, "str_%s=\"", key);
+  if (n < 32)
+    fprintf(f, "\\x%02x", 0xa0u | (unsigned)n);
+  else
+    fprintf(f, "\\xd9\\x%02x", (unsigned)n);
+  for (i = 0; i < n; i++)
+    fputc(key[i], f);
+  fprintf(f, "\"\n");
+}
+
+static const char *seen[256];
+static size_t nseen;
+
+static void dict_once(FILE *f, const char *key) {
+  size_t i;
+
+  for (i = 0; i < nseen; i++)
+    if (strcmp(seen[i], key) == 0)
+      return;
+  if (nseen < sizeof seen / sizeof seen[0])
+    seen[nseen++] = key;
+  dict_key(f, key);
+}
+
+static void dict_msg(FILE *f, const struct proto_msg *m) {
+  size_t i;
+
+  for (i = 0; i < m->nfields; i++) {
+    dict_once(f, m->fields[i].key);
+    if (m->fields[i].sub != NULL)
+      dict_msg(f, m->fields[i].sub);
+  }
+}
+
+static void write_dict(const char *path) {
+  static const char *const envelope[] = { "id", "op", "ok", "err", "code", "msg" };
+  FILE *f = fopen(path, "w");
+  size_t i;
+
+  if (f == NULL)
+    die(path);
+  fprintf(f, "# libFuzzer dictionary for the shmview protocol, written by make-corpus\n"
+             "# from proto/'s tables: every key and op name as a msgpack string, and\n"
+             "# the msgpack markers the decoder checks.\n");
+  for (i = 0; i < sizeof envelope / sizeof envelope[0]; i++)
+    dict_once(f, envelope[i]);
+  dict_msg(f, &proto_request_msg);
+  for (i = 0; i < PROTO_OP_COUNT_; i++) {
+    if (proto_ops[i].name != NULL)
+      dict_once(f, proto_ops[i].name);
+    if (proto_ops[i].reply != NULL)
+      dict_msg(f, proto_ops[i].reply);
+  }
+  fprintf(f, "m_nil=\"\\xc0\"\nm_false=\"\\xc2\"\nm_true=\"\\xc3\"\nm_u8=\"\\xcc\"\n"
+             "m_u64=\"\\xcf\"\nm_i64=\"\\xd3\"\nm_str8=\"\\xd9\"\nm_map16=\"\\xde\"\n"
+             "m_array16=\"\\xdc\"\nm_u64max=\"\\xcf\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xff\"\n"
+             "m_hdr_small=\"\\x00\\x00\\x00\\x10\"\n");
+  if (fclose(f) != 0)
+    die(path);
+}
+
 int main(int argc, char **argv) {
   msgpack_sbuffer all, sb;
   struct proto_request rq;
@@ -193,60 +213,59 @@ int main(int argc, char **argv) {
   char name[64];
   int op;
 
+  if (argc == 3 && strcmp(argv[1], "--dict") == 0) {
+    write_dict(argv[2]);
+    return 0;
+  }
   if (argc != 2) {
-    fprintf(stderr, "usage: make-corpus DIR\n");
+    fprintf(stderr, "usage: make-corpus DIR | make-corpus --dict FILE\n");
     return 2;
   }
   outdir = argv[1];
   mkdirs();
 
   msgpack_sbuffer_init(&all);
-  for (op = PROTO_OP_HELLO; op < PROTO_OP_COUNT_; op++) {
+  msgpack_sbuffer_init(&sb);
+  for (op = PROTO_OP_NONE + 1; op < PROTO_OP_COUNT_; op++) {
     const char *opname = proto_op_name((enum proto_op)op);
 
-    /* request/OP: the request payload */
-    rq = req_of((enum proto_op)op);
-    snprintf(name, sizeof name, "%s", opname);
+    if (opname == NULL)
+      continue;
+    /* request/OP: every argument the op uses; OP-max: each at its
+     * largest; OP-needed: only those it needs */
+    rq = req_of((enum proto_op)op, LARGEST);
+    snprintf(name, sizeof name, "%s-max", opname);
     request_file(name, &rq);
+    rq = req_needed((enum proto_op)op);
+    snprintf(name, sizeof name, "%s-needed", opname);
+    request_file(name, &rq);
+    rq = req_of((enum proto_op)op, TYPICAL);
+    request_file(opname, &rq);
     enc_req(&rq, &all);
 
-    /* frame/OP: request then its answer, read in one go; OP-err: the
-     * request and an error answer, one byte at a time */
-    msgpack_sbuffer_init(&sb);
+    /* frame/OP: request then its answer, read in one go; OP-max: the
+     * largest answer, lazily; OP-err: the request and an error answer,
+     * one byte at a time */
+    sb.size = 0;
     enc_req(&rq, &sb);
-    rs = resp_of((enum proto_op)op);
+    rs = resp_of((enum proto_op)op, TYPICAL);
     enc_resp(&rs, &sb);
     frame_file(opname, 0, 0, 0, &sb);
-    msgpack_sbuffer_destroy(&sb);
 
-    msgpack_sbuffer_init(&sb);
+    sb.size = 0;
+    rs = resp_of((enum proto_op)op, LARGEST);
+    enc_resp(&rs, &sb);
+    snprintf(name, sizeof name, "%s-max", opname);
+    frame_file(name, 2 | (15 << 2), 0, 1, &sb);
+
+    sb.size = 0;
     enc_req(&rq, &sb);
     proto_response_error(&rs, rq.id, (enum proto_op)op, ENOENT, "no such segment \"%s\"",
                          "greeting");
     enc_resp(&rs, &sb);
     snprintf(name, sizeof name, "%s-err", opname);
     frame_file(name, 1, 0, 0, &sb);
-    msgpack_sbuffer_destroy(&sb);
   }
-
-  /* Variants of the requests with optional fields left out or special. */
-  rq = req_of(PROTO_OP_OPEN);
-  rq.length = PROTO_TO_END;
-  rq.writable = true;
-  request_file("open-to-end-writable", &rq);
-  rq = req_of(PROTO_OP_LIST);
-  rq.after[0] = '\0';
-  request_file("list-start", &rq);
-  rq = req_of(PROTO_OP_CREATE);
-  memset(rq.name, 'n', PROTO_NAME_MAX);
-  rq.name[PROTO_NAME_MAX] = '\0';
-  rq.size = UINT64_MAX;
-  rq.mode = 0777;
-  request_file("create-longest-name", &rq);
-  rq = req_of(PROTO_OP_RELEASE);
-  rq.id = UINT64_MAX;
-  rq.lease = UINT64_MAX;
-  request_file("release-max", &rq);
 
   /* Every request in one stream, read in various chunkings and limits. */
   frame_file("all-requests-whole", 0, 0, 0, &all);
@@ -258,20 +277,19 @@ int main(int argc, char **argv) {
   frame_file("all-requests-small-max", 0, 2, 0, &all);
   frame_file("all-requests-tiny-max", 3, 3 | (39 << 2), 1, &all);
 
-  /* A list answer with no segments, a status answer read lazily. */
-  msgpack_sbuffer_init(&sb);
-  rs = resp_of(PROTO_OP_LIST);
-  rs.u.list.count = 0;
-  rs.u.list.items = NULL;
-  rs.u.list.more = false;
-  enc_resp(&rs, &sb);
-  rs = resp_of(PROTO_OP_STATUS);
-  enc_resp(&rs, &sb);
-  frame_file("list-empty-status", 2 | (15 << 2), 0, 1, &sb);
-  msgpack_sbuffer_destroy(&sb);
+  /* Every answer with its arrays empty, read lazily. */
+  sb.size = 0;
+  for (op = PROTO_OP_NONE + 1; op < PROTO_OP_COUNT_; op++) {
+    if (proto_ops[op].reply == NULL)
+      continue;
+    rs = resp_of((enum proto_op)op, TYPICAL);
+    empty_arrays(proto_ops[op].reply, &rs);
+    enc_resp(&rs, &sb);
+  }
+  frame_file("answers-empty-arrays", 2 | (15 << 2), 0, 1, &sb);
 
   /* Bad framing: an empty frame, an oversize header, a half frame. */
-  msgpack_sbuffer_init(&sb);
+  sb.size = 0;
   enc_req(&rq, &sb);
   msgpack_sbuffer_write(&sb, "\0\0\0\0", 4);
   frame_file("empty-frame", 0, 0, 0, &sb);
