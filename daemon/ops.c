@@ -128,7 +128,7 @@ static void reap(struct daemon *d, struct segment *s, const char *why) {
     return;
   /* Re-adopted after a restart: other old views may still be coming back;
    * the reaper at the end of the grace period decides. */
-  if (s->adopted && monotonic_ms() < d->grace_until_ms)
+  if (s->adopted && proto_monotonic_ms() < d->grace_until_ms)
     return;
   memcpy(name, s->name, sizeof name); /* s may be freed by the unlink */
   /* As op_unlink: on disk first; if that fails it stays (logged), and the

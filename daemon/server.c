@@ -731,7 +731,7 @@ static void on_listen_event(uv_poll_t *h, int status, int events) {
 static void on_reap(uv_timer_t *t) {
   struct server *s = t->data;
 
-  if (monotonic_ms() < s->d->grace_until_ms)
+  if (proto_monotonic_ms() < s->d->grace_until_ms)
     return;
   ops_reap_adopted(s->d);
   uv_timer_stop(t);
