@@ -21,6 +21,11 @@
  *                  reader receives into its buffer and reads it
  *   redis          SET key <N bytes> then, in the reader, GET key, over
  *                  loopback TCP to redis-server (--redis-port), RESP by hand
+ *   shmview-fresh-prefault  shmview-fresh with SHMV_PREFAULT on both opens
+ *                  (MAP_POPULATE: the pages mapped by the open, not by faults)
+ *   shmview-create-open[-prefault]  shmview-fresh[-prefault] with the
+ *                  writer's create and open in one round trip
+ *                  (shmv_view_create)
  *
  * Python's multiprocessing.shared_memory (bench/shm_share.py) and iceoryx
  * (bench/iox-share.c) are separate programs; run.py runs them.
@@ -45,9 +50,28 @@
 #include "shmview.h"
 #include "units.h"
 
-enum method { M_FRESH, M_REUSE, M_RAW, M_FDPASS, M_SOCK, M_REDIS, M_COUNT };
-static const char *mnames[M_COUNT] = { "shmview-fresh",    "shmview-reuse", "raw-shm",
-                                       "memfd-fd-passing", "unix-socket",   "redis" };
+enum method {
+  M_FRESH,
+  M_REUSE,
+  M_RAW,
+  M_FDPASS,
+  M_SOCK,
+  M_REDIS,
+  M_FRESH_PF,
+  M_CO,
+  M_CO_PF,
+  M_COUNT
+};
+static const char *mnames[M_COUNT] = {
+  "shmview-fresh",          "shmview-reuse",       "raw-shm",
+  "memfd-fd-passing",       "unix-socket",         "redis",
+  "shmview-fresh-prefault", "shmview-create-open", "shmview-create-open-prefault"
+};
+
+/* The methods that make a fresh segment per hand-off. */
+static int fresh(enum method m) {
+  return m == M_FRESH || m == M_FRESH_PF || m == M_CO || m == M_CO_PF;
+}
 
 struct cmd {
   uint64_t n;
@@ -192,18 +216,35 @@ static void writer(struct ctx *x, int rep, uint64_t *parts) {
   int rc;
   uint64_t t0 = now_ns();
   switch (x->m) {
-  case M_FRESH: {
+  case M_FRESH:
+  case M_FRESH_PF: {
     char name[64];
     seg_name(name, sizeof name, rep);
     if ((rc = shmv_create(x->c, name, n, 0600)) < 0)
       die("create: %s", shmv_strerror(rc));
     uint64_t t1 = now_ns();
     shmv_view *v;
-    if ((rc = shmv_view_open(x->c, name, 0, SHMV_TO_END, SHMV_WRITABLE, &v)) < 0)
+    int pf = x->m == M_FRESH_PF ? SHMV_PREFAULT : 0;
+    if ((rc = shmv_view_open(x->c, name, 0, SHMV_TO_END, SHMV_WRITABLE | pf, &v)) < 0)
       die("open: %s", shmv_strerror(rc));
     fill(shmv_view_data(v), n, rep);
     shmv_view_release(v);
     parts[0] = t1 - t0;
+    parts[1] = now_ns() - t1;
+    break;
+  }
+  case M_CO:
+  case M_CO_PF: {
+    char name[64];
+    seg_name(name, sizeof name, rep);
+    shmv_view *v;
+    unsigned pf = x->m == M_CO_PF ? SHMV_PREFAULT : 0;
+    if ((rc = shmv_view_create(x->c, name, n, 0600, pf, &v)) < 0)
+      die("create_open: %s", shmv_strerror(rc));
+    uint64_t t1 = now_ns();
+    fill(shmv_view_data(v), n, rep);
+    shmv_view_release(v);
+    parts[0] = t1 - t0; /* create and open, one round trip */
     parts[1] = now_ns() - t1;
     break;
   }
@@ -243,14 +284,18 @@ static void reader(struct ctx *x, int rep, struct ack *a) {
   uint64_t t0 = now_ns(), t1 = t0, t2, t3;
   switch (x->m) {
   case M_FRESH:
+  case M_FRESH_PF:
+  case M_CO:
+  case M_CO_PF:
   case M_REUSE: {
     char name[64];
-    if (x->m == M_FRESH)
+    if (x->m != M_REUSE)
       seg_name(name, sizeof name, rep);
     else
       strcpy(name, "share-reuse");
     shmv_view *v;
-    if ((rc = shmv_view_open(x->c, name, 0, SHMV_TO_END, 0, &v)) < 0)
+    int pf = x->m == M_FRESH_PF || x->m == M_CO_PF ? SHMV_PREFAULT : 0;
+    if ((rc = shmv_view_open(x->c, name, 0, SHMV_TO_END, pf, &v)) < 0)
       die("reader open: %s", shmv_strerror(rc));
     t1 = now_ns();
     a->sum = sum(shmv_view_data(v), n);
@@ -334,7 +379,7 @@ static void measure(enum method m, size_t n, struct daemon *d) {
     close(up[0]);
     pin_cpu(1 < ncpus() ? 1 : 0);
     x.keep = NULL; /* the parent's: never used after fork */
-    if (m == M_FRESH || m == M_REUSE)
+    if (fresh(m) || m == M_REUSE)
       if ((rc = shmv_connect(d->socket, &x.c)) < 0)
         die("reader connect: %s", shmv_strerror(rc));
     if (m == M_SOCK || m == M_FDPASS) {
@@ -360,7 +405,7 @@ static void measure(enum method m, size_t n, struct daemon *d) {
   close(down[0]);
   close(up[1]);
   pin_cpu(0);
-  if (m == M_FRESH)
+  if (fresh(m))
     if ((rc = shmv_connect(d->socket, &x.c)) < 0)
       die("writer connect: %s", shmv_strerror(rc));
   if (m == M_SOCK || m == M_FDPASS) {
@@ -392,7 +437,7 @@ static void measure(enum method m, size_t n, struct daemon *d) {
     uint64_t t1 = now_ns();
     if (a.sum == 0 && n >= 8)
       die("%s: reader read nothing", mnames[m]);
-    if (m == M_FRESH) {
+    if (fresh(m)) {
       char name[64];
       seg_name(name, sizeof name, cm.rep);
       shmv_unlink(x.c, name);

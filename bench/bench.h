@@ -63,5 +63,8 @@ int bench_throughput(void);
 int bench_pingpong(void);
 int bench_share(void);
 int bench_scale(void);
+int bench_handoff(void);
+int bench_wakeup(void);
+int bench_prefault(void);
 
 #endif

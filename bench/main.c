@@ -13,8 +13,9 @@
 #include "bench.h"
 
 static void usage(void) {
-  fprintf(stderr, "usage: shmview-bench [--daemon PATH] [--quick] [--redis-port N] [--only X]\n"
-                  "                     open|throughput|pingpong|share|scale\n");
+  fprintf(stderr,
+          "usage: shmview-bench [--daemon PATH] [--quick] [--redis-port N] [--only X]\n"
+          "                     open|throughput|pingpong|share|scale|handoff|wakeup|prefault\n");
   exit(2);
 }
 
@@ -47,5 +48,11 @@ int main(int argc, char **argv) {
     return bench_share();
   if (!strcmp(cmd, "scale"))
     return bench_scale();
+  if (!strcmp(cmd, "handoff"))
+    return bench_handoff();
+  if (!strcmp(cmd, "wakeup"))
+    return bench_wakeup();
+  if (!strcmp(cmd, "prefault"))
+    return bench_prefault();
   usage();
 }

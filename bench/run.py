@@ -9,7 +9,7 @@ iceoryx (Debian iceoryx + libiceoryx-binding-c-dev). Python's
 multiprocessing.shared_memory needs only python3.
 
 usage: run.py --builddir DIR --srcdir DIR [--out FILE] [--quick]
-              [--only open,throughput,pingpong,scale,share]
+              [--only open,throughput,pingpong,scale,share,handoff,wakeup,prefault]
 """
 import argparse
 import datetime
@@ -23,8 +23,9 @@ import sys
 import tempfile
 import time
 
-ALL = ["open", "throughput", "pingpong", "scale", "share"]
+ALL = ["open", "throughput", "pingpong", "scale", "share", "handoff", "wakeup", "prefault"]
 SIZES = [4096 * 4 ** k for k in range(9)]  # 4 KiB .. 256 MiB
+HANDOFF_SIZES = [64, 4096] + [4096 * 16 ** k for k in range(1, 5)]  # 64 B .. 256 MiB
 
 
 def log(msg):
@@ -105,30 +106,32 @@ def start_redis(tmp):
 IOX_INC = "/usr/include/iceoryx/v2.0.3"
 
 
-def iceoryx_build(builddir, srcdir):
+def iceoryx_build(builddir, srcdir, prog="iox-share"):
     if not shutil.which("iox-roudi"):
         return None, "iox-roudi not found (apt-get install -y iceoryx libiceoryx-binding-c-dev): column skipped"
     if not os.path.exists(os.path.join(IOX_INC, "iceoryx_binding_c", "publisher.h")):
         return None, "iceoryx C binding headers not found (apt-get install -y libiceoryx-binding-c-dev): column skipped"
-    exe = os.path.join(builddir, "bench", "iox-share")
+    exe = os.path.join(builddir, "bench", prog)
     cc = os.environ.get("CC", "cc")
     cmd = [cc, "-O2", "-std=gnu11", "-I" + builddir, "-I" + os.path.join(srcdir, "bench"),
-           "-I" + IOX_INC, os.path.join(srcdir, "bench", "iox-share.c"),
+           "-I" + IOX_INC, os.path.join(srcdir, "bench", prog + ".c"),
            os.path.join(srcdir, "bench", "common.c"), "-liceoryx_binding_c", "-o", exe]
     p = subprocess.run(cmd, capture_output=True, text=True)
     if p.returncode != 0:
-        return None, "iox-share did not build: " + p.stderr.strip()[:300]
+        return None, prog + " did not build: " + p.stderr.strip()[:300]
     return exe, None
 
 
-def iceoryx_run(exe, tmp, quick, maxn):
-    # mempools that hold one chunk per size (payload + chunk header)
+def iceoryx_run(exe, tmp, quick, maxn, pools=None):
+    # mempools (chunk size, count) that hold the chunks in flight at every
+    # size (payload + chunk header); by default three per size of SIZES
+    if pools is None:
+        pools = [(n + 4096, 3) for n in SIZES if n <= maxn]
     conf = os.path.join(tmp, "roudi.toml")
     with open(conf, "w") as f:
         f.write("[general]\nversion = 1\n\n[[segment]]\n\n")
-        for n in SIZES:
-            if n <= maxn:
-                f.write(f"[[segment.mempool]]\nsize = {n + 4096}\ncount = 3\n\n")
+        for size, count in pools:
+            f.write(f"[[segment.mempool]]\nsize = {size}\ncount = {count}\n\n")
     before = set(os.listdir("/dev/shm"))
     roudi = subprocess.Popen(["iox-roudi", "-c", conf, "-l", "warning"],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -138,9 +141,9 @@ def iceoryx_run(exe, tmp, quick, maxn):
     try:
         args = [exe, "--max", str(maxn)] + (["--quick"] if quick else [])
         res, rc = run_results(args, timeout=900)
-        note = None if rc == 0 else f"iox-share exited {rc}"
+        note = None if rc == 0 else f"{os.path.basename(exe)} exited {rc}"
     except subprocess.TimeoutExpired:
-        res, note = [], "iox-share timed out"
+        res, note = [], f"{os.path.basename(exe)} timed out"
     finally:
         roudi.terminate()
         try:
@@ -183,7 +186,7 @@ def main_rows(results):
     """Rows for the figures with a floor: name, placement, median, p99, floor, ratio, target, met."""
     rows = []
     for r in results:
-        if r["bench"] == "share":
+        if r["bench"] in ("share", "handoff"):
             continue
         unit = r["unit"]
         med, p99 = r.get("median"), r.get("p99")
@@ -231,14 +234,18 @@ def share_tables(results):
     sizes = sorted({r["n"] for r in share})
     copying = [m for m in ("unix-socket", "redis") if m in methods]
     heads = ["N"] + [f"{m} median / p99 (us)" for m in methods]
-    heads += ["fresh / memfd floor", "reuse / raw-shm floor", "best copying", "fresh / best copying", "reuse / best copying", "target (N >= 64 KiB): below every copying alternative"]
+    fresh_variants = [m for m in ("shmview-fresh-prefault", "shmview-create-open",
+                                  "shmview-create-open-prefault") if m in methods]
+    heads += ["fresh / memfd floor"] + [f"{m[8:]} / memfd floor" for m in fresh_variants]
+    heads += ["reuse / raw-shm floor", "best copying", "fresh / best copying", "reuse / best copying", "target (N >= 64 KiB): below every copying alternative"]
     lines = ["| " + " | ".join(heads) + " |", "|" + "|".join(" --- " for _ in heads) + "|"]
     for n in sizes:
         cells = [size_name(n)]
         for m in methods:
             r = by.get((m, n))
             cells.append(f"{fmt(r['median'], 'us')} / {fmt(r['p99'], 'us')}" if r else "-")
-        for s, fl in (("shmview-fresh", "memfd-fd-passing"), ("shmview-reuse", "raw-shm")):
+        pairs = [("shmview-fresh", "memfd-fd-passing")] + [(m, "memfd-fd-passing") for m in fresh_variants]
+        for s, fl in pairs + [("shmview-reuse", "raw-shm")]:
             a_, b_ = by.get((s, n)), by.get((fl, n))
             cells.append(f"{a_['median'] / b_['median']:.2f}" if a_ and b_ else "-")
         best = min((by[(m, n)]["median"], m) for m in copying if (m, n) in by) if copying else None
@@ -264,6 +271,8 @@ def share_tables(results):
     parts_heads = ["N", "shmview create (fallocate)", "shmview writer open+write N",
                    "shmview reader open+map (fresh)", "shmview reader open+map (reuse)",
                    "shmview reader read N (fresh)", "shmview reader release (munmap)",
+                   "prefault: writer open+write N", "prefault: reader open+map", "prefault: reader read N",
+                   "create-open: create+open (1 round trip)", "create-open-prefault: create+open",
                    "memfd floor: map+write N (fresh pages)", "raw-shm read N (pre-faulted)",
                    "python attach", "iceoryx take"]
     pl = ["| " + " | ".join(parts_heads) + " |", "|" + "|".join(" --- " for _ in parts_heads) + "|"]
@@ -274,6 +283,11 @@ def share_tables(results):
             g("shmview-fresh", "writer_open_write_median"),
             g("shmview-fresh", "reader_open_median"), g("shmview-reuse", "reader_open_median"),
             g("shmview-fresh", "reader_read_median"), g("shmview-fresh", "reader_release_median"),
+            g("shmview-fresh-prefault", "writer_open_write_median"),
+            g("shmview-fresh-prefault", "reader_open_median"),
+            g("shmview-fresh-prefault", "reader_read_median"),
+            g("shmview-create-open", "create_median"),
+            g("shmview-create-open-prefault", "create_median"),
             g("memfd-fd-passing", "writer_open_write_median"), g("raw-shm", "reader_read_median"),
             g("python-shared_memory", "reader_open_median"), g("iceoryx", "reader_open_median"),
         ]) + " |")
@@ -339,6 +353,44 @@ def python_tables(results):
     return "\n".join(lines)
 
 
+def handoff_table(results):
+    """The hand-off with long-lived views: one row per N, medians / p99 in us."""
+    ho = [r for r in results if r["bench"] == "handoff"]
+    if not ho:
+        return ""
+    by = {(r["method"], r["n"]): r for r in ho}
+    sizes = sorted({r["n"] for r in ho})
+
+    def cell(m, n):
+        r = by.get((m, n))
+        return f"{fmt(r['median'], 'us')} / {fmt(r['p99'], 'us')}" if r else "-"
+
+    def ratio(a, b, n):
+        x, y = by.get((a, n)), by.get((b, n))
+        return x["median"] / y["median"] if x and y and y["median"] > 0 else None
+
+    heads = ["N", "shmview futex", "floor futex", "ratio", "shmview spin", "floor spin", "ratio",
+             "shmview adaptive", "iceoryx WaitSet", "iceoryx polling", "unix socket",
+             "target: <= 1.1x floor", "target: <= iceoryx, same waiting"]
+    lines = ["| " + " | ".join(heads) + " |", "|" + "|".join(" --- " for _ in heads) + "|"]
+    for n in sizes:
+        rf = ratio("shmview-futex", "floor-futex", n)
+        rs = ratio("shmview-spin", "floor-spin", n)
+        vf = ratio("shmview-futex", "iceoryx-waitset", n)
+        vs = ratio("shmview-spin", "iceoryx-polling", n)
+        yn = lambda x, lim: "-" if x is None else ("yes" if x <= lim else "**no**")
+        lines.append("| " + " | ".join([
+            size_name(n), cell("shmview-futex", n), cell("floor-futex", n),
+            f"{rf:.2f}" if rf else "-", cell("shmview-spin", n), cell("floor-spin", n),
+            f"{rs:.2f}" if rs else "-", cell("shmview-adaptive", n), cell("iceoryx-waitset", n),
+            cell("iceoryx-polling", n), cell("unix-socket", n),
+            f"futex {yn(rf, 1.1)}, spin {yn(rs, 1.1)}",
+            f"futex {yn(vf, 1.0)} ({vf:.2f}x), spin {yn(vs, 1.0)} ({vs:.2f}x)" if vf and vs
+            else f"futex {yn(vf, 1.0)}, spin {yn(vs, 1.0)}",
+        ]) + " |")
+    return "\n".join(lines)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--builddir", default=".")
@@ -365,6 +417,24 @@ def main():
     try:
         for b in ALL:
             if b not in only or b == "share":
+                continue
+            if b == "handoff":
+                res, rc = run_results(base[:3] + ["--only", str(a.max_size)] + base[3:] + [b])
+                results += res
+                if rc != 0:
+                    notes.append(f"`shmview-bench {b}` exited {rc}; its figures may be missing")
+                exe, why = iceoryx_build(builddir, srcdir, "iox-handoff")
+                if exe:
+                    # a chunk in flight each way, and one being loaned: three
+                    # per size (two of the largest); the acks use the smallest
+                    pools = [(4096 + 64, 16)] + [(n + 4096, 3 if n < (256 << 20) else 2)
+                                                 for n in HANDOFF_SIZES[1:] if n <= a.max_size]
+                    res, why = iceoryx_run(exe, tmp, a.quick, a.max_size, pools)
+                    results += res
+                    notes.append("hand-off iceoryx: bench/iox-handoff.c, iox-roudi started by run.py"
+                                 + (f" ({why})" if why else ""))
+                else:
+                    notes.append("hand-off iceoryx: " + why)
                 continue
             res, rc = run_results(base + [b])
             results += res
@@ -414,10 +484,14 @@ def main():
     t_main = table(rows, cols, heads)
     t_share, t_parts = share_tables(results)
     t_python = python_tables(results)
+    t_handoff = handoff_table(results)
     floors = sorted({(r["bench"], r["floor"]) for r in rows if r["floor"] != "-"})
 
     print()
     print(t_main)
+    if t_handoff:
+        print()
+        print(t_handoff)
     if t_share:
         print()
         print(t_share)
@@ -480,6 +554,12 @@ it read every byte. Medians and p99 in microseconds.
 - **shmview-fresh**: `shmv_create(N)` (which runs `posix_fallocate`),
   open a writable view, write N bytes, hand the name over; the reader
   opens a read-only view, reads N bytes, releases.
+- **shmview-fresh-prefault**: shmview-fresh with `SHMV_PREFAULT` on the
+  writer's and the reader's open (`MAP_POPULATE`: the open maps every page,
+  instead of a page fault per page at first touch).
+- **shmview-create-open** / **-prefault**: shmview-fresh (without and with
+  `SHMV_PREFAULT`) with the writer's create and open in one round trip,
+  `shmv_view_create`.
 - **shmview-reuse**: a segment made once; per hand-off the writer writes N
   bytes into its existing view and the reader opens a view, reads, releases.
 - **memfd-fd-passing**: the floor for shmview-fresh, with no daemon:
@@ -515,6 +595,36 @@ whole hand-off of N bytes against pickling them through a
 `multiprocessing.Queue` (bench/shm_share.py `--method`).
 
 {t_python or '(not run)'}
+
+## Hand-off with long-lived views
+
+The data plane (docs/dataplane.md): writer on CPU 0, reader on CPU 1, both
+keeping their mappings for the whole run. Per hand-off the writer writes N
+bytes, publishes a sequence word (release) and wakes; the reader waits,
+reads N bytes (acquire), acknowledges (release) and wakes; the time runs
+from the writer's first byte to its seeing the acknowledgement. Medians /
+p99 in microseconds, every method in the same two processes, in batches
+interleaved with the others (bench/b-handoff.c).
+
+- **shmview futex**: views of one segment, `shmv_view_wait` / `shmv_view_wake`.
+- **floor futex**: the same protocol over anonymous `MAP_SHARED` memory
+  (fork) with raw `FUTEX_WAIT_BITSET` / `FUTEX_WAKE` system calls.
+- **shmview spin** / **floor spin**: the same, spinning on the word
+  (`shmv_view_wait_spin`, and the same loop raw) with a spin longer than
+  any hand-off: both sides poll and never sleep, as iceoryx's polling
+  subscriber does.
+- **shmview adaptive**: `shmv_view_wait_spin(..., SHMV_SPIN_ADAPTIVE)`:
+  a bounded spin (up to 50 us) learnt from the thread's recent waits, then
+  the futex.
+- **iceoryx WaitSet** / **iceoryx polling**: loan a chunk, write N,
+  publish; the reader takes, reads, releases and publishes an
+  acknowledgement on a second topic; each side sleeps in a WaitSet, or
+  busy-polls `take` (bench/iox-handoff.c). The same waiting style is the
+  comparison: futex against WaitSet, spin against polling.
+- **unix socket**: write N over a socketpair, the reader reads it into its
+  buffer and reads it, one byte back.
+
+{t_handoff or '(not run)'}
 
 ## Notes of this run
 

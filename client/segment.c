@@ -356,7 +356,27 @@ static int status(shmv_client *c, shmv_status_info *out, size_t info_size) {
   return 0;
 }
 
+static int freeze(shmv_client *c, const char *name) {
+  if (!c)
+    return -EINVAL;
+  struct proto_request req;
+  struct proto_response resp;
+  int rc = named_request(&req, PROTO_OP_FREEZE, name);
+  if (rc < 0)
+    return rc;
+  rc = client_request(c, &req, &resp, NULL);
+  if (rc < 0)
+    return rc;
+  bool frozen = resp.u.segment.frozen;
+  proto_response_free(&resp);
+  return frozen ? 0 : -EPROTO; /* the answer is the segment, frozen */
+}
+
 /* ---- public: each records a failure for shmv_last_error() ---- */
+
+int shmv_freeze(shmv_client *c, const char *name) {
+  return client_result(c, freeze(c, name));
+}
 
 int shmv_create(shmv_client *c, const char *name, size_t size, unsigned mode) {
   return client_result(c, create(c, name, size, mode, 0));

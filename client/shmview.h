@@ -63,6 +63,12 @@ unsigned shmv_version_number(void);
 
 /* flags of shmv_view_open */
 #define SHMV_WRITABLE 0x1
+/* Map every page of the window now (MAP_POPULATE) instead of at its first
+ * touch: one call instead of a page fault per page. Pays for writable
+ * windows of 64 KiB and more that will be written in full (2-3x faster
+ * first writes from 1 MiB); not for read-only ones, whose read faults
+ * already map pages in batches (docs/dataplane.md, docs/benchmarks.md). */
+#define SHMV_PREFAULT 0x100 /* apart from every create flag: shmv_view_create takes both */
 
 /* Longest text form of a descriptor, with its terminating NUL:
  * NAME ':' OFFSET ':' LENGTH ':rw' */
@@ -148,6 +154,7 @@ typedef struct shmv_segment_info {
   int32_t created_nsec;    /* and nanoseconds */
   int32_t ephemeral;       /* 1: removed when its last view ends */
   int32_t unlinked;        /* 1: unlinked, still mapped (shmv_list only) */
+  int32_t frozen;          /* 1: frozen (shmv_freeze): no writable view or resize */
   /* New fields go here, at the end (see "ABI" above). */
 } shmv_segment_info;
 
@@ -171,8 +178,17 @@ int shmv_create_flags(shmv_client *c, const char *name, size_t size, unsigned mo
 int shmv_unlink(shmv_client *c, const char *name);
 
 /* Grow (new bytes are zero) or shrink a segment. Shrinking while any view
- * of the segment is leased fails with -EBUSY. Needs write permission. */
+ * of the segment is leased fails with -EBUSY. Needs write permission.
+ * -EROFS for a frozen segment. */
 int shmv_resize(shmv_client *c, const char *name, size_t size);
+
+/* Make a segment immutable, as bytes beside bytearray: from now on writable
+ * views and resizing are refused with -EROFS, while read-only views work as
+ * before; the flag survives daemon restarts and shows in shmv_stat() and
+ * shmv_list() (frozen). -EBUSY while any writable view of it is open,
+ * -EPERM unless the caller owns it or is root. Freezing a frozen segment
+ * succeeds; there is no way back. */
+int shmv_freeze(shmv_client *c, const char *name);
 
 /* One segment's record, into *out. */
 #define shmv_stat(c, name, out) shmv_stat_sized((c), (name), (out), sizeof *(out))
@@ -250,13 +266,22 @@ int shmv_status_sized(shmv_client *c, shmv_status_info *out, size_t info_size);
 typedef struct shmv_view shmv_view;
 
 /* Open a view of [offset, offset+length) of a segment (length SHMV_TO_END:
- * to the end) and map it. flags SHMV_WRITABLE asks for a writable view; a
+ * to the end) and map it. flags: SHMV_WRITABLE asks for a writable view,
+ * SHMV_PREFAULT maps its pages at once (other bits: -EINVAL); a
  * read-only view is backed by an O_RDONLY descriptor, so the kernel refuses
  * writes (SIGSEGV) and PROT_WRITE. -ERANGE if the window is outside the
  * segment, -EACCES without permission, -ENOENT if there is no such segment.
  * A zero-length view is legal and maps nothing. */
 int shmv_view_open(shmv_client *c, const char *name, size_t offset, size_t length, int flags,
                    shmv_view **out);
+
+/* Create a segment as shmv_create_flags() does and open a writable view of
+ * all of it, in one round trip to the daemon. flags: the create flags
+ * (SHMV_CREATE_EPHEMERAL) and SHMV_PREFAULT (other bits: -EINVAL). Refused
+ * where shmv_create() is, and where opening a view is (the view limit and
+ * quota), and then no segment is made. */
+int shmv_view_create(shmv_client *c, const char *name, size_t size, unsigned mode, unsigned flags,
+                     shmv_view **out);
 
 /* First byte of the view (NULL for a zero-length view opened directly). */
 void *shmv_view_data(const shmv_view *v);
@@ -278,6 +303,47 @@ size_t shmv_view_tobytes(const shmv_view *v, void *dst, size_t cap);
  * the map_cache connect option (or SHMVIEW_MAP_CACHE=0) turns that off. In
  * a forked child it only unmaps: the lease is the parent's. */
 void shmv_view_release(shmv_view *v);
+
+/* ---- waiting for a change (the data plane) ----------------------------- */
+
+/* A process that keeps a view open can wait for another process to change a
+ * 32-bit word of it, and be woken, with no daemon involved: both are the
+ * kernel's shared futex on the mapped page, so they work across processes,
+ * on read-only views too (a reader can wait, and can wake a writer).
+ * docs/dataplane.md shows the single-producer hand-off built on them.
+ *
+ * The word is the 4 bytes at `offset` of the view; its position in the
+ * segment (the view's offset + offset) must be a multiple of 4 (else
+ * -EINVAL), and it must lie inside the view (else -ERANGE). Read and write
+ * it with atomic operations (C11 atomic_uint32_t or __atomic builtins). */
+
+/* count argument of shmv_view_wake: every waiter. */
+#define SHMV_WAKE_ALL 0x7fffffff
+
+/* Block until the word at offset no longer equals expected, a wake arrives
+ * for it, or timeout_ns nanoseconds pass (negative: no timeout). Returns 0
+ * at once if the word already differs; 0 after a wake, which may come
+ * without a change (another waker, a wake meant for an older value): callers
+ * re-read the word and wait again in a loop. -ETIMEDOUT when the time ran
+ * out. Signals do not end the wait early: after a handler returns it goes on
+ * until the same deadline (CLOCK_MONOTONIC). */
+int shmv_view_wait(const shmv_view *v, size_t offset, uint32_t expected, int64_t timeout_ns);
+
+/* spin_ns of shmv_view_wait_spin: adapt the spin to how soon this thread's
+ * recent waits were satisfied. */
+#define SHMV_SPIN_ADAPTIVE ((int64_t)-1)
+
+/* shmv_view_wait, spinning on the word for up to spin_ns before sleeping:
+ * a latency-critical consumer pays CPU to save the sleep and wake-up.
+ * SHMV_SPIN_ADAPTIVE spins as long as recent waits of the calling thread
+ * needed (up to 50 us), and less after waits that slept anyway. Spinning is
+ * skipped when only one CPU is online (it would only delay the writer). */
+int shmv_view_wait_spin(const shmv_view *v, size_t offset, uint32_t expected, int64_t timeout_ns,
+                        int64_t spin_ns);
+
+/* Wake up to count (>= 1, or SHMV_WAKE_ALL) processes or threads waiting on
+ * the word at offset; returns how many were woken (0 if none waited). */
+int shmv_view_wake(const shmv_view *v, size_t offset, int count);
 
 /* ---- descriptors ------------------------------------------------------- */
 

@@ -26,19 +26,27 @@ static size_t page_size(void) {
   return p;
 }
 
-static int view_open(shmv_client *c, const char *name, size_t offset, size_t length, int flags,
-                     shmv_view **out) {
-  if (!out)
-    return -EINVAL;
-  *out = NULL;
-  if (!c || (flags & ~SHMV_WRITABLE) != 0)
-    return -EINVAL;
-  if (shmv_name_check(name) < 0)
-    return -EINVAL;
-  bool writable = (flags & SHMV_WRITABLE) != 0;
-  bool to_end = length == SHMV_TO_END;
-  if (!to_end && length > SIZE_MAX - offset)
-    return -ERANGE;
+/* SHMV_PREFAULT on a cached mapping: its pages may have been dropped from
+ * it (never touched, or reclaimed). Best effort: kernels before 5.14 lack
+ * MADV_POPULATE_*, and the pages then fault in at first touch as usual. */
+static void prefault_pages(void *addr, size_t len, bool writable) {
+#if defined(MADV_POPULATE_READ) && defined(MADV_POPULATE_WRITE)
+  (void)madvise(addr, len, writable ? MADV_POPULATE_WRITE : MADV_POPULATE_READ);
+#else
+  (void)addr;
+  (void)len;
+  (void)writable;
+#endif
+}
+
+/* Send req (an OPEN, or another op whose answer is a view of req->name at
+ * req->offset) and map the view it answers with. prefault: SHMV_PREFAULT. */
+static int view_request(shmv_client *c, struct proto_request *req, bool prefault,
+                        shmv_view **out) {
+  const char *name = req->name;
+  size_t offset = (size_t)req->offset;
+  bool writable = req->writable;
+  bool to_end = req->length == PROTO_TO_END;
 
   struct shmv_view *v = calloc(1, sizeof *v);
   struct client_mapping *m = calloc(1, sizeof *m);
@@ -48,18 +56,10 @@ static int view_open(shmv_client *c, const char *name, size_t offset, size_t len
     return -ENOMEM;
   }
 
-  struct proto_request req;
   struct proto_response resp;
-  memset(&req, 0, sizeof req);
-  req.op = PROTO_OP_OPEN;
-  strcpy(req.name, name); /* fits: checked above */
-  req.offset = (uint64_t)offset;
-  req.length = to_end ? PROTO_TO_END : (uint64_t)length;
-  req.writable = writable;
-  req.fields = PROTO_F_NAME | PROTO_F_OFFSET | PROTO_F_LENGTH | PROTO_F_WRITABLE;
   int fd = -1;
   uint64_t generation = 0;
-  int rc = client_request_gen(c, &req, &resp, &fd, &generation);
+  int rc = client_request_gen(c, req, &resp, &fd, &generation);
   if (rc < 0) {
     free(v);
     free(m);
@@ -69,8 +69,8 @@ static int view_open(shmv_client *c, const char *name, size_t offset, size_t len
   proto_response_free(&resp);
 
   /* The answer must describe what was asked for. */
-  bool sane = strcmp(pv.name, name) == 0 && pv.offset == req.offset && pv.writable == writable &&
-              pv.length != PROTO_TO_END && (to_end || pv.length == req.length) &&
+  bool sane = strcmp(pv.name, name) == 0 && pv.offset == req->offset && pv.writable == writable &&
+              pv.length != PROTO_TO_END && (to_end || pv.length == req->length) &&
               pv.length <= SIZE_MAX - offset && pv.offset <= pv.segment_size &&
               pv.length <= pv.segment_size - pv.offset && pv.segment_size <= (uint64_t)INT64_MAX &&
               (pv.length == 0 || fd >= 0);
@@ -109,8 +109,11 @@ static int view_open(shmv_client *c, const char *name, size_t offset, size_t len
       m->base = hit.base;
       m->maplen = hit.len;
       m->map_start = hit.start;
+      if (prefault)
+        prefault_pages((char *)m->base + (start - m->map_start), maplen, writable);
     } else {
-      void *base = mmap(NULL, maplen, prot, MAP_SHARED, fd, (off_t)start);
+      int mflags = MAP_SHARED | (prefault ? MAP_POPULATE : 0);
+      void *base = mmap(NULL, maplen, prot, mflags, fd, (off_t)start);
       if (base == MAP_FAILED) {
         rc = -errno;
         goto fail_lease;
@@ -140,6 +143,72 @@ fail_lease:
   free(v);
   free(m);
   return rc;
+}
+
+static int view_open(shmv_client *c, const char *name, size_t offset, size_t length, int flags,
+                     shmv_view **out) {
+  if (!out)
+    return -EINVAL;
+  *out = NULL;
+  if (!c || (flags & ~(SHMV_WRITABLE | SHMV_PREFAULT)) != 0)
+    return -EINVAL;
+  if (shmv_name_check(name) < 0)
+    return -EINVAL;
+  bool to_end = length == SHMV_TO_END;
+  if (!to_end && length > SIZE_MAX - offset)
+    return -ERANGE;
+
+  struct proto_request req;
+  memset(&req, 0, sizeof req);
+  req.op = PROTO_OP_OPEN;
+  strcpy(req.name, name); /* fits: checked above */
+  req.offset = (uint64_t)offset;
+  req.length = to_end ? PROTO_TO_END : (uint64_t)length;
+  req.writable = (flags & SHMV_WRITABLE) != 0;
+  req.fields = PROTO_F_NAME | PROTO_F_OFFSET | PROTO_F_LENGTH | PROTO_F_WRITABLE;
+  return view_request(c, &req, (flags & SHMV_PREFAULT) != 0, out);
+}
+
+_Static_assert((SHMV_PREFAULT & PROTO_CREATE_KNOWN) == 0, "one flags argument carries both");
+
+static int view_create(shmv_client *c, const char *name, size_t size, unsigned mode, unsigned flags,
+                       shmv_view **out) {
+  if (!out)
+    return -EINVAL;
+  *out = NULL;
+  if (!c || (flags & ~(PROTO_CREATE_KNOWN | (unsigned)SHMV_PREFAULT)) != 0)
+    return -EINVAL;
+  if (shmv_name_check(name) < 0)
+    return -EINVAL;
+
+  struct proto_request req;
+  memset(&req, 0, sizeof req);
+  req.op = PROTO_OP_CREATE_OPEN;
+  strcpy(req.name, name); /* fits: checked above */
+  req.size = (uint64_t)size;
+  req.mode = mode == 0 ? 0600 : mode;
+  req.flags = flags & PROTO_CREATE_KNOWN;
+  req.fields = PROTO_F_NAME | PROTO_F_SIZE | PROTO_F_MODE | PROTO_F_FLAGS;
+  /* what the answer must say: all of it, writable */
+  req.offset = 0;
+  req.length = PROTO_TO_END;
+  req.writable = true;
+  bool prefault = (flags & SHMV_PREFAULT) != 0;
+  int rc = view_request(c, &req, prefault, out);
+  if (rc != -EOPNOTSUPP)
+    return rc;
+  /* A daemon from before create_open: the same in two round trips. */
+  if ((rc = shmv_create_flags(c, name, size, mode, flags & PROTO_CREATE_KNOWN)) < 0)
+    return rc;
+  rc = view_open(c, name, 0, SHMV_TO_END, SHMV_WRITABLE | (prefault ? SHMV_PREFAULT : 0), out);
+  if (rc < 0)
+    shmv_unlink(c, name);
+  return rc;
+}
+
+int shmv_view_create(shmv_client *c, const char *name, size_t size, unsigned mode, unsigned flags,
+                     shmv_view **out) {
+  return client_result(c, view_create(c, name, size, mode, flags, out));
 }
 
 int shmv_view_open(shmv_client *c, const char *name, size_t offset, size_t length, int flags,

@@ -109,6 +109,7 @@ static void segment_to_proto(const struct segment *s, struct proto_segment *out)
   out->ephemeral = s->ephemeral;
   out->unlinked = !s->linked;
   out->unlink_id = s->unlink_id;
+  out->frozen = s->frozen;
 }
 
 /* An ephemeral segment is no longer its creator's to remove. */
@@ -222,7 +223,7 @@ static void fail_unrecorded(struct op_ctx *x, int rc, const char *what) {
 /* The intent goes to the state file before the object exists and the
  * completion after, so a daemon killed in between removes the object at
  * its next start; a completion that cannot be written undoes the create. */
-static void op_create(struct op_ctx *x) {
+static struct segment *create_segment(struct op_ctx *x) {
   const struct proto_request *req = x->req;
   struct state *st = x->d->state;
   struct segment intent, *s;
@@ -231,18 +232,18 @@ static void op_create(struct op_ctx *x) {
 
   if (req->mode > 0777) {
     fail(x, EINVAL, "mode %#o has bits other than permissions", req->mode);
-    return;
+    return NULL;
   }
   if (req->flags & ~PROTO_CREATE_KNOWN) {
     fail(x, EINVAL, "unknown create flags %#x", (unsigned)(req->flags & ~PROTO_CREATE_KNOWN));
-    return;
+    return NULL;
   }
   if (registry_find(&x->d->reg, req->name) != NULL) {
     fail(x, EEXIST, "segment '%s' already exists", req->name);
-    return;
+    return NULL;
   }
   if (check_size_limits(x, req->size, 0) < 0 || check_quota(x, x->p->uid, req->size, 1, 0) < 0)
-    return;
+    return NULL;
   memset(&intent, 0, sizeof intent);
   snprintf(intent.name, sizeof intent.name, "%s", req->name);
   intent.size = req->size;
@@ -253,7 +254,7 @@ static void op_create(struct op_ctx *x) {
   rc = state_creating(st, &intent);
   if (rc < 0) {
     fail_unrecorded(x, rc, "the new segment");
-    return;
+    return NULL;
   }
   rc = registry_create(&x->d->reg, req->name, req->size, x->p->uid, x->p->gid, req->mode, &s,
                        &foreign);
@@ -262,19 +263,19 @@ static void op_create(struct op_ctx *x) {
   if (rc == -ENOSPC) {
     fail(x, ENOSPC, "no room in shared memory for %llu byte%s", (unsigned long long)req->size,
          PLURAL(req->size));
-    return;
+    return NULL;
   }
   if (rc == -EEXIST) {
     fail(x, EEXIST,
          "the name '%s' is taken by " TRUST_SHM_DIR "/%s.%s, a shared-memory object the daemon "
          "did not create (owned by uid %u); it is left alone",
          req->name, x->d->reg.prefix, req->name, (unsigned)foreign);
-    return;
+    return NULL;
   }
   if (rc < 0) {
     log_error("create %s: %s", req->name, strerror(-rc));
     fail(x, -rc, "cannot create segment '%s': %s", req->name, strerror(-rc));
-    return;
+    return NULL;
   }
   s->ephemeral = (req->flags & PROTO_CREATE_EPHEMERAL) != 0; /* recorded with it */
   rc = state_created(st, s);
@@ -282,7 +283,7 @@ static void op_create(struct op_ctx *x) {
     registry_unlink(&x->d->reg, s);
     state_unlinked(st, req->name);
     fail_unrecorded(x, rc, "the new segment");
-    return;
+    return NULL;
   }
   if (s->ephemeral) {
     s->creator = x->p;
@@ -290,50 +291,59 @@ static void op_create(struct op_ctx *x) {
   }
   log_info("created %s (%llu bytes, uid %u, mode %04o%s)", s->name, (unsigned long long)s->size,
            (unsigned)s->uid, s->mode, s->ephemeral ? ", ephemeral" : "");
-  segment_to_proto(s, &x->resp->u.segment);
+  return s;
 }
 
-static void op_open(struct op_ctx *x) {
-  const struct proto_request *req = x->req;
+static void op_create(struct op_ctx *x) {
+  struct segment *s = create_segment(x);
+
+  if (s != NULL)
+    segment_to_proto(s, &x->resp->u.segment);
+}
+
+/* The view limit and the caller's view quota have room for one more. */
+static int check_view_room(struct op_ctx *x) {
   const struct daemon_config *cfg = &x->d->cfg;
+
+  if (cfg->max_views != 0 && x->d->leases.count >= cfg->max_views) {
+    fail(x, ENOSPC, "the daemon's view limit of %llu is reached",
+         (unsigned long long)cfg->max_views);
+    return -1;
+  }
+  return check_quota(x, x->p->uid, 0, 0, 1);
+}
+
+/* Lease a view of [offset, offset+req_length) of s (PROTO_TO_END: to the
+ * end) to the peer and answer with it and its descriptor: 0, or -1 with an
+ * error answer. Permission is the caller's to check. */
+static int open_view(struct op_ctx *x, struct segment *s, uint64_t offset, uint64_t req_length,
+                     bool writable) {
   struct proto_view *v = &x->resp->u.view;
-  struct segment *s = lookup(x);
   uint64_t length;
   struct lease *l;
   bool record;
   int fd, rc;
 
-  if (s == NULL)
-    return;
-  if (!may_access(x->p, s, req->writable ? 6 : 4)) {
-    fail(x, EACCES, "no %s permission on segment '%s'", req->writable ? "write" : "read", s->name);
-    return;
-  }
   /* Overflow-safe: offset <= size first, then length against what is left. */
-  if (req->offset > s->size) {
-    fail(x, ERANGE, "offset %llu is past the end of '%s' (%llu byte%s)",
-         (unsigned long long)req->offset, s->name, (unsigned long long)s->size, PLURAL(s->size));
-    return;
+  if (offset > s->size) {
+    fail(x, ERANGE, "offset %llu is past the end of '%s' (%llu byte%s)", (unsigned long long)offset,
+         s->name, (unsigned long long)s->size, PLURAL(s->size));
+    return -1;
   }
-  length = req->length == PROTO_TO_END ? s->size - req->offset : req->length;
-  if (length > s->size - req->offset) {
+  length = req_length == PROTO_TO_END ? s->size - offset : req_length;
+  if (length > s->size - offset) {
     fail(x, ERANGE, "range %llu+%llu is past the end of '%s' (%llu byte%s)",
-         (unsigned long long)req->offset, (unsigned long long)req->length, s->name,
+         (unsigned long long)offset, (unsigned long long)req_length, s->name,
          (unsigned long long)s->size, PLURAL(s->size));
-    return;
+    return -1;
   }
-  if (cfg->max_views != 0 && x->d->leases.count >= cfg->max_views) {
-    fail(x, ENOSPC, "the daemon's view limit of %llu is reached",
-         (unsigned long long)cfg->max_views);
-    return;
-  }
-  if (check_quota(x, x->p->uid, 0, 0, 1) < 0)
-    return;
-  fd = registry_open_fd(&x->d->reg, s, req->writable);
+  if (check_view_room(x) < 0)
+    return -1;
+  fd = registry_open_fd(&x->d->reg, s, writable);
   if (fd < 0) {
     log_error("open %s: %s", s->name, strerror(-fd));
     fail(x, -fd, "cannot open segment '%s': %s", s->name, strerror(-fd));
-    return;
+    return -1;
   }
   /* A writable view's holder may have truncated it: never hand out a
    * mapping that would fault. */
@@ -341,7 +351,7 @@ static void op_open(struct op_ctx *x) {
     close(fd);
     fail(x, EIO, "segment '%s' was truncated behind the daemon's back and cannot be restored",
          s->name);
-    return;
+    return -1;
   }
   /* Who holds the mapping, in a form that outlives this daemon: the
    * process's pid and start time (read once per connection). */
@@ -350,26 +360,65 @@ static void op_open(struct op_ctx *x) {
     x->p->start_known = true;
   }
   l = lease_add(&x->d->leases, &x->d->reg, &x->p->leases, x->p->uid, x->p->pid, x->p->start, s,
-                req->offset, length, req->writable, &record);
+                offset, length, writable, &record);
   if (l == NULL) {
     close(fd);
     fail(x, ENOMEM, "out of memory");
-    return;
+    return -1;
   }
   if (record && x->p->pid > 0 && (rc = state_held(x->d->state, l->hold)) < 0) {
     lease_remove(&x->d->leases, &x->d->reg, l);
     close(fd);
     fail_unrecorded(x, rc, "the view");
-    return;
+    return -1;
   }
   settle(s);
   memcpy(v->name, s->name, sizeof v->name);
-  v->offset = req->offset;
+  v->offset = offset;
   v->length = length;
   v->segment_size = s->size;
   v->lease = l->id;
-  v->writable = req->writable;
+  v->writable = writable;
   *x->fd_out = fd;
+  return 0;
+}
+
+static void op_open(struct op_ctx *x) {
+  const struct proto_request *req = x->req;
+  struct segment *s = lookup(x);
+
+  if (s == NULL)
+    return;
+  if (!may_access(x->p, s, req->writable ? 6 : 4)) {
+    fail(x, EACCES, "no %s permission on segment '%s'", req->writable ? "write" : "read", s->name);
+    return;
+  }
+  if (req->writable && s->frozen) {
+    fail(x, EROFS, "segment '%s' is frozen: only read-only views of it may be opened", s->name);
+    return;
+  }
+  open_view(x, s, req->offset, req->length, req->writable);
+}
+
+/* create, then a writable view of all of it: one round trip. The view's
+ * limits are checked first, so that a view refused leaves no segment. */
+static void op_create_open(struct op_ctx *x) {
+  struct segment *s;
+
+  if (check_view_room(x) < 0 || (s = create_segment(x)) == NULL)
+    return;
+  if (open_view(x, s, 0, PROTO_TO_END, true) < 0) {
+    /* undone as op_unlink does it (no view of it exists) */
+    char name[PROTO_NAME_MAX + 1];
+
+    memcpy(name, s->name, sizeof name);
+    if (state_unlinked(x->d->state, name) < 0)
+      return; /* it stays, recorded; its creator may remove it */
+    lease_segment_unlinking(&x->d->leases, &x->d->reg, s);
+    settle(s);
+    if (registry_unlink(&x->d->reg, s) < 0)
+      state_created(x->d->state, s);
+  }
 }
 
 void ops_lease_end(struct daemon *d, struct lease *l, const char *why) {
@@ -515,6 +564,10 @@ static void op_resize(struct op_ctx *x) {
     fail(x, EACCES, "no write permission on segment '%s'", s->name);
     return;
   }
+  if (s->frozen) {
+    fail(x, EROFS, "segment '%s' is frozen: its size cannot change", s->name);
+    return;
+  }
   if (req->size < s->size && s->views > 0) {
     fail(x, EBUSY, "cannot shrink segment '%s': it has %llu live view%s", s->name,
          (unsigned long long)s->views, s->views == 1 ? "" : "s");
@@ -590,10 +643,50 @@ static void op_status(struct op_ctx *x) {
   }
 }
 
+/* From now on no writable view and no resize: the segment's bytes stop
+ * changing. The owner's or root's to decide, as unlink is; refused while
+ * any writable view is open, kept ones of processes not yet back after a
+ * restart included (they count in writable_views). */
+static void op_freeze(struct op_ctx *x) {
+  struct segment *s = lookup(x);
+  int rc;
+
+  if (s == NULL)
+    return;
+  if (x->p->uid != 0 && x->p->uid != s->uid) {
+    fail(x, EPERM, "only the owner of segment '%s' (uid %u) or root may freeze it", s->name,
+         (unsigned)s->uid);
+    return;
+  }
+  if (!s->frozen) {
+    if (s->writable_views > 0) {
+      fail(x, EBUSY, "cannot freeze segment '%s': %llu writable view%s of it %s open", s->name,
+           (unsigned long long)s->writable_views, PLURAL(s->writable_views),
+           s->writable_views == 1 ? "is" : "are");
+      return;
+    }
+    if ((rc = state_frozen(x->d->state, s->name)) < 0) {
+      fail_unrecorded(x, rc, "the freeze");
+      return;
+    }
+    s->frozen = true;
+    log_info("froze %s (asked by uid %u)", s->name, (unsigned)x->p->uid);
+  }
+  segment_to_proto(s, &x->resp->u.segment);
+}
+
 static void (*const handlers[PROTO_OP_COUNT_])(struct op_ctx *) = {
-  [PROTO_OP_HELLO] = op_hello,     [PROTO_OP_CREATE] = op_create, [PROTO_OP_OPEN] = op_open,
-  [PROTO_OP_RELEASE] = op_release, [PROTO_OP_LIST] = op_list,     [PROTO_OP_STAT] = op_stat,
-  [PROTO_OP_UNLINK] = op_unlink,   [PROTO_OP_RESIZE] = op_resize, [PROTO_OP_STATUS] = op_status,
+  [PROTO_OP_HELLO] = op_hello,
+  [PROTO_OP_CREATE] = op_create,
+  [PROTO_OP_OPEN] = op_open,
+  [PROTO_OP_RELEASE] = op_release,
+  [PROTO_OP_LIST] = op_list,
+  [PROTO_OP_STAT] = op_stat,
+  [PROTO_OP_UNLINK] = op_unlink,
+  [PROTO_OP_RESIZE] = op_resize,
+  [PROTO_OP_STATUS] = op_status,
+  [PROTO_OP_FREEZE] = op_freeze,
+  [PROTO_OP_CREATE_OPEN] = op_create_open,
 };
 
 void ops_handle(struct daemon *d, struct peer *p, const struct proto_request *req,

@@ -43,6 +43,7 @@ struct segment {
   unsigned refs; /* the name (while linked) + one per lease */
   bool linked;   /* false once unlinked: kept while leased */
   bool adopted;  /* re-adopted at start: old views may come back */
+  bool frozen;   /* no writable view or resize any more (ops.c), kept in the state file */
   LIST_HEAD(, lease) writers; /* its writable leases (lease.c keeps it) */
   /* Ephemeral: removed when its last view ends. Until its first view
    * opens, it belongs to its creator's connection (`creator`, on that

@@ -6,9 +6,10 @@
  *
  *   shmview-state 1
  *   ? NAME SIZE UID GID MODE(octal) CREATED_SEC CREATED_NSEC   (a create begins)
- *   + NAME SIZE UID GID MODE(octal) CREATED_SEC CREATED_NSEC   (a segment)
+ *   + NAME SIZE UID GID MODE(octal) CREATED_SEC CREATED_NSEC[ frozen]   (a segment)
  *   = NAME SIZE
  *   - NAME
+ *   F NAME                                                     (it was frozen)
  *   v NAME PID START VIEWS WRITABLE                            (a hold, lease.h;
  *                                                               VIEWS 0: it ended)
  *
@@ -71,12 +72,13 @@ static int write_all(int fd, const char *buf, size_t len) {
   return 0;
 }
 
-/* "K NAME SIZE UID GID MODE SEC NSEC[ ephemeral]": the flag word is written
- * only when set, so other records keep their old form. */
+/* "K NAME SIZE UID GID MODE SEC NSEC[ ephemeral][ frozen]": a flag word is
+ * written only when set, so other records keep their old form. */
 static int format_segment(char *buf, size_t cap, char kind, const struct segment *s) {
-  return snprintf(buf, cap, "%c %s %" PRIu64 " %u %u %o %lld %ld%s\n", kind, s->name, s->size,
+  return snprintf(buf, cap, "%c %s %" PRIu64 " %u %u %o %lld %ld%s%s\n", kind, s->name, s->size,
                   (unsigned)s->uid, (unsigned)s->gid, s->mode, (long long)s->created.tv_sec,
-                  (long)s->created.tv_nsec, s->ephemeral ? " ephemeral" : "");
+                  (long)s->created.tv_nsec, s->ephemeral ? " ephemeral" : "",
+                  s->frozen ? " frozen" : "");
 }
 
 static int format_hold(char *buf, size_t cap, const struct hold *h) {
@@ -283,6 +285,13 @@ int state_unlinked(struct state *st, const char *name) {
   return append(st, line);
 }
 
+int state_frozen(struct state *st, const char *name) {
+  char line[PROTO_NAME_MAX + 8];
+
+  snprintf(line, sizeof line, "F %s\n", name);
+  return append(st, line);
+}
+
 int state_held(struct state *st, struct hold *h) {
   char line[PROTO_NAME_MAX + 96];
   int rc;
@@ -351,11 +360,15 @@ static bool replay_line(struct replay *rp, const char *line) {
   case '+': {
     struct timespec created;
     char flag[16];
+    char flag2[16];
     int n;
 
-    n = sscanf(line + 1, " %200s %llu %u %u %o %lld %ld %15s%c", name, &size, &uid, &gid, &mode,
-               &sec, &nsec, flag, &tail);
-    if ((n != 7 && !(n == 8 && strcmp(flag, "ephemeral") == 0)) || !proto_name_valid(name) ||
+    n = sscanf(line + 1, " %200s %llu %u %u %o %lld %ld %15s %15s%c", name, &size, &uid, &gid,
+               &mode, &sec, &nsec, flag, flag2, &tail);
+    bool ephemeral = (n >= 8 && strcmp(flag, "ephemeral") == 0);
+    bool frozen = (n == 8 && strcmp(flag, "frozen") == 0) || (n == 9 && strcmp(flag2, "frozen") == 0);
+    if (n < 7 || n > 9 || (n >= 8 && !ephemeral && !frozen) || (n == 9 && !(ephemeral && frozen)) ||
+        !proto_name_valid(name) ||
         mode > 0777 || nsec < 0 || nsec >= 1000000000L)
       return false;
     if (line[0] == '?') {
@@ -370,9 +383,17 @@ static bool replay_line(struct replay *rp, const char *line) {
     created.tv_nsec = nsec;
     if (registry_adopt(r, name, size, (uid_t)uid, (gid_t)gid, mode, created, &s) != 0)
       return false;
-    s->ephemeral = n == 8;
+    s->ephemeral = ephemeral;
+    s->frozen = frozen;
     return true;
   }
+  case 'F':
+    if (sscanf(line, "F %200s%c", name, &tail) != 1)
+      return false;
+    s = registry_find(r, name);
+    if (s != NULL)
+      s->frozen = true;
+    return true;
   case '=':
     if (sscanf(line, "= %200s %llu%c", name, &size, &tail) != 2)
       return false;

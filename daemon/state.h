@@ -46,6 +46,7 @@ int state_creating(struct state *st, const struct segment *s); /* before the obj
 int state_created(struct state *st, const struct segment *s);
 int state_resized(struct state *st, const char *name, uint64_t size);
 int state_unlinked(struct state *st, const char *name);
+int state_frozen(struct state *st, const char *name);
 int state_held(struct state *st, struct hold *h); /* a new hold (lease.h) */
 
 /* Rewrite the file now (dropping holds that keep nothing). */

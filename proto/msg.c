@@ -314,6 +314,7 @@ static const struct proto_field segment_fields[] = {
   FLD(struct proto_segment, "ephemeral", PROTO_T_BOOL, ephemeral, 0, PROTO_FIELD_OPTIONAL),
   FLD(struct proto_segment, "unlinked", PROTO_T_BOOL, unlinked, 0, PROTO_FIELD_OPTIONAL),
   FLD(struct proto_segment, "unlink_id", PROTO_T_UINT, unlink_id, UINT64_MAX, PROTO_FIELD_OPTIONAL),
+  FLD(struct proto_segment, "frozen", PROTO_T_BOOL, frozen, 0, PROTO_FIELD_OPTIONAL),
 };
 
 const struct proto_msg proto_segment_msg = {
@@ -466,7 +467,7 @@ REPLY(status_reply, status_reply_fields);
 
 /* The ops. retry_safe: hello, open and the queries may be resent to a new
  * daemon (whatever the vanished one did for them went with it); create,
- * resize and unlink change segments, which outlive the daemon, and a
+ * create_open, resize, unlink and freeze change segments, which outlive the daemon, and a
  * release's lease died with the daemon that granted it. */
 const struct proto_op_info proto_ops[PROTO_OP_COUNT_] = {
   [PROTO_OP_HELLO] = { "hello", PROTO_F_VERSION, PROTO_F_VERSION, true, &hello_reply },
@@ -483,6 +484,9 @@ const struct proto_op_info proto_ops[PROTO_OP_COUNT_] = {
   [PROTO_OP_RESIZE] = { "resize", PROTO_F_NAME | PROTO_F_SIZE, PROTO_F_NAME | PROTO_F_SIZE, false,
                         &segment_reply },
   [PROTO_OP_STATUS] = { "status", 0, 0, true, &status_reply },
+  [PROTO_OP_FREEZE] = { "freeze", PROTO_F_NAME, PROTO_F_NAME, false, &segment_reply },
+  [PROTO_OP_CREATE_OPEN] = { "create_open", PROTO_F_NAME | PROTO_F_SIZE | PROTO_F_MODE | PROTO_F_FLAGS,
+                             PROTO_F_NAME | PROTO_F_SIZE, false, &view_reply },
 };
 
 const struct proto_op_info *proto_op_info(enum proto_op op) {

@@ -47,7 +47,9 @@ enum proto_op {
   PROTO_OP_UNLINK,
   PROTO_OP_RESIZE,
   PROTO_OP_STATUS,
-  PROTO_OP_COUNT_ /* not an op */
+  PROTO_OP_FREEZE,      /* make a segment immutable */
+  PROTO_OP_CREATE_OPEN, /* create, and answer with a writable view of all of it */
+  PROTO_OP_COUNT_       /* not an op */
 };
 
 /* "hello", "create", ...; NULL for an invalid op. */
@@ -125,6 +127,7 @@ struct proto_segment {
   bool ephemeral; /* created with PROTO_CREATE_EPHEMERAL */
   bool unlinked;  /* unlinked, still mapped (list only) */
   uint64_t unlink_id; /* with unlinked: its place in that list */
+  bool frozen;        /* no writable view or resize any more (freeze) */
 };
 
 struct proto_holder {            /* one view lease, for stat's holders */

@@ -28,7 +28,7 @@ ok "--version: $(cat "$dir/out")"
 run 0 "$SHMVIEW_CLI" --help
 grep -q '^usage: shmview' "$dir/out" || fail "--help has no usage line"
 ok "--help"
-for c in list stat create rm unlink resize dump cat write status; do
+for c in list stat create rm unlink resize dump cat write status wait wake freeze; do
   run 0 "$SHMVIEW_CLI" "$c" --help
   grep -q "^usage: shmview " "$dir/out" || fail "$c --help has no usage line"
   run 0 "$SHMVIEW_CLI" help "$c"
@@ -182,8 +182,8 @@ names = [o["name"] for o in doc]
 assert names == sorted(names) == ["alpha", "beta", "js"], names
 o = doc[2]
 assert set(o) == {"name", "size", "uid", "gid", "mode", "views", "writable_views", "created",
-                  "ephemeral", "unlinked"}, o
-assert o["ephemeral"] is False and o["unlinked"] is False, o
+                  "ephemeral", "unlinked", "frozen"}, o
+assert o["ephemeral"] is False and o["unlinked"] is False and o["frozen"] is False, o
 assert o["size"] == 4096 and o["uid"] == uid and o["gid"] == gid, o
 assert o["mode"] == "0600" and o["views"] == 0 and o["writable_views"] == 0, o
 t = datetime.datetime.fromisoformat(o["created"])

@@ -50,11 +50,15 @@ check() {
 cli=$SHMVIEW_CLI
 check "stat status " "$cli" st
 check "cat create " "$cli" c
+check "freeze " "$cli" fr
+check "alpha alps " "$cli" --socket "$sock" freeze al
 check "--json " "$cli" --js
 check "--bytes " "$cli" list --by
 check "--no-header " "$cli" --socket "$sock" ls --no
 check "--help --length --offset " "$cli" dump --
 check "--mode " "$cli" create --m
+check "wait wake write " "$cli" w
+check "alpha alps " "$cli" --socket "$sock" wait --timeout 5 al
 check "alpha alps " "$cli" --socket "$sock" stat al
 check "alpha alps beta " "$cli" --socket "$sock" dump ""
 check "beta " "$cli" --socket "$sock" rm --help b

@@ -109,6 +109,78 @@ static int parse_mode(const char *s, unsigned *out) {
   return 0;
 }
 
+/* Decimal or 0x-hex, at most 0xffffffff. */
+static int parse_u32(const char *s, uint64_t *out) {
+  int base = 10;
+  uint64_t n = 0;
+
+  if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+    base = 16;
+    s += 2;
+  }
+  if (*s == '\0')
+    return -1;
+  for (; *s != '\0'; s++) {
+    int dgt;
+    if (*s >= '0' && *s <= '9')
+      dgt = *s - '0';
+    else if (base == 16 && *s >= 'a' && *s <= 'f')
+      dgt = *s - 'a' + 10;
+    else if (base == 16 && *s >= 'A' && *s <= 'F')
+      dgt = *s - 'A' + 10;
+    else
+      return -1;
+    n = n * (unsigned)base + (unsigned)dgt;
+    if (n > UINT32_MAX)
+      return -1;
+  }
+  *out = n;
+  return 0;
+}
+
+/* DIGITS[.DIGITS][ns|us|ms|s|m|h] (seconds without a unit) into
+ * nanoseconds, at most about 292 years. */
+static int parse_duration(const char *s, uint64_t *out) {
+  static const struct {
+    const char *unit;
+    uint64_t ns;
+  } units[] = {
+    { "ns", 1 },        { "us", 1000 },          { "ms", 1000000 },        { "s", 1000000000 },
+    { "", 1000000000 }, { "m", 60000000000ull }, { "h", 3600000000000ull }
+  };
+  uint64_t whole = 0, frac = 0, scale = 1;
+  const char *p = s;
+
+  if (*p < '0' || *p > '9')
+    return -1;
+  for (; *p >= '0' && *p <= '9'; p++) {
+    whole = whole * 10 + (uint64_t)(*p - '0');
+    if (whole > (uint64_t)INT64_MAX / 10)
+      return -1;
+  }
+  if (*p == '.') {
+    p++;
+    if (*p < '0' || *p > '9')
+      return -1;
+    for (; *p >= '0' && *p <= '9'; p++)
+      if (scale < 1000000000ull) {
+        frac = frac * 10 + (uint64_t)(*p - '0');
+        scale *= 10;
+      }
+  }
+  for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+    if (strcmp(p, units[i].unit) != 0)
+      continue;
+    uint64_t u = units[i].ns;
+    if (whole > (uint64_t)INT64_MAX / u)
+      return -1;
+    /* frac / scale of a unit, at nanosecond precision */
+    *out = whole * u + (u >= scale ? frac * (u / scale) : frac / (scale / u));
+    return *out > (uint64_t)INT64_MAX ? -1 : 0;
+  }
+  return -1;
+}
+
 /* Check text as a value of type into v; noun names it in a message. 0 or
  * a usage error. Windows are checked once the options are known. */
 static int convert(const struct cli_command *cmd, enum cli_type type, const char *noun,
@@ -141,6 +213,16 @@ static int convert(const struct cli_command *cmd, enum cli_type type, const char
     if (parse_mode(text, &mode) != 0)
       return cli_usage_error(cmd, "bad %s '%s' (octal, at most 0777)", noun, text);
     n = mode;
+    break;
+  case CLI_T_U32:
+    if (parse_u32(text, &n) != 0)
+      return cli_usage_error(cmd, "bad %s '%s' (0 to 4294967295, or 0x0 to 0xffffffff)", noun,
+                             text);
+    break;
+  case CLI_T_TIME:
+    if (parse_duration(text, &n) != 0)
+      return cli_usage_error(
+          cmd, "bad %s '%s' (seconds, or a number followed by ns, us, ms, s, m or h)", noun, text);
     break;
   }
   v->text = text;

@@ -49,7 +49,10 @@ enum cli_type {
                  * cli_window_options applied: cli_args.window */
   CLI_T_SIZE,   /* bytes, as proto_size_parse() reads them (64k, 1.5M, 1TiB) */
   CLI_T_LENGTH, /* a size, or "end" (SHMV_TO_END) */
-  CLI_T_MODE    /* octal permission bits, at most 0777 */
+  CLI_T_MODE,   /* octal permission bits, at most 0777 */
+  CLI_T_U32,    /* a 32-bit word: decimal, or hex with 0x */
+  CLI_T_TIME    /* a duration: seconds, or a number followed by ns, us, ms,
+                 * s, m or h; n is in nanoseconds */
 };
 
 /* One option of a command. */
@@ -114,6 +117,9 @@ extern const struct cli_command cli_cmd_dump;
 extern const struct cli_command cli_cmd_cat;
 extern const struct cli_command cli_cmd_write;
 extern const struct cli_command cli_cmd_status;
+extern const struct cli_command cli_cmd_wait;
+extern const struct cli_command cli_cmd_wake;
+extern const struct cli_command cli_cmd_freeze;
 
 /* ---- arguments (args.c) ------------------------------------------------ */
 
@@ -199,7 +205,7 @@ const char *cli_time_rfc3339(const struct timespec *ts, char *buf, size_t cap);
 void cli_json_string(FILE *out, const char *s);
 
 /* The JSON object of a segment: name, size, uid, gid, mode, views,
- * writable_views, created (no trailing newline). */
+ * writable_views, created, frozen (no trailing newline). */
 void cli_json_segment(FILE *out, const shmv_segment_info *info);
 
 /* ---- tables (table.c) -------------------------------------------------- */

@@ -22,9 +22,10 @@ const struct cli_command cli_cmd_list = {
   .alias = "ls",
   .summary = "List the segments: size, owner, mode, views, creation time, flags.",
   .help = "A table sorted by name; VIEWS is total/writable; FLAGS says ephemeral\n"
-          "(removed when its last view ends) and unlinked (removed, still mapped;\n"
-          "listed after the others). --json prints an array of objects (name, size,\n"
-          "uid, gid, mode, views, writable_views, created, ephemeral, unlinked).\n"
+          "(removed when its last view ends), unlinked (removed, still mapped;\n"
+          "listed after the others) and frozen (no writable view or resize any\n"
+          "more), or - for none. --json prints an array of objects (name, size, uid,\n"
+          "gid, mode, views, writable_views, created, ephemeral, unlinked, frozen).\n"
           "--holders lists who holds views instead: one row per view (segment, pid,\n"
           "user, command, window, rw/ro, since), as fuser or ipcs -p would; with\n"
           "--json an array of objects (name, pid, uid, comm, offset, length,\n"
@@ -62,7 +63,7 @@ static int cmd_list_table(const shmv_segment_info *list, size_t n, const struct 
   }
   for (size_t i = 0; i < n; i++) {
     const shmv_segment_info *s = &list[i];
-    char size[CLI_SIZE_MAX], owner[256], mode[16], views[48], created[64];
+    char size[CLI_SIZE_MAX], owner[256], mode[16], views[48], created[64], flags[40];
     const char *cells[7];
 
     snprintf(mode, sizeof mode, "%04o", s->mode & 07777);
@@ -76,10 +77,10 @@ static int cmd_list_table(const shmv_segment_info *list, size_t n, const struct 
     struct timespec when = { .tv_sec = (time_t)s->created_sec, .tv_nsec = s->created_nsec };
     cells[5] = cli_time_local(&when, created, sizeof created);
     /* as ipcs marks a removed segment still attached ("dest") */
-    cells[6] = s->ephemeral && s->unlinked ? "ephemeral,unlinked"
-               : s->ephemeral              ? "ephemeral"
-               : s->unlinked               ? "unlinked"
-                                           : "-";
+    snprintf(flags, sizeof flags, "%s%s%s%s%s", s->ephemeral ? "ephemeral" : "",
+             s->ephemeral && (s->unlinked || s->frozen) ? "," : "", s->unlinked ? "unlinked" : "",
+             s->unlinked && s->frozen ? "," : "", s->frozen ? "frozen" : "");
+    cells[6] = flags[0] != '\0' ? flags : "-";
     if (cli_table_add(t, cells) != 0) {
       cli_table_free(t);
       cli_error("out of memory");

@@ -48,6 +48,7 @@ static int cmd_stat_exec(struct cli_ctx *ctx, const struct cli_args *args) {
   printf("mode:           %04o\n", s.mode & 07777);
   printf("views:          %" PRIu64 "\n", s.views);
   printf("writable views: %" PRIu64 "\n", s.writable_views);
+  printf("frozen:         %s\n", s.frozen ? "yes (no writable view or resize)" : "no");
   struct timespec created = { .tv_sec = (time_t)s.created_sec, .tv_nsec = s.created_nsec };
   printf("created:        %s (%s)\n", cli_time_local(&created, when, sizeof when),
          cli_time_rfc3339(&created, iso, sizeof iso));

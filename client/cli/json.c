@@ -46,6 +46,7 @@ void cli_json_segment(FILE *out, const shmv_segment_info *info) {
           info->size, (unsigned long)info->uid, (unsigned long)info->gid, info->mode & 07777,
           info->views, info->writable_views);
   cli_json_string(out, cli_time_rfc3339(&when, created, sizeof created));
-  fprintf(out, ", \"ephemeral\": %s, \"unlinked\": %s}", info->ephemeral ? "true" : "false",
-          info->unlinked ? "true" : "false");
+  fprintf(out, ", \"ephemeral\": %s, \"unlinked\": %s, \"frozen\": %s}",
+          info->ephemeral ? "true" : "false", info->unlinked ? "true" : "false",
+          info->frozen ? "true" : "false");
 }

@@ -19,8 +19,9 @@
 #include "cli.h"
 
 static const struct cli_command *const cli_commands[] = {
-  &cli_cmd_list, &cli_cmd_stat, &cli_cmd_create, &cli_cmd_rm,     &cli_cmd_resize,
-  &cli_cmd_dump, &cli_cmd_cat,  &cli_cmd_write,  &cli_cmd_status, NULL
+  &cli_cmd_list, &cli_cmd_stat,  &cli_cmd_create, &cli_cmd_rm,   &cli_cmd_resize, &cli_cmd_dump,
+  &cli_cmd_cat,  &cli_cmd_write, &cli_cmd_status, &cli_cmd_wait, &cli_cmd_wake,   &cli_cmd_freeze,
+  NULL
 };
 
 static const struct cli_command *cli_find(const char *name) {

@@ -1,0 +1,368 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * b-handoff.c: the data plane with long-lived views, and its floors.
+ *
+ * handoff: N bytes (64 B .. 256 MiB) from a writer (CPU 0) to a reader
+ * (CPU 1), both keeping their mappings for the whole run. Per hand-off the
+ * writer writes N bytes, publishes a sequence word (release) and wakes; the
+ * reader waits for it, reads N bytes (acquire), acknowledges (release) and
+ * wakes; the writer's time runs from its first byte to seeing the
+ * acknowledgement. Methods:
+ *
+ *   shmview-futex     views of one segment; shmv_view_wait / shmv_view_wake
+ *   floor-futex       the same protocol over anonymous MAP_SHARED memory
+ *                     (fork) with raw FUTEX_WAIT_BITSET / FUTEX_WAKE calls
+ *   shmview-spin      shmv_view_wait_spin spinning up to 1 s: polling
+ *   floor-spin        the same spin loop, raw, then the raw futex
+ *   shmview-adaptive  shmv_view_wait_spin with SHMV_SPIN_ADAPTIVE (no floor
+ *                     of its own: compared with floor-spin)
+ *   unix-socket       write N over a socketpair, the reader reads N into its
+ *                     buffer and reads it, one byte back as the acknowledgement
+ *
+ * Every method runs in the same two processes, in batches interleaved with
+ * the others, so a floor and what it is the floor of share the machine's
+ * moods. iceoryx is bench/iox-handoff.c (run.py runs it).
+ *
+ * wakeup: the same with N = 0 and futex waiting only, same-core and
+ * cross-core: a ping-pong whose round trip is two cross-process wake-ups,
+ * shmv_view_wait/shmv_view_wake against raw futex calls.
+ */
+#define _GNU_SOURCE
+#include "config.h"
+
+#include <errno.h>
+#include <linux/futex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "shmview.h"
+#include "units.h"
+
+#define HDR     4096 /* the words' page; the payload starts after it */
+#define SEQ     0    /* offsets of the two words in the header */
+#define ACK     64
+/* The spin of the spinning methods: longer than any hand-off here, so both
+ * sides poll and never sleep, as iceoryx's polling subscriber does. The
+ * bounded, learning spin is shmview-adaptive's. */
+#define SPIN_NS 1000000000LL
+
+enum method { M_SHMV, M_FLOOR, M_SHMV_SPIN, M_FLOOR_SPIN, M_SHMV_ADAPT, M_SOCK, M_COUNT };
+static const char *mnames[M_COUNT] = { "shmview-futex", "floor-futex",      "shmview-spin",
+                                       "floor-spin",    "shmview-adaptive", "unix-socket" };
+
+/* One side's handles. */
+struct side {
+  shmv_view *view; /* the segment, this process's own view */
+  char *shv;       /* its data */
+  char *anon;      /* the floor's anonymous MAP_SHARED region */
+  char *buf;       /* the socket's private buffer */
+  int sock;
+  size_t n;
+};
+
+static uint32_t *word(char *base, size_t off) {
+  return (uint32_t *)(base + off);
+}
+
+static uint32_t load(const uint32_t *w) {
+  return __atomic_load_n(w, __ATOMIC_ACQUIRE);
+}
+
+/* ---- the floor: raw futex calls, the same loops as libshmview's ---------- */
+
+static void raw_wait(uint32_t *w, uint32_t old) {
+  while (load(w) == old)
+    syscall(SYS_futex, w, FUTEX_WAIT_BITSET, old, NULL, NULL, FUTEX_BITSET_MATCH_ANY);
+}
+
+static void raw_wait_spin(uint32_t *w, uint32_t old, int64_t spin_ns) {
+  /* the same loop as libshmview's shmv_view_wait_spin */
+  if (load(w) != old)
+    return;
+  uint64_t start = now_ns();
+  for (unsigned i = 1;; i++) {
+    __builtin_ia32_pause();
+    if (load(w) != old)
+      return;
+    if (i % 16 == 0 && (int64_t)(now_ns() - start) >= spin_ns)
+      break;
+  }
+  raw_wait(w, old);
+}
+
+static void raw_wake(uint32_t *w) {
+  syscall(SYS_futex, w, FUTEX_WAKE, 1, NULL, NULL, 0);
+}
+
+/* ---- waiting and waking, by method --------------------------------------- */
+
+static char *region(struct side *s, enum method m) {
+  return m == M_FLOOR || m == M_FLOOR_SPIN ? s->anon : s->shv;
+}
+
+/* Wait while the word at off is old. */
+static void wait_word(struct side *s, enum method m, size_t off, uint32_t old) {
+  uint32_t *w = word(region(s, m), off);
+  int rc = 0;
+  switch (m) {
+  case M_SHMV:
+    while (rc == 0 && load(w) == old)
+      rc = shmv_view_wait(s->view, off, old, -1);
+    break;
+  case M_SHMV_SPIN:
+    while (rc == 0 && load(w) == old)
+      rc = shmv_view_wait_spin(s->view, off, old, -1, SPIN_NS);
+    break;
+  case M_SHMV_ADAPT:
+    while (rc == 0 && load(w) == old)
+      rc = shmv_view_wait_spin(s->view, off, old, -1, SHMV_SPIN_ADAPTIVE);
+    break;
+  case M_FLOOR: raw_wait(w, old); break;
+  case M_FLOOR_SPIN: raw_wait_spin(w, old, SPIN_NS); break;
+  default: break;
+  }
+  if (rc != 0)
+    die("wait: %s", shmv_strerror(rc));
+}
+
+static void wake_word(struct side *s, enum method m, size_t off) {
+  if (m == M_FLOOR || m == M_FLOOR_SPIN)
+    raw_wake(word(s->anon, off));
+  else
+    shmv_view_wake(s->view, off, 1);
+}
+
+static uint64_t sum(const char *p, size_t n) {
+  const uint64_t *w = (const uint64_t *)p;
+  uint64_t s = 0;
+  size_t k = n / 8;
+  for (size_t i = 0; i < k; i++)
+    s += w[i];
+  for (size_t i = k * 8; i < n; i++)
+    s += (unsigned char)p[i];
+  return s;
+}
+
+/* ---- the two sides ------------------------------------------------------- */
+
+struct cmd {
+  int32_t method, reps, quit;
+};
+
+static void reader_batch(struct side *s, enum method m, int reps) {
+  if (m == M_SOCK) {
+    for (int i = 0; i < reps; i++) {
+      if (s->n > 0 && read_full(s->sock, s->buf, s->n))
+        die("reader: socket");
+      volatile uint64_t sink = sum(s->buf, s->n);
+      (void)sink;
+      if (write_full(s->sock, "a", 1))
+        die("reader: socket");
+    }
+    return;
+  }
+  char *r = region(s, m);
+  /* ack, not seq: the writer may have published already; between batches
+   * the two are equal. */
+  uint32_t seen = load(word(r, ACK));
+  for (int i = 0; i < reps; i++) {
+    wait_word(s, m, SEQ, seen);
+    seen = load(word(r, SEQ));
+    volatile uint64_t sink = sum(r + HDR, s->n);
+    (void)sink;
+    __atomic_store_n(word(r, ACK), seen, __ATOMIC_RELEASE);
+    wake_word(s, m, ACK);
+  }
+}
+
+static void writer_batch(struct side *s, enum method m, int reps, int rep0, uint64_t *out) {
+  if (m == M_SOCK) {
+    for (int i = 0; i < reps; i++) {
+      char a;
+      uint64_t t0 = now_ns();
+      memset(s->buf, 'a' + (rep0 + i) % 26, s->n);
+      if ((s->n > 0 && write_full(s->sock, s->buf, s->n)) || read_full(s->sock, &a, 1))
+        die("writer: socket");
+      out[i] = now_ns() - t0;
+    }
+    return;
+  }
+  char *r = region(s, m);
+  uint32_t seq = load(word(r, SEQ));
+  for (int i = 0; i < reps; i++) {
+    uint64_t t0 = now_ns();
+    memset(r + HDR, 'a' + (rep0 + i) % 26, s->n);
+    __atomic_store_n(word(r, SEQ), ++seq, __ATOMIC_RELEASE);
+    wake_word(s, m, SEQ);
+    wait_word(s, m, ACK, seq - 1);
+    out[i] = now_ns() - t0;
+  }
+}
+
+static void open_view(const struct daemon *d, struct side *s, shmv_client **c) {
+  int rc;
+  if ((rc = shmv_connect(d->socket, c)) < 0 ||
+      (rc = shmv_view_open(*c, "handoff", 0, SHMV_TO_END, SHMV_WRITABLE, &s->view)) < 0)
+    die("shmview: %s", shmv_strerror(rc));
+  s->shv = shmv_view_data(s->view);
+}
+
+static int reps_for(size_t n) {
+  int r = n <= 65536 ? 4000 : n <= (1u << 20) ? 1000 : n <= (16u << 20) ? 100 : 12;
+  return bench_opts.quick ? (r >= 100 ? r / 10 : r > 2 ? 2 : r) : r;
+}
+
+/* Measure methods[0..nm) at n bytes in one placement; RESULT lines under
+ * bench name `bench`. */
+static void measure(const char *bench, size_t n, const struct placement *pl,
+                    const enum method *methods, int nm) {
+  struct daemon d;
+  shmv_client *c;
+  struct side s;
+  int rc, sv[2];
+
+  memset(&s, 0, sizeof s);
+  s.n = n;
+  daemon_start(&d, pl->server_cpu, NULL);
+  if ((rc = shmv_connect(d.socket, &c)) < 0 || (rc = shmv_create(c, "handoff", HDR + n, 0600)) < 0)
+    die("shmview: %s", shmv_strerror(rc));
+  shmv_disconnect(c);
+  s.anon = mmap(NULL, HDR + n, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (s.anon == MAP_FAILED)
+    die("mmap %zu: %s", n, strerror(errno));
+  memset(s.anon, 0, HDR + n);
+  if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
+    die("socketpair");
+  int down[2], up[2];
+  if (pipe(down) || pipe(up))
+    die("pipe");
+
+  pid_t kid = fork();
+  if (kid == 0) {
+    close(down[1]);
+    close(up[0]);
+    close(sv[0]);
+    s.sock = sv[1];
+    pin_cpu(pl->server_cpu);
+    open_view(&d, &s, &c);
+    s.buf = calloc(1, n + 1);
+    volatile uint64_t sink = sum(s.shv, HDR + n) + sum(s.anon, HDR + n); /* faulted in */
+    (void)sink;
+    if (write_full(up[1], "r", 1))
+      _exit(1);
+    struct cmd cm;
+    /* "go" back before each batch: the writer starts its clock only once
+     * the reader is awake, so no sample holds the wake-up of the pipe */
+    while (read_full(down[0], &cm, sizeof cm) == 0 && !cm.quit && write_full(up[1], "g", 1) == 0)
+      reader_batch(&s, (enum method)cm.method, cm.reps);
+    shmv_view_release(s.view);
+    shmv_disconnect(c);
+    _exit(0);
+  }
+  close(down[0]);
+  close(up[1]);
+  close(sv[1]);
+  s.sock = sv[0];
+  pin_cpu(pl->client_cpu);
+  open_view(&d, &s, &c);
+  s.buf = calloc(1, n + 1);
+  memset(s.shv, 1, HDR + n);
+  memset(s.shv, 0, HDR);
+  char ch;
+  if (read_full(up[0], &ch, 1))
+    die("reader did not start");
+
+  int reps = reps_for(n), batches = reps >= 10 ? 10 : reps;
+  int per = reps / batches;
+  uint64_t *samples[M_COUNT];
+  int count[M_COUNT] = { 0 };
+  for (int i = 0; i < nm; i++)
+    if (!(samples[methods[i]] = malloc(sizeof(uint64_t) * (size_t)(per * batches + 1))))
+      die("malloc");
+  uint64_t *scratch = malloc(sizeof(uint64_t) * (size_t)(per > 50 ? per : 50));
+  /* one warm-up batch of each, then the batches, methods interleaved */
+  for (int b = -1; b < batches; b++)
+    for (int i = 0; i < nm; i++) {
+      enum method m = methods[i];
+      int k = b < 0 ? (per < 50 ? per : 50) : per;
+      struct cmd cm = { m, k, 0 };
+      if (write_full(down[1], &cm, sizeof cm) || read_full(up[0], &ch, 1))
+        die("reader gone");
+      writer_batch(&s, m, k, b * per, b < 0 ? scratch : samples[m] + count[m]);
+      if (b >= 0)
+        count[m] += k;
+    }
+  struct cmd q = { 0, 0, 1 };
+  write_full(down[1], &q, sizeof q);
+  int st;
+  waitpid(kid, &st, 0);
+  if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+    die("reader failed");
+
+  for (int i = 0; i < nm; i++) {
+    enum method m = methods[i];
+    if (strcmp(bench, "wakeup") == 0) {
+      if (m != M_SHMV)
+        continue;
+      result("\"bench\":\"wakeup\",\"figure\":\"futex wake-up round trip (two wake-ups) via "
+             "shmv_view_wait/wake\",\"placement\":\"%s\",\"unit\":\"us\",\"median\":%.2f,"
+             "\"p99\":%.2f,\"floor\":\"raw FUTEX_WAIT_BITSET/FUTEX_WAKE ping-pong over anonymous "
+             "MAP_SHARED (fork), same run, interleaved\",\"floor_median\":%.2f,\"floor_p99\":%.2f,"
+             "\"target\":1.1,\"samples\":%d",
+             pl->name, percentile(samples[M_SHMV], (size_t)count[M_SHMV], 50) / 1e3,
+             percentile(samples[M_SHMV], (size_t)count[M_SHMV], 99) / 1e3,
+             percentile(samples[M_FLOOR], (size_t)count[M_FLOOR], 50) / 1e3,
+             percentile(samples[M_FLOOR], (size_t)count[M_FLOOR], 99) / 1e3, count[M_SHMV]);
+    } else {
+      result("\"bench\":\"handoff\",\"method\":\"%s\",\"n\":%zu,\"placement\":\"%s\","
+             "\"unit\":\"us\",\"median\":%.3f,\"p99\":%.3f,\"samples\":%d",
+             mnames[m], n, pl->name, percentile(samples[m], (size_t)count[m], 50) / 1e3,
+             percentile(samples[m], (size_t)count[m], 99) / 1e3, count[m]);
+    }
+  }
+  for (int i = 0; i < nm; i++)
+    free(samples[methods[i]]);
+  free(scratch);
+  shmv_view_release(s.view);
+  shmv_disconnect(c);
+  munmap(s.anon, HDR + n);
+  free(s.buf);
+  close(s.sock);
+  close(down[1]);
+  close(up[0]);
+  daemon_stop(&d);
+}
+
+/* --only: the largest size (handoff), e.g. 16M. */
+int bench_handoff(void) {
+  static const enum method all[] = { M_SHMV,       M_FLOOR,      M_SHMV_SPIN,
+                                     M_FLOOR_SPIN, M_SHMV_ADAPT, M_SOCK };
+  size_t maxn = (size_t)256 << 20;
+  uint64_t v;
+  if (bench_opts.only) {
+    if (proto_size_parse(bench_opts.only, &v) != 0 || v > SIZE_MAX)
+      die("handoff: --only takes the largest size, e.g. 16M, not '%s'", bench_opts.only);
+    maxn = (size_t)v;
+  }
+  const struct placement *pl = &bench_placements[ncpus() > 1 ? 1 : 0];
+  for (size_t n = 64; n <= maxn; n *= n < 4096 ? 64 : 16)
+    measure("handoff", n, pl, all, (int)(sizeof all / sizeof all[0]));
+  return 0;
+}
+
+int bench_wakeup(void) {
+  static const enum method both[] = { M_SHMV, M_FLOOR };
+  for (int p = 0; p < 2; p++) {
+    if (bench_placements[p].server_cpu >= ncpus())
+      continue;
+    measure("wakeup", 0, &bench_placements[p], both, 2);
+  }
+  return 0;
+}
