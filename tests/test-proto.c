@@ -2109,7 +2109,7 @@ static size_t sample_frames(msgpack_sbuffer *sb, size_t *starts, size_t max) {
       resp.u.list.items = items;
       resp.u.list.count = 3;
       resp.u.list.more = true;
-    } else if (op == PROTO_OP_OPEN) {
+    } else if (op == PROTO_OP_OPEN || op == PROTO_OP_CREATE_OPEN) { /* a view */
       strcpy(resp.u.view.name, "v");
     } else if (op == PROTO_OP_STATUS) {
       strcpy(resp.u.status.server, "srv");
