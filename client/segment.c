@@ -16,6 +16,7 @@
  * be smaller (it would lack fields every version has). */
 #define SEGMENT_INFO_SIZE_MIN (offsetof(shmv_segment_info, created_nsec) + sizeof(int32_t))
 #define STATUS_INFO_SIZE_MIN  (offsetof(shmv_status_info, grace_ms) + sizeof(uint64_t))
+#define HOLDER_INFO_SIZE_MIN  (offsetof(shmv_holder_info, since_nsec) + sizeof(int32_t))
 
 /* A request on a named segment, the name checked here so a bad one costs
  * no round trip. */
@@ -115,13 +116,15 @@ static int stat_(shmv_client *c, const char *name, shmv_segment_info *out, size_
 
 _Static_assert(sizeof(((shmv_holder_info *)0)->comm) == PROTO_COMM_MAX + 1, "comm sizes agree");
 
-static int holders(shmv_client *c, const char *name, shmv_holder_info **out, size_t *count) {
-  if (!c || !out || !count)
+/* The array's stride is the caller's info_size, as for list_pass(). */
+static int holders(shmv_client *c, const char *name, shmv_holder_info **out, size_t *count,
+                   size_t info_size) {
+  if (!c || !out || !count || info_size < HOLDER_INFO_SIZE_MIN)
     return -EINVAL;
   *out = NULL;
   *count = 0;
 
-  shmv_holder_info *list = NULL;
+  char *list = NULL;
   size_t n = 0;
   uint64_t after = 0;
   bool first = true;
@@ -142,10 +145,10 @@ static int holders(shmv_client *c, const char *name, shmv_holder_info **out, siz
     /* A daemon from before holders ignores the key: views but no holders. */
     if (first && got == 0 && more == 0 && resp.u.stat.segment.views > 0)
       rc = -EOPNOTSUPP;
-    else if (got > SIZE_MAX / sizeof *list - n)
+    else if (got > SIZE_MAX / info_size - n)
       rc = -ENOMEM;
     else if (got > 0) {
-      shmv_holder_info *bigger = realloc(list, (n + got) * sizeof *list);
+      char *bigger = realloc(list, (n + got) * info_size);
       if (!bigger)
         rc = -ENOMEM;
       else
@@ -157,16 +160,17 @@ static int holders(shmv_client *c, const char *name, shmv_holder_info **out, siz
         rc = -EPROTO;
         break;
       }
-      shmv_holder_info *o = &list[n++];
-      memset(o, 0, sizeof *o);
-      o->pid = (pid_t)h->pid;
-      o->uid = (uid_t)h->uid;
-      memcpy(o->comm, h->comm, sizeof o->comm);
-      o->offset = h->offset;
-      o->length = h->length;
-      o->writable = h->writable;
-      o->since_sec = h->since_sec;
-      o->since_nsec = (int32_t)h->since_nsec;
+      shmv_holder_info o;
+      memset(&o, 0, sizeof o);
+      o.pid = (pid_t)h->pid;
+      o.uid = (uid_t)h->uid;
+      memcpy(o.comm, h->comm, sizeof o.comm);
+      o.offset = h->offset;
+      o.length = h->length;
+      o.writable = h->writable;
+      o.since_sec = h->since_sec;
+      o.since_nsec = (int32_t)h->since_nsec;
+      client_copy_sized(list + n++ * info_size, info_size, &o, sizeof o);
       after = h->lease;
     }
     proto_response_free(&resp);
@@ -181,11 +185,11 @@ static int holders(shmv_client *c, const char *name, shmv_holder_info **out, siz
     }
   }
   if (!list) {
-    list = malloc(sizeof *list);
+    list = malloc(info_size);
     if (!list)
       return -ENOMEM;
   }
-  *out = list;
+  *out = (shmv_holder_info *)list;
   *count = n;
   return 0;
 
@@ -382,8 +386,9 @@ int shmv_create(shmv_client *c, const char *name, size_t size, unsigned mode) {
   return client_result(c, create(c, name, size, mode, 0));
 }
 
-int shmv_holders(shmv_client *c, const char *name, shmv_holder_info **out, size_t *count) {
-  return client_result(c, holders(c, name, out, count));
+int shmv_holders_sized(shmv_client *c, const char *name, shmv_holder_info **out, size_t *count,
+                       size_t info_size) {
+  return client_result(c, holders(c, name, out, count, info_size));
 }
 
 int shmv_create_flags(shmv_client *c, const char *name, size_t size, unsigned mode,

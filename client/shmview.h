@@ -204,14 +204,20 @@ typedef struct shmv_holder_info {
   int writable;
   int64_t since_sec;  /* when the view was opened, CLOCK_REALTIME: seconds */
   int32_t since_nsec; /* and nanoseconds */
+  /* New fields go here, at the end (see "ABI" above). */
 } shmv_holder_info;
 
 /* The holders of segment `name`, in a malloc'd array freed by
  * shmv_holders_free() (every page the daemon sends). -ENOENT if there is
  * no such segment, -EACCES without read permission on it (as ipcs),
  * -EOPNOTSUPP from a daemon that cannot tell. */
-int shmv_holders(shmv_client *c, const char *name, shmv_holder_info **out, size_t *count);
+#define shmv_holders(c, name, out, count) \
+  shmv_holders_sized((c), (name), (out), (count), sizeof **(out))
 void shmv_holders_free(shmv_holder_info *list);
+/* What shmv_holders() calls; info_size is the caller's
+ * sizeof(shmv_holder_info) and the array's stride, as for shmv_list_sized(). */
+int shmv_holders_sized(shmv_client *c, const char *name, shmv_holder_info **out, size_t *count,
+                       size_t info_size);
 
 /* All segments, sorted by name, in a malloc'd array freed by
  * shmv_list_free(); then those unlinked but still viewed (`unlinked` set;

@@ -222,6 +222,35 @@ START_TEST(structs_at_callers_size) {
   ck_assert_uint_eq(status.future, 0);
   ck_assert_int_eq(shmv_status_sized(c, &status.st, 8), -EINVAL);
 
+  /* holders: the array's stride is the caller's size too. */
+  shmv_view *v1, *v2;
+  OK(shmv_view_open(c, "s1", 0, 10, SHMV_WRITABLE, &v1));
+  OK(shmv_view_open(c, "s1", 20, 30, 0, &v2));
+  struct {
+    shmv_holder_info h;
+    uint64_t future[2];
+  } * held;
+  OK(shmv_holders_sized(c, "s1", (shmv_holder_info **)&held, &n, sizeof *held));
+  ck_assert_uint_eq(n, 2);
+  ck_assert_int_eq(held[0].h.pid, getpid());
+  ck_assert_uint_eq(held[0].h.length, 10);
+  ck_assert_int_eq(held[0].h.writable, 1);
+  ck_assert_int_eq(held[1].h.pid, getpid());
+  ck_assert_uint_eq(held[1].h.offset, 20);
+  ck_assert_uint_eq(held[1].h.length, 30);
+  ck_assert_int_eq(held[1].h.writable, 0);
+  ck_assert(held[0].future[0] == 0 && held[1].future[1] == 0);
+  shmv_holders_free(&held[0].h);
+  shmv_holder_info *hp;
+  OK(shmv_holders(c, "s1", &hp, &n));
+  ck_assert_uint_eq(n, 2);
+  ck_assert_uint_eq(hp[1].offset, 20);
+  shmv_holders_free(hp);
+  ck_assert_int_eq(shmv_holders_sized(c, "s1", &hp, &n, offsetof(shmv_holder_info, offset)),
+                   -EINVAL);
+  shmv_view_release(v1);
+  shmv_view_release(v2);
+
   OK(shmv_unlink(c, "s1"));
   OK(shmv_unlink(c, "s2"));
   shmv_disconnect(c);
