@@ -109,6 +109,29 @@ class TestClient(Base):
         self.assertGreaterEqual(st.segments, 1)
         self.assertEqual(st.uid, os.getuid())
 
+    def test_unlinked_segments_and_holders(self):
+        name = self.segment(4096)
+        self.assertIs(self.c.stat(name).unlinked, False)
+        self.assertEqual(self.c.holders(name), [])
+        with self.c.open(name, 100, 50, writable=True) as v, self.c.open(name) as r:
+            hs = self.c.holders(name)
+            self.assertEqual(len(hs), 2)
+            self.assertIsInstance(hs[0], shmview.HolderInfo)
+            self.assertEqual((hs[0].pid, hs[0].uid, hs[0].offset, hs[0].length, hs[0].writable),
+                             (os.getpid(), os.getuid(), 100, 50, True))
+            self.assertEqual((hs[1].offset, hs[1].length, hs[1].writable), (0, 4096, False))
+            self.assertTrue(hs[0].comm)
+            self.assertIsNotNone(hs[0].since.tzinfo)
+            self.c.unlink(name)
+            gone = [s for s in self.c.list() if s.name == name]
+            self.assertEqual(len(gone), 1)
+            self.assertIs(gone[0].unlinked, True)
+            self.assertEqual(gone[0].views, 2)
+            v[0] = 1
+            self.assertEqual(r[100], 1)
+        with self.assertRaises(FileNotFoundError):
+            self.c.holders(name)
+
     def test_errors_are_oserror_subclasses_with_the_name(self):
         with self.assertRaises(FileNotFoundError) as cm:
             self.c.open("no-such-segment")

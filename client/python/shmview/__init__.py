@@ -13,7 +13,7 @@ writes at once. A View behaves like a memoryview of a fixed-size bytearray:
     ...     v[:5].tobytes()
     b'Hello'
 
-This module adds, over the C extension (Client, View, SegmentInfo, Status,
+This module adds, over the C extension (Client, View, SegmentInfo, HolderInfo, Status,
 BusyError), SharedMemory and ShareableList: the interface of
 multiprocessing.shared_memory backed by shmview, whose leases end the
 standard library's lifetime problems (a segment is never unlinked while a
@@ -29,6 +29,7 @@ from ._shmview import (
     NAME_MAX,
     BusyError,
     Client,
+    HolderInfo,
     SegmentInfo,
     Status,
     View,
@@ -41,6 +42,7 @@ from ._shmview import (
 __all__ = [
     "BusyError",
     "Client",
+    "HolderInfo",
     "SegmentInfo",
     "ShareableList",
     "SharedMemory",

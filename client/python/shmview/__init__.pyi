@@ -9,6 +9,7 @@ from ._shmview import (
     NAME_MAX as NAME_MAX,
     BusyError as BusyError,
     Client as Client,
+    HolderInfo as HolderInfo,
     SegmentInfo as SegmentInfo,
     Status as Status,
     View as View,

@@ -42,9 +42,14 @@
  * - the library contract, which came with shmv_connect_options: the daemon's
  *   sentences (shmv_last_error), the fork rule (in a child, release only
  *   unmaps and disconnect only closes the child's copy of the socket) and
- *   the creation time as created_sec/created_nsec. */
+ *   the creation time as created_sec/created_nsec;
+ * - shmv_holders as a macro over shmv_holders_sized: segment holders and the
+ *   unlinked field of shmv_segment_info. */
 #ifdef SHMV_CONNECT_OPTIONS_INIT
 #define HAVE_CONTRACT 1
+#endif
+#ifdef shmv_holders
+#define HAVE_HOLDERS 1
 #endif
 
 /* Run stmt with the GIL released (a statement, so clang-format keeps it
@@ -495,9 +500,9 @@ static PyObject *Client_resize(ClientObject *self, PyObject *args) {
   return res;
 }
 
-/* ---- records: SegmentInfo and Status (struct sequences) ------------------ */
+/* ---- records: SegmentInfo, HolderInfo and Status (struct sequences) ------ */
 
-static PyTypeObject *SegmentInfoType, *StatusType;
+static PyTypeObject *SegmentInfoType, *HolderInfoType, *StatusType;
 static PyObject *datetime_cls, *utc;
 
 static PyStructSequence_Field segment_fields[] = {
@@ -512,11 +517,28 @@ static PyStructSequence_Field segment_fields[] = {
   { "ephemeral",
     "True if the daemon removes it when its last view ends; None if this libshmview cannot "
     "tell" },
+  { "unlinked",
+    "True for a segment unlinked but still viewed (list() only); None if this libshmview "
+    "cannot tell" },
   { NULL, NULL },
 };
 static PyStructSequence_Desc segment_desc = {
   "shmview.SegmentInfo", "A segment's record, as shmv_stat() and shmv_list() give it.",
-  segment_fields, 9
+  segment_fields, 10
+};
+
+static PyStructSequence_Field holder_fields[] = {
+  { "pid", "the holding connection's process" },
+  { "uid", "and its uid" },
+  { "comm", "its command name; '' if unknown" },
+  { "offset", "the view's first byte in the segment" },
+  { "length", "the view's length" },
+  { "writable", "True for a writable view" },
+  { "since", "when the view was opened (an aware datetime in UTC)" },
+  { NULL, NULL },
+};
+static PyStructSequence_Desc holder_desc = {
+  "shmview.HolderInfo", "One view lease of a segment, as shmv_holders() gives it.", holder_fields, 7
 };
 
 static PyStructSequence_Field status_fields[] = {
@@ -588,6 +610,11 @@ static PyObject *segment_record(const shmv_segment_info *s) {
 #else
   PyStructSequence_SET_ITEM(r, 8, Py_NewRef(Py_None));
 #endif
+#ifdef HAVE_HOLDERS
+  PyStructSequence_SET_ITEM(r, 9, PyBool_FromLong(s->unlinked));
+#else
+  PyStructSequence_SET_ITEM(r, 9, Py_NewRef(Py_None));
+#endif
   for (Py_ssize_t i = 0; i < 8; i++)
     if (PyStructSequence_GET_ITEM(r, i) == NULL) {
       Py_DECREF(r);
@@ -640,6 +667,65 @@ static PyObject *Client_list(ClientObject *self, PyObject *unused) {
   client_leave(self);
   return res;
 }
+
+#ifdef HAVE_HOLDERS
+static PyObject *holder_record(const shmv_holder_info *h) {
+  PyObject *since = time_to_datetime((long long)h->since_sec, (long)h->since_nsec);
+  if (since == NULL)
+    return NULL;
+  PyObject *r = PyStructSequence_New(HolderInfoType);
+  if (r == NULL) {
+    Py_DECREF(since);
+    return NULL;
+  }
+  PyStructSequence_SET_ITEM(r, 0, PyLong_FromLong((long)h->pid));
+  PyStructSequence_SET_ITEM(r, 1, PyLong_FromUnsignedLong((unsigned long)h->uid));
+  PyStructSequence_SET_ITEM(r, 2, PyUnicode_DecodeFSDefault(h->comm));
+  PyStructSequence_SET_ITEM(r, 3, PyLong_FromUnsignedLongLong(h->offset));
+  PyStructSequence_SET_ITEM(r, 4, PyLong_FromUnsignedLongLong(h->length));
+  PyStructSequence_SET_ITEM(r, 5, PyBool_FromLong(h->writable));
+  PyStructSequence_SET_ITEM(r, 6, since);
+  for (Py_ssize_t i = 0; i < 5; i++)
+    if (PyStructSequence_GET_ITEM(r, i) == NULL) {
+      Py_DECREF(r);
+      return NULL;
+    }
+  return r;
+}
+
+static PyObject *Client_holders(ClientObject *self, PyObject *arg) {
+  shmv_holder_info *list = NULL;
+  size_t count = 0;
+  const char *name;
+  int rc;
+  if (!PyUnicode_Check(arg)) {
+    PyErr_Format(PyExc_TypeError, "name must be str, not %.100s", Py_TYPE(arg)->tp_name);
+    return NULL;
+  }
+  if (check_name(arg, &name) < 0)
+    return NULL;
+  shmv_client *c = client_enter(self);
+  if (c == NULL)
+    return NULL;
+  UNBLOCKED(rc = shmv_holders(c, name, &list, &count));
+  PyObject *res = NULL;
+  if (rc < 0) {
+    raise_rc(c, rc, name);
+  } else if ((res = PyList_New((Py_ssize_t)count)) != NULL) {
+    for (size_t i = 0; i < count; i++) {
+      PyObject *r = holder_record(&list[i]);
+      if (r == NULL) {
+        Py_CLEAR(res);
+        break;
+      }
+      PyList_SET_ITEM(res, (Py_ssize_t)i, r);
+    }
+  }
+  shmv_holders_free(list);
+  client_leave(self);
+  return res;
+}
+#endif
 
 static PyObject *Client_status(ClientObject *self, PyObject *unused) {
   shmv_status_info st;
@@ -1271,7 +1357,13 @@ static PyMethodDef Client_methods[] = {
   { "stat", (PyCFunction)Client_stat, METH_O,
     "stat(name)\n--\n\nThe segment's record, a SegmentInfo." },
   { "list", (PyCFunction)Client_list, METH_NOARGS,
-    "list()\n--\n\nEvery segment's record (SegmentInfo), sorted by name." },
+    "list()\n--\n\nEvery segment's record (SegmentInfo), sorted by name; then those unlinked\n"
+    "but still viewed (unlinked True)." },
+#ifdef HAVE_HOLDERS
+  { "holders", (PyCFunction)Client_holders, METH_O,
+    "holders(name)\n--\n\nWho holds views of the segment: one HolderInfo per view lease, oldest\n"
+    "first." },
+#endif
   { "status", (PyCFunction)Client_status, METH_NOARGS,
     "status()\n--\n\nThe daemon's counters and limits, a Status." },
   { "close", (PyCFunction)Client_close, METH_NOARGS,
@@ -1394,8 +1486,9 @@ PyMODINIT_FUNC PyInit__shmview(void) {
   if (datetime_cls == NULL || utc == NULL)
     return NULL;
   SegmentInfoType = PyStructSequence_NewType(&segment_desc);
+  HolderInfoType = PyStructSequence_NewType(&holder_desc);
   StatusType = PyStructSequence_NewType(&status_desc);
-  if (SegmentInfoType == NULL || StatusType == NULL)
+  if (SegmentInfoType == NULL || HolderInfoType == NULL || StatusType == NULL)
     return NULL;
   PyObject *bases = PyTuple_Pack(2, PyExc_OSError, PyExc_BufferError);
   if (bases == NULL)
@@ -1415,6 +1508,7 @@ PyMODINIT_FUNC PyInit__shmview(void) {
   if (PyModule_AddObjectRef(m, "Client", (PyObject *)&ClientType) < 0 ||
       PyModule_AddObjectRef(m, "View", (PyObject *)&ViewType) < 0 ||
       PyModule_AddObjectRef(m, "SegmentInfo", (PyObject *)SegmentInfoType) < 0 ||
+      PyModule_AddObjectRef(m, "HolderInfo", (PyObject *)HolderInfoType) < 0 ||
       PyModule_AddObjectRef(m, "Status", (PyObject *)StatusType) < 0 ||
       PyModule_AddObjectRef(m, "BusyError", BusyError) < 0 ||
       PyModule_AddIntConstant(m, "NAME_MAX", SHMV_NAME_MAX) < 0 ||

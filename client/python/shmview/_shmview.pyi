@@ -23,6 +23,16 @@ class SegmentInfo(NamedTuple):
     writable_views: int
     created: datetime.datetime
     ephemeral: Optional[bool]
+    unlinked: Optional[bool]
+
+class HolderInfo(NamedTuple):
+    pid: int
+    uid: int
+    comm: str
+    offset: int
+    length: int
+    writable: bool
+    since: datetime.datetime
 
 class Status(NamedTuple):
     version: str
@@ -61,6 +71,7 @@ class Client:
     def resize(self, name: str, size: int) -> None: ...
     def stat(self, name: str) -> SegmentInfo: ...
     def list(self) -> list[SegmentInfo]: ...
+    def holders(self, name: str) -> list[HolderInfo]: ...
     def status(self) -> Status: ...
     def close(self) -> None: ...
     def __enter__(self) -> Self: ...
