@@ -10,6 +10,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,10 +114,11 @@ void result(const char *fmt, ...) {
   va_end(ap);
 }
 
-int read_full(int fd, void *buf, size_t len) {
-  char *p = buf;
+/* All len bytes read into p, or (out) written from it, through EINTR and
+ * short transfers; -1 on error or end of file. */
+static int transfer_full(int fd, char *p, size_t len, bool out) {
   while (len > 0) {
-    ssize_t n = read(fd, p, len);
+    ssize_t n = out ? write(fd, p, len) : read(fd, p, len);
     if (n < 0 && errno == EINTR)
       continue;
     if (n <= 0)
@@ -127,18 +129,12 @@ int read_full(int fd, void *buf, size_t len) {
   return 0;
 }
 
+int read_full(int fd, void *buf, size_t len) {
+  return transfer_full(fd, buf, len, false);
+}
+
 int write_full(int fd, const void *buf, size_t len) {
-  const char *p = buf;
-  while (len > 0) {
-    ssize_t n = write(fd, p, len);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      return -1;
-    p += n;
-    len -= (size_t)n;
-  }
-  return 0;
+  return transfer_full(fd, (char *)buf, len, true); /* only read from when out */
 }
 
 /* ---- private daemons ---- */

@@ -46,6 +46,14 @@ void harness_daemon_kill(struct harness_daemon *d);
 /* Number of /dev/shm entries named <prefix>.* */
 int harness_shm_count(const char *prefix);
 
+/* Assert that a libshmview call returned 0, naming the call and its error
+ * (shmv_strerror: the test includes shmview.h). */
+#define OK(expr)                                                             \
+  do {                                                                       \
+    int rc_ = (expr);                                                        \
+    ck_assert_msg(rc_ == 0, "%s = %d (%s)", #expr, rc_, shmv_strerror(rc_)); \
+  } while (0)
+
 /* Children report failures through their exit status: a ck_assert in a
  * forked child would be lost. */
 #define CHILD_CHECK(cond)                                                            \

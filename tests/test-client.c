@@ -26,12 +26,6 @@
 #include "harness.h"
 #include "shmview.h"
 
-#define OK(expr)                                                             \
-  do {                                                                       \
-    int rc_ = (expr);                                                        \
-    ck_assert_msg(rc_ == 0, "%s = %d (%s)", #expr, rc_, shmv_strerror(rc_)); \
-  } while (0)
-
 #define FAILS(expr, code)                                                                     \
   do {                                                                                        \
     int rc_ = (expr);                                                                         \

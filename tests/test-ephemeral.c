@@ -21,21 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "harness.h"
-#include "shmview.h"
+#include "fixture-client.h"
 
-static struct harness_daemon d;
-static shmv_client *c;
-
-static void setup(void) {
-  harness_daemon_start(&d, NULL);
-  ck_assert_int_eq(shmv_connect(d.socket, &c), 0);
-}
-
-static void teardown(void) {
-  shmv_disconnect(c);
-  ck_assert_int_eq(harness_daemon_stop(&d), 0);
-}
 
 /* Wait (up to 10 s) until `name` is gone from the daemon and /dev/shm. */
 static bool gone(const char *name) {

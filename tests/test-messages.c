@@ -23,31 +23,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "harness.h"
-#include "shmview.h"
-
-#define OK(expr)                                                             \
-  do {                                                                       \
-    int rc_ = (expr);                                                        \
-    ck_assert_msg(rc_ == 0, "%s = %d (%s)", #expr, rc_, shmv_strerror(rc_)); \
-  } while (0)
+#include "fixture-client.h"
 
 #define SAYS(c, text)                                                                      \
   ck_assert_msg(strcmp(shmv_last_error(c), (text)) == 0, "last error '%s', expected '%s'", \
                 shmv_last_error(c), (text))
 
-static struct harness_daemon d;
-static shmv_client *c;
-
-static void setup(void) {
-  harness_daemon_start(&d, NULL);
-  OK(shmv_connect(d.socket, &c));
-}
-
-static void teardown(void) {
-  shmv_disconnect(c);
-  ck_assert_int_eq(harness_daemon_stop(&d), 0);
-}
 
 START_TEST(daemon_sentences) {
   shmv_segment_info si;

@@ -33,12 +33,6 @@
 #include "harness.h"
 #include "shmview.h"
 
-#define OK(expr)                                                             \
-  do {                                                                       \
-    int rc_ = (expr);                                                        \
-    ck_assert_msg(rc_ == 0, "%s = %d (%s)", #expr, rc_, shmv_strerror(rc_)); \
-  } while (0)
-
 static uid_t nobody_uid;
 static gid_t nobody_gid;
 static char dir[64];   /* the shared directory */

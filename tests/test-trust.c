@@ -76,26 +76,36 @@ static void shm_path(char *buf, size_t cap, const char *name) {
   snprintf(buf, cap, "/dev/shm/%s.%s", d.prefix, name);
 }
 
-/* nobody plants objects under the prefix: mode 0666 with data, a huge
- * sparse one, one 0600 (the daemon's mode, but not its owner). */
-static int plant(void *arg) {
+/* A new object `name` under the daemon's prefix with exactly `mode`
+ * (whatever the umask), open read-write; -1 on failure. */
+static int plant_object(const char *name, mode_t mode) {
   char path[256];
   int fd;
 
+  shm_path(path, sizeof path, name);
+  fd = open(path, O_CREAT | O_EXCL | O_RDWR, mode);
+  if (fd >= 0 && fchmod(fd, mode) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+/* nobody plants objects under the prefix: mode 0666 with data, a huge
+ * sparse one, one 0600 (the daemon's mode, but not its owner). */
+static int plant(void *arg) {
+  int fd;
+
   (void)arg;
-  shm_path(path, sizeof path, "planted");
-  fd = open(path, O_CREAT | O_EXCL | O_RDWR, 0666);
+  fd = plant_object("planted", 0666);
   CHILD_CHECK(fd >= 0);
-  CHILD_CHECK(fchmod(fd, 0666) == 0);
   CHILD_CHECK(write(fd, "planted", 7) == 7);
   close(fd);
-  shm_path(path, sizeof path, "huge");
-  fd = open(path, O_CREAT | O_EXCL | O_RDWR, 0600);
+  fd = plant_object("huge", 0600);
   CHILD_CHECK(fd >= 0);
   CHILD_CHECK(ftruncate(fd, (off_t)1 << 50) == 0);
   close(fd);
-  shm_path(path, sizeof path, "mode600");
-  fd = open(path, O_CREAT | O_EXCL | O_RDWR, 0600);
+  fd = plant_object("mode600", 0600);
   CHILD_CHECK(fd >= 0);
   close(fd);
   return 0;
@@ -166,14 +176,11 @@ END_TEST
 /* A record in the state file whose object was replaced by someone else's
  * is dropped, and the object left alone. */
 static int replace_object(void *arg) {
-  char path[256];
   int fd;
 
   (void)arg;
-  shm_path(path, sizeof path, "replaced");
-  fd = open(path, O_CREAT | O_EXCL | O_RDWR, 0666);
+  fd = plant_object("replaced", 0666);
   CHILD_CHECK(fd >= 0);
-  CHILD_CHECK(fchmod(fd, 0666) == 0);
   close(fd);
   return 0;
 }

@@ -260,6 +260,10 @@ static PyObject *Client_repr(ClientObject *self) {
 }
 
 static int check_name(PyObject *name_obj, const char **out) {
+  if (!PyUnicode_Check(name_obj)) {
+    PyErr_Format(PyExc_TypeError, "name must be str, not %.100s", Py_TYPE(name_obj)->tp_name);
+    return -1;
+  }
   const char *name = PyUnicode_AsUTF8(name_obj);
   if (name == NULL)
     return -1;
@@ -467,10 +471,6 @@ static PyObject *Client_open_descriptor(ClientObject *self, PyObject *arg) {
 static PyObject *Client_unlink(ClientObject *self, PyObject *arg) {
   const char *name;
   int rc;
-  if (!PyUnicode_Check(arg)) {
-    PyErr_Format(PyExc_TypeError, "name must be str, not %.100s", Py_TYPE(arg)->tp_name);
-    return NULL;
-  }
   if (check_name(arg, &name) < 0)
     return NULL;
   shmv_client *c = client_enter(self);
@@ -623,14 +623,29 @@ static PyObject *segment_record(const shmv_segment_info *s) {
   return r;
 }
 
+/* A Python list of count records made by record() from an array with the
+ * given stride; NULL with the exception set if one fails. */
+static PyObject *record_list(const void *items, size_t count, size_t stride,
+                             PyObject *(*record)(const void *)) {
+  PyObject *res = PyList_New((Py_ssize_t)count);
+  for (size_t i = 0; res != NULL && i < count; i++) {
+    PyObject *r = record((const char *)items + i * stride);
+    if (r == NULL)
+      Py_CLEAR(res);
+    else
+      PyList_SET_ITEM(res, (Py_ssize_t)i, r);
+  }
+  return res;
+}
+
+static PyObject *segment_item(const void *s) {
+  return segment_record(s);
+}
+
 static PyObject *Client_stat(ClientObject *self, PyObject *arg) {
   shmv_segment_info info;
   const char *name;
   int rc;
-  if (!PyUnicode_Check(arg)) {
-    PyErr_Format(PyExc_TypeError, "name must be str, not %.100s", Py_TYPE(arg)->tp_name);
-    return NULL;
-  }
   if (check_name(arg, &name) < 0)
     return NULL;
   shmv_client *c = client_enter(self);
@@ -650,26 +665,16 @@ static PyObject *Client_list(ClientObject *self, PyObject *unused) {
   if (c == NULL)
     return NULL;
   UNBLOCKED(rc = shmv_list(c, &list, &count));
-  PyObject *res = NULL;
-  if (rc < 0) {
-    raise_rc(c, rc, NULL);
-  } else if ((res = PyList_New((Py_ssize_t)count)) != NULL) {
-    for (size_t i = 0; i < count; i++) {
-      PyObject *r = segment_record(&list[i]);
-      if (r == NULL) {
-        Py_CLEAR(res);
-        break;
-      }
-      PyList_SET_ITEM(res, (Py_ssize_t)i, r);
-    }
-  }
+  PyObject *res = rc < 0 ? raise_rc(c, rc, NULL)
+                         : record_list(list, count, sizeof *list, segment_item);
   shmv_list_free(list);
   client_leave(self);
   return res;
 }
 
 #ifdef HAVE_HOLDERS
-static PyObject *holder_record(const shmv_holder_info *h) {
+static PyObject *holder_record(const void *p) {
+  const shmv_holder_info *h = p;
   PyObject *since = time_to_datetime((long long)h->since_sec, (long)h->since_nsec);
   if (since == NULL)
     return NULL;
@@ -698,29 +703,14 @@ static PyObject *Client_holders(ClientObject *self, PyObject *arg) {
   size_t count = 0;
   const char *name;
   int rc;
-  if (!PyUnicode_Check(arg)) {
-    PyErr_Format(PyExc_TypeError, "name must be str, not %.100s", Py_TYPE(arg)->tp_name);
-    return NULL;
-  }
   if (check_name(arg, &name) < 0)
     return NULL;
   shmv_client *c = client_enter(self);
   if (c == NULL)
     return NULL;
   UNBLOCKED(rc = shmv_holders(c, name, &list, &count));
-  PyObject *res = NULL;
-  if (rc < 0) {
-    raise_rc(c, rc, name);
-  } else if ((res = PyList_New((Py_ssize_t)count)) != NULL) {
-    for (size_t i = 0; i < count; i++) {
-      PyObject *r = holder_record(&list[i]);
-      if (r == NULL) {
-        Py_CLEAR(res);
-        break;
-      }
-      PyList_SET_ITEM(res, (Py_ssize_t)i, r);
-    }
-  }
+  PyObject *res = rc < 0 ? raise_rc(c, rc, name)
+                         : record_list(list, count, sizeof *list, holder_record);
   shmv_holders_free(list);
   client_leave(self);
   return res;
