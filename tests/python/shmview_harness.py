@@ -123,6 +123,19 @@ def wait_for(predicate, timeout=10.0, what="condition"):
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
+def cpython_test_module(name):
+    """CPython's own test module `test.<name>`; exits 77 (skipped) when the
+    test suite is not installed."""
+    import importlib
+
+    try:
+        return importlib.import_module(f"test.{name}")
+    except ImportError:
+        print("SKIP: CPython's test suite is not installed (Debian: libpython3-testsuite / "
+              f"libpython{sys.version_info[0]}.{sys.version_info[1]}-testsuite)")
+        sys.exit(SKIP)
+
+
 def run(module_name="__main__", check_clean=True):
     """Start the module's daemon, run its tests, stop; exit with 0/1/77."""
     global daemon

@@ -24,12 +24,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import shmview_harness as H  # noqa: E402
 
-try:
-    from test import test_memoryview as tm
-except ImportError:
-    print("SKIP: CPython's test suite is not installed (Debian: libpython3-testsuite / "
-          f"libpython{sys.version_info[0]}.{sys.version_info[1]}-testsuite)")
-    sys.exit(H.SKIP)
+tm = H.cpython_test_module("test_memoryview")
 
 import shmview  # noqa: E402
 

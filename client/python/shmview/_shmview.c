@@ -467,13 +467,19 @@ static PyObject *Client_open_descriptor(ClientObject *self, PyObject *arg) {
   return open_view(self, d.name, d.offset, d.length, d.writable);
 }
 
+/* The client of a method whose one argument is a segment name, the name
+ * checked into *name; NULL with the exception set. */
+static shmv_client *enter_named(ClientObject *self, PyObject *arg, const char **name) {
+  if (check_name(arg, name) < 0)
+    return NULL;
+  return client_enter(self);
+}
+
 /* unlink(name), resize(name, size): one request each. */
 static PyObject *Client_unlink(ClientObject *self, PyObject *arg) {
   const char *name;
   int rc;
-  if (check_name(arg, &name) < 0)
-    return NULL;
-  shmv_client *c = client_enter(self);
+  shmv_client *c = enter_named(self, arg, &name);
   if (c == NULL)
     return NULL;
   UNBLOCKED(rc = shmv_unlink(c, name));
@@ -646,9 +652,7 @@ static PyObject *Client_stat(ClientObject *self, PyObject *arg) {
   shmv_segment_info info;
   const char *name;
   int rc;
-  if (check_name(arg, &name) < 0)
-    return NULL;
-  shmv_client *c = client_enter(self);
+  shmv_client *c = enter_named(self, arg, &name);
   if (c == NULL)
     return NULL;
   UNBLOCKED(rc = shmv_stat(c, name, &info));
@@ -703,9 +707,7 @@ static PyObject *Client_holders(ClientObject *self, PyObject *arg) {
   size_t count = 0;
   const char *name;
   int rc;
-  if (check_name(arg, &name) < 0)
-    return NULL;
-  shmv_client *c = client_enter(self);
+  shmv_client *c = enter_named(self, arg, &name);
   if (c == NULL)
     return NULL;
   UNBLOCKED(rc = shmv_holders(c, name, &list, &count));
