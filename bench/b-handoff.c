@@ -139,17 +139,6 @@ static void wake_word(struct side *s, enum method m, size_t off) {
     shmv_view_wake(s->view, off, 1);
 }
 
-static uint64_t sum(const char *p, size_t n) {
-  const uint64_t *w = (const uint64_t *)p;
-  uint64_t s = 0;
-  size_t k = n / 8;
-  for (size_t i = 0; i < k; i++)
-    s += w[i];
-  for (size_t i = k * 8; i < n; i++)
-    s += (unsigned char)p[i];
-  return s;
-}
-
 /* ---- the two sides ------------------------------------------------------- */
 
 struct cmd {
@@ -161,7 +150,7 @@ static void reader_batch(struct side *s, enum method m, int reps) {
     for (int i = 0; i < reps; i++) {
       if (s->n > 0 && read_full(s->sock, s->buf, s->n))
         die("reader: socket");
-      volatile uint64_t sink = sum(s->buf, s->n);
+      volatile uint64_t sink = sum_bytes(s->buf, s->n);
       (void)sink;
       if (write_full(s->sock, "a", 1))
         die("reader: socket");
@@ -175,7 +164,7 @@ static void reader_batch(struct side *s, enum method m, int reps) {
   for (int i = 0; i < reps; i++) {
     wait_word(s, m, SEQ, seen);
     seen = load(word(r, SEQ));
-    volatile uint64_t sink = sum(r + HDR, s->n);
+    volatile uint64_t sink = sum_bytes(r + HDR, s->n);
     (void)sink;
     __atomic_store_n(word(r, ACK), seen, __ATOMIC_RELEASE);
     wake_word(s, m, ACK);
@@ -241,19 +230,15 @@ static void measure(const char *bench, size_t n, const struct placement *pl,
   if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
     die("socketpair");
   int down[2], up[2];
-  if (pipe(down) || pipe(up))
-    die("pipe");
-
-  pid_t kid = fork();
+  pid_t kid = fork_piped(down, up);
   if (kid == 0) {
-    close(down[1]);
-    close(up[0]);
     close(sv[0]);
     s.sock = sv[1];
     pin_cpu(pl->server_cpu);
     open_view(&d, &s, &c);
     s.buf = calloc(1, n + 1);
-    volatile uint64_t sink = sum(s.shv, HDR + n) + sum(s.anon, HDR + n); /* faulted in */
+    volatile uint64_t sink =
+        sum_bytes(s.shv, HDR + n) + sum_bytes(s.anon, HDR + n); /* faulted in */
     (void)sink;
     if (write_full(up[1], "r", 1))
       _exit(1);
@@ -266,8 +251,6 @@ static void measure(const char *bench, size_t n, const struct placement *pl,
     shmv_disconnect(c);
     _exit(0);
   }
-  close(down[0]);
-  close(up[1]);
   close(sv[1]);
   s.sock = sv[0];
   pin_cpu(pl->client_cpu);

@@ -99,17 +99,6 @@ static void fill(char *p, size_t n, int rep) {
   memset(p, 'a' + rep % 26, n);
 }
 
-static uint64_t sum(const char *p, size_t n) {
-  const uint64_t *w = (const uint64_t *)p;
-  uint64_t s = 0;
-  size_t k = n / 8;
-  for (size_t i = 0; i < k; i++)
-    s += w[i];
-  for (size_t i = k * 8; i < n; i++)
-    s += (unsigned char)p[i];
-  return s;
-}
-
 /* ---- a minimal RESP client ---- */
 
 static int redis_connect(void) {
@@ -298,14 +287,14 @@ static void reader(struct ctx *x, int rep, struct ack *a) {
     if ((rc = shmv_view_open(x->c, name, 0, SHMV_TO_END, pf, &v)) < 0)
       die("reader open: %s", shmv_strerror(rc));
     t1 = now_ns();
-    a->sum = sum(shmv_view_data(v), n);
+    a->sum = sum_bytes(shmv_view_data(v), n);
     t2 = now_ns();
     shmv_view_release(v);
     t3 = now_ns();
     break;
   }
   case M_RAW:
-    a->sum = sum(x->raw, n);
+    a->sum = sum_bytes(x->raw, n);
     t2 = t3 = now_ns();
     break;
   case M_FDPASS: {
@@ -315,7 +304,7 @@ static void reader(struct ctx *x, int rep, struct ack *a) {
     if (p == MAP_FAILED)
       die("reader mmap: %s", strerror(errno));
     t1 = now_ns();
-    a->sum = sum(p, n);
+    a->sum = sum_bytes(p, n);
     t2 = now_ns();
     munmap(p, n);
     t3 = now_ns();
@@ -325,13 +314,13 @@ static void reader(struct ctx *x, int rep, struct ack *a) {
     if (read_full(x->sock, x->buf, n))
       die("socket read");
     t1 = now_ns();
-    a->sum = sum(x->buf, n);
+    a->sum = sum_bytes(x->buf, n);
     t2 = t3 = now_ns();
     break;
   case M_REDIS:
     redis_get(x->sock, x->buf, n);
     t1 = now_ns();
-    a->sum = sum(x->buf, n);
+    a->sum = sum_bytes(x->buf, n);
     t2 = t3 = now_ns();
     break;
   default: t2 = t3 = t0;
@@ -371,12 +360,8 @@ static void measure(enum method m, size_t n, struct daemon *d) {
     memset(shmv_view_data(x.keep), 1, n); /* faulted in, as a reused buffer is */
   }
   int down[2], up[2];
-  if (pipe(down) || pipe(up))
-    die("pipe");
-  pid_t kid = fork();
+  pid_t kid = fork_piped(down, up);
   if (kid == 0) {
-    close(down[1]);
-    close(up[0]);
     pin_cpu(1 < ncpus() ? 1 : 0);
     x.keep = NULL; /* the parent's: never used after fork */
     if (fresh(m) || m == M_REUSE)
@@ -402,8 +387,6 @@ static void measure(enum method m, size_t n, struct daemon *d) {
     }
     _exit(0);
   }
-  close(down[0]);
-  close(up[1]);
   pin_cpu(0);
   if (fresh(m))
     if ((rc = shmv_connect(d->socket, &x.c)) < 0)

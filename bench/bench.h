@@ -57,6 +57,18 @@ void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 int read_full(int fd, void *buf, size_t len); /* 0 or -1 (EOF/error) */
 int write_full(int fd, const void *buf, size_t len);
 
+/* Sum of p[0..n) as 64-bit words plus the tail bytes: reads every byte so
+ * the compiler cannot skip the copy or mapping being measured. */
+uint64_t sum_bytes(const char *p, size_t n);
+
+/* fork() with two pipes: down (parent -> child) and up (child -> parent).
+ * The child keeps down[0] and up[1], the parent down[1] and up[0]; the
+ * other ends are closed. Returns fork()'s result; exits on failure. */
+pid_t fork_piped(int down[2], int up[2]);
+
+/* Arguments of the stand-alone programs (iox-*.c): --quick, --max N. */
+void standalone_args(int argc, char **argv, int *quick, size_t *maxn);
+
 /* Subcommands. */
 int bench_open(void);
 int bench_throughput(void);

@@ -267,3 +267,38 @@ long proc_rss_kib(pid_t pid) {
   fclose(f);
   return kib;
 }
+
+uint64_t sum_bytes(const char *p, size_t n) {
+  const uint64_t *w = (const uint64_t *)p;
+  uint64_t s = 0;
+  size_t k = n / 8;
+  for (size_t i = 0; i < k; i++)
+    s += w[i];
+  for (size_t i = k * 8; i < n; i++)
+    s += (unsigned char)p[i];
+  return s;
+}
+
+pid_t fork_piped(int down[2], int up[2]) {
+  if (pipe(down) || pipe(up))
+    die("pipe: %s", strerror(errno));
+  pid_t kid = fork();
+  if (kid < 0)
+    die("fork: %s", strerror(errno));
+  if (kid == 0) {
+    close(down[1]);
+    close(up[0]);
+  } else {
+    close(down[0]);
+    close(up[1]);
+  }
+  return kid;
+}
+
+void standalone_args(int argc, char **argv, int *quick, size_t *maxn) {
+  for (int i = 1; i < argc; i++)
+    if (!strcmp(argv[i], "--quick"))
+      *quick = 1;
+    else if (!strcmp(argv[i], "--max") && i + 1 < argc)
+      *maxn = strtoull(argv[++i], NULL, 0);
+}

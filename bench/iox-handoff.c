@@ -100,16 +100,6 @@ static void *loan(struct end *e, size_t n) {
   return p;
 }
 
-static uint64_t sum(const char *p, size_t n) {
-  const uint64_t *w = (const uint64_t *)p;
-  uint64_t s = 0;
-  for (size_t i = 0; i < n / 8; i++)
-    s += w[i];
-  for (size_t i = n / 8 * 8; i < n; i++)
-    s += (unsigned char)p[i];
-  return s;
-}
-
 static int reps_for(size_t n, int quick) {
   int r = n <= 65536 ? 4000 : n <= (1u << 20) ? 1000 : n <= (16u << 20) ? 100 : 12;
   return quick ? (r >= 100 ? r / 10 : r > 2 ? 2 : r) : r;
@@ -128,7 +118,7 @@ static void reader(int down, int up) {
   while (read_full(down, &c, sizeof c) == 0 && !c.quit && write_full(up, "g", 1) == 0) {
     for (int i = 0; i < c.reps; i++) {
       const void *p = take(&e, c.style);
-      volatile uint64_t sink = sum(p, c.n);
+      volatile uint64_t sink = sum_bytes(p, c.n);
       (void)sink;
       iox_sub_release_chunk(e.sub, p);
       uint64_t *a = loan(&e, sizeof *a);
@@ -143,22 +133,12 @@ static void reader(int down, int up) {
 int main(int argc, char **argv) {
   int quick = 0;
   size_t maxn = (size_t)256 << 20;
-  for (int i = 1; i < argc; i++)
-    if (!strcmp(argv[i], "--quick"))
-      quick = 1;
-    else if (!strcmp(argv[i], "--max") && i + 1 < argc)
-      maxn = strtoull(argv[++i], NULL, 0);
+  standalone_args(argc, argv, &quick, &maxn);
   int down[2], up[2];
-  if (pipe(down) || pipe(up))
-    die("pipe");
-  pid_t kid = fork();
+  pid_t kid = fork_piped(down, up);
   if (kid == 0) {
-    close(down[1]);
-    close(up[0]);
     reader(down[0], up[1]);
   }
-  close(down[0]);
-  close(up[1]);
   pin_cpu(0);
   struct end e;
   end_init(&e, "shmview-handoff-writer", "data", "ack");

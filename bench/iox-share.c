@@ -35,14 +35,6 @@ struct ack {
   uint64_t sum, t_take, t_read;
 };
 
-static uint64_t sum(const char *p, size_t n) {
-  const uint64_t *w = (const uint64_t *)p;
-  uint64_t s = 0;
-  for (size_t i = 0; i < n / 8; i++)
-    s += w[i];
-  return s;
-}
-
 static int reps_for(size_t n, int quick) {
   int r = n <= (1u << 20) ? 31 : n <= (16u << 20) ? 11 : n <= (64u << 20) ? 5 : 3;
   return quick ? (r > 3 ? 3 : r) : r;
@@ -65,7 +57,7 @@ static void subscriber(int down, int up) {
     while (iox_sub_take_chunk(sub, &p) != ChunkReceiveResult_SUCCESS)
       ;
     uint64_t t1 = now_ns();
-    a.sum = sum(p, c.n);
+    a.sum = sum_bytes(p, c.n);
     a.t_read = now_ns() - t1;
     a.t_take = t1 - t0;
     iox_sub_release_chunk(sub, p);
@@ -78,22 +70,12 @@ static void subscriber(int down, int up) {
 int main(int argc, char **argv) {
   int quick = 0;
   size_t maxn = (size_t)256 << 20;
-  for (int i = 1; i < argc; i++)
-    if (!strcmp(argv[i], "--quick"))
-      quick = 1;
-    else if (!strcmp(argv[i], "--max") && i + 1 < argc)
-      maxn = strtoull(argv[++i], NULL, 0);
+  standalone_args(argc, argv, &quick, &maxn);
   int down[2], up[2];
-  if (pipe(down) || pipe(up))
-    die("pipe");
-  pid_t kid = fork();
+  pid_t kid = fork_piped(down, up);
   if (kid == 0) {
-    close(down[1]);
-    close(up[0]);
     subscriber(down[0], up[1]);
   }
-  close(down[0]);
-  close(up[1]);
   pin_cpu(0);
   iox_runtime_init("shmview-bench-pub");
   iox_pub_options_t o;
