@@ -292,6 +292,19 @@ int harness_run_child(int (*fn)(void *arg), void *arg) {
   return status;
 }
 
+void harness_say(int fd, char c) {
+  if (write(fd, &c, 1) != 1)
+    _exit(3);
+}
+
+char harness_hear(int fd) {
+  char c = 0;
+
+  if (read(fd, &c, 1) != 1)
+    _exit(4);
+  return c;
+}
+
 int harness_main(Suite *s) {
   SRunner *sr;
   int failed, left;

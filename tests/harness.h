@@ -68,6 +68,12 @@ int harness_shm_count(const char *prefix);
  * child exits with fn's return value (0 = success). */
 int harness_run_child(int (*fn)(void *arg), void *arg);
 
+/* One byte over a pipe between test processes. A failed write or read
+ * (the peer died) ends the process: 3 from harness_say, 4 from
+ * harness_hear. */
+void harness_say(int fd, char c);
+char harness_hear(int fd);
+
 /* A raw connected socket to the daemon (for hostile-input tests), or -1. */
 int harness_raw_connect(const struct harness_daemon *d);
 

@@ -37,18 +37,6 @@ static void teardown(void) {
   ck_assert_int_eq(harness_daemon_stop(&d), 0);
 }
 
-static void say(int fd, char c) {
-  if (write(fd, &c, 1) != 1)
-    _exit(3);
-}
-
-static char hear(int fd) {
-  char c = 0;
-  if (read(fd, &c, 1) != 1)
-    _exit(4);
-  return c;
-}
-
 /* Another process with a view of "f" (writable or not) until told to go. */
 struct holder {
   int writable;
@@ -65,8 +53,8 @@ static int holder_main(void *arg) {
   CHILD_CHECK(shmv_view_open(c, "f", 0, SHMV_TO_END, h->writable ? SHMV_WRITABLE : 0, &v) == 0);
   if (h->writable)
     memcpy(shmv_view_data(v), "written", 7);
-  say(h->up[1], 'o');
-  hear(h->down[0]);
+  harness_say(h->up[1], 'o');
+  harness_hear(h->down[0]);
   shmv_view_release(v);
   shmv_disconnect(c);
   return 0;
@@ -80,12 +68,12 @@ static void holder_start(struct holder *h, int writable) {
   ck_assert_int_ge(h->pid, 0);
   if (h->pid == 0)
     _exit(holder_main(h));
-  ck_assert_int_eq(hear(h->up[0]), 'o');
+  ck_assert_int_eq(harness_hear(h->up[0]), 'o');
 }
 
 static void holder_stop(struct holder *h) {
   int st;
-  say(h->down[1], 'g');
+  harness_say(h->down[1], 'g');
   ck_assert_int_eq(waitpid(h->pid, &st, 0), h->pid);
   ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
   close(h->up[0]);

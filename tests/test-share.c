@@ -37,19 +37,6 @@ struct pipes {
   int b_to_a[2];
 };
 
-static void say(int fd, char c) {
-  if (write(fd, &c, 1) != 1)
-    _exit(3);
-}
-
-static char hear(int fd) {
-  char c = 0;
-
-  if (read(fd, &c, 1) != 1)
-    _exit(4);
-  return c;
-}
-
 static int process_a(void *arg) {
   struct pipes *p = arg;
   shmv_client *c;
@@ -61,11 +48,11 @@ static int process_a(void *arg) {
   CHILD_CHECK(shmv_view_length(v) == 13);
   CHILD_CHECK(!shmv_view_readonly(v));
   memcpy(shmv_view_data(v), "Hello, World!", 13);
-  say(p->a_to_b[1], '1');                 /* written */
-  CHILD_CHECK(hear(p->b_to_a[0]) == '2'); /* B has its views */
+  harness_say(p->a_to_b[1], '1');                 /* written */
+  CHILD_CHECK(harness_hear(p->b_to_a[0]) == '2'); /* B has its views */
   ((char *)shmv_view_data(v))[0] = 'A';
-  say(p->a_to_b[1], '3');                 /* changed */
-  CHILD_CHECK(hear(p->b_to_a[0]) == '4'); /* B saw it */
+  harness_say(p->a_to_b[1], '3');                 /* changed */
+  CHILD_CHECK(harness_hear(p->b_to_a[0]) == '4'); /* B saw it */
   shmv_view_release(v);
   shmv_disconnect(c);
   return 0;
@@ -77,7 +64,7 @@ static int process_b(void *arg) {
   shmv_view *world, *whole, *head;
   char buf[16] = { 0 };
 
-  CHILD_CHECK(hear(p->a_to_b[0]) == '1');
+  CHILD_CHECK(harness_hear(p->a_to_b[0]) == '1');
   CHILD_CHECK(shmv_connect(d.socket, &c) == 0);
 
   CHILD_CHECK(shmv_view_open(c, "greeting", 7, 5, 0, &world) == 0);
@@ -92,13 +79,13 @@ static int process_b(void *arg) {
   CHILD_CHECK(shmv_view_readonly(head));
   CHILD_CHECK(memcmp(shmv_view_data(head), "Hello", 5) == 0);
 
-  say(p->b_to_a[1], '2');
-  CHILD_CHECK(hear(p->a_to_b[0]) == '3');
+  harness_say(p->b_to_a[1], '2');
+  CHILD_CHECK(harness_hear(p->a_to_b[0]) == '3');
   /* A's write is visible through every view, without reopening. */
   CHILD_CHECK(memcmp(shmv_view_data(whole), "Aello, World!", 13) == 0);
   CHILD_CHECK(memcmp(shmv_view_data(head), "Aello", 5) == 0);
   CHILD_CHECK(memcmp(shmv_view_data(world), "World", 5) == 0);
-  say(p->b_to_a[1], '4');
+  harness_say(p->b_to_a[1], '4');
 
   shmv_view_release(head);
   shmv_view_release(whole);
