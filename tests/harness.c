@@ -292,6 +292,29 @@ int harness_run_child(int (*fn)(void *arg), void *arg) {
   return status;
 }
 
+pid_t harness_start_holder(int (*fn)(void *arg), void *arg) {
+  int p[2], rc;
+  pid_t pid;
+  char b;
+
+  ck_assert_int_eq(pipe(p), 0);
+  pid = fork();
+  ck_assert_msg(pid >= 0, "fork: %s", strerror(errno));
+  if (pid == 0) {
+    close(p[0]);
+    if ((rc = fn(arg)) != 0)
+      _exit(rc);
+    if (write(p[1], "r", 1) != 1)
+      _exit(120);
+    pause();
+    _exit(0);
+  }
+  close(p[1]);
+  ck_assert_msg(read(p[0], &b, 1) == 1, "holder child %ld failed before it was ready", (long)pid);
+  close(p[0]);
+  return pid;
+}
+
 void harness_say(int fd, char c) {
   if (write(fd, &c, 1) != 1)
     _exit(3);

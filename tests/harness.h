@@ -68,6 +68,12 @@ int harness_shm_count(const char *prefix);
  * child exits with fn's return value (0 = success). */
 int harness_run_child(int (*fn)(void *arg), void *arg);
 
+/* A child that runs fn(arg) (typically: connect and open views), then
+ * says it is ready and waits to be killed. Returns its pid once it is
+ * ready; the test fails if fn returned non-zero (the child exits with that
+ * value). The caller kills and reaps the child. */
+pid_t harness_start_holder(int (*fn)(void *arg), void *arg);
+
 /* One byte over a pipe between test processes. A failed write or read
  * (the peer died) ends the process: 3 from harness_say, 4 from
  * harness_hear. */

@@ -44,36 +44,33 @@ static void teardown(void) {
 /* A child named `comm` (maybe as uid `uid`) that opens `nviews` views of
  * "seg" at offset 100 * i, length 10, writable if asked, says so on a
  * pipe and waits to be killed. */
+struct holder_args {
+  const char *comm;
+  uid_t uid;
+  int nviews;
+  bool writable;
+};
+
+static int holder_main(void *arg) {
+  const struct holder_args *a = arg;
+  shmv_client *hc;
+  shmv_view *v;
+
+  prctl(PR_SET_NAME, a->comm, 0, 0, 0);
+  if (a->uid != 0 && setuid(a->uid) != 0)
+    return 1;
+  if (shmv_connect(d.socket, &hc) != 0)
+    return 2;
+  for (int i = 0; i < a->nviews; i++)
+    if (shmv_view_open(hc, "seg", (size_t)(100 * i), 10, a->writable ? SHMV_WRITABLE : 0, &v) != 0)
+      return 3;
+  return 0;
+}
+
 static pid_t holder(const char *comm, uid_t uid, int nviews, bool writable) {
-  int p[2];
-  pid_t pid;
-  char b;
+  struct holder_args a = { comm, uid, nviews, writable };
 
-  ck_assert_int_eq(pipe(p), 0);
-  pid = fork();
-  ck_assert_int_ge(pid, 0);
-  if (pid == 0) {
-    shmv_client *hc;
-    shmv_view *v;
-
-    close(p[0]);
-    prctl(PR_SET_NAME, comm, 0, 0, 0);
-    if (uid != 0 && setuid(uid) != 0)
-      _exit(1);
-    if (shmv_connect(d.socket, &hc) != 0)
-      _exit(2);
-    for (int i = 0; i < nviews; i++)
-      if (shmv_view_open(hc, "seg", (size_t)(100 * i), 10, writable ? SHMV_WRITABLE : 0, &v) != 0)
-        _exit(3);
-    if (write(p[1], "r", 1) != 1)
-      _exit(4);
-    pause();
-    _exit(0);
-  }
-  close(p[1]);
-  ck_assert_int_eq(read(p[0], &b, 1), 1);
-  close(p[0]);
-  return pid;
+  return harness_start_holder(holder_main, &a);
 }
 
 static void reap(pid_t pid) {

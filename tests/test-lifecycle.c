@@ -96,37 +96,31 @@ START_TEST(unlink_keeps_live_views) {
 }
 END_TEST
 
+/* Holds views of 400 segments it has unlinked. */
+static int unlinked_viewer(void *arg) {
+  shmv_client *cc;
+  shmv_view *v;
+
+  (void)arg;
+  if (shmv_connect(d.socket, &cc) != 0)
+    return 1;
+  for (int i = 0; i < 400; i++) { /* more than one page at the default frame */
+    if (shmv_create(cc, "same", 10, 0600) != 0 || shmv_view_open(cc, "same", 0, 1, 0, &v) != 0 ||
+        shmv_unlink(cc, "same") != 0)
+      return 2;
+  }
+  return 0;
+}
+
 /* Many unlinked segments still viewed, by another process: list pages
  * through them all (names repeat), and they go with that process. */
 START_TEST(list_unlinked_pages) {
   shmv_segment_info *list;
   size_t n, i, unl;
-  int p[2], status;
+  int status;
   pid_t pid;
-  char b;
 
-  ck_assert_int_eq(pipe(p), 0);
-  pid = fork();
-  ck_assert_int_ge(pid, 0);
-  if (pid == 0) {
-    shmv_client *cc;
-    shmv_view *v;
-
-    close(p[0]);
-    if (shmv_connect(d.socket, &cc) != 0)
-      _exit(1);
-    for (i = 0; i < 400; i++) { /* more than one page at the default frame */
-      if (shmv_create(cc, "same", 10, 0600) != 0 || shmv_view_open(cc, "same", 0, 1, 0, &v) != 0 ||
-          shmv_unlink(cc, "same") != 0)
-        _exit(2);
-    }
-    if (write(p[1], "r", 1) != 1)
-      _exit(3);
-    pause();
-    _exit(0);
-  }
-  close(p[1]);
-  ck_assert_int_eq(read(p[0], &b, 1), 1);
+  pid = harness_start_holder(unlinked_viewer, NULL);
   ck_assert_int_eq(shmv_create(c, "linked", 10, 0600), 0);
   ck_assert_int_eq(shmv_list(c, &list, &n), 0);
   ck_assert_uint_eq(n, 401);
@@ -139,7 +133,6 @@ START_TEST(list_unlinked_pages) {
   shmv_list_free(list);
   kill(pid, SIGKILL);
   ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-  close(p[0]);
   /* the daemon saw the death once our next request is answered after it */
   for (i = 0; i < 500; i++) {
     ck_assert_int_eq(shmv_list(c, &list, &n), 0);
