@@ -244,15 +244,21 @@ static int run_daemon(const char *const *args, const char *log, bool newnet) {
   return -1;
 }
 
-static void assert_log_has(const char *log, const char *what) {
-  char buf[4096];
-  FILE *f = fopen(log, "r");
+/* The first cap - 1 bytes of a file, as a string. */
+static void read_text(const char *path, char *buf, size_t cap) {
+  FILE *f = fopen(path, "r");
   size_t n;
 
-  ck_assert_ptr_nonnull(f);
-  n = fread(buf, 1, sizeof buf - 1, f);
+  ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
+  n = fread(buf, 1, cap - 1, f);
   fclose(f);
   buf[n] = '\0';
+}
+
+static void assert_log_has(const char *log, const char *what) {
+  char buf[4096];
+
+  read_text(log, buf, sizeof buf);
   ck_assert_msg(strstr(buf, what) != NULL, "the log lacks \"%s\": %s", what, buf);
 }
 
@@ -452,7 +458,6 @@ START_TEST(tmp_symlink_not_followed) {
   char path[320], tmp[340], victim[320], buf[32];
   struct stat st;
   FILE *f;
-  size_t n;
 
   ck_assert_int_eq(shmv_connect(d.socket, &c), 0);
   ck_assert_int_eq(shmv_create(c, "kept", 100, 0640), 0);
@@ -474,11 +479,7 @@ START_TEST(tmp_symlink_not_followed) {
   ck_assert_int_eq(shmv_stat(c, "kept", &info), 0);
   ck_assert_uint_eq(info.mode, 0640);
   shmv_disconnect(c);
-  f = fopen(victim, "r");
-  ck_assert_ptr_nonnull(f);
-  n = fread(buf, 1, sizeof buf - 1, f);
-  fclose(f);
-  buf[n] = '\0';
+  read_text(victim, buf, sizeof buf);
   ck_assert_str_eq(buf, "precious");
   state_path(path, sizeof path, "");
   ck_assert_int_eq(lstat(path, &st), 0);
@@ -493,11 +494,7 @@ START_TEST(tmp_symlink_not_followed) {
   ck_assert_int_eq(shmv_connect(d.socket, &c), 0);
   ck_assert_int_eq(shmv_create(c, "more", 100, 0640), 0);
   shmv_disconnect(c);
-  f = fopen(victim, "r");
-  ck_assert_ptr_nonnull(f);
-  n = fread(buf, 1, sizeof buf - 1, f);
-  fclose(f);
-  buf[n] = '\0';
+  read_text(victim, buf, sizeof buf);
   ck_assert_str_eq(buf, "precious");
   ck_assert_int_eq(lstat(path, &st), 0);
   ck_assert(S_ISREG(st.st_mode));
