@@ -66,8 +66,17 @@ uint64_t sum_bytes(const char *p, size_t n);
  * other ends are closed. Returns fork()'s result; exits on failure. */
 pid_t fork_piped(int down[2], int up[2]);
 
-/* Arguments of the stand-alone programs (iox-*.c): --quick, --max N. */
-void standalone_args(int argc, char **argv, int *quick, size_t *maxn);
+/* The start of a stand-alone program (iox-*.c): reads --quick and --max N,
+ * forks child(down, up) on two pipes (child must not return) and pins this
+ * process to CPU 0. */
+struct standalone {
+  int quick;    /* --quick given */
+  size_t maxn;  /* --max N, default 256 MiB */
+  pid_t kid;    /* the child */
+  int to_child; /* the parent's pipe ends */
+  int from_child;
+};
+void standalone_start(struct standalone *s, int argc, char **argv, void (*child)(int down, int up));
 
 /* Subcommands. */
 int bench_open(void);

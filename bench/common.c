@@ -295,10 +295,23 @@ pid_t fork_piped(int down[2], int up[2]) {
   return kid;
 }
 
-void standalone_args(int argc, char **argv, int *quick, size_t *maxn) {
+void standalone_start(struct standalone *s, int argc, char **argv,
+                      void (*child)(int down, int up)) {
+  int down[2], up[2];
+
+  s->quick = 0;
+  s->maxn = (size_t)256 << 20;
   for (int i = 1; i < argc; i++)
     if (!strcmp(argv[i], "--quick"))
-      *quick = 1;
+      s->quick = 1;
     else if (!strcmp(argv[i], "--max") && i + 1 < argc)
-      *maxn = strtoull(argv[++i], NULL, 0);
+      s->maxn = strtoull(argv[++i], NULL, 0);
+  s->kid = fork_piped(down, up);
+  if (s->kid == 0) {
+    child(down[0], up[1]);
+    _exit(1); /* not reached: child exits */
+  }
+  s->to_child = down[1];
+  s->from_child = up[0];
+  pin_cpu(0);
 }

@@ -131,25 +131,19 @@ static void reader(int down, int up) {
 }
 
 int main(int argc, char **argv) {
-  int quick = 0;
-  size_t maxn = (size_t)256 << 20;
-  standalone_args(argc, argv, &quick, &maxn);
-  int down[2], up[2];
-  pid_t kid = fork_piped(down, up);
-  if (kid == 0) {
-    reader(down[0], up[1]);
-  }
-  pin_cpu(0);
+  struct standalone sa;
+
+  standalone_start(&sa, argc, argv, reader);
   struct end e;
   end_init(&e, "shmview-handoff-writer", "data", "ack");
   char ch;
-  if (read_full(up[0], &ch, 1))
+  if (read_full(sa.from_child, &ch, 1))
     die("reader did not start");
   while (!iox_pub_has_subscribers(e.pub))
     usleep(1000);
 
-  for (size_t n = 64; n <= maxn; n *= n < 4096 ? 64 : 16) {
-    int reps = reps_for(n, quick), batches = reps >= 10 ? 10 : reps, per = reps / batches;
+  for (size_t n = 64; n <= sa.maxn; n *= n < 4096 ? 64 : 16) {
+    int reps = reps_for(n, sa.quick), batches = reps >= 10 ? 10 : reps, per = reps / batches;
     uint64_t *samples[STYLES];
     int count[STYLES] = { 0 };
     for (int s = 0; s < STYLES; s++)
@@ -159,7 +153,7 @@ int main(int argc, char **argv) {
       for (int s = 0; s < STYLES; s++) {
         int k = b < 0 ? (per < 50 ? per : 50) : per;
         struct cmd c = { .n = n, .style = s, .reps = k, .quit = 0 };
-        if (write_full(down[1], &c, sizeof c) || read_full(up[0], &ch, 1))
+        if (write_full(sa.to_child, &c, sizeof c) || read_full(sa.from_child, &ch, 1))
           die("reader died");
         for (int i = 0; i < k; i++) {
           uint64_t t0 = now_ns();
@@ -182,8 +176,8 @@ int main(int argc, char **argv) {
     }
   }
   struct cmd q = { .quit = 1 };
-  write_full(down[1], &q, sizeof q);
-  waitpid(kid, NULL, 0);
+  write_full(sa.to_child, &q, sizeof q);
+  waitpid(sa.kid, NULL, 0);
   end_fini(&e);
   return 0;
 }

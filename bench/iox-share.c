@@ -68,27 +68,21 @@ static void subscriber(int down, int up) {
 }
 
 int main(int argc, char **argv) {
-  int quick = 0;
-  size_t maxn = (size_t)256 << 20;
-  standalone_args(argc, argv, &quick, &maxn);
-  int down[2], up[2];
-  pid_t kid = fork_piped(down, up);
-  if (kid == 0) {
-    subscriber(down[0], up[1]);
-  }
-  pin_cpu(0);
+  struct standalone sa;
+
+  standalone_start(&sa, argc, argv, subscriber);
   iox_runtime_init("shmview-bench-pub");
   iox_pub_options_t o;
   iox_pub_options_init(&o);
   iox_pub_storage_t st;
   iox_pub_t pub = iox_pub_init(&st, "shmview", "bench", "share", &o);
   char ch;
-  if (read_full(up[0], &ch, 1))
+  if (read_full(sa.from_child, &ch, 1))
     die("subscriber did not start");
   while (!iox_pub_has_subscribers(pub))
     usleep(1000);
-  for (size_t n = 4096; n <= maxn; n *= 4) {
-    int reps = reps_for(n, quick), k = 0;
+  for (size_t n = 4096; n <= sa.maxn; n *= 4) {
+    int reps = reps_for(n, sa.quick), k = 0;
     uint64_t tot[64], take[64], rd[64], loan[64];
     for (int rep = -1; rep < reps; rep++) {
       uint64_t t0 = now_ns();
@@ -101,7 +95,7 @@ int main(int argc, char **argv) {
       iox_pub_publish_chunk(pub, p);
       struct cmd c = { .n = n, .rep = rep };
       struct ack a;
-      if (write_full(down[1], &c, sizeof c) || read_full(up[0], &a, sizeof a))
+      if (write_full(sa.to_child, &c, sizeof c) || read_full(sa.from_child, &a, sizeof a))
         die("subscriber died");
       uint64_t t2 = now_ns();
       if (a.sum == 0)
@@ -122,8 +116,8 @@ int main(int argc, char **argv) {
            percentile(rd, k, 50) / 1e3);
   }
   struct cmd q = { .quit = 1 };
-  write_full(down[1], &q, sizeof q);
-  waitpid(kid, NULL, 0);
+  write_full(sa.to_child, &q, sizeof q);
+  waitpid(sa.kid, NULL, 0);
   iox_pub_deinit(pub);
   iox_runtime_shutdown();
   return 0;
