@@ -57,6 +57,20 @@ static void stop_daemon(void) {
   d.pid = 0;
 }
 
+/* Restarts the daemon and connects; segment `name` is there, owned by
+ * uid with the given mode. The caller disconnects. */
+static shmv_client *restart_expect(const char *name, uid_t uid, unsigned mode) {
+  shmv_client *c;
+  shmv_segment_info info;
+
+  harness_daemon_restart(&d, NULL);
+  ck_assert_int_eq(shmv_connect(d.socket, &c), 0);
+  ck_assert_int_eq(shmv_stat(c, name, &info), 0);
+  ck_assert_uint_eq(info.uid, uid);
+  ck_assert_uint_eq(info.mode, mode);
+  return c;
+}
+
 /* Run fn as nobody in a child; returns its exit status (0 = all good). */
 static int as_nobody(int (*fn)(void *), void *arg) {
   pid_t pid = fork();
@@ -147,10 +161,7 @@ START_TEST(planted_objects_not_adopted) {
   shm_path(path, sizeof path, "symlink");
   ck_assert_int_eq(symlink(victim, path), 0);
 
-  harness_daemon_restart(&d, NULL);
-  ck_assert_int_eq(shmv_connect(d.socket, &c), 0);
-  ck_assert_int_eq(shmv_stat(c, "real", &info), 0);
-  ck_assert_uint_eq(info.mode, 0640);
+  c = restart_expect("real", 0, 0640);
   ck_assert_int_eq(shmv_stat(c, "planted", &info), -ENOENT);
   ck_assert_int_eq(shmv_stat(c, "huge", &info), -ENOENT);
   ck_assert_int_eq(shmv_stat(c, "mode600", &info), -ENOENT);
@@ -407,7 +418,6 @@ static void state_path(char *buf, size_t cap, const char *suffix) {
  * be): its owners and modes are not believed. */
 START_TEST(foreign_state_file_ignored) {
   shmv_client *c;
-  shmv_segment_info info;
   char path[320], aside[340];
   FILE *f;
 
@@ -425,11 +435,7 @@ START_TEST(foreign_state_file_ignored) {
   fclose(f);
   ck_assert_int_eq(chown(path, NOBODY, NOBODY), 0);
 
-  harness_daemon_restart(&d, NULL);
-  ck_assert_int_eq(shmv_connect(d.socket, &c), 0);
-  ck_assert_int_eq(shmv_stat(c, "secret", &info), 0);
-  ck_assert_uint_eq(info.uid, 0);
-  ck_assert_uint_eq(info.mode, 0600);
+  c = restart_expect("secret", 0, 0600);
   shmv_disconnect(c);
   state_path(aside, sizeof aside, ".untrusted");
   ck_assert_int_eq(access(aside, F_OK), 0);
@@ -441,11 +447,7 @@ START_TEST(foreign_state_file_ignored) {
   fprintf(f, "shmview-state 1\n+ secret 100 %u %u 666 1 0\n", NOBODY, NOBODY);
   fclose(f);
   ck_assert_int_eq(chmod(path, 0620), 0);
-  harness_daemon_restart(&d, NULL);
-  ck_assert_int_eq(shmv_connect(d.socket, &c), 0);
-  ck_assert_int_eq(shmv_stat(c, "secret", &info), 0);
-  ck_assert_uint_eq(info.uid, 0);
-  ck_assert_uint_eq(info.mode, 0600);
+  c = restart_expect("secret", 0, 0600);
   shmv_disconnect(c);
 }
 END_TEST
@@ -454,7 +456,6 @@ END_TEST
  * write through it, and the state file stays a regular file. */
 START_TEST(tmp_symlink_not_followed) {
   shmv_client *c;
-  shmv_segment_info info;
   char path[320], tmp[340], victim[320], buf[32];
   struct stat st;
   FILE *f;
@@ -474,10 +475,7 @@ START_TEST(tmp_symlink_not_followed) {
   /* And the state file itself a link to the victim, as a planter who got
    * there first might leave it. */
 
-  harness_daemon_restart(&d, NULL);
-  ck_assert_int_eq(shmv_connect(d.socket, &c), 0);
-  ck_assert_int_eq(shmv_stat(c, "kept", &info), 0);
-  ck_assert_uint_eq(info.mode, 0640);
+  c = restart_expect("kept", geteuid(), 0640);
   shmv_disconnect(c);
   read_text(victim, buf, sizeof buf);
   ck_assert_str_eq(buf, "precious");
