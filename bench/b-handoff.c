@@ -43,7 +43,6 @@
 
 #include "bench.h"
 #include "shmview.h"
-#include "units.h"
 
 #define HDR     4096 /* the words' page; the payload starts after it */
 #define SEQ     0    /* offsets of the two words in the header */
@@ -327,13 +326,7 @@ static void measure(const char *bench, size_t n, const struct placement *pl,
 int bench_handoff(void) {
   static const enum method all[] = { M_SHMV,       M_FLOOR,      M_SHMV_SPIN,
                                      M_FLOOR_SPIN, M_SHMV_ADAPT, M_SOCK };
-  size_t maxn = (size_t)256 << 20;
-  uint64_t v;
-  if (bench_opts.only) {
-    if (proto_size_parse(bench_opts.only, &v) != 0 || v > SIZE_MAX)
-      die("handoff: --only takes the largest size, e.g. 16M, not '%s'", bench_opts.only);
-    maxn = (size_t)v;
-  }
+  size_t maxn = bench_only_max_size("handoff");
   const struct placement *pl = &bench_placements[ncpus() > 1 ? 1 : 0];
   for (size_t n = 64; n <= maxn; n *= n < 4096 ? 64 : 16)
     measure("handoff", n, pl, all, (int)(sizeof all / sizeof all[0]));

@@ -48,7 +48,6 @@
 
 #include "bench.h"
 #include "shmview.h"
-#include "units.h"
 
 enum method {
   M_FRESH,
@@ -464,13 +463,7 @@ static void measure(enum method m, size_t n, struct daemon *d) {
 }
 
 int bench_share(void) {
-  size_t maxn = (size_t)256 << 20;
-  uint64_t v;
-  if (bench_opts.only) {
-    if (proto_size_parse(bench_opts.only, &v) != 0 || v > SIZE_MAX)
-      die("share: --only takes the largest size to share, e.g. 256M, not '%s'", bench_opts.only);
-    maxn = (size_t)v;
-  }
+  size_t maxn = bench_only_max_size("share");
   struct daemon d;
   daemon_start(&d, 1 < ncpus() ? 1 : 0, NULL);
   for (size_t n = 4096; n <= maxn; n *= 4)

@@ -78,6 +78,11 @@ struct standalone {
 };
 void standalone_start(struct standalone *s, int argc, char **argv, void (*child)(int down, int up));
 
+/* The largest size a subcommand measures: --only N (e.g. 16M) when given,
+ * else 256 MiB; exits on a bad N (named after `bench`). In main.c, as it
+ * needs the size parser the stand-alone programs do not link. */
+size_t bench_only_max_size(const char *bench);
+
 /* Subcommands. */
 int bench_open(void);
 int bench_throughput(void);

@@ -11,12 +11,23 @@
 #include <string.h>
 
 #include "bench.h"
+#include "units.h"
 
 static void usage(void) {
   fprintf(stderr,
           "usage: shmview-bench [--daemon PATH] [--quick] [--redis-port N] [--only X]\n"
           "                     open|throughput|pingpong|share|scale|handoff|wakeup|prefault\n");
   exit(2);
+}
+
+size_t bench_only_max_size(const char *bench) {
+  uint64_t v;
+
+  if (!bench_opts.only)
+    return (size_t)256 << 20;
+  if (proto_size_parse(bench_opts.only, &v) != 0 || v > SIZE_MAX)
+    die("%s: --only takes the largest size, e.g. 16M, not '%s'", bench, bench_opts.only);
+  return (size_t)v;
 }
 
 int main(int argc, char **argv) {
