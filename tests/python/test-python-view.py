@@ -78,6 +78,17 @@ class Base(unittest.TestCase):
                 pass
         self.c.close()
 
+    def wait_gone(self, name, what):
+        """Wait until the daemon no longer knows `name`."""
+        def gone():
+            try:
+                self.c.stat(name)
+                return False
+            except FileNotFoundError:
+                return True
+
+        H.wait_for(gone, what=what)
+
     def segment(self, size, data=None, mode=0o600):
         name = fresh()
         self.c.create(name, size, mode)
@@ -535,14 +546,7 @@ class TestSharedMemory(Base):
         self.assertEqual(bytes(shm.buf[:5]), b"alive")
         shm.close()  # the last holder: the daemon removes it
 
-        def gone():
-            try:
-                self.c.stat(name)
-                return False
-            except FileNotFoundError:
-                return True
-
-        H.wait_for(gone, what="the segment to go with its last view")
+        self.wait_gone(name, "the segment to go with its last view")
 
 
 @unittest.skipUnless(shmview.HAVE_EPHEMERAL,
@@ -571,14 +575,7 @@ class TestEphemeral(Base):
         procs[1].kill()
         procs[1].wait()
 
-        def gone():
-            try:
-                self.c.stat(name)
-                return False
-            except FileNotFoundError:
-                return True
-
-        H.wait_for(gone, what="the ephemeral segment to go")
+        self.wait_gone(name, "the ephemeral segment to go")
         for p in procs:
             p.stdout.close()
 
