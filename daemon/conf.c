@@ -96,6 +96,10 @@ static const struct conf_setting settings[] = {
   { "max-fds-in-flight", 0, CONF_COUNT, FIELD(max_fds_in_flight), 1, 1024, NULL, "N",
     "descriptors sent to one client and not yet read;\n"
     "further answers to open wait (default 16)" },
+  { "fd-cache", 0, CONF_COUNT, FIELD(fd_cache), 0, 65536, NULL, "N",
+    "keep descriptors of the N segments opened most\n"
+    "recently, so an open needs no shm_open (default\n"
+    "256; 0: none)" },
   { "frame-max", 0, CONF_SIZE, FIELD(frame_max), PROTO_FRAME_MAX_MIN, 16u << 20, NULL, "SIZE",
     "largest protocol frame (default 64K)" },
   { "quota-bytes", 0, CONF_SIZE, FIELD(quota_bytes), 0, CONF_AUTO - 1, NULL, "SIZE",
@@ -139,6 +143,7 @@ void conf_defaults(struct daemon_config *cfg) {
   cfg->max_clients_uid = 128;
   cfg->max_views = 262144;
   cfg->max_fds_in_flight = 16;
+  cfg->fd_cache = 256;
   cfg->quota_bytes = CONF_AUTO;
   cfg->quota_segments = 16384;
   cfg->quota_views = 131072;

@@ -25,6 +25,7 @@ struct daemon_config {
   uint64_t max_clients_root; /* connections by root or the daemon's uid; 0: none */
   uint64_t max_views;        /* leases over all clients; 0: none */
   uint64_t max_fds_in_flight; /* descriptors sent to one connection and not yet read */
+  uint64_t fd_cache;         /* segments keeping descriptors for their next open */
   uint64_t frame_max;        /* payload bytes */
   int log_level;
   /* Per-uid quotas (0: none): bytes and segments charged to a segment's

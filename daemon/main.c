@@ -134,7 +134,7 @@ int main(int argc, char **argv) {
     close(shmdir);
     return EXIT_FAILURE;
   }
-  registry_init(&d.reg, d.cfg.prefix);
+  registry_init(&d.reg, d.cfg.prefix, d.cfg.fd_cache);
   lease_table_init(&d.leases);
   d.started_ms = proto_monotonic_ms();
 

@@ -100,12 +100,60 @@ void registry_usage_clients(struct registry *r, uid_t uid, int delta) {
   usage_release_if_idle(r, u);
 }
 
-void registry_init(struct registry *r, const char *prefix) {
+void registry_init(struct registry *r, const char *prefix, uint64_t fd_cache_max) {
   memset(r, 0, sizeof *r);
   RB_INIT(&r->by_name);
   RB_INIT(&r->usage);
   RB_INIT(&r->unlinked);
+  TAILQ_INIT(&r->fd_lru);
+  r->fd_cache_max = fd_cache_max;
   snprintf(r->prefix, sizeof r->prefix, "%s", prefix);
+}
+
+/* A zeroed record, keeping no descriptor. */
+static struct segment *segment_alloc(void) {
+  struct segment *s = calloc(1, sizeof *s);
+
+  if (s == NULL)
+    return NULL;
+  LIST_INIT(&s->holds);
+  TAILQ_INIT(&s->holders);
+  s->fd_ro = s->fd_rw = -1;
+  return s;
+}
+
+/* Close the descriptors s keeps, if any. */
+static void fd_cache_drop(struct registry *r, struct segment *s) {
+  if (s->fd_ro < 0 && s->fd_rw < 0)
+    return;
+  if (s->fd_ro >= 0)
+    close(s->fd_ro);
+  if (s->fd_rw >= 0)
+    close(s->fd_rw);
+  s->fd_ro = s->fd_rw = -1;
+  TAILQ_REMOVE(&r->fd_lru, s, fd_lru);
+  r->fd_cached--;
+}
+
+/* s was just opened: first in the LRU order, keeping fd (>= 0) as its
+ * descriptor for that access mode; the least recently opened segments
+ * beyond fd_cache_max (>= 1) close theirs. */
+static void fd_cache_use(struct registry *r, struct segment *s, int fd, bool writable) {
+  if (s->fd_ro >= 0 || s->fd_rw >= 0)
+    TAILQ_REMOVE(&r->fd_lru, s, fd_lru);
+  else
+    r->fd_cached++;
+  if (fd >= 0)
+    *(writable ? &s->fd_rw : &s->fd_ro) = fd;
+  TAILQ_INSERT_HEAD(&r->fd_lru, s, fd_lru);
+  while (r->fd_cached > r->fd_cache_max)
+    fd_cache_drop(r, TAILQ_LAST(&r->fd_lru, segment_queue));
+}
+
+/* Forget s's record (it is in no tree any more). */
+static void segment_free(struct registry *r, struct segment *s) {
+  fd_cache_drop(r, s);
+  free(s);
 }
 
 void registry_fini(struct registry *r) {
@@ -117,7 +165,7 @@ void registry_fini(struct registry *r) {
 
   RB_FOREACH_SAFE(s, segment_tree, &r->by_name, next) {
     RB_REMOVE(segment_tree, &r->by_name, s);
-    free(s);
+    segment_free(r, s);
   }
   RB_FOREACH_SAFE(u, usage_tree, &r->usage, unext) {
     RB_REMOVE(usage_tree, &r->usage, u);
@@ -201,7 +249,7 @@ int registry_create(struct registry *r, const char *name, uint64_t size, uid_t u
 
   if (size > (uint64_t)INT64_MAX)
     return -EFBIG;
-  s = calloc(1, sizeof *s);
+  s = segment_alloc();
   if (s == NULL)
     return -ENOMEM;
   registry_object_name(r, name, obj, sizeof obj);
@@ -231,21 +279,24 @@ int registry_create(struct registry *r, const char *name, uint64_t size, uid_t u
   rc = ftruncate(fd, (off_t)size) == 0 ? 0 : -errno;
   if (rc == 0)
     rc = reserve(fd, 0, size);
-  close(fd);
   if (rc < 0) {
+    close(fd);
     shm_unlink(obj);
     free(s);
     return rc == -EFBIG ? -ENOSPC : rc;
   }
 
   snprintf(s->name, sizeof s->name, "%s", name);
-  LIST_INIT(&s->holds);
+  /* Its writable descriptor, for the open that usually follows a create. */
+  if (r->fd_cache_max > 0)
+    fd_cache_use(r, s, fd, true);
+  else
+    close(fd);
   s->size = size;
   s->uid = uid;
   s->gid = gid;
   s->mode = mode;
   clock_gettime(CLOCK_REALTIME, &s->created);
-  TAILQ_INIT(&s->holders);
   s->refs = 1;
   s->linked = true;
   RB_INSERT(segment_tree, &r->by_name, s);
@@ -262,17 +313,15 @@ int registry_adopt(struct registry *r, const char *name, uint64_t size, uid_t ui
 
   if (registry_find(r, name) != NULL)
     return -EEXIST;
-  s = calloc(1, sizeof *s);
+  s = segment_alloc();
   if (s == NULL)
     return -ENOMEM;
   snprintf(s->name, sizeof s->name, "%s", name);
-  LIST_INIT(&s->holds);
   s->size = size;
   s->uid = uid;
   s->gid = gid;
   s->mode = mode;
   s->created = created;
-  TAILQ_INIT(&s->holders);
   s->refs = 1;
   s->linked = true;
   s->adopted = true;
@@ -290,7 +339,7 @@ void registry_forget(struct registry *r, struct segment *s) {
   r->count--;
   r->bytes -= s->size;
   usage_add(r, s->uid, -(int64_t)s->size, -1, 0);
-  free(s);
+  segment_free(r, s);
 }
 
 void registry_set_size(struct registry *r, struct segment *s, uint64_t size) {
@@ -333,6 +382,7 @@ int registry_unlink(struct registry *r, struct segment *s) {
   if (shm_unlink(obj) != 0 && errno != ENOENT)
     return -errno;
   RB_REMOVE(segment_tree, &r->by_name, s);
+  fd_cache_drop(r, s); /* no open reaches it by name any more */
   s->linked = false;
   s->unlink_id = ++r->next_unlink_id;
   RB_INSERT(unlinked_tree, &r->unlinked, s);
@@ -375,12 +425,22 @@ int registry_restore_size(struct registry *r, const struct segment *s) {
   return rc;
 }
 
-int registry_open_fd(struct registry *r, const struct segment *s, bool writable) {
-  char obj[NAME_MAX + 2];
-  int fd;
+int registry_open_fd(struct registry *r, struct segment *s, bool writable) {
+  int kept = writable ? s->fd_rw : s->fd_ro, fd;
 
-  registry_object_name(r, s->name, obj, sizeof obj);
-  fd = shm_open(obj, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC, 0);
+  if (kept < 0) {
+    char obj[NAME_MAX + 2];
+
+    registry_object_name(r, s->name, obj, sizeof obj);
+    fd = shm_open(obj, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC, 0);
+    if (fd < 0)
+      return -errno;
+    if (r->fd_cache_max == 0)
+      return fd;
+    kept = fd;
+  }
+  fd_cache_use(r, s, kept, writable);
+  fd = fcntl(kept, F_DUPFD_CLOEXEC, 0);
   return fd < 0 ? -errno : fd;
 }
 
@@ -395,5 +455,5 @@ void segment_unref(struct registry *r, struct segment *s) {
     RB_REMOVE(unlinked_tree, &r->unlinked, s);
   r->bytes -= s->size;
   usage_add(r, s->uid, -(int64_t)s->size, 0, 0);
-  free(s);
+  segment_free(r, s);
 }

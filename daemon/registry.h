@@ -56,9 +56,15 @@ struct segment {
   RB_ENTRY(segment) by_unlink;
   uint64_t unlink_id; /* 0 while linked */
   struct lease_queue holders; /* its leases, oldest (lowest id) first */
+  /* Descriptors of the object kept for the next open (registry_open_fd):
+   * read-only and read-write, -1 when not kept. A segment keeping one is
+   * on the registry's fd_lru. */
+  int fd_ro, fd_rw;
+  TAILQ_ENTRY(segment) fd_lru;
 };
 
 LIST_HEAD(segment_list, segment);
+TAILQ_HEAD(segment_queue, segment);
 
 /* What one uid holds, for quotas: bytes and segments it owns (an unlinked
  * segment's bytes until its last view goes), views it has open, and the
@@ -85,13 +91,20 @@ struct registry {
   struct usage_tree usage;
   struct unlinked_tree unlinked; /* unlinked, still leased, by unlink_id */
   uint64_t next_unlink_id;
+  /* Segments keeping descriptors, most recently opened first; at most
+   * fd_cache_max of them (0: none kept, every open calls shm_open). */
+  struct segment_queue fd_lru;
+  uint64_t fd_cached;
+  uint64_t fd_cache_max;
 };
 
 /* Prefixes follow the segment-name rules without '.', at most
  * REGISTRY_PREFIX_MAX. */
 bool registry_prefix_valid(const char *prefix);
 
-void registry_init(struct registry *r, const char *prefix);
+/* fd_cache_max: how many segments may keep descriptors for the next open
+ * (registry_open_fd); 0 keeps none. */
+void registry_init(struct registry *r, const char *prefix, uint64_t fd_cache_max);
 /* Forget every segment (memory only: shm objects stay for a restart). */
 void registry_fini(struct registry *r);
 
@@ -141,8 +154,13 @@ int registry_object_size(struct registry *r, const struct segment *s, int fd, ui
  * memory again (someone else truncated it). Returns 0 or -errno. */
 int registry_restore_size(struct registry *r, const struct segment *s);
 
-/* A new descriptor of the object, O_RDWR or O_RDONLY, close-on-exec. */
-int registry_open_fd(struct registry *r, const struct segment *s, bool writable);
+/* A new descriptor of the object, O_RDWR or O_RDONLY, close-on-exec, for
+ * the caller to close. Duplicated from one the segment keeps (opened on
+ * its first open, closed at unlink or when fd_cache_max newer segments
+ * were opened since), so an open costs no path lookup; like every
+ * duplicate it shares the kept descriptor's open file description (file
+ * offset and status flags) with the other holders of that access mode. */
+int registry_open_fd(struct registry *r, struct segment *s, bool writable);
 
 void segment_ref(struct segment *s);
 void segment_unref(struct registry *r, struct segment *s);

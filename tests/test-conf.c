@@ -110,6 +110,7 @@ START_TEST(limit_defaults) {
   ck_assert_uint_eq(cfg.max_clients_root, 0);
   ck_assert_uint_eq(cfg.max_views, 262144);
   ck_assert_uint_eq(cfg.max_fds_in_flight, 16);
+  ck_assert_uint_eq(cfg.fd_cache, 256);
   ck_assert_uint_eq(cfg.quota_views, 131072);
   ck_assert_uint_eq(cfg.quota_segments, 16384);
   ck_assert_uint_eq(cfg.frame_timeout_ms, 5000);
