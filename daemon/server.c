@@ -53,6 +53,7 @@
 #include <sys/ioctl.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
@@ -311,29 +312,63 @@ static int too_many_refs(struct conn *c, struct out_frame *f) {
   return refuse_open(c, f);
 }
 
+/* Answers that are ready go out together, up to FLUSH_FRAMES in one
+ * sendmsg: a release's answer and the next open's, which arrive together,
+ * then wake the client once instead of twice. A descriptor rides only on a
+ * send that ends with its answer, whose first byte is in it: the reader
+ * gives a descriptor to the last frame starting among the bytes it came
+ * with (docs/protocol.md), and a send carrying one stays small enough to
+ * be a single chunk in the socket. */
+#define FLUSH_FRAMES   8
+#define FLUSH_FD_BYTES 4096
+
 /* Send what the socket takes now. Returns -1 if the connection died. */
 static int conn_flush(struct conn *c) {
   uint64_t fd_limit = c->srv->d->cfg.max_fds_in_flight;
-  struct out_frame *f;
+  bool fd_alone = false; /* after ETOOMANYREFS: a descriptor's answer goes first, alone */
 
-  while ((f = STAILQ_FIRST(&c->outq)) != NULL) {
+  while (!STAILQ_EMPTY(&c->outq)) {
+    struct iovec iov[FLUSH_FRAMES];
+    struct out_frame *f, *carrier = NULL;
+    size_t total = 0;
+    int n_iov = 0;
     ssize_t n;
 
-    if (f->off == 0 && f->fd >= 0 && fd_limit != 0 && c->fds_in_flight >= fd_limit) {
-      if (!conn_all_read(c)) {
-        conn_hold(c);
-        return 0;
+    STAILQ_FOREACH(f, &c->outq, link) {
+      if (n_iov == FLUSH_FRAMES)
+        break;
+      if (f->fd >= 0) { /* its first byte has not gone */
+        if (n_iov > 0 && (fd_alone || total + f->len > FLUSH_FD_BYTES))
+          break;
+        if (fd_limit != 0 && c->fds_in_flight >= fd_limit) {
+          if (n_iov > 0)
+            break; /* what is before it goes first */
+          if (!conn_all_read(c)) {
+            conn_hold(c);
+            return 0;
+          }
+          c->fds_in_flight = 0;
+        }
+        carrier = f;
       }
-      c->fds_in_flight = 0;
+      iov[n_iov].iov_base = f->data + f->off;
+      iov[n_iov].iov_len = f->len - f->off;
+      total += iov[n_iov++].iov_len;
+      if (carrier != NULL)
+        break;
     }
-    n = proto_send(c->fd, f->data + f->off, f->len - f->off, f->off == 0 ? f->fd : -1);
+    n = proto_sendv(c->fd, iov, n_iov, carrier != NULL ? carrier->fd : -1);
     if (n == -EAGAIN) {
       if (c->stalled_since_ms == 0)
         c->stalled_since_ms = proto_monotonic_ms();
       return 0;
     }
     if (n == -ETOOMANYREFS) {
-      if (too_many_refs(c, f) < 0)
+      if (carrier != STAILQ_FIRST(&c->outq)) {
+        fd_alone = true; /* send the answers before it, then try it alone */
+        continue;
+      }
+      if (too_many_refs(c, carrier) < 0)
         return -1;
       if (c->held_since_ms != 0)
         return 0;
@@ -345,16 +380,24 @@ static int conn_flush(struct conn *c) {
       return -1;
     }
     c->stalled_since_ms = 0;
-    if (f->fd >= 0) { /* it went with the first byte */
-      close(f->fd);
-      f->fd = -1;
+    if (carrier != NULL) { /* it went with the first byte */
+      close(carrier->fd);
+      carrier->fd = -1;
       c->fds_in_flight++;
     }
-    f->off += (size_t)n;
-    if (f->off == f->len) {
-      STAILQ_REMOVE_HEAD(&c->outq, link);
-      c->outq_frames--;
-      out_frame_free(f);
+    while (n > 0) {
+      size_t left, took;
+
+      f = STAILQ_FIRST(&c->outq);
+      left = f->len - f->off;
+      took = (size_t)n < left ? (size_t)n : left;
+      f->off += took;
+      n -= (ssize_t)took;
+      if (f->off == f->len) {
+        STAILQ_REMOVE_HEAD(&c->outq, link);
+        c->outq_frames--;
+        out_frame_free(f);
+      }
     }
   }
   if (c->closing) {

@@ -370,6 +370,11 @@ void proto_frame_header(uint8_t out[PROTO_HEADER_SIZE], uint32_t len);
  * Retries EINTR. */
 ssize_t proto_send(int sock, const void *buf, size_t len, int fd);
 
+/* proto_send() of iovcnt buffers in one sendmsg: several frames in one
+ * send, the fd (if >= 0) on the first byte of them all. */
+struct iovec;
+ssize_t proto_sendv(int sock, const struct iovec *iov, int iovcnt, int fd);
+
 /* recvmsg() up to cap bytes. If fd is non-NULL, the first descriptor
  * received is stored there (else *fd = -1); every other descriptor
  * received, and all of them when fd is NULL, is closed, so a peer can

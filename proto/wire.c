@@ -21,23 +21,29 @@
 #define RECV_MAX_FDS 16
 
 ssize_t proto_send(int sock, const void *buf, size_t len, int fd) {
+  struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+
+  return proto_sendv(sock, &iov, 1, fd);
+}
+
+ssize_t proto_sendv(int sock, const struct iovec *iov, int iovcnt, int fd) {
   union {
     struct cmsghdr align;
     char buf[CMSG_SPACE(sizeof(int))];
   } ctl;
   struct msghdr msg;
-  struct iovec iov;
   struct cmsghdr *cm;
+  size_t len = 0;
   ssize_t n;
 
+  for (int i = 0; i < iovcnt; i++)
+    len += iov[i].iov_len;
   if (len == 0)
     return fd >= 0 ? -EINVAL : 0; /* an fd needs a byte to ride on */
 
   memset(&msg, 0, sizeof msg);
-  iov.iov_base = (void *)buf;
-  iov.iov_len = len;
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
+  msg.msg_iov = (struct iovec *)iov;
+  msg.msg_iovlen = (size_t)iovcnt;
   if (fd >= 0) {
     memset(&ctl, 0, sizeof ctl);
     msg.msg_control = ctl.buf;
