@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/un.h>
@@ -1766,6 +1767,42 @@ START_TEST(test_send_recv_fd) {
 }
 END_TEST
 
+/* Two frames in one send with a descriptor (as the daemon sends a
+ * release's answer and an open's): the reader gives the descriptor to the
+ * last frame starting among the bytes it came with, the second. */
+START_TEST(test_sendv_fd_goes_to_last_frame) {
+  int sv[2], tmp;
+  uint8_t h1[PROTO_HEADER_SIZE], h2[PROTO_HEADER_SIZE];
+  struct proto_reader r;
+  struct proto_frame f;
+  char path[] = "/tmp/test-proto-XXXXXX";
+
+  ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+  tmp = mkstemp(path);
+  ck_assert_int_ge(tmp, 0);
+  unlink(path);
+  proto_frame_header(h1, 3);
+  proto_frame_header(h2, 4);
+  struct iovec iov[4] = { { h1, sizeof h1 }, { "one", 3 }, { h2, sizeof h2 }, { "four", 4 } };
+  ck_assert_int_eq(proto_sendv(sv[0], iov, 4, tmp), 2 * PROTO_HEADER_SIZE + 7);
+
+  proto_reader_init(&r, 1024, true);
+  ck_assert_int_gt(proto_reader_read(&r, sv[1]), 0);
+  ck_assert_int_eq(proto_reader_get(&r, &f), 1);
+  ck_assert_uint_eq(f.len, 3);
+  ck_assert_int_eq(f.fd, -1);
+  ck_assert_int_eq(proto_reader_get(&r, &f), 1);
+  ck_assert_uint_eq(f.len, 4);
+  ck_assert(memcmp(f.payload, "four", 4) == 0);
+  ck_assert_int_ge(f.fd, 0);
+  close(f.fd);
+  proto_reader_free(&r);
+  close(tmp);
+  close(sv[0]);
+  close(sv[1]);
+}
+END_TEST
+
 START_TEST(test_send_epipe_no_signal) {
   int sv[2];
 
@@ -2250,6 +2287,7 @@ static Suite *proto_suite(void) {
     T(test_resp_decode_bad_envelope),
     T(test_resp_decode_bad_values),
     T(test_send_recv_fd),
+    T(test_sendv_fd_goes_to_last_frame),
     T(test_send_epipe_no_signal),
     T(test_recv_closes_extra_fds),
     T(test_send_recv_frames),
