@@ -21,7 +21,9 @@
  *
  * Every method runs in the same two processes, in batches interleaved with
  * the others, so a floor and what it is the floor of share the machine's
- * moods. iceoryx is bench/iox-handoff.c (run.py runs it).
+ * moods. iceoryx is bench/iox-handoff.c, a separate program: with --turns
+ * run.py runs both side by side and lets them take turns (bench_turn), one
+ * round of batches of each, so iceoryx shares those moods too.
  *
  * wakeup: the same with N = 0 and futex waiting only, same-core and
  * cross-core: a ping-pong whose round trip is two cross-process wake-ups,
@@ -216,6 +218,7 @@ static void measure(const char *bench, size_t n, const struct placement *pl,
   struct side s;
   int rc, sv[2];
 
+  bench_turn("n=%zu setup", n);
   memset(&s, 0, sizeof s);
   s.n = n;
   daemon_start(&d, pl->server_cpu, NULL);
@@ -269,8 +272,11 @@ static void measure(const char *bench, size_t n, const struct placement *pl,
     if (!(samples[methods[i]] = malloc(sizeof(uint64_t) * (size_t)(per * batches + 1))))
       die("malloc");
   uint64_t *scratch = malloc(sizeof(uint64_t) * (size_t)(per > 50 ? per : 50));
-  /* one warm-up batch of each, then the batches, methods interleaved */
-  for (int b = -1; b < batches; b++)
+  /* one warm-up batch of each (in the setup's turn), then the batches,
+   * methods interleaved */
+  for (int b = -1; b < batches; b++) {
+    if (b >= 0)
+      bench_turn("n=%zu batch %d", n, b);
     for (int i = 0; i < nm; i++) {
       enum method m = methods[i];
       int k = b < 0 ? (per < 50 ? per : 50) : per;
@@ -281,6 +287,7 @@ static void measure(const char *bench, size_t n, const struct placement *pl,
       if (b >= 0)
         count[m] += k;
     }
+  }
   struct cmd q = { 0, 0, 1 };
   write_full(down[1], &q, sizeof q);
   int st;
@@ -328,6 +335,7 @@ int bench_handoff(void) {
                                      M_FLOOR_SPIN, M_SHMV_ADAPT, M_SOCK };
   size_t maxn = bench_only_max_size("handoff");
   const struct placement *pl = &bench_placements[ncpus() > 1 ? 1 : 0];
+  bench_turn("start");
   for (size_t n = 64; n <= maxn; n *= n < 4096 ? 64 : 16)
     measure("handoff", n, pl, all, (int)(sizeof all / sizeof all[0]));
   return 0;

@@ -16,6 +16,7 @@ struct bench_opts {
   int quick;          /* fewer iterations (smoke run) */
   int redis_port;     /* 0: no Redis column */
   const char *only;   /* sizes / variants filter, subcommand-specific */
+  int turns;          /* --turns: take turns with another program (bench_turn) */
 };
 extern struct bench_opts bench_opts;
 
@@ -66,8 +67,17 @@ uint64_t sum_bytes(const char *p, size_t n);
  * other ends are closed. Returns fork()'s result; exits on failure. */
 pid_t fork_piped(int down[2], int up[2]);
 
-/* The start of a stand-alone program (iox-*.c): reads --quick and --max N,
- * forks child(down, up) on two pipes (child must not return) and pins this
+/* Taking turns with another benchmark program (--turns): run.py runs two
+ * programs side by side (shmview-bench handoff and iox-handoff) and lets
+ * one measure at a time, so both see the same load. With bench_opts.turns
+ * set, prints "TURN <what>" (what this program does next) and blocks until
+ * a byte arrives on stdin; end of file ends the turn-taking. No-op
+ * otherwise. Call only where the program holds no CPU-heavy child busy. */
+void bench_turn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The start of a stand-alone program (iox-*.c): reads --quick, --max N and
+ * --turns (into bench_opts.turns), takes its first turn ("start"), forks
+ * child(down, up) on two pipes (child must not return) and pins this
  * process to CPU 0. */
 struct standalone {
   int quick;    /* --quick given */

@@ -114,6 +114,25 @@ void result(const char *fmt, ...) {
   va_end(ap);
 }
 
+void bench_turn(const char *fmt, ...) {
+  va_list ap;
+  char ch;
+  ssize_t n;
+
+  if (!bench_opts.turns)
+    return;
+  va_start(ap, fmt);
+  printf("TURN ");
+  vprintf(fmt, ap);
+  printf("\n");
+  fflush(stdout);
+  va_end(ap);
+  while ((n = read(STDIN_FILENO, &ch, 1)) < 0 && errno == EINTR)
+    ;
+  if (n <= 0)
+    bench_opts.turns = 0; /* the other program is done: run freely */
+}
+
 /* All len bytes read into p, or (out) written from it, through EINTR and
  * short transfers; -1 on error or end of file. */
 static int transfer_full(int fd, char *p, size_t len, bool out) {
@@ -304,8 +323,12 @@ void standalone_start(struct standalone *s, int argc, char **argv,
   for (int i = 1; i < argc; i++)
     if (!strcmp(argv[i], "--quick"))
       s->quick = 1;
+    else if (!strcmp(argv[i], "--turns"))
+      bench_opts.turns = 1;
     else if (!strcmp(argv[i], "--max") && i + 1 < argc)
       s->maxn = strtoull(argv[++i], NULL, 0);
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  bench_turn("start");
   s->kid = fork_piped(down, up);
   if (s->kid == 0) {
     child(down[0], up[1]);

@@ -17,11 +17,13 @@
  *
  * iox-roudi must be running with mempools that hold chunks of every size
  * (run.py writes the config). Sizes as b-handoff.c: 64 B, 4 KiB, then x16
- * up to --max.
+ * up to --max. With --turns, the same turns as `shmview-bench --turns
+ * handoff` (start, then per size a setup with the warm-up and one turn per
+ * batch), so run.py can interleave the two programs batch by batch.
  *
  * build: cc -O2 -I<builddir> -I<srcdir>/bench -I/usr/include/iceoryx/v2.0.3
  *        iox-handoff.c common.c -liceoryx_binding_c
- * usage: iox-handoff [--quick] [--max N]
+ * usage: iox-handoff [--quick] [--max N] [--turns]
  */
 #define _GNU_SOURCE
 #include "config.h"
@@ -143,13 +145,16 @@ int main(int argc, char **argv) {
     usleep(1000);
 
   for (size_t n = 64; n <= sa.maxn; n *= n < 4096 ? 64 : 16) {
+    bench_turn("n=%zu setup", n);
     int reps = reps_for(n, sa.quick), batches = reps >= 10 ? 10 : reps, per = reps / batches;
     uint64_t *samples[STYLES];
     int count[STYLES] = { 0 };
     for (int s = 0; s < STYLES; s++)
       if (!(samples[s] = malloc(sizeof(uint64_t) * (size_t)(per * batches + 1))))
         die("malloc");
-    for (int b = -1; b < batches; b++)
+    for (int b = -1; b < batches; b++) {
+      if (b >= 0)
+        bench_turn("n=%zu batch %d", n, b);
       for (int s = 0; s < STYLES; s++) {
         int k = b < 0 ? (per < 50 ? per : 50) : per;
         struct cmd c = { .n = n, .style = s, .reps = k, .quit = 0 };
@@ -167,6 +172,7 @@ int main(int argc, char **argv) {
             samples[s][count[s]++] = t;
         }
       }
+    }
     for (int s = 0; s < STYLES; s++) {
       result("\"bench\":\"handoff\",\"method\":\"%s\",\"n\":%zu,\"placement\":\"cross-core\","
              "\"unit\":\"us\",\"median\":%.3f,\"p99\":%.3f,\"samples\":%d",

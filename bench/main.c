@@ -15,7 +15,7 @@
 
 static void usage(void) {
   fprintf(stderr,
-          "usage: shmview-bench [--daemon PATH] [--quick] [--redis-port N] [--only X]\n"
+          "usage: shmview-bench [--daemon PATH] [--quick] [--redis-port N] [--only X] [--turns]\n"
           "                     open|throughput|pingpong|share|scale|handoff|wakeup|prefault\n");
   exit(2);
 }
@@ -42,6 +42,8 @@ int main(int argc, char **argv) {
       bench_opts.redis_port = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--only") && i + 1 < argc)
       bench_opts.only = argv[++i];
+    else if (!strcmp(argv[i], "--turns"))
+      bench_opts.turns = 1;
     else
       usage();
   }
