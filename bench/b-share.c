@@ -27,6 +27,7 @@
  *                  writer's create and open in one round trip
  *                  (shmv_view_create)
  *
+ * At each N the methods' hand-offs alternate, one of each in turn.
  * Python's multiprocessing.shared_memory (bench/shm_share.py) and iceoryx
  * (bench/iox-share.c) are separate programs; run.py runs them.
  */
@@ -334,144 +335,195 @@ static int reps_for(size_t n) {
   return bench_opts.quick ? (r > 3 ? 3 : r) : r;
 }
 
-static void measure(enum method m, size_t n, struct daemon *d) {
+/* One method at one N: its reader process and its samples. */
+struct run {
   struct ctx x;
-  memset(&x, 0, sizeof x);
-  x.m = m;
-  x.n = n;
-  x.d = d;
-  x.sock = -1;
-  int sv[2] = { -1, -1 };
+  int sv[2];    /* socketpair (socket, memfd) */
+  pid_t kid;    /* the reader */
+  int to, from; /* the writer's ends of the reader's pipes */
+  int k;        /* samples so far */
+  uint64_t tot[64], wc[64], ww[64], ro[64], rr[64], rl[64];
+};
+
+/* The reader of r->x.m: setup made before the fork (shared memory the
+ * reader inherits, the socketpair), then the fork. The writer's private
+ * buffers come after every fork (share_writer_setup), so no writer page is
+ * shared copy-on-write with a reader. */
+static void share_fork(struct run *r, enum method m, size_t n, struct daemon *d) {
+  struct ctx *x = &r->x;
   int rc;
+
+  memset(r, 0, sizeof *r);
+  x->m = m;
+  x->n = n;
+  x->d = d;
+  x->sock = -1;
+  r->sv[0] = r->sv[1] = -1;
   if (m == M_RAW) {
-    x.raw = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (x.raw == MAP_FAILED)
+    x->raw = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (x->raw == MAP_FAILED)
       die("mmap %zu: %s", n, strerror(errno));
-    memset(x.raw, 1, n);
+    memset(x->raw, 1, n);
   }
-  if ((m == M_SOCK || m == M_FDPASS) && socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
+  if ((m == M_SOCK || m == M_FDPASS) && socketpair(AF_UNIX, SOCK_STREAM, 0, r->sv) != 0)
     die("socketpair");
   if (m == M_REUSE) {
-    if ((rc = shmv_connect(d->socket, &x.c)) < 0 ||
-        (rc = shmv_create(x.c, "share-reuse", n, 0600)) < 0 ||
-        (rc = shmv_view_open(x.c, "share-reuse", 0, SHMV_TO_END, SHMV_WRITABLE, &x.keep)) < 0)
+    if ((rc = shmv_connect(d->socket, &x->c)) < 0 ||
+        (rc = shmv_create(x->c, "share-reuse", n, 0600)) < 0 ||
+        (rc = shmv_view_open(x->c, "share-reuse", 0, SHMV_TO_END, SHMV_WRITABLE, &x->keep)) < 0)
       die("reuse: %s", shmv_strerror(rc));
-    memset(shmv_view_data(x.keep), 1, n); /* faulted in, as a reused buffer is */
+    memset(shmv_view_data(x->keep), 1, n); /* faulted in, as a reused buffer is */
   }
   int down[2], up[2];
-  pid_t kid = fork_piped(down, up);
-  if (kid == 0) {
+  r->kid = fork_piped(down, up);
+  if (r->kid == 0) {
     pin_cpu(1 < ncpus() ? 1 : 0);
-    x.keep = NULL; /* the parent's: never used after fork */
+    x->keep = NULL; /* the parent's: never used after fork */
+    x->c = NULL;
     if (fresh(m) || m == M_REUSE)
-      if ((rc = shmv_connect(d->socket, &x.c)) < 0)
+      if ((rc = shmv_connect(d->socket, &x->c)) < 0)
         die("reader connect: %s", shmv_strerror(rc));
     if (m == M_SOCK || m == M_FDPASS) {
-      close(sv[0]);
-      x.sock = sv[1];
+      close(r->sv[0]);
+      x->sock = r->sv[1];
     }
     if (m == M_REDIS)
-      x.sock = redis_connect();
+      x->sock = redis_connect();
     if (m == M_SOCK || m == M_REDIS) {
-      x.buf = malloc(n);
-      memset(x.buf, 0, n);
+      x->buf = malloc(n);
+      memset(x->buf, 0, n);
     }
     struct cmd cm;
     while (read_full(down[0], &cm, sizeof cm) == 0 && !cm.quit) {
       struct ack a;
       memset(&a, 0, sizeof a);
-      reader(&x, cm.rep, &a);
+      reader(x, cm.rep, &a);
       if (write_full(up[1], &a, sizeof a))
         break;
     }
     _exit(0);
   }
-  pin_cpu(0);
-  if (fresh(m))
-    if ((rc = shmv_connect(d->socket, &x.c)) < 0)
-      die("writer connect: %s", shmv_strerror(rc));
-  if (m == M_SOCK || m == M_FDPASS) {
-    close(sv[1]);
-    x.sock = sv[0];
-  }
-  if (m == M_REDIS)
-    x.sock = redis_connect();
-  if (m == M_SOCK || m == M_REDIS) {
-    x.buf = malloc(n);
-    memset(x.buf, 0, n);
-  }
+  r->to = down[1];
+  r->from = up[0];
+}
 
-  int reps = reps_for(n);
-  uint64_t tot[64], wc[64], ww[64], ro[64], rr[64], rl[64];
-  int k = 0;
-  for (int rep = -1; rep < reps; rep++) { /* one warm-up */
-    uint64_t parts[2] = { 0, 0 };
-    struct cmd cm = { .n = n, .rep = rep + 1000 * (int)m, .quit = 0 };
-    uint64_t t0 = now_ns();
-    writer(&x, cm.rep, parts);
-    if (write_full(down[1], &cm, sizeof cm))
-      die("reader gone");
-    if (m == M_SOCK && write_full(x.sock, x.buf, n))
-      die("socket write");
-    struct ack a;
-    if (read_full(up[0], &a, sizeof a))
-      die("reader died");
-    uint64_t t1 = now_ns();
-    if (a.sum == 0 && n >= 8)
-      die("%s: reader read nothing", mnames[m]);
-    if (fresh(m)) {
-      char name[64];
-      seg_name(name, sizeof name, cm.rep);
-      shmv_unlink(x.c, name);
-    }
-    if (rep < 0)
-      continue;
-    tot[k] = t1 - t0;
-    wc[k] = parts[0];
-    ww[k] = parts[1];
-    ro[k] = a.t_open;
-    rr[k] = a.t_read;
-    rl[k] = a.t_release;
-    k++;
+static void share_writer_setup(struct run *r) {
+  struct ctx *x = &r->x;
+  int rc;
+
+  if (fresh(x->m))
+    if ((rc = shmv_connect(x->d->socket, &x->c)) < 0)
+      die("writer connect: %s", shmv_strerror(rc));
+  if (x->m == M_SOCK || x->m == M_FDPASS) {
+    close(r->sv[1]);
+    x->sock = r->sv[0];
   }
+  if (x->m == M_REDIS)
+    x->sock = redis_connect();
+  if (x->m == M_SOCK || x->m == M_REDIS) {
+    x->buf = malloc(x->n);
+    memset(x->buf, 0, x->n);
+  }
+}
+
+/* One hand-off; rep < 0 is a warm-up, not kept. */
+static void share_once(struct run *r, int rep) {
+  struct ctx *x = &r->x;
+  size_t n = x->n;
+  uint64_t parts[2] = { 0, 0 };
+  struct cmd cm = { .n = n, .rep = rep + 1000 * (int)x->m, .quit = 0 };
+  uint64_t t0 = now_ns();
+  writer(x, cm.rep, parts);
+  if (write_full(r->to, &cm, sizeof cm))
+    die("reader gone");
+  if (x->m == M_SOCK && write_full(x->sock, x->buf, n))
+    die("socket write");
+  struct ack a;
+  if (read_full(r->from, &a, sizeof a))
+    die("reader died");
+  uint64_t t1 = now_ns();
+  if (a.sum == 0 && n >= 8)
+    die("%s: reader read nothing", mnames[x->m]);
+  if (fresh(x->m)) {
+    char name[64];
+    seg_name(name, sizeof name, cm.rep);
+    shmv_unlink(x->c, name);
+  }
+  if (rep < 0)
+    return;
+  int k = r->k++;
+  r->tot[k] = t1 - t0;
+  r->wc[k] = parts[0];
+  r->ww[k] = parts[1];
+  r->ro[k] = a.t_open;
+  r->rr[k] = a.t_read;
+  r->rl[k] = a.t_release;
+}
+
+static void share_stop_reader(struct run *r) {
   struct cmd q = { .quit = 1 };
-  write_full(down[1], &q, sizeof q);
-  close(down[1]);
-  close(up[0]);
-  waitpid(kid, NULL, 0);
+
+  write_full(r->to, &q, sizeof q);
+  close(r->to);
+  close(r->from);
+  waitpid(r->kid, NULL, 0);
+}
+
+/* After every reader is gone: the RESULT line, the writer's side undone. */
+static void share_finish(struct run *r) {
+  struct ctx *x = &r->x;
+  int k = r->k;
 
   result("\"bench\":\"share\",\"method\":\"%s\",\"n\":%zu,\"unit\":\"us\","
          "\"median\":%.2f,\"p99\":%.2f,\"samples\":%d,"
          "\"create_median\":%.2f,\"writer_open_write_median\":%.2f,"
          "\"reader_open_median\":%.2f,\"reader_read_median\":%.2f,"
          "\"reader_release_median\":%.2f,\"reader_open_p99\":%.2f",
-         mnames[m], n, percentile(tot, k, 50) / 1e3, percentile(tot, k, 99) / 1e3, k,
-         percentile(wc, k, 50) / 1e3, percentile(ww, k, 50) / 1e3, percentile(ro, k, 50) / 1e3,
-         percentile(rr, k, 50) / 1e3, percentile(rl, k, 50) / 1e3, percentile(ro, k, 99) / 1e3);
-
-  if (x.keep) {
-    shmv_view_release(x.keep);
-    shmv_unlink(x.c, "share-reuse");
+         mnames[x->m], x->n, percentile(r->tot, k, 50) / 1e3, percentile(r->tot, k, 99) / 1e3, k,
+         percentile(r->wc, k, 50) / 1e3, percentile(r->ww, k, 50) / 1e3,
+         percentile(r->ro, k, 50) / 1e3, percentile(r->rr, k, 50) / 1e3,
+         percentile(r->rl, k, 50) / 1e3, percentile(r->ro, k, 99) / 1e3);
+  if (x->keep) {
+    shmv_view_release(x->keep);
+    shmv_unlink(x->c, "share-reuse");
   }
-  if (x.c)
-    shmv_disconnect(x.c);
-  if (x.raw)
-    munmap(x.raw, n);
-  if (x.sock >= 0)
-    close(x.sock);
-  free(x.buf);
+  if (x->c)
+    shmv_disconnect(x->c);
+  if (x->raw)
+    munmap(x->raw, x->n);
+  if (x->sock >= 0)
+    close(x->sock);
+  free(x->buf);
 }
 
+/* At each N every method has its reader process, and the hand-offs of the
+ * methods alternate, one of each in turn, so a comparison (shmview against
+ * its floors and the copying alternatives) is between samples taken under
+ * the same load. */
 int bench_share(void) {
   size_t maxn = bench_only_max_size("share");
   struct daemon d;
+  static struct run runs[M_COUNT];
   daemon_start(&d, 1 < ncpus() ? 1 : 0, NULL);
-  for (size_t n = 4096; n <= maxn; n *= 4)
-    for (int m = 0; m < M_COUNT; m++) {
-      if (m == M_REDIS && bench_opts.redis_port == 0)
-        continue;
-      measure((enum method)m, n, &d);
-    }
+  for (size_t n = 4096; n <= maxn; n *= 4) {
+    int ms[M_COUNT], nm = 0;
+    for (int m = 0; m < M_COUNT; m++)
+      if (m != M_REDIS || bench_opts.redis_port != 0)
+        ms[nm++] = m;
+    for (int i = 0; i < nm; i++)
+      share_fork(&runs[i], (enum method)ms[i], n, &d);
+    pin_cpu(0);
+    for (int i = 0; i < nm; i++)
+      share_writer_setup(&runs[i]);
+    for (int rep = -1; rep < reps_for(n); rep++) /* one warm-up */
+      for (int i = 0; i < nm; i++)
+        share_once(&runs[i], rep);
+    /* the last forked first: a reader holds the writer ends made before it */
+    for (int i = nm - 1; i >= 0; i--)
+      share_stop_reader(&runs[i]);
+    for (int i = 0; i < nm; i++)
+      share_finish(&runs[i]);
+  }
   daemon_stop(&d);
   return 0;
 }
