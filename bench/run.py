@@ -767,7 +767,11 @@ Floors:
 
 End to end, writer on CPU 0, reader, shmviewd and redis-server on CPU 1:
 from the writer's first instruction to the reader's acknowledgement after
-it read every byte. Medians and p99 in microseconds.
+it read every byte. Medians and p99 in microseconds. At each N every
+method's reader is up at once and the hand-offs go one method after
+another in turn (bench/b-share.c), so the comparisons are between samples
+taken under the same load; the Python and iceoryx columns are separate
+programs, run after shmview-bench.
 
 - **shmview-fresh**: `shmv_create(N)` (which runs `posix_fallocate`),
   open a writable view, write N bytes, hand the name over; the reader
