@@ -365,5 +365,8 @@ int bench_throughput(void) {
     unlink(fpath);
     daemon_stop(&d);
   }
+  free(lat);
+  free(flat);
+  munmap(sh, sizeof *sh);
   return 0;
 }
