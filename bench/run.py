@@ -437,38 +437,47 @@ def share_tables(results):
     return main, "\n".join(pl)
 
 
-def python_shmview(a, builddir, srcdir, daemon, tmp, notes):
-    """The Python columns: the shmview package (its own daemon) and a
-    multiprocessing.Queue, with the Python the binding was built for."""
+def python_share(a, builddir, srcdir, daemon, tmp, notes):
+    """The Python columns: multiprocessing.shared_memory, the shmview package
+    (its own daemon) and a multiprocessing.Queue, all with one interpreter
+    (--python: the one the binding was built for) and interleaved rep by rep
+    in one writer/reader pair (bench/shm_share.py)."""
     py = a.python
+    ver = subprocess.run([py, "-c", "import platform; print(platform.python_version())"],
+                         capture_output=True, text=True).stdout.strip() or "?"
     env = dict(os.environ, PYTHONPATH=os.path.join(builddir, "client", "python"))
+    script = [py, os.path.join(srcdir, "bench", "shm_share.py"), "--max", str(a.max_size)]
+    script += ["--quick"] if a.quick else []
     probe = subprocess.run([py, "-c", "import shmview"], env=env, capture_output=True, text=True)
+    proc = None
     if probe.returncode != 0:
         notes.append(f"python-shmview: not run ({py} cannot import the built shmview package: "
                      "configure --with-python and make)")
-        return []
-    script = [py, os.path.join(srcdir, "bench", "shm_share.py"), "--max", str(a.max_size)]
-    script += ["--quick"] if a.quick else []
-    sock = os.path.join(tmp, "py.sock")
-    # The daemon on the reader's CPU, as shmview-bench places it.
-    cpu = {1} if (os.cpu_count() or 1) > 1 else {0}
-    proc = subprocess.Popen([daemon, "--socket", sock, "--prefix", f"shmvbench-py{os.getpid()}",
-                             "--log-level", "warning"],
-                            preexec_fn=lambda: os.sched_setaffinity(0, cpu))
-    try:
+    else:
+        sock = os.path.join(tmp, "py.sock")
+        # The daemon on the reader's CPU, as shmview-bench places it.
+        cpu = {1} if (os.cpu_count() or 1) > 1 else {0}
+        proc = subprocess.Popen([daemon, "--socket", sock, "--prefix", f"shmvbench-py{os.getpid()}",
+                                 "--log-level", "warning"],
+                                preexec_fn=lambda: os.sched_setaffinity(0, cpu))
         for _ in range(500):
             if os.path.exists(sock):
                 break
             time.sleep(0.01)
-        res, rc = run_results(script + ["--method", "shmview", "--socket", sock], env=env)
+        script += ["--socket", sock]
+    try:
+        res, rc = run_results(script, env=env)
     finally:
-        proc.terminate()
-        proc.wait()
-    res2, rc2 = run_results(script + ["--method", "queue"], env=env)
-    ver = subprocess.run([py, "-c", "import platform; print(platform.python_version())"],
-                         capture_output=True, text=True).stdout.strip()
-    notes.append(f"python-shmview and python-queue: Python {ver} ({py})")
-    return res + res2
+        if proc:
+            proc.terminate()
+            proc.wait()
+    if rc != 0:
+        notes.append(f"bench/shm_share.py exited {rc}; Python figures may be missing")
+    loads = sorted({r["load1"] for r in res if "load1" in r})
+    notes.append(f"python (shared_memory, shmview, queue): Python {ver} ({py}) for all three, one "
+                 "writer/reader pair, the methods interleaved rep by rep"
+                 + (f"; load average {loads[0]:.2f}-{loads[-1]:.2f} during it" if loads else ""))
+    return res
 
 
 def python_tables(results):
@@ -477,18 +486,26 @@ def python_tables(results):
     sizes = sorted({n for (m, n) in by if m == "python-shmview"})
     if not sizes:
         return ""
-    heads = ["N", "shared_memory attach (us)", "shmview open+slice (us)", "ratio",
+    heads = ["N", "shared_memory attach, as shipped (us)", "shared_memory attach, untracked (us)",
+             "shmview open_descriptor + slice (us)", "ratio: as shipped / untracked",
              "target <= 1.5", "shmview hand-off (us)", "Queue hand-off (us)", "ratio",
              "target (N >= 64 KiB) < 1"]
     lines = ["| " + " | ".join(heads) + " |", "|" + "|".join(" --- " for _ in heads) + "|"]
+
+    def ratio(x, y):
+        return x / y if x and y else None
+
     for n in sizes:
         std, shv, q = by.get(("python-shared_memory", n)), by[("python-shmview", n)], by.get(("python-queue", n))
-        att = shv["reader_open_median"] / std["reader_open_median"] if std else None
-        ho = shv["median"] / q["median"] if q else None
+        s_att = std.get("reader_open_median") if std else None
+        s_unt = std.get("reader_open_untracked_median") if std else None
+        r1, r2 = ratio(shv["reader_open_median"], s_att), ratio(shv["reader_open_median"], s_unt)
+        ho = ratio(shv["median"], q["median"] if q else None)
         lines.append("| " + " | ".join([
-            size_name(n), fmt(std["reader_open_median"], "us") if std else "-",
-            fmt(shv["reader_open_median"], "us"), f"{att:.2f}" if att else "-",
-            ("yes" if att <= 1.5 else "**no**") if att else "-",
+            size_name(n), fmt(s_att, "us") if s_att else "-", fmt(s_unt, "us") if s_unt else "-",
+            fmt(shv["reader_open_median"], "us"),
+            f"{r1:.2f} / {r2:.2f}" if r1 and r2 else "-",
+            " / ".join("yes" if r <= 1.5 else "**no**" for r in (r1, r2)) if r1 and r2 else "-",
             fmt(shv["median"], "us"), fmt(q["median"], "us") if q else "-",
             f"{ho:.2f}" if ho else "-",
             (("yes" if ho < 1 else "**no**") if ho else "-") if n >= 65536 else "(not required)",
@@ -637,11 +654,7 @@ def main():
                 if redis:
                     redis.terminate()
                     redis.wait()
-            res, rc = run_results([sys.executable, os.path.join(srcdir, "bench", "shm_share.py"),
-                                   "--max", str(a.max_size)] + (["--quick"] if a.quick else []))
-            results += res
-            notes.append("python: multiprocessing.shared_memory of Python " + platform.python_version())
-            results += python_shmview(a, builddir, srcdir, daemon, tmp, notes)
+            results += python_share(a, builddir, srcdir, daemon, tmp, notes)
             exe, why = iceoryx_build(builddir, srcdir)
             if exe:
                 res, why = iceoryx_run(exe, tmp, a.quick, a.max_size)
@@ -795,10 +808,12 @@ programs, run after shmview-bench.
   RESP written by hand (bench/b-share.c).
 - **python-shared_memory**: `multiprocessing.shared_memory` create + write,
   the reader attaches by name and reads (`bytes(buf)`), bench/shm_share.py.
-- **python-shmview**: the same with the shmview package: create a segment,
-  open a writable View, write; the reader opens the descriptor, slices,
-  reads (`bytes(view)`).
+- **python-shmview**: the same with the shmview package: `View(payload)`
+  (create and open in one request, then the copy); the reader opens the
+  descriptor, slices, reads (`bytes(view)`).
 - **python-queue**: N bytes pickled through a `multiprocessing.Queue`.
+  The three Python methods run in one writer/reader pair under one
+  interpreter, interleaved rep by rep (below).
 - **iceoryx**: loan a chunk, write, publish; the subscriber takes, reads,
   releases (bench/iox-share.c, Debian's iceoryx C binding).
 
@@ -810,11 +825,27 @@ What depends on N (medians, us): the parts of the above.
 
 ## From Python
 
-The shmview package (C extension) against the standard library, Python
-processes forked as above: the reader's attach (shared_memory: attach by
-name; shmview: `open_descriptor` + a slice, one daemon round trip), and a
-whole hand-off of N bytes against pickling them through a
-`multiprocessing.Queue` (bench/shm_share.py `--method`).
+The shmview package (C extension) against the standard library and a
+`multiprocessing.Queue`, all three under the same interpreter (`--python`,
+the one the binding was built for; the notes below say which) in one pair
+of processes: the writer on CPU 0, a forked reader and shmviewd on CPU 1,
+the methods taking turns rep by rep so load hits them alike
+(bench/shm_share.py). A hand-off runs from the writer's first instruction
+to the reader's acknowledgement after reading all N bytes; cleanup comes
+after it, untimed.
+
+- Writers: shared_memory `SharedMemory(create=True, size=N)` + write;
+  shmview `View(payload)` (one request: create and open together, an
+  ephemeral segment, pages mapped at once from 64 KiB, then the copy);
+  Queue `put(payload)`.
+- The reader's attach, until it holds a slice of N bytes to read:
+  shared_memory `SharedMemory(name=...)` + `buf[:N]`, which is `shm_open` +
+  `fstat` + `mmap` and, as Python 3.11 does on every attach,
+  `resource_tracker.register` (a message to the tracker process the reader
+  shares with the writer): "as shipped". Every other rep the same with
+  `register` made a no-op (what Python 3.13's `track=False` does):
+  "untracked". shmview: `open_descriptor(desc)` + `[:N]`, one request to
+  the daemon (the lease; it sends the descriptor) + `fstat` + `mmap`.
 
 {t_python or '(not run)'}
 

@@ -96,6 +96,7 @@ struct shmv_client {
   uint32_t server_version; /* the daemon's protocol version */
   char server[32];         /* the daemon's version string */
   struct proto_reader reader;
+  msgpack_sbuffer out; /* the request being encoded: its memory kept for the next */
 };
 
 /* The shared part of a view: one mmap and one daemon lease. */

@@ -60,6 +60,7 @@ void client_unref(struct shmv_client *c) {
     close(c->pending_fd);
   client_cache_clear_locked(c);
   proto_reader_free(&c->reader);
+  msgpack_sbuffer_destroy(&c->out);
   /* In a forked child the mutex may be a copy of one another thread of
    * the parent held: it is never used there, nor destroyed. */
   if (!client_foreign(c))
@@ -144,15 +145,11 @@ static int recv_frame(struct shmv_client *c, const uint8_t **payload, size_t *le
 /* Encode and send req, giving it the next id. Lock held. */
 static int send_request(struct shmv_client *c, struct proto_request *req) {
   req->id = c->next_id++;
-  msgpack_sbuffer sb;
-  msgpack_sbuffer_init(&sb);
-  int rc = proto_request_encode(req, c->frame_max, &sb);
-  if (rc < 0) {
-    msgpack_sbuffer_destroy(&sb);
+  msgpack_sbuffer_clear(&c->out); /* keeps its memory: no malloc per request */
+  int rc = proto_request_encode(req, c->frame_max, &c->out);
+  if (rc < 0)
     return rc; /* nothing was sent: the connection is still fine */
-  }
-  rc = send_all(c->sock, sb.data, sb.size);
-  msgpack_sbuffer_destroy(&sb);
+  rc = send_all(c->sock, c->out.data, c->out.size);
   return rc < 0 ? broken(c, -ECONNRESET) : 0;
 }
 

@@ -27,6 +27,7 @@
 #include <Python.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -44,12 +45,17 @@
  *   unmaps and disconnect only closes the child's copy of the socket) and
  *   the creation time as created_sec/created_nsec;
  * - shmv_holders as a macro over shmv_holders_sized: segment holders and the
- *   unlinked field of shmv_segment_info. */
+ *   unlinked field of shmv_segment_info;
+ * - SHMV_PREFAULT, which came with shmv_view_create: a segment created and
+ *   its writable view opened in one round trip, and views mapped at once. */
 #ifdef SHMV_CONNECT_OPTIONS_INIT
 #define HAVE_CONTRACT 1
 #endif
 #ifdef shmv_holders
 #define HAVE_HOLDERS 1
+#endif
+#ifdef SHMV_PREFAULT
+#define HAVE_VIEW_CREATE 1
 #endif
 
 /* Run stmt with the GIL released (a statement, so clang-format keeps it
@@ -60,6 +66,23 @@
     stmt;                                     \
     PyEval_RestoreThread(ts_);                \
   } while (0)
+
+/* ---- this process -------------------------------------------------------- */
+
+/* Which process this is, asked on every request and every new View: kept
+ * here and refreshed in each child of fork() (pthread_atfork), so the
+ * common case costs a load instead of a getpid() system call. Should the
+ * handler not be registered, getpid() answers every time. */
+static pid_t self_pid;
+static int self_pid_tracked;
+
+static void self_pid_after_fork(void) {
+  self_pid = getpid();
+}
+
+static pid_t current_pid(void) {
+  return self_pid_tracked ? self_pid : getpid();
+}
 
 /* ---- errors -------------------------------------------------------------- */
 
@@ -140,7 +163,7 @@ static int client_connect(ClientObject *self) {
     return -1;
   }
   self->c = c;
-  self->pid = getpid();
+  self->pid = current_pid();
   return 0;
 }
 
@@ -164,7 +187,7 @@ static shmv_client *client_enter(ClientObject *self) {
     PyErr_SetString(PyExc_ValueError, "operation on a closed shmview.Client");
     return NULL;
   }
-  if (self->c != NULL && self->pid != getpid()) {
+  if (self->c != NULL && self->pid != current_pid()) {
     client_forget(self->c); /* the parent's: never used here */
     self->c = NULL;
     self->busy = 0; /* threads do not survive fork */
@@ -204,7 +227,7 @@ static PyObject *client_new_from_path(PyObject *path) {
 static void Client_dealloc(ClientObject *self) {
   if (self->weakrefs != NULL)
     PyObject_ClearWeakRefs((PyObject *)self);
-  if (self->c != NULL && self->pid == getpid()) {
+  if (self->c != NULL && self->pid == current_pid()) {
     shmv_client *c = self->c;
     UNBLOCKED(shmv_disconnect(c));
   } else if (self->c != NULL) {
@@ -218,7 +241,7 @@ static PyObject *Client_close(ClientObject *self, PyObject *unused) {
   if (self->closed)
     Py_RETURN_NONE;
   self->closed = 1;
-  if (self->c != NULL && self->pid != getpid()) {
+  if (self->c != NULL && self->pid != current_pid()) {
     client_forget(self->c); /* inherited: the parent's to close */
     self->c = NULL;
   }
@@ -371,10 +394,14 @@ typedef struct {
 
 static char empty_byte; /* what a zero-length view exports */
 
+/* View(data) prefaults its new segment from this size up: measured, a
+ * writable window written in full gains from 64 KiB (docs/dataplane.md). */
+#define PREFAULT_MIN ((size_t)64 << 10)
+
 static PyObject *view_wrap(PyTypeObject *type, shmv_view *v, pid_t pid) {
   ViewObject *self = (ViewObject *)type->tp_alloc(type, 0);
   if (self == NULL) {
-    if (pid == getpid()) {
+    if (pid == current_pid()) {
       UNBLOCKED(shmv_view_release(v));
     }
     return NULL;
@@ -400,7 +427,7 @@ static void view_drop(ViewObject *self) {
   if (v == NULL)
     return;
 #ifndef HAVE_CONTRACT
-  if (self->pid != getpid())
+  if (self->pid != current_pid())
     return;
 #endif
   UNBLOCKED(shmv_view_release(v));
@@ -414,30 +441,53 @@ static int view_check(ViewObject *self) {
   return 0;
 }
 
+/* The flags of a view mapped at once (SHMV_PREFAULT), where the library
+ * has them. */
+static int prefault_flags(int prefault) {
+#ifdef HAVE_VIEW_CREATE
+  return prefault ? SHMV_PREFAULT : 0;
+#else
+  (void)prefault;
+  return 0;
+#endif
+}
+
+static int check_prefault(int prefault) {
+#ifndef HAVE_VIEW_CREATE
+  if (prefault) {
+    PyErr_SetString(PyExc_NotImplementedError,
+                    "this libshmview cannot prefault views (SHMV_PREFAULT)");
+    return -1;
+  }
+#endif
+  (void)prefault;
+  return 0;
+}
+
 static PyObject *open_view(ClientObject *self, const char *name, size_t offset, size_t length,
-                           int writable) {
+                           int flags) {
   shmv_view *v = NULL;
   int rc;
   shmv_client *c = client_enter(self);
   if (c == NULL)
     return NULL;
-  UNBLOCKED(rc = shmv_view_open(c, name, offset, length, writable ? SHMV_WRITABLE : 0, &v));
-  PyObject *res = rc < 0 ? raise_rc(c, rc, name) : view_wrap(&ViewType, v, getpid());
+  UNBLOCKED(rc = shmv_view_open(c, name, offset, length, flags, &v));
+  PyObject *res = rc < 0 ? raise_rc(c, rc, name) : view_wrap(&ViewType, v, current_pid());
   client_leave(self);
   return res;
 }
 
 static PyObject *Client_open(ClientObject *self, PyObject *args, PyObject *kw) {
-  static char *kwlist[] = { "name", "offset", "length", "writable", NULL };
+  static char *kwlist[] = { "name", "offset", "length", "writable", "prefault", NULL };
   PyObject *name_obj, *offset_obj = NULL, *length_obj = Py_None;
-  int writable = 0;
+  int writable = 0, prefault = 0;
   const char *name;
   size_t offset = 0, length = SHMV_TO_END;
 
-  if (!PyArg_ParseTupleAndKeywords(args, kw, "U|OO$p:open", kwlist, &name_obj, &offset_obj,
-                                   &length_obj, &writable))
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "U|OO$pp:open", kwlist, &name_obj, &offset_obj,
+                                   &length_obj, &writable, &prefault))
     return NULL;
-  if (check_name(name_obj, &name) < 0)
+  if (check_name(name_obj, &name) < 0 || check_prefault(prefault) < 0)
     return NULL;
   if (offset_obj != NULL && get_size(offset_obj, &offset, "offset") < 0)
     return NULL;
@@ -447,7 +497,8 @@ static PyObject *Client_open(ClientObject *self, PyObject *args, PyObject *kw) {
     PyErr_SetString(PyExc_OverflowError, "length is too large");
     return NULL;
   }
-  return open_view(self, name, offset, length, writable);
+  return open_view(self, name, offset, length,
+                   (writable ? SHMV_WRITABLE : 0) | prefault_flags(prefault));
 }
 
 static PyObject *Client_open_descriptor(ClientObject *self, PyObject *arg) {
@@ -464,7 +515,64 @@ static PyObject *Client_open_descriptor(ClientObject *self, PyObject *arg) {
                  arg);
     return NULL;
   }
-  return open_view(self, d.name, d.offset, d.length, d.writable);
+  return open_view(self, d.name, d.offset, d.length, d.writable ? SHMV_WRITABLE : 0);
+}
+
+/* A new segment and a writable view of all of it: one round trip where the
+ * library has shmv_view_create, else create + open (the segment removed
+ * again if the open fails). The GIL is released while waiting. */
+static int do_create_view(shmv_client *c, const char *name, size_t size, unsigned mode,
+                          int ephemeral, int prefault, shmv_view **out) {
+  int rc;
+#ifdef HAVE_VIEW_CREATE
+  unsigned flags = (unsigned)prefault_flags(prefault) | (ephemeral ? SHMV_CREATE_EPHEMERAL : 0);
+  UNBLOCKED(rc = shmv_view_create(c, name, size, mode, flags, out));
+#else
+  (void)prefault;
+  rc = do_create(c, name, size, mode, ephemeral);
+  if (rc == 0) {
+    UNBLOCKED(rc = shmv_view_open(c, name, 0, SHMV_TO_END, SHMV_WRITABLE, out));
+    if (rc < 0) {
+      UNBLOCKED(shmv_unlink(c, name));
+    }
+  }
+#endif
+  return rc;
+}
+
+static PyObject *Client_create_view(ClientObject *self, PyObject *args, PyObject *kw) {
+  static char *kwlist[] = { "name", "size", "mode", "ephemeral", "prefault", NULL };
+  PyObject *name_obj, *size_obj;
+  unsigned int mode = 0600;
+  int ephemeral = 0, prefault = 0;
+  const char *name;
+  size_t size;
+  shmv_view *v = NULL;
+
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "UO|I$pp:create_view", kwlist, &name_obj, &size_obj,
+                                   &mode, &ephemeral, &prefault))
+    return NULL;
+  if (check_name(name_obj, &name) < 0 || get_size(size_obj, &size, "size") < 0 ||
+      check_prefault(prefault) < 0)
+    return NULL;
+  if (mode > 0777) {
+    PyErr_Format(PyExc_ValueError, "mode %#o has bits other than permissions", mode);
+    return NULL;
+  }
+#ifndef SHMV_CREATE_EPHEMERAL
+  if (ephemeral) {
+    PyErr_SetString(PyExc_NotImplementedError,
+                    "this libshmview has no ephemeral segments (SHMV_CREATE_EPHEMERAL)");
+    return NULL;
+  }
+#endif
+  shmv_client *c = client_enter(self);
+  if (c == NULL)
+    return NULL;
+  int rc = do_create_view(c, name, size, mode, ephemeral, prefault, &v);
+  PyObject *res = rc < 0 ? raise_rc(c, rc, name) : view_wrap(&ViewType, v, current_pid());
+  client_leave(self);
+  return res;
 }
 
 /* The client of a method whose one argument is a segment name, the name
@@ -781,7 +889,7 @@ static void anon_name(char *buf, size_t cap) {
   }
   for (int i = 0; i < 8; i++)
     snprintf(hex + 2 * i, 3, "%02x", r[i]);
-  snprintf(buf, cap, "anon-%ld-%lu-%s", (long)getpid(), ++counter, hex);
+  snprintf(buf, cap, "anon-%ld-%lu-%s", (long)current_pid(), ++counter, hex);
 }
 
 static PyObject *View_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
@@ -826,16 +934,21 @@ static PyObject *View_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
   if (c == NULL)
     goto out;
   anon_name(name, sizeof name);
-  /* One byte at least: a segment needs a size, a view may be empty. */
-  rc = do_create(c, name, n > 0 ? n : 1, 0600, ephemeral);
+  /* One round trip: create and open together. One byte at least: a
+   * segment needs a size, a view may be empty. Data that fills the view
+   * from 64 KiB up is written at once, so its pages are mapped at once
+   * (one call instead of a write fault per page; SHMV_PREFAULT). */
+  rc = do_create_view(c, name, n > 0 ? n : 1, 0600, ephemeral, src.buf != NULL && n >= PREFAULT_MIN,
+                      &rw);
   if (rc < 0) {
     raise_rc(c, rc, name);
     goto leave;
   }
-  UNBLOCKED(rc = shmv_view_open(c, name, 0, n, SHMV_WRITABLE, &rw));
   /* The read-only view first: an ephemeral segment ends with its last view. */
-  if (rc == 0 && readonly)
+  if (readonly)
     UNBLOCKED(rc = shmv_view_open(c, name, 0, n, 0, &ro));
+  else if (n == 0)
+    rc = shmv_view_slice(rw, 0, 0, &ro);
   if (rc < 0) {
     raise_rc(c, rc, name);
     goto unlink;
@@ -853,7 +966,7 @@ static PyObject *View_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
     rw = ro;
     ro = NULL;
   }
-  PyObject *res = view_wrap(type, rw, getpid());
+  PyObject *res = view_wrap(type, rw, current_pid());
   rw = NULL;
   client_leave(cl);
   Py_DECREF(cl);
@@ -1331,10 +1444,20 @@ static PyMethodDef Client_methods[] = {
     "reserved now (a full /dev/shm is an OSError here, never SIGBUS later). An ephemeral\n"
     "segment is removed by the daemon when its last view anywhere ends.\n"
     "FileExistsError if the name is taken." },
+  { "create_view", (PyCFunction)(void (*)(void))Client_create_view, METH_VARARGS | METH_KEYWORDS,
+    "create_view(name, size, mode=0o600, *, ephemeral=False, prefault=False)\n--\n\n"
+    "Create a segment as create() does and return a writable View of all of it, in one\n"
+    "request to the daemon (create() then open(writable=True) take two). prefault maps\n"
+    "every page now instead of at its first touch: worth it for 64 KiB and more that\n"
+    "will be written in full. If the view cannot be opened (view limit, quota) no\n"
+    "segment is made. FileExistsError if the name is taken." },
   { "open", (PyCFunction)(void (*)(void))Client_open, METH_VARARGS | METH_KEYWORDS,
-    "open(name, offset=0, length=None, *, writable=False)\n--\n\n"
+    "open(name, offset=0, length=None, *, writable=False, prefault=False)\n--\n\n"
     "Open a View of [offset, offset+length) of a segment (length None: to the end).\n"
-    "FileNotFoundError, PermissionError, or OSError(ERANGE) outside the segment." },
+    "prefault maps every page of it now instead of at its first touch (pays for\n"
+    "writable views of 64 KiB and more written in full; read faults already map pages\n"
+    "in batches). FileNotFoundError, PermissionError, or OSError(ERANGE) outside the\n"
+    "segment." },
   { "open_descriptor", (PyCFunction)Client_open_descriptor, METH_O,
     "open_descriptor(text)\n--\n\n"
     "Open the View a descriptor NAME[:OFFSET[:LENGTH[:rw|:ro]]] describes (View.descriptor\n"
@@ -1467,6 +1590,10 @@ PyMODINIT_FUNC PyInit__shmview(void) {
 
   if (PyType_Ready(&ClientType) < 0 || PyType_Ready(&ViewType) < 0)
     return NULL;
+  if (!self_pid_tracked) {
+    self_pid = getpid();
+    self_pid_tracked = pthread_atfork(NULL, NULL, self_pid_after_fork) == 0;
+  }
   dt = PyImport_ImportModule("datetime");
   if (dt == NULL)
     return NULL;
