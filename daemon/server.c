@@ -74,10 +74,17 @@
 #define HELD_CHECK_MS     20
 /* Give freed memory back to the kernel once this much was released. */
 #define TRIM_AFTER_BYTES  (1u << 20)
+/* Answers are queued in out_frames with at least this many bytes of room
+ * (an open's answer takes about 100, an error's up to about 300), and up
+ * to SPARE_FRAMES of those are kept for the next answers: a malloc and a
+ * free per answer otherwise. */
+#define FRAME_ROOM        512
+#define SPARE_FRAMES      8
 
 struct out_frame {
   STAILQ_ENTRY(out_frame) link;
   char *data; /* the bytes after this struct, or a buffer of their own */
+  size_t room; /* bytes after this struct */
   size_t len;
   size_t off;
   bool own_data;
@@ -130,6 +137,8 @@ struct server {
   struct proto_segment *scratch;
   size_t scratch_len;
   msgpack_sbuffer sb; /* answers are encoded here, then copied behind their out_frame */
+  struct out_frame *spare[SPARE_FRAMES]; /* sent, FRAME_ROOM bytes of room, for reuse */
+  size_t nspare;
   bool stopping;
 };
 
@@ -160,18 +169,35 @@ static bool warn_ok(struct server *s) {
 
 /* ---- output ---- */
 
-static void out_frame_free(struct out_frame *f) {
+static void out_frame_free(struct server *s, struct out_frame *f) {
   if (f->fd >= 0)
     close(f->fd);
   if (f->own_data)
     free(f->data);
-  free(f);
+  if (f->room == FRAME_ROOM && s->nspare < SPARE_FRAMES)
+    s->spare[s->nspare++] = f;
+  else
+    free(f);
+}
+
+/* An out_frame with room for len bytes behind it, zeroed but for them. */
+static struct out_frame *out_frame_new(struct server *s, size_t len) {
+  size_t room = len <= FRAME_ROOM ? FRAME_ROOM : len;
+  struct out_frame *f =
+      len <= FRAME_ROOM && s->nspare > 0 ? s->spare[--s->nspare] : malloc(sizeof *f + room);
+
+  if (f == NULL)
+    return NULL;
+  memset(f, 0, sizeof *f);
+  f->room = room;
+  f->data = (char *)(f + 1);
+  return f;
 }
 
 /* Queue resp (and fd, whose ownership we take) for c. The answer is
  * encoded into the server's buffer, kept from one answer to the next, and
- * copied behind its out_frame: one allocation per answer, not three (a
- * growing sbuffer of its own, then the frame). */
+ * copied behind its out_frame, usually a spare one: no allocation per
+ * answer, instead of three (a growing sbuffer of its own, then the frame). */
 static void conn_queue(struct conn *c, const struct proto_response *resp, int fd) {
   struct server *s = c->srv;
   msgpack_sbuffer *sb = &s->sb;
@@ -193,7 +219,7 @@ static void conn_queue(struct conn *c, const struct proto_response *resp, int fd
       close(fd);
     fd = -1;
   }
-  f = rc < 0 ? NULL : malloc(sizeof *f + sb->size);
+  f = rc < 0 ? NULL : out_frame_new(s, sb->size);
   if (f == NULL) {
     log_error("out of memory queueing an answer; closing the connection");
     if (fd >= 0)
@@ -201,9 +227,7 @@ static void conn_queue(struct conn *c, const struct proto_response *resp, int fd
     conn_close(c);
     return;
   }
-  memset(f, 0, sizeof *f);
   f->len = sb->size;
-  f->data = (char *)(f + 1);
   memcpy(f->data, sb->data, sb->size);
   f->fd = fd;
   if (fd >= 0) {
@@ -396,7 +420,7 @@ static int conn_flush(struct conn *c) {
       if (f->off == f->len) {
         STAILQ_REMOVE_HEAD(&c->outq, link);
         c->outq_frames--;
-        out_frame_free(f);
+        out_frame_free(c->srv, f);
       }
     }
   }
@@ -588,7 +612,7 @@ static void on_conn_closed(uv_handle_t *h) {
 
   while ((f = STAILQ_FIRST(&c->outq)) != NULL) {
     STAILQ_REMOVE_HEAD(&c->outq, link);
-    out_frame_free(f);
+    out_frame_free(c->srv, f);
   }
   c->srv->freed_bytes += c->rd.cap + sizeof *c;
   proto_reader_free(&c->rd);
@@ -1024,6 +1048,8 @@ void server_free(struct server *s) {
     return;
   if (s->reserve_fd >= 0)
     close(s->reserve_fd);
+  while (s->nspare > 0)
+    free(s->spare[--s->nspare]);
   msgpack_sbuffer_destroy(&s->sb);
   free(s->scratch);
   free(s);
