@@ -166,32 +166,19 @@ static int unpack_map(const void *payload, size_t len, msgpack_unpacked *u, cons
   return 0;
 }
 
-static bool key_is(const msgpack_object *k, const char *key) {
-  size_t n = strlen(key);
-
-  return k->type == MSGPACK_OBJECT_STR && k->via.str.size == n &&
-         memcmp(k->via.str.ptr, key, n) == 0;
+static bool key_is(const msgpack_object *k, const char *key, size_t klen) {
+  return k->type == MSGPACK_OBJECT_STR && k->via.str.size == klen &&
+         memcmp(k->via.str.ptr, key, klen) == 0;
 }
 
-/* Value of key in map: NULL if absent. *dups (if non-NULL) counts how many
- * times the key appears. */
-static const msgpack_object *map_get(const msgpack_object *map, const char *key, unsigned *dups) {
-  const msgpack_object *found = NULL;
-  uint32_t i;
-
-  if (dups)
-    *dups = 0;
-  for (i = 0; i < map->via.map.size; i++) {
-    if (!key_is(&map->via.map.ptr[i].key, key))
-      continue;
-    if (found == NULL)
-      found = &map->via.map.ptr[i].val;
-    if (dups == NULL)
-      break;
-    (*dups)++;
-  }
-  return found;
+/* Value of key (klen bytes) in map: NULL if absent. */
+static const msgpack_object *map_get(const msgpack_object *map, const char *key, size_t klen) {
+  for (uint32_t i = 0; i < map->via.map.size; i++)
+    if (key_is(&map->via.map.ptr[i].key, key, klen))
+      return &map->via.map.ptr[i].val;
+  return NULL;
 }
+#define MAP_GET(map, lit) map_get((map), (lit), sizeof(lit) - 1)
 
 /* Copy a msgpack string into a buffer of cap bytes; false if it does not
  * fit (with its NUL) or contains a NUL byte. */
@@ -222,9 +209,12 @@ static void str_show(const char *p, size_t n, char *out, size_t cap) {
 
 /* ---- the tables ---- */
 
+/* A row's key and its length, from a string literal. */
+#define KEY(k) .key = (k), .klen = sizeof(k) - 1
+
 #define REQ(k, t, member, b)                                                           \
   {                                                                                    \
-    .key = (k), .type = (t), .offset = offsetof(struct proto_request, member),         \
+    KEY(k), .type = (t), .offset = offsetof(struct proto_request, member),         \
     .size = sizeof(((struct proto_request *)0)->member), .max = UINT64_MAX, .bit = (b) \
   }
 
@@ -232,7 +222,7 @@ static void str_show(const char *p, size_t n, char *out, size_t cap) {
 static const struct proto_field request_fields[] = {
   REQ("name", PROTO_T_NAME, name, PROTO_F_NAME),
   REQ("size", PROTO_T_UINT, size, PROTO_F_SIZE),
-  { .key = "mode",
+  { KEY("mode"),
     .type = PROTO_T_UINT,
     .offset = offsetof(struct proto_request, mode),
     .size = sizeof(uint32_t),
@@ -241,7 +231,7 @@ static const struct proto_field request_fields[] = {
     .dflt = 0600,
     .bit = PROTO_F_MODE },
   REQ("offset", PROTO_T_UINT, offset, PROTO_F_OFFSET),
-  { .key = "length",
+  { KEY("length"),
     .type = PROTO_T_LENGTH,
     .offset = offsetof(struct proto_request, length),
     .size = sizeof(uint64_t),
@@ -251,32 +241,32 @@ static const struct proto_field request_fields[] = {
   REQ("writable", PROTO_T_BOOL, writable, PROTO_F_WRITABLE),
   REQ("lease", PROTO_T_UINT, lease, PROTO_F_LEASE),
   REQ("after", PROTO_T_AFTER, after, PROTO_F_AFTER),
-  { .key = "version",
+  { KEY("version"),
     .type = PROTO_T_UINT,
     .offset = offsetof(struct proto_request, version),
     .size = sizeof(uint32_t),
     .max = UINT32_MAX,
     .bit = PROTO_F_VERSION },
-  { .key = "flags",
+  { KEY("flags"),
     .type = PROTO_T_UINT,
     .flags = PROTO_FIELD_OPTIONAL,
     .offset = offsetof(struct proto_request, flags),
     .size = sizeof(uint32_t),
     .max = UINT32_MAX,
     .bit = PROTO_F_FLAGS },
-  { .key = "unlinked",
+  { KEY("unlinked"),
     .type = PROTO_T_BOOL,
     .flags = PROTO_FIELD_OPTIONAL,
     .offset = offsetof(struct proto_request, unlinked),
     .size = sizeof(bool),
     .bit = PROTO_F_UNLINKED },
-  { .key = "holders",
+  { KEY("holders"),
     .type = PROTO_T_BOOL,
     .flags = PROTO_FIELD_OPTIONAL,
     .offset = offsetof(struct proto_request, holders),
     .size = sizeof(bool),
     .bit = PROTO_F_HOLDERS },
-  { .key = "after_id",
+  { KEY("after_id"),
     .type = PROTO_T_UINT,
     .flags = PROTO_FIELD_OPTIONAL,
     .offset = offsetof(struct proto_request, after_id),
@@ -295,7 +285,7 @@ const struct proto_msg proto_request_msg = {
 /* A field of struct S named M: a type, the largest value, flags. */
 #define FLD(S, k, t, M, mx, fl)                                                                    \
   {                                                                                                \
-    .key = (k), .type = (t), .flags = (fl), .offset = offsetof(S, M), .size = sizeof(((S *)0)->M), \
+    KEY(k), .type = (t), .flags = (fl), .offset = offsetof(S, M), .size = sizeof(((S *)0)->M), \
     .max = (mx)                                                                                    \
   }
 #define U64(S, k, M) FLD(S, k, PROTO_T_UINT, M, UINT64_MAX, 0)
@@ -402,7 +392,7 @@ static const struct proto_field hello_reply_fields[] = {
 };
 
 static const struct proto_field segment_reply_fields[] = {
-  { .key = "segment",
+  { KEY("segment"),
     .type = PROTO_T_MAP,
     .offset = offsetof(RESP, u.segment),
     .size = sizeof(struct proto_segment),
@@ -410,12 +400,12 @@ static const struct proto_field segment_reply_fields[] = {
 };
 
 static const struct proto_field stat_reply_fields[] = {
-  { .key = "segment",
+  { KEY("segment"),
     .type = PROTO_T_MAP,
     .offset = offsetof(RESP, u.stat.segment),
     .size = sizeof(struct proto_segment),
     .sub = &proto_segment_msg },
-  { .key = "holders",
+  { KEY("holders"),
     .type = PROTO_T_ARRAY,
     .flags = PROTO_FIELD_OPTIONAL,
     .offset = offsetof(RESP, u.stat.holders),
@@ -426,7 +416,7 @@ static const struct proto_field stat_reply_fields[] = {
 };
 
 static const struct proto_field view_reply_fields[] = {
-  { .key = "view",
+  { KEY("view"),
     .type = PROTO_T_MAP,
     .offset = offsetof(RESP, u.view),
     .size = sizeof(struct proto_view),
@@ -434,7 +424,7 @@ static const struct proto_field view_reply_fields[] = {
 };
 
 static const struct proto_field list_reply_fields[] = {
-  { .key = "segments",
+  { KEY("segments"),
     .type = PROTO_T_ARRAY,
     .offset = offsetof(RESP, u.list.items),
     .size = sizeof(struct proto_segment *),
@@ -444,7 +434,7 @@ static const struct proto_field list_reply_fields[] = {
 };
 
 static const struct proto_field status_reply_fields[] = {
-  { .key = "status",
+  { KEY("status"),
     .type = PROTO_T_MAP,
     .offset = offsetof(RESP, u.status),
     .size = sizeof(struct proto_status),
@@ -790,7 +780,7 @@ static int decode_msg(const struct proto_msg *m, const msgpack_object *map, void
   set_defaults(m, base);
   for (i = 0; i < m->nfields; i++) {
     const struct proto_field *f = &m->fields[i];
-    const msgpack_object *o = map_get(map, f->key, NULL);
+    const msgpack_object *o = map_get(map, f->key, f->klen);
 
     if (o == NULL) {
       if (f->flags & PROTO_FIELD_OPTIONAL)
@@ -809,10 +799,46 @@ static int decode_msg(const struct proto_msg *m, const msgpack_object *map, void
 
 /* ---- request decoding ---- */
 
+#define REQUEST_KEYS (2 + sizeof request_fields / sizeof request_fields[0])
+
+/* Where each key a request may carry first appears in the map, and how
+ * many times: one pass over the map, not a search of it per key. Slot 0
+ * is "id", 1 "op", 2 + i request_fields[i]; other keys are ignored. */
+struct request_keys {
+  const msgpack_object *val[REQUEST_KEYS];
+  unsigned count[REQUEST_KEYS];
+};
+
+static void request_keys_find(const msgpack_object *map, struct request_keys *k) {
+  memset(k, 0, sizeof *k);
+  for (uint32_t i = 0; i < map->via.map.size; i++) {
+    const msgpack_object *key = &map->via.map.ptr[i].key;
+    size_t j;
+
+    if (key->type != MSGPACK_OBJECT_STR)
+      continue;
+    if (key_is(key, "id", 2)) {
+      j = 0;
+    } else if (key_is(key, "op", 2)) {
+      j = 1;
+    } else {
+      for (j = 0; j < REQUEST_KEYS - 2; j++)
+        if (key_is(key, request_fields[j].key, request_fields[j].klen))
+          break;
+      if (j == REQUEST_KEYS - 2)
+        continue;
+      j += 2;
+    }
+    if (k->count[j]++ == 0)
+      k->val[j] = &map->via.map.ptr[i].val;
+  }
+}
+
 int proto_request_decode(const void *payload, size_t len, struct proto_request *req, char *errmsg,
                          size_t errcap) {
   msgpack_unpacked u;
-  const msgpack_object *map, *o;
+  const msgpack_object *o;
+  struct request_keys keys;
   const struct proto_op_info *oi;
   const char *why = NULL;
   char shown[64];
@@ -831,10 +857,11 @@ int proto_request_decode(const void *payload, size_t len, struct proto_request *
     fail(errmsg, errcap, rc, "%s", why);
     goto out;
   }
-  map = &u.data;
+  request_keys_find(&u.data, &keys);
 
   /* id first, so that every later error can still answer it. */
-  o = map_get(map, "id", &dups);
+  o = keys.val[0];
+  dups = keys.count[0];
   if (o != NULL && o->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
     req->id = o->via.u64;
   if (o == NULL) {
@@ -850,7 +877,8 @@ int proto_request_decode(const void *payload, size_t len, struct proto_request *
     goto out;
   }
 
-  o = map_get(map, "op", &dups);
+  o = keys.val[1];
+  dups = keys.count[1];
   if (o == NULL) {
     rc = fail(errmsg, errcap, -EINVAL, "missing required field \"op\"");
     goto out;
@@ -876,7 +904,8 @@ int proto_request_decode(const void *payload, size_t len, struct proto_request *
 
     if (!(oi->uses & f->bit))
       continue;
-    o = map_get(map, f->key, &dups);
+    o = keys.val[2 + i];
+    dups = keys.count[2 + i];
     if (o == NULL) {
       if (oi->needs & f->bit) {
         rc = fail(errmsg, errcap, -EINVAL, "missing required field \"%s\" for op \"%s\"", f->key,
@@ -909,16 +938,17 @@ static int pk_str(msgpack_packer *pk, const char *s, size_t cap) {
   return msgpack_pack_str_with_body(pk, s, strnlen(s, cap));
 }
 
-static int pk_key(msgpack_packer *pk, const char *key) {
-  return msgpack_pack_str_with_body(pk, key, strlen(key));
+static int pk_key(msgpack_packer *pk, const char *key, size_t klen) {
+  return msgpack_pack_str_with_body(pk, key, klen);
+}
+#define PK_KEY(pk, lit) pk_key((pk), (lit), sizeof(lit) - 1)
+
+static int pk_kv_uint(msgpack_packer *pk, const char *key, size_t klen, uint64_t v) {
+  return pk_key(pk, key, klen) | msgpack_pack_uint64(pk, v);
 }
 
-static int pk_kv_uint(msgpack_packer *pk, const char *key, uint64_t v) {
-  return pk_key(pk, key) | msgpack_pack_uint64(pk, v);
-}
-
-static int pk_kv_str(msgpack_packer *pk, const char *key, const char *s, size_t cap) {
-  return pk_key(pk, key) | pk_str(pk, s, cap);
+static int pk_kv_str(msgpack_packer *pk, const char *key, size_t klen, const char *s, size_t cap) {
+  return pk_key(pk, key, klen) | pk_str(pk, s, cap);
 }
 
 /* Is f written? (OPTIONAL fields at their default are not.) */
@@ -969,7 +999,7 @@ static int pk_msg(msgpack_packer *pk, const struct proto_msg *m, const void *bas
     e |= msgpack_pack_map(pk, n);
   for (i = 0; i < m->nfields; i++)
     if (on_wire(&m->fields[i], base))
-      e |= pk_key(pk, m->fields[i].key) | pk_value(pk, &m->fields[i], base);
+      e |= pk_key(pk, m->fields[i].key, m->fields[i].klen) | pk_value(pk, &m->fields[i], base);
   return e;
 }
 
@@ -1040,13 +1070,13 @@ int proto_request_encode(const struct proto_request *req, size_t frame_max, msgp
     return rc;
   msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
   e |= msgpack_pack_map(&pk, n);
-  e |= pk_kv_uint(&pk, "id", req->id);
-  e |= pk_kv_str(&pk, "op", oi->name, strlen(oi->name));
+  e |= pk_kv_uint(&pk, "id", 2, req->id);
+  e |= pk_kv_str(&pk, "op", 2, oi->name, strlen(oi->name));
   for (i = 0; i < proto_request_msg.nfields; i++) {
     const struct proto_field *f = &proto_request_msg.fields[i];
 
     if ((oi->uses & f->bit) && on_wire(f, req))
-      e |= pk_key(&pk, f->key) | pk_value(&pk, f, req);
+      e |= pk_key(&pk, f->key, f->klen) | pk_value(&pk, f, req);
   }
   return frame_end(out, base, frame_max, e);
 }
@@ -1067,14 +1097,14 @@ int proto_response_encode(const struct proto_response *resp, size_t frame_max,
     return rc;
   msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
   e |= msgpack_pack_map(&pk, 2 + count_on_wire(body, resp));
-  e |= pk_kv_uint(&pk, "id", resp->id);
+  e |= pk_kv_uint(&pk, "id", 2, resp->id);
   if (resp->err != 0) {
-    e |= pk_key(&pk, "err") | msgpack_pack_map(&pk, 2);
-    e |= pk_kv_uint(&pk, "code", (uint64_t)resp->err);
-    e |= pk_kv_str(&pk, "msg", resp->msg, sizeof resp->msg);
+    e |= PK_KEY(&pk, "err") | msgpack_pack_map(&pk, 2);
+    e |= pk_kv_uint(&pk, "code", 4, (uint64_t)resp->err);
+    e |= pk_kv_str(&pk, "msg", 3, resp->msg, sizeof resp->msg);
     return frame_end(out, base, frame_max, e);
   }
-  e |= pk_key(&pk, "ok") | msgpack_pack_true(&pk);
+  e |= PK_KEY(&pk, "ok") | msgpack_pack_true(&pk);
   if (body != NULL)
     e |= pk_msg(&pk, body, resp, true);
   return frame_end(out, base, frame_max, e);
@@ -1119,20 +1149,20 @@ int proto_response_decode(const void *payload, size_t len, enum proto_op op,
     goto out;
   map = &u.data;
   rc = -EPROTO;
-  o = map_get(map, "id", NULL);
+  o = MAP_GET(map, "id");
   if (o == NULL || o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
     goto out;
   resp->id = o->via.u64;
 
-  err = map_get(map, "err", NULL);
+  err = MAP_GET(map, "err");
   if (err != NULL) {
     const msgpack_object *code =
-        err->type == MSGPACK_OBJECT_MAP ? map_get(err, "code", NULL) : NULL;
+        err->type == MSGPACK_OBJECT_MAP ? MAP_GET(err, "code") : NULL;
 
     if (code == NULL || code->type != MSGPACK_OBJECT_POSITIVE_INTEGER || code->via.u64 == 0 ||
         code->via.u64 > INT32_MAX)
       goto out;
-    o = map_get(err, "msg", NULL);
+    o = MAP_GET(err, "msg");
     if (o == NULL || o->type != MSGPACK_OBJECT_STR)
       goto out;
     /* The daemon's sentence, cut to fit: a long one is still worth showing. */
@@ -1143,7 +1173,7 @@ int proto_response_decode(const void *payload, size_t len, enum proto_op op,
     rc = 0;
     goto out;
   }
-  o = map_get(map, "ok", NULL);
+  o = MAP_GET(map, "ok");
   if (o == NULL || o->type != MSGPACK_OBJECT_BOOLEAN || !o->via.boolean)
     goto out;
   body = proto_ops[op].reply;

@@ -224,6 +224,7 @@ struct proto_msg;
 
 struct proto_field {
   const char *key;
+  size_t klen; /* strlen(key): keys are compared and written on every message */
   enum proto_type type;
   uint32_t flags;  /* PROTO_FIELD_* */
   size_t offset;   /* in the message's struct */

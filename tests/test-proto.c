@@ -1378,6 +1378,7 @@ static void check_msg_table(const struct proto_msg *m) {
     const struct proto_field *f = &m->fields[i];
 
     ck_assert_ptr_nonnull(f->key);
+    ck_assert_uint_eq(f->klen, strlen(f->key)); /* what is compared and written */
     ck_assert_uint_le(f->offset + f->size, m->size);
     if (f->type == PROTO_T_UINT)
       ck_assert(f->size == 4 || f->size == 8);
