@@ -60,6 +60,15 @@ __version__ = LIBRARY_VERSION
 #: daemon when their last view anywhere ends).
 HAVE_EPHEMERAL = _features()["ephemeral"]
 
+#: True when View has wait() and wake() (libshmview's data plane: waiting for
+#: a word of a view to change, across processes, with no daemon involved).
+HAVE_WAIT = _features().get("wait", False)
+if HAVE_WAIT:
+    from ._shmview import SPIN_ADAPTIVE, WAKE_ALL  # noqa: F401
+
+    __all__ += ["SPIN_ADAPTIVE", "WAKE_ALL"]
+__all__.append("HAVE_WAIT")
+
 
 # Creators' leases on the segments this process created with SharedMemory
 # and has not unlinked, by name (see SharedMemory.__init__).

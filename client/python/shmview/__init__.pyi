@@ -7,6 +7,8 @@ from typing import Optional
 from ._shmview import (
     LIBRARY_VERSION as LIBRARY_VERSION,
     NAME_MAX as NAME_MAX,
+    SPIN_ADAPTIVE as SPIN_ADAPTIVE,
+    WAKE_ALL as WAKE_ALL,
     BusyError as BusyError,
     Client as Client,
     HolderInfo as HolderInfo,
@@ -19,6 +21,7 @@ from ._shmview import (
 )
 
 HAVE_EPHEMERAL: bool
+HAVE_WAIT: bool
 __version__: str
 
 class SharedMemory:

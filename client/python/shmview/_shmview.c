@@ -20,18 +20,22 @@
  *
  * The GIL is released around every call that may wait on the daemon
  * (connect, create, open, unlink, resize, stat, list, status, release,
- * disconnect). A Client counts the calls in progress so that close() from
- * another thread never frees a connection under them.
+ * disconnect) and around View.wait(). A Client counts the calls in progress
+ * so that close() from another thread never frees a connection under them;
+ * a View counts its waits so that release() never unmaps a word a thread
+ * sleeps on.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <shmview.h>
@@ -47,7 +51,9 @@
  * - shmv_holders as a macro over shmv_holders_sized: segment holders and the
  *   unlinked field of shmv_segment_info;
  * - SHMV_PREFAULT, which came with shmv_view_create: a segment created and
- *   its writable view opened in one round trip, and views mapped at once. */
+ *   its writable view opened in one round trip, and views mapped at once;
+ * - SHMV_WAKE_ALL: waiting for a word of a view to change and waking its
+ *   waiters (shmv_view_wait, shmv_view_wait_spin, shmv_view_wake). */
 #ifdef SHMV_CONNECT_OPTIONS_INIT
 #define HAVE_CONTRACT 1
 #endif
@@ -56,6 +62,9 @@
 #endif
 #ifdef SHMV_PREFAULT
 #define HAVE_VIEW_CREATE 1
+#endif
+#ifdef SHMV_WAKE_ALL
+#define HAVE_WAIT 1
 #endif
 
 /* Run stmt with the GIL released (a statement, so clang-format keeps it
@@ -389,6 +398,7 @@ typedef struct {
   Py_ssize_t len;
   int readonly;
   Py_ssize_t exports; /* buffers handed out and not yet released */
+  Py_ssize_t waits;   /* threads in wait() on a word of it, GIL released */
   PyObject *weakrefs;
 } ViewObject;
 
@@ -412,6 +422,7 @@ static PyObject *view_wrap(PyTypeObject *type, shmv_view *v, pid_t pid) {
   self->len = (Py_ssize_t)shmv_view_length(v);
   self->readonly = shmv_view_readonly(v);
   self->exports = 0;
+  self->waits = 0;
   self->weakrefs = NULL;
   return (PyObject *)self;
 }
@@ -1242,6 +1253,12 @@ static PyObject *View_release(ViewObject *self, PyObject *unused) {
                  self->exports == 1 ? "" : "s");
     return NULL;
   }
+  if (self->waits > 0) {
+    /* Another thread sleeps on a word of the mapping: unmapping it would
+     * have that thread read unmapped memory when its wait returns. */
+    PyErr_SetString(PyExc_BufferError, "shmview.View has a wait() in progress");
+    return NULL;
+  }
   view_drop(self);
   Py_RETURN_NONE;
 }
@@ -1298,6 +1315,223 @@ static PyObject *View_reduce(ViewObject *self, PyObject *unused) {
                   "cannot pickle a shmview.View: pass its descriptor and open_descriptor() it");
   return NULL;
 }
+
+/* ---- View: the data plane (a 32-bit word to load, store, wait on, wake) -- */
+
+/* The word's rules are libshmview's (shmv_view_wait): 4 bytes at offset, all
+ * inside the view, at a segment position that is a multiple of 4. The
+ * mapping starts on a page, so the address's alignment is the position's.
+ * A misaligned offset is a bad argument (ValueError); a word outside the
+ * view is OSError(ERANGE), as a window outside the segment is in open(). */
+static int word_error(ViewObject *self, int rc, size_t offset) {
+  if (rc == -EINVAL) {
+    PyErr_Format(PyExc_ValueError,
+                 "offset %zu: the word is not 4-byte aligned in the segment (the view's offset "
+                 "plus offset must be a multiple of 4)",
+                 offset);
+    return -1;
+  }
+  if (rc == -ERANGE) {
+    char msg[160];
+    snprintf(msg, sizeof msg, "offset %zu: a 4-byte word there lies outside the view (%zd bytes)",
+             offset, self->len);
+    PyObject *exc = PyObject_CallFunction(PyExc_OSError, "is", ERANGE, msg);
+    if (exc != NULL) {
+      PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+      Py_DECREF(exc);
+    }
+    return -1;
+  }
+  raise_rc(NULL, rc, NULL);
+  return -1;
+}
+
+/* Parse offset_obj into *offset and check the word there; the word's
+ * address in *word. */
+static int word_at(ViewObject *self, PyObject *offset_obj, size_t *offset, uint32_t **word) {
+  if (view_check(self) < 0 || get_size(offset_obj, offset, "offset") < 0)
+    return -1;
+  if (view_check(self) < 0) /* __index__ may have released it */
+    return -1;
+  if (self->len < 4 || *offset > (size_t)self->len - 4)
+    return word_error(self, -ERANGE, *offset);
+  uintptr_t addr = (uintptr_t)self->data + *offset;
+  if (addr % 4 != 0)
+    return word_error(self, -EINVAL, *offset);
+  *word = (uint32_t *)addr;
+  return 0;
+}
+
+/* A 32-bit unsigned value: 0 .. 2**32-1, else ValueError. */
+static int get_u32(PyObject *o, uint32_t *out, const char *what) {
+  if (!PyIndex_Check(o)) {
+    PyErr_Format(PyExc_TypeError, "%s must be an integer, not %.100s", what, Py_TYPE(o)->tp_name);
+    return -1;
+  }
+  PyObject *n = PyNumber_Index(o);
+  if (n == NULL)
+    return -1;
+  int overflow = 0;
+  long long v = PyLong_AsLongLongAndOverflow(n, &overflow);
+  Py_DECREF(n);
+  if (v == -1 && PyErr_Occurred())
+    return -1;
+  if (overflow != 0 || v < 0 || v > (long long)UINT32_MAX) {
+    PyErr_Format(PyExc_ValueError, "%s must be in 0..2**32-1 (a 32-bit unsigned word)", what);
+    return -1;
+  }
+  *out = (uint32_t)v;
+  return 0;
+}
+
+static PyObject *View_load32(ViewObject *self, PyObject *offset_obj) {
+  size_t offset;
+  uint32_t *w;
+  if (word_at(self, offset_obj, &offset, &w) < 0)
+    return NULL;
+  return PyLong_FromUnsignedLong(__atomic_load_n(w, __ATOMIC_ACQUIRE));
+}
+
+static PyObject *View_store32(ViewObject *self, PyObject *args) {
+  PyObject *offset_obj, *value_obj;
+  size_t offset;
+  uint32_t *w, value;
+  if (!PyArg_ParseTuple(args, "OO:store32", &offset_obj, &value_obj))
+    return NULL;
+  if (word_at(self, offset_obj, &offset, &w) < 0 || get_u32(value_obj, &value, "value") < 0)
+    return NULL;
+  if (view_check(self) < 0) /* value's __index__ may have released it */
+    return NULL;
+  if (self->readonly) {
+    PyErr_SetString(PyExc_TypeError, "cannot modify read-only memory");
+    return NULL;
+  }
+  __atomic_store_n(w, value, __ATOMIC_RELEASE);
+  Py_RETURN_NONE;
+}
+
+#ifdef HAVE_WAIT
+/* wait() sleeps in slices of at most this long and looks for signals (Ctrl-C's
+ * KeyboardInterrupt) between them: libshmview's wait goes on through
+ * signals, and Python runs its handlers only when it holds the GIL. */
+#define WAIT_SLICE_NS ((int64_t)100000000)
+
+static int64_t mono_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Seconds (None: no limit, -1 here) as nanoseconds; what names the argument. */
+static int get_seconds_ns(PyObject *o, int64_t *out, const char *what) {
+  if (o == Py_None) {
+    *out = -1;
+    return 0;
+  }
+  double s = PyFloat_AsDouble(o);
+  if (s == -1.0 && PyErr_Occurred())
+    return -1;
+  if (isnan(s) || s < 0) {
+    PyErr_Format(PyExc_ValueError, "%s must be a number of seconds >= 0 or None", what);
+    return -1;
+  }
+  *out = s * 1e9 >= 9.2e18 ? INT64_MAX : (int64_t)(s * 1e9);
+  return 0;
+}
+
+static PyObject *View_wait(ViewObject *self, PyObject *args, PyObject *kw) {
+  static char *kwlist[] = { "offset", "expected", "timeout", "spin", NULL };
+  PyObject *offset_obj, *expected_obj, *timeout_obj = Py_None, *spin_obj = Py_None;
+  size_t offset;
+  uint32_t *w, expected;
+  int64_t timeout_ns, spin_ns = 0;
+  int rc;
+
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "OO|O$O:wait", kwlist, &offset_obj, &expected_obj,
+                                   &timeout_obj, &spin_obj))
+    return NULL;
+  if (get_seconds_ns(timeout_obj, &timeout_ns, "timeout") < 0)
+    return NULL;
+  if (PyUnicode_Check(spin_obj)) {
+    if (PyUnicode_CompareWithASCIIString(spin_obj, "adaptive") != 0) {
+      PyErr_SetString(PyExc_ValueError, "spin must be a number of seconds, 'adaptive' or None");
+      return NULL;
+    }
+    spin_ns = SHMV_SPIN_ADAPTIVE;
+  } else if (spin_obj != Py_None) {
+    if (get_seconds_ns(spin_obj, &spin_ns, "spin") < 0)
+      return NULL;
+  }
+  if (get_u32(expected_obj, &expected, "expected") < 0 ||
+      word_at(self, offset_obj, &offset, &w) < 0)
+    return NULL;
+
+  shmv_view *v = self->v;
+  /* (a timeout beyond 146 years is cut to that: no overflow) */
+  int64_t deadline =
+      timeout_ns < 0 ? -1 : mono_ns() + (timeout_ns < INT64_MAX / 2 ? timeout_ns : INT64_MAX / 2);
+  self->waits++; /* release() refuses to unmap the word meanwhile */
+  for (int first = 1;; first = 0) {
+    int64_t slice = WAIT_SLICE_NS;
+    if (deadline >= 0) {
+      int64_t left = deadline - mono_ns();
+      slice = left <= 0 ? 0 : left < slice ? left : slice;
+    }
+    if (first && spin_ns != 0) {
+      UNBLOCKED(rc = shmv_view_wait_spin(v, offset, expected, slice, spin_ns));
+    } else {
+      UNBLOCKED(rc = shmv_view_wait(v, offset, expected, slice));
+    }
+    if (rc != -ETIMEDOUT || (deadline >= 0 && mono_ns() >= deadline))
+      break;
+    if (PyErr_CheckSignals() < 0) { /* a handler raised: KeyboardInterrupt */
+      self->waits--;
+      return NULL;
+    }
+  }
+  self->waits--;
+  if (rc == 0)
+    Py_RETURN_TRUE;
+  if (rc == -ETIMEDOUT)
+    Py_RETURN_FALSE;
+  word_error(self, rc, offset);
+  return NULL;
+}
+
+static PyObject *View_wake(ViewObject *self, PyObject *args, PyObject *kw) {
+  static char *kwlist[] = { "offset", "count", NULL };
+  PyObject *offset_obj, *count_obj = NULL;
+  size_t offset;
+  uint32_t *w;
+  int count = SHMV_WAKE_ALL;
+
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "O|O:wake", kwlist, &offset_obj, &count_obj))
+    return NULL;
+  if (count_obj != NULL) {
+    if (!PyIndex_Check(count_obj)) {
+      PyErr_Format(PyExc_TypeError, "count must be an integer, not %.100s",
+                   Py_TYPE(count_obj)->tp_name);
+      return NULL;
+    }
+    Py_ssize_t n = PyNumber_AsSsize_t(count_obj, NULL); /* saturates */
+    if (n == -1 && PyErr_Occurred())
+      return NULL;
+    if (n < 1) {
+      PyErr_SetString(PyExc_ValueError, "count must be >= 1 (WAKE_ALL for every waiter)");
+      return NULL;
+    }
+    count = n > SHMV_WAKE_ALL ? SHMV_WAKE_ALL : (int)n;
+  }
+  if (word_at(self, offset_obj, &offset, &w) < 0)
+    return NULL;
+  int rc = shmv_view_wake(self->v, offset, count); /* never blocks */
+  if (rc < 0) {
+    word_error(self, rc, offset);
+    return NULL;
+  }
+  return PyLong_FromLong(rc);
+}
+#endif
 
 static PyObject *View_get_descriptor(ViewObject *self, void *closure) {
   shmv_descriptor d;
@@ -1370,6 +1604,38 @@ static PyMethodDef View_methods[] = {
   { "toreadonly", (PyCFunction)View_toreadonly, METH_NOARGS,
     "toreadonly()\n--\n\nA read-only memoryview of the same memory (the mapping stays "
     "writable for this View)." },
+  { "load32", (PyCFunction)View_load32, METH_O,
+    "load32(offset)\n--\n\n"
+    "Read the 32-bit word at offset (native byte order, unsigned) with one atomic load of\n"
+    "acquire ordering: what this thread reads from the view afterwards is at least as new\n"
+    "as what the writer wrote before the store32() that put this value there.\n"
+    "The word must lie inside the view (else OSError ERANGE) at a segment position that\n"
+    "is a multiple of 4 (else ValueError)." },
+  { "store32", (PyCFunction)View_store32, METH_VARARGS,
+    "store32(offset, value)\n--\n\n"
+    "Write value (0..2**32-1) to the 32-bit word at offset with one atomic store of release\n"
+    "ordering: every write this thread made to the view before it is visible to a reader\n"
+    "that sees value through load32() (publish a payload with it). TypeError on a\n"
+    "read-only view; the word's rules are load32()'s." },
+#ifdef HAVE_WAIT
+  { "wait", (PyCFunction)(void (*)(void))View_wait, METH_VARARGS | METH_KEYWORDS,
+    "wait(offset, expected, timeout=None, *, spin=None)\n--\n\n"
+    "Sleep until the 32-bit word at offset no longer holds expected, or a wake() for it\n"
+    "comes (True), or timeout seconds pass (False; None: no limit). Returns True at once\n"
+    "if the word already differs. A wake may come without a change: re-read the word with\n"
+    "load32() and wait again. Works across processes (the kernel's shared futex on the\n"
+    "mapped page, no daemon) and on read-only views.\n\n"
+    "spin: seconds to spin on the word before sleeping, or 'adaptive' (as long as this\n"
+    "thread's recent waits needed, up to 50 us); None sleeps at once.\n\n"
+    "The GIL is released while waiting. Signals are handled, and KeyboardInterrupt\n"
+    "raised, within 0.1 s: the wait sleeps in slices of at most that long. A wake()\n"
+    "that falls between two slices is missed (the word is compared again, so a changed\n"
+    "word never is). release() raises BufferError while a wait is in progress." },
+  { "wake", (PyCFunction)(void (*)(void))View_wake, METH_VARARGS | METH_KEYWORDS,
+    "wake(offset, count=WAKE_ALL)\n--\n\n"
+    "Wake up to count (>= 1) threads or processes in wait() on the word at offset, in any\n"
+    "process; returns how many were woken. Works on read-only views." },
+#endif
   { "__enter__", (PyCFunction)View_enter, METH_NOARGS, NULL },
   { "__exit__", (PyCFunction)View_exit, METH_VARARGS, NULL },
   { "__reduce__", (PyCFunction)View_reduce, METH_NOARGS, NULL },
@@ -1555,8 +1821,13 @@ static PyObject *mod_features(PyObject *mod, PyObject *unused) {
 #else
   int last = 0;
 #endif
-  return Py_BuildValue("{s:O,s:O}", "ephemeral", eph ? Py_True : Py_False, "daemon_messages",
-                       last ? Py_True : Py_False);
+#ifdef HAVE_WAIT
+  int wait = 1;
+#else
+  int wait = 0;
+#endif
+  return Py_BuildValue("{s:O,s:O,s:O}", "ephemeral", eph ? Py_True : Py_False, "daemon_messages",
+                       last ? Py_True : Py_False, "wait", wait ? Py_True : Py_False);
 }
 
 static PyMethodDef module_methods[] = {
@@ -1631,6 +1902,10 @@ PyMODINIT_FUNC PyInit__shmview(void) {
       PyModule_AddObjectRef(m, "Status", (PyObject *)StatusType) < 0 ||
       PyModule_AddObjectRef(m, "BusyError", BusyError) < 0 ||
       PyModule_AddIntConstant(m, "NAME_MAX", SHMV_NAME_MAX) < 0 ||
+#ifdef HAVE_WAIT
+      PyModule_AddIntConstant(m, "WAKE_ALL", SHMV_WAKE_ALL) < 0 ||
+      PyModule_AddStringConstant(m, "SPIN_ADAPTIVE", "adaptive") < 0 ||
+#endif
       PyModule_AddStringConstant(m, "LIBRARY_VERSION", SHMV_VERSION_STRING) < 0) {
     Py_DECREF(m);
     return NULL;
