@@ -110,6 +110,15 @@ class TestWord(Base):
             with self.assertRaises(TypeError):
                 v.store32(0, 1.5)
 
+    def test_signatures(self):
+        import inspect
+
+        sig = {m: inspect.signature(getattr(shmview.View, m))
+               for m in ("load32", "store32", "wait", "wake")}
+        self.assertEqual(sig["wake"].parameters["count"].default, shmview.WAKE_ALL)
+        self.assertEqual(sig["wait"].parameters["spin"].kind, inspect.Parameter.KEYWORD_ONLY)
+        self.assertIsNone(sig["wait"].parameters["timeout"].default)
+
     def test_misaligned_and_out_of_range(self):
         name = self.segment()
         with self.c.open(name, 2, 100, writable=True) as v:  # segment offset 2

@@ -1632,9 +1632,10 @@ static PyMethodDef View_methods[] = {
     "that falls between two slices is missed (the word is compared again, so a changed\n"
     "word never is). release() raises BufferError while a wait is in progress." },
   { "wake", (PyCFunction)(void (*)(void))View_wake, METH_VARARGS | METH_KEYWORDS,
-    "wake(offset, count=WAKE_ALL)\n--\n\n"
-    "Wake up to count (>= 1) threads or processes in wait() on the word at offset, in any\n"
-    "process; returns how many were woken. Works on read-only views." },
+    "wake(offset, count=2147483647)\n--\n\n"
+    "Wake up to count (>= 1; the default, WAKE_ALL, wakes all) threads or processes in\n"
+    "wait() on the word at offset, in any process; returns how many were woken. Works on\n"
+    "read-only views." },
 #endif
   { "__enter__", (PyCFunction)View_enter, METH_NOARGS, NULL },
   { "__exit__", (PyCFunction)View_exit, METH_VARARGS, NULL },
