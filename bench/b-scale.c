@@ -168,15 +168,19 @@ int bench_scale(void) {
       die("connect: %s", shmv_strerror(rc));
     for (int w = 0; w < NOPS; w++) {
       int k = 0;
+      /* Which daemon goes first alternates: a release is not waited for,
+       * so the daemon measured first may still be handling it while the
+       * second is measured (on one CPU, in its time). */
       for (int i = -iters / 10; i < iters; i++) {
+        shmv_client *first = i & 1 ? ce : cb, *second = i & 1 ? cb : ce;
         uint64_t a = now_ns();
-        op(cb, w, i + 100000);
+        op(first, w, i + 100000);
         uint64_t b = now_ns();
-        op(ce, w, i + 100000);
+        op(second, w, i + 100000);
         uint64_t d = now_ns();
         if (i >= 0) {
-          ls[k] = b - a;
-          es[k] = d - b;
+          ls[k] = i & 1 ? d - b : b - a;
+          es[k] = i & 1 ? b - a : d - b;
           k++;
         }
       }
