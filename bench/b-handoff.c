@@ -264,7 +264,9 @@ static void measure(const char *bench, size_t n, const struct placement *pl,
   if (read_full(up[0], &ch, 1))
     die("reader did not start");
 
-  int reps = reps_for(n), batches = reps >= 10 ? 10 : reps;
+  /* From 1 MiB a hand-off takes long enough for the machine's mood to
+   * change between batches: there every hand-off is a batch of its own. */
+  int reps = reps_for(n), batches = n >= (1u << 20) || reps < 10 ? reps : 10;
   int per = reps / batches;
   uint64_t *samples[M_COUNT];
   int count[M_COUNT] = { 0 };

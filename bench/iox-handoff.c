@@ -146,7 +146,9 @@ int main(int argc, char **argv) {
 
   for (size_t n = 64; n <= sa.maxn; n *= n < 4096 ? 64 : 16) {
     bench_turn("n=%zu setup", n);
-    int reps = reps_for(n, sa.quick), batches = reps >= 10 ? 10 : reps, per = reps / batches;
+    /* as bench/b-handoff.c: from 1 MiB, one hand-off per batch */
+    int reps = reps_for(n, sa.quick), batches = n >= (1u << 20) || reps < 10 ? reps : 10,
+        per = reps / batches;
     uint64_t *samples[STYLES];
     int count[STYLES] = { 0 };
     for (int s = 0; s < STYLES; s++)
