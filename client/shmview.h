@@ -63,9 +63,8 @@ unsigned shmv_version_number(void);
 
 /* flags of shmv_view_open */
 #define SHMV_WRITABLE 0x1
-/* Map every page of the window now (MAP_POPULATE; a writable window's
- * pages for writing, MADV_POPULATE_WRITE) instead of at its first touch:
- * one call instead of a page fault per page. Pays for writable
+/* Map every page of the window now (MAP_POPULATE) instead of at its first
+ * touch: one call instead of a page fault per page. Pays for writable
  * windows of 64 KiB and more that will be written in full (2-3x faster
  * first writes from 1 MiB); not for read-only ones, whose read faults
  * already map pages in batches (docs/dataplane.md, docs/benchmarks.md). */

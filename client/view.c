@@ -28,32 +28,15 @@ static size_t page_size(void) {
 
 /* SHMV_PREFAULT on a cached mapping: its pages may have been dropped from
  * it (never touched, or reclaimed). Best effort: kernels before 5.14 lack
- * MADV_POPULATE_*, and the pages then fault in at first touch as usual.
- * 0, or -1 with errno. */
-static int prefault_pages(void *addr, size_t len, bool writable) {
+ * MADV_POPULATE_*, and the pages then fault in at first touch as usual. */
+static void prefault_pages(void *addr, size_t len, bool writable) {
 #if defined(MADV_POPULATE_READ) && defined(MADV_POPULATE_WRITE)
-  return madvise(addr, len, writable ? MADV_POPULATE_WRITE : MADV_POPULATE_READ);
+  (void)madvise(addr, len, writable ? MADV_POPULATE_WRITE : MADV_POPULATE_READ);
 #else
   (void)addr;
   (void)len;
   (void)writable;
-  errno = EINVAL;
-  return -1;
 #endif
-}
-
-/* SHMV_PREFAULT on a new writable mapping. MAP_POPULATE fills a shared
- * mapping by read faults (the kernel does not write-fault shared mappings
- * to populate them), and measured no faster than faulting at first write
- * (1.0-1.4x, 64 KiB to 16 MiB of tmpfs, Linux 6.18); MADV_POPULATE_WRITE
- * after the mmap maps the pages for writing and is 0.66-0.77x. Kernels
- * without it (EINVAL, before 5.14) get MAP_POPULATE: the first one to find
- * out faults its pages in at first touch. */
-static atomic_bool populate_write_missing;
-
-static bool populate_write_after_mmap(bool prefault, bool writable) {
-  return prefault && writable &&
-         !atomic_load_explicit(&populate_write_missing, memory_order_relaxed);
 }
 
 /* Send req (an OPEN, or another op whose answer is a view of req->name at
@@ -127,17 +110,14 @@ static int view_request(shmv_client *c, struct proto_request *req, bool prefault
       m->maplen = hit.len;
       m->map_start = hit.start;
       if (prefault)
-        (void)prefault_pages((char *)m->base + (start - m->map_start), maplen, writable);
+        prefault_pages((char *)m->base + (start - m->map_start), maplen, writable);
     } else {
-      bool populate_write = populate_write_after_mmap(prefault, writable);
-      int mflags = MAP_SHARED | (prefault && !populate_write ? MAP_POPULATE : 0);
+      int mflags = MAP_SHARED | (prefault ? MAP_POPULATE : 0);
       void *base = mmap(NULL, maplen, prot, mflags, fd, (off_t)start);
       if (base == MAP_FAILED) {
         rc = -errno;
         goto fail_lease;
       }
-      if (populate_write && prefault_pages(base, maplen, true) != 0 && errno == EINVAL)
-        atomic_store_explicit(&populate_write_missing, true, memory_order_relaxed);
       m->base = base;
       m->maplen = maplen;
       m->map_start = start;
