@@ -721,6 +721,7 @@ static int connect_with(const char *socket_path, const shmv_connect_options *opt
   c->fork_gen = client_fork_generation();
   c->next_id = 1;
   c->pending_fd = -1;
+  msgpack_sbuffer_init(&c->out);
   /* The environment overrides what the program chose. */
   c->cache_max = (int)env_number("SHMVIEW_MAP_CACHE", SHMV_MAP_CACHE_MAX,
                                  o.map_cache >= 0 ? o.map_cache : CLIENT_MAP_CACHE);

@@ -405,7 +405,8 @@ typedef struct {
 static char empty_byte; /* what a zero-length view exports */
 
 /* View(data) prefaults its new segment from this size up: measured, a
- * writable window written in full gains from 64 KiB (docs/dataplane.md). */
+ * writable window written in full gains from 64 KiB (docs/benchmarks.md,
+ * the prefault figures). */
 #define PREFAULT_MIN ((size_t)64 << 10)
 
 static PyObject *view_wrap(PyTypeObject *type, shmv_view *v, pid_t pid) {
