@@ -113,6 +113,35 @@ class Daemon:
 daemon = None
 
 
+_names = 0
+
+
+def fresh_name(prefix):
+    """A segment name no other test of this process uses."""
+    global _names
+    _names += 1
+    return f"{prefix}-{os.getpid()}-{_names}"
+
+
+class ClientTestCase(unittest.TestCase):
+    """A test with its own connection (self.c) to the module's daemon; the
+    segments it puts in self.names are unlinked when it ends."""
+
+    def setUp(self):
+        import shmview
+
+        self.c = shmview.connect(daemon.socket)
+        self.names = []
+
+    def tearDown(self):
+        for n in self.names:
+            try:
+                self.c.unlink(n)
+            except FileNotFoundError:
+                pass
+        self.c.close()
+
+
 def wait_for(predicate, timeout=10.0, what="condition"):
     """Poll predicate until true; generous deadline, no timing assertions."""
     deadline = time.monotonic() + timeout

@@ -6,35 +6,18 @@ import os
 import subprocess
 import sys
 import textwrap
-import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import shmview_harness as H  # noqa: E402
 
 import shmview  # noqa: E402
 
-_n = 0
-
 
 def fresh(prefix="cv"):
-    global _n
-    _n += 1
-    return f"{prefix}-{os.getpid()}-{_n}"
+    return H.fresh_name(prefix)
 
 
-class Base(unittest.TestCase):
-    def setUp(self):
-        self.c = shmview.connect(H.daemon.socket)
-        self.names = []
-
-    def tearDown(self):
-        for n in self.names:
-            try:
-                self.c.unlink(n)
-            except FileNotFoundError:
-                pass
-        self.c.close()
-
+class Base(H.ClientTestCase):
     def requests_for(self, fn):
         """How many requests the daemon served for fn(), on a quiet daemon:
         its request counter around fn, less what status() itself adds."""

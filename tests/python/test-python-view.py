@@ -24,13 +24,9 @@ try:
 except ImportError:
     numpy = None
 
-_n = 0
-
 
 def fresh(prefix="seg"):
-    global _n
-    _n += 1
-    return f"{prefix}-{os.getpid()}-{_n}"
+    return H.fresh_name(prefix)
 
 
 def child_python(code, *args, check=True, env=None):
@@ -64,19 +60,10 @@ def buffer_address(obj):
     return addr
 
 
-class Base(unittest.TestCase):
-    def setUp(self):
-        self.c = shmview.connect(H.daemon.socket)
-        self.names = []
-
+class Base(H.ClientTestCase):
     def tearDown(self):
-        gc.collect()
-        for n in self.names:
-            try:
-                self.c.unlink(n)
-            except FileNotFoundError:
-                pass
-        self.c.close()
+        gc.collect()  # views dropped by a test release their leases first
+        super().tearDown()
 
     def wait_gone(self, name, what):
         """Wait until the daemon no longer knows `name`."""

@@ -12,7 +12,6 @@ import sys
 import textwrap
 import threading
 import time
-import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import shmview_harness as H  # noqa: E402
@@ -20,13 +19,10 @@ import shmview_harness as H  # noqa: E402
 import shmview  # noqa: E402
 
 SEQ, ACK, LEN, DATA = 0, 64, 128, 192  # the hand-off's layout (docs/python.md)
-_n = 0
 
 
-def fresh():
-    global _n
-    _n += 1
-    return f"wait-{os.getpid()}-{_n}"
+def fresh(prefix="wait"):
+    return H.fresh_name(prefix)
 
 
 def spawn(test, code, *args):
@@ -72,19 +68,7 @@ def wait_asleep(test, pid, tid=None):
     H.wait_for(lambda: asleep(pid, tid), what=f"{pid} to sleep in a futex")
 
 
-class Base(unittest.TestCase):
-    def setUp(self):
-        self.c = shmview.connect(H.daemon.socket)
-        self.names = []
-
-    def tearDown(self):
-        for n in self.names:
-            try:
-                self.c.unlink(n)
-            except FileNotFoundError:
-                pass
-        self.c.close()
-
+class Base(H.ClientTestCase):
     def segment(self, size=4096):
         name = fresh()
         self.c.create(name, size)
