@@ -310,12 +310,17 @@ static int check_name(PyObject *name_obj, const char **out) {
   return 0;
 }
 
-static int get_size(PyObject *o, size_t *out, const char *what) {
+/* o as a Python int (a new reference), or NULL with TypeError naming what. */
+static PyObject *as_int(PyObject *o, const char *what) {
   if (!PyIndex_Check(o)) {
     PyErr_Format(PyExc_TypeError, "%s must be an integer, not %.100s", what, Py_TYPE(o)->tp_name);
-    return -1;
+    return NULL;
   }
-  PyObject *n = PyNumber_Index(o);
+  return PyNumber_Index(o);
+}
+
+static int get_size(PyObject *o, size_t *out, const char *what) {
+  PyObject *n = as_int(o, what);
   if (n == NULL)
     return -1;
   PyObject *zero = PyLong_FromLong(0);
@@ -1365,11 +1370,7 @@ static int word_at(ViewObject *self, PyObject *offset_obj, size_t *offset, uint3
 
 /* A 32-bit unsigned value: 0 .. 2**32-1, else ValueError. */
 static int get_u32(PyObject *o, uint32_t *out, const char *what) {
-  if (!PyIndex_Check(o)) {
-    PyErr_Format(PyExc_TypeError, "%s must be an integer, not %.100s", what, Py_TYPE(o)->tp_name);
-    return -1;
-  }
-  PyObject *n = PyNumber_Index(o);
+  PyObject *n = as_int(o, what);
   if (n == NULL)
     return -1;
   int overflow = 0;
@@ -1509,12 +1510,11 @@ static PyObject *View_wake(ViewObject *self, PyObject *args, PyObject *kw) {
   if (!PyArg_ParseTupleAndKeywords(args, kw, "O|O:wake", kwlist, &offset_obj, &count_obj))
     return NULL;
   if (count_obj != NULL) {
-    if (!PyIndex_Check(count_obj)) {
-      PyErr_Format(PyExc_TypeError, "count must be an integer, not %.100s",
-                   Py_TYPE(count_obj)->tp_name);
+    PyObject *index = as_int(count_obj, "count");
+    if (index == NULL)
       return NULL;
-    }
-    Py_ssize_t n = PyNumber_AsSsize_t(count_obj, NULL); /* saturates */
+    Py_ssize_t n = PyNumber_AsSsize_t(index, NULL); /* saturates */
+    Py_DECREF(index);
     if (n == -1 && PyErr_Occurred())
       return NULL;
     if (n < 1) {
