@@ -20,8 +20,8 @@
  *                     buffer and reads it, one byte back as the acknowledgement
  *
  * Every method runs in the same two processes, in batches interleaved with
- * the others, so a floor and what it is the floor of share the machine's
- * moods. iceoryx is bench/iox-handoff.c, a separate program: with --turns
+ * the others (each batch in an order of its own), so a floor and what it
+ * is the floor of share the machine's moods. iceoryx is bench/iox-handoff.c, a separate program: with --turns
  * run.py runs both side by side and lets them take turns (bench_turn), one
  * round of batches of each, so iceoryx shares those moods too.
  *
@@ -209,6 +209,19 @@ static int reps_for(size_t n) {
   return bench_opts.quick ? (r >= 100 ? r / 10 : r > 2 ? 2 : r) : r;
 }
 
+/* Fisher-Yates with xorshift32: a fixed sequence of orders, run to run. */
+static void shuffle(enum method *a, int n, uint32_t *rnd) {
+  for (int i = n - 1; i > 0; i--) {
+    *rnd ^= *rnd << 13;
+    *rnd ^= *rnd >> 17;
+    *rnd ^= *rnd << 5;
+    int j = (int)(*rnd % (uint32_t)(i + 1));
+    enum method t = a[i];
+    a[i] = a[j];
+    a[j] = t;
+  }
+}
+
 /* Measure methods[0..nm) at n bytes in one placement; RESULT lines under
  * bench name `bench`. */
 static void measure(const char *bench, size_t n, const struct placement *pl,
@@ -264,9 +277,11 @@ static void measure(const char *bench, size_t n, const struct placement *pl,
   if (read_full(up[0], &ch, 1))
     die("reader did not start");
 
-  /* From 1 MiB a hand-off takes long enough for the machine's mood to
-   * change between batches: there every hand-off is a batch of its own. */
-  int reps = reps_for(n), batches = n >= (1u << 20) || reps < 10 ? reps : 10;
+  /* Short batches, so the two sides of a comparison (paired batch by batch
+   * in run.py) run close together in time: 40 hand-offs each, and from
+   * 1 MiB, where one takes long enough for the machine's mood to change,
+   * every hand-off a batch of its own. */
+  int reps = reps_for(n), batches = n >= (1u << 20) || reps < 40 ? reps : reps / 40;
   int per = reps / batches;
   uint64_t *samples[M_COUNT];
   int count[M_COUNT] = { 0 };
@@ -275,17 +290,30 @@ static void measure(const char *bench, size_t n, const struct placement *pl,
       die("malloc");
   uint64_t *scratch = malloc(sizeof(uint64_t) * (size_t)(per > 50 ? per : 50));
   /* one warm-up batch of each (in the setup's turn), then the batches,
-   * methods interleaved */
+   * methods interleaved, each batch in a new order: from 1 MiB a method
+   * finds the caches full of what ran before it (unix-socket's copies, the
+   * other program's turn), so no method may always come first or always
+   * follow the same one. */
+  enum method order[M_COUNT];
+  uint32_t rnd = 2463534242u ^ (uint32_t)n;
+  memcpy(order, methods, sizeof order[0] * (size_t)nm);
   for (int b = -1; b < batches; b++) {
-    if (b >= 0)
+    if (b >= 0) {
       bench_turn("n=%zu batch %d", n, b);
+      shuffle(order, nm, &rnd);
+    }
     for (int i = 0; i < nm; i++) {
-      enum method m = methods[i];
+      enum method m = order[i];
       int k = b < 0 ? (per < 50 ? per : 50) : per;
-      struct cmd cm = { m, k, 0 };
+      /* one untimed hand-off first: it takes the cold caches the method
+       * before left, so the timed ones see a stream of hand-offs through
+       * the same memory, which is what long-lived views are for */
+      struct cmd cm = { m, b < 0 ? k : k + 1, 0 };
       if (write_full(down[1], &cm, sizeof cm) || read_full(up[0], &ch, 1))
         die("reader gone");
-      writer_batch(&s, m, k, b * per, b < 0 ? scratch : samples[m] + count[m]);
+      if (b >= 0)
+        writer_batch(&s, m, 1, b * per, scratch);
+      writer_batch(&s, m, k, b * per + 1, b < 0 ? scratch : samples[m] + count[m]);
       if (b >= 0)
         count[m] += k;
     }
@@ -312,10 +340,13 @@ static void measure(const char *bench, size_t n, const struct placement *pl,
              percentile(samples[M_FLOOR], (size_t)count[M_FLOOR], 50) / 1e3,
              percentile(samples[M_FLOOR], (size_t)count[M_FLOOR], 99) / 1e3, count[M_SHMV]);
     } else {
+      static char bm[16384]; /* up to 1000 batches */
+      batch_medians(samples[m], batches, per, bm, sizeof bm);
       result("\"bench\":\"handoff\",\"method\":\"%s\",\"n\":%zu,\"placement\":\"%s\","
-             "\"unit\":\"us\",\"median\":%.3f,\"p99\":%.3f,\"samples\":%d",
+             "\"unit\":\"us\",\"median\":%.3f,\"p99\":%.3f,\"samples\":%d,"
+             "\"batch_medians\":[%s]",
              mnames[m], n, pl->name, percentile(samples[m], (size_t)count[m], 50) / 1e3,
-             percentile(samples[m], (size_t)count[m], 99) / 1e3, count[m]);
+             percentile(samples[m], (size_t)count[m], 99) / 1e3, count[m], bm);
     }
   }
   for (int i = 0; i < nm; i++)

@@ -35,6 +35,10 @@ int ncpus(void);
 /* Sorts v in place; p in [0,100]. */
 double percentile(uint64_t *v, size_t n, double p);
 double percentile_d(double *v, size_t n, double p);
+/* The median (us) of each of batches runs of per samples of v (ns), comma
+ * separated into buf, for a JSON array: run.py pairs batch b of two
+ * methods that took the same turn. Sorts each batch in place. */
+const char *batch_medians(uint64_t *v, int batches, int per, char *buf, size_t cap);
 
 /* A private shmviewd: own socket in a private directory, unique prefix,
  * pinned to cpu (-1: unpinned). */

@@ -94,6 +94,19 @@ double percentile_d(double *v, size_t n, double p) {
   return nearest_rank(v, n, p, at_d);
 }
 
+const char *batch_medians(uint64_t *v, int batches, int per, char *buf, size_t cap) {
+  size_t used = 0;
+  buf[0] = '\0';
+  for (int b = 0; b < batches && used < cap; b++) {
+    double m = percentile(v + (size_t)b * (size_t)per, (size_t)per, 50) / 1e3;
+    int w = snprintf(buf + used, cap - used, "%s%.3f", b ? "," : "", m);
+    if (w < 0 || (size_t)w >= cap - used)
+      die("batch_medians: %d batches do not fit in %zu bytes", batches, cap);
+    used += (size_t)w;
+  }
+  return buf;
+}
+
 void die(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);

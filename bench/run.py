@@ -14,11 +14,13 @@ usage: run.py --builddir DIR --srcdir DIR [--out FILE] [--quick]
 import argparse
 import datetime
 import json
+import math
 import os
 import platform
 import resource
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -520,8 +522,40 @@ def python_tables(results):
     return "\n".join(lines)
 
 
+def median_ci_ranks(m):
+    """0-based ranks (lo, hi) of the sorted values that bound a confidence
+    interval of at least 95 % for the median of m values (order statistics:
+    no assumption on the distribution); the widest, (0, m - 1), below 6."""
+    # the interval from the k-th smallest to the k-th largest (k from 1)
+    # misses the median with probability 2 P(Bin(m, 1/2) <= k - 1)
+    k, below = 1, 1 / 2 ** m
+    while below + math.comb(m, k) / 2 ** m <= 0.025:
+        below += math.comb(m, k) / 2 ** m
+        k += 1
+    if below > 0.025:
+        k = 1
+    return k - 1, m - k
+
+
+def paired_ratio(x, y):
+    """x against y run in the same turns: the median over batches of the
+    ratio of x's batch median to y's in the same batch, and its 95 %
+    interval (median, lo, hi); None without batch medians. Pairing cancels
+    what changes from batch to batch (the load, the other program's turn),
+    which a ratio of the two overall medians keeps."""
+    a, b = (x or {}).get("batch_medians"), (y or {}).get("batch_medians")
+    if not a or not b or len(a) != len(b):
+        return None
+    r = sorted(p / q for p, q in zip(a, b) if q > 0)
+    if not r:
+        return None
+    lo, hi = median_ci_ranks(len(r))
+    return statistics.median(r), r[lo], r[hi]
+
+
 def handoff_table(results):
-    """The hand-off with long-lived views: one row per N, medians / p99 in us."""
+    """The hand-off with long-lived views: one row per N, medians / p99 in us,
+    and the ratios paired batch by batch."""
     ho = [r for r in results if r["bench"] == "handoff"]
     if not ho:
         return ""
@@ -533,27 +567,39 @@ def handoff_table(results):
         return f"{fmt(r['median'], 'us')} / {fmt(r['p99'], 'us')}" if r else "-"
 
     def ratio(a, b, n):
-        x, y = by.get((a, n)), by.get((b, n))
-        return x["median"] / y["median"] if x and y and y["median"] > 0 else None
+        return paired_ratio(by.get((a, n)), by.get((b, n)))
 
-    heads = ["N", "shmview futex", "floor futex", "ratio", "shmview spin", "floor spin", "ratio",
-             "shmview adaptive", "iceoryx WaitSet", "iceoryx polling", "unix socket",
-             "target: <= 1.1x floor", "target: <= iceoryx, same waiting"]
+    def show(pr):
+        return "-" if pr is None else f"{pr[0]:.2f} ({pr[1]:.2f}-{pr[2]:.2f})"
+
+    def below_floor(pr):
+        return "-" if pr is None else ("yes" if pr[0] <= 1.1 else "**no**")
+
+    def at_or_below(pr):
+        # "at": no difference the run can resolve, the interval holds 1
+        if pr is None:
+            return "-"
+        if pr[0] <= 1.0:
+            return f"yes ({pr[0]:.2f}x)"
+        return f"level ({show(pr)})" if pr[1] <= 1.0 else f"**no** ({show(pr)})"
+
+    heads = ["N", "shmview futex", "floor futex", "ratio (95 % interval)", "shmview spin",
+             "floor spin", "ratio (95 % interval)", "shmview adaptive", "iceoryx WaitSet",
+             "iceoryx polling", "unix socket", "target: <= 1.1x floor",
+             "target: at or below iceoryx, same waiting"]
     lines = ["| " + " | ".join(heads) + " |", "|" + "|".join(" --- " for _ in heads) + "|"]
     for n in sizes:
         rf = ratio("shmview-futex", "floor-futex", n)
         rs = ratio("shmview-spin", "floor-spin", n)
         vf = ratio("shmview-futex", "iceoryx-waitset", n)
         vs = ratio("shmview-spin", "iceoryx-polling", n)
-        yn = lambda x, lim: "-" if x is None else ("yes" if x <= lim else "**no**")
         lines.append("| " + " | ".join([
-            size_name(n), cell("shmview-futex", n), cell("floor-futex", n),
-            f"{rf:.2f}" if rf else "-", cell("shmview-spin", n), cell("floor-spin", n),
-            f"{rs:.2f}" if rs else "-", cell("shmview-adaptive", n), cell("iceoryx-waitset", n),
+            size_name(n), cell("shmview-futex", n), cell("floor-futex", n), show(rf),
+            cell("shmview-spin", n), cell("floor-spin", n), show(rs),
+            cell("shmview-adaptive", n), cell("iceoryx-waitset", n),
             cell("iceoryx-polling", n), cell("unix-socket", n),
-            f"futex {yn(rf, 1.1)}, spin {yn(rs, 1.1)}",
-            f"futex {yn(vf, 1.0)} ({vf:.2f}x), spin {yn(vs, 1.0)} ({vs:.2f}x)" if vf and vs
-            else f"futex {yn(vf, 1.0)}, spin {yn(vs, 1.0)}",
+            f"futex {below_floor(rf)}, spin {below_floor(rs)}",
+            f"futex {at_or_below(vf)}, spin {at_or_below(vs)}",
         ]) + " |")
     return "\n".join(lines)
 
@@ -582,7 +628,8 @@ def handoff_run(a, base, builddir, srcdir, tmp, notes):
     side by side taking turns: a round of batches of every shmview method
     and its floors, then a round of both iceoryx styles, at each size, so
     the two programs' figures see the same load (samples pooled per method
-    over the rounds, in each program)."""
+    over the rounds, in each program, and the batch medians given for
+    paired ratios)."""
     shmv = base[:3] + ["--only", str(a.max_size)] + base[3:] + ["handoff"]
     exe, why = iceoryx_build(builddir, srcdir, "iox-handoff")
     roudi = None
@@ -887,7 +934,15 @@ the same two processes, in batches interleaved with the others
 (bench/b-handoff.c); iceoryx, a separate program, takes turns with them:
 at each N a round of batches of every shmview method, then one of both
 iceoryx styles, and so on for every batch (`--turns`), so the two sides of
-each comparison see the same load.
+each comparison see the same load. A batch is 40 hand-offs (from 1 MiB,
+one), each round runs the methods in a new order, and every batch starts
+with one untimed hand-off that takes the caches the method before left
+full of its own bytes. **The ratios are paired**: for each batch, the
+ratio of the two methods' medians in that batch (the same round); the
+table gives the median of these ratios and its 95 % interval (order
+statistics). A target "at or below" iceoryx reads "level" when the
+median ratio is above 1 but the interval holds 1: no difference this run
+can resolve.
 
 - **shmview futex**: views of one segment, `shmv_view_wait` / `shmv_view_wake`.
 - **floor futex**: the same protocol over anonymous `MAP_SHARED` memory
