@@ -491,32 +491,42 @@ def python_tables(results):
     if not sizes:
         return ""
     heads = ["N", "shared_memory attach, as shipped (us)", "shared_memory attach, untracked (us)",
-             "shmview open_descriptor + slice (us)", "ratio: as shipped / untracked",
-             "target <= 1.5", "Queue hand-off (us)", "shmview fresh hand-off (us)", "ratio",
-             "target (N >= 64 KiB) < 1", "shmview long-lived hand-off (us)", "ratio",
-             "target (N >= 64 KiB) < 1"]
+             "shmview open_descriptor + slice (us)", "ratio to as shipped (95 % interval)",
+             "ratio to untracked (95 % interval)", "target <= 1.5: as shipped / untracked",
+             "Queue hand-off (us)", "shmview fresh hand-off (us)", "ratio (95 % interval)",
+             "target (N >= 64 KiB) < 1", "shmview long-lived hand-off (us)",
+             "ratio (95 % interval)", "target (N >= 64 KiB) < 1"]
     lines = ["| " + " | ".join(heads) + " |", "|" + "|".join(" --- " for _ in heads) + "|"]
 
-    def ratio(x, y):
-        return x / y if x and y else None
+    def show(pr):
+        return "-" if pr is None else f"{pr[0]:.2f} ({pr[1]:.2f}-{pr[2]:.2f})"
 
     def against_queue(r, q, n):
-        ho = ratio(r["median"] if r else None, q["median"] if q else None)
-        return [fmt(r["median"], "us") if r else "-", f"{ho:.2f}" if ho else "-",
-                (("yes" if ho < 1 else "**no**") if ho else "-") if n >= 65536
+        ho = paired((r or {}).get("reps_us"), (q or {}).get("reps_us"))
+        return [fmt(r["median"], "us") if r else "-", show(ho),
+                (("yes" if ho[0] < 1 else "**no**") if ho else "-") if n >= 65536
                 else "(not required)"]
+
+    def attach_against(shv, std, untracked):
+        """shmview's attach against shared_memory's in the same rep, over
+        the reps where shared_memory attached with (or without) the tracker."""
+        a, b, u = (shv.get("reader_open_reps_us"), (std or {}).get("reader_open_reps_us"),
+                   (std or {}).get("reader_open_reps_untracked"))
+        if not a or not b or not u or not len(a) == len(b) == len(u):
+            return None
+        keep = [i for i in range(len(u)) if u[i] == untracked]
+        return paired([a[i] for i in keep], [b[i] for i in keep])
 
     for n in sizes:
         std, shv, q = by.get(("python-shared_memory", n)), by[("python-shmview", n)], by.get(("python-queue", n))
         ll = by.get(("python-shmview-longlived", n))
         s_att = std.get("reader_open_median") if std else None
         s_unt = std.get("reader_open_untracked_median") if std else None
-        r1, r2 = ratio(shv["reader_open_median"], s_att), ratio(shv["reader_open_median"], s_unt)
+        r1, r2 = attach_against(shv, std, 0), attach_against(shv, std, 1)
         lines.append("| " + " | ".join([
             size_name(n), fmt(s_att, "us") if s_att else "-", fmt(s_unt, "us") if s_unt else "-",
-            fmt(shv["reader_open_median"], "us"),
-            f"{r1:.2f} / {r2:.2f}" if r1 and r2 else "-",
-            " / ".join("yes" if r <= 1.5 else "**no**" for r in (r1, r2)) if r1 and r2 else "-",
+            fmt(shv["reader_open_median"], "us"), show(r1), show(r2),
+            " / ".join("yes" if r[0] <= 1.5 else "**no**" for r in (r1, r2)) if r1 and r2 else "-",
             fmt(q["median"], "us") if q else "-",
         ] + against_queue(shv, q, n) + against_queue(ll, q, n)) + " |")
     return "\n".join(lines)
@@ -537,13 +547,11 @@ def median_ci_ranks(m):
     return k - 1, m - k
 
 
-def paired_ratio(x, y):
-    """x against y run in the same turns: the median over batches of the
-    ratio of x's batch median to y's in the same batch, and its 95 %
-    interval (median, lo, hi); None without batch medians. Pairing cancels
-    what changes from batch to batch (the load, the other program's turn),
-    which a ratio of the two overall medians keeps."""
-    a, b = (x or {}).get("batch_medians"), (y or {}).get("batch_medians")
+def paired(a, b):
+    """Two measurements taken in the same turns, a[i] beside b[i]: the
+    median of the ratios a[i] / b[i] and its 95 % interval (median, lo, hi),
+    or None. Pairing cancels what changes from turn to turn (the load, the
+    other program's turn), which a ratio of the two overall medians keeps."""
     if not a or not b or len(a) != len(b):
         return None
     r = sorted(p / q for p, q in zip(a, b) if q > 0)
@@ -551,6 +559,11 @@ def paired_ratio(x, y):
         return None
     lo, hi = median_ci_ranks(len(r))
     return statistics.median(r), r[lo], r[hi]
+
+
+def paired_ratio(x, y):
+    """x against y batch by batch (their batch medians), as paired()."""
+    return paired((x or {}).get("batch_medians"), (y or {}).get("batch_medians"))
 
 
 def handoff_table(results):
@@ -919,6 +932,13 @@ after it, untimed.
   `register` made a no-op (what Python 3.13's `track=False` does):
   "untracked". shmview: `open_descriptor(desc)` + `[:N]`, one request to
   the daemon (the lease; it sends the descriptor) + `fstat` + `mmap`.
+  The registration is the standard library's lifetime management (the
+  one of CPython gh-82300) and the lease is shmview's, so "as shipped" is
+  the like-for-like comparison; "untracked" attaches with none.
+- Ratios are paired rep by rep: the median over reps of the two methods'
+  ratio in the same rep, with its 95 % interval (order statistics); the
+  attach ratios pair each shmview attach with the standard library's in
+  the same rep (as shipped in even reps, untracked in odd ones).
 
 {t_python or '(not run)'}
 

@@ -217,7 +217,8 @@ def main():
     while n <= maxn:
         payload = b"x" * n
         load = os.getloadavg()[0]
-        rec = {m: {"tot": [], "wr": [], "att": [], "att_u": [], "rd": []} for m in methods}
+        rec = {m: {"tot": [], "wr": [], "att": [], "att_u": [], "rd": [], "rep_att": [],
+                   "rep_untracked": []} for m in methods}
         if "shmview-longlived" in methods:
             # One segment for every rep at this N, made and mapped untimed.
             if lw is not None:
@@ -284,6 +285,8 @@ def main():
                 r_["wr"].append(t1 - t0)
                 r_["rd"].append(r)
                 (r_["att_u"] if variant else r_["att"]).append(a)
+                r_["rep_att"].append(a)  # rep by rep, for ratios paired per rep
+                r_["rep_untracked"].append(variant)
         for m in methods:
             r_ = rec[m]
             out = {
@@ -292,13 +295,18 @@ def main():
                 "samples": len(r_["tot"]), "load1": round(load, 2),
                 "writer_median": statistics.median(r_["wr"]) / 1e3,
                 "reader_read_median": statistics.median(r_["rd"]) / 1e3,
+                # every rep in order (every method ran in each): run.py pairs
+                # the methods rep by rep
+                "reps_us": [round(t / 1e3, 3) for t in r_["tot"]],
             }
             if m not in ("queue", "shmview-longlived"):  # nothing to attach
                 out["reader_open_median"] = statistics.median(r_["att"]) / 1e3
                 out["reader_open_p99"] = pct(r_["att"], 99) / 1e3
+                out["reader_open_reps_us"] = [round(t / 1e3, 3) for t in r_["rep_att"]]
             if r_["att_u"]:
                 out["reader_open_untracked_median"] = statistics.median(r_["att_u"]) / 1e3
                 out["reader_open_untracked_p99"] = pct(r_["att_u"], 99) / 1e3
+                out["reader_open_reps_untracked"] = r_["rep_untracked"]
             print("RESULT " + json.dumps(out), flush=True)
         n *= 4
     if lw is not None:
