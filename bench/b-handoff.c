@@ -20,10 +20,11 @@
  *                     buffer and reads it, one byte back as the acknowledgement
  *
  * Every method runs in the same two processes, in batches interleaved with
- * the others (each batch in an order of its own), so a floor and what it
- * is the floor of share the machine's moods. iceoryx is bench/iox-handoff.c, a separate program: with --turns
- * run.py runs both side by side and lets them take turns (bench_turn), one
- * round of batches of each, so iceoryx shares those moods too.
+ * the others (each round in an order of its own), so a floor and what it
+ * is the floor of share the machine's moods. iceoryx is bench/iox-handoff.c,
+ * a separate program: with --turns run.py runs both side by side and lets
+ * them take turns (bench_turn), one round of batches of each, so iceoryx
+ * shares those moods too. run.py pairs the methods batch by batch.
  *
  * wakeup: the same with N = 0 and futex waiting only, same-core and
  * cross-core: a ping-pong whose round trip is two cross-process wake-ups,

@@ -157,10 +157,10 @@ int main(int argc, char **argv) {
     for (int b = -1; b < batches; b++) {
       if (b >= 0)
         bench_turn("n=%zu batch %d", n, b);
-      for (int i = 0; i < STYLES; i++) {
+      for (int j = 0; j < STYLES; j++) {
         /* the first style after shmview-bench's turn finds cold caches:
-         * alternate which goes first, as b-handoff.c rotates its methods */
-        int s = b < 0 ? i : (i + b) % STYLES;
+         * alternate which goes first, as b-handoff.c shuffles its methods */
+        int s = b < 0 ? j : (j + b) % STYLES;
         int k = b < 0 ? (per < 50 ? per : 50) : per;
         /* one untimed hand-off first, as in b-handoff.c */
         int warm = b >= 0;

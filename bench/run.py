@@ -498,12 +498,9 @@ def python_tables(results):
              "ratio (95 % interval)", "target (N >= 64 KiB) < 1"]
     lines = ["| " + " | ".join(heads) + " |", "|" + "|".join(" --- " for _ in heads) + "|"]
 
-    def show(pr):
-        return "-" if pr is None else f"{pr[0]:.2f} ({pr[1]:.2f}-{pr[2]:.2f})"
-
     def against_queue(r, q, n):
         ho = paired((r or {}).get("reps_us"), (q or {}).get("reps_us"))
-        return [fmt(r["median"], "us") if r else "-", show(ho),
+        return [fmt(r["median"], "us") if r else "-", show_paired(ho),
                 (("yes" if ho[0] < 1 else "**no**") if ho else "-") if n >= 65536
                 else "(not required)"]
 
@@ -525,7 +522,7 @@ def python_tables(results):
         r1, r2 = attach_against(shv, std, 0), attach_against(shv, std, 1)
         lines.append("| " + " | ".join([
             size_name(n), fmt(s_att, "us") if s_att else "-", fmt(s_unt, "us") if s_unt else "-",
-            fmt(shv["reader_open_median"], "us"), show(r1), show(r2),
+            fmt(shv["reader_open_median"], "us"), show_paired(r1), show_paired(r2),
             " / ".join("yes" if r[0] <= 1.5 else "**no**" for r in (r1, r2)) if r1 and r2 else "-",
             fmt(q["median"], "us") if q else "-",
         ] + against_queue(shv, q, n) + against_queue(ll, q, n)) + " |")
@@ -561,6 +558,11 @@ def paired(a, b):
     return statistics.median(r), r[lo], r[hi]
 
 
+def show_paired(pr):
+    """A paired() result as "median (lo-hi)"."""
+    return "-" if pr is None else f"{pr[0]:.2f} ({pr[1]:.2f}-{pr[2]:.2f})"
+
+
 def paired_ratio(x, y):
     """x against y batch by batch (their batch medians), as paired()."""
     return paired((x or {}).get("batch_medians"), (y or {}).get("batch_medians"))
@@ -582,9 +584,6 @@ def handoff_table(results):
     def ratio(a, b, n):
         return paired_ratio(by.get((a, n)), by.get((b, n)))
 
-    def show(pr):
-        return "-" if pr is None else f"{pr[0]:.2f} ({pr[1]:.2f}-{pr[2]:.2f})"
-
     def below_floor(pr):
         return "-" if pr is None else ("yes" if pr[0] <= 1.1 else "**no**")
 
@@ -594,7 +593,7 @@ def handoff_table(results):
             return "-"
         if pr[0] <= 1.0:
             return f"yes ({pr[0]:.2f}x)"
-        return f"level ({show(pr)})" if pr[1] <= 1.0 else f"**no** ({show(pr)})"
+        return f"level ({show_paired(pr)})" if pr[1] <= 1.0 else f"**no** ({show_paired(pr)})"
 
     heads = ["N", "shmview futex", "floor futex", "ratio (95 % interval)", "shmview spin",
              "floor spin", "ratio (95 % interval)", "shmview adaptive", "iceoryx WaitSet",
@@ -607,8 +606,8 @@ def handoff_table(results):
         vf = ratio("shmview-futex", "iceoryx-waitset", n)
         vs = ratio("shmview-spin", "iceoryx-polling", n)
         lines.append("| " + " | ".join([
-            size_name(n), cell("shmview-futex", n), cell("floor-futex", n), show(rf),
-            cell("shmview-spin", n), cell("floor-spin", n), show(rs),
+            size_name(n), cell("shmview-futex", n), cell("floor-futex", n), show_paired(rf),
+            cell("shmview-spin", n), cell("floor-spin", n), show_paired(rs),
             cell("shmview-adaptive", n), cell("iceoryx-waitset", n),
             cell("iceoryx-polling", n), cell("unix-socket", n),
             f"futex {below_floor(rf)}, spin {below_floor(rs)}",

@@ -217,7 +217,8 @@ START_TEST(socket_refuses) {
   snprintf(denied_path, sizeof denied_path, "%s/s.sock", dir);
   int l = socket(AF_UNIX, SOCK_STREAM, 0);
   struct sockaddr_un sa = { .sun_family = AF_UNIX };
-  snprintf(sa.sun_path, sizeof sa.sun_path, "%s", denied_path);
+  ck_assert_int_lt(snprintf(sa.sun_path, sizeof sa.sun_path, "%s", denied_path),
+                   (int)sizeof sa.sun_path);
   ck_assert_int_eq(bind(l, (struct sockaddr *)&sa, sizeof sa), 0);
   ck_assert_int_eq(listen(l, 1), 0);
   ck_assert_int_eq(chmod(denied_path, 0700), 0);

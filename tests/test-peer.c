@@ -82,7 +82,8 @@ static void impostor_start(struct impostor *im) {
       _exit(2);
     int l = socket(AF_UNIX, SOCK_STREAM, 0);
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+    if (snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path) >= (int)sizeof sa.sun_path)
+      _exit(3);
     if (l < 0 || bind(l, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(l, 8) != 0)
       _exit(3);
     (void)!write(ready[1], "r", 1);
@@ -233,7 +234,7 @@ START_TEST(replaced_daemon_is_refused) {
    * refuses it. */
   int l = socket(AF_UNIX, SOCK_STREAM, 0);
   struct sockaddr_un sa = { .sun_family = AF_UNIX };
-  snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+  ck_assert_int_lt(snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path), (int)sizeof sa.sun_path);
   ck_assert_int_eq(bind(l, (struct sockaddr *)&sa, sizeof sa), 0);
   ck_assert_int_eq(listen(l, 1), 0);
   pid_t good = fork();

@@ -396,8 +396,8 @@ START_TEST(socket_dir_checked) {
     char made[320];
 
     snprintf(made, sizeof made, "%s/made", d.dir);
-    snprintf(e.socket, sizeof e.socket, "%s", sock);
-    snprintf(e.prefix, sizeof e.prefix, "%s", prefix);
+    ck_assert_int_lt(snprintf(e.socket, sizeof e.socket, "%s", sock), (int)sizeof e.socket);
+    ck_assert_int_lt(snprintf(e.prefix, sizeof e.prefix, "%s", prefix), (int)sizeof e.prefix);
     harness_daemon_restart(&e, NULL);
     ck_assert_int_eq(stat(made, &st), 0);
     ck_assert_uint_eq(st.st_mode & 07777, 0700);
@@ -411,7 +411,8 @@ END_TEST
 /* ---- the state file ---- */
 
 static void state_path(char *buf, size_t cap, const char *suffix) {
-  snprintf(buf, cap, "%s/%s.state%s", d.dir, d.prefix, suffix);
+  int n = snprintf(buf, cap, "%s/%s.state%s", d.dir, d.prefix, suffix);
+  ck_assert(n >= 0 && (size_t)n < cap);
 }
 
 /* A state file someone else wrote (as a shared /tmp/shmview.state could
