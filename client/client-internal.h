@@ -111,6 +111,7 @@ struct client_mapping {
   uint64_t generation;     /* 0: no lease (re-registration failed) */
   uint64_t offset, length; /* the leased window */
   bool writable;
+  bool ephemeral; /* its segment goes with the last lease: never cached */
   char name[SHMV_NAME_MAX + 1];
   struct shmv_client *conn;           /* a reference */
   struct client_mapping *prev, *next; /* conn->mappings, under conn->lock */

@@ -306,8 +306,10 @@ size_t shmv_view_tobytes(const shmv_view *v, void *dst, size_t cap);
 /* Release the handle; the lease goes with the last slice. The mapping may
  * be kept (up to four per client, until shmv_disconnect) for the next view
  * of the same pages, whose first touch through a new mapping is costly;
- * the map_cache connect option (or SHMVIEW_MAP_CACHE=0) turns that off. In
- * a forked child it only unmaps: the lease is the parent's. */
+ * the map_cache connect option (or SHMVIEW_MAP_CACHE=0) turns that off.
+ * A view of an ephemeral segment is always unmapped: its segment goes with
+ * the last lease. In a forked child it only unmaps: the lease is the
+ * parent's. */
 void shmv_view_release(shmv_view *v);
 
 /* ---- waiting for a change (the data plane) ----------------------------- */

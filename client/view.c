@@ -84,6 +84,7 @@ static int view_request(shmv_client *c, struct proto_request *req, bool prefault
   m->offset = (uint64_t)offset;
   m->length = pv.length;
   m->writable = writable;
+  m->ephemeral = pv.ephemeral;
   memcpy(m->name, name, strlen(name) + 1);
   atomic_init(&m->refs, 1);
   v->offset = offset;
@@ -275,7 +276,11 @@ void shmv_view_release(shmv_view *v) {
   free(v);
   if (atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel) != 1)
     return;
-  if (m->base)
+  /* A kept mapping of an ephemeral segment could serve no later view once
+   * the last lease removes it, and would hold its memory: unmap it. */
+  if (m->base && m->ephemeral)
+    munmap(m->base, m->maplen);
+  else if (m->base)
     client_cache_put(m->conn, m); /* unmapped now, or when evicted */
   /* After shmv_disconnect or a lost connection there is nothing to send:
    * the daemon dropped the lease with the connection. */

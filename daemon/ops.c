@@ -379,6 +379,7 @@ static int open_view(struct op_ctx *x, struct segment *s, uint64_t offset, uint6
   v->segment_size = s->size;
   v->lease = l->id;
   v->writable = writable;
+  v->ephemeral = s->ephemeral;
   *x->fd_out = fd;
   return 0;
 }

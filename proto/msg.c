@@ -340,6 +340,7 @@ static const struct proto_field view_fields[] = {
   U64(struct proto_view, "size", segment_size),
   U64(struct proto_view, "lease", lease),
   FLD(struct proto_view, "writable", PROTO_T_BOOL, writable, 0, 0),
+  FLD(struct proto_view, "ephemeral", PROTO_T_BOOL, ephemeral, 0, PROTO_FIELD_OPTIONAL),
 };
 
 static const struct proto_msg view_msg = {

@@ -146,6 +146,7 @@ struct proto_view { /* open's answer; the fd travels beside it */
   uint64_t segment_size;   /* size of the segment when opened */
   uint64_t lease;          /* id for release */
   bool writable;
+  bool ephemeral; /* the segment goes with its last lease (optional, false when absent) */
 };
 
 struct proto_hello {

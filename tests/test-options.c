@@ -134,6 +134,30 @@ START_TEST(map_cache_option) {
 }
 END_TEST
 
+/* An ephemeral segment goes with its last lease: no released mapping of
+ * it is kept, whoever's view goes first (a kept one could serve no later
+ * view, and would hold the segment's memory). */
+START_TEST(map_cache_skips_ephemeral) {
+  harness_daemon_start(&d, NULL);
+  shmv_client *c, *c2;
+  shmv_view *v, *w;
+  unsetenv("SHMVIEW_MAP_CACHE");
+  OK(shmv_connect(d.socket, &c));
+  OK(shmv_connect(d.socket, &c2));
+  OK(shmv_create_flags(c, "e", 4096, 0, SHMV_CREATE_EPHEMERAL));
+  OK(shmv_view_open(c, "e", 0, 4096, 0, &v));
+  OK(shmv_view_open(c2, "e", 0, 4096, 0, &w));
+  ck_assert_int_eq(mappings_of("e"), 2);
+  shmv_view_release(v); /* c2's view keeps the segment */
+  ck_assert_int_eq(mappings_of("e"), 1);
+  shmv_view_release(w);
+  ck_assert_int_eq(mappings_of("e"), 0);
+  shmv_disconnect(c2);
+  shmv_disconnect(c);
+  ck_assert_int_eq(harness_daemon_stop(&d), 0);
+}
+END_TEST
+
 START_TEST(reconnect_option) {
   /* With reconnect_ms 0 a vanished daemon fails the next request at once
    * (the default would retry for 5 s); the environment overrides a long
@@ -259,6 +283,7 @@ int main(void) {
   tcase_add_test(t, version);
   tcase_add_test(t, options_checked);
   tcase_add_test(t, map_cache_option);
+  tcase_add_test(t, map_cache_skips_ephemeral);
   tcase_add_test(t, reconnect_option);
   tcase_add_test(t, structs_at_callers_size);
   suite_add_tcase(s, t);

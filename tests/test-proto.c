@@ -403,6 +403,10 @@ START_TEST(test_resp_roundtrip_ok) {
   ck_assert_uint_eq(out.u.view.segment_size, 1 << 20);
   ck_assert_uint_eq(out.u.view.lease, 77);
   ck_assert(out.u.view.writable);
+  ck_assert(!out.u.view.ephemeral); /* absent: false */
+  in.u.view.ephemeral = true;
+  resp_roundtrip(&in, &out);
+  ck_assert(out.u.view.ephemeral);
 
   memset(&in, 0, sizeof in);
   in.id = 6;
