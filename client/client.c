@@ -600,7 +600,9 @@ void client_cache_put(struct shmv_client *c, const struct client_mapping *m) {
     return;
   }
   pthread_mutex_lock(&c->lock);
-  if (c->state == CLIENT_CLOSED || c->cache_max == 0) {
+  /* An ephemeral segment goes with its last lease: a kept mapping of it
+   * could serve no later view, and would only hold its memory. */
+  if (c->state == CLIENT_CLOSED || c->cache_max == 0 || m->ephemeral) {
     victim.base = m->base;
     victim.len = m->maplen;
   } else {

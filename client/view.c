@@ -276,11 +276,7 @@ void shmv_view_release(shmv_view *v) {
   free(v);
   if (atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel) != 1)
     return;
-  /* A kept mapping of an ephemeral segment could serve no later view once
-   * the last lease removes it, and would hold its memory: unmap it. */
-  if (m->base && m->ephemeral)
-    munmap(m->base, m->maplen);
-  else if (m->base)
+  if (m->base)
     client_cache_put(m->conn, m); /* unmapped now, or when evicted */
   /* After shmv_disconnect or a lost connection there is nothing to send:
    * the daemon dropped the lease with the connection. */
