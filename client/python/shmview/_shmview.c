@@ -310,6 +310,24 @@ static int check_name(PyObject *name_obj, const char **out) {
   return 0;
 }
 
+/* The mode and ephemeral arguments of create and create_view. */
+static int check_create_args(unsigned mode, int ephemeral) {
+  if (mode > 0777) {
+    PyErr_Format(PyExc_ValueError, "mode %#o has bits other than permissions", mode);
+    return -1;
+  }
+#ifndef SHMV_CREATE_EPHEMERAL
+  if (ephemeral) {
+    PyErr_SetString(PyExc_NotImplementedError,
+                    "this libshmview has no ephemeral segments (SHMV_CREATE_EPHEMERAL)");
+    return -1;
+  }
+#else
+  (void)ephemeral;
+#endif
+  return 0;
+}
+
 /* o as a Python int (a new reference), or NULL with TypeError naming what. */
 static PyObject *as_int(PyObject *o, const char *what) {
   if (!PyIndex_Check(o)) {
@@ -372,19 +390,9 @@ static PyObject *Client_create(ClientObject *self, PyObject *args, PyObject *kw)
   if (!PyArg_ParseTupleAndKeywords(args, kw, "UO|I$p:create", kwlist, &name_obj, &size_obj, &mode,
                                    &ephemeral))
     return NULL;
-  if (check_name(name_obj, &name) < 0 || get_size(size_obj, &size, "size") < 0)
+  if (check_name(name_obj, &name) < 0 || get_size(size_obj, &size, "size") < 0 ||
+      check_create_args(mode, ephemeral) < 0)
     return NULL;
-  if (mode > 0777) {
-    PyErr_Format(PyExc_ValueError, "mode %#o has bits other than permissions", mode);
-    return NULL;
-  }
-#ifndef SHMV_CREATE_EPHEMERAL
-  if (ephemeral) {
-    PyErr_SetString(PyExc_NotImplementedError,
-                    "this libshmview has no ephemeral segments (SHMV_CREATE_EPHEMERAL)");
-    return NULL;
-  }
-#endif
   shmv_client *c = client_enter(self);
   if (c == NULL)
     return NULL;
@@ -570,19 +578,8 @@ static PyObject *Client_create_view(ClientObject *self, PyObject *args, PyObject
                                    &mode, &ephemeral, &prefault))
     return NULL;
   if (check_name(name_obj, &name) < 0 || get_size(size_obj, &size, "size") < 0 ||
-      check_prefault(prefault) < 0)
+      check_prefault(prefault) < 0 || check_create_args(mode, ephemeral) < 0)
     return NULL;
-  if (mode > 0777) {
-    PyErr_Format(PyExc_ValueError, "mode %#o has bits other than permissions", mode);
-    return NULL;
-  }
-#ifndef SHMV_CREATE_EPHEMERAL
-  if (ephemeral) {
-    PyErr_SetString(PyExc_NotImplementedError,
-                    "this libshmview has no ephemeral segments (SHMV_CREATE_EPHEMERAL)");
-    return NULL;
-  }
-#endif
   shmv_client *c = client_enter(self);
   if (c == NULL)
     return NULL;
