@@ -115,8 +115,10 @@ int trust_lock_prefix(int shmdir, const char *prefix) {
   struct stat st, now;
 
   lock_name(prefix, name, sizeof name);
-  /* The file may be removed by a daemon exiting between our open and our
-   * flock: then we hold a lock on a nameless file; try again. */
+  /* The file is normally there from an earlier run: a clean stop leaves it
+   * (see trust_unlock_prefix). Should it vanish between our open and our
+   * flock anyway (root removing it, a daemon of an older version exiting),
+   * we would hold a lock on a nameless file; try again. */
   for (int tries = 0; tries < 16; tries++) {
     int fd = openat(shmdir, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
                     TRUST_OBJECT_MODE);
@@ -166,11 +168,12 @@ int trust_lock_prefix(int shmdir, const char *prefix) {
 }
 
 void trust_unlock_prefix(int shmdir, const char *prefix, int fd) {
-  char name[NAME_MAX + 1];
-
-  if (fd < 0)
-    return;
-  lock_name(prefix, name, sizeof name);
-  unlinkat(shmdir, name, 0);
-  close(fd);
+  /* The lock file stays: an unlocked file is harmless, and /dev/shm is
+   * sticky, so while it is ours no other user can remove it or take its
+   * name. Removing it would free the name for anyone to plant before our
+   * next start, which would then refuse to start. */
+  (void)shmdir;
+  (void)prefix;
+  if (fd >= 0)
+    close(fd);
 }

@@ -48,7 +48,8 @@ const char *trust_split(const char *path, char *dir, size_t cap);
  * it) with a log line. */
 int trust_lock_prefix(int shmdir, const char *prefix);
 
-/* Release it at a clean exit, removing the file while still holding it. */
+/* Release it at a clean exit. The file is left in place (so no other user
+ * can take its name before the next start). */
 void trust_unlock_prefix(int shmdir, const char *prefix, int fd);
 
 #endif

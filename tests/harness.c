@@ -81,6 +81,26 @@ static void sweep_shm(const char *start) {
   sweep_shm_named(start, false);
 }
 
+static bool is_lock(const char *name) {
+  size_t n = strlen(name);
+
+  return n > 6 && strcmp(name + n - 6, "..lock") == 0;
+}
+
+static int count_locks(const char *start) {
+  DIR *dir = opendir("/dev/shm");
+  struct dirent *e;
+  int n = 0;
+
+  if (dir == NULL)
+    return 0;
+  while ((e = readdir(dir)) != NULL)
+    if (strncmp(e->d_name, start, strlen(start)) == 0 && is_lock(e->d_name))
+      n++;
+  closedir(dir);
+  return n;
+}
+
 int harness_run_end(void) {
   char start[64], path[512];
   DIR *dir;
@@ -91,8 +111,10 @@ int harness_run_end(void) {
   /* Daemons of failed tests get SIGTERM when their test exits; give them
    * a moment, then remove whatever is left. */
   usleep(100 * 1000);
-  left = harness_shm_count_start(start);
-  sweep_shm_named(start, true);
+  /* A daemon's prefix lock, "<prefix>..lock", stays after a clean stop by
+   * design: swept, not counted. */
+  left = harness_shm_count_start(start) - count_locks(start);
+  sweep_shm_named(start, left > 0);
   dir = opendir("/tmp");
   if (dir != NULL) {
     while ((e = readdir(dir)) != NULL) {

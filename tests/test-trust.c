@@ -336,6 +336,39 @@ START_TEST(planted_lock_refused) {
 }
 END_TEST
 
+/* nobody, after a clean stop, tries to take the lock's name: the file is
+ * still the daemon's, and /dev/shm is sticky. */
+static int replant_lock(void *arg) {
+  int fd = open(arg, O_CREAT | O_EXCL | O_RDWR, 0666);
+
+  if (fd >= 0)
+    close(fd);
+  CHILD_CHECK(fd < 0 && errno == EEXIST);
+  CHILD_CHECK(unlink(arg) != 0 && errno == EPERM);
+  return 0;
+}
+
+/* The lock file outlives a clean stop, so no one can plant it between a
+ * stop and the next start. */
+START_TEST(lock_kept_after_stop) {
+  char lock[300];
+  struct stat st;
+
+  if (!have_root("lock_kept_after_stop"))
+    return;
+  snprintf(lock, sizeof lock, "/dev/shm/%s..lock", d.prefix);
+  stop_daemon();
+  ck_assert_msg(lstat(lock, &st) == 0, "%s is gone after a clean stop", lock);
+  ck_assert_uint_eq(st.st_uid, geteuid());
+  ck_assert_uint_eq(st.st_mode & 07777, 0600);
+  ck_assert_int_eq(as_nobody(replant_lock, lock), 0);
+  /* The daemon takes its own file again. */
+  harness_daemon_restart(&d, NULL);
+  ck_assert_int_eq(lstat(lock, &st), 0);
+  ck_assert_uint_eq(st.st_uid, geteuid());
+}
+END_TEST
+
 static void make_dir(char *buf, size_t cap, const char *name, unsigned mode, uid_t uid) {
   snprintf(buf, cap, "%s/%s", d.dir, name);
   ck_assert_int_eq(mkdir(buf, 0700), 0);
@@ -511,6 +544,7 @@ static Suite *trust_suite(void) {
   tcase_add_test(tc, prefix_with_dot_refused);
   tcase_add_test(tc, prefix_lock_across_namespaces);
   tcase_add_test(tc, planted_lock_refused);
+  tcase_add_test(tc, lock_kept_after_stop);
   tcase_add_test(tc, socket_dir_checked);
   tcase_add_test(tc, foreign_state_file_ignored);
   tcase_add_test(tc, tmp_symlink_not_followed);

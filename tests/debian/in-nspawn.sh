@@ -169,9 +169,10 @@ check "... but still trusts the socket-activated one (root listens there)" shmvi
 chmod 0755 /run/shmview
 kill -TERM "$own"
 wait "$own"
-check "the hand-started daemon stopped cleanly: no socket, nothing in /dev/shm" \
-    sh -c 'cat /tmp/own.log; test ! -e /run/shmview/own.sock && ! ls /dev/shm | grep ^ownlisten'
-rm -f /run/shmview/ownlisten.state
+check "the hand-started daemon stopped cleanly: no socket, only its prefix lock in /dev/shm" \
+    sh -c 'cat /tmp/own.log; test ! -e /run/shmview/own.sock && test -f /dev/shm/ownlisten..lock &&
+        ! ls /dev/shm | grep ^ownlisten | grep -vx "ownlisten\.\.lock"'
+rm -f /run/shmview/ownlisten.state /dev/shm/ownlisten..lock
 
 printf 'hello, systemd' >/tmp/payload
 check "create and write segments" sh -c 'shmview create frames 64K --mode 0644 &&
@@ -263,6 +264,8 @@ check "her segments survive a restart of her daemon" \
 loginctl disable-linger alice
 wait_for 30 sh -c '! test -S /run/user/1500/systemd/private'
 userdel --remove alice 2>/dev/null
+# Her daemon's prefix lock stays after its clean stop, by design.
+rm -f /dev/shm/shmview-u1500..lock
 
 # ---- upgrade: same segments, new daemon ------------------------------------
 mkdir -p /tmp/up

@@ -89,8 +89,11 @@ class Daemon:
         self.start()
 
     def shm_objects(self):
+        """The segment objects under the prefix (not the prefix lock,
+        PREFIX..lock, which a clean stop leaves in place by design)."""
         start = self.prefix + "."
-        return sorted(n for n in os.listdir("/dev/shm") if n.startswith(start))
+        return sorted(n for n in os.listdir("/dev/shm")
+                      if n.startswith(start) and n != self.prefix + "..lock")
 
     def cleanup(self):
         """Stop, remove the directory; return the shm objects that were left
@@ -101,7 +104,7 @@ class Daemon:
                 print(f.read())
             raise AssertionError(f"shmviewd under valgrind exited with {rc}")
         left = self.shm_objects()
-        for n in left:
+        for n in left + [self.prefix + "..lock"]:
             try:
                 os.unlink("/dev/shm/" + n)
             except OSError:
