@@ -80,8 +80,10 @@ static const struct conf_setting settings[] = {
     "[A-Za-z0-9_-], no '.')" },
   { "max-segment-size", 0, CONF_SIZE, FIELD(max_segment_size), 0, 0, NULL, "SIZE",
     "largest segment (default: no limit)" },
-  { "max-total-size", 0, CONF_SIZE, FIELD(max_total_size), 0, 0, NULL, "SIZE",
-    "all segments together (default: no limit)" },
+  { "max-total-size", 0, CONF_SIZE, FIELD(max_total_size), 0, CONF_AUTO - 1, NULL, "SIZE",
+    "all segments together (default: 3/4 of the size\n"
+    "of /dev/shm, leaving the rest to other programs;\n"
+    "0: no limit)" },
   { "max-clients", 0, CONF_COUNT, FIELD(max_clients), 0, 0, NULL, "N",
     "connections at once (default 1024; 0: no limit)" },
   { "max-clients-per-uid", 0, CONF_COUNT, FIELD(max_clients_uid), 0, 0, NULL, "N",
@@ -103,7 +105,7 @@ static const struct conf_setting settings[] = {
   { "frame-max", 0, CONF_SIZE, FIELD(frame_max), PROTO_FRAME_MAX_MIN, 16u << 20, NULL, "SIZE",
     "largest protocol frame (default 64K)" },
   { "quota-bytes", 0, CONF_SIZE, FIELD(quota_bytes), 0, CONF_AUTO - 1, NULL, "SIZE",
-    "bytes each uid may own (default: half the size\n"
+    "bytes each uid may own (default: 1/4 of the size\n"
     "of /dev/shm; 0: no quota)" },
   { "quota-segments", 0, CONF_COUNT, FIELD(quota_segments), 0, 0, NULL, "N",
     "segments each uid may own (default 16384;\n"
@@ -144,6 +146,7 @@ void conf_defaults(struct daemon_config *cfg) {
   cfg->max_views = 262144;
   cfg->max_fds_in_flight = 16;
   cfg->fd_cache = 256;
+  cfg->max_total_size = CONF_AUTO;
   cfg->quota_bytes = CONF_AUTO;
   cfg->quota_segments = 16384;
   cfg->quota_views = 131072;
@@ -443,13 +446,17 @@ out:
 
 void conf_resolve(struct daemon_config *cfg, const char *shm_dir) {
   struct statvfs vfs;
+  uint64_t size = 0;
 
-  if (cfg->quota_bytes == CONF_AUTO) {
-    /* One uid may fill at most half of shared memory, so another still
-     * finds room; where the size is unknown, no quota. */
-    if (statvfs(shm_dir, &vfs) == 0 && vfs.f_blocks > 0)
-      cfg->quota_bytes = (uint64_t)vfs.f_blocks * vfs.f_frsize / 2;
-    else
-      cfg->quota_bytes = 0;
-  }
+  /* Where the size is unknown, neither limit. */
+  if (statvfs(shm_dir, &vfs) == 0 && vfs.f_blocks > 0)
+    size = (uint64_t)vfs.f_blocks * vfs.f_frsize;
+  /* The daemon as a whole leaves a quarter of shared memory to programs
+   * that do not use it (glibc's semaphores, browsers, databases). */
+  if (cfg->max_total_size == CONF_AUTO)
+    cfg->max_total_size = size / 4 * 3;
+  /* One uid may own a quarter: two users together still leave half, and
+   * it takes three to reach the daemon's cap. */
+  if (cfg->quota_bytes == CONF_AUTO)
+    cfg->quota_bytes = size / 4;
 }

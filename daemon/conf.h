@@ -26,8 +26,9 @@
 
 #ifndef CONF_DEFAULT_FILE
 #define CONF_DEFAULT_FILE "/etc/shmview/shmviewd.conf"
-/* Compute the defaults that depend on the host: --quota-bytes is half the
- * size of the file system holding shm_dir (/dev/shm). */
+/* Compute the defaults that depend on the host: --max-total-size is 3/4 and
+ * --quota-bytes 1/4 of the size of the file system holding shm_dir
+ * (/dev/shm). */
 void conf_resolve(struct daemon_config *cfg, const char *shm_dir);
 
 #endif
@@ -60,8 +61,9 @@ int conf_load_file(struct daemon_config *cfg, const char *path, int required);
  * config file error already logged (exit CONF_EXIT_CONFIG). */
 int conf_from_args(int argc, char **argv, struct daemon_config *cfg);
 
-/* Compute the defaults that depend on the host: --quota-bytes is half the
- * size of the file system holding shm_dir (/dev/shm). */
+/* Compute the defaults that depend on the host: --max-total-size is 3/4 and
+ * --quota-bytes 1/4 of the size of the file system holding shm_dir
+ * (/dev/shm). */
 void conf_resolve(struct daemon_config *cfg, const char *shm_dir);
 
 #endif

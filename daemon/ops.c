@@ -36,6 +36,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -180,8 +181,11 @@ static int check_size_limits(struct op_ctx *x, uint64_t size, uint64_t old) {
   }
   if (cfg->max_total_size != 0 &&
       (total > cfg->max_total_size || size > cfg->max_total_size - total)) {
-    fail(x, ENOSPC, "the daemon's total size limit of %llu bytes would be exceeded",
-         (unsigned long long)cfg->max_total_size);
+    fail(x, ENOSPC,
+         "the daemon's cap --max-total-size of %llu bytes would be exceeded: all segments "
+         "hold %llu bytes and this needs %llu more",
+         (unsigned long long)cfg->max_total_size, (unsigned long long)x->d->reg.bytes,
+         (unsigned long long)(size > old ? size - old : 0));
     return -1;
   }
   return 0;
@@ -197,8 +201,11 @@ static int check_quota(struct op_ctx *x, uid_t uid, uint64_t bytes, uint64_t seg
 
   if (cfg->quota_bytes != 0 && bytes > 0 &&
       (have_bytes > cfg->quota_bytes || bytes > cfg->quota_bytes - have_bytes)) {
-    fail(x, EDQUOT, "uid %u would hold more than its quota of %llu bytes", (unsigned)uid,
-         (unsigned long long)cfg->quota_bytes);
+    fail(x, EDQUOT,
+         "uid %u's quota of %llu bytes (--quota-bytes) would be exceeded: it owns %llu bytes "
+         "and this needs %llu more",
+         (unsigned)uid, (unsigned long long)cfg->quota_bytes, (unsigned long long)have_bytes,
+         (unsigned long long)bytes);
     return -1;
   }
   if (cfg->quota_segments != 0 && segments > 0 && have_segs + segments > cfg->quota_segments) {
@@ -212,6 +219,23 @@ static int check_quota(struct op_ctx *x, uid_t uid, uint64_t bytes, uint64_t seg
     return -1;
   }
   return 0;
+}
+
+/* posix_fallocate found /dev/shm full (whoever filled it, the daemon's
+ * limits had room): say so, and how full, so no one hunts for a quota.
+ * need: what the request needed, e.g. "the new segment needs 4096 bytes". */
+static void fail_shm_full(struct op_ctx *x, const char *need) {
+  struct statvfs vfs;
+
+  if (statvfs(TRUST_SHM_DIR, &vfs) != 0) {
+    fail(x, ENOSPC, TRUST_SHM_DIR " is full: %s", need);
+    return;
+  }
+  fail(x, ENOSPC,
+       TRUST_SHM_DIR " is full (%llu of %llu bytes free): %s; this daemon's segments hold "
+       "%llu bytes, other programs the rest",
+       (unsigned long long)vfs.f_bavail * vfs.f_frsize,
+       (unsigned long long)vfs.f_blocks * vfs.f_frsize, need, (unsigned long long)x->d->reg.bytes);
 }
 
 /* The state file could not take the line a change needs: refuse it. */
@@ -261,8 +285,11 @@ static struct segment *create_segment(struct op_ctx *x) {
   if (rc < 0)
     state_unlinked(st, req->name); /* the intent is void; if this fails, load sees no object */
   if (rc == -ENOSPC) {
-    fail(x, ENOSPC, "no room in shared memory for %llu byte%s", (unsigned long long)req->size,
-         PLURAL(req->size));
+    char need[64];
+
+    snprintf(need, sizeof need, "the new segment needs %llu byte%s",
+             (unsigned long long)req->size, PLURAL(req->size));
+    fail_shm_full(x, need);
     return NULL;
   }
   if (rc == -EEXIST) {
@@ -593,10 +620,13 @@ static void op_resize(struct op_ctx *x) {
   rc = registry_resize(&x->d->reg, s, req->size);
   if (rc < 0) {
     state_resized(x->d->state, s->name, old); /* the object's size wins at load anyway */
-    if (rc == -ENOSPC)
-      fail(x, ENOSPC, "no room in shared memory to grow '%s' to %llu byte%s", s->name,
-           (unsigned long long)req->size, PLURAL(req->size));
-    else
+    if (rc == -ENOSPC) {
+      char need[PROTO_NAME_MAX + 64];
+
+      snprintf(need, sizeof need, "growing '%s' needs %llu more byte%s", s->name,
+               (unsigned long long)(req->size - old), PLURAL(req->size - old));
+      fail_shm_full(x, need);
+    } else
       fail(x, -rc, "cannot resize segment '%s': %s", s->name, strerror(-rc));
     return;
   }

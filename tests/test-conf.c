@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "conf.h"
@@ -102,6 +103,7 @@ END_TEST
 START_TEST(limit_defaults) {
   /* Every limit a client could exhaust is on out of the box. */
   struct daemon_config cfg;
+  struct statvfs vfs;
   char err[512];
 
   conf_defaults(&cfg);
@@ -115,17 +117,27 @@ START_TEST(limit_defaults) {
   ck_assert_uint_eq(cfg.quota_segments, 16384);
   ck_assert_uint_eq(cfg.frame_timeout_ms, 5000);
   ck_assert_uint_eq(cfg.send_timeout_ms, 30000);
-  /* --quota-bytes: half of the shm file system unless given, 0 kept. */
+  /* --quota-bytes: a quarter of the shm file system, --max-total-size
+   * three quarters, unless given; 0 kept. */
+  ck_assert_int_eq(statvfs("/dev/shm", &vfs), 0);
   conf_resolve(&cfg, "/dev/shm");
   ck_assert_uint_gt(cfg.quota_bytes, 0);
-  ck_assert_uint_lt(cfg.quota_bytes, CONF_AUTO);
+  ck_assert_uint_eq(cfg.quota_bytes, (uint64_t)vfs.f_blocks * vfs.f_frsize / 4);
+  ck_assert_uint_eq(cfg.max_total_size, (uint64_t)vfs.f_blocks * vfs.f_frsize / 4 * 3);
   conf_defaults(&cfg);
   ck_assert_int_eq(conf_set(&cfg, "quota-bytes", "0", err, sizeof err), 0);
+  ck_assert_int_eq(conf_set(&cfg, "max-total-size", "0", err, sizeof err), 0);
   conf_resolve(&cfg, "/dev/shm");
   ck_assert_uint_eq(cfg.quota_bytes, 0);
+  ck_assert_uint_eq(cfg.max_total_size, 0);
+  conf_defaults(&cfg);
+  ck_assert_int_eq(conf_set(&cfg, "max-total-size", "1G", err, sizeof err), 0);
+  conf_resolve(&cfg, "/dev/shm");
+  ck_assert_uint_eq(cfg.max_total_size, 1u << 30);
   conf_defaults(&cfg);
   conf_resolve(&cfg, "/nonexistent-dir");
   ck_assert_uint_eq(cfg.quota_bytes, 0);
+  ck_assert_uint_eq(cfg.max_total_size, 0);
   ck_assert_int_eq(conf_set(&cfg, "max-fds-in-flight", "0", err, sizeof err), -1);
   ck_assert_int_eq(conf_set(&cfg, "frame-timeout", "2", err, sizeof err), 0);
   ck_assert_uint_eq(cfg.frame_timeout_ms, 2000);

@@ -671,6 +671,7 @@ START_TEST(default_limits) {
   ck_assert_uint_eq(st.quota_views, 131072);
   ck_assert_uint_eq(st.quota_segments, 16384);
   ck_assert_uint_gt(st.quota_bytes, 0);
+  ck_assert_uint_gt(st.max_total_size, st.quota_bytes); /* 3/4 and 1/4 of /dev/shm */
   shmv_disconnect(c);
   ck_assert_int_eq(harness_daemon_stop(&d), 0);
 }
