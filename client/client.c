@@ -647,6 +647,7 @@ void client_segment_info(const struct proto_segment *s, shmv_segment_info *out) 
   out->ephemeral = s->ephemeral;
   out->unlinked = s->unlinked;
   out->frozen = s->frozen;
+  out->restricted = s->restricted;
 }
 
 void client_copy_sized(void *dst, size_t dst_size, const void *src, size_t src_size) {

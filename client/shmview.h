@@ -155,6 +155,11 @@ typedef struct shmv_segment_info {
   int32_t ephemeral;       /* 1: removed when its last view ends */
   int32_t unlinked;        /* 1: unlinked, still mapped (shmv_list only) */
   int32_t frozen;          /* 1: frozen (shmv_freeze): no writable view or resize */
+  /* 1: the caller may not read the segment (not root, not its owner, no r
+   * bit for it), so the daemon shows only name, size, uid and mode, as ls -l
+   * does: gid, views, writable_views, created_*, ephemeral and frozen are
+   * hidden and read 0 here. */
+  int32_t restricted;
   /* New fields go here, at the end (see "ABI" above). */
 } shmv_segment_info;
 

@@ -7,9 +7,12 @@
  * root passes; otherwise the owner, group or other bits apply. A read-only
  * view needs r; a writable view needs r and w (it is mapped read-write);
  * resize needs w (like truncating a file); unlink needs to be the owner
- * (like /dev/shm's sticky bit). stat and list show metadata to anyone, as
- * ls would; a segment's holders (pid, uid, command of each view) only to
- * those with read permission, as ipcs does.
+ * (like /dev/shm's sticky bit). stat and list show anyone what ls -l shows
+ * of a file they cannot read (name, size, owner, mode); the rest of the
+ * record (gid, view counts, creation time, flags) and a segment's holders
+ * (pid, uid, command of each view, as ipcs does) only to its owner and
+ * those with read permission. An unlinked but still viewed segment is
+ * listed only to its owner and root.
  *
  * Limits: the global ones (--max-*) answer ENOSPC, a segment over
  * --max-segment-size EFBIG, a per-uid quota EDQUOT. Quotas apply to every
@@ -96,20 +99,40 @@ static bool may_access(const struct peer *p, const struct segment *s, unsigned w
   return (bits & want) == want;
 }
 
-static void segment_to_proto(const struct segment *s, struct proto_segment *out) {
+/* May p see all of s's record? Root, the owner, and whoever may read it.
+ * Anyone else sees what ls -l shows of a file they cannot read (name,
+ * size, owner, mode); the rest would tell them about its users: the view
+ * counts change when someone reads it, the creation time to the
+ * nanosecond dates a creator's actions, the gid is the creator's. */
+static bool may_see_all(const struct peer *p, const struct segment *s) {
+  return p->uid == s->uid || may_access(p, s, 4);
+}
+
+/* Unlinked segments have no name in /dev/shm: only their owner and root
+ * learn that one is still held. */
+static bool may_see_unlinked(const struct peer *p, const struct segment *s) {
+  return p->uid == 0 || p->uid == s->uid;
+}
+
+static void segment_to_proto(const struct peer *p, const struct segment *s,
+                             struct proto_segment *out) {
   memset(out, 0, sizeof *out);
   memcpy(out->name, s->name, sizeof out->name);
   out->size = s->size;
   out->uid = (uint32_t)s->uid;
-  out->gid = (uint32_t)s->gid;
   out->mode = s->mode;
+  out->unlinked = !s->linked;
+  out->unlink_id = s->unlink_id;
+  if (!may_see_all(p, s)) {
+    out->restricted = true; /* the rest stays 0 */
+    return;
+  }
+  out->gid = (uint32_t)s->gid;
   out->views = s->views;
   out->writable_views = s->writable_views;
   out->created_sec = (int64_t)s->created.tv_sec;
   out->created_nsec = (uint32_t)s->created.tv_nsec;
   out->ephemeral = s->ephemeral;
-  out->unlinked = !s->linked;
-  out->unlink_id = s->unlink_id;
   out->frozen = s->frozen;
 }
 
@@ -325,7 +348,7 @@ static void op_create(struct op_ctx *x) {
   struct segment *s = create_segment(x);
 
   if (s != NULL)
-    segment_to_proto(s, &x->resp->u.segment);
+    segment_to_proto(x->p, s, &x->resp->u.segment);
 }
 
 /* The view limit and the caller's view quota have room for one more. */
@@ -480,7 +503,8 @@ static void op_list(struct op_ctx *x) {
 
   for (; s != NULL && n < x->scratch_len;
        s = gone ? registry_unlinked_next(r, s) : registry_next(r, s))
-    segment_to_proto(s, &x->scratch[n++]);
+    if (!gone || may_see_unlinked(x->p, s))
+      segment_to_proto(x->p, s, &x->scratch[n++]);
   x->resp->u.list.items = x->scratch;
   x->resp->u.list.count = n;
   x->resp->u.list.more = s != NULL;
@@ -548,7 +572,7 @@ static void op_stat(struct op_ctx *x) {
     fail(x, EACCES, "no read permission on segment '%s', which showing its holders needs", s->name);
     return;
   }
-  segment_to_proto(s, &x->resp->u.stat.segment);
+  segment_to_proto(x->p, s, &x->resp->u.stat.segment);
   x->resp->u.stat.segment.size = watch_check(x->d, s, -1); /* the true size */
   if (x->req->holders)
     stat_holders(x, s);
@@ -635,7 +659,7 @@ static void op_resize(struct op_ctx *x) {
              (unsigned long long)s->size, (unsigned)x->p->uid, (unsigned)s->uid);
   else
     log_info("resized %s to %llu bytes", s->name, (unsigned long long)s->size);
-  segment_to_proto(s, &x->resp->u.segment);
+  segment_to_proto(x->p, s, &x->resp->u.segment);
 }
 
 static void op_status(struct op_ctx *x) {
@@ -703,7 +727,7 @@ static void op_freeze(struct op_ctx *x) {
     s->frozen = true;
     log_info("froze %s (asked by uid %u)", s->name, (unsigned)x->p->uid);
   }
-  segment_to_proto(s, &x->resp->u.segment);
+  segment_to_proto(x->p, s, &x->resp->u.segment);
 }
 
 static void (*const handlers[PROTO_OP_COUNT_])(struct op_ctx *) = {

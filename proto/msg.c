@@ -305,6 +305,7 @@ static const struct proto_field segment_fields[] = {
   FLD(struct proto_segment, "unlinked", PROTO_T_BOOL, unlinked, 0, PROTO_FIELD_OPTIONAL),
   FLD(struct proto_segment, "unlink_id", PROTO_T_UINT, unlink_id, UINT64_MAX, PROTO_FIELD_OPTIONAL),
   FLD(struct proto_segment, "frozen", PROTO_T_BOOL, frozen, 0, PROTO_FIELD_OPTIONAL),
+  FLD(struct proto_segment, "restricted", PROTO_T_BOOL, restricted, 0, PROTO_FIELD_OPTIONAL),
 };
 
 const struct proto_msg proto_segment_msg = {

@@ -128,6 +128,8 @@ struct proto_segment {
   bool unlinked;  /* unlinked, still mapped (list only) */
   uint64_t unlink_id; /* with unlinked: its place in that list */
   bool frozen;        /* no writable view or resize any more (freeze) */
+  bool restricted;    /* the asker may not read it: gid, views, writable_views,
+                         created, ephemeral and frozen are sent as 0 (hidden) */
 };
 
 struct proto_holder {            /* one view lease, for stat's holders */

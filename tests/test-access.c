@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -156,6 +157,209 @@ START_TEST(other_user_permissions) {
 }
 END_TEST
 
+/* ---- what one who may not read a segment sees ---- */
+
+/* The record of name in a list, or NULL; unlinked ones only if `unlinked`. */
+static const shmv_segment_info *find_in(const shmv_segment_info *list, size_t n, const char *name,
+                                        bool unlinked) {
+  for (size_t i = 0; i < n; i++)
+    if (strcmp(list[i].name, name) == 0 && (list[i].unlinked != 0) == unlinked)
+      return &list[i];
+  return NULL;
+}
+
+/* Only what ls -l shows of a 0600 file: name, size, owner, mode. */
+static int only_what_ls_shows(const shmv_segment_info *i, const char *name, uint64_t size,
+                              unsigned mode) {
+  CHILD_CHECK(strcmp(i->name, name) == 0);
+  CHILD_CHECK(i->size == size && i->uid == 0 && i->mode == mode);
+  CHILD_CHECK(i->restricted == 1);
+  /* root holds two views of it, and froze it: none of that shows */
+  CHILD_CHECK(i->views == 0 && i->writable_views == 0);
+  CHILD_CHECK(i->gid == 0 && i->created_sec == 0 && i->created_nsec == 0);
+  CHILD_CHECK(i->ephemeral == 0 && i->frozen == 0 && i->unlinked == 0);
+  return 0;
+}
+
+static int stranger_looks(void *arg) {
+  uid_t uid = (uid_t)(uintptr_t)arg;
+  shmv_client *mine;
+  shmv_segment_info info, *list;
+  const shmv_segment_info *e;
+  size_t n;
+
+  CHILD_CHECK(setgroups(0, NULL) == 0);
+  CHILD_CHECK(setgid(uid) == 0);
+  CHILD_CHECK(setuid(uid) == 0);
+  CHILD_CHECK(shmv_connect(d.socket, &mine) == 0);
+
+  CHILD_CHECK(shmv_stat(mine, "secret600", &info) == 0);
+  CHILD_CHECK(only_what_ls_shows(&info, "secret600", 4096, 0600) == 0);
+  /* A 0644 segment may be read: all of it shows. */
+  CHILD_CHECK(shmv_stat(mine, "pub644", &info) == 0);
+  CHILD_CHECK(info.restricted == 0 && info.views == 1 && info.created_sec != 0);
+
+  CHILD_CHECK(shmv_list(mine, &list, &n) == 0);
+  CHILD_CHECK((e = find_in(list, n, "secret600", false)) != NULL);
+  CHILD_CHECK(only_what_ls_shows(e, "secret600", 4096, 0600) == 0);
+  CHILD_CHECK((e = find_in(list, n, "pub644", false)) != NULL && e->restricted == 0);
+  /* Root's unlinked-but-held segment is root's business, even at 0644;
+   * nobody's own is shown to nobody only. */
+  CHILD_CHECK(find_in(list, n, "hidden-plan", true) == NULL);
+  CHILD_CHECK((find_in(list, n, "nobody-held", true) != NULL) == (uid == NOBODY));
+  shmv_list_free(list);
+  shmv_disconnect(mine);
+  return 0;
+}
+
+/* nobody holds a view of its own segment and unlinks it. */
+static int nobody_holds_unlinked(void *arg) {
+  shmv_client *mine;
+  shmv_view *v;
+
+  (void)arg;
+  CHILD_CHECK(setgroups(0, NULL) == 0);
+  CHILD_CHECK(setgid(NOBODY) == 0);
+  CHILD_CHECK(setuid(NOBODY) == 0);
+  CHILD_CHECK(shmv_connect(d.socket, &mine) == 0);
+  CHILD_CHECK(shmv_create(mine, "nobody-held", 4096, 0644) == 0);
+  CHILD_CHECK(shmv_view_open(mine, "nobody-held", 0, SHMV_TO_END, 0, &v) == 0);
+  CHILD_CHECK(shmv_unlink(mine, "nobody-held") == 0);
+  return 0; /* and holds the view until killed */
+}
+
+/* The output of `shmview --socket S ARGS...` run as uid, into buf. */
+static void cli_as(uid_t uid, const char *const *args, char *buf, size_t cap) {
+  const char *argv[16];
+  int p[2], n = 0, status;
+  size_t len = 0;
+  ssize_t got;
+  pid_t pid;
+
+  argv[n++] = getenv("SHMVIEW_CLI");
+  argv[n++] = "--socket";
+  argv[n++] = d.socket;
+  for (int i = 0; args[i] != NULL && n < 15; i++)
+    argv[n++] = args[i];
+  argv[n] = NULL;
+  ck_assert_ptr_nonnull(argv[0]);
+  ck_assert_int_eq(pipe(p), 0);
+  pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    dup2(p[1], 1);
+    close(p[0]);
+    if (setgroups(0, NULL) != 0 || setgid(uid) != 0 || setuid(uid) != 0)
+      _exit(100);
+    execv(argv[0], (char *const *)argv);
+    _exit(127);
+  }
+  close(p[1]);
+  while (len + 1 < cap && (got = read(p[0], buf + len, cap - 1 - len)) > 0)
+    len += (size_t)got;
+  buf[len] = '\0';
+  close(p[0]);
+  ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+  ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "shmview %s exited %#x: %s",
+                args[0], status, buf);
+}
+
+static void assert_has(const char *out, const char *want) {
+  ck_assert_msg(strstr(out, want) != NULL, "'%s' not in:\n%s", want, out);
+}
+
+static void assert_lacks(const char *out, const char *unwanted) {
+  ck_assert_msg(strstr(out, unwanted) == NULL, "'%s' in:\n%s", unwanted, out);
+}
+
+/* The tool says '-' and null for what the daemon hid. */
+static void cli_shows_restricted(void) {
+  static const char *const stat_json[] = { "--json", "stat", "secret600", NULL };
+  static const char *const stat_text[] = { "stat", "secret600", NULL };
+  static const char *const list_text[] = { "list", NULL };
+  char out[8192];
+
+  cli_as(NOBODY, stat_json, out, sizeof out);
+  assert_has(out, "\"size\": 4096, \"uid\": 0, \"gid\": null, \"mode\": \"0600\", "
+                  "\"views\": null, \"writable_views\": null, \"created\": null, "
+                  "\"ephemeral\": null, \"unlinked\": false, \"frozen\": null, "
+                  "\"restricted\": true}");
+  cli_as(NOBODY, stat_text, out, sizeof out);
+  assert_has(out, "mode:           0600\n");
+  assert_has(out, "the rest:       (shown to its owner and those with read permission)\n");
+  assert_lacks(out, "views:");
+  assert_lacks(out, "created:");
+  cli_as(NOBODY, list_text, out, sizeof out);
+  assert_lacks(out, "hidden-plan");
+  assert_has(out, "nobody-held");
+  /* secret600's row: name, size, owner, mode, then - for views, created */
+  {
+    const char *row = strstr(out, "secret600");
+
+    ck_assert_ptr_nonnull(row);
+    ck_assert_msg(strstr(row, " 0600 ") != NULL && strchr(row, '\n') != NULL, "%s", row);
+    for (const char *q = row; *q != '\n'; q++)
+      ck_assert_msg(*q != ':', "a time in the row of secret600: %s", row);
+  }
+}
+
+START_TEST(what_strangers_see) {
+  shmv_view *v[3], *pv, *hv;
+  shmv_segment_info *list;
+  size_t n;
+  pid_t holder;
+  int status;
+
+  if (geteuid() != 0) {
+    fprintf(stderr, "test-access: what_strangers_see skipped: needs root to become "
+                    "nobody\n");
+    return;
+  }
+  ck_assert_int_eq(chmod(d.dir, 0711), 0);
+  ck_assert_int_eq(chmod(d.socket, 0666), 0);
+  /* root reads its 0600 secret: two views, one of them once writable;
+   * and freezes it. */
+  ck_assert_int_eq(shmv_create(c, "secret600", 4096, 0600), 0);
+  ck_assert_int_eq(shmv_view_open(c, "secret600", 0, SHMV_TO_END, SHMV_WRITABLE, &v[2]), 0);
+  shmv_view_release(v[2]);
+  ck_assert_int_eq(shmv_freeze(c, "secret600"), 0);
+  ck_assert_int_eq(shmv_view_open(c, "secret600", 0, SHMV_TO_END, 0, &v[0]), 0);
+  ck_assert_int_eq(shmv_view_open(c, "secret600", 0, 10, 0, &v[1]), 0);
+  ck_assert_int_eq(shmv_create(c, "pub644", 8192, 0644), 0);
+  ck_assert_int_eq(shmv_view_open(c, "pub644", 0, SHMV_TO_END, 0, &pv), 0);
+  ck_assert_int_eq(shmv_create(c, "hidden-plan", 4096, 0644), 0);
+  ck_assert_int_eq(shmv_view_open(c, "hidden-plan", 0, SHMV_TO_END, 0, &hv), 0);
+  ck_assert_int_eq(shmv_unlink(c, "hidden-plan"), 0);
+  holder = harness_start_holder(nobody_holds_unlinked, NULL);
+
+  status = harness_run_child(stranger_looks, (void *)(uintptr_t)NOBODY);
+  ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                "what nobody sees (status %#x)", status);
+  status = harness_run_child(stranger_looks, (void *)(uintptr_t)60001);
+  ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                "what uid 60001 sees (status %#x)", status);
+  cli_shows_restricted();
+
+  /* Root sees everything, both unlinked segments included. */
+  ck_assert_int_eq(shmv_list(c, &list, &n), 0);
+  ck_assert_ptr_nonnull(find_in(list, n, "hidden-plan", true));
+  ck_assert_ptr_nonnull(find_in(list, n, "nobody-held", true));
+  ck_assert_int_eq(find_in(list, n, "secret600", false)->restricted, 0);
+  ck_assert_uint_eq(find_in(list, n, "secret600", false)->views, 2);
+  ck_assert_int_eq(find_in(list, n, "secret600", false)->frozen, 1);
+  shmv_list_free(list);
+
+  kill(holder, SIGKILL);
+  waitpid(holder, NULL, 0);
+  shmv_view_release(hv);
+  shmv_view_release(pv);
+  shmv_view_release(v[1]);
+  shmv_view_release(v[0]);
+  ck_assert_int_eq(shmv_unlink(c, "secret600"), 0);
+  ck_assert_int_eq(shmv_unlink(c, "pub644"), 0);
+}
+END_TEST
+
 /* The shm object itself is the daemon's, 0600: no one reaches it but
  * through a descriptor the daemon hands out. */
 START_TEST(object_is_private) {
@@ -182,6 +386,7 @@ static Suite *access_suite(void) {
   tcase_add_test(tc, readonly_write_segfaults);
   tcase_add_test(tc, readonly_mprotect_refused);
   tcase_add_test(tc, other_user_permissions);
+  tcase_add_test(tc, what_strangers_see);
   tcase_add_test(tc, object_is_private);
   suite_add_tcase(s, tc);
   return s;

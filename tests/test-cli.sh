@@ -182,8 +182,9 @@ names = [o["name"] for o in doc]
 assert names == sorted(names) == ["alpha", "beta", "js"], names
 o = doc[2]
 assert set(o) == {"name", "size", "uid", "gid", "mode", "views", "writable_views", "created",
-                  "ephemeral", "unlinked", "frozen"}, o
+                  "ephemeral", "unlinked", "frozen", "restricted"}, o
 assert o["ephemeral"] is False and o["unlinked"] is False and o["frozen"] is False, o
+assert o["restricted"] is False, o
 assert o["size"] == 4096 and o["uid"] == uid and o["gid"] == gid, o
 assert o["mode"] == "0600" and o["views"] == 0 and o["writable_views"] == 0, o
 t = datetime.datetime.fromisoformat(o["created"])

@@ -24,8 +24,10 @@ const struct cli_command cli_cmd_list = {
   .help = "A table sorted by name; VIEWS is total/writable; FLAGS says ephemeral\n"
           "(removed when its last view ends), unlinked (removed, still mapped;\n"
           "listed after the others) and frozen (no writable view or resize any\n"
-          "more), or - for none. --json prints an array of objects (name, size, uid,\n"
-          "gid, mode, views, writable_views, created, ephemeral, unlinked, frozen).\n"
+          "more), or - for none. A segment you may not read shows only its name,\n"
+          "size, owner and mode (- elsewhere), as ls -l does. --json prints an array\n"
+          "of objects (name, size, uid, gid, mode, views, writable_views, created,\n"
+          "ephemeral, unlinked, frozen, restricted; the hidden ones null).\n"
           "--holders lists who holds views instead: one row per view (segment, pid,\n"
           "user, command, window, rw/ro, since), as fuser or ipcs -p would; with\n"
           "--json an array of objects (name, pid, uid, comm, offset, length,\n"
@@ -76,6 +78,8 @@ static int cmd_list_table(const shmv_segment_info *list, size_t n, const struct 
     cells[4] = views;
     struct timespec when = { .tv_sec = (time_t)s->created_sec, .tv_nsec = s->created_nsec };
     cells[5] = cli_time_local(&when, created, sizeof created);
+    if (s->restricted) /* the daemon did not say: not ours to read */
+      cells[4] = cells[5] = "-";
     /* as ipcs marks a removed segment still attached ("dest") */
     snprintf(flags, sizeof flags, "%s%s%s%s%s", s->ephemeral ? "ephemeral" : "",
              s->ephemeral && (s->unlinked || s->frozen) ? "," : "", s->unlinked ? "unlinked" : "",

@@ -43,6 +43,12 @@ static int cmd_stat_exec(struct cli_ctx *ctx, const struct cli_args *args) {
     printf("size:           %" PRIu64 " bytes (%s)\n", s.size, cli_size(s.size, 0, human));
   printf("owner:          %s (%lu)\n", cli_user_name(s.uid, user, sizeof user),
          (unsigned long)s.uid);
+  if (s.restricted) {
+    /* The daemon shows what ls -l shows of a file one may not read. */
+    printf("mode:           %04o\n", s.mode & 07777);
+    printf("the rest:       (shown to its owner and those with read permission)\n");
+    return cli_finish_stdout();
+  }
   printf("group:          %s (%lu)\n", cli_group_name(s.gid, group, sizeof group),
          (unsigned long)s.gid);
   printf("mode:           %04o\n", s.mode & 07777);

@@ -39,14 +39,23 @@ void cli_json_segment(FILE *out, const shmv_segment_info *info) {
 
   fputs("{\"name\": ", out);
   cli_json_string(out, info->name);
+  fprintf(out, ", \"size\": %" PRIu64 ", \"uid\": %lu, ", info->size, (unsigned long)info->uid);
+  /* What the daemon hides from one who may not read the segment is null,
+   * not a 0 that could be taken for the truth. */
+  if (info->restricted) {
+    fprintf(out,
+            "\"gid\": null, \"mode\": \"%04o\", \"views\": null, \"writable_views\": null, "
+            "\"created\": null, \"ephemeral\": null, \"unlinked\": %s, \"frozen\": null, "
+            "\"restricted\": true}",
+            info->mode & 07777, info->unlinked ? "true" : "false");
+    return;
+  }
   fprintf(out,
-          ", \"size\": %" PRIu64 ", \"uid\": %lu, \"gid\": %lu, "
-          "\"mode\": \"%04o\", \"views\": %" PRIu64 ", \"writable_views\": %" PRIu64
+          "\"gid\": %lu, \"mode\": \"%04o\", \"views\": %" PRIu64 ", \"writable_views\": %" PRIu64
           ", \"created\": ",
-          info->size, (unsigned long)info->uid, (unsigned long)info->gid, info->mode & 07777,
-          info->views, info->writable_views);
+          (unsigned long)info->gid, info->mode & 07777, info->views, info->writable_views);
   cli_json_string(out, cli_time_rfc3339(&when, created, sizeof created));
-  fprintf(out, ", \"ephemeral\": %s, \"unlinked\": %s, \"frozen\": %s}",
+  fprintf(out, ", \"ephemeral\": %s, \"unlinked\": %s, \"frozen\": %s, \"restricted\": false}",
           info->ephemeral ? "true" : "false", info->unlinked ? "true" : "false",
           info->frozen ? "true" : "false");
 }

@@ -166,6 +166,32 @@ class TestClient(Base):
             capture_output=True, text=True, timeout=60, env=dict(os.environ))
         self.assertEqual(r.returncode, 3, r.stderr)
 
+    def test_restricted_record_for_another_uid(self):
+        """What nobody may not read shows as ls -l shows it: the rest is None."""
+        if os.getuid() != 0:
+            self.skipTest("needs root to run a child as nobody")
+        name = self.segment(4096, mode=0o600)
+        v = self.c.open(name)  # a view nobody must not learn of
+        os.chmod(H.daemon.dir, 0o711)
+        os.chmod(H.daemon.socket, 0o666)
+        code = textwrap.dedent("""
+            import shmview, sys
+            c = shmview.connect(sys.argv[1])
+            for s in [c.stat(sys.argv[2])] + [s for s in c.list() if s.name == sys.argv[2]]:
+                assert (s.size, s.uid, s.mode, s.restricted) == (4096, 0, 0o600, True), s
+                assert (s.gid, s.views, s.writable_views, s.created, s.ephemeral) == (None,) * 5, s
+                assert len(s) == 10, s
+        """)
+        r = subprocess.run(
+            ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", sys.executable,
+             "-c", code, H.daemon.socket, name],
+            capture_output=True, text=True, timeout=60, env=dict(os.environ))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        mine = self.c.stat(name)
+        self.assertFalse(mine.restricted)
+        self.assertEqual(mine.views, 1)
+        v.release()
+
     def test_shrinking_with_live_views_is_a_buffer_error(self):
         name = self.segment(8192)
         v = self.c.open(name)

@@ -648,6 +648,11 @@ static PyStructSequence_Field segment_fields[] = {
   { "unlinked",
     "True for a segment unlinked but still viewed (list() only); None if this libshmview "
     "cannot tell" },
+  /* By name only, so that the record stays a 10-tuple. */
+  { "restricted",
+    "True if the caller may not read the segment: the daemon then shows only name, size, "
+    "uid and mode (as ls -l does), and gid, views, writable_views, created and ephemeral "
+    "are None" },
   { NULL, NULL },
 };
 static PyStructSequence_Desc segment_desc = {
@@ -733,6 +738,7 @@ static PyObject *segment_record(const shmv_segment_info *s) {
   PyStructSequence_SET_ITEM(r, 5, PyLong_FromUnsignedLongLong(s->views));
   PyStructSequence_SET_ITEM(r, 6, PyLong_FromUnsignedLongLong(s->writable_views));
   PyStructSequence_SET_ITEM(r, 7, created);
+  PyStructSequence_SET_ITEM(r, 10, PyBool_FromLong(s->restricted));
 #ifdef SHMV_CREATE_EPHEMERAL
   PyStructSequence_SET_ITEM(r, 8, PyBool_FromLong(s->ephemeral));
 #else
@@ -748,6 +754,16 @@ static PyObject *segment_record(const shmv_segment_info *s) {
       Py_DECREF(r);
       return NULL;
     }
+  if (s->restricted) {
+    /* Hidden by the daemon: None, never a 0 that could be taken for the
+     * truth. (gid, views, writable_views, created, ephemeral) */
+    static const Py_ssize_t hidden[] = { 3, 5, 6, 7, 8 };
+
+    for (size_t i = 0; i < sizeof hidden / sizeof hidden[0]; i++) {
+      Py_DECREF(PyStructSequence_GET_ITEM(r, hidden[i]));
+      PyStructSequence_SET_ITEM(r, hidden[i], Py_NewRef(Py_None));
+    }
+  }
   return r;
 }
 

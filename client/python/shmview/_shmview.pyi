@@ -19,13 +19,14 @@ class SegmentInfo(NamedTuple):
     name: str
     size: int
     uid: int
-    gid: int
+    gid: Optional[int]  # None (as views, writable_views, created, ephemeral) when restricted
     mode: int
-    views: int
-    writable_views: int
-    created: datetime.datetime
+    views: Optional[int]
+    writable_views: Optional[int]
+    created: Optional[datetime.datetime]
     ephemeral: Optional[bool]
     unlinked: Optional[bool]
+    restricted: bool  # by name only: not part of the 10-tuple
 
 class HolderInfo(NamedTuple):
     pid: int
