@@ -264,8 +264,8 @@ check "her segments survive a restart of her daemon" \
 loginctl disable-linger alice
 wait_for 30 sh -c '! test -S /run/user/1500/systemd/private'
 userdel --remove alice 2>/dev/null
-# Her daemon's prefix lock stays after its clean stop, by design.
-rm -f /dev/shm/shmview-u1500..lock
+check "her daemon's prefix lock stays after its clean stop (the purge removes it)" \
+    test -f /dev/shm/shmview-u1500..lock
 
 # ---- upgrade: same segments, new daemon ------------------------------------
 mkdir -p /tmp/up
@@ -306,6 +306,8 @@ check "the daemon and its socket are gone" \
         test ! -e /run/shmview && test ! -e /etc/shmview'
 check "segments nobody holds are removed (frames, spare)" \
     sh -c 'test ! -e /dev/shm/shmview.frames && test ! -e /dev/shm/shmview.spare'
+check "so are the prefix locks: the system daemon's and alice's instance's" \
+    sh -c 'test ! -e /dev/shm/shmview..lock && test ! -e /dev/shm/shmview-u1500..lock'
 check "segments still open or mapped stay (held: an fd; mapped: a mapping)" \
     sh -c 'test -e /dev/shm/shmview.held && test -e /dev/shm/shmview.mapped'
 kill "$holder1" "$holder2"
