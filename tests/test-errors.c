@@ -28,9 +28,10 @@ static void start_with(const char *const *args) {
 }
 
 static void setup(void) {
-  /* No per-uid byte quota (by default half of /dev/shm), so that only
-   * /dev/shm itself refuses a segment larger than it. */
-  static const char *const args[] = { "--quota-bytes", "0", NULL };
+  /* No per-uid byte quota and no cap (by default a quarter and three
+   * quarters of /dev/shm), so that only /dev/shm itself refuses a segment
+   * larger than it. */
+  static const char *const args[] = { "--quota-bytes", "0", "--max-total-size", "0", NULL };
 
   start_with(args);
 }
@@ -136,6 +137,8 @@ START_TEST(dev_shm_full) {
   ck_assert_int_eq(statvfs("/dev/shm", &vfs), 0);
   too_big = (uint64_t)vfs.f_blocks * vfs.f_frsize + (1u << 20);
   ck_assert_int_eq(shmv_create(c, "huge", (size_t)too_big, 0600), -ENOSPC);
+  ck_assert_msg(strstr(shmv_last_error(c), "/dev/shm is full (") != NULL, "%s",
+                shmv_last_error(c));
   ck_assert_int_eq(harness_shm_count(d.prefix), 0);
   ck_assert_int_eq(shmv_status(c, &st), 0);
   ck_assert_uint_eq(st.segments, 0);
@@ -175,6 +178,9 @@ START_TEST(limits) {
   ck_assert_int_eq(shmv_create(c, "big", (1u << 20) + 1, 0600), -EFBIG);
   ck_assert_int_eq(shmv_create(c, "a", 1u << 20, 0600), 0);
   ck_assert_int_eq(shmv_create(c, "b", 600u << 10, 0600), -ENOSPC);
+  ck_assert_msg(strstr(shmv_last_error(c), "the daemon's cap --max-total-size of 1572864 bytes") !=
+                    NULL,
+                "%s", shmv_last_error(c));
   ck_assert_int_eq(shmv_create(c, "b", 512u << 10, 0600), 0);
   ck_assert_int_eq(shmv_resize(c, "b", (512u << 10) + 1), -ENOSPC);
   ck_assert_int_eq(shmv_resize(c, "a", (1u << 20) + 1), -EFBIG);
