@@ -601,8 +601,12 @@ void client_cache_put(struct shmv_client *c, const struct client_mapping *m) {
   }
   pthread_mutex_lock(&c->lock);
   /* An ephemeral segment goes with its last lease: a kept mapping of it
-   * could serve no later view, and would only hold its memory. */
-  if (c->state == CLIENT_CLOSED || c->cache_max == 0 || m->ephemeral) {
+   * could serve no later view, and would only hold its memory. A writable
+   * mapping is never kept: without a lease the daemon cannot see it, so a
+   * freeze would succeed while this process could still write (and a
+   * mapping of an O_RDWR descriptor stays writable whatever mprotect()
+   * says of it now). */
+  if (c->state == CLIENT_CLOSED || c->cache_max == 0 || m->ephemeral || m->writable) {
     victim.base = m->base;
     victim.len = m->maplen;
   } else {

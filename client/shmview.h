@@ -103,7 +103,7 @@ typedef struct shmv_connect_options {
    * before it fails, in ms: -1 the default (5000), 0 never reconnect.
    * $SHMVIEW_RECONNECT_MS, when set, overrides it. */
   int64_t reconnect_ms;
-  /* Released mappings kept for the next view of the same pages (see
+  /* Released read-only mappings kept for the next view of the same pages (see
    * shmv_view_release): -1 the default (4), 0 none, at most
    * SHMV_MAP_CACHE_MAX. $SHMVIEW_MAP_CACHE, when set, overrides it. */
   int map_cache;
@@ -303,12 +303,14 @@ int shmv_view_slice(shmv_view *v, size_t start, size_t stop, shmv_view **out);
  * (like snprintf, so a short cap is detectable). */
 size_t shmv_view_tobytes(const shmv_view *v, void *dst, size_t cap);
 
-/* Release the handle; the lease goes with the last slice. The mapping may
- * be kept (up to four per client, until shmv_disconnect) for the next view
- * of the same pages, whose first touch through a new mapping is costly;
- * the map_cache connect option (or SHMVIEW_MAP_CACHE=0) turns that off.
- * A view of an ephemeral segment is always unmapped: its segment goes with
- * the last lease. In a forked child it only unmaps: the lease is the
+/* Release the handle; the lease goes with the last slice. A read-only
+ * view's mapping may be kept (up to four per client, until
+ * shmv_disconnect) for the next read-only view of the same pages, whose
+ * first touch through a new mapping is costly; the map_cache connect
+ * option (or SHMVIEW_MAP_CACHE=0) turns that off. A writable view is
+ * always unmapped (a kept writable mapping would outlive a shmv_freeze),
+ * and so is a view of an ephemeral segment: its segment goes with the last
+ * lease. In a forked child it only unmaps: the lease is the
  * parent's. */
 void shmv_view_release(shmv_view *v);
 
