@@ -14,7 +14,8 @@
  *
  * Restarts: when shmviewd goes away, the next request reconnects (retrying
  * for up to 5 s: see shmv_connect_options) and re-registers every live view,
- * whose memory stays mapped throughout.
+ * whose memory stays mapped throughout. If the daemon does not come back in
+ * time the request fails with -ECONNREFUSED.
  *
  * Threads: a shmv_client may be used from several threads at once (requests
  * are serialised on its connection). A shmv_view is a small handle: use each
@@ -101,7 +102,10 @@ typedef struct shmv_connect_options {
   size_t size; /* sizeof(shmv_connect_options), set by the initialiser */
   /* How long a request keeps reconnecting to a daemon that went away
    * before it fails, in ms: -1 the default (5000), 0 never reconnect.
-   * $SHMVIEW_RECONNECT_MS, when set, overrides it. */
+   * $SHMVIEW_RECONNECT_MS, when set, overrides it. A daemon that does not
+   * come back in time fails the request with -ECONNREFUSED (its socket
+   * gone or left behind alike), or the code of the last attempt (-EACCES,
+   * -EPERM ...), and shmv_last_error() says how long it waited. */
   int64_t reconnect_ms;
   /* Released read-only mappings kept for the next view of the same pages (see
    * shmv_view_release): -1 the default (4), 0 none, at most

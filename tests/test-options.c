@@ -216,7 +216,9 @@ END_TEST
 START_TEST(reconnect_option) {
   /* With reconnect_ms 0 a vanished daemon fails the next request at once
    * (the default would retry for 5 s); the environment overrides a long
-   * one. A failure to override would show as a test timeout. */
+   * one. A failure to override would show as a test timeout. Nobody
+   * listens any more: ECONNREFUSED, as a first connect would say, and a
+   * sentence that says so. */
   harness_daemon_start(&d, NULL);
   shmv_client *a, *b;
   shmv_connect_options o = SHMV_CONNECT_OPTIONS_INIT;
@@ -228,12 +230,43 @@ START_TEST(reconnect_option) {
   unsetenv("SHMVIEW_RECONNECT_MS");
   ck_assert_int_eq(harness_daemon_stop(&d), 0);
   shmv_segment_info si;
-  int rc = shmv_stat(a, "x", &si);
-  ck_assert_msg(rc == -ECONNRESET || rc == -ENOTCONN, "stat = %d", rc);
-  rc = shmv_stat(b, "x", &si);
-  ck_assert_msg(rc == -ECONNRESET || rc == -ENOTCONN, "stat = %d", rc);
+  ck_assert_int_eq(shmv_stat(a, "x", &si), -ECONNREFUSED);
+  ck_assert_ptr_nonnull(strstr(shmv_last_error(a), d.socket));
+  ck_assert_ptr_nonnull(strstr(shmv_last_error(a), "reconnect_ms is 0"));
+  ck_assert_int_eq(shmv_stat(b, "x", &si), -ECONNREFUSED);
+  ck_assert_int_eq(shmv_stat(b, "x", &si), -ECONNREFUSED); /* and again */
   shmv_disconnect(a);
   shmv_disconnect(b);
+}
+END_TEST
+
+/* With a reconnect_ms to wait, a daemon that does not come back fails
+ * the request with ECONNREFUSED after it (not the ECONNRESET of the lost
+ * exchange), whether its socket was removed (a clean stop) or left behind
+ * (kill -9), and the sentence says how long the client waited. */
+START_TEST(reconnect_gives_up) {
+  shmv_client *c;
+  shmv_segment_info si;
+  shmv_connect_options o = SHMV_CONNECT_OPTIONS_INIT;
+  o.reconnect_ms = 200;
+  unsetenv("SHMVIEW_RECONNECT_MS");
+  for (int killed = 0; killed < 2; killed++) {
+    harness_daemon_start(&d, NULL);
+    OK(shmv_connect_with(d.socket, &o, &c));
+    OK(shmv_create(c, "r", 4096, 0));
+    if (killed) {
+      harness_daemon_kill(&d);
+      ck_assert_int_eq(access(d.socket, F_OK), 0); /* left behind */
+    } else {
+      ck_assert_int_eq(harness_daemon_stop(&d), 0);
+    }
+    ck_assert_int_eq(shmv_stat(c, "r", &si), -ECONNREFUSED);
+    ck_assert_ptr_nonnull(strstr(shmv_last_error(c), "did not come back within 200 ms"));
+    ck_assert_int_eq(shmv_create(c, "r2", 4096, 0), -ECONNREFUSED);
+    shmv_disconnect(c);
+    if (killed)
+      (void)harness_daemon_stop(&d); /* its objects and directory */
+  }
 }
 END_TEST
 
@@ -341,6 +374,7 @@ int main(void) {
   tcase_add_test(t, map_cache_skips_ephemeral);
   tcase_add_test(t, map_cache_keeps_no_writable);
   tcase_add_test(t, reconnect_option);
+  tcase_add_test(t, reconnect_gives_up);
   tcase_add_test(t, structs_at_callers_size);
   suite_add_tcase(s, t);
   return harness_main(s);
