@@ -433,8 +433,40 @@ static int64_t env_number(const char *name, uint64_t max, int64_t fallback) {
   return (int64_t)v;
 }
 
+/* The daemon did not come back within reconnect_ms; rc is why the last
+ * attempt failed, dialling or after. The code is what connect() said, as
+ * the first connect reports it, except that a socket removed with its
+ * daemon (ENOENT) is ECONNREFUSED too: from a request, ENOENT would read
+ * as "no such segment". A failure after connecting is ENOTCONN. The
+ * sentence says how long the client waited. Lock held. */
+static int gave_up_locked(struct shmv_client *c, int rc, bool dialling) {
+  char why[CLIENT_MSG_MAX / 2];
+  if (rc == c->reply_code)
+    snprintf(why, sizeof why, "%.200s", c->reply_msg);
+  else
+    snprintf(why, sizeof why, "%s: %s", dialling ? "connect" : "after connecting",
+             strerror(-rc));
+  close_socket(c, CLIENT_BROKEN);
+  if (!dialling)
+    rc = -ENOTCONN;
+  else if (rc == -ENOENT)
+    rc = -ECONNREFUSED;
+  c->reply_code = rc;
+  if (c->reconnect_ms == 0)
+    snprintf(c->reply_msg, sizeof c->reply_msg,
+             "the daemon on %s went away, and this client does not wait for it to come back "
+             "(reconnect_ms is 0) (%s)",
+             c->path, why);
+  else
+    snprintf(c->reply_msg, sizeof c->reply_msg,
+             "the daemon on %s went away and did not come back within %llu ms (%s)", c->path,
+             (unsigned long long)c->reconnect_ms, why);
+  return rc;
+}
+
 /* Reach the daemon again, with backoff, and re-register every live
- * mapping. Lock held. Returns 0 or a negative errno value. */
+ * mapping. Lock held. Returns 0 or a negative errno value, after
+ * reconnect_ms that of gave_up_locked(). */
 static int reconnect_locked(struct shmv_client *c) {
   uint64_t deadline = proto_monotonic_ms() + c->reconnect_ms;
   unsigned delay = RECONNECT_DELAY_MIN_MS;
@@ -443,6 +475,7 @@ static int reconnect_locked(struct shmv_client *c) {
   for (;;) {
     close_socket(c, CLIENT_BROKEN);
     rc = dial(c);
+    bool dialling = rc < 0;
     if (rc == -EPERM) {
       c->state = CLIENT_BROKEN; /* someone else listens there now */
       return rc;
@@ -463,10 +496,8 @@ static int reconnect_locked(struct shmv_client *c) {
         return rc;
       }
     }
-    if (proto_monotonic_ms() + delay > deadline) {
-      close_socket(c, CLIENT_BROKEN);
-      return -ENOTCONN;
-    }
+    if (proto_monotonic_ms() + delay > deadline)
+      return gave_up_locked(c, rc, dialling);
     struct timespec ts = { .tv_sec = delay / 1000, .tv_nsec = (long)(delay % 1000) * 1000000L };
     nanosleep(&ts, NULL);
     delay = delay * 2 > RECONNECT_DELAY_MAX_MS ? RECONNECT_DELAY_MAX_MS : delay * 2;
@@ -499,9 +530,11 @@ static int exchange_locked(struct shmv_client *c, struct proto_request *req,
     close(*fd);
     *fd = -1;
   }
+  /* When the daemon does not come back, why (gave_up_locked()) says more
+   * than the ECONNRESET that sent us here. */
   int again = reconnect_locked(c);
   if (again < 0)
-    return again == -EPERM ? again : rc; /* someone else listens there now */
+    return again;
   return exchange_once(c, req, resp, fd, &sent);
 }
 
@@ -601,8 +634,12 @@ void client_cache_put(struct shmv_client *c, const struct client_mapping *m) {
   }
   pthread_mutex_lock(&c->lock);
   /* An ephemeral segment goes with its last lease: a kept mapping of it
-   * could serve no later view, and would only hold its memory. */
-  if (c->state == CLIENT_CLOSED || c->cache_max == 0 || m->ephemeral) {
+   * could serve no later view, and would only hold its memory. A writable
+   * mapping is never kept: without a lease the daemon cannot see it, so a
+   * freeze would succeed while this process could still write (and a
+   * mapping of an O_RDWR descriptor stays writable whatever mprotect()
+   * says of it now). */
+  if (c->state == CLIENT_CLOSED || c->cache_max == 0 || m->ephemeral || m->writable) {
     victim.base = m->base;
     victim.len = m->maplen;
   } else {

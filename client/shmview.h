@@ -14,7 +14,8 @@
  *
  * Restarts: when shmviewd goes away, the next request reconnects (retrying
  * for up to 5 s: see shmv_connect_options) and re-registers every live view,
- * whose memory stays mapped throughout.
+ * whose memory stays mapped throughout. If the daemon does not come back in
+ * time the request fails with -ECONNREFUSED.
  *
  * Threads: a shmv_client may be used from several threads at once (requests
  * are serialised on its connection). A shmv_view is a small handle: use each
@@ -101,9 +102,12 @@ typedef struct shmv_connect_options {
   size_t size; /* sizeof(shmv_connect_options), set by the initialiser */
   /* How long a request keeps reconnecting to a daemon that went away
    * before it fails, in ms: -1 the default (5000), 0 never reconnect.
-   * $SHMVIEW_RECONNECT_MS, when set, overrides it. */
+   * $SHMVIEW_RECONNECT_MS, when set, overrides it. A daemon that does not
+   * come back in time fails the request with -ECONNREFUSED (its socket
+   * gone or left behind alike), or the code of the last attempt (-EACCES,
+   * -EPERM ...), and shmv_last_error() says how long it waited. */
   int64_t reconnect_ms;
-  /* Released mappings kept for the next view of the same pages (see
+  /* Released read-only mappings kept for the next view of the same pages (see
    * shmv_view_release): -1 the default (4), 0 none, at most
    * SHMV_MAP_CACHE_MAX. $SHMVIEW_MAP_CACHE, when set, overrides it. */
   int map_cache;
@@ -308,12 +312,14 @@ int shmv_view_slice(shmv_view *v, size_t start, size_t stop, shmv_view **out);
  * (like snprintf, so a short cap is detectable). */
 size_t shmv_view_tobytes(const shmv_view *v, void *dst, size_t cap);
 
-/* Release the handle; the lease goes with the last slice. The mapping may
- * be kept (up to four per client, until shmv_disconnect) for the next view
- * of the same pages, whose first touch through a new mapping is costly;
- * the map_cache connect option (or SHMVIEW_MAP_CACHE=0) turns that off.
- * A view of an ephemeral segment is always unmapped: its segment goes with
- * the last lease. In a forked child it only unmaps: the lease is the
+/* Release the handle; the lease goes with the last slice. A read-only
+ * view's mapping may be kept (up to four per client, until
+ * shmv_disconnect) for the next read-only view of the same pages, whose
+ * first touch through a new mapping is costly; the map_cache connect
+ * option (or SHMVIEW_MAP_CACHE=0) turns that off. A writable view is
+ * always unmapped (a kept writable mapping would outlive a shmv_freeze),
+ * and so is a view of an ephemeral segment: its segment goes with the last
+ * lease. In a forked child it only unmaps: the lease is the
  * parent's. */
 void shmv_view_release(shmv_view *v);
 

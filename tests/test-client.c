@@ -383,15 +383,16 @@ START_TEST(connect_bad_servers) {
   /* An answer to some other request. */
   FAILS(fake_connect(hello, hello_frame(hello, 99, 1)), -EPROTO);
 
-  /* A good hello, then the "daemon" hangs up: the next call reports the
-   * loss, later ones fail at once. */
+  /* A good hello, then the "daemon" hangs up and its socket is gone: the
+   * next call and later ones fail at once (reconnect_ms 0), as a connect
+   * with nobody listening does. */
   shmv_client *c;
   OK(fake_client(hello, hello_frame(hello, 1, 1), &c));
   ck_assert_ptr_nonnull(c);
   shmv_segment_info si;
-  FAILS(shmv_stat(c, "x", &si), -ECONNRESET);
-  FAILS(shmv_stat(c, "x", &si), -ENOTCONN);
-  FAILS(shmv_create(c, "x", 1, 0), -ENOTCONN);
+  FAILS(shmv_stat(c, "x", &si), -ECONNREFUSED);
+  FAILS(shmv_stat(c, "x", &si), -ECONNREFUSED);
+  FAILS(shmv_create(c, "x", 1, 0), -ECONNREFUSED);
   shmv_disconnect(c);
 }
 END_TEST
@@ -893,10 +894,11 @@ START_TEST(daemon_goes_away) {
   OK(shmv_view_open(c, "gone", 0, 4096, SHMV_WRITABLE, &v));
   ck_assert_int_eq(harness_daemon_stop(&daemon_), 0);
   shmv_segment_info si;
-  FAILS(shmv_stat(c, "gone", &si), -ECONNRESET);
-  FAILS(shmv_stat(c, "gone", &si), -ENOTCONN);
+  FAILS(shmv_stat(c, "gone", &si), -ECONNREFUSED);
+  ck_assert_ptr_nonnull(strstr(shmv_last_error(c), "went away"));
+  FAILS(shmv_stat(c, "gone", &si), -ECONNREFUSED);
   shmv_view *w = (shmv_view *)&w;
-  FAILS(shmv_view_open(c, "gone", 0, 1, 0, &w), -ENOTCONN);
+  FAILS(shmv_view_open(c, "gone", 0, 1, 0, &w), -ECONNREFUSED);
   ck_assert_ptr_null(w);
   /* The mapping is still memory. */
   ((unsigned char *)shmv_view_data(v))[4095] = 1;

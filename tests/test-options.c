@@ -93,13 +93,18 @@ static int mappings_of(const char *name) {
   return n;
 }
 
-/* Open and release a view of m; how many mappings of it stay. */
-static int kept_after_release(shmv_client *c) {
+/* Open and release a read-only view of name; how many mappings of it
+ * stay. */
+static int kept_after_release_of(shmv_client *c, const char *name) {
   shmv_view *v;
-  OK(shmv_view_open(c, "m", 0, 4096, 0, &v));
-  ck_assert_int_eq(mappings_of("m"), 1);
+  OK(shmv_view_open(c, name, 0, 4096, 0, &v));
+  ck_assert_int_eq(mappings_of(name), 1);
   shmv_view_release(v);
-  return mappings_of("m");
+  return mappings_of(name);
+}
+
+static int kept_after_release(shmv_client *c) {
+  return kept_after_release_of(c, "m");
 }
 
 START_TEST(map_cache_option) {
@@ -158,10 +163,62 @@ START_TEST(map_cache_skips_ephemeral) {
 }
 END_TEST
 
+/* Mappings of segment `name` in this process that may be written
+ * ("rw-s" in /proc/self/maps). */
+static int writable_mappings_of(const char *name) {
+  char want[256], line[1024];
+  snprintf(want, sizeof want, "/dev/shm/%s.%s", d.prefix, name);
+  FILE *f = fopen("/proc/self/maps", "r");
+  ck_assert_ptr_nonnull(f);
+  int n = 0;
+  while (fgets(line, sizeof line, f) != NULL)
+    if (strstr(line, want) != NULL && strstr(line, " rw") != NULL)
+      n++;
+  fclose(f);
+  return n;
+}
+
+/* Frozen means no process that only used libshmview can still write: a
+ * released writable view leaves no writable mapping behind for the
+ * owner's freeze to miss. Read-only views are still kept. */
+START_TEST(map_cache_keeps_no_writable) {
+  harness_daemon_start(&d, NULL);
+  shmv_client *c;
+  shmv_view *v;
+  unsetenv("SHMVIEW_MAP_CACHE");
+  OK(shmv_connect(d.socket, &c));
+  OK(shmv_create(c, "f", 4096, 0644));
+  OK(shmv_view_open(c, "f", 0, 4096, SHMV_WRITABLE, &v));
+  ck_assert_int_eq(writable_mappings_of("f"), 1);
+  memcpy(shmv_view_data(v), "before", 6);
+  shmv_view_release(v);
+  ck_assert_int_eq(writable_mappings_of("f"), 0);
+  ck_assert_int_eq(mappings_of("f"), 0);
+  OK(shmv_freeze(c, "f"));
+  ck_assert_int_eq(writable_mappings_of("f"), 0);
+  ck_assert_int_eq(shmv_view_open(c, "f", 0, 4096, SHMV_WRITABLE, &v), -EROFS);
+
+  /* What the cache is for still works: a read-only view's mapping is kept
+   * and serves the next one. */
+  ck_assert_int_eq(kept_after_release_of(c, "f"), 1);
+  ck_assert_int_eq(writable_mappings_of("f"), 0);
+  OK(shmv_view_open(c, "f", 0, 4096, 0, &v));
+  ck_assert_int_eq(mappings_of("f"), 1);
+  ck_assert_mem_eq(shmv_view_data(v), "before", 6);
+  shmv_view_release(v);
+  OK(shmv_unlink(c, "f"));
+  shmv_disconnect(c);
+  ck_assert_int_eq(mappings_of("f"), 0);
+  ck_assert_int_eq(harness_daemon_stop(&d), 0);
+}
+END_TEST
+
 START_TEST(reconnect_option) {
   /* With reconnect_ms 0 a vanished daemon fails the next request at once
    * (the default would retry for 5 s); the environment overrides a long
-   * one. A failure to override would show as a test timeout. */
+   * one. A failure to override would show as a test timeout. Nobody
+   * listens any more: ECONNREFUSED, as a first connect would say, and a
+   * sentence that says so. */
   harness_daemon_start(&d, NULL);
   shmv_client *a, *b;
   shmv_connect_options o = SHMV_CONNECT_OPTIONS_INIT;
@@ -173,12 +230,43 @@ START_TEST(reconnect_option) {
   unsetenv("SHMVIEW_RECONNECT_MS");
   ck_assert_int_eq(harness_daemon_stop(&d), 0);
   shmv_segment_info si;
-  int rc = shmv_stat(a, "x", &si);
-  ck_assert_msg(rc == -ECONNRESET || rc == -ENOTCONN, "stat = %d", rc);
-  rc = shmv_stat(b, "x", &si);
-  ck_assert_msg(rc == -ECONNRESET || rc == -ENOTCONN, "stat = %d", rc);
+  ck_assert_int_eq(shmv_stat(a, "x", &si), -ECONNREFUSED);
+  ck_assert_ptr_nonnull(strstr(shmv_last_error(a), d.socket));
+  ck_assert_ptr_nonnull(strstr(shmv_last_error(a), "reconnect_ms is 0"));
+  ck_assert_int_eq(shmv_stat(b, "x", &si), -ECONNREFUSED);
+  ck_assert_int_eq(shmv_stat(b, "x", &si), -ECONNREFUSED); /* and again */
   shmv_disconnect(a);
   shmv_disconnect(b);
+}
+END_TEST
+
+/* With a reconnect_ms to wait, a daemon that does not come back fails
+ * the request with ECONNREFUSED after it (not the ECONNRESET of the lost
+ * exchange), whether its socket was removed (a clean stop) or left behind
+ * (kill -9), and the sentence says how long the client waited. */
+START_TEST(reconnect_gives_up) {
+  shmv_client *c;
+  shmv_segment_info si;
+  shmv_connect_options o = SHMV_CONNECT_OPTIONS_INIT;
+  o.reconnect_ms = 200;
+  unsetenv("SHMVIEW_RECONNECT_MS");
+  for (int killed = 0; killed < 2; killed++) {
+    harness_daemon_start(&d, NULL);
+    OK(shmv_connect_with(d.socket, &o, &c));
+    OK(shmv_create(c, "r", 4096, 0));
+    if (killed) {
+      harness_daemon_kill(&d);
+      ck_assert_int_eq(access(d.socket, F_OK), 0); /* left behind */
+    } else {
+      ck_assert_int_eq(harness_daemon_stop(&d), 0);
+    }
+    ck_assert_int_eq(shmv_stat(c, "r", &si), -ECONNREFUSED);
+    ck_assert_ptr_nonnull(strstr(shmv_last_error(c), "did not come back within 200 ms"));
+    ck_assert_int_eq(shmv_create(c, "r2", 4096, 0), -ECONNREFUSED);
+    shmv_disconnect(c);
+    if (killed)
+      (void)harness_daemon_stop(&d); /* its objects and directory */
+  }
 }
 END_TEST
 
@@ -284,7 +372,9 @@ int main(void) {
   tcase_add_test(t, options_checked);
   tcase_add_test(t, map_cache_option);
   tcase_add_test(t, map_cache_skips_ephemeral);
+  tcase_add_test(t, map_cache_keeps_no_writable);
   tcase_add_test(t, reconnect_option);
+  tcase_add_test(t, reconnect_gives_up);
   tcase_add_test(t, structs_at_callers_size);
   suite_add_tcase(s, t);
   return harness_main(s);

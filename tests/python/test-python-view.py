@@ -217,6 +217,36 @@ class TestClient(Base):
         with self.assertRaises(OSError):
             shmview.connect(os.path.join(H.daemon.dir, "nothing-here.sock"))
 
+    def test_daemon_gone_for_good(self):
+        # docs/python.md: a call waits reconnect_ms for a daemon that went
+        # away, then raises ConnectionRefusedError, whether the daemon
+        # removed its socket (a clean stop) or left it behind (kill -9).
+        for how in ("stop", "kill"):
+            with self.subTest(how=how):
+                d = H.Daemon()
+                try:
+                    c = shmview.connect(d.socket, reconnect_ms=200)
+                    name = fresh()
+                    c.create(name, 4096)
+                    getattr(d, how)()
+                    with self.assertRaises(ConnectionRefusedError) as cm:
+                        c.stat(name)
+                    self.assertIn("did not come back within 200 ms", str(cm.exception))
+                    with self.assertRaises(ConnectionRefusedError):
+                        c.list()  # and every call after it
+                    c.close()
+                finally:
+                    d.cleanup()
+
+    def test_reconnect_ms_checked(self):
+        with self.assertRaises(ValueError):
+            shmview.connect(H.daemon.socket, reconnect_ms=-1)
+        with self.assertRaises(TypeError):
+            shmview.connect(H.daemon.socket, reconnect_ms="5")
+        with self.assertRaises(TypeError):
+            shmview.connect(H.daemon.socket, 200)  # keyword only
+        shmview.connect(H.daemon.socket, reconnect_ms=0).close()
+
 
 class TestView(Base):
     def test_buffer_protocol_and_sequence(self):

@@ -133,6 +133,7 @@ typedef struct {
   PyObject_HEAD shmv_client *c; /* NULL: not connected (closed, or a fresh child) */
   pid_t pid;                    /* the process that owns c */
   PyObject *path;               /* str or None: what connect() was given */
+  long long reconnect_ms;       /* what connect() was given; -1: the library's default */
   unsigned busy;                /* calls in progress with the GIL released */
   int closed;                   /* close() was called */
   PyObject *weakrefs;
@@ -151,7 +152,13 @@ static int client_connect(ClientObject *self) {
     if (path == NULL)
       return -1;
   }
+#ifdef SHMV_CONNECT_OPTIONS_INIT
+  shmv_connect_options o = SHMV_CONNECT_OPTIONS_INIT;
+  o.reconnect_ms = self->reconnect_ms;
+  UNBLOCKED(rc = shmv_connect_with(path, &o, &c));
+#else
   UNBLOCKED(rc = shmv_connect(path, &c));
+#endif
   if (rc < 0) {
     /* OSError(errno, ...) picks ConnectionRefusedError, FileNotFoundError... */
     char def[512];
@@ -215,10 +222,11 @@ static void client_leave(ClientObject *self) {
   }
 }
 
-static PyObject *client_new_from_path(PyObject *path) {
+static PyObject *client_new_from_path(PyObject *path, long long reconnect_ms) {
   ClientObject *self = PyObject_New(ClientObject, &ClientType);
   if (self == NULL)
     return NULL;
+  self->reconnect_ms = reconnect_ms;
   self->c = NULL;
   self->pid = 0;
   self->busy = 0;
@@ -898,7 +906,7 @@ static PyObject *get_default_client(void) {
   if (default_client != NULL && ((ClientObject *)default_client)->closed)
     Py_CLEAR(default_client);
   if (default_client == NULL)
-    default_client = client_new_from_path(Py_None);
+    default_client = client_new_from_path(Py_None, -1);
   return default_client; /* borrowed */
 }
 
@@ -1793,10 +1801,26 @@ static PyTypeObject ClientType = {
 /* ---- module -------------------------------------------------------------- */
 
 static PyObject *mod_connect(PyObject *mod, PyObject *args, PyObject *kw) {
-  static char *kwlist[] = { "socket_path", NULL };
-  PyObject *path = Py_None;
-  if (!PyArg_ParseTupleAndKeywords(args, kw, "|O:connect", kwlist, &path))
+  static char *kwlist[] = { "socket_path", "reconnect_ms", NULL };
+  PyObject *path = Py_None, *reconnect_obj = Py_None;
+  long long reconnect_ms = -1;
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "|O$O:connect", kwlist, &path, &reconnect_obj))
     return NULL;
+  if (reconnect_obj != Py_None) {
+#ifdef SHMV_CONNECT_OPTIONS_INIT
+    reconnect_ms = PyLong_AsLongLong(reconnect_obj);
+    if (reconnect_ms == -1 && PyErr_Occurred())
+      return NULL;
+    if (reconnect_ms < 0) {
+      PyErr_SetString(PyExc_ValueError, "reconnect_ms must be >= 0 (or None: the default)");
+      return NULL;
+    }
+#else
+    PyErr_SetString(PyExc_NotImplementedError,
+                    "reconnect_ms: this libshmview has no connect options");
+    return NULL;
+#endif
+  }
   if (path != Py_None) {
     path = PyOS_FSPath(path);
     if (path == NULL)
@@ -1812,7 +1836,7 @@ static PyObject *mod_connect(PyObject *mod, PyObject *args, PyObject *kw) {
   } else {
     Py_INCREF(path);
   }
-  PyObject *c = client_new_from_path(path);
+  PyObject *c = client_new_from_path(path, reconnect_ms);
   Py_DECREF(path);
   return c;
 }
@@ -1847,10 +1871,12 @@ static PyObject *mod_features(PyObject *mod, PyObject *unused) {
 
 static PyMethodDef module_methods[] = {
   { "connect", (PyCFunction)(void (*)(void))mod_connect, METH_VARARGS | METH_KEYWORDS,
-    "connect(socket_path=None)\n--\n\n"
+    "connect(socket_path=None, *, reconnect_ms=None)\n--\n\n"
     "Connect to shmviewd. socket_path None resolves it as libshmview does: $SHMVIEW_SOCKET,\n"
     "else /run/shmview/shmview.sock for root, else $XDG_RUNTIME_DIR/shmview.sock, else\n"
-    "/tmp/shmview-$UID/shmview.sock." },
+    "/tmp/shmview-$UID/shmview.sock. When the daemon goes away, a call waits up to\n"
+    "reconnect_ms for it to come back (None: 5000, or $SHMVIEW_RECONNECT_MS, which\n"
+    "overrides it; 0: not at all), then raises ConnectionRefusedError." },
   { "default_client", (PyCFunction)mod_default_client, METH_NOARGS,
     "default_client()\n--\n\n"
     "The module's Client on the default socket (what View() and SharedMemory use), made on\n"
