@@ -59,7 +59,6 @@ struct cached_map {
   uint64_t start; /* file offset of base, page-aligned */
   dev_t dev;      /* the shm object (st_dev, st_ino) */
   ino_t ino;
-  bool writable; /* PROT_WRITE: never serves a read-only view */
   uint64_t used; /* for least-recently-used eviction */
 };
 
@@ -167,10 +166,11 @@ int client_request_gen(struct shmv_client *c, struct proto_request *req,
 void client_mapping_add(struct shmv_client *c, struct client_mapping *m);
 void client_mapping_release(struct shmv_client *c, struct client_mapping *m);
 
-/* A cached mapping of the object (dev, ino) covering [start, start+len)
- * with the same protection, taken out of the cache; NULL if none. */
+/* A cached (read-only: writable mappings are never kept) mapping of the
+ * object (dev, ino) covering [start, start+len), taken out of the cache;
+ * false if none. */
 bool client_cache_take(struct shmv_client *c, dev_t dev, ino_t ino, uint64_t start, size_t len,
-                       bool writable, struct cached_map *out);
+                       struct cached_map *out);
 /* Keep m's mapping for later (evicting the least recently used one), or
  * unmap it if the client is closed. */
 void client_cache_put(struct shmv_client *c, const struct client_mapping *m);

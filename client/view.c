@@ -26,16 +26,16 @@ static size_t page_size(void) {
   return p;
 }
 
-/* SHMV_PREFAULT on a cached mapping: its pages may have been dropped from
- * it (never touched, or reclaimed). Best effort: kernels before 5.14 lack
- * MADV_POPULATE_*, and the pages then fault in at first touch as usual. */
-static void prefault_pages(void *addr, size_t len, bool writable) {
-#if defined(MADV_POPULATE_READ) && defined(MADV_POPULATE_WRITE)
-  (void)madvise(addr, len, writable ? MADV_POPULATE_WRITE : MADV_POPULATE_READ);
+/* SHMV_PREFAULT on a cached (read-only) mapping: its pages may have been
+ * dropped from it (never touched, or reclaimed). Best effort: kernels
+ * before 5.14 lack MADV_POPULATE_READ, and the pages then fault in at
+ * first touch as usual. */
+static void prefault_pages(void *addr, size_t len) {
+#ifdef MADV_POPULATE_READ
+  (void)madvise(addr, len, MADV_POPULATE_READ);
 #else
   (void)addr;
   (void)len;
-  (void)writable;
 #endif
 }
 
@@ -106,12 +106,12 @@ static int view_request(shmv_client *c, struct proto_request *req, bool prefault
     /* The daemon checked the window against the segment as it is now, so
      * pages of a cached mapping inside it are valid even if the segment
      * shrank since that mapping was made. */
-    if (client_cache_take(c, st.st_dev, st.st_ino, start, maplen, writable, &hit)) {
+    if (!writable && client_cache_take(c, st.st_dev, st.st_ino, start, maplen, &hit)) {
       m->base = hit.base;
       m->maplen = hit.len;
       m->map_start = hit.start;
       if (prefault)
-        prefault_pages((char *)m->base + (start - m->map_start), maplen, writable);
+        prefault_pages((char *)m->base + (start - m->map_start), maplen);
     } else {
       int mflags = MAP_SHARED | (prefault ? MAP_POPULATE : 0);
       void *base = mmap(NULL, maplen, prot, mflags, fd, (off_t)start);
