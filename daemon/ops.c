@@ -422,14 +422,36 @@ static void op_create_open(struct op_ctx *x) {
   }
 }
 
-void ops_lease_end(struct daemon *d, struct lease *l, const char *why) {
-  struct segment *s = l->seg;
-
-  segment_ref(s); /* reap() looks at it after the lease is gone */
-  lease_remove(&d->leases, &d->reg, l);
+/* Views of s have just ended (a lease, or what was kept for a process
+ * across a restart): the ephemeral rule, the same for every way a view
+ * ends. The caller took a reference on s so that it is still here; it is
+ * dropped. why NULL (the daemon is stopping): s stays for the next one. */
+static void views_ended(struct daemon *d, struct segment *s, const char *why) {
   if (why != NULL)
     reap(d, s, why);
   segment_unref(&d->reg, s);
+}
+
+void ops_lease_end(struct daemon *d, struct lease *l, const char *why) {
+  struct segment *s = l->seg;
+
+  segment_ref(s);
+  lease_remove(&d->leases, &d->reg, l);
+  views_ended(d, s, why);
+}
+
+void ops_kept_end(struct daemon *d, pid_t pid, uint64_t start, const char *why) {
+  struct hold *h, *next;
+
+  for (h = lease_kept_first(&d->leases, pid, start); h != NULL; h = next) {
+    struct segment *s = h->seg;
+
+    /* Found first: removing s below frees only s's holds. */
+    next = lease_kept_next(&d->leases, h);
+    segment_ref(s);
+    lease_kept_drop(&d->leases, &d->reg, h);
+    views_ended(d, s, why);
+  }
 }
 
 static void op_release(struct op_ctx *x) {
