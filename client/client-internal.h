@@ -90,6 +90,10 @@ struct shmv_client {
   int reply_code; /* negative; 0: no sentence */
   char reply_msg[CLIENT_MSG_MAX];
   struct client_mapping *mappings; /* live ones, to re-register */
+  /* Views released when the daemon could not be told (its connection was
+   * gone): a restarted daemon keeps them for this process until told, so
+   * the next reconnection takes each lease again and releases it. */
+  struct client_lost *lost;
   enum client_state state;
   uint64_t next_id;        /* request ids, increasing */
   size_t frame_max;        /* the daemon's, from hello */
@@ -97,6 +101,11 @@ struct shmv_client {
   char server[32];         /* the daemon's version string */
   struct proto_reader reader;
   msgpack_sbuffer out; /* the request being encoded: its memory kept for the next */
+};
+
+struct client_lost {
+  struct client_lost *next;
+  char name[SHMV_NAME_MAX + 1];
 };
 
 /* The shared part of a view: one mmap and one daemon lease. */
