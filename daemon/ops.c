@@ -25,9 +25,12 @@
  * recorded is refused.
  *
  * Ephemeral segments are removed by the daemon when their last view ends,
- * however it ends (release, disconnect, kill -9); one never viewed goes
- * when its creator's connection does. After a restart, one nobody views
- * again by the end of the grace period goes then.
+ * however it ends (release, disconnect, kill -9, or, for a view kept
+ * across a restart, its process's exit), once the creator's connection has
+ * opened a view of it; until then others' views never end it, and it goes
+ * when the creator's connection ends (at once if nobody views it, else
+ * with the last view). After a restart, one nobody views again by the end
+ * of the grace period goes then.
  */
 #include "config.h"
 
@@ -112,7 +115,9 @@ static void segment_to_proto(const struct segment *s, struct proto_segment *out)
   out->frozen = s->frozen;
 }
 
-/* An ephemeral segment is no longer its creator's to remove. */
+/* An ephemeral segment is no longer its creator's to remove: the creator's
+ * connection opened a view of it, or ended (settled, it goes with its last
+ * view). Until then views of it by others never end it. */
 static void settle(struct segment *s) {
   if (s->creator != NULL) {
     LIST_REMOVE(s, pending);
@@ -372,7 +377,11 @@ static int open_view(struct op_ctx *x, struct segment *s, uint64_t offset, uint6
     fail_unrecorded(x, rc, "the view");
     return -1;
   }
-  settle(s);
+  /* Only its creator's first view hands an ephemeral segment to the last
+   * view rule: another uid's view and release must not end it (and free
+   * its name) before the creator has opened it. */
+  if (s->creator == x->p)
+    settle(s);
   memcpy(v->name, s->name, sizeof v->name);
   v->offset = offset;
   v->length = length;
