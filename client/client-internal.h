@@ -121,6 +121,7 @@ struct client_mapping {
   uint64_t offset, length; /* the leased window */
   bool writable;
   bool ephemeral; /* its segment goes with the last lease: never cached */
+  bool own;       /* opened with SHMV_OWN: re-registered only on its owner's segment */
   char name[SHMV_NAME_MAX + 1];
   struct shmv_client *conn;           /* a reference */
   struct client_mapping *prev, *next; /* conn->mappings, under conn->lock */

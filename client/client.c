@@ -302,7 +302,9 @@ static int reregister_locked(struct shmv_client *c, struct client_mapping *m) {
   req.offset = m->offset;
   req.length = m->length;
   req.writable = m->writable;
-  req.fields = PROTO_F_NAME | PROTO_F_OFFSET | PROTO_F_LENGTH | PROTO_F_WRITABLE;
+  req.own = m->own;
+  req.fields = PROTO_F_NAME | PROTO_F_OFFSET | PROTO_F_LENGTH | PROTO_F_WRITABLE |
+               (m->own ? PROTO_F_OWN : 0);
   int rc = exchange_once(c, &req, &resp, &fd, &sent);
   if (fd >= 0)
     close(fd); /* the old mapping is still good: we only want the lease */

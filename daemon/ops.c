@@ -389,6 +389,8 @@ static int open_view(struct op_ctx *x, struct segment *s, uint64_t offset, uint6
   v->lease = l->id;
   v->writable = writable;
   v->ephemeral = s->ephemeral;
+  v->uid = (uint32_t)s->uid;
+  v->gid = (uint32_t)s->gid;
   *x->fd_out = fd;
   return 0;
 }
@@ -399,6 +401,14 @@ static void op_open(struct op_ctx *x) {
 
   if (s == NULL)
     return;
+  /* Names are shared, as in /tmp: a caller that means its own segment
+   * (one it created) asks for that, and another's is refused here, before
+   * any descriptor exists. Root too: it is the one being fooled. */
+  if (req->own && s->uid != x->p->uid) {
+    fail(x, EPERM, "segment '%s' is owned by uid %u, not you (uid %u)", s->name, (unsigned)s->uid,
+         (unsigned)x->p->uid);
+    return;
+  }
   if (!may_access(x->p, s, req->writable ? 6 : 4)) {
     fail(x, EACCES, "no %s permission on segment '%s'", req->writable ? "write" : "read", s->name);
     return;
