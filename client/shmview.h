@@ -177,11 +177,11 @@ int shmv_create(shmv_client *c, const char *name, size_t size, unsigned mode);
 #define SHMV_CREATE_EPHEMERAL 0x1u
 
 /* shmv_create with flags (0: the same as shmv_create). SHMV_CREATE_EPHEMERAL:
- * once the creating connection has opened a view of it, the daemon removes
- * the segment when its last view anywhere ends (release, disconnect or
- * death of the holder); others' views before that never end it; if the
- * creating connection ends first, it goes at once if nobody views it, else
- * with the last view. Open it later with SHMV_OWN: after it is gone (or a
+ * once its creator (this connection, or any of the same uid) has opened a
+ * view of it, the daemon removes the segment when its last view anywhere
+ * ends (release, disconnect or death of the holder); other uids' views
+ * before that never end it; if the creating connection ends first, it
+ * goes at once if nobody views it, else with the last view. Open it later with SHMV_OWN: after it is gone (or a
  * daemon restart's grace period removed it) its name is anyone's. Unknown
  * flags: -EINVAL. A daemon too old to know a flag: -EOPNOTSUPP (the
  * segment it made is removed again). */

@@ -26,10 +26,10 @@
  *
  * Ephemeral segments are removed by the daemon when their last view ends,
  * however it ends (release, disconnect, kill -9, or, for a view kept
- * across a restart, its process's exit), once the creator's connection has
- * opened a view of it; until then others' views never end it, and it goes
- * when the creator's connection ends (at once if nobody views it, else
- * with the last view). After a restart, one nobody views again by the end
+ * across a restart, its process's exit), once its creator (the creating
+ * connection, or another of the same uid) has opened a view of it; until
+ * then other uids' views never end it, and it goes when the creating
+ * connection ends (at once if nobody views it, else with the last view). After a restart, one nobody views again by the end
  * of the grace period goes then.
  */
 #include "config.h"
@@ -115,9 +115,9 @@ static void segment_to_proto(const struct segment *s, struct proto_segment *out)
   out->frozen = s->frozen;
 }
 
-/* An ephemeral segment is no longer its creator's to remove: the creator's
- * connection opened a view of it, or ended (settled, it goes with its last
- * view). Until then views of it by others never end it. */
+/* An ephemeral segment is no longer its creator's to remove: its creator
+ * opened a view of it, or the creating connection ended (settled, it goes
+ * with its last view). Until then other uids' views never end it. */
 static void settle(struct segment *s) {
   if (s->creator != NULL) {
     LIST_REMOVE(s, pending);
@@ -379,8 +379,10 @@ static int open_view(struct op_ctx *x, struct segment *s, uint64_t offset, uint6
   }
   /* Only its creator's first view hands an ephemeral segment to the last
    * view rule: another uid's view and release must not end it (and free
-   * its name) before the creator has opened it. */
-  if (s->creator == x->p)
+   * its name) before the creator has opened it. Any connection of the
+   * creating uid counts (a process that hands the segment to its workers):
+   * that uid may remove it anyway. */
+  if (s->creator == x->p || x->p->uid == s->uid)
     settle(s);
   memcpy(v->name, s->name, sizeof v->name);
   v->offset = offset;
