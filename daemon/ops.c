@@ -29,8 +29,9 @@
  * across a restart, its process's exit), once its creator (the creating
  * connection, or another of the same uid) has opened a view of it; until
  * then other uids' views never end it, and it goes when the creating
- * connection ends (at once if nobody views it, else with the last view). After a restart, one nobody views again by the end
- * of the grace period goes then.
+ * connection ends (at once if nobody views it, else with the last view).
+ * After a restart, one nobody views again by the end of the grace period
+ * goes then. views_ended() applies the rule for every way a view ends.
  */
 #include "config.h"
 
