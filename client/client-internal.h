@@ -89,6 +89,10 @@ struct shmv_client {
   int reply_code; /* negative; 0: no sentence */
   char reply_msg[CLIENT_MSG_MAX];
   struct client_mapping *mappings; /* live ones, to re-register */
+  /* Views released when the daemon could not be told (its connection was
+   * gone): a restarted daemon keeps them for this process until told, so
+   * the next reconnection takes each lease again and releases it. */
+  struct client_lost *lost;
   enum client_state state;
   uint64_t next_id;        /* request ids, increasing */
   size_t frame_max;        /* the daemon's, from hello */
@@ -96,6 +100,11 @@ struct shmv_client {
   char server[32];         /* the daemon's version string */
   struct proto_reader reader;
   msgpack_sbuffer out; /* the request being encoded: its memory kept for the next */
+};
+
+struct client_lost {
+  struct client_lost *next;
+  char name[SHMV_NAME_MAX + 1];
 };
 
 /* The shared part of a view: one mmap and one daemon lease. */
@@ -111,6 +120,7 @@ struct client_mapping {
   uint64_t offset, length; /* the leased window */
   bool writable;
   bool ephemeral; /* its segment goes with the last lease: never cached */
+  bool own;       /* opened with SHMV_OWN: re-registered only on its owner's segment */
   char name[SHMV_NAME_MAX + 1];
   struct shmv_client *conn;           /* a reference */
   struct client_mapping *prev, *next; /* conn->mappings, under conn->lock */

@@ -59,6 +59,11 @@ void client_unref(struct shmv_client *c) {
   if (c->pending_fd >= 0)
     close(c->pending_fd);
   client_cache_clear_locked(c);
+  while (c->lost != NULL) {
+    struct client_lost *l = c->lost;
+    c->lost = l->next;
+    free(l);
+  }
   proto_reader_free(&c->reader);
   msgpack_sbuffer_destroy(&c->out);
   /* In a forked child the mutex may be a copy of one another thread of
@@ -297,7 +302,9 @@ static int reregister_locked(struct shmv_client *c, struct client_mapping *m) {
   req.offset = m->offset;
   req.length = m->length;
   req.writable = m->writable;
-  req.fields = PROTO_F_NAME | PROTO_F_OFFSET | PROTO_F_LENGTH | PROTO_F_WRITABLE;
+  req.own = m->own;
+  req.fields = PROTO_F_NAME | PROTO_F_OFFSET | PROTO_F_LENGTH | PROTO_F_WRITABLE |
+               (m->own ? PROTO_F_OWN : 0);
   int rc = exchange_once(c, &req, &resp, &fd, &sent);
   if (fd >= 0)
     close(fd); /* the old mapping is still good: we only want the lease */
@@ -308,6 +315,35 @@ static int reregister_locked(struct shmv_client *c, struct client_mapping *m) {
     return 0;
   }
   m->generation = 0;
+  return c->state == CLIENT_OPEN ? 0 : rc;
+}
+
+/* Tell the daemon of a view released while it could not be told: a
+ * lease of the segment (an empty window) replaces what a restarted daemon
+ * kept for this process, and releasing it ends that as any release does
+ * (an ephemeral segment's last view goes). Refused (the segment is gone):
+ * nothing was kept. Returns < 0 only when the connection failed. Lock
+ * held. */
+static int tell_lost_locked(struct shmv_client *c, const struct client_lost *l) {
+  struct proto_request req;
+  struct proto_response resp;
+  bool sent;
+  int fd = -1;
+
+  memset(&req, 0, sizeof req);
+  req.op = PROTO_OP_OPEN;
+  memcpy(req.name, l->name, sizeof req.name);
+  req.offset = 0;
+  req.length = 0;
+  req.fields = PROTO_F_NAME | PROTO_F_OFFSET | PROTO_F_LENGTH;
+  int rc = exchange_once(c, &req, &resp, &fd, &sent);
+  if (fd >= 0)
+    close(fd);
+  if (rc == 0) {
+    uint64_t lease = resp.u.view.lease;
+    proto_response_free(&resp);
+    return send_release_locked(c, lease);
+  }
   return c->state == CLIENT_OPEN ? 0 : rc;
 }
 
@@ -489,6 +525,11 @@ static int reconnect_locked(struct shmv_client *c) {
       rc = hello_locked(c);
       for (struct client_mapping *m = c->mappings; rc == 0 && m != NULL; m = m->next)
         rc = reregister_locked(c, m);
+      while (rc == 0 && c->lost != NULL && (rc = tell_lost_locked(c, c->lost)) == 0) {
+        struct client_lost *l = c->lost;
+        c->lost = l->next;
+        free(l);
+      }
       if (rc == 0)
         return 0;
       if (rc == -EPROTONOSUPPORT) {
@@ -604,8 +645,21 @@ void client_mapping_release(struct shmv_client *c, struct client_mapping *m) {
   m->prev = m->next = NULL;
   /* A lease of an older connection died with it. Its answer does not
    * matter either way, and a failure here is found by the next request. */
-  if (c->state == CLIENT_OPEN && m->generation == c->generation && m->generation != 0)
-    send_release_locked(c, m->lease);
+  bool current = m->generation == c->generation && m->generation != 0;
+  if (current && c->state == CLIENT_OPEN && send_release_locked(c, m->lease) == 0)
+    current = false;
+  /* This connection's lease, and the daemon could not be told: if it
+   * restarted, it still counts the view for this process. */
+  for (struct client_lost *l = c->lost; current && l != NULL; l = l->next)
+    current = strcmp(l->name, m->name) != 0; /* one lease ends all it kept */
+  if (current && c->state != CLIENT_CLOSED) {
+    struct client_lost *l = malloc(sizeof *l);
+    if (l != NULL) {
+      memcpy(l->name, m->name, sizeof l->name);
+      l->next = c->lost;
+      c->lost = l;
+    }
+  }
   pthread_mutex_unlock(&c->lock);
 }
 

@@ -70,6 +70,16 @@ unsigned shmv_version_number(void);
  * first writes from 1 MiB); not for read-only ones, whose read faults
  * already map pages in batches (docs/dataplane.md, docs/benchmarks.md). */
 #define SHMV_PREFAULT 0x100 /* apart from every create flag: shmv_view_create takes both */
+/* Open the segment only if it is the caller's own: one whose owner is the
+ * uid this client connected as (root included: root is refused another
+ * uid's segment too). Segment names are shared by every user, as /tmp's
+ * are, and an ephemeral segment's name is free again once it is removed:
+ * a caller that created a segment and opens it later by name passes this,
+ * as O_EXCL/O_NOFOLLOW protect a file, and gets -EPERM if the name is now
+ * another user's. The daemon checks it before handing out any descriptor;
+ * a daemon too old to check: -EOPNOTSUPP. shmv_view_create accepts it (its
+ * segment is always the caller's). */
+#define SHMV_OWN 0x200
 
 /* Longest text form of a descriptor, with its terminating NUL:
  * NAME ':' OFFSET ':' LENGTH ':rw' */
@@ -176,10 +186,14 @@ int shmv_create(shmv_client *c, const char *name, size_t size, unsigned mode);
 #define SHMV_CREATE_EPHEMERAL 0x1u
 
 /* shmv_create with flags (0: the same as shmv_create). SHMV_CREATE_EPHEMERAL:
- * the daemon removes the segment when its last view anywhere ends (release,
- * disconnect or death of the holder), or, if no view was ever opened, when
- * the creating connection ends. Unknown flags: -EINVAL. A daemon too old to
- * know a flag: -EOPNOTSUPP (the segment it made is removed again). */
+ * once its creator (this connection, or any of the same uid) has opened a
+ * view of it, the daemon removes the segment when its last view anywhere
+ * ends (release, disconnect or death of the holder); other uids' views
+ * before that never end it; if the creating connection ends first, it
+ * goes at once if nobody views it, else with the last view. Open it later with SHMV_OWN: after it is gone (or a
+ * daemon restart's grace period removed it) its name is anyone's. Unknown
+ * flags: -EINVAL. A daemon too old to know a flag: -EOPNOTSUPP (the
+ * segment it made is removed again). */
 int shmv_create_flags(shmv_client *c, const char *name, size_t size, unsigned mode, unsigned flags);
 
 /* Remove the name at once. Views already open stay valid; the memory is
@@ -282,7 +296,8 @@ typedef struct shmv_view shmv_view;
 
 /* Open a view of [offset, offset+length) of a segment (length SHMV_TO_END:
  * to the end) and map it. flags: SHMV_WRITABLE asks for a writable view,
- * SHMV_PREFAULT maps its pages at once (other bits: -EINVAL); a
+ * SHMV_PREFAULT maps its pages at once, SHMV_OWN refuses (-EPERM) a
+ * segment another uid owns (other bits: -EINVAL); a
  * read-only view is backed by an O_RDONLY descriptor, so the kernel refuses
  * writes (SIGSEGV) and PROT_WRITE. -ERANGE if the window is outside the
  * segment, -EACCES without permission, -ENOENT if there is no such segment.

@@ -78,6 +78,12 @@ static int view_request(shmv_client *c, struct proto_request *req, bool prefault
     rc = -EPROTO;
     goto fail_lease;
   }
+  /* A daemon that names no owner did not know `own` either: it did not
+   * check, and this cannot. */
+  if (req->own && pv.uid == PROTO_OWNER_UNKNOWN) {
+    rc = -EOPNOTSUPP;
+    goto fail_lease;
+  }
 
   m->lease = pv.lease;
   m->generation = generation;
@@ -85,6 +91,7 @@ static int view_request(shmv_client *c, struct proto_request *req, bool prefault
   m->length = pv.length;
   m->writable = writable;
   m->ephemeral = pv.ephemeral;
+  m->own = req->own;
   memcpy(m->name, name, strlen(name) + 1);
   atomic_init(&m->refs, 1);
   v->offset = offset;
@@ -151,7 +158,7 @@ static int view_open(shmv_client *c, const char *name, size_t offset, size_t len
   if (!out)
     return -EINVAL;
   *out = NULL;
-  if (!c || (flags & ~(SHMV_WRITABLE | SHMV_PREFAULT)) != 0)
+  if (!c || (flags & ~(SHMV_WRITABLE | SHMV_PREFAULT | SHMV_OWN)) != 0)
     return -EINVAL;
   if (shmv_name_check(name) < 0)
     return -EINVAL;
@@ -166,18 +173,22 @@ static int view_open(shmv_client *c, const char *name, size_t offset, size_t len
   req.offset = (uint64_t)offset;
   req.length = to_end ? PROTO_TO_END : (uint64_t)length;
   req.writable = (flags & SHMV_WRITABLE) != 0;
-  req.fields = PROTO_F_NAME | PROTO_F_OFFSET | PROTO_F_LENGTH | PROTO_F_WRITABLE;
+  req.own = (flags & SHMV_OWN) != 0;
+  req.fields = PROTO_F_NAME | PROTO_F_OFFSET | PROTO_F_LENGTH | PROTO_F_WRITABLE |
+               (req.own ? PROTO_F_OWN : 0);
   return view_request(c, &req, (flags & SHMV_PREFAULT) != 0, out);
 }
 
-_Static_assert((SHMV_PREFAULT & PROTO_CREATE_KNOWN) == 0, "one flags argument carries both");
+_Static_assert(((SHMV_PREFAULT | SHMV_OWN) & PROTO_CREATE_KNOWN) == 0,
+               "one flags argument carries both");
 
 static int view_create(shmv_client *c, const char *name, size_t size, unsigned mode, unsigned flags,
                        shmv_view **out) {
   if (!out)
     return -EINVAL;
   *out = NULL;
-  if (!c || (flags & ~(PROTO_CREATE_KNOWN | (unsigned)SHMV_PREFAULT)) != 0)
+  /* SHMV_OWN is allowed and always true here: the segment is new. */
+  if (!c || (flags & ~(PROTO_CREATE_KNOWN | (unsigned)SHMV_PREFAULT | (unsigned)SHMV_OWN)) != 0)
     return -EINVAL;
   if (shmv_name_check(name) < 0)
     return -EINVAL;
@@ -198,7 +209,8 @@ static int view_create(shmv_client *c, const char *name, size_t size, unsigned m
   int rc = view_request(c, &req, prefault, out);
   if (rc != -EOPNOTSUPP)
     return rc;
-  /* A daemon from before create_open: the same in two round trips. */
+  /* A daemon from before create_open: the same in two round trips (it
+   * knows no SHMV_OWN either). */
   if ((rc = shmv_create_flags(c, name, size, mode, flags & PROTO_CREATE_KNOWN)) < 0)
     return rc;
   rc = view_open(c, name, 0, SHMV_TO_END, SHMV_WRITABLE | (prefault ? SHMV_PREFAULT : 0), out);

@@ -31,6 +31,7 @@
 
 #include "holders.h"
 #include "log.h"
+#include "ops.h"
 #include "state.h"
 
 #ifndef SYS_pidfd_open
@@ -87,7 +88,7 @@ static void holder_gone(struct watch *w) {
   struct daemon *d = w->hs->d;
 
   log_info("process %d, which held views before the restart, exited; releasing them", (int)w->pid);
-  lease_kept_drop(&d->leases, &d->reg, w->pid, w->start);
+  ops_kept_end(d, w->pid, w->start, "its last view's process exited");
   watch_end(w);
 }
 
@@ -161,7 +162,7 @@ static bool watch_holder(struct holders *hs, pid_t pid, uint64_t start) {
   if (fd < 0) {
     log_info("process %d, which held views before the restart, is gone (%s); releasing them",
              (int)pid, strerror(errno));
-    lease_kept_drop(&d->leases, &d->reg, pid, start);
+    ops_kept_end(d, pid, start, "its last view's process is gone");
     return false;
   }
   /* Read after pidfd_open: if the start time matches now, the pidfd is of
@@ -172,7 +173,7 @@ static bool watch_holder(struct holders *hs, pid_t pid, uint64_t start) {
              "releasing them",
              (int)pid);
     close(fd);
-    lease_kept_drop(&d->leases, &d->reg, pid, start);
+    ops_kept_end(d, pid, start, "its last view's process is gone");
     return false;
   }
   w = calloc(1, sizeof *w);

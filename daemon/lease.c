@@ -222,22 +222,32 @@ int lease_hold_restore(struct lease_table *t, struct registry *r, struct segment
   return 0;
 }
 
-void lease_kept_drop(struct lease_table *t, struct registry *r, pid_t pid, uint64_t start) {
-  struct hold key, *h, *next;
+/* h or the first hold of the same process after it that keeps views. */
+static struct hold *kept_from(struct lease_table *t, struct hold *h, pid_t pid, uint64_t start) {
+  for (; h != NULL && h->pid == pid && h->start == start; h = RB_NEXT(hold_tree, &t->holds, h))
+    if (h->kept_views > 0)
+      return h;
+  return NULL;
+}
+
+struct hold *lease_kept_first(struct lease_table *t, pid_t pid, uint64_t start) {
+  struct hold key;
 
   key.pid = pid;
   key.start = start;
   key.seg = NULL;
-  for (h = RB_NFIND(hold_tree, &t->holds, &key); h != NULL && h->pid == pid && h->start == start;
-       h = next) {
-    next = RB_NEXT(hold_tree, &t->holds, h);
-    if (h->kept_views == 0)
-      continue;
-    h->seg->views -= h->kept_views;
-    h->seg->writable_views -= h->kept_writable;
-    h->kept_views = h->kept_writable = 0;
-    hold_maybe_free(t, r, h);
-  }
+  return kept_from(t, RB_NFIND(hold_tree, &t->holds, &key), pid, start);
+}
+
+struct hold *lease_kept_next(struct lease_table *t, struct hold *h) {
+  return kept_from(t, RB_NEXT(hold_tree, &t->holds, h), h->pid, h->start);
+}
+
+void lease_kept_drop(struct lease_table *t, struct registry *r, struct hold *h) {
+  h->seg->views -= h->kept_views;
+  h->seg->writable_views -= h->kept_writable;
+  h->kept_views = h->kept_writable = 0;
+  hold_maybe_free(t, r, h);
 }
 
 void lease_segment_unlinking(struct lease_table *t, struct registry *r, struct segment *seg) {

@@ -100,9 +100,13 @@ uint64_t lease_remove_all(struct lease_table *t, struct registry *r, struct leas
  * (views 0: drop what an earlier line recorded). */
 int lease_hold_restore(struct lease_table *t, struct registry *r, struct segment *seg, pid_t pid,
                        uint64_t start, uint32_t views, uint32_t writable);
-/* Drop what was kept for process (pid, start): it exited or is not the
- * process recorded. */
-void lease_kept_drop(struct lease_table *t, struct registry *r, pid_t pid, uint64_t start);
+/* The holds of process (pid, start) that keep views from before a
+ * restart, in order (NULL: no more), and dropping what one keeps (it may
+ * be freed). Only ops_kept_end walks them, so that the ephemeral rule is
+ * applied to what they kept. */
+struct hold *lease_kept_first(struct lease_table *t, pid_t pid, uint64_t start);
+struct hold *lease_kept_next(struct lease_table *t, struct hold *h);
+void lease_kept_drop(struct lease_table *t, struct registry *r, struct hold *h);
 /* Before seg is unlinked: free its holds that keep nothing (no views). */
 void lease_segment_unlinking(struct lease_table *t, struct registry *r, struct segment *seg);
 /* Before seg's record is forgotten (it has no leases): free all its holds. */

@@ -28,9 +28,13 @@
  * recorded is refused.
  *
  * Ephemeral segments are removed by the daemon when their last view ends,
- * however it ends (release, disconnect, kill -9); one never viewed goes
- * when its creator's connection does. After a restart, one nobody views
- * again by the end of the grace period goes then.
+ * however it ends (release, disconnect, kill -9, or, for a view kept
+ * across a restart, its process's exit), once its creator (the creating
+ * connection, or another of the same uid) has opened a view of it; until
+ * then other uids' views never end it, and it goes when the creating
+ * connection ends (at once if nobody views it, else with the last view).
+ * After a restart, one nobody views again by the end of the grace period
+ * goes then. views_ended() applies the rule for every way a view ends.
  */
 #include "config.h"
 
@@ -136,7 +140,9 @@ static void segment_to_proto(const struct peer *p, const struct segment *s,
   out->frozen = s->frozen;
 }
 
-/* An ephemeral segment is no longer its creator's to remove. */
+/* An ephemeral segment is no longer its creator's to remove: its creator
+ * opened a view of it, or the creating connection ended (settled, it goes
+ * with its last view). Until then other uids' views never end it. */
 static void settle(struct segment *s) {
   if (s->creator != NULL) {
     LIST_REMOVE(s, pending);
@@ -422,7 +428,13 @@ static int open_view(struct op_ctx *x, struct segment *s, uint64_t offset, uint6
     fail_unrecorded(x, rc, "the view");
     return -1;
   }
-  settle(s);
+  /* Only its creator's first view hands an ephemeral segment to the last
+   * view rule: another uid's view and release must not end it (and free
+   * its name) before the creator has opened it. Any connection of the
+   * creating uid counts (a process that hands the segment to its workers):
+   * that uid may remove it anyway. */
+  if (s->creator == x->p || x->p->uid == s->uid)
+    settle(s);
   memcpy(v->name, s->name, sizeof v->name);
   v->offset = offset;
   v->length = length;
@@ -430,6 +442,8 @@ static int open_view(struct op_ctx *x, struct segment *s, uint64_t offset, uint6
   v->lease = l->id;
   v->writable = writable;
   v->ephemeral = s->ephemeral;
+  v->uid = (uint32_t)s->uid;
+  v->gid = (uint32_t)s->gid;
   *x->fd_out = fd;
   return 0;
 }
@@ -440,6 +454,14 @@ static void op_open(struct op_ctx *x) {
 
   if (s == NULL)
     return;
+  /* Names are shared, as in /tmp: a caller that means its own segment
+   * (one it created) asks for that, and another's is refused here, before
+   * any descriptor exists. Root too: it is the one being fooled. */
+  if (req->own && s->uid != x->p->uid) {
+    fail(x, EPERM, "segment '%s' is owned by uid %u, not you (uid %u)", s->name, (unsigned)s->uid,
+         (unsigned)x->p->uid);
+    return;
+  }
   if (!may_access(x->p, s, req->writable ? 6 : 4)) {
     fail(x, EACCES, "no %s permission on segment '%s'", req->writable ? "write" : "read", s->name);
     return;
@@ -472,14 +494,36 @@ static void op_create_open(struct op_ctx *x) {
   }
 }
 
-void ops_lease_end(struct daemon *d, struct lease *l, const char *why) {
-  struct segment *s = l->seg;
-
-  segment_ref(s); /* reap() looks at it after the lease is gone */
-  lease_remove(&d->leases, &d->reg, l);
+/* Views of s have just ended (a lease, or what was kept for a process
+ * across a restart): the ephemeral rule, the same for every way a view
+ * ends. The caller took a reference on s so that it is still here; it is
+ * dropped. why NULL (the daemon is stopping): s stays for the next one. */
+static void views_ended(struct daemon *d, struct segment *s, const char *why) {
   if (why != NULL)
     reap(d, s, why);
   segment_unref(&d->reg, s);
+}
+
+void ops_lease_end(struct daemon *d, struct lease *l, const char *why) {
+  struct segment *s = l->seg;
+
+  segment_ref(s);
+  lease_remove(&d->leases, &d->reg, l);
+  views_ended(d, s, why);
+}
+
+void ops_kept_end(struct daemon *d, pid_t pid, uint64_t start, const char *why) {
+  struct hold *h, *next;
+
+  for (h = lease_kept_first(&d->leases, pid, start); h != NULL; h = next) {
+    struct segment *s = h->seg;
+
+    /* Found first: removing s below frees only s's holds. */
+    next = lease_kept_next(&d->leases, h);
+    segment_ref(s);
+    lease_kept_drop(&d->leases, &d->reg, h);
+    views_ended(d, s, why);
+  }
 }
 
 static void op_release(struct op_ctx *x) {

@@ -47,6 +47,11 @@ uint64_t ops_peer_gone(struct daemon *d, struct peer *p, bool stopping);
  * an ephemeral one's last view. */
 void ops_lease_end(struct daemon *d, struct lease *l, const char *why);
 
+/* Drop what was kept across a restart for process (pid, start), which
+ * exited or is not the process recorded, and remove the ephemeral segments
+ * that thereby lost their last view, as ops_lease_end does. */
+void ops_kept_end(struct daemon *d, pid_t pid, uint64_t start, const char *why);
+
 /* Remove ephemeral segments re-adopted at start that nobody came back to
  * view within the grace period. */
 void ops_reap_adopted(struct daemon *d);

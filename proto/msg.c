@@ -273,6 +273,12 @@ static const struct proto_field request_fields[] = {
     .size = sizeof(uint64_t),
     .max = UINT64_MAX,
     .bit = PROTO_F_AFTER_ID },
+  { KEY("own"),
+    .type = PROTO_T_BOOL,
+    .flags = PROTO_FIELD_OPTIONAL,
+    .offset = offsetof(struct proto_request, own),
+    .size = sizeof(bool),
+    .bit = PROTO_F_OWN },
 };
 
 const struct proto_msg proto_request_msg = {
@@ -342,6 +348,20 @@ static const struct proto_field view_fields[] = {
   U64(struct proto_view, "lease", lease),
   FLD(struct proto_view, "writable", PROTO_T_BOOL, writable, 0, 0),
   FLD(struct proto_view, "ephemeral", PROTO_T_BOOL, ephemeral, 0, PROTO_FIELD_OPTIONAL),
+  { KEY("uid"),
+    .type = PROTO_T_UINT,
+    .flags = PROTO_FIELD_OPTIONAL,
+    .offset = offsetof(struct proto_view, uid),
+    .size = sizeof(uint32_t),
+    .max = UINT32_MAX,
+    .dflt = PROTO_OWNER_UNKNOWN },
+  { KEY("gid"),
+    .type = PROTO_T_UINT,
+    .flags = PROTO_FIELD_OPTIONAL,
+    .offset = offsetof(struct proto_view, gid),
+    .size = sizeof(uint32_t),
+    .max = UINT32_MAX,
+    .dflt = PROTO_OWNER_UNKNOWN },
 };
 
 static const struct proto_msg view_msg = {
@@ -465,7 +485,9 @@ const struct proto_op_info proto_ops[PROTO_OP_COUNT_] = {
   [PROTO_OP_HELLO] = { "hello", PROTO_F_VERSION, PROTO_F_VERSION, true, &hello_reply },
   [PROTO_OP_CREATE] = { "create", PROTO_F_NAME | PROTO_F_SIZE | PROTO_F_MODE | PROTO_F_FLAGS,
                         PROTO_F_NAME | PROTO_F_SIZE, false, &segment_reply },
-  [PROTO_OP_OPEN] = { "open", PROTO_F_NAME | PROTO_F_OFFSET | PROTO_F_LENGTH | PROTO_F_WRITABLE,
+  [PROTO_OP_OPEN] = { "open",
+                      PROTO_F_NAME | PROTO_F_OFFSET | PROTO_F_LENGTH | PROTO_F_WRITABLE |
+                          PROTO_F_OWN,
                       PROTO_F_NAME, true, &view_reply },
   [PROTO_OP_RELEASE] = { "release", PROTO_F_LEASE, PROTO_F_LEASE, false, NULL },
   [PROTO_OP_LIST] = { "list", PROTO_F_AFTER | PROTO_F_UNLINKED | PROTO_F_AFTER_ID, 0, true,

@@ -90,6 +90,7 @@ uint64_t proto_monotonic_ms(void);
 #define PROTO_F_UNLINKED (1u << 10)
 #define PROTO_F_AFTER_ID (1u << 11)
 #define PROTO_F_HOLDERS  (1u << 12)
+#define PROTO_F_OWN      (1u << 13)
 
 #define PROTO_COMM_MAX 16 /* a holder's command name (/proc/PID/comm) */
 
@@ -115,6 +116,7 @@ struct proto_request {
   uint64_t after_id;              /* list unlinked: resume after this unlink_id;
                                      stat holders: after this lease id */
   bool holders;                   /* stat: include who holds views */
+  bool own;                       /* open: only a segment the caller's uid owns (EPERM) */
 };
 
 struct proto_segment {
@@ -149,7 +151,11 @@ struct proto_view { /* open's answer; the fd travels beside it */
   uint64_t lease;          /* id for release */
   bool writable;
   bool ephemeral; /* the segment goes with its last lease (optional, false when absent) */
+  uint32_t uid, gid; /* the segment's owner (optional; PROTO_OWNER_UNKNOWN when absent) */
 };
+
+/* proto_view's uid and gid from a daemon that does not send them. */
+#define PROTO_OWNER_UNKNOWN UINT32_MAX
 
 struct proto_hello {
   uint32_t version;   /* daemon's protocol version */

@@ -397,6 +397,83 @@ START_TEST(connect_bad_servers) {
 }
 END_TEST
 
+/* A fake daemon that answers the hello (hello_frame, id 1) and then one
+ * open (id 2) with a zero-length view of "x", naming its owner or not
+ * (a daemon from before the `own` key), and reads on until the client
+ * goes. */
+struct fake_open {
+  int lsock;
+  bool with_owner;
+};
+
+static void *fake_open_serve(void *arg) {
+  struct fake_open *f = arg;
+  /* {id: 2, ok: true, view: {name: "x", offset: 0, length: 0, size: 0,
+   *  lease: 1, writable: false[, uid: 0, gid: 0]}} */
+  static const unsigned char view[] = {
+    0xa2, 'i', 'd',  0x02, 0xa2, 'o', 'k', 0xc3, 0xa4, 'v', 'i', 'e', 'w',
+    0x00, /* map header, patched */
+    0xa4, 'n', 'a',  'm',  'e',  0xa1, 'x', 0xa6, 'o', 'f', 'f', 's', 'e', 't', 0x00,
+    0xa6, 'l', 'e',  'n',  'g',  't',  'h', 0x00, 0xa4, 's', 'i', 'z', 'e', 0x00,
+    0xa5, 'l', 'e',  'a',  's',  'e',  0x01, 0xa8, 'w', 'r', 'i', 't', 'a', 'b', 'l', 'e', 0xc2,
+    0xa3, 'u', 'i',  'd',  0x00, 0xa3, 'g', 'i', 'd', 0x00,
+  };
+  unsigned char frame[4 + 1 + sizeof view], hello[128], buf[4096];
+  size_t n = sizeof view - (f->with_owner ? 0 : 10);
+  int s = accept(f->lsock, NULL, NULL);
+
+  if (s < 0)
+    return NULL;
+  frame[0] = frame[1] = frame[2] = 0;
+  frame[3] = (unsigned char)(n + 1);
+  frame[4] = 0x83; /* map of 3 */
+  memcpy(frame + 5, view, n);
+  frame[5 + 13] = f->with_owner ? 0x88 : 0x86;
+  (void)!read(s, buf, sizeof buf);
+  (void)!send(s, hello, hello_frame(hello, 1, 1), MSG_NOSIGNAL);
+  (void)!read(s, buf, sizeof buf);
+  (void)!send(s, frame, 4 + 1 + n, MSG_NOSIGNAL);
+  while (read(s, buf, sizeof buf) > 0) {
+  }
+  close(s);
+  return NULL;
+}
+
+/* SHMV_OWN against a daemon that cannot check it: -EOPNOTSUPP, never a
+ * view of whoever's segment it was; one that names the owner: the view. */
+START_TEST(own_needs_a_daemon_that_checks) {
+  for (int with_owner = 0; with_owner < 2; with_owner++) {
+    char dir[80];
+    temp_dir(dir, sizeof dir);
+    struct fake_open f = { .with_owner = with_owner };
+    f.lsock = socket(AF_UNIX, SOCK_STREAM, 0);
+    ck_assert_int_ge(f.lsock, 0);
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s/fake.sock", dir);
+    ck_assert_int_eq(bind(f.lsock, (struct sockaddr *)&sa, sizeof sa), 0);
+    ck_assert_int_eq(listen(f.lsock, 4), 0);
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, fake_open_serve, &f), 0);
+    shmv_client *c;
+    shmv_view *v = NULL;
+    OK(shmv_connect(sa.sun_path, &c));
+    int rc = shmv_view_open(c, "x", 0, 0, SHMV_OWN, &v);
+    if (with_owner) {
+      OK(rc);
+      shmv_view_release(v);
+    } else {
+      FAILS(rc, -EOPNOTSUPP);
+      ck_assert_ptr_null(v);
+    }
+    shmv_disconnect(c);
+    pthread_join(t, NULL);
+    close(f.lsock);
+    unlink(sa.sun_path);
+    rmdir(dir);
+  }
+}
+END_TEST
+
 START_TEST(null_arguments) {
   shmv_view *v = (shmv_view *)&v;
   FAILS(shmv_connect(NULL, NULL), -EINVAL);
@@ -1050,6 +1127,7 @@ static Suite *client_suite(void) {
   tcase_add_test(off, default_socket_path);
   tcase_add_test(off, connect_missing_socket);
   tcase_add_test(off, connect_bad_servers);
+  tcase_add_test(off, own_needs_a_daemon_that_checks);
   tcase_add_test(off, null_arguments);
   suite_add_tcase(s, off);
 

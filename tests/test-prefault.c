@@ -111,7 +111,7 @@ START_TEST(unknown_flags) {
   ck_assert_int_eq(shmv_create(c, "pf", 4096, 0600), 0);
   ck_assert_int_eq(shmv_view_open(c, "pf", 0, SHMV_TO_END, 0x2, &v), -EINVAL);
   ck_assert_ptr_null(v);
-  ck_assert_int_eq(shmv_view_open(c, "pf", 0, SHMV_TO_END, SHMV_WRITABLE | 0x200, &v), -EINVAL);
+  ck_assert_int_eq(shmv_view_open(c, "pf", 0, SHMV_TO_END, SHMV_WRITABLE | 0x4000, &v), -EINVAL);
   shmv_disconnect(c);
 }
 END_TEST

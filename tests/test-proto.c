@@ -276,6 +276,15 @@ START_TEST(test_req_roundtrip) {
   req_roundtrip(&in, &out);
   ck_assert_uint_eq(out.length, 0);
 
+  /* own: optional, left off the wire when false (an older daemon would
+   * ignore it anyway) */
+  ck_assert(!out.own);
+  ck_assert_uint_eq(out.fields & PROTO_F_OWN, 0);
+  in.own = true;
+  req_roundtrip(&in, &out);
+  ck_assert(out.own);
+  ck_assert_uint_eq(out.fields & PROTO_F_OWN, PROTO_F_OWN);
+
   memset(&in, 0, sizeof in);
   in.id = 7;
   in.op = PROTO_OP_RELEASE;
@@ -407,6 +416,18 @@ START_TEST(test_resp_roundtrip_ok) {
   in.u.view.ephemeral = true;
   resp_roundtrip(&in, &out);
   ck_assert(out.u.view.ephemeral);
+  /* the owner: root is 0, absent (an older daemon) is unknown */
+  ck_assert_uint_eq(out.u.view.uid, 0);
+  ck_assert_uint_eq(out.u.view.gid, 0);
+  in.u.view.uid = 65534;
+  in.u.view.gid = 100;
+  resp_roundtrip(&in, &out);
+  ck_assert_uint_eq(out.u.view.uid, 65534);
+  ck_assert_uint_eq(out.u.view.gid, 100);
+  in.u.view.uid = in.u.view.gid = PROTO_OWNER_UNKNOWN;
+  resp_roundtrip(&in, &out);
+  ck_assert_uint_eq(out.u.view.uid, PROTO_OWNER_UNKNOWN);
+  ck_assert_uint_eq(out.u.view.gid, PROTO_OWNER_UNKNOWN);
 
   memset(&in, 0, sizeof in);
   in.id = 6;

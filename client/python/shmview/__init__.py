@@ -20,6 +20,7 @@ standard library's lifetime problems (a segment is never unlinked while a
 process still maps it, and never leaks when every process dies).
 """
 
+import errno as _errno
 import os as _os
 import types as _types
 from multiprocessing import shared_memory as _mp_shm
@@ -68,6 +69,11 @@ if HAVE_WAIT:
 
     __all__ += ["SPIN_ADAPTIVE", "WAKE_ALL"]
 __all__.append("HAVE_WAIT")
+
+#: True when Client.open() takes own=True (libshmview's SHMV_OWN): open a
+#: segment only if this process's uid owns it.
+HAVE_OWN = _features().get("own", False)
+__all__.append("HAVE_OWN")
 
 
 # Creators' leases on the segments this process created with SharedMemory
@@ -141,13 +147,24 @@ class SharedMemory:
                     except FileExistsError:
                         pass
         self._name = name
-        view = self._client.open(self.name, writable=True)
+        # What this object created is opened only if it is still its own:
+        # names are shared by every user, and one freed in between may
+        # have been taken by another.
+        own = {"own": True} if self._created and HAVE_OWN else {}
+        try:
+            view = self._client.open(self.name, writable=True, **own)
+        except OSError as e:
+            # A daemon too old to check is no worse than before.
+            if not own or e.errno != _errno.EOPNOTSUPP:
+                raise
+            own = {}
+            view = self._client.open(self.name, writable=True)
         if self._created:
             # The creator's lease: an empty view (it maps nothing), kept by
             # the module rather than this object, so the segment lives until
             # unlink() or the end of this process, as with the standard
             # library, even if this object is dropped.
-            _anchors[self.name] = self._client.open(self.name, 0, 0)
+            _anchors[self.name] = self._client.open(self.name, 0, 0, **own)
         self._view = view
         self._buf = memoryview(view)
         self._size = len(view)

@@ -22,6 +22,7 @@ from ._shmview import (
 
 HAVE_EPHEMERAL: bool
 HAVE_WAIT: bool
+HAVE_OWN: bool
 __version__: str
 
 class SharedMemory:

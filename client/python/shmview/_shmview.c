@@ -66,6 +66,12 @@
 #ifdef SHMV_WAKE_ALL
 #define HAVE_WAIT 1
 #endif
+#ifdef SHMV_OWN
+#define HAVE_OWN 1
+#define OWN_FLAG SHMV_OWN
+#else
+#define OWN_FLAG 0
+#endif
 
 /* Run stmt with the GIL released (a statement, so clang-format keeps it
  * readable, unlike Py_BEGIN_ALLOW_THREADS's unbalanced braces). */
@@ -511,17 +517,24 @@ static PyObject *open_view(ClientObject *self, const char *name, size_t offset, 
 }
 
 static PyObject *Client_open(ClientObject *self, PyObject *args, PyObject *kw) {
-  static char *kwlist[] = { "name", "offset", "length", "writable", "prefault", NULL };
+  static char *kwlist[] = { "name", "offset", "length", "writable", "prefault", "own", NULL };
   PyObject *name_obj, *offset_obj = NULL, *length_obj = Py_None;
-  int writable = 0, prefault = 0;
+  int writable = 0, prefault = 0, own = 0;
   const char *name;
   size_t offset = 0, length = SHMV_TO_END;
 
-  if (!PyArg_ParseTupleAndKeywords(args, kw, "U|OO$pp:open", kwlist, &name_obj, &offset_obj,
-                                   &length_obj, &writable, &prefault))
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "U|OO$ppp:open", kwlist, &name_obj, &offset_obj,
+                                   &length_obj, &writable, &prefault, &own))
     return NULL;
   if (check_name(name_obj, &name) < 0 || check_prefault(prefault) < 0)
     return NULL;
+#ifndef HAVE_OWN
+  if (own) {
+    PyErr_SetString(PyExc_NotImplementedError,
+                    "this libshmview cannot refuse another owner's segment (SHMV_OWN)");
+    return NULL;
+  }
+#endif
   if (offset_obj != NULL && get_size(offset_obj, &offset, "offset") < 0)
     return NULL;
   if (length_obj != Py_None && get_size(length_obj, &length, "length") < 0)
@@ -531,7 +544,8 @@ static PyObject *Client_open(ClientObject *self, PyObject *args, PyObject *kw) {
     return NULL;
   }
   return open_view(self, name, offset, length,
-                   (writable ? SHMV_WRITABLE : 0) | prefault_flags(prefault));
+                   (writable ? SHMV_WRITABLE : 0) | prefault_flags(prefault) |
+                       (own ? OWN_FLAG : 0));
 }
 
 static PyObject *Client_open_descriptor(ClientObject *self, PyObject *arg) {
@@ -983,8 +997,13 @@ static PyObject *View_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
     goto leave;
   }
   /* The read-only view first: an ephemeral segment ends with its last view. */
-  if (readonly)
-    UNBLOCKED(rc = shmv_view_open(c, name, 0, n, 0, &ro));
+  if (readonly) {
+    /* Its own segment, or none: a name freed in between is anyone's. A
+     * daemon too old to check (EOPNOTSUPP) is no worse than before. */
+    UNBLOCKED(rc = shmv_view_open(c, name, 0, n, OWN_FLAG, &ro));
+    if (rc == -EOPNOTSUPP && OWN_FLAG != 0)
+      UNBLOCKED(rc = shmv_view_open(c, name, 0, n, 0, &ro));
+  }
   else if (n == 0)
     rc = shmv_view_slice(rw, 0, 0, &ro);
   if (rc < 0) {
@@ -1741,12 +1760,14 @@ static PyMethodDef Client_methods[] = {
     "will be written in full. If the view cannot be opened (view limit, quota) no\n"
     "segment is made. FileExistsError if the name is taken." },
   { "open", (PyCFunction)(void (*)(void))Client_open, METH_VARARGS | METH_KEYWORDS,
-    "open(name, offset=0, length=None, *, writable=False, prefault=False)\n--\n\n"
+    "open(name, offset=0, length=None, *, writable=False, prefault=False, own=False)\n--\n\n"
     "Open a View of [offset, offset+length) of a segment (length None: to the end).\n"
     "prefault maps every page of it now instead of at its first touch (pays for\n"
     "writable views of 64 KiB and more written in full; read faults already map pages\n"
-    "in batches). FileNotFoundError, PermissionError, or OSError(ERANGE) outside the\n"
-    "segment." },
+    "in batches). own opens it only if this process's uid owns it (names are shared\n"
+    "by every user, as /tmp's are: pass it to open a segment you created), else\n"
+    "PermissionError (EPERM). FileNotFoundError, PermissionError, or OSError(ERANGE)\n"
+    "outside the segment." },
   { "open_descriptor", (PyCFunction)Client_open_descriptor, METH_O,
     "open_descriptor(text)\n--\n\n"
     "Open the View a descriptor NAME[:OFFSET[:LENGTH[:rw|:ro]]] describes (View.descriptor\n"
@@ -1865,8 +1886,14 @@ static PyObject *mod_features(PyObject *mod, PyObject *unused) {
 #else
   int wait = 0;
 #endif
-  return Py_BuildValue("{s:O,s:O,s:O}", "ephemeral", eph ? Py_True : Py_False, "daemon_messages",
-                       last ? Py_True : Py_False, "wait", wait ? Py_True : Py_False);
+#ifdef HAVE_OWN
+  int own = 1;
+#else
+  int own = 0;
+#endif
+  return Py_BuildValue("{s:O,s:O,s:O,s:O}", "ephemeral", eph ? Py_True : Py_False,
+                       "daemon_messages", last ? Py_True : Py_False, "wait",
+                       wait ? Py_True : Py_False, "own", own ? Py_True : Py_False);
 }
 
 static PyMethodDef module_methods[] = {
