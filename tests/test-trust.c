@@ -357,7 +357,7 @@ START_TEST(socket_dir_checked) {
   make_dir(dir, sizeof dir, "nobodys", 0700, NOBODY);
   snprintf(sock, sizeof sock, "%s/s.sock", dir);
   ck_assert_int_eq(run_daemon(args, log, false), 1);
-  assert_log_has(log, "belongs to uid 65534");
+  assert_log_has(log, "is owned by uid 65534");
 
   /* Writable by everyone (a shared /tmp, sticky or not). */
   make_dir(dir, sizeof dir, "open", 01777, 0);
