@@ -326,15 +326,52 @@ static int64_t env_trusted_uid(void) {
   return (int64_t)v;
 }
 
+/* The directory of c->path into dir; true if it is this euid's fallback
+ * directory, /tmp/shmview-EUID. */
+static bool socket_dir(const struct shmv_client *c, char *dir, size_t cap) {
+  char fallback[64];
+  snprintf(dir, cap, "%s", c->path);
+  char *slash = strrchr(dir, '/');
+  if (slash == NULL)
+    snprintf(dir, cap, ".");
+  else if (slash == dir)
+    dir[1] = '\0';
+  else
+    *slash = '\0';
+  proto_fallback_dir(geteuid(), fallback, sizeof fallback);
+  return strcmp(dir, fallback) == 0;
+}
+
+/* The fallback directory is anyone's to create in /tmp: it must be a
+ * private directory of this euid's. Checked before connecting (so that a
+ * planted one never even sees a connection; a missing one is left to
+ * connect() to report) and again once connected (it may have been
+ * created in between). 0, or -EPERM with the sentence in c->reply_msg
+ * naming the directory and its owner. */
+static int check_fallback_dir(struct shmv_client *c, bool connected) {
+  char dir[sizeof c->path], why[192];
+  if (!socket_dir(c, dir, sizeof dir))
+    return 0;
+  int rc = proto_private_dir_check(dir, geteuid(), why, sizeof why);
+  if (rc == 0 || (rc != -EPERM && !connected))
+    return 0;
+  c->reply_code = -EPERM;
+  snprintf(c->reply_msg, sizeof c->reply_msg,
+           "refusing the daemon on %s: %s; another user may have made it to receive what you "
+           "send. Have it removed (by its owner or root), or use a socket in a directory of "
+           "your own (SHMVIEW_SOCKET, XDG_RUNTIME_DIR)",
+           c->path, why);
+  return -EPERM;
+}
+
 /* Who may run the daemon this client talks to: root, this process's
  * effective uid, a uid named in the options or $SHMVIEW_TRUSTED_UID, or
  * the owner of the socket's directory when nobody else may write there
  * (then only that owner could have put a socket in it: this is how the
  * system daemon's own user, owner of /run/shmview, is trusted). The
- * fallback directory, /tmp/shmview-EUID, is anyone's to create: it must be
- * a private directory of this uid's (proto_private_dir_check), and vouches
- * for no one else. A secure-execution process that did not name its
- * socket (c->system_only) trusts neither its euid (the invoker's, in a
+ * fallback directory, /tmp/shmview-EUID, must be this uid's own
+ * (check_fallback_dir) and vouches for no one else. A secure-execution
+ * process that did not name its socket (c->system_only) trusts neither its euid (the invoker's, in a
  * setgid program) nor the environment. Checked before anything is sent,
  * at every (re)connection. 0, or -EPERM with the reason in c->reply_msg. */
 static int check_peer(struct shmv_client *c, int sock) {
@@ -347,27 +384,12 @@ static int check_peer(struct shmv_client *c, int sock) {
              "cannot tell who runs the daemon on %s (SO_PEERCRED: %s)", c->path, strerror(-rc));
     return rc;
   }
+  int rc = check_fallback_dir(c, true);
+  if (rc < 0)
+    return rc;
   uid_t me = geteuid();
-  char dir[sizeof c->path], fallback[64], why[192];
-  snprintf(dir, sizeof dir, "%s", c->path);
-  char *slash = strrchr(dir, '/');
-  if (slash == NULL)
-    snprintf(dir, sizeof dir, ".");
-  else if (slash == dir)
-    dir[1] = '\0';
-  else
-    *slash = '\0';
-  proto_fallback_dir(me, fallback, sizeof fallback);
-  bool in_fallback = strcmp(dir, fallback) == 0;
-  if (in_fallback && proto_private_dir_check(dir, me, why, sizeof why) != 0) {
-    c->reply_code = -EPERM;
-    snprintf(c->reply_msg, sizeof c->reply_msg,
-             "refusing the daemon on %s: %s; another user may have made it to receive what you "
-             "send. Have it removed (by its owner or root), or use a socket in a directory of "
-             "your own (SHMVIEW_SOCKET, XDG_RUNTIME_DIR)",
-             c->path, why);
-    return -EPERM;
-  }
+  char dir[sizeof c->path];
+  bool in_fallback = socket_dir(c, dir, sizeof dir);
 
   int64_t env_uid = env_trusted_uid();
   if (cr.uid == 0 || (cr.uid == me && !c->system_only) ||
@@ -426,7 +448,10 @@ static int connect_socket(const char *path) {
  * alone would mislead. */
 static int dial(struct shmv_client *c) {
   c->reply_code = 0;
-  int sock = connect_socket(c->path);
+  int sock = check_fallback_dir(c, false);
+  if (sock < 0)
+    return sock;
+  sock = connect_socket(c->path);
   if (sock == -EACCES) {
     /* Not a segment's mode (what EACCES means everywhere else here). */
     c->reply_code = sock;
