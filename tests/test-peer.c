@@ -8,8 +8,9 @@
  * was refused; a uid named by SHMVIEW_TRUSTED_UID or the trusted_uid option,
  * or the owner of a directory closed to others, is trusted; and a daemon
  * replaced by an impostor while a client is connected is refused at the
- * reconnection. We run as root (make check does); without root the test is
- * skipped.
+ * reconnection. A real setuid (and setgid) program linking libshmview
+ * ignores its invoker's environment and trusts only the system daemon.
+ * We run as root (make check does); without root the test is skipped.
  */
 #include "config.h"
 
@@ -439,7 +440,8 @@ START_TEST(setuid_program_ignores_environment) {
   impostor_start(&im);
   status = run_as_nobody(suid, argv_suid, env, out, sizeof out);
   ck_assert_int_gt(impostor_heard(&im), 0);
-  ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 3 && strstr(out, "refused -104") != NULL,
+  ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 3 &&
+                    strstr(out, "refused -104") != NULL,
                 "helper status %d: %s", status, out);
   impostor_stop(&im);
 
