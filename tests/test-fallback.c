@@ -42,6 +42,7 @@ static char fallback[64];      /* /tmp/shmview-VICTIM */
 static char fallback_sock[96]; /* in it */
 static char attacker_dir[64];  /* the attacker's own 0700 directory */
 static char prefix[64];        /* the victim's daemon's --prefix */
+static uid_t victim_base;      /* the first victim uid tried, set by main */
 
 static void become(uid_t uid, gid_t gid) {
   if (setgroups(0, NULL) != 0 || setresgid(gid, gid, gid) != 0 || setresuid(uid, uid, uid) != 0)
@@ -57,24 +58,26 @@ static void setup(void) {
   ck_assert_msg(pw != NULL, "no user nobody");
   attacker = pw->pw_uid;
   attacker_gid = pw->pw_gid;
-  for (victim = 61000 + (uid_t)(getpid() % 4000);; victim++) {
-    ck_assert_msg(victim < 65000, "no free victim uid");
+  for (victim = victim_base;; victim++) {
+    ck_assert_msg(victim < victim_base + 32, "no free victim uid");
     snprintf(fallback, sizeof fallback, "/tmp/shmview-%u", (unsigned)victim);
     if (getpwuid(victim) == NULL && lstat(fallback, &st) != 0)
       break;
   }
   snprintf(fallback_sock, sizeof fallback_sock, "%s/shmview.sock", fallback);
-  snprintf(attacker_dir, sizeof attacker_dir, "/tmp/shmvt-attacker-XXXXXX");
+  /* Named for the run: harness_main removes what a failed test left. */
+  const char *run = getenv("SHMVIEW_TEST_RUN");
+  snprintf(attacker_dir, sizeof attacker_dir, "/tmp/shmvt%s-attacker-XXXXXX", run);
   ck_assert_ptr_nonnull(mkdtemp(attacker_dir));
   ck_assert_int_eq(chown(attacker_dir, attacker, attacker_gid), 0);
   /* Closed to writers, open to the victim's connect(): as stat() sees
    * through the link, a directory whose owner vouches for its socket. */
   ck_assert_int_eq(chmod(attacker_dir, 0711), 0);
-  snprintf(prefix, sizeof prefix, "shmvtfb%d", (int)getpid());
+  snprintf(prefix, sizeof prefix, "shmvt%s-fb%u", run, (unsigned)victim);
 }
 
 static void teardown(void) {
-  char cmd[256];
+  char cmd[512];
 
   /* Whatever a run left: the planted directory or link, its socket, the
    * victim's daemon's state file, its shm objects. */
@@ -333,5 +336,19 @@ int main(void) {
   tcase_add_test(t, planted_symlink_is_refused);
   tcase_add_test(t, own_directory_is_used);
   suite_add_tcase(s, t);
-  return harness_main(s);
+  victim_base = 61000 + (uid_t)(getpid() % 4000);
+  struct passwd *pw = getpwnam("nobody");
+  attacker = pw != NULL ? pw->pw_uid : 65534;
+  int status = harness_main(s);
+  /* A failed test leaves its planted (or own) directory behind. */
+  for (uid_t u = victim_base; u < victim_base + 32; u++) {
+    char cmd[128];
+    struct stat st;
+    snprintf(fallback, sizeof fallback, "/tmp/shmview-%u", (unsigned)u);
+    if (lstat(fallback, &st) == 0 && (st.st_uid == u || st.st_uid == attacker)) {
+      snprintf(cmd, sizeof cmd, "rm -rf '%s'", fallback);
+      (void)!system(cmd);
+    }
+  }
+  return status;
 }

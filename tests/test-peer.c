@@ -47,7 +47,8 @@ static void setup(void) {
   ck_assert_msg(pw != NULL, "no user nobody");
   nobody_uid = pw->pw_uid;
   nobody_gid = pw->pw_gid;
-  snprintf(dir, sizeof dir, "/tmp/shmvt-trust-XXXXXX");
+  /* Named for the run: harness_main removes what a failed test left. */
+  snprintf(dir, sizeof dir, "/tmp/shmvt%s-trust-XXXXXX", getenv("SHMVIEW_TEST_RUN"));
   ck_assert_ptr_nonnull(mkdtemp(dir));
   ck_assert_int_eq(chmod(dir, 01777), 0);
   snprintf(path, sizeof path, "%s/shmview.sock", dir);
@@ -335,7 +336,7 @@ static bool copy_helper(const char *helper, char *tmp, size_t tcap, char *dst, s
   struct statvfs vfs;
   if (tmp[0] == '\0') {
     if (statvfs("/tmp", &vfs) == 0 && (vfs.f_flag & ST_NOSUID) == 0) {
-      snprintf(tmp, tcap, "/tmp/shmvt-suid-XXXXXX");
+      snprintf(tmp, tcap, "/tmp/shmvt%s-suid-XXXXXX", getenv("SHMVIEW_TEST_RUN"));
     } else {
       const char *slash = strrchr(helper, '/');
       snprintf(tmp, tcap, "%.*s/shmvt-suid-XXXXXX", (int)(slash - helper), helper);
