@@ -91,7 +91,8 @@ int trust_open_dir(const char *dir, bool create, const char *what) {
       /* Say what is there: "... is a symbolic link (owned by uid 65534)
        * to /tmp/x (owned by uid 65534), not a directory of uid 60001". */
       proto_private_dir_check(dir, geteuid(), why, sizeof why);
-      log_error("refusing the %s directory: %s; %s", what, why, TRUST_PLANTED);
+      log_error("refusing the %s directory: %s; %s", what, why,
+                private ? TRUST_PLANTED : "name the directory itself, not a link to it");
     } else {
       log_error("cannot open the %s directory %s: %s", what, dir, strerror(-rc));
     }

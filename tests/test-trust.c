@@ -375,7 +375,8 @@ START_TEST(socket_dir_checked) {
     ck_assert_int_eq(symlink(dir, link), 0);
   }
   ck_assert_int_eq(run_daemon(args, log, false), 1);
-  assert_log_has(log, "not a directory");
+  assert_log_has(log, "link is a symbolic link (owned by uid 0) to ");
+  assert_log_has(log, "name the directory itself");
 
   /* An explicit --state in an open directory. */
   {
