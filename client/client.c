@@ -371,9 +371,10 @@ static int check_fallback_dir(struct shmv_client *c, bool connected) {
  * system daemon's own user, owner of /run/shmview, is trusted). The
  * fallback directory, /tmp/shmview-EUID, must be this uid's own
  * (check_fallback_dir) and vouches for no one else. A secure-execution
- * process that did not name its socket (c->system_only) trusts neither its euid (the invoker's, in a
- * setgid program) nor the environment. Checked before anything is sent,
- * at every (re)connection. 0, or -EPERM with the reason in c->reply_msg. */
+ * process that did not name its socket (c->system_only) trusts neither
+ * its euid (the invoker's, in a setgid program) nor the environment.
+ * Checked before anything is sent, at every (re)connection. 0, or -EPERM
+ * with the reason in c->reply_msg. */
 static int check_peer(struct shmv_client *c, int sock) {
   struct ucred cr;
   socklen_t len = sizeof cr;
