@@ -84,6 +84,7 @@ struct shmv_client {
   int cache_max;         /* slots in use: the map_cache option */
   uint64_t reconnect_ms; /* the reconnect_ms option */
   int64_t trusted_uid;   /* the trusted_uid option, or -1 */
+  bool system_only;      /* AT_SECURE, no socket named: trust root or /run/shmview's owner */
   /* Why the last exchange failed, for shmv_last_error(): the daemon's
    * sentence with its code, or the library's own (an untrusted peer). */
   int reply_code; /* negative; 0: no sentence */

@@ -362,13 +362,55 @@ static int64_t env_trusted_uid(void) {
   return (int64_t)v;
 }
 
+/* The directory of c->path into dir; true if it is this euid's fallback
+ * directory, /tmp/shmview-EUID. */
+static bool socket_dir(const struct shmv_client *c, char *dir, size_t cap) {
+  char fallback[64];
+  snprintf(dir, cap, "%s", c->path);
+  char *slash = strrchr(dir, '/');
+  if (slash == NULL)
+    snprintf(dir, cap, ".");
+  else if (slash == dir)
+    dir[1] = '\0';
+  else
+    *slash = '\0';
+  proto_fallback_dir(geteuid(), fallback, sizeof fallback);
+  return strcmp(dir, fallback) == 0;
+}
+
+/* The fallback directory is anyone's to create in /tmp: it must be a
+ * private directory of this euid's. Checked before connecting (so that a
+ * planted one never even sees a connection; a missing one is left to
+ * connect() to report) and again once connected (it may have been
+ * created in between). 0, or -EPERM with the sentence in c->reply_msg
+ * naming the directory and its owner. */
+static int check_fallback_dir(struct shmv_client *c, bool connected) {
+  char dir[sizeof c->path], why[192];
+  if (!socket_dir(c, dir, sizeof dir))
+    return 0;
+  int rc = proto_private_dir_check(dir, geteuid(), why, sizeof why);
+  if (rc == 0 || (rc != -EPERM && !connected))
+    return 0;
+  c->reply_code = -EPERM;
+  snprintf(c->reply_msg, sizeof c->reply_msg,
+           "refusing the daemon on %s: %s; another user may have made it to receive what you "
+           "send. Have it removed (by its owner or root), or use a socket in a directory of "
+           "your own (SHMVIEW_SOCKET, XDG_RUNTIME_DIR)",
+           c->path, why);
+  return -EPERM;
+}
+
 /* Who may run the daemon this client talks to: root, this process's
  * effective uid, a uid named in the options or $SHMVIEW_TRUSTED_UID, or
  * the owner of the socket's directory when nobody else may write there
  * (then only that owner could have put a socket in it: this is how the
- * system daemon's own user, owner of /run/shmview, is trusted). Checked
- * before anything is sent, at every (re)connection. 0, or -EPERM with the
- * reason in c->reply_msg. */
+ * system daemon's own user, owner of /run/shmview, is trusted). The
+ * fallback directory, /tmp/shmview-EUID, must be this uid's own
+ * (check_fallback_dir) and vouches for no one else. A secure-execution
+ * process that did not name its socket (c->system_only) trusts neither
+ * its euid (the invoker's, in a setgid program) nor the environment.
+ * Checked before anything is sent, at every (re)connection. 0, or -EPERM
+ * with the reason in c->reply_msg. */
 static int check_peer(struct shmv_client *c, int sock) {
   struct ucred cr;
   socklen_t len = sizeof cr;
@@ -379,32 +421,39 @@ static int check_peer(struct shmv_client *c, int sock) {
              "cannot tell who runs the daemon on %s (SO_PEERCRED: %s)", c->path, strerror(-rc));
     return rc;
   }
+  int rc = check_fallback_dir(c, true);
+  if (rc < 0)
+    return rc;
   uid_t me = geteuid();
+  char dir[sizeof c->path];
+  bool in_fallback = socket_dir(c, dir, sizeof dir);
+
   int64_t env_uid = env_trusted_uid();
-  if (cr.uid == 0 || cr.uid == me || (c->trusted_uid >= 0 && cr.uid == (uid_t)c->trusted_uid) ||
+  if (cr.uid == 0 || (cr.uid == me && !c->system_only) ||
+      (c->trusted_uid >= 0 && cr.uid == (uid_t)c->trusted_uid) ||
       (env_uid >= 0 && cr.uid == (uid_t)env_uid))
     return 0;
 
-  char dir[sizeof c->path];
-  snprintf(dir, sizeof dir, "%s", c->path);
-  char *slash = strrchr(dir, '/');
-  if (slash == NULL)
-    snprintf(dir, sizeof dir, ".");
-  else if (slash == dir)
-    dir[1] = '\0';
-  else
-    *slash = '\0';
+  /* lstat: a symbolic link is anyone's to make, and says nothing of who
+   * may write where it points. */
   struct stat st;
-  if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == cr.uid &&
+  if (!in_fallback && lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == cr.uid &&
       (st.st_mode & (S_IWGRP | S_IWOTH)) == 0)
     return 0;
 
   c->reply_code = -EPERM;
-  snprintf(c->reply_msg, sizeof c->reply_msg,
-           "the daemon on %s runs as uid %u, which this process does not trust: it is not root, "
-           "not this process's uid %u, and not the owner of %s with that directory closed to "
-           "others; if it is meant to serve you, name it with SHMVIEW_TRUSTED_UID=%u",
-           c->path, (unsigned)cr.uid, (unsigned)me, dir, (unsigned)cr.uid);
+  if (c->system_only)
+    snprintf(c->reply_msg, sizeof c->reply_msg,
+             "the daemon on %s runs as uid %u, which this setuid or setgid program does not "
+             "trust: without a socket named by the program it trusts only root or the owner of "
+             "%s with that directory closed to others",
+             c->path, (unsigned)cr.uid, dir);
+  else
+    snprintf(c->reply_msg, sizeof c->reply_msg,
+             "the daemon on %s runs as uid %u, which this process does not trust: it is not "
+             "root, not this process's uid %u, and not the owner of %s with that directory "
+             "closed to others; if it is meant to serve you, name it with SHMVIEW_TRUSTED_UID=%u",
+             c->path, (unsigned)cr.uid, (unsigned)me, dir, (unsigned)cr.uid);
   return -EPERM;
 }
 
@@ -436,7 +485,10 @@ static int connect_socket(const char *path) {
  * alone would mislead. */
 static int dial(struct shmv_client *c) {
   c->reply_code = 0;
-  int sock = connect_socket(c->path);
+  int sock = check_fallback_dir(c, false);
+  if (sock < 0)
+    return sock;
+  sock = connect_socket(c->path);
   if (sock == -EACCES) {
     /* Not a segment's mode (what EACCES means everywhere else here). */
     c->reply_code = sock;
@@ -456,9 +508,10 @@ static int dial(struct shmv_client *c) {
 }
 
 /* An environment variable holding a decimal number no larger than max;
- * fallback when it is unset or anything else. */
+ * fallback when it is unset or anything else, or in a setuid or setgid
+ * program (secure_getenv: its environment is its invoker's). */
 static int64_t env_number(const char *name, uint64_t max, int64_t fallback) {
-  const char *e = getenv(name);
+  const char *e = secure_getenv(name);
   char *end;
   if (e == NULL || *e < '0' || *e > '9')
     return fallback;
@@ -795,9 +848,12 @@ static int connect_with(const char *socket_path, const shmv_connect_options *opt
   struct sockaddr_un sa;
   memset(&sa, 0, sizeof sa);
   sa.sun_family = AF_UNIX;
-  rc = proto_socket_path(socket_path, sa.sun_path, sizeof sa.sun_path);
+  rc = proto_socket_resolve(socket_path, sa.sun_path, sizeof sa.sun_path);
   if (rc < 0)
     return rc;
+  /* A setuid or setgid program that named no socket talks to the system
+   * daemon, and trusts it only if root's or /run/shmview's owner's. */
+  bool system_only = rc == PROTO_SOCKET_SYSTEM && proto_secure_mode();
 
   struct shmv_client *c = calloc(1, sizeof *c);
   if (!c)
@@ -823,6 +879,7 @@ static int connect_with(const char *socket_path, const shmv_connect_options *opt
       (uint64_t)env_number("SHMVIEW_RECONNECT_MS", INT64_MAX,
                            o.reconnect_ms >= 0 ? o.reconnect_ms : RECONNECT_TIMEOUT_MS);
   c->trusted_uid = o.trusted_uid;
+  c->system_only = system_only;
   c->frame_max = PROTO_FRAME_MAX_DEFAULT;
   c->state = CLIENT_OPEN;
   proto_reader_init(&c->reader, PROTO_FRAME_MAX_DEFAULT, true);

@@ -91,18 +91,23 @@ typedef struct shmv_client shmv_client;
 
 /* Connect to shmviewd. socket_path NULL resolves it: $SHMVIEW_SOCKET, else
  * /run/shmview/shmview.sock for root, else $XDG_RUNTIME_DIR/shmview.sock,
- * else /tmp/shmview-$UID/shmview.sock (a directory the daemon makes 0700).
+ * else /tmp/shmview-$EUID/shmview.sock (a directory the daemon makes 0700).
+ * Variables are read with secure_getenv(): a setuid or setgid program
+ * ignores them, and with socket_path NULL uses /run/shmview/shmview.sock.
  * The same as shmv_connect_with() with default options.
  *
  * Which daemon is trusted: before anything is sent, the library asks the
  * kernel who listens on the socket (SO_PEERCRED) and refuses with -EPERM
  * unless that uid is root, this process's effective uid, the owner of the
- * socket's directory when that directory is not writable by group or
- * others (as /run/shmview is for the system daemon's user), or a uid named
- * in the options or in $SHMVIEW_TRUSTED_UID (ignored in setuid programs).
- * shmv_last_error(NULL) says whose daemon was refused. Any other daemon
- * could read what the program writes into its views, or hand it memory
- * that someone else controls. */
+ * socket's directory when that directory is no symbolic link and not
+ * writable by group or others (as /run/shmview is for the system daemon's
+ * user), or a uid named in the options or in $SHMVIEW_TRUSTED_UID. The
+ * fallback directory /tmp/shmview-$EUID must be this uid's own, mode 0700,
+ * and vouches for no one else. A setuid or setgid program that passes no
+ * socket_path trusts only root or /run/shmview's owner. shmv_last_error(NULL)
+ * says whose daemon (or directory) was refused. Any other daemon could read
+ * what the program writes into its views, or hand it memory that someone
+ * else controls. */
 int shmv_connect(const char *socket_path, shmv_client **out);
 
 /* Options of shmv_connect_with(). Start from SHMV_CONNECT_OPTIONS_INIT,

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "proto.h"
 #include "trust.h"
 
 bool trust_object_ok(const struct stat *st) {
@@ -59,9 +60,21 @@ const char *trust_split(const char *path, char *dir, size_t cap) {
   return slash + 1;
 }
 
+/* What to do about a directory someone else may have planted. */
+#define TRUST_PLANTED                                                                          \
+  "another user may have made it to receive what clients send: have it removed (by its owner " \
+  "or root), or give the daemon a socket in a directory of your own (--socket, "              \
+  "XDG_RUNTIME_DIR)"
+
 int trust_open_dir(const char *dir, bool create, const char *what) {
   struct stat st;
+  char fallback[64], why[256];
   int fd, rc;
+
+  /* /tmp/shmview-EUID: anyone may create that name, so it must be ours
+   * alone, as the clients require (proto_private_dir_check). */
+  proto_fallback_dir(geteuid(), fallback, sizeof fallback);
+  bool private = strcmp(dir, fallback) == 0;
 
   fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0 && errno == ENOENT && create) {
@@ -74,11 +87,15 @@ int trust_open_dir(const char *dir, bool create, const char *what) {
   }
   if (fd < 0) {
     rc = -errno;
-    if (rc == -ELOOP || rc == -ENOTDIR)
-      log_error("the %s directory %s is not a directory (a symbolic link?); refusing to use it",
-                what, dir);
-    else
+    if (rc == -ELOOP || rc == -ENOTDIR) {
+      /* Say what is there: "... is a symbolic link (owned by uid 65534)
+       * to /tmp/x (owned by uid 65534), not a directory of uid 60001". */
+      proto_private_dir_check(dir, geteuid(), why, sizeof why);
+      log_error("refusing the %s directory: %s; %s", what, why,
+                private ? TRUST_PLANTED : "name the directory itself, not a link to it");
+    } else {
       log_error("cannot open the %s directory %s: %s", what, dir, strerror(-rc));
+    }
     return rc == -ELOOP ? -ENOTDIR : rc;
   }
   if (fstat(fd, &st) != 0) {
@@ -86,10 +103,22 @@ int trust_open_dir(const char *dir, bool create, const char *what) {
     close(fd);
     return rc;
   }
-  if (st.st_uid != geteuid() && st.st_uid != 0) {
-    log_error("the %s directory %s belongs to uid %u, not to this daemon (uid %u) or root; "
-              "refusing to use it: its owner could replace the files in it",
-              what, dir, (unsigned)st.st_uid, (unsigned)geteuid());
+  if (st.st_uid != geteuid() && (private || st.st_uid != 0)) {
+    if (private)
+      log_error("refusing the %s directory: directory %s is owned by uid %u, not %u (this "
+                "daemon's uid); %s",
+                what, dir, (unsigned)st.st_uid, (unsigned)geteuid(), TRUST_PLANTED);
+    else
+      log_error("refusing the %s directory: directory %s is owned by uid %u, not by this "
+                "daemon's uid %u or root; its owner could replace the files in it",
+                what, dir, (unsigned)st.st_uid, (unsigned)geteuid());
+    close(fd);
+    return -EPERM;
+  }
+  if (private && (st.st_mode & 077) != 0) {
+    log_error("refusing the %s directory: directory %s has mode %04o, not 0700: it is open to "
+              "other users; chmod 700 %s",
+              what, dir, (unsigned)(st.st_mode & 07777), dir);
     close(fd);
     return -EPERM;
   }

@@ -63,12 +63,44 @@ enum proto_op proto_op_lookup(const char *s, size_t len);
  * [A-Za-z0-9._-], not starting with '.'. */
 bool proto_name_valid(const char *name);
 
+/* Where a socket path came from (proto_socket_resolve). */
+enum proto_socket_source {
+  PROTO_SOCKET_EXPLICIT, /* the program's (or the daemon's --socket) */
+  PROTO_SOCKET_ENV,      /* $SHMVIEW_SOCKET */
+  PROTO_SOCKET_SYSTEM,   /* /run/shmview/shmview.sock */
+  PROTO_SOCKET_RUNTIME,  /* $XDG_RUNTIME_DIR/shmview.sock */
+  PROTO_SOCKET_FALLBACK, /* /tmp/shmview-$EUID/shmview.sock */
+};
+
+#define PROTO_SYSTEM_SOCKET "/run/shmview/shmview.sock"
+
 /* Socket path resolution, the same for daemon and client: explicit (if
- * non-NULL and non-empty), else $SHMVIEW_SOCKET, else
+ * non-NULL and non-empty), else /run/shmview/shmview.sock in a
+ * secure-execution process (setuid, setgid, capabilities: AT_SECURE),
+ * whose environment is its invoker's; else $SHMVIEW_SOCKET, else
  * /run/shmview/shmview.sock when euid is 0, else
- * $XDG_RUNTIME_DIR/shmview.sock, else /tmp/shmview-$UID/shmview.sock.
- * Returns 0 or -ENAMETOOLONG (also when longer than sun_path). */
+ * $XDG_RUNTIME_DIR/shmview.sock, else /tmp/shmview-$EUID/shmview.sock.
+ * Variables are read with secure_getenv. Returns the source, or
+ * -ENAMETOOLONG (also when longer than sun_path). */
+int proto_socket_resolve(const char *explicit_path, char *buf, size_t cap);
+
+/* The same, returning 0 rather than the source. */
 int proto_socket_path(const char *explicit_path, char *buf, size_t cap);
+
+/* true in a secure-execution process (getauxval(AT_SECURE)). */
+bool proto_secure_mode(void);
+
+/* "/tmp/shmview-UID" into buf: the fallback socket directory of uid. */
+void proto_fallback_dir(uid_t uid, char *buf, size_t cap);
+
+/* Check that dir is a private directory of uid's, as the fallback
+ * directory must be (anyone may create a name in /tmp): a real directory
+ * (lstat: the last component is no symbolic link), owned by uid, with no
+ * permission bit for group or others. 0, or -EPERM (-errno when lstat
+ * fails) with what was found in why: "directory /tmp/shmview-60001 is
+ * owned by uid 65534, not 60001", "/tmp/shmview-60001 is a symbolic link
+ * to /tmp/x (owned by uid 65534), not a directory", ... */
+int proto_private_dir_check(const char *dir, uid_t uid, char *why, size_t cap);
 
 /* Milliseconds on CLOCK_MONOTONIC: the daemon's uptime, grace and stall
  * deadlines, the client's reconnect deadline. */

@@ -2098,6 +2098,54 @@ START_TEST(test_socket_path) {
 }
 END_TEST
 
+/* The fallback directory's rule, as a user may meet it: lstat, owner, mode. */
+START_TEST(test_private_dir_check) {
+  char dir[64], link[80], why[256];
+  uid_t me = geteuid();
+
+  snprintf(dir, sizeof dir, "/tmp/shmvt-private-XXXXXX");
+  ck_assert_ptr_nonnull(mkdtemp(dir));
+  ck_assert_int_eq(proto_private_dir_check(dir, me, why, sizeof why), 0);
+
+  /* Someone else's (as seen by another uid). */
+  ck_assert_int_eq(proto_private_dir_check(dir, me + 1, why, sizeof why), -EPERM);
+  char want[256];
+  snprintf(want, sizeof want, "directory %s is owned by uid %u, not %u", dir, (unsigned)me,
+           (unsigned)me + 1);
+  ck_assert_str_eq(why, want);
+
+  /* Open to others. */
+  ck_assert_int_eq(chmod(dir, 0755), 0);
+  ck_assert_int_eq(proto_private_dir_check(dir, me, why, sizeof why), -EPERM);
+  ck_assert_msg(strstr(why, "has mode 0755, not 0700") != NULL, "%s", why);
+  ck_assert_int_eq(chmod(dir, 0700), 0);
+
+  /* A symbolic link to a good directory is not that directory. */
+  snprintf(link, sizeof link, "%s-link", dir);
+  ck_assert_int_eq(symlink(dir, link), 0);
+  ck_assert_int_eq(proto_private_dir_check(link, me, why, sizeof why), -EPERM);
+  snprintf(want, sizeof want, "%s is a symbolic link (owned by uid %u) to %s (owned by uid %u)",
+           link, (unsigned)me, dir, (unsigned)me);
+  ck_assert_msg(strstr(why, want) != NULL, "%s", why);
+  unlink(link);
+
+  /* Missing: the error, not a verdict. */
+  ck_assert_int_eq(rmdir(dir), 0);
+  ck_assert_int_eq(proto_private_dir_check(dir, me, why, sizeof why), -ENOENT);
+
+  /* Where each path comes from. */
+  char buf[128];
+  unsetenv("SHMVIEW_SOCKET");
+  ck_assert_int_eq(proto_socket_resolve("/x.sock", buf, sizeof buf), PROTO_SOCKET_EXPLICIT);
+  setenv("SHMVIEW_SOCKET", "/y.sock", 1);
+  ck_assert_int_eq(proto_socket_resolve(NULL, buf, sizeof buf), PROTO_SOCKET_ENV);
+  unsetenv("SHMVIEW_SOCKET");
+  ck_assert(!proto_secure_mode());
+  proto_fallback_dir(60001, buf, sizeof buf);
+  ck_assert_str_eq(buf, "/tmp/shmview-60001");
+}
+END_TEST
+
 /* ---- fuzz ---- */
 
 static uint64_t rng_state;
@@ -2320,6 +2368,7 @@ static Suite *proto_suite(void) {
     T(test_reader_fd_follows_its_frame),
     T(test_reader_sized_to_what_is_buffered),
     T(test_socket_path),
+    T(test_private_dir_check),
     T(test_fuzz_random_bytes),
     T(test_fuzz_mutations),
 #undef T
