@@ -100,11 +100,14 @@ void harness_open_to_all(const struct harness_daemon *d);
  * with fn's return value, or 100 when it could not drop root. */
 int harness_run_as(uid_t uid, gid_t gid, int (*fn)(void *arg), void *arg);
 
-/* Assert that harness_run_as's status is a clean exit 0, naming what. */
-#define ATTACK_OK(status, what)                                                          \
-  ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,                          \
-                "%s: the attacker's checks failed (status %#x; exit %d)", (what), (status), \
-                WIFEXITED(status) ? WEXITSTATUS(status) : -1)
+/* Assert that a wait status (evaluated once) is a clean exit 0, naming
+ * what the attacker tried. */
+#define ATTACK_OK(status, what)                                                        \
+  do {                                                                                 \
+    int st_ = (status);                                                                \
+    ck_assert_msg(WIFEXITED(st_) && WEXITSTATUS(st_) == 0,                             \
+                  "%s: the attacker's checks failed (status %#x)", (what), st_);       \
+  } while (0)
 
 /* A raw connected socket to the daemon (for hostile-input tests), or -1. */
 int harness_raw_connect(const struct harness_daemon *d);
