@@ -305,6 +305,15 @@ void harness_open_to_all(const struct harness_daemon *d) {
   ck_assert_int_eq(chmod(d->socket, 0666), 0);
 }
 
+int harness_become(uid_t uid, gid_t gid) {
+  if (setgroups(0, NULL) != 0 || setresgid(gid, gid, gid) != 0 || setresuid(uid, uid, uid) != 0)
+    return -1;
+  /* An attacker that could become root again would prove nothing. */
+  if (getuid() != uid || geteuid() != uid || getegid() != gid || setuid(0) == 0)
+    return -1;
+  return 0;
+}
+
 int harness_run_as(uid_t uid, gid_t gid, int (*fn)(void *arg), void *arg) {
   int status;
   pid_t pid = fork();
@@ -313,11 +322,7 @@ int harness_run_as(uid_t uid, gid_t gid, int (*fn)(void *arg), void *arg) {
   if (pid == 0) {
     /* Die with the test, as the daemon does. */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (setgroups(0, NULL) != 0 || setresgid(gid, gid, gid) != 0 ||
-        setresuid(uid, uid, uid) != 0)
-      _exit(100);
-    /* An attacker that could become root again would prove nothing. */
-    if (getuid() != uid || geteuid() != uid || getegid() != gid || setuid(0) == 0)
+    if (harness_become(uid, gid) != 0)
       _exit(100);
     _exit(fn(arg));
   }

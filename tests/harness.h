@@ -94,6 +94,11 @@ bool harness_can_attack(const char *prog, const char *test);
 /* Let every uid reach d's socket (its directory 0711, the socket 0666). */
 void harness_open_to_all(const struct harness_daemon *d);
 
+/* Become uid (group gid, no supplementary groups; real, effective and
+ * saved ids, so root cannot be got back, which it checks): 0, or -1. For
+ * children that must drop root themselves (harness_start_holder's fn). */
+int harness_become(uid_t uid, gid_t gid);
+
 /* Run fn(arg) in a forked child that first becomes uid (group gid, no
  * supplementary groups; real, effective and saved ids, so it cannot get
  * root back, which it checks). Returns the wait status; the child exits

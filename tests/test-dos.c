@@ -814,6 +814,91 @@ START_TEST(truncate_repaired) {
 }
 END_TEST
 
+/* ---- one uid's quota is not another's ---- */
+
+/* uid STRANGER takes all its quotas (segments, bytes, views) and holds
+ * them until told. */
+static int quota_hog(void *arg) {
+  int *p = arg;
+  shmv_client *c;
+  shmv_view *v;
+  char b;
+
+  CHILD_CHECK(shmv_connect(d.socket, &c) == 0);
+  CHILD_CHECK(shmv_create(c, "hog1", 32768, 0644) == 0);
+  CHILD_CHECK(shmv_create(c, "hog2", 32768, 0644) == 0);
+  CHILD_CHECK(shmv_create(c, "hog3", 1, 0644) == -EDQUOT);  /* segments */
+  CHILD_CHECK(shmv_resize(c, "hog2", 65536) == -EDQUOT);    /* bytes */
+  for (int i = 0; i < 4; i++)
+    CHILD_CHECK(shmv_view_open(c, "hog1", 0, 1, 0, &v) == 0);
+  CHILD_CHECK(shmv_view_open(c, "hog1", 0, 1, 0, &v) == -EDQUOT); /* views */
+  CHILD_CHECK(write(p[1], "r", 1) == 1);
+  CHILD_CHECK(read(p[0], &b, 1) == 1);
+  shmv_disconnect(c);
+  return 0;
+}
+
+/* Another uid, beside the hog, has its whole share; a view of the hog's
+ * segment is charged to it, not to the hog. */
+static int quota_fair(void *arg) {
+  shmv_client *c;
+  shmv_view *v;
+  shmv_status_info st;
+
+  (void)arg;
+  CHILD_CHECK(shmv_connect(d.socket, &c) == 0);
+  CHILD_CHECK(shmv_create(c, "mine1", 32768, 0600) == 0);
+  CHILD_CHECK(shmv_create(c, "mine2", 32768, 0600) == 0);
+  CHILD_CHECK(shmv_view_open(c, "hog1", 0, 1, 0, &v) == 0);
+  for (int i = 0; i < 3; i++)
+    CHILD_CHECK(shmv_view_open(c, "mine1", 0, 1, 0, &v) == 0);
+  CHILD_CHECK(shmv_view_open(c, "mine2", 0, 1, 0, &v) == -EDQUOT);
+  CHILD_CHECK(shmv_status(c, &st) == 0);
+  CHILD_CHECK(st.used_bytes == 65536);
+  CHILD_CHECK(shmv_unlink(c, "mine1") == 0 && shmv_unlink(c, "mine2") == 0);
+  shmv_disconnect(c);
+  return 0;
+}
+
+START_TEST(quota_per_uid) {
+  static const char *const args[] = { "--quota-segments", "2", "--quota-bytes", "64K",
+                                      "--quota-views", "4", NULL };
+  int to_parent[2], to_child[2], p[2];
+  char b;
+  pid_t hog;
+  shmv_client *c;
+  shmv_view *v;
+
+  if (!is_root("quota_per_uid"))
+    return;
+  harness_daemon_start(&d, args);
+  open_socket_to_all();
+  ck_assert_int_eq(pipe(to_parent), 0);
+  ck_assert_int_eq(pipe(to_child), 0);
+  p[0] = to_child[0];
+  p[1] = to_parent[1];
+  hog = spawn(STRANGER, quota_hog, p);
+  ck_assert_int_eq(read(to_parent[0], &b, 1), 1);
+
+  ATTACK_OK(harness_run_as(NOBODY, NOBODY, quota_fair, NULL), "nobody beside the hog");
+  /* Root too (quotas apply to it as to anyone, its own). */
+  ck_assert_int_eq(shmv_connect(d.socket, &c), 0);
+  ck_assert_int_eq(shmv_create(c, "root1", 65536, 0600), 0);
+  ck_assert_int_eq(shmv_view_open(c, "root1", 0, 1, 0, &v), 0);
+  shmv_view_release(v);
+  ck_assert_int_eq(shmv_unlink(c, "root1"), 0);
+
+  ck_assert_int_eq(write(to_child[1], "g", 1), 1);
+  expect_child_ok(hog, "the quota hog");
+  for (int i = 0; i < 2; i++) {
+    close(to_parent[i]);
+    close(to_child[i]);
+  }
+  shmv_disconnect(c);
+  ck_assert_int_eq(harness_daemon_stop(&d), 0);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("dos");
   TCase *tc = tcase_create("dos");
@@ -826,6 +911,7 @@ int main(void) {
   tcase_add_test(tc, who_pays);
   tcase_add_test(tc, default_limits);
   tcase_add_test(tc, truncate_repaired);
+  tcase_add_test(tc, quota_per_uid);
   suite_add_tcase(s, tc);
   return harness_main(s);
 }
