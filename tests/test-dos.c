@@ -814,6 +814,88 @@ START_TEST(truncate_repaired) {
 }
 END_TEST
 
+/* ---- stalls by another uid ---- */
+
+#define STALL_HALF 20
+
+/* True once the daemon has closed its end of sock (within ms), without
+ * reading what it queued for us: reading would end a send stall. */
+static bool dropped_within(int sock, unsigned ms) {
+  struct pollfd pfd = { .fd = sock, .events = POLLRDHUP };
+  uint64_t end = now_us() + (uint64_t)ms * 1000u;
+
+  while (now_us() < end)
+    if (poll(&pfd, 1, 100) == 1 && (pfd.revents & (POLLRDHUP | POLLHUP)) != 0)
+      return true;
+  return false;
+}
+
+/* As nobody: STALL_HALF connections with half a frame each, and one that
+ * sends requests and never reads the answers; all held until the daemon
+ * drops them, which it must do by itself. */
+static int staller(void *arg) {
+  int *p = arg, half[STALL_HALF], flood, fl;
+  static uint8_t part[PROTO_HEADER_SIZE + 1024];
+  char b;
+
+  proto_frame_header(part, 4096);
+  memset(part + PROTO_HEADER_SIZE, 0x80, sizeof part - PROTO_HEADER_SIZE);
+  for (int i = 0; i < STALL_HALF; i++) {
+    half[i] = harness_raw_connect(&d);
+    CHILD_CHECK(half[i] >= 0);
+    CHILD_CHECK(send_all(half[i], part, sizeof part) == 0);
+  }
+  flood = harness_raw_connect(&d);
+  CHILD_CHECK(flood >= 0);
+  fl = fcntl(flood, F_GETFL);
+  CHILD_CHECK(fcntl(flood, F_SETFL, fl | O_NONBLOCK) == 0);
+  for (int i = 0; i < 100000; i++)
+    if (send_open(flood, (uint64_t)i + 1, "stall", 1, false) != 0)
+      break; /* the socket is full: the daemon stopped reading us */
+  CHILD_CHECK(write(p[1], "r", 1) == 1);
+  CHILD_CHECK(read(p[0], &b, 1) == 1);
+  for (int i = 0; i < STALL_HALF; i++) {
+    CHILD_CHECK(dropped_within(half[i], 10000));
+    close(half[i]);
+  }
+  CHILD_CHECK(dropped_within(flood, 10000));
+  close(flood);
+  return 0;
+}
+
+START_TEST(stalls_by_another_uid) {
+  static const char *const args[] = { "--frame-timeout", "1", "--send-timeout", "2", NULL };
+  int to_parent[2], to_child[2], p[2];
+  char b;
+  pid_t pid;
+  shmv_client *c;
+
+  if (!is_root("stalls_by_another_uid"))
+    return;
+  harness_daemon_start(&d, args);
+  open_socket_to_all();
+  ck_assert_int_eq(shmv_connect(d.socket, &c), 0);
+  ck_assert_int_eq(shmv_create(c, "stall", 4096, 0644), 0);
+  ck_assert_int_eq(pipe(to_parent), 0);
+  ck_assert_int_eq(pipe(to_child), 0);
+  p[0] = to_child[0];
+  p[1] = to_parent[1];
+  pid = spawn(NOBODY, staller, p);
+  ck_assert_int_eq(read(to_parent[0], &b, 1), 1);
+  honest_client("stalls by another uid", "stall", 300);
+  ck_assert_int_eq(write(to_child[1], "g", 1), 1);
+  expect_child_ok(pid, "the staller (its connections were dropped)");
+  expect_clients(c, 1);
+  honest_client("after stalls by another uid", "stall", 100);
+  for (int i = 0; i < 2; i++) {
+    close(to_parent[i]);
+    close(to_child[i]);
+  }
+  shmv_disconnect(c);
+  ck_assert_int_eq(harness_daemon_stop(&d), 0);
+}
+END_TEST
+
 /* ---- one uid's quota is not another's ---- */
 
 /* uid STRANGER takes all its quotas (segments, bytes, views) and holds
@@ -912,6 +994,7 @@ int main(void) {
   tcase_add_test(tc, default_limits);
   tcase_add_test(tc, truncate_repaired);
   tcase_add_test(tc, quota_per_uid);
+  tcase_add_test(tc, stalls_by_another_uid);
   suite_add_tcase(s, tc);
   return harness_main(s);
 }
