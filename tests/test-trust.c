@@ -589,6 +589,10 @@ START_TEST(strangers_plant_dirs_and_links) {
   ck_assert_int_eq(shmv_stat(c, "nobj", &info), -ENOENT);
   ck_assert_int_eq(shmv_create(c, "nsym", 4096, 0600), -EEXIST);
   ck_assert_int_eq(shmv_create(c, "nobj", 4096, 0600), -EEXIST);
+  /* The answer names the object and its owner, the first planter. */
+  ck_assert_msg(strstr(shmv_last_error(c), p.obj) != NULL &&
+                    strstr(shmv_last_error(c), "owned by uid 65534") != NULL,
+                "the EEXIST answer does not name the planter: %s", shmv_last_error(c));
   shmv_disconnect(c);
   read_text(p.victim, buf, sizeof buf);
   ck_assert_str_eq(buf, "precious");
