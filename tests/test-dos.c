@@ -881,16 +881,17 @@ START_TEST(stalls_by_another_uid) {
   p[0] = to_child[0];
   p[1] = to_parent[1];
   pid = spawn(NOBODY, staller, p);
-  ck_assert_int_eq(read(to_parent[0], &b, 1), 1);
+  /* The child's ends: a child that fails before it is ready is an EOF. */
+  close(to_parent[1]);
+  close(to_child[0]);
+  ck_assert_msg(read(to_parent[0], &b, 1) == 1, "the attacker failed before it was ready");
   honest_client("stalls by another uid", "stall", 300);
   ck_assert_int_eq(write(to_child[1], "g", 1), 1);
   expect_child_ok(pid, "the staller (its connections were dropped)");
   expect_clients(c, 1);
   honest_client("after stalls by another uid", "stall", 100);
-  for (int i = 0; i < 2; i++) {
-    close(to_parent[i]);
-    close(to_child[i]);
-  }
+  close(to_parent[0]);
+  close(to_child[1]);
   shmv_disconnect(c);
   ck_assert_int_eq(harness_daemon_stop(&d), 0);
 }
@@ -960,7 +961,10 @@ START_TEST(quota_per_uid) {
   p[0] = to_child[0];
   p[1] = to_parent[1];
   hog = spawn(STRANGER, quota_hog, p);
-  ck_assert_int_eq(read(to_parent[0], &b, 1), 1);
+  /* The child's ends: a child that fails before it is ready is an EOF. */
+  close(to_parent[1]);
+  close(to_child[0]);
+  ck_assert_msg(read(to_parent[0], &b, 1) == 1, "the attacker failed before it was ready");
 
   ATTACK_OK(harness_run_as(NOBODY, NOBODY, quota_fair, NULL), "nobody beside the hog");
   /* Root too (quotas apply to it as to anyone, its own). */
@@ -972,10 +976,8 @@ START_TEST(quota_per_uid) {
 
   ck_assert_int_eq(write(to_child[1], "g", 1), 1);
   expect_child_ok(hog, "the quota hog");
-  for (int i = 0; i < 2; i++) {
-    close(to_parent[i]);
-    close(to_child[i]);
-  }
+  close(to_parent[0]);
+  close(to_child[1]);
   shmv_disconnect(c);
   ck_assert_int_eq(harness_daemon_stop(&d), 0);
 }
