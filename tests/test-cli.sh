@@ -458,6 +458,8 @@ ok "daemon not running: exit 1, message names the socket"
 # and change nothing (docs/security.md, "How each promise is tested").
 if [ "$(id -u)" != 0 ] || ! command -v setpriv >/dev/null 2>&1; then
   echo "skip - the CLI as other users: needs root and setpriv"
+elif ! setpriv --reuid=65534 --regid=65534 --clear-groups "$SHMVIEW_CLI" --version >/dev/null 2>&1; then
+  echo "skip - the CLI as other users: nobody cannot run $SHMVIEW_CLI (a build tree closed to others?)"
 else
   chmod 0711 "$dir"
   chmod 0666 "$sock"
