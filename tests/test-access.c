@@ -343,6 +343,8 @@ static int strangers_hands_off(void *arg) {
   CHILD_CHECK(shmv_freeze(mine, "root644") == -EPERM);
   CHILD_CHECK(shmv_freeze(mine, "root666") == -EPERM);
   CHILD_CHECK(shmv_view_open(mine, "root600", 0, 1, 0, &v) == -EACCES);
+  /* Root's group may read this one; a stranger is not in it. */
+  CHILD_CHECK(shmv_view_open(mine, "root640", 0, 1, 0, &v) == -EACCES);
   CHILD_CHECK(shmv_view_open(mine, "root644", 0, 1, SHMV_WRITABLE, &v) == -EACCES);
   /* The name is taken: a create does not replace it. */
   CHILD_CHECK(shmv_create(mine, "root600", 10, 0666) == -EEXIST);
@@ -361,6 +363,7 @@ START_TEST(strangers_hands_off_segments) {
   ck_assert_int_eq(shmv_create(c, "root600", 4096, 0600), 0);
   ck_assert_int_eq(shmv_create(c, "root644", 4096, 0644), 0);
   ck_assert_int_eq(shmv_create(c, "root666", 4096, 0666), 0);
+  ck_assert_int_eq(shmv_create(c, "root640", 4096, 0640), 0);
   for (size_t i = 0; i < sizeof who / sizeof who[0]; i++)
     ATTACK_OK(harness_run_as(who[i], who[i], strangers_hands_off, NULL), "hands off");
   ck_assert_int_eq(shmv_stat(c, "root600", &info), 0);
@@ -373,6 +376,7 @@ START_TEST(strangers_hands_off_segments) {
   ck_assert_int_eq(shmv_unlink(c, "root600"), 0);
   ck_assert_int_eq(shmv_unlink(c, "root644"), 0);
   ck_assert_int_eq(shmv_unlink(c, "root666"), 0);
+  ck_assert_int_eq(shmv_unlink(c, "root640"), 0);
 }
 END_TEST
 
