@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <msgpack.h>
@@ -858,6 +859,82 @@ START_TEST(hostile_frames_as_strangers) {
 }
 END_TEST
 
+/* Warnings about clients are logged at most 10 a second (docs/security.md),
+ * whatever the client sends: another uid's broken frames must not become a
+ * flood of log lines. */
+#define LOG_FLOOD 300
+
+static int log_flooder(void *arg) {
+  const struct harness_daemon *h = arg;
+  static const uint8_t junk[] = { 0xc1, 0xc1, 0xc1 };
+  uint8_t frame[PROTO_HEADER_SIZE + sizeof junk];
+
+  for (int i = 0; i < LOG_FLOOD; i++) {
+    int fd = harness_raw_connect(h);
+    size_t len = PROTO_HEADER_SIZE;
+    struct pollfd pfd = { .fd = fd, .events = POLLIN };
+    char buf[512];
+
+    CHILD_CHECK(fd >= 0);
+    if (i % 3 == 0) { /* undecodable */
+      proto_frame_header(frame, sizeof junk);
+      memcpy(frame + PROTO_HEADER_SIZE, junk, sizeof junk);
+      len += sizeof junk;
+    } else if (i % 3 == 1) { /* too large */
+      proto_frame_header(frame, PROTO_FRAME_MAX_DEFAULT + 1);
+    } else { /* empty */
+      proto_frame_header(frame, 0);
+    }
+    CHILD_CHECK(send(fd, frame, len, MSG_NOSIGNAL) == (ssize_t)len);
+    while (poll(&pfd, 1, 2000) == 1 && recv(fd, buf, sizeof buf, 0) > 0)
+      ; /* until the daemon hangs up */
+    close(fd);
+  }
+  return 0;
+}
+
+START_TEST(client_warnings_rate_limited) {
+  struct harness_daemon h;
+  struct timespec t0, t1;
+  char logpath[300], line[512];
+  int log, saved;
+  long secs, lines = 0;
+  FILE *f;
+
+  if (!harness_can_attack("test-hostile", "client_warnings_rate_limited"))
+    return;
+  /* A daemon of its own whose log we can read. */
+  snprintf(logpath, sizeof logpath, "%s/warnings.log", d.dir);
+  log = open(logpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  ck_assert_int_ge(log, 0);
+  saved = dup(2);
+  dup2(log, 2);
+  harness_daemon_start(&h, NULL);
+  dup2(saved, 2);
+  close(saved);
+  close(log);
+  harness_open_to_all(&h);
+
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  ATTACK_OK(harness_run_as(HARNESS_NOBODY, HARNESS_NOBODY, log_flooder, &h), "log flood");
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  ck_assert_int_eq(harness_daemon_stop(&h), 0);
+  secs = (long)(t1.tv_sec - t0.tv_sec) + 1;
+
+  f = fopen(logpath, "r");
+  ck_assert_ptr_nonnull(f);
+  while (fgets(line, sizeof line, f) != NULL)
+    if (strstr(line, "client pid") != NULL)
+      lines++;
+  fclose(f);
+  fprintf(stderr, "test-hostile: %d broken frames from nobody in about %ld s: %ld warning lines\n",
+          LOG_FLOOD, secs, lines);
+  /* At most 10 in each one-second window the flood touched. */
+  ck_assert_msg(lines <= 10 * (secs + 1), "%ld warnings about one client's %d frames in %ld s",
+                lines, LOG_FLOOD, secs);
+}
+END_TEST
+
 static Suite *hostile_suite(void) {
   Suite *s = suite_create("hostile");
   TCase *tc = tcase_create("hostile");
@@ -878,6 +955,7 @@ static Suite *hostile_suite(void) {
   tcase_add_test(tc, readonly_descriptor_as_strangers);
   tcase_add_test(tc, foreign_lease_release_as_strangers);
   tcase_add_test(tc, hostile_frames_as_strangers);
+  tcase_add_test(tc, client_warnings_rate_limited);
   suite_add_tcase(s, tc);
   return s;
 }
