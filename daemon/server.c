@@ -784,7 +784,8 @@ static void on_listen_event(uv_poll_t *h, int status, int events) {
       /* Out of descriptors: free the spare one to take the connection
        * and close it, so the client sees a hang-up instead of waiting
        * in the backlog forever while we spin on a readable socket. */
-      log_warn("out of file descriptors: shedding a connection");
+      if (warn_ok(s))
+        log_warn("out of file descriptors: shedding a connection");
       close(s->reserve_fd);
       fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
       if (fd >= 0)

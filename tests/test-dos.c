@@ -897,6 +897,147 @@ START_TEST(stalls_by_another_uid) {
 }
 END_TEST
 
+/* ---- out of descriptors ---- */
+
+#define SHED_NOFILE 48
+#define SHED_CONNS  200
+
+/* As nobody: SHED_CONNS connections, far more than the daemon has
+ * descriptors; keep the ones it took until told. */
+static int shed_flooder(void *arg) {
+  int *p = arg, socks[SHED_CONNS];
+  char b;
+
+  for (int i = 0; i < SHED_CONNS; i++) {
+    socks[i] = harness_raw_connect(&d);
+    CHILD_CHECK(socks[i] >= 0);
+  }
+  CHILD_CHECK(write(p[1], "r", 1) == 1);
+  CHILD_CHECK(read(p[0], &b, 1) == 1);
+  for (int i = 0; i < SHED_CONNS; i++)
+    close(socks[i]);
+  return 0;
+}
+
+/* The daemon's user and system CPU time so far, in clock ticks. */
+static long daemon_cpu_ticks(void) {
+  char path[64], buf[1024], *p;
+  unsigned long ut = 0, st = 0;
+  FILE *f;
+  size_t n;
+
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)d.pid);
+  f = fopen(path, "r");
+  if (f == NULL)
+    return -1;
+  n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = '\0';
+  p = strrchr(buf, ')'); /* after the command name, fields 3.. */
+  if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut,
+                          &st) != 2)
+    return -1;
+  return (long)(ut + st);
+}
+
+/* Another uid's connections take every descriptor the daemon has: it sheds
+ * the rest (no spinning on a readable listening socket), logs that at most
+ * 10 times a second, and serves again once they go. */
+START_TEST(emfile_shed_by_another_uid) {
+  const char *real = getenv("SHMVIEWD");
+  char wrapper[320], logpath[320], line[512];
+  int to_parent[2], to_child[2], p[2], log, saved, rc = -1;
+  long cpu0, cpu1, lines = 0, ticks = sysconf(_SC_CLK_TCK);
+  struct timespec t0, t1;
+  shmv_client *c = NULL;
+  shmv_status_info st;
+  pid_t pid;
+  FILE *f;
+  char b;
+
+  if (!is_root("emfile_shed_by_another_uid"))
+    return;
+  if (real == NULL || access("/usr/bin/prlimit", X_OK) != 0 ||
+      (getenv("SHMVIEW_TEST_VALGRIND") != NULL &&
+       strcmp(getenv("SHMVIEW_TEST_VALGRIND"), "1") == 0)) {
+    fprintf(stderr, "test-dos: emfile_shed_by_another_uid skipped: needs prlimit, no valgrind\n");
+    return;
+  }
+  /* The daemon (root) with only SHED_NOFILE descriptors, its log in a file. */
+  snprintf(wrapper, sizeof wrapper, "/tmp/shmvt%s-shed-%d.sh", getenv("SHMVIEW_TEST_RUN"),
+           (int)getpid());
+  f = fopen(wrapper, "w");
+  ck_assert_ptr_nonnull(f);
+  fprintf(f, "#!/bin/sh\nexec /usr/bin/prlimit --nofile=%d:%d -- '%s' \"$@\"\n", SHED_NOFILE,
+          SHED_NOFILE, real);
+  fclose(f);
+  ck_assert_int_eq(chmod(wrapper, 0700), 0);
+  setenv("SHMVIEWD", wrapper, 1);
+  snprintf(logpath, sizeof logpath, "/tmp/shmvt%s-shed-%d.log", getenv("SHMVIEW_TEST_RUN"),
+           (int)getpid());
+  log = open(logpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  ck_assert_int_ge(log, 0);
+  saved = dup(2);
+  dup2(log, 2);
+  harness_daemon_start(&d, NULL);
+  dup2(saved, 2);
+  close(saved);
+  close(log);
+  setenv("SHMVIEWD", real, 1);
+  open_socket_to_all();
+
+  ck_assert_int_eq(pipe(to_parent), 0);
+  ck_assert_int_eq(pipe(to_child), 0);
+  p[0] = to_child[0];
+  p[1] = to_parent[1];
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  pid = spawn(NOBODY, shed_flooder, p);
+  close(to_parent[1]);
+  close(to_child[0]);
+  ck_assert_msg(read(to_parent[0], &b, 1) == 1, "the flooder failed before it was ready");
+  /* Out of descriptors with the flood held: the daemon must sleep. */
+  cpu0 = daemon_cpu_ticks();
+  sleep_ms(1000);
+  cpu1 = daemon_cpu_ticks();
+  ck_assert_int_ge(cpu0, 0);
+  ck_assert_msg(cpu1 - cpu0 < ticks / 2, "the daemon used %ld of %ld ticks out of descriptors",
+                cpu1 - cpu0, ticks);
+  ck_assert_int_eq(write(to_child[1], "g", 1), 1);
+  expect_child_ok(pid, "the descriptor flooder");
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  close(to_parent[0]);
+  close(to_child[1]);
+
+  /* Served again once the flood is gone. */
+  for (int i = 0; i < 500 && rc != 0; i++) {
+    rc = shmv_connect(d.socket, &c);
+    if (rc == 0 && (rc = shmv_status(c, &st)) != 0) {
+      shmv_disconnect(c);
+      c = NULL;
+    }
+    if (rc != 0)
+      sleep_ms(10);
+  }
+  ck_assert_msg(rc == 0, "not served after the flood: %s", shmv_strerror(rc));
+  shmv_disconnect(c);
+  ck_assert_int_eq(harness_daemon_stop(&d), 0);
+
+  f = fopen(logpath, "r");
+  ck_assert_ptr_nonnull(f);
+  while (fgets(line, sizeof line, f) != NULL)
+    if (strstr(line, "shedding a connection") != NULL)
+      lines++;
+  fclose(f);
+  fprintf(stderr, "test-dos: %d connections against %d descriptors: %ld shedding lines in %ld s\n",
+          SHED_CONNS, SHED_NOFILE, lines, (long)(t1.tv_sec - t0.tv_sec) + 1);
+  ck_assert_int_gt(lines, 0); /* it did run out */
+  ck_assert_msg(lines <= 10 * ((long)(t1.tv_sec - t0.tv_sec) + 2), "%ld shedding lines in %ld s",
+                lines, (long)(t1.tv_sec - t0.tv_sec) + 1);
+  unlink(logpath);
+  unlink(wrapper);
+}
+END_TEST
+
 /* ---- one uid's quota is not another's ---- */
 
 /* uid STRANGER takes all its quotas (segments, bytes, views) and holds
@@ -997,6 +1138,7 @@ int main(void) {
   tcase_add_test(tc, truncate_repaired);
   tcase_add_test(tc, quota_per_uid);
   tcase_add_test(tc, stalls_by_another_uid);
+  tcase_add_test(tc, emfile_shed_by_another_uid);
   suite_add_tcase(s, tc);
   return harness_main(s);
 }
