@@ -1038,6 +1038,73 @@ START_TEST(emfile_shed_by_another_uid) {
 }
 END_TEST
 
+/* ---- refused connections, in numbers ---- */
+
+#define REFUSED_CONNS 300
+#define REFUSED_WAIT  64 /* refused connections the daemon keeps for their answer */
+
+static bool closed_by_daemon(int sock) {
+  struct pollfd pfd = { .fd = sock, .events = POLLRDHUP };
+
+  return poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLRDHUP | POLLHUP)) != 0;
+}
+
+/* As nobody, over its per-uid limit of 10: of REFUSED_CONNS silent
+ * connections the daemon keeps at most REFUSED_WAIT beyond the 10 it took
+ * (closing the rest at once), and closes those after --frame-timeout. */
+static int refused_flooder(void *arg) {
+  int socks[REFUSED_CONNS], closed = 0;
+
+  (void)arg;
+  for (int i = 0; i < REFUSED_CONNS; i++) {
+    socks[i] = harness_raw_connect(&d);
+    CHILD_CHECK(socks[i] >= 0);
+  }
+  sleep_ms(300); /* let the daemon accept them all */
+  for (int i = 0; i < REFUSED_CONNS; i++)
+    closed += closed_by_daemon(socks[i]);
+  fprintf(stderr, "test-dos: %d of %d connections over the per-uid limit closed at once\n", closed,
+          REFUSED_CONNS);
+  CHILD_CHECK(closed >= REFUSED_CONNS - 10 - REFUSED_WAIT);
+  sleep_ms(2500); /* past --frame-timeout 1 and a sweep */
+  closed = 0;
+  for (int i = 0; i < REFUSED_CONNS; i++)
+    closed += closed_by_daemon(socks[i]);
+  fprintf(stderr, "test-dos: %d closed after the frame timeout\n", closed);
+  CHILD_CHECK(closed == REFUSED_CONNS - 10);
+  for (int i = 0; i < REFUSED_CONNS; i++)
+    close(socks[i]);
+  return 0;
+}
+
+START_TEST(refused_connections_bounded) {
+  static const char *const args[] = { "--max-clients-per-uid", "10", "--frame-timeout", "1",
+                                      NULL };
+  struct rlimit rl;
+
+  if (!is_root("refused_connections_bounded"))
+    return;
+  getrlimit(RLIMIT_NOFILE, &rl);
+  if (rl.rlim_cur < REFUSED_CONNS + 64) {
+    rl.rlim_cur = rl.rlim_max < REFUSED_CONNS + 64 ? rl.rlim_max : REFUSED_CONNS + 64;
+    setrlimit(RLIMIT_NOFILE, &rl); /* inherited by the attacker */
+  }
+  ck_assert_msg(rl.rlim_cur >= REFUSED_CONNS + 64, "RLIMIT_NOFILE too low for this test");
+  harness_daemon_start(&d, args);
+  open_socket_to_all();
+  ATTACK_OK(harness_run_as(NOBODY, NOBODY, refused_flooder, NULL), "refused connections");
+  {
+    shmv_client *c;
+    shmv_status_info st;
+
+    ck_assert_int_eq(shmv_connect(d.socket, &c), 0);
+    ck_assert_int_eq(shmv_status(c, &st), 0);
+    shmv_disconnect(c);
+  }
+  ck_assert_int_eq(harness_daemon_stop(&d), 0);
+}
+END_TEST
+
 /* ---- one uid's quota is not another's ---- */
 
 /* uid STRANGER takes all its quotas (segments, bytes, views) and holds
@@ -1139,6 +1206,7 @@ int main(void) {
   tcase_add_test(tc, quota_per_uid);
   tcase_add_test(tc, stalls_by_another_uid);
   tcase_add_test(tc, emfile_shed_by_another_uid);
+  tcase_add_test(tc, refused_connections_bounded);
   suite_add_tcase(s, tc);
   return harness_main(s);
 }
