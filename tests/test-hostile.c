@@ -817,12 +817,19 @@ static int fuzz_frames(void *arg) {
 }
 
 START_TEST(hostile_frames_as_strangers) {
+  static const char *const limits[] = { "--max-segment-size", "64K", "--quota-bytes", "1M", NULL };
   shmv_view *v;
   shmv_segment_info info, *list;
   size_t n;
 
   if (!harness_can_attack("test-hostile", "hostile_frames_as_strangers"))
     return;
+  /* A mutated create may ask for any size: the same daemon again, with
+   * limits that keep what the strangers can make small. */
+  kill(d.pid, SIGTERM);
+  ck_assert_int_eq(waitpid(d.pid, NULL, 0), d.pid);
+  d.pid = 0;
+  harness_daemon_restart(&d, limits);
   harness_open_to_all(&d);
   ck_assert_int_eq(shmv_create(c, "pub", 8192, 0644), 0);
   ck_assert_int_eq(shmv_create(c, "secret", 4096, 0600), 0);
