@@ -264,6 +264,7 @@ static int stranger_meets_frozen(void *arg) {
   CHILD_CHECK(shmv_resize(c, "f", 8192) == -EROFS);
   CHILD_CHECK(shmv_resize(c, "f", 1) == -EROFS);
   CHILD_CHECK(shmv_view_create(c, "f", 4096, 0666, 0, &v) == -EEXIST);
+  CHILD_CHECK(shmv_freeze(c, "f") == -EPERM);
   CHILD_CHECK(shmv_view_open(c, "f", 0, 8, 0, &v) == 0);
   CHILD_CHECK(memcmp(shmv_view_data(v), "stranger", 8) == 0);
   shmv_view_release(v);

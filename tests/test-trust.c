@@ -549,7 +549,8 @@ START_TEST(strangers_plant_dirs_and_links) {
   if (!harness_can_attack("test-trust", "strangers_plant_dirs_and_links"))
     return;
   memset(&p, 0, sizeof p);
-  snprintf(p.shared, sizeof p.shared, "/tmp/shmvt-plant-XXXXXX");
+  /* Named with the run's id, so that the harness sweeps it after a failure. */
+  snprintf(p.shared, sizeof p.shared, "/tmp/shmvt%s-plant-XXXXXX", getenv("SHMVIEW_TEST_RUN"));
   ck_assert_ptr_nonnull(mkdtemp(p.shared));
   ck_assert_int_eq(chmod(p.shared, 01777), 0);
   snprintf(p.good, sizeof p.good, "%s/good", d.dir);
