@@ -470,7 +470,9 @@ static void handle_frame(struct conn *c, const uint8_t *payload, size_t len) {
     return;
   }
   if (rc == -EPROTO) {
-    log_warn("client pid %d sent an undecodable frame (%s); closing it", (int)c->peer.pid, errmsg);
+    if (warn_ok(s))
+      log_warn("client pid %d sent an undecodable frame (%s); closing it", (int)c->peer.pid,
+               errmsg);
     answer_error(c, req.id, req.op, EPROTO, errmsg);
     c->closing = true;
     return;
@@ -498,7 +500,8 @@ static void conn_process(struct conn *c) {
     if (rc < 0) {
       const char *why = rc == -EMSGSIZE ? "a frame larger than the limit" : "an empty frame";
 
-      log_warn("client pid %d sent %s; closing it", (int)c->peer.pid, why);
+      if (warn_ok(c->srv))
+        log_warn("client pid %d sent %s; closing it", (int)c->peer.pid, why);
       answer_error(c, 0, PROTO_OP_NONE, -rc,
                    rc == -EMSGSIZE ? "frame larger than the daemon's limit" : "empty frame");
       c->closing = true;
@@ -781,7 +784,8 @@ static void on_listen_event(uv_poll_t *h, int status, int events) {
       /* Out of descriptors: free the spare one to take the connection
        * and close it, so the client sees a hang-up instead of waiting
        * in the backlog forever while we spin on a readable socket. */
-      log_warn("out of file descriptors: shedding a connection");
+      if (warn_ok(s))
+        log_warn("out of file descriptors: shedding a connection");
       close(s->reserve_fd);
       fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
       if (fd >= 0)

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -309,6 +310,44 @@ int harness_run_child(int (*fn)(void *arg), void *arg) {
   ck_assert_msg(pid >= 0, "fork: %s", strerror(errno));
   if (pid == 0)
     _exit(fn(arg));
+  while (waitpid(pid, &status, 0) < 0)
+    ck_assert_int_eq(errno, EINTR);
+  return status;
+}
+
+bool harness_can_attack(const char *prog, const char *test) {
+  if (geteuid() == 0)
+    return true;
+  fprintf(stderr, "%s: %s skipped: needs root to run the attacker as another uid\n", prog, test);
+  return false;
+}
+
+void harness_open_to_all(const struct harness_daemon *d) {
+  ck_assert_int_eq(chmod(d->dir, 0711), 0);
+  ck_assert_int_eq(chmod(d->socket, 0666), 0);
+}
+
+int harness_become(uid_t uid, gid_t gid) {
+  if (setgroups(0, NULL) != 0 || setresgid(gid, gid, gid) != 0 || setresuid(uid, uid, uid) != 0)
+    return -1;
+  /* An attacker that could become root again would prove nothing. */
+  if (getuid() != uid || geteuid() != uid || getegid() != gid || setuid(0) == 0)
+    return -1;
+  return 0;
+}
+
+int harness_run_as(uid_t uid, gid_t gid, int (*fn)(void *arg), void *arg) {
+  int status;
+  pid_t pid = fork();
+
+  ck_assert_msg(pid >= 0, "fork: %s", strerror(errno));
+  if (pid == 0) {
+    /* Die with the test, as the daemon does. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (harness_become(uid, gid) != 0)
+      _exit(100);
+    _exit(fn(arg));
+  }
   while (waitpid(pid, &status, 0) < 0)
     ck_assert_int_eq(errno, EINTR);
   return status;

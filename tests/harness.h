@@ -80,6 +80,40 @@ pid_t harness_start_holder(int (*fn)(void *arg), void *arg);
 void harness_say(int fd, char c);
 char harness_hear(int fd);
 
+/* ---- attackers: real processes of another, unprivileged uid ---- */
+
+#define HARNESS_NOBODY    65534 /* nobody */
+#define HARNESS_NO_PASSWD 60001 /* a uid with no passwd entry */
+
+/* True when the test may run attackers as other uids (it runs as root, as
+ * make check in CI does); otherwise prints the one line "PROG: TEST
+ * skipped: needs root to run the attacker as another uid" and returns
+ * false, and the test returns (passes). */
+bool harness_can_attack(const char *prog, const char *test);
+
+/* Let every uid reach d's socket (its directory 0711, the socket 0666). */
+void harness_open_to_all(const struct harness_daemon *d);
+
+/* Become uid (group gid, no supplementary groups; real, effective and
+ * saved ids, so root cannot be got back, which it checks): 0, or -1. For
+ * children that must drop root themselves (harness_start_holder's fn). */
+int harness_become(uid_t uid, gid_t gid);
+
+/* Run fn(arg) in a forked child that first becomes uid (group gid, no
+ * supplementary groups; real, effective and saved ids, so it cannot get
+ * root back, which it checks). Returns the wait status; the child exits
+ * with fn's return value, or 100 when it could not drop root. */
+int harness_run_as(uid_t uid, gid_t gid, int (*fn)(void *arg), void *arg);
+
+/* Assert that a wait status (evaluated once) is a clean exit 0, naming
+ * what the attacker tried. */
+#define ATTACK_OK(status, what)                                                        \
+  do {                                                                                 \
+    int st_ = (status);                                                                \
+    ck_assert_msg(WIFEXITED(st_) && WEXITSTATUS(st_) == 0,                             \
+                  "%s: the attacker's checks failed (status %#x)", (what), st_);       \
+  } while (0)
+
 /* A raw connected socket to the daemon (for hostile-input tests), or -1. */
 int harness_raw_connect(const struct harness_daemon *d);
 

@@ -15,11 +15,14 @@
 #include <grp.h>
 #include <signal.h>
 #include <stdint.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -377,6 +380,210 @@ START_TEST(object_is_private) {
 }
 END_TEST
 
+/* ---- read-only escalation, played by other uids ----
+ *
+ * A stranger holds a read-only view of root's 0644 segment and tries every
+ * route to write it that does not go through the daemon: the mapping
+ * itself, the object's name in /dev/shm, /proc's views of its own and the
+ * daemon's descriptors. (The descriptor routes are in test-hostile.c,
+ * which speaks the raw protocol.) */
+
+/* The address range of the mapping that holds p, from /proc/self/maps. */
+static bool mapping_of(const void *p, unsigned long *lo, unsigned long *hi) {
+  FILE *f = fopen("/proc/self/maps", "r");
+  char line[512];
+  bool found = false;
+
+  if (f == NULL)
+    return false;
+  while (!found && fgets(line, sizeof line, f) != NULL)
+    if (sscanf(line, "%lx-%lx", lo, hi) == 2 && (unsigned long)p >= *lo &&
+        (unsigned long)p < *hi)
+      found = true;
+  fclose(f);
+  return found;
+}
+
+/* A path names what no one but its owner may open for writing: an open
+ * O_RDWR fails with one of the "not yours" errors. */
+static bool closed_to_me(const char *path, int flags) {
+  int fd = open(path, flags | O_CLOEXEC);
+
+  if (fd >= 0) {
+    fprintf(stderr, "test-access: uid %d opened %s (flags %#x)\n", (int)getuid(), path, flags);
+    close(fd);
+    return false;
+  }
+  return errno == EACCES || errno == EPERM;
+}
+
+static int escalate_readonly(void *arg) {
+  const char *obj = arg; /* /dev/shm/PREFIX.pub */
+  shmv_client *mine;
+  shmv_view *v;
+  unsigned long lo, hi;
+  char path[320], moved[340];
+  long page = sysconf(_SC_PAGESIZE);
+  int pidfd;
+
+  CHILD_CHECK(shmv_connect(d.socket, &mine) == 0);
+  CHILD_CHECK(shmv_view_open(mine, "pub", 0, SHMV_TO_END, 0, &v) == 0);
+  CHILD_CHECK(memcmp(shmv_view_data(v), "hello", 5) == 0);
+  /* The library refuses a writable view ... */
+  {
+    shmv_view *w;
+    CHILD_CHECK(shmv_view_open(mine, "pub", 0, SHMV_TO_END, SHMV_WRITABLE, &w) == -EACCES);
+  }
+  /* ... and the kernel the mapping's own routes: mprotect, and reopening
+   * the mapped file through /proc/self/map_files. */
+  CHILD_CHECK(mprotect((void *)((uintptr_t)shmv_view_data(v) & ~(uintptr_t)(page - 1)),
+                       (size_t)page, PROT_READ | PROT_WRITE) == -1);
+  CHILD_CHECK(errno == EACCES);
+  CHILD_CHECK(mapping_of(shmv_view_data(v), &lo, &hi));
+  snprintf(path, sizeof path, "/proc/self/map_files/%lx-%lx", lo, hi);
+  CHILD_CHECK(closed_to_me(path, O_RDWR));
+  CHILD_CHECK(closed_to_me(path, O_RDONLY));
+
+  /* The object by its name: the daemon's, 0600, in a sticky directory. */
+  CHILD_CHECK(closed_to_me(obj, O_RDWR));
+  CHILD_CHECK(closed_to_me(obj, O_RDONLY));
+  CHILD_CHECK(closed_to_me(obj, O_WRONLY | O_TRUNC));
+  CHILD_CHECK(chmod(obj, 0666) == -1 && errno == EPERM);
+  CHILD_CHECK(truncate(obj, 0) == -1 && (errno == EACCES || errno == EPERM));
+  CHILD_CHECK(unlink(obj) == -1 && (errno == EPERM || errno == EACCES));
+  snprintf(moved, sizeof moved, "%s-moved", obj);
+  CHILD_CHECK(rename(obj, moved) == -1 && (errno == EPERM || errno == EACCES));
+
+  /* The daemon's descriptors: /proc/PID/fd and pidfd_getfd are for its
+   * own uid and root. */
+  snprintf(path, sizeof path, "/proc/%d/fd", (int)d.pid);
+  CHILD_CHECK(opendir(path) == NULL && errno == EACCES);
+  for (int fd = 0; fd < 64; fd++) {
+    snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)d.pid, fd);
+    CHILD_CHECK(open(path, O_RDWR | O_CLOEXEC) == -1);
+  }
+  snprintf(path, sizeof path, "/proc/%d/mem", (int)d.pid);
+  CHILD_CHECK(closed_to_me(path, O_RDWR));
+#if defined(SYS_pidfd_open) && defined(SYS_pidfd_getfd)
+  pidfd = (int)syscall(SYS_pidfd_open, d.pid, 0);
+  if (pidfd >= 0) {
+    for (int fd = 0; fd < 64; fd++)
+      CHILD_CHECK(syscall(SYS_pidfd_getfd, pidfd, fd, 0) == -1 && errno == EPERM);
+    close(pidfd);
+  }
+#else
+  (void)pidfd;
+#endif
+  shmv_view_release(v);
+  shmv_disconnect(mine);
+  return 0;
+}
+
+/* A stranger's write through its read-only mapping is the kernel's
+ * SIGSEGV. */
+static int stranger_writes(void *arg) {
+  shmv_client *mine;
+  shmv_view *v;
+
+  (void)arg;
+  signal(SIGSEGV, SIG_DFL);
+  if (shmv_connect(d.socket, &mine) != 0 || shmv_view_open(mine, "pub", 0, SHMV_TO_END, 0, &v) != 0)
+    return 2;
+  ((volatile char *)shmv_view_data(v))[1] = 'X';
+  return 0;
+}
+
+START_TEST(readonly_escalation_as_strangers) {
+  static const uid_t who[] = { HARNESS_NOBODY, HARNESS_NO_PASSWD };
+  char obj[256];
+  shmv_view *v;
+  struct stat st;
+
+  if (!harness_can_attack("test-access", "readonly_escalation_as_strangers"))
+    return;
+  harness_open_to_all(&d);
+  ck_assert_int_eq(shmv_create(c, "pub", 8192, 0644), 0);
+  ck_assert_int_eq(shmv_view_open(c, "pub", 0, 5, SHMV_WRITABLE, &v), 0);
+  memcpy(shmv_view_data(v), "hello", 5);
+  shmv_view_release(v);
+  snprintf(obj, sizeof obj, "/dev/shm/%s.pub", d.prefix);
+
+  for (size_t i = 0; i < sizeof who / sizeof who[0]; i++) {
+    int status = harness_run_as(who[i], who[i], stranger_writes, NULL);
+
+    ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV,
+                  "uid %d's write through a read-only view was not SIGSEGV (status %#x)",
+                  (int)who[i], status);
+    ATTACK_OK(harness_run_as(who[i], who[i], escalate_readonly, obj), "read-only escalation");
+  }
+  /* Nothing changed: bytes, size, the object's owner and mode. */
+  ck_assert_int_eq(shmv_view_open(c, "pub", 0, SHMV_TO_END, 0, &v), 0);
+  ck_assert_uint_eq(shmv_view_length(v), 8192);
+  ck_assert_mem_eq(shmv_view_data(v), "hello", 5);
+  shmv_view_release(v);
+  ck_assert_int_eq(stat(obj, &st), 0);
+  ck_assert_uint_eq(st.st_uid, geteuid());
+  ck_assert_uint_eq(st.st_mode & 07777, 0600);
+  ck_assert_int_eq(st.st_size, 8192);
+  ck_assert_int_eq(shmv_unlink(c, "pub"), 0);
+}
+END_TEST
+
+/* Another uid may not unlink, resize, freeze or write a segment that is
+ * not its own unless the mode says so; a uid with no passwd entry is no
+ * different from nobody. */
+static int strangers_hands_off(void *arg) {
+  shmv_client *mine;
+  shmv_view *v;
+  shmv_segment_info info;
+
+  (void)arg;
+  CHILD_CHECK(shmv_connect(d.socket, &mine) == 0);
+  CHILD_CHECK(shmv_unlink(mine, "root600") == -EPERM);
+  CHILD_CHECK(shmv_unlink(mine, "root644") == -EPERM);
+  CHILD_CHECK(shmv_unlink(mine, "root666") == -EPERM); /* write is not ownership */
+  CHILD_CHECK(shmv_resize(mine, "root600", 1) == -EACCES);
+  CHILD_CHECK(shmv_resize(mine, "root644", 1) == -EACCES);
+  CHILD_CHECK(shmv_freeze(mine, "root644") == -EPERM);
+  CHILD_CHECK(shmv_freeze(mine, "root666") == -EPERM);
+  CHILD_CHECK(shmv_view_open(mine, "root600", 0, 1, 0, &v) == -EACCES);
+  /* Root's group may read this one; a stranger is not in it. */
+  CHILD_CHECK(shmv_view_open(mine, "root640", 0, 1, 0, &v) == -EACCES);
+  CHILD_CHECK(shmv_view_open(mine, "root644", 0, 1, SHMV_WRITABLE, &v) == -EACCES);
+  /* The name is taken: a create does not replace it. */
+  CHILD_CHECK(shmv_create(mine, "root600", 10, 0666) == -EEXIST);
+  CHILD_CHECK(shmv_stat(mine, "root600", &info) == 0 && info.uid == 0 && info.mode == 0600);
+  shmv_disconnect(mine);
+  return 0;
+}
+
+START_TEST(strangers_hands_off_segments) {
+  static const uid_t who[] = { HARNESS_NOBODY, HARNESS_NO_PASSWD };
+  shmv_segment_info info;
+
+  if (!harness_can_attack("test-access", "strangers_hands_off_segments"))
+    return;
+  harness_open_to_all(&d);
+  ck_assert_int_eq(shmv_create(c, "root600", 4096, 0600), 0);
+  ck_assert_int_eq(shmv_create(c, "root644", 4096, 0644), 0);
+  ck_assert_int_eq(shmv_create(c, "root666", 4096, 0666), 0);
+  ck_assert_int_eq(shmv_create(c, "root640", 4096, 0640), 0);
+  for (size_t i = 0; i < sizeof who / sizeof who[0]; i++)
+    ATTACK_OK(harness_run_as(who[i], who[i], strangers_hands_off, NULL), "hands off");
+  ck_assert_int_eq(shmv_stat(c, "root600", &info), 0);
+  ck_assert_uint_eq(info.size, 4096);
+  ck_assert_int_eq(info.frozen, 0);
+  ck_assert_int_eq(shmv_stat(c, "root644", &info), 0);
+  ck_assert_uint_eq(info.size, 4096);
+  ck_assert_int_eq(shmv_stat(c, "root666", &info), 0);
+  ck_assert_int_eq(info.frozen, 0);
+  ck_assert_int_eq(shmv_unlink(c, "root600"), 0);
+  ck_assert_int_eq(shmv_unlink(c, "root644"), 0);
+  ck_assert_int_eq(shmv_unlink(c, "root666"), 0);
+  ck_assert_int_eq(shmv_unlink(c, "root640"), 0);
+}
+END_TEST
+
 static Suite *access_suite(void) {
   Suite *s = suite_create("access");
   TCase *tc = tcase_create("access");
@@ -388,6 +595,8 @@ static Suite *access_suite(void) {
   tcase_add_test(tc, other_user_permissions);
   tcase_add_test(tc, what_strangers_see);
   tcase_add_test(tc, object_is_private);
+  tcase_add_test(tc, readonly_escalation_as_strangers);
+  tcase_add_test(tc, strangers_hands_off_segments);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -453,5 +453,51 @@ run 1 env SHMVIEW_SOCKET="$dir/missing2.sock" "$SHMVIEW_CLI" list
 err_has "$dir/missing2.sock"
 ok "daemon not running: exit 1, message names the socket"
 
+# ---- the same tool in other users' hands ----------------------------------
+# Real processes of nobody and of a uid with no passwd entry (setpriv) run
+# the CLI against root's segments: they read what the mode lets them read,
+# and change nothing (docs/security.md, "How each promise is tested").
+if [ "$(id -u)" != 0 ] || ! command -v setpriv >/dev/null 2>&1; then
+  echo "skip - the CLI as other users: needs root and setpriv"
+elif ! setpriv --reuid=65534 --regid=65534 --clear-groups "$SHMVIEW_CLI" --version >/dev/null 2>&1; then
+  echo "skip - the CLI as other users: nobody cannot run $SHMVIEW_CLI (a build tree closed to others?)"
+else
+  chmod 0711 "$dir"
+  chmod 0666 "$sock"
+  run 0 sv create cli-secret 16 --mode 0600
+  run 0 sv create cli-public 16 --mode 0644
+  printf 'root secret' >"$dir/secret"
+  printf 'root public' >"$dir/public"
+  printf 'STOLEN' >"$dir/stolen"
+  chmod 0644 "$dir/stolen"
+  run 0 sv write cli-secret <"$dir/secret"
+  run 0 sv write cli-public <"$dir/public"
+  for u in 65534 60001; do
+    as_u() { setpriv --reuid="$u" --regid="$u" --clear-groups "$SHMVIEW_CLI" --socket "$sock" "$@"; }
+    run 1 as_u cat cli-secret
+    err_has "shmview: cli-secret: "
+    [ ! -s "$dir/out" ] || fail "uid $u read cli-secret: $(cat "$dir/out")"
+    run 0 as_u cat cli-public:0:11
+    [ "$(cat "$dir/out")" = "root public" ] || fail "uid $u read '$(cat "$dir/out")' from cli-public"
+    run 1 as_u write cli-public <"$dir/stolen"
+    run 1 as_u write cli-secret <"$dir/stolen"
+    run 1 as_u rm cli-public
+    run 1 as_u resize cli-public 1
+    run 1 as_u freeze cli-public
+    run 1 as_u create cli-public 10 --mode 0666
+    ok "uid $u: reads the 0644 segment, not the 0600 one; writes, rm, resize, freeze, create over: exit 1"
+  done
+  run 0 sv cat cli-secret:0:11
+  [ "$(cat "$dir/out")" = "root secret" ] || fail "cli-secret is now '$(cat "$dir/out")'"
+  run 0 sv cat cli-public:0:11
+  [ "$(cat "$dir/out")" = "root public" ] || fail "cli-public is now '$(cat "$dir/out")'"
+  run 0 sv stat cli-public
+  grep -q '^size: *16 ' "$dir/out" || fail "cli-public changed size: $(grep size "$dir/out")"
+  grep -q '^frozen: *no' "$dir/out" || fail "cli-public was frozen: $(grep frozen "$dir/out")"
+  run 0 sv rm cli-secret
+  run 0 sv rm cli-public
+  ok "root's segments are as root left them"
+fi
+
 kill -0 "$daemon" || fail "shmviewd died during the test"
 ok "all checks passed"

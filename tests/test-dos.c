@@ -815,6 +815,383 @@ START_TEST(truncate_repaired) {
 }
 END_TEST
 
+/* ---- stalls by another uid ---- */
+
+#define STALL_HALF 20
+
+/* True once the daemon has closed its end of sock (within ms), without
+ * reading what it queued for us: reading would end a send stall. */
+static bool dropped_within(int sock, unsigned ms) {
+  struct pollfd pfd = { .fd = sock, .events = POLLRDHUP };
+  uint64_t end = now_us() + (uint64_t)ms * 1000u;
+
+  while (now_us() < end)
+    if (poll(&pfd, 1, 100) == 1 && (pfd.revents & (POLLRDHUP | POLLHUP)) != 0)
+      return true;
+  return false;
+}
+
+/* As nobody: STALL_HALF connections with half a frame each, and one that
+ * sends requests and never reads the answers; all held until the daemon
+ * drops them, which it must do by itself. */
+static int staller(void *arg) {
+  int *p = arg, half[STALL_HALF], flood, fl;
+  static uint8_t part[PROTO_HEADER_SIZE + 1024];
+  char b;
+
+  proto_frame_header(part, 4096);
+  memset(part + PROTO_HEADER_SIZE, 0x80, sizeof part - PROTO_HEADER_SIZE);
+  for (int i = 0; i < STALL_HALF; i++) {
+    half[i] = harness_raw_connect(&d);
+    CHILD_CHECK(half[i] >= 0);
+    CHILD_CHECK(send_all(half[i], part, sizeof part) == 0);
+  }
+  flood = harness_raw_connect(&d);
+  CHILD_CHECK(flood >= 0);
+  fl = fcntl(flood, F_GETFL);
+  CHILD_CHECK(fcntl(flood, F_SETFL, fl | O_NONBLOCK) == 0);
+  for (int i = 0; i < 100000; i++)
+    if (send_open(flood, (uint64_t)i + 1, "stall", 1, false) != 0)
+      break; /* the socket is full: the daemon stopped reading us */
+  CHILD_CHECK(write(p[1], "r", 1) == 1);
+  CHILD_CHECK(read(p[0], &b, 1) == 1);
+  for (int i = 0; i < STALL_HALF; i++) {
+    CHILD_CHECK(dropped_within(half[i], 10000));
+    close(half[i]);
+  }
+  CHILD_CHECK(dropped_within(flood, 10000));
+  close(flood);
+  return 0;
+}
+
+START_TEST(stalls_by_another_uid) {
+  static const char *const args[] = { "--frame-timeout", "1", "--send-timeout", "2", NULL };
+  int to_parent[2], to_child[2], p[2];
+  char b;
+  pid_t pid;
+  shmv_client *c;
+
+  if (!is_root("stalls_by_another_uid"))
+    return;
+  harness_daemon_start(&d, args);
+  open_socket_to_all();
+  ck_assert_int_eq(shmv_connect(d.socket, &c), 0);
+  ck_assert_int_eq(shmv_create(c, "stall", 4096, 0644), 0);
+  ck_assert_int_eq(pipe(to_parent), 0);
+  ck_assert_int_eq(pipe(to_child), 0);
+  p[0] = to_child[0];
+  p[1] = to_parent[1];
+  pid = spawn(NOBODY, staller, p);
+  /* The child's ends: a child that fails before it is ready is an EOF. */
+  close(to_parent[1]);
+  close(to_child[0]);
+  ck_assert_msg(read(to_parent[0], &b, 1) == 1, "the attacker failed before it was ready");
+  honest_client("stalls by another uid", "stall", 300);
+  ck_assert_int_eq(write(to_child[1], "g", 1), 1);
+  expect_child_ok(pid, "the staller (its connections were dropped)");
+  expect_clients(c, 1);
+  honest_client("after stalls by another uid", "stall", 100);
+  close(to_parent[0]);
+  close(to_child[1]);
+  shmv_disconnect(c);
+  ck_assert_int_eq(harness_daemon_stop(&d), 0);
+}
+END_TEST
+
+/* ---- out of descriptors ---- */
+
+#define SHED_NOFILE 48
+#define SHED_CONNS  200
+
+/* As nobody: SHED_CONNS connections, far more than the daemon has
+ * descriptors; keep the ones it took until told. */
+static int shed_flooder(void *arg) {
+  int *p = arg, socks[SHED_CONNS];
+  char b;
+
+  for (int i = 0; i < SHED_CONNS; i++) {
+    socks[i] = harness_raw_connect(&d);
+    CHILD_CHECK(socks[i] >= 0);
+  }
+  CHILD_CHECK(write(p[1], "r", 1) == 1);
+  CHILD_CHECK(read(p[0], &b, 1) == 1);
+  for (int i = 0; i < SHED_CONNS; i++)
+    close(socks[i]);
+  return 0;
+}
+
+/* The daemon's user and system CPU time so far, in clock ticks. */
+static long daemon_cpu_ticks(void) {
+  char path[64], buf[1024], *p;
+  unsigned long ut = 0, st = 0;
+  FILE *f;
+  size_t n;
+
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)d.pid);
+  f = fopen(path, "r");
+  if (f == NULL)
+    return -1;
+  n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = '\0';
+  p = strrchr(buf, ')'); /* after the command name, fields 3.. */
+  if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut,
+                          &st) != 2)
+    return -1;
+  return (long)(ut + st);
+}
+
+/* Another uid's connections take every descriptor the daemon has: it sheds
+ * the rest (no spinning on a readable listening socket), logs that at most
+ * 10 times a second, and serves again once they go. */
+START_TEST(emfile_shed_by_another_uid) {
+  const char *real = getenv("SHMVIEWD");
+  char wrapper[320], logpath[320], line[512];
+  int to_parent[2], to_child[2], p[2], log, saved, rc = -1;
+  long cpu0, cpu1, lines = 0, ticks = sysconf(_SC_CLK_TCK);
+  struct timespec t0, t1;
+  shmv_client *c = NULL;
+  shmv_status_info st;
+  pid_t pid;
+  FILE *f;
+  char b;
+
+  if (!is_root("emfile_shed_by_another_uid"))
+    return;
+  if (real == NULL || access("/usr/bin/prlimit", X_OK) != 0 ||
+      (getenv("SHMVIEW_TEST_VALGRIND") != NULL &&
+       strcmp(getenv("SHMVIEW_TEST_VALGRIND"), "1") == 0)) {
+    fprintf(stderr, "test-dos: emfile_shed_by_another_uid skipped: needs prlimit, no valgrind\n");
+    return;
+  }
+  /* The daemon (root) with only SHED_NOFILE descriptors, its log in a file. */
+  snprintf(wrapper, sizeof wrapper, "/tmp/shmvt%s-shed-%d.sh", getenv("SHMVIEW_TEST_RUN"),
+           (int)getpid());
+  f = fopen(wrapper, "w");
+  ck_assert_ptr_nonnull(f);
+  fprintf(f, "#!/bin/sh\nexec /usr/bin/prlimit --nofile=%d:%d -- '%s' \"$@\"\n", SHED_NOFILE,
+          SHED_NOFILE, real);
+  fclose(f);
+  ck_assert_int_eq(chmod(wrapper, 0700), 0);
+  setenv("SHMVIEWD", wrapper, 1);
+  snprintf(logpath, sizeof logpath, "/tmp/shmvt%s-shed-%d.log", getenv("SHMVIEW_TEST_RUN"),
+           (int)getpid());
+  log = open(logpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  ck_assert_int_ge(log, 0);
+  saved = dup(2);
+  dup2(log, 2);
+  harness_daemon_start(&d, NULL);
+  dup2(saved, 2);
+  close(saved);
+  close(log);
+  setenv("SHMVIEWD", real, 1);
+  open_socket_to_all();
+
+  ck_assert_int_eq(pipe(to_parent), 0);
+  ck_assert_int_eq(pipe(to_child), 0);
+  p[0] = to_child[0];
+  p[1] = to_parent[1];
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  pid = spawn(NOBODY, shed_flooder, p);
+  close(to_parent[1]);
+  close(to_child[0]);
+  ck_assert_msg(read(to_parent[0], &b, 1) == 1, "the flooder failed before it was ready");
+  /* Out of descriptors with the flood held: the daemon must sleep. */
+  cpu0 = daemon_cpu_ticks();
+  sleep_ms(1000);
+  cpu1 = daemon_cpu_ticks();
+  ck_assert_int_ge(cpu0, 0);
+  ck_assert_msg(cpu1 - cpu0 < ticks / 2, "the daemon used %ld of %ld ticks out of descriptors",
+                cpu1 - cpu0, ticks);
+  ck_assert_int_eq(write(to_child[1], "g", 1), 1);
+  expect_child_ok(pid, "the descriptor flooder");
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  close(to_parent[0]);
+  close(to_child[1]);
+
+  /* Served again once the flood is gone. */
+  for (int i = 0; i < 500 && rc != 0; i++) {
+    rc = shmv_connect(d.socket, &c);
+    if (rc == 0 && (rc = shmv_status(c, &st)) != 0) {
+      shmv_disconnect(c);
+      c = NULL;
+    }
+    if (rc != 0)
+      sleep_ms(10);
+  }
+  ck_assert_msg(rc == 0, "not served after the flood: %s", shmv_strerror(rc));
+  shmv_disconnect(c);
+  ck_assert_int_eq(harness_daemon_stop(&d), 0);
+
+  f = fopen(logpath, "r");
+  ck_assert_ptr_nonnull(f);
+  while (fgets(line, sizeof line, f) != NULL)
+    if (strstr(line, "shedding a connection") != NULL)
+      lines++;
+  fclose(f);
+  fprintf(stderr, "test-dos: %d connections against %d descriptors: %ld shedding lines in %ld s\n",
+          SHED_CONNS, SHED_NOFILE, lines, (long)(t1.tv_sec - t0.tv_sec) + 1);
+  ck_assert_int_gt(lines, 0); /* it did run out */
+  ck_assert_msg(lines <= 10 * ((long)(t1.tv_sec - t0.tv_sec) + 2), "%ld shedding lines in %ld s",
+                lines, (long)(t1.tv_sec - t0.tv_sec) + 1);
+  unlink(logpath);
+  unlink(wrapper);
+}
+END_TEST
+
+/* ---- refused connections, in numbers ---- */
+
+#define REFUSED_CONNS 300
+#define REFUSED_WAIT  64 /* refused connections the daemon keeps for their answer */
+
+static bool closed_by_daemon(int sock) {
+  struct pollfd pfd = { .fd = sock, .events = POLLRDHUP };
+
+  return poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLRDHUP | POLLHUP)) != 0;
+}
+
+/* As nobody, over its per-uid limit of 10: of REFUSED_CONNS silent
+ * connections the daemon keeps at most REFUSED_WAIT beyond the 10 it took
+ * (closing the rest at once), and closes those after --frame-timeout. */
+static int refused_flooder(void *arg) {
+  int socks[REFUSED_CONNS], closed = 0;
+
+  (void)arg;
+  for (int i = 0; i < REFUSED_CONNS; i++) {
+    socks[i] = harness_raw_connect(&d);
+    CHILD_CHECK(socks[i] >= 0);
+  }
+  sleep_ms(300); /* let the daemon accept them all */
+  for (int i = 0; i < REFUSED_CONNS; i++)
+    closed += closed_by_daemon(socks[i]);
+  fprintf(stderr, "test-dos: %d of %d connections over the per-uid limit closed at once\n", closed,
+          REFUSED_CONNS);
+  CHILD_CHECK(closed >= REFUSED_CONNS - 10 - REFUSED_WAIT);
+  sleep_ms(2500); /* past --frame-timeout 1 and a sweep */
+  closed = 0;
+  for (int i = 0; i < REFUSED_CONNS; i++)
+    closed += closed_by_daemon(socks[i]);
+  fprintf(stderr, "test-dos: %d closed after the frame timeout\n", closed);
+  CHILD_CHECK(closed == REFUSED_CONNS - 10);
+  for (int i = 0; i < REFUSED_CONNS; i++)
+    close(socks[i]);
+  return 0;
+}
+
+START_TEST(refused_connections_bounded) {
+  static const char *const args[] = { "--max-clients-per-uid", "10", "--frame-timeout", "1",
+                                      NULL };
+  struct rlimit rl;
+
+  if (!is_root("refused_connections_bounded"))
+    return;
+  getrlimit(RLIMIT_NOFILE, &rl);
+  if (rl.rlim_cur < REFUSED_CONNS + 64) {
+    rl.rlim_cur = rl.rlim_max < REFUSED_CONNS + 64 ? rl.rlim_max : REFUSED_CONNS + 64;
+    setrlimit(RLIMIT_NOFILE, &rl); /* inherited by the attacker */
+  }
+  ck_assert_msg(rl.rlim_cur >= REFUSED_CONNS + 64, "RLIMIT_NOFILE too low for this test");
+  harness_daemon_start(&d, args);
+  open_socket_to_all();
+  ATTACK_OK(harness_run_as(NOBODY, NOBODY, refused_flooder, NULL), "refused connections");
+  {
+    shmv_client *c;
+    shmv_status_info st;
+
+    ck_assert_int_eq(shmv_connect(d.socket, &c), 0);
+    ck_assert_int_eq(shmv_status(c, &st), 0);
+    shmv_disconnect(c);
+  }
+  ck_assert_int_eq(harness_daemon_stop(&d), 0);
+}
+END_TEST
+
+/* ---- one uid's quota is not another's ---- */
+
+/* uid STRANGER takes all its quotas (segments, bytes, views) and holds
+ * them until told. */
+static int quota_hog(void *arg) {
+  int *p = arg;
+  shmv_client *c;
+  shmv_view *v;
+  char b;
+
+  CHILD_CHECK(shmv_connect(d.socket, &c) == 0);
+  CHILD_CHECK(shmv_create(c, "hog1", 32768, 0644) == 0);
+  CHILD_CHECK(shmv_create(c, "hog2", 32768, 0644) == 0);
+  CHILD_CHECK(shmv_create(c, "hog3", 1, 0644) == -EDQUOT);  /* segments */
+  CHILD_CHECK(shmv_resize(c, "hog2", 65536) == -EDQUOT);    /* bytes */
+  for (int i = 0; i < 4; i++)
+    CHILD_CHECK(shmv_view_open(c, "hog1", 0, 1, 0, &v) == 0);
+  CHILD_CHECK(shmv_view_open(c, "hog1", 0, 1, 0, &v) == -EDQUOT); /* views */
+  CHILD_CHECK(write(p[1], "r", 1) == 1);
+  CHILD_CHECK(read(p[0], &b, 1) == 1);
+  shmv_disconnect(c);
+  return 0;
+}
+
+/* Another uid, beside the hog, has its whole share; a view of the hog's
+ * segment is charged to it, not to the hog. */
+static int quota_fair(void *arg) {
+  shmv_client *c;
+  shmv_view *v;
+  shmv_status_info st;
+
+  (void)arg;
+  CHILD_CHECK(shmv_connect(d.socket, &c) == 0);
+  CHILD_CHECK(shmv_create(c, "mine1", 32768, 0600) == 0);
+  CHILD_CHECK(shmv_create(c, "mine2", 32768, 0600) == 0);
+  CHILD_CHECK(shmv_view_open(c, "hog1", 0, 1, 0, &v) == 0);
+  for (int i = 0; i < 3; i++)
+    CHILD_CHECK(shmv_view_open(c, "mine1", 0, 1, 0, &v) == 0);
+  CHILD_CHECK(shmv_view_open(c, "mine2", 0, 1, 0, &v) == -EDQUOT);
+  CHILD_CHECK(shmv_status(c, &st) == 0);
+  CHILD_CHECK(st.used_bytes == 65536);
+  CHILD_CHECK(shmv_unlink(c, "mine1") == 0 && shmv_unlink(c, "mine2") == 0);
+  shmv_disconnect(c);
+  return 0;
+}
+
+START_TEST(quota_per_uid) {
+  static const char *const args[] = { "--quota-segments", "2", "--quota-bytes", "64K",
+                                      "--quota-views", "4", NULL };
+  int to_parent[2], to_child[2], p[2];
+  char b;
+  pid_t hog;
+  shmv_client *c;
+  shmv_view *v;
+
+  if (!is_root("quota_per_uid"))
+    return;
+  harness_daemon_start(&d, args);
+  open_socket_to_all();
+  ck_assert_int_eq(pipe(to_parent), 0);
+  ck_assert_int_eq(pipe(to_child), 0);
+  p[0] = to_child[0];
+  p[1] = to_parent[1];
+  hog = spawn(STRANGER, quota_hog, p);
+  /* The child's ends: a child that fails before it is ready is an EOF. */
+  close(to_parent[1]);
+  close(to_child[0]);
+  ck_assert_msg(read(to_parent[0], &b, 1) == 1, "the attacker failed before it was ready");
+
+  ATTACK_OK(harness_run_as(NOBODY, NOBODY, quota_fair, NULL), "nobody beside the hog");
+  /* Root too (quotas apply to it as to anyone, its own). */
+  ck_assert_int_eq(shmv_connect(d.socket, &c), 0);
+  ck_assert_int_eq(shmv_create(c, "root1", 65536, 0600), 0);
+  ck_assert_int_eq(shmv_view_open(c, "root1", 0, 1, 0, &v), 0);
+  shmv_view_release(v);
+  ck_assert_int_eq(shmv_unlink(c, "root1"), 0);
+
+  ck_assert_int_eq(write(to_child[1], "g", 1), 1);
+  expect_child_ok(hog, "the quota hog");
+  close(to_parent[0]);
+  close(to_child[1]);
+  shmv_disconnect(c);
+  ck_assert_int_eq(harness_daemon_stop(&d), 0);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("dos");
   TCase *tc = tcase_create("dos");
@@ -827,6 +1204,10 @@ int main(void) {
   tcase_add_test(tc, who_pays);
   tcase_add_test(tc, default_limits);
   tcase_add_test(tc, truncate_repaired);
+  tcase_add_test(tc, quota_per_uid);
+  tcase_add_test(tc, stalls_by_another_uid);
+  tcase_add_test(tc, emfile_shed_by_another_uid);
+  tcase_add_test(tc, refused_connections_bounded);
   suite_add_tcase(s, tc);
   return harness_main(s);
 }

@@ -237,6 +237,72 @@ START_TEST(kept_across_kill) {
 }
 END_TEST
 
+/* ---- the same against other uids ---- */
+
+/* A stranger's writable view of root's 0666 segment, held until killed. */
+static int stranger_writer(void *arg) {
+  shmv_client *c;
+  shmv_view *v;
+
+  (void)arg;
+  CHILD_CHECK(harness_become(HARNESS_NO_PASSWD, HARNESS_NO_PASSWD) == 0);
+  CHILD_CHECK(shmv_connect(d.socket, &c) == 0);
+  CHILD_CHECK(shmv_view_open(c, "f", 0, SHMV_TO_END, SHMV_WRITABLE, &v) == 0);
+  memcpy(shmv_view_data(v), "stranger", 8);
+  return 0;
+}
+
+/* Once frozen, a segment whose mode lets strangers write is closed to
+ * their writes and resizes; they still read it, and cannot freeze it. */
+static int stranger_meets_frozen(void *arg) {
+  shmv_client *c;
+  shmv_view *v;
+
+  (void)arg;
+  CHILD_CHECK(shmv_connect(d.socket, &c) == 0);
+  CHILD_CHECK(shmv_view_open(c, "f", 0, SHMV_TO_END, SHMV_WRITABLE, &v) == -EROFS);
+  CHILD_CHECK(shmv_resize(c, "f", 8192) == -EROFS);
+  CHILD_CHECK(shmv_resize(c, "f", 1) == -EROFS);
+  CHILD_CHECK(shmv_view_create(c, "f", 4096, 0666, 0, &v) == -EEXIST);
+  CHILD_CHECK(shmv_freeze(c, "f") == -EPERM);
+  CHILD_CHECK(shmv_view_open(c, "f", 0, 8, 0, &v) == 0);
+  CHILD_CHECK(memcmp(shmv_view_data(v), "stranger", 8) == 0);
+  shmv_view_release(v);
+  shmv_disconnect(c);
+  return 0;
+}
+
+START_TEST(frozen_for_strangers) {
+  shmv_client *c;
+  shmv_segment_info info;
+  pid_t writer;
+
+  if (!harness_can_attack("test-freeze", "frozen_for_strangers"))
+    return;
+  harness_open_to_all(&d);
+  ck_assert_int_eq(shmv_connect(d.socket, &c), 0);
+  ck_assert_int_eq(shmv_create(c, "f", 4096, 0666), 0);
+  /* Another uid's writable view stands in the way, as root's would. */
+  writer = harness_start_holder(stranger_writer, NULL);
+  ck_assert_int_eq(shmv_freeze(c, "f"), -EBUSY);
+  kill(writer, SIGKILL);
+  ck_assert_int_eq(waitpid(writer, NULL, 0), writer);
+  await_writable_views(c, 0);
+  ck_assert_int_eq(shmv_freeze(c, "f"), 0);
+
+  ATTACK_OK(harness_run_as(HARNESS_NOBODY, HARNESS_NOBODY, stranger_meets_frozen, NULL),
+            "nobody against a frozen segment");
+  ATTACK_OK(harness_run_as(HARNESS_NO_PASSWD, HARNESS_NO_PASSWD, stranger_meets_frozen, NULL),
+            "uid 60001 against a frozen segment");
+  ck_assert_int_eq(shmv_stat(c, "f", &info), 0);
+  ck_assert_int_eq(info.frozen, 1);
+  ck_assert_uint_eq(info.size, 4096);
+  ck_assert_uint_eq(info.writable_views, 0);
+  ck_assert_int_eq(shmv_unlink(c, "f"), 0);
+  shmv_disconnect(c);
+}
+END_TEST
+
 static Suite *freeze_suite(void) {
   Suite *s = suite_create("freeze");
   TCase *tc = tcase_create("freeze");
@@ -247,6 +313,7 @@ static Suite *freeze_suite(void) {
   tcase_add_test(tc, frozen_refuses_writes);
   tcase_add_test(tc, owner_or_root);
   tcase_add_test(tc, kept_across_kill);
+  tcase_add_test(tc, frozen_for_strangers);
   suite_add_tcase(s, tc);
   return s;
 }

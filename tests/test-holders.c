@@ -239,6 +239,99 @@ START_TEST(cli_shows_holders) {
 }
 END_TEST
 
+/* Who holds root's segments, asked by clean strangers (no root group,
+ * unlike who_holds's child, which keeps gid 0): only a segment they may
+ * read shows its holders, a 0640 one of root's group included. */
+static int strangers_ask(void *arg) {
+  shmv_client *nc;
+  shmv_holder_info *h;
+  size_t n;
+
+  (void)arg;
+  CHILD_CHECK(shmv_connect(d.socket, &nc) == 0);
+  CHILD_CHECK(shmv_holders(nc, "g640", &h, &n) == -EACCES);
+  CHILD_CHECK(shmv_holders(nc, "p600", &h, &n) == -EACCES);
+  CHILD_CHECK(shmv_holders(nc, "pub", &h, &n) == 0);
+  CHILD_CHECK(n == 1 && h[0].uid == 0);
+  shmv_holders_free(h);
+  shmv_disconnect(nc);
+  return 0;
+}
+
+START_TEST(holders_hidden_from_strangers) {
+  static const char *const names[] = { "g640", "p600", "pub" };
+  static const unsigned modes[] = { 0640, 0600, 0644 };
+  shmv_view *v[3];
+
+  if (!harness_can_attack("test-holders", "holders_hidden_from_strangers"))
+    return;
+  harness_open_to_all(&d);
+  for (int i = 0; i < 3; i++) {
+    ck_assert_int_eq(shmv_create(c, names[i], 100, modes[i]), 0);
+    ck_assert_int_eq(shmv_view_open(c, names[i], 0, 10, 0, &v[i]), 0);
+  }
+  ATTACK_OK(harness_run_as(HARNESS_NOBODY, HARNESS_NOBODY, strangers_ask, NULL), "nobody");
+  ATTACK_OK(harness_run_as(HARNESS_NO_PASSWD, HARNESS_NO_PASSWD, strangers_ask, NULL),
+            "uid 60001");
+  for (int i = 0; i < 3; i++) {
+    shmv_view_release(v[i]);
+    ck_assert_int_eq(shmv_unlink(c, names[i]), 0);
+  }
+}
+END_TEST
+
+/* A stranger names itself with terminal escapes (its command name is its
+ * own to choose) and holds a view of root's segment: what root's client and
+ * `shmview stat` show of it is printable. */
+static int escaping_holder(void *arg) {
+  shmv_client *hc;
+  shmv_view *v;
+
+  (void)arg;
+  CHILD_CHECK(harness_become(HARNESS_NO_PASSWD, HARNESS_NO_PASSWD) == 0);
+  prctl(PR_SET_NAME, "\x1b]0;pwn\x07\x1b[2J", 0, 0, 0);
+  CHILD_CHECK(shmv_connect(d.socket, &hc) == 0);
+  CHILD_CHECK(shmv_view_open(hc, "pub", 0, 10, 0, &v) == 0);
+  return 0;
+}
+
+static bool printable(const char *s) {
+  for (; *s != '\0'; s++)
+    if ((unsigned char)*s < 0x20 && *s != '\n' && *s != '\t')
+      return false;
+    else if ((unsigned char)*s == 0x7f)
+      return false;
+  return true;
+}
+
+START_TEST(stranger_comm_is_printable) {
+  shmv_holder_info *h;
+  size_t n;
+  char out[8192];
+  pid_t a;
+
+  if (!harness_can_attack("test-holders", "stranger_comm_is_printable"))
+    return;
+  harness_open_to_all(&d);
+  ck_assert_int_eq(shmv_create(c, "pub", 100, 0644), 0);
+  a = harness_start_holder(escaping_holder, NULL);
+  ck_assert_int_eq(shmv_holders(c, "pub", &h, &n), 0);
+  ck_assert_uint_eq(n, 1);
+  ck_assert_uint_eq(h[0].uid, HARNESS_NO_PASSWD);
+  ck_assert_msg(printable(h[0].comm), "the holder's command name reached root raw");
+  ck_assert_msg(strchr(h[0].comm, '?') != NULL, "comm '%s'", h[0].comm);
+  shmv_holders_free(h);
+  ck_assert_int_eq(cli(out, sizeof out, "stat pub"), 0);
+  ck_assert_msg(printable(out), "shmview stat printed the escapes: %s", out);
+  ck_assert_int_eq(cli(out, sizeof out, "list --holders"), 0);
+  ck_assert_msg(printable(out), "shmview list --holders printed the escapes: %s", out);
+  ck_assert_int_eq(cli(out, sizeof out, "list --holders --json"), 0);
+  ck_assert_msg(printable(out), "shmview list --holders --json printed the escapes: %s", out);
+  reap(a);
+  ck_assert_int_eq(shmv_unlink(c, "pub"), 0);
+}
+END_TEST
+
 static Suite *holders_suite(void) {
   Suite *s = suite_create("holders");
   TCase *tc = tcase_create("holders");
@@ -248,6 +341,8 @@ static Suite *holders_suite(void) {
   tcase_add_test(tc, who_holds);
   tcase_add_test(tc, paged);
   tcase_add_test(tc, cli_shows_holders);
+  tcase_add_test(tc, holders_hidden_from_strangers);
+  tcase_add_test(tc, stranger_comm_is_printable);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -18,8 +18,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <msgpack.h>
@@ -497,6 +500,448 @@ START_TEST(clients_die_mid_request) {
 }
 END_TEST
 
+/* ---- the same, played by other uids ----
+ *
+ * Root (the fixture's client) is the victim; nobody and a uid with no
+ * passwd entry are real attacker processes (harness_run_as) that speak the
+ * raw protocol. No ck_assert in them: they report through their exit
+ * status. */
+
+static const uid_t strangers[] = { HARNESS_NOBODY, HARNESS_NO_PASSWD };
+
+/* One request and its answer on a raw socket; *fd (when non-NULL) gets
+ * the descriptor that came with it. Returns 0, or -1 (no answer). */
+static int child_call(int sock, const struct proto_request *req, struct proto_response *resp,
+                      int *fd) {
+  msgpack_sbuffer sb;
+  struct proto_reader rd;
+  struct proto_frame f;
+  int got = 0, rc = -1;
+
+  msgpack_sbuffer_init(&sb);
+  if (proto_request_encode(req, PROTO_FRAME_MAX_DEFAULT, &sb) == 0 &&
+      send(sock, sb.data, sb.size, MSG_NOSIGNAL) == (ssize_t)sb.size) {
+    proto_reader_init(&rd, PROTO_FRAME_MAX_DEFAULT, true);
+    while ((got = proto_reader_get(&rd, &f)) == 0)
+      if (proto_reader_read(&rd, sock) <= 0)
+        break;
+    if (got == 1 && proto_response_decode(f.payload, f.len, req->op, resp) == 0)
+      rc = 0;
+    if (got == 1 && fd != NULL && rc == 0)
+      *fd = f.fd;
+    else if (got == 1 && f.fd >= 0)
+      close(f.fd);
+    proto_reader_free(&rd);
+  }
+  msgpack_sbuffer_destroy(&sb);
+  return rc;
+}
+
+static int child_open(int sock, const char *name, bool writable, struct proto_response *resp,
+                      int *fd) {
+  struct proto_request req = {
+    .id = 1, .op = PROTO_OP_OPEN, .length = PROTO_TO_END, .writable = writable
+  };
+
+  snprintf(req.name, sizeof req.name, "%s", name);
+  req.fields = PROTO_F_NAME | PROTO_F_OFFSET | PROTO_F_LENGTH | PROTO_F_WRITABLE;
+  *fd = -1;
+  return child_call(sock, &req, resp, fd);
+}
+
+/* With the read-only descriptor of root's 0644 segment in hand, bypassing
+ * the library: nothing it allows writes or resizes the object. */
+static int escalate_descriptor(void *arg) {
+  int sock = harness_raw_connect(&d), fd, again;
+  struct proto_response resp;
+  char path[64];
+  void *p;
+
+  (void)arg;
+  CHILD_CHECK(sock >= 0);
+  /* Asking for write is refused, with no descriptor. */
+  CHILD_CHECK(child_open(sock, "pub", true, &resp, &fd) == 0);
+  CHILD_CHECK(resp.err == EACCES && fd < 0);
+  CHILD_CHECK(child_open(sock, "pub", false, &resp, &fd) == 0);
+  CHILD_CHECK(resp.err == 0 && fd >= 0);
+  CHILD_CHECK((fcntl(fd, F_GETFL) & O_ACCMODE) == O_RDONLY);
+  /* The access mode cannot be changed afterwards ... */
+  (void)fcntl(fd, F_SETFL, O_RDWR | O_APPEND);
+  CHILD_CHECK((fcntl(fd, F_GETFL) & O_ACCMODE) == O_RDONLY);
+  CHILD_CHECK(write(fd, "x", 1) == -1 && errno == EBADF);
+  CHILD_CHECK(pwrite(fd, "x", 1, 0) == -1 && errno == EBADF);
+  CHILD_CHECK(ftruncate(fd, 0) == -1 && (errno == EINVAL || errno == EBADF));
+  CHILD_CHECK(ftruncate(fd, 1 << 20) == -1 && (errno == EINVAL || errno == EBADF));
+  CHILD_CHECK(posix_fallocate(fd, 0, 1 << 20) == EBADF);
+  /* ... nor the object's mode or owner, which are the daemon's ... */
+  CHILD_CHECK(fchmod(fd, 0666) == -1 && errno == EPERM);
+  CHILD_CHECK(fchown(fd, getuid(), getgid()) == -1 && errno == EPERM);
+  /* ... nor a writable shared mapping made of it ... */
+  p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  CHILD_CHECK(p == MAP_FAILED && errno == EACCES);
+  p = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+  CHILD_CHECK(p != MAP_FAILED);
+  CHILD_CHECK(mprotect(p, 4096, PROT_READ | PROT_WRITE) == -1 && errno == EACCES);
+  munmap(p, 4096);
+  /* ... nor reopening it for writing through /proc. */
+  snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+  again = open(path, O_RDWR | O_CLOEXEC);
+  CHILD_CHECK(again == -1 && errno == EACCES);
+  snprintf(path, sizeof path, "/dev/fd/%d", fd);
+  again = open(path, O_WRONLY | O_CLOEXEC);
+  CHILD_CHECK(again == -1 && errno == EACCES);
+  close(fd);
+  /* A 0600 segment gives no descriptor at all. */
+  CHILD_CHECK(child_open(sock, "secret", false, &resp, &fd) == 0);
+  CHILD_CHECK(resp.err == EACCES && fd < 0);
+  close(sock);
+  return 0;
+}
+
+START_TEST(readonly_descriptor_as_strangers) {
+  shmv_view *v;
+  shmv_segment_info info;
+
+  if (!harness_can_attack("test-hostile", "readonly_descriptor_as_strangers"))
+    return;
+  harness_open_to_all(&d);
+  ck_assert_int_eq(shmv_create(c, "pub", 8192, 0644), 0);
+  ck_assert_int_eq(shmv_create(c, "secret", 4096, 0600), 0);
+  ck_assert_int_eq(shmv_view_open(c, "pub", 0, 5, SHMV_WRITABLE, &v), 0);
+  memcpy(shmv_view_data(v), "hello", 5);
+  shmv_view_release(v);
+  for (size_t i = 0; i < sizeof strangers / sizeof strangers[0]; i++)
+    ATTACK_OK(harness_run_as(strangers[i], strangers[i], escalate_descriptor, NULL),
+              "read-only descriptor");
+  ck_assert_int_eq(shmv_stat(c, "pub", &info), 0);
+  ck_assert_uint_eq(info.size, 8192);
+  ck_assert_uint_eq(info.mode, 0644);
+  ck_assert_int_eq(shmv_view_open(c, "pub", 0, SHMV_TO_END, 0, &v), 0);
+  ck_assert_mem_eq(shmv_view_data(v), "hello", 5);
+  shmv_view_release(v);
+  ck_assert_int_eq(shmv_unlink(c, "pub"), 0);
+  ck_assert_int_eq(shmv_unlink(c, "secret"), 0);
+}
+END_TEST
+
+/* Another uid guesses lease ids: a release names a lease of its own
+ * connection or nothing, so root's views (and its ephemeral segment) stay.
+ * The stranger opens no view of its own here. */
+static int release_guesses(void *arg) {
+  uint64_t top = *(const uint64_t *)arg + 64;
+  int sock = harness_raw_connect(&d);
+  struct proto_request rel = { .op = PROTO_OP_RELEASE, .fields = PROTO_F_LEASE };
+  struct proto_response resp;
+
+  CHILD_CHECK(sock >= 0);
+  for (uint64_t lease = 0; lease <= top; lease++) {
+    rel.id = lease + 1;
+    rel.lease = lease;
+    CHILD_CHECK(child_call(sock, &rel, &resp, NULL) == 0);
+    if (resp.err != ENOENT)
+      fprintf(stderr, "test-hostile: uid %d released lease %llu: %d\n", (int)getuid(),
+              (unsigned long long)lease, resp.err);
+    CHILD_CHECK(resp.err == ENOENT);
+  }
+  close(sock);
+  return 0;
+}
+
+START_TEST(foreign_lease_release_as_strangers) {
+  int a = harness_raw_connect(&d), got;
+  struct proto_request open_req = {
+    .id = 1, .op = PROTO_OP_OPEN, .offset = 0, .length = PROTO_TO_END, .writable = false,
+    .fields = PROTO_F_NAME | PROTO_F_OFFSET | PROTO_F_LENGTH | PROTO_F_WRITABLE
+  };
+  struct proto_response resp;
+  shmv_segment_info info;
+  uint64_t leases[2];
+
+  if (!harness_can_attack("test-hostile", "foreign_lease_release_as_strangers"))
+    return;
+  harness_open_to_all(&d);
+  ck_assert_int_eq(shmv_create(c, "held", 100, 0644), 0);
+  ck_assert_int_eq(shmv_create_flags(c, "eph", 100, 0644, SHMV_CREATE_EPHEMERAL), 0);
+  for (int i = 0; i < 2; i++) {
+    snprintf(open_req.name, sizeof open_req.name, "%s", i == 0 ? "held" : "eph");
+    send_request(a, &open_req);
+    ck_assert_int_eq(read_response(a, PROTO_OP_OPEN, &resp, &got), 0);
+    ck_assert_int_eq(resp.err, 0);
+    close(got);
+    leases[i] = resp.u.view.lease;
+  }
+  for (size_t i = 0; i < sizeof strangers / sizeof strangers[0]; i++)
+    ATTACK_OK(harness_run_as(strangers[i], strangers[i], release_guesses, &leases[1]),
+              "guessed releases");
+  /* Root's leases are live: the segment cannot shrink, the ephemeral one
+   * is there with its view. */
+  ck_assert_int_eq(shmv_resize(c, "held", 1), -EBUSY);
+  ck_assert_int_eq(shmv_stat(c, "eph", &info), 0);
+  ck_assert_uint_eq(info.views, 1);
+  close(a);
+  ck_assert_int_eq(shmv_unlink(c, "held"), 0);
+}
+END_TEST
+
+/* Valid requests of every op, as the library would send them, for the
+ * mutator to break. */
+static size_t encode_seeds(msgpack_sbuffer *seeds, size_t cap) {
+  static const struct proto_request base[] = {
+    { .op = PROTO_OP_HELLO, .version = 1, .fields = PROTO_F_VERSION },
+    { .op = PROTO_OP_CREATE, .name = "x", .size = 4096, .mode = 0666,
+      .fields = PROTO_F_NAME | PROTO_F_SIZE | PROTO_F_MODE },
+    { .op = PROTO_OP_OPEN, .name = "pub", .length = PROTO_TO_END, .writable = true,
+      .fields = PROTO_F_NAME | PROTO_F_OFFSET | PROTO_F_LENGTH | PROTO_F_WRITABLE },
+    { .op = PROTO_OP_OPEN, .name = "secret", .length = 10,
+      .fields = PROTO_F_NAME | PROTO_F_OFFSET | PROTO_F_LENGTH },
+    { .op = PROTO_OP_RELEASE, .lease = 1, .fields = PROTO_F_LEASE },
+    { .op = PROTO_OP_LIST, .unlinked = true, .fields = PROTO_F_UNLINKED },
+    { .op = PROTO_OP_STAT, .name = "secret", .holders = true,
+      .fields = PROTO_F_NAME | PROTO_F_HOLDERS },
+    { .op = PROTO_OP_UNLINK, .name = "secret", .fields = PROTO_F_NAME },
+    { .op = PROTO_OP_RESIZE, .name = "pub", .size = 1, .fields = PROTO_F_NAME | PROTO_F_SIZE },
+    { .op = PROTO_OP_STATUS },
+    { .op = PROTO_OP_FREEZE, .name = "pub", .fields = PROTO_F_NAME },
+    { .op = PROTO_OP_CREATE_OPEN, .name = "y", .size = 4096, .mode = 0600, .flags = 1,
+      .fields = PROTO_F_NAME | PROTO_F_SIZE | PROTO_F_MODE | PROTO_F_FLAGS },
+  };
+  size_t n = 0;
+
+  for (size_t i = 0; i < sizeof base / sizeof base[0] && n < cap; i++, n++) {
+    struct proto_request req = base[i];
+
+    req.id = i + 1;
+    msgpack_sbuffer_init(&seeds[n]);
+    if (proto_request_encode(&req, PROTO_FRAME_MAX_DEFAULT, &seeds[n]) != 0)
+      return 0;
+  }
+  return n;
+}
+
+/* Send one frame and take its answer (and any descriptor) if one comes
+ * within a second; returns false when the daemon hung up. A partial answer
+ * left unread is drained with the next one: nothing is decoded. */
+static bool fuzz_exchange(int sock, const uint8_t *frame, size_t len) {
+  struct pollfd pfd = { .fd = sock, .events = POLLIN };
+  char buf[4096], cbuf[CMSG_SPACE(4 * sizeof(int))];
+  int wait_ms = 1000;
+
+  if (send(sock, frame, len, MSG_NOSIGNAL) != (ssize_t)len)
+    return false;
+  while (poll(&pfd, 1, wait_ms) == 1) {
+    struct iovec iov = { buf, sizeof buf };
+    struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+                         .msg_controllen = sizeof cbuf };
+    ssize_t n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+
+    if (n <= 0)
+      return false;
+    for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm))
+      if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+        for (size_t k = 0; k < (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int); k++)
+          close(((int *)CMSG_DATA(cm))[k]);
+    wait_ms = 0;
+  }
+  return true;
+}
+
+#define FUZZ_FRAMES 2000
+
+/* FUZZ_FRAMES broken requests: a valid one with bytes flipped, cut short,
+ * stretched with junk, its header lying about its length, or plain junk;
+ * on one connection until the daemon hangs up, then on a new one. */
+static int fuzz_frames(void *arg) {
+  msgpack_sbuffer seeds[16];
+  size_t nseeds = encode_seeds(seeds, 16);
+  unsigned seed = *(const unsigned *)arg;
+  uint8_t frame[512];
+  int sock = -1, hangups = 0;
+
+  CHILD_CHECK(nseeds > 0);
+  for (int i = 0; i < FUZZ_FRAMES; i++) {
+    const msgpack_sbuffer *sb = &seeds[(size_t)rand_r(&seed) % nseeds];
+    size_t len = sb->size;
+    int kind = rand_r(&seed) % 6;
+
+    if (sock < 0)
+      sock = harness_raw_connect(&d);
+    CHILD_CHECK(sock >= 0);
+    memcpy(frame, sb->data, len);
+    switch (kind) {
+    case 0: /* flip up to 4 payload bytes */
+    case 1:
+      for (int k = rand_r(&seed) % 4; k >= 0; k--)
+        frame[PROTO_HEADER_SIZE + (size_t)rand_r(&seed) % (len - PROTO_HEADER_SIZE)] =
+            (uint8_t)rand_r(&seed);
+      break;
+    case 2: /* cut short, header adjusted */
+      len = PROTO_HEADER_SIZE + 1 + (size_t)rand_r(&seed) % (len - PROTO_HEADER_SIZE);
+      proto_frame_header(frame, (uint32_t)(len - PROTO_HEADER_SIZE));
+      break;
+    case 3: /* junk after a valid map */
+      for (size_t k = 0, extra = 1 + (size_t)rand_r(&seed) % 64; k < extra; k++)
+        frame[len++] = (uint8_t)rand_r(&seed);
+      proto_frame_header(frame, (uint32_t)(len - PROTO_HEADER_SIZE));
+      break;
+    case 4: /* the header lies (the daemon waits, then hangs up, or refuses) */
+      proto_frame_header(frame, (uint32_t)rand_r(&seed));
+      break;
+    default: /* junk */
+      len = PROTO_HEADER_SIZE + 1 + (size_t)rand_r(&seed) % 200;
+      for (size_t k = PROTO_HEADER_SIZE; k < len; k++)
+        frame[k] = (uint8_t)rand_r(&seed);
+      proto_frame_header(frame, (uint32_t)(len - PROTO_HEADER_SIZE));
+      break;
+    }
+    if (kind == 4) {
+      /* A lying header on a connection of its own, dropped at once: the
+       * daemon may wait for the rest of the frame. */
+      (void)!send(sock, frame, len, MSG_NOSIGNAL);
+      close(sock);
+      sock = -1;
+      continue;
+    }
+    if (!fuzz_exchange(sock, frame, len)) {
+      close(sock);
+      sock = -1;
+      hangups++;
+    }
+  }
+  if (sock >= 0)
+    close(sock);
+  for (size_t k = 0; k < nseeds; k++)
+    msgpack_sbuffer_destroy(&seeds[k]);
+  fprintf(stderr, "test-hostile: uid %d sent %d broken frames (%d hang-ups)\n", (int)getuid(),
+          FUZZ_FRAMES, hangups);
+  return 0;
+}
+
+START_TEST(hostile_frames_as_strangers) {
+  static const char *const limits[] = { "--max-segment-size", "64K", "--quota-bytes", "1M", NULL };
+  shmv_view *v;
+  shmv_segment_info info, *list;
+  size_t n;
+
+  if (!harness_can_attack("test-hostile", "hostile_frames_as_strangers"))
+    return;
+  /* A mutated create may ask for any size: the same daemon again, with
+   * limits that keep what the strangers can make small. */
+  kill(d.pid, SIGTERM);
+  ck_assert_int_eq(waitpid(d.pid, NULL, 0), d.pid);
+  d.pid = 0;
+  harness_daemon_restart(&d, limits);
+  harness_open_to_all(&d);
+  ck_assert_int_eq(shmv_create(c, "pub", 8192, 0644), 0);
+  ck_assert_int_eq(shmv_create(c, "secret", 4096, 0600), 0);
+  ck_assert_int_eq(shmv_view_open(c, "secret", 0, SHMV_TO_END, SHMV_WRITABLE, &v), 0);
+  memcpy(shmv_view_data(v), "s3cret", 6);
+  shmv_view_release(v);
+  for (size_t i = 0; i < sizeof strangers / sizeof strangers[0]; i++) {
+    unsigned seed = 18u + (unsigned)i;
+
+    ATTACK_OK(harness_run_as(strangers[i], strangers[i], fuzz_frames, &seed), "broken frames");
+    ck_assert_msg(kill(d.pid, 0) == 0, "the daemon died of uid %d's frames", (int)strangers[i]);
+  }
+  /* Root is still served, and nothing of root's changed hands. */
+  assert_serving();
+  ck_assert_int_eq(shmv_stat(c, "secret", &info), 0);
+  ck_assert_uint_eq(info.uid, 0);
+  ck_assert_uint_eq(info.mode, 0600);
+  ck_assert_uint_eq(info.size, 4096);
+  ck_assert_int_eq(info.frozen, 0);
+  ck_assert_int_eq(shmv_view_open(c, "secret", 0, SHMV_TO_END, 0, &v), 0);
+  ck_assert_mem_eq(shmv_view_data(v), "s3cret", 6);
+  shmv_view_release(v);
+  ck_assert_int_eq(shmv_stat(c, "pub", &info), 0);
+  ck_assert_uint_eq(info.uid, 0);
+  ck_assert_uint_eq(info.size, 8192);
+  ck_assert_int_eq(info.frozen, 0);
+  /* Whatever the strangers' frames created is theirs. */
+  ck_assert_int_eq(shmv_list(c, &list, &n), 0);
+  for (size_t i = 0; i < n; i++)
+    if (strcmp(list[i].name, "pub") != 0 && strcmp(list[i].name, "secret") != 0)
+      ck_assert_msg(list[i].uid == HARNESS_NOBODY || list[i].uid == HARNESS_NO_PASSWD,
+                    "segment %s is uid %u's", list[i].name, (unsigned)list[i].uid);
+  shmv_list_free(list);
+}
+END_TEST
+
+/* Warnings about clients are logged at most 10 a second (docs/security.md),
+ * whatever the client sends: another uid's broken frames must not become a
+ * flood of log lines. */
+#define LOG_FLOOD 300
+
+static int log_flooder(void *arg) {
+  const struct harness_daemon *h = arg;
+  static const uint8_t junk[] = { 0xc1, 0xc1, 0xc1 };
+  uint8_t frame[PROTO_HEADER_SIZE + sizeof junk];
+
+  for (int i = 0; i < LOG_FLOOD; i++) {
+    int fd = harness_raw_connect(h);
+    size_t len = PROTO_HEADER_SIZE;
+    struct pollfd pfd = { .fd = fd, .events = POLLIN };
+    char buf[512];
+
+    CHILD_CHECK(fd >= 0);
+    if (i % 3 == 0) { /* undecodable */
+      proto_frame_header(frame, sizeof junk);
+      memcpy(frame + PROTO_HEADER_SIZE, junk, sizeof junk);
+      len += sizeof junk;
+    } else if (i % 3 == 1) { /* too large */
+      proto_frame_header(frame, PROTO_FRAME_MAX_DEFAULT + 1);
+    } else { /* empty */
+      proto_frame_header(frame, 0);
+    }
+    CHILD_CHECK(send(fd, frame, len, MSG_NOSIGNAL) == (ssize_t)len);
+    while (poll(&pfd, 1, 2000) == 1 && recv(fd, buf, sizeof buf, 0) > 0)
+      ; /* until the daemon hangs up */
+    close(fd);
+  }
+  return 0;
+}
+
+START_TEST(client_warnings_rate_limited) {
+  struct harness_daemon h;
+  struct timespec t0, t1;
+  char logpath[300], line[512];
+  int log, saved;
+  long secs, lines = 0;
+  FILE *f;
+
+  if (!harness_can_attack("test-hostile", "client_warnings_rate_limited"))
+    return;
+  /* A daemon of its own whose log we can read. */
+  snprintf(logpath, sizeof logpath, "%s/warnings.log", d.dir);
+  log = open(logpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  ck_assert_int_ge(log, 0);
+  saved = dup(2);
+  dup2(log, 2);
+  harness_daemon_start(&h, NULL);
+  dup2(saved, 2);
+  close(saved);
+  close(log);
+  harness_open_to_all(&h);
+
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  ATTACK_OK(harness_run_as(HARNESS_NOBODY, HARNESS_NOBODY, log_flooder, &h), "log flood");
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  ck_assert_int_eq(harness_daemon_stop(&h), 0);
+  secs = (long)(t1.tv_sec - t0.tv_sec) + 1;
+
+  f = fopen(logpath, "r");
+  ck_assert_ptr_nonnull(f);
+  while (fgets(line, sizeof line, f) != NULL)
+    if (strstr(line, "client pid") != NULL)
+      lines++;
+  fclose(f);
+  fprintf(stderr, "test-hostile: %d broken frames from nobody in about %ld s: %ld warning lines\n",
+          LOG_FLOOD, secs, lines);
+  /* At most 10 in each one-second window the flood touched. */
+  ck_assert_msg(lines <= 10 * (secs + 1), "%ld warnings about one client's %d frames in %ld s",
+                lines, LOG_FLOOD, secs);
+}
+END_TEST
+
 static Suite *hostile_suite(void) {
   Suite *s = suite_create("hostile");
   TCase *tc = tcase_create("hostile");
@@ -514,6 +959,10 @@ static Suite *hostile_suite(void) {
   tcase_add_test(tc, never_reading_client_dropped);
   tcase_add_test(tc, foreign_lease_release);
   tcase_add_test(tc, clients_die_mid_request);
+  tcase_add_test(tc, readonly_descriptor_as_strangers);
+  tcase_add_test(tc, foreign_lease_release_as_strangers);
+  tcase_add_test(tc, hostile_frames_as_strangers);
+  tcase_add_test(tc, client_warnings_rate_limited);
   suite_add_tcase(s, tc);
   return s;
 }

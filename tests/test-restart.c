@@ -385,6 +385,87 @@ START_TEST(quotas) {
 }
 END_TEST
 
+/* ---- no more trust after a restart ---- */
+
+static int stranger_creates(void *arg) {
+  shmv_client *c;
+
+  (void)arg;
+  CHILD_CHECK(shmv_connect(d.socket, &c) == 0);
+  CHILD_CHECK(shmv_create(c, "theirs", 4096, 0600) == 0);
+  shmv_disconnect(c);
+  return 0;
+}
+
+/* After the restart, another uid may do exactly what it could before. */
+static int stranger_after(void *arg) {
+  shmv_client *c;
+  shmv_view *v;
+  shmv_segment_info info;
+
+  (void)arg;
+  CHILD_CHECK(shmv_connect(d.socket, &c) == 0);
+  CHILD_CHECK(shmv_view_open(c, "secret", 0, 1, 0, &v) == -EACCES);
+  CHILD_CHECK(shmv_view_open(c, "pub", 0, 1, SHMV_WRITABLE, &v) == -EACCES);
+  CHILD_CHECK(shmv_view_open(c, "pub", 0, 1, 0, &v) == 0);
+  shmv_view_release(v);
+  CHILD_CHECK(shmv_unlink(c, "pub") == -EPERM);
+  CHILD_CHECK(shmv_resize(c, "pub", 1) == -EACCES);
+  CHILD_CHECK(shmv_stat(c, "theirs", &info) == 0);
+  CHILD_CHECK(info.uid == HARNESS_NOBODY && info.mode == 0600);
+  if (getuid() == HARNESS_NOBODY) {
+    CHILD_CHECK(shmv_view_open(c, "theirs", 0, 1, SHMV_WRITABLE, &v) == 0);
+    shmv_view_release(v);
+  } else {
+    CHILD_CHECK(shmv_view_open(c, "theirs", 0, 1, 0, &v) == -EACCES);
+    CHILD_CHECK(shmv_unlink(c, "theirs") == -EPERM);
+  }
+  shmv_disconnect(c);
+  return 0;
+}
+
+START_TEST(strangers_after_restart) {
+  shmv_client *c;
+  shmv_segment_info info;
+
+  if (!harness_can_attack("test-restart", "strangers_after_restart"))
+    return;
+  harness_open_to_all(&d);
+  c = connect_ok();
+  ck_assert_int_eq(shmv_create(c, "secret", 4096, 0600), 0);
+  ck_assert_int_eq(shmv_create(c, "pub", 4096, 0644), 0);
+  fill(c, "secret", 4096, 7);
+  shmv_disconnect(c);
+  ATTACK_OK(harness_run_as(HARNESS_NOBODY, HARNESS_NOBODY, stranger_creates, NULL),
+            "nobody's create");
+
+  for (int round = 0; round < 2; round++) {
+    /* kill -9, then a clean stop: each restart must keep every owner and
+     * mode, and trust no one more. */
+    if (round == 0) {
+      harness_daemon_kill(&d);
+    } else {
+      kill(d.pid, SIGTERM);
+      ck_assert_int_eq(waitpid(d.pid, NULL, 0), d.pid);
+      d.pid = 0;
+    }
+    harness_daemon_restart(&d, grace_args);
+    harness_open_to_all(&d);
+    ATTACK_OK(harness_run_as(HARNESS_NOBODY, HARNESS_NOBODY, stranger_after, NULL), "nobody");
+    ATTACK_OK(harness_run_as(HARNESS_NO_PASSWD, HARNESS_NO_PASSWD, stranger_after, NULL),
+              "uid 60001");
+  }
+  c = connect_ok();
+  ck_assert_int_eq(shmv_stat(c, "secret", &info), 0);
+  ck_assert_uint_eq(info.uid, 0);
+  ck_assert_uint_eq(info.mode, 0600);
+  check_fill(c, "secret", 4096, 7);
+  ck_assert_int_eq(shmv_stat(c, "pub", &info), 0);
+  ck_assert_uint_eq(info.size, 4096);
+  shmv_disconnect(c);
+}
+END_TEST
+
 static Suite *restart_suite(void) {
   Suite *s = suite_create("restart");
   TCase *tc = tcase_create("restart");
@@ -396,6 +477,7 @@ static Suite *restart_suite(void) {
   tcase_add_test(tc, clients_ride_through_restart);
   tcase_add_test(tc, orphans_adopted_vanished_dropped);
   tcase_add_test(tc, corrupt_and_torn_state);
+  tcase_add_test(tc, strangers_after_restart);
   suite_add_tcase(s, tc);
 
   tcase_add_checked_fixture(q, quota_setup, teardown);

@@ -534,6 +534,120 @@ START_TEST(tmp_symlink_not_followed) {
 }
 END_TEST
 
+/* ---- the same plants, made by the other users themselves ----
+ *
+ * The tests above make some plants as root and give them away (chown);
+ * here real processes of nobody and of a uid with no passwd entry make
+ * them where those users can: in a shared directory (1777, as /tmp) and in
+ * /dev/shm. */
+
+struct plants {
+  char shared[128]; /* the 1777 directory */
+  char good[300];   /* a directory of root's, 0700 */
+  char victim[300]; /* a file of root's */
+  char sym[256];    /* /dev/shm/PREFIX.NAME, a symbolic link to victim */
+  char obj[256];    /* /dev/shm/PREFIX.NAME, a 0644 object */
+};
+
+static int plant_dirs_and_links(void *arg) {
+  const struct plants *p = arg;
+  char path[300];
+  int fd;
+
+  snprintf(path, sizeof path, "%s/u%d-own", p->shared, (int)getuid());
+  CHILD_CHECK(mkdir(path, 0700) == 0);
+  snprintf(path, sizeof path, "%s/u%d-open", p->shared, (int)getuid());
+  CHILD_CHECK(mkdir(path, 0777) == 0 && chmod(path, 0777) == 0);
+  snprintf(path, sizeof path, "%s/u%d-link", p->shared, (int)getuid());
+  CHILD_CHECK(symlink(p->good, path) == 0);
+  CHILD_CHECK(symlink(p->victim, p->sym) == 0 || errno == EEXIST);
+  fd = open(p->obj, O_CREAT | O_EXCL | O_RDWR, 0644);
+  CHILD_CHECK((fd >= 0 && fchmod(fd, 0644) == 0) || errno == EEXIST);
+  if (fd >= 0) {
+    CHILD_CHECK(write(fd, "planted", 7) == 7);
+    close(fd);
+  }
+  return 0;
+}
+
+START_TEST(strangers_plant_dirs_and_links) {
+  static const uid_t who[] = { HARNESS_NOBODY, HARNESS_NO_PASSWD };
+  struct plants p;
+  char log[300], sock[320], prefix[128], buf[32];
+  const char *args[] = { "--socket", sock, "--prefix", prefix, NULL };
+  shmv_client *c;
+  shmv_segment_info info;
+  struct stat st;
+  FILE *f;
+
+  if (!harness_can_attack("test-trust", "strangers_plant_dirs_and_links"))
+    return;
+  memset(&p, 0, sizeof p);
+  /* Named with the run's id, so that the harness sweeps it after a failure. */
+  snprintf(p.shared, sizeof p.shared, "/tmp/shmvt%s-plant-XXXXXX", getenv("SHMVIEW_TEST_RUN"));
+  ck_assert_ptr_nonnull(mkdtemp(p.shared));
+  ck_assert_int_eq(chmod(p.shared, 01777), 0);
+  snprintf(p.good, sizeof p.good, "%s/good", d.dir);
+  ck_assert_int_eq(mkdir(p.good, 0700), 0);
+  snprintf(p.victim, sizeof p.victim, "%s/victim", d.dir);
+  f = fopen(p.victim, "w");
+  ck_assert_ptr_nonnull(f);
+  fputs("precious", f);
+  fclose(f);
+  shm_path(p.sym, sizeof p.sym, "nsym");
+  shm_path(p.obj, sizeof p.obj, "nobj");
+  snprintf(prefix, sizeof prefix, "%sP", d.prefix);
+  snprintf(log, sizeof log, "%s/plant.log", d.dir);
+  stop_daemon();
+
+  for (size_t i = 0; i < sizeof who / sizeof who[0]; i++) {
+    static const char *const kinds[] = { "own", "open", "link" };
+
+    ATTACK_OK(harness_run_as(who[i], who[i], plant_dirs_and_links, &p), "planting");
+    /* A daemon told to put its socket in any of them refuses to start,
+     * and leaves nothing there. */
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+      snprintf(sock, sizeof sock, "%s/u%d-%s/s.sock", p.shared, (int)who[i], kinds[k]);
+      ck_assert_msg(run_daemon(args, log, false) == 1, "the daemon used %s", sock);
+      ck_assert_msg(lstat(sock, &st) == -1 && errno == ENOENT, "%s was made", sock);
+    }
+  }
+  /* The good directory behind the links got nothing either. */
+  snprintf(sock, sizeof sock, "%s/s.sock", p.good);
+  ck_assert_int_eq(lstat(sock, &st), -1);
+
+  /* The daemon, restarted over the plants in /dev/shm, adopts neither,
+   * writes nothing through the link, and will not create over them. */
+  harness_daemon_restart(&d, NULL);
+  ck_assert_int_eq(shmv_connect(d.socket, &c), 0);
+  ck_assert_int_eq(shmv_stat(c, "nsym", &info), -ENOENT);
+  ck_assert_int_eq(shmv_stat(c, "nobj", &info), -ENOENT);
+  ck_assert_int_eq(shmv_create(c, "nsym", 4096, 0600), -EEXIST);
+  ck_assert_int_eq(shmv_create(c, "nobj", 4096, 0600), -EEXIST);
+  /* The answer names the object and its owner, the first planter. */
+  ck_assert_msg(strstr(shmv_last_error(c), p.obj) != NULL &&
+                    strstr(shmv_last_error(c), "owned by uid 65534") != NULL,
+                "the EEXIST answer does not name the planter: %s", shmv_last_error(c));
+  shmv_disconnect(c);
+  read_text(p.victim, buf, sizeof buf);
+  ck_assert_str_eq(buf, "precious");
+  assert_owner("nobj", HARNESS_NOBODY, 0644);
+  ck_assert_int_eq(lstat(p.sym, &st), 0);
+  ck_assert(S_ISLNK(st.st_mode));
+  unlink(p.sym);
+  unlink(p.obj);
+  for (size_t i = 0; i < sizeof who / sizeof who[0]; i++) {
+    snprintf(sock, sizeof sock, "%s/u%d-own", p.shared, (int)who[i]);
+    rmdir(sock);
+    snprintf(sock, sizeof sock, "%s/u%d-open", p.shared, (int)who[i]);
+    rmdir(sock);
+    snprintf(sock, sizeof sock, "%s/u%d-link", p.shared, (int)who[i]);
+    unlink(sock);
+  }
+  ck_assert_int_eq(rmdir(p.shared), 0);
+}
+END_TEST
+
 static Suite *trust_suite(void) {
   Suite *s = suite_create("trust");
   TCase *tc = tcase_create("trust");
@@ -549,6 +663,7 @@ static Suite *trust_suite(void) {
   tcase_add_test(tc, socket_dir_checked);
   tcase_add_test(tc, foreign_state_file_ignored);
   tcase_add_test(tc, tmp_symlink_not_followed);
+  tcase_add_test(tc, strangers_plant_dirs_and_links);
   suite_add_tcase(s, tc);
   return s;
 }

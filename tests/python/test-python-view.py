@@ -401,6 +401,54 @@ class TestCrossProcess(Base):
         with self.c.open(name) as v:
             self.assertEqual(bytes(v[:6]), b"secret")
 
+    def test_read_only_views_are_enforced_for_other_uids(self):
+        # The same as above, played by nobody and a uid with no passwd
+        # entry (setpriv) against root's 0644 segment.
+        if os.getuid() != 0:
+            self.skipTest("needs root to run the attacker as another uid")
+        name = self.segment(4096, b"secret", mode=0o644)
+        os.chmod(H.daemon.dir, 0o711)  # let the strangers reach the socket
+        os.chmod(H.daemon.socket, 0o666)
+        code = textwrap.dedent("""
+            import ctypes, sys
+            sys.dont_write_bytecode = True
+            sys.path.insert(0, sys.argv[3])
+            import shmview
+            from importlib import import_module
+            t = import_module("test-python-view")
+            c = shmview.connect(sys.argv[1])
+            try:
+                c.open(sys.argv[2], writable=True)
+            except PermissionError:
+                pass
+            else:
+                sys.exit("another uid got a writable view")
+            v = c.open(sys.argv[2])
+            if bytes(v[:6]) != b"secret":
+                sys.exit("another uid read %r" % bytes(v[:6]))
+            try:
+                memoryview(v)[0] = 1
+            except TypeError:
+                pass
+            else:
+                sys.exit("a write through a read-only memoryview was accepted")
+            print("writing", flush=True)
+            ctypes.memmove(t.buffer_address(v), b"X", 1)
+            sys.exit("the kernel let another uid write a read-only view")
+        """)
+        here = os.path.dirname(os.path.abspath(__file__))
+        env = dict(os.environ)
+        env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "") + ":handle_segv=0"
+        for uid in (65534, 60001):
+            r = subprocess.run(
+                ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
+                 sys.executable, "-c", code, H.daemon.socket, name, here],
+                capture_output=True, text=True, timeout=60, env=env)
+            self.assertEqual(r.returncode, -signal.SIGSEGV, f"uid {uid}: {r.stdout}{r.stderr}")
+            self.assertIn("writing", r.stdout)
+        with self.c.open(name) as v:
+            self.assertEqual(bytes(v[:6]), b"secret")
+
 
 @unittest.skipIf(numpy is None, "numpy is not installed (Debian: python3-numpy)")
 class TestNumpy(Base):
