@@ -169,13 +169,11 @@ static void frame_sizes(void) {
   strcpy(q.name, "tp");
   q.length = PROTO_TO_END;
   q.writable = true;
-  q.fields = PROTO_F_NAME | PROTO_F_OFFSET | PROTO_F_LENGTH | PROTO_F_WRITABLE;
   open_req = payload_size(&q, NULL);
   memset(&q, 0, sizeof q);
   q.id = 1001;
   q.op = PROTO_OP_RELEASE;
   q.lease = 1000;
-  q.fields = PROTO_F_LEASE;
   rel_req = payload_size(&q, NULL);
   struct proto_response r;
   memset(&r, 0, sizeof r);

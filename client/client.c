@@ -186,7 +186,6 @@ static int send_release_locked(struct shmv_client *c, uint64_t lease) {
   memset(&req, 0, sizeof req);
   req.op = PROTO_OP_RELEASE;
   req.lease = lease;
-  req.fields = PROTO_F_LEASE;
   int rc = c->unanswered >= UNANSWERED_MAX ? drain_releases(c) : 0;
   if (rc == 0)
     rc = send_request(c, &req);
@@ -261,7 +260,6 @@ static int hello_locked(struct shmv_client *c) {
   memset(&req, 0, sizeof req);
   req.op = PROTO_OP_HELLO;
   req.version = PROTO_VERSION;
-  req.fields = PROTO_F_VERSION;
   int rc = exchange_once(c, &req, &resp, NULL, &sent);
   if (rc < 0)
     return rc;
@@ -303,8 +301,6 @@ static int reregister_locked(struct shmv_client *c, struct client_mapping *m) {
   req.length = m->length;
   req.writable = m->writable;
   req.own = m->own;
-  req.fields = PROTO_F_NAME | PROTO_F_OFFSET | PROTO_F_LENGTH | PROTO_F_WRITABLE |
-               (m->own ? PROTO_F_OWN : 0);
   int rc = exchange_once(c, &req, &resp, &fd, &sent);
   if (fd >= 0)
     close(fd); /* the old mapping is still good: we only want the lease */
@@ -335,7 +331,6 @@ static int tell_lost_locked(struct shmv_client *c, const struct client_lost *l) 
   memcpy(req.name, l->name, sizeof req.name);
   req.offset = 0;
   req.length = 0;
-  req.fields = PROTO_F_NAME | PROTO_F_OFFSET | PROTO_F_LENGTH;
   int rc = exchange_once(c, &req, &resp, &fd, &sent);
   if (fd >= 0)
     close(fd);

@@ -26,7 +26,6 @@ static int named_request(struct proto_request *req, enum proto_op op, const char
   if (shmv_name_check(name) < 0)
     return -EINVAL;
   strcpy(req->name, name); /* fits: checked above */
-  req->fields = PROTO_F_NAME;
   return 0;
 }
 
@@ -45,7 +44,6 @@ static int create(shmv_client *c, const char *name, size_t size, unsigned mode, 
   req.size = (uint64_t)size;
   req.mode = mode == 0 ? 0600 : mode;
   req.flags = flags;
-  req.fields |= PROTO_F_SIZE | PROTO_F_MODE | PROTO_F_FLAGS;
   rc = client_request(c, &req, &resp, NULL);
   if (rc < 0)
     return rc;
@@ -84,7 +82,6 @@ static int resize(shmv_client *c, const char *name, size_t size) {
   if (rc < 0)
     return rc;
   req.size = (uint64_t)size;
-  req.fields |= PROTO_F_SIZE;
   rc = client_request(c, &req, &resp, NULL);
   if (rc < 0)
     return rc;
@@ -136,7 +133,6 @@ static int holders(shmv_client *c, const char *name, shmv_holder_info **out, siz
       goto fail;
     req.holders = true;
     req.after_id = after;
-    req.fields |= PROTO_F_HOLDERS | PROTO_F_AFTER_ID;
     rc = client_request(c, &req, &resp, NULL);
     if (rc < 0)
       goto fail;
@@ -220,10 +216,8 @@ static int list_pass(shmv_client *c, bool unlinked, size_t info_size, char **lis
     if (unlinked) {
       req.unlinked = true;
       req.after_id = after_id;
-      req.fields = PROTO_F_UNLINKED | PROTO_F_AFTER_ID;
     } else if (after[0] != '\0') {
       memcpy(req.after, after, sizeof req.after);
-      req.fields = PROTO_F_AFTER;
     }
     rc = client_request(c, &req, &resp, NULL);
     if (rc < 0)

@@ -174,8 +174,6 @@ static int view_open(shmv_client *c, const char *name, size_t offset, size_t len
   req.length = to_end ? PROTO_TO_END : (uint64_t)length;
   req.writable = (flags & SHMV_WRITABLE) != 0;
   req.own = (flags & SHMV_OWN) != 0;
-  req.fields = PROTO_F_NAME | PROTO_F_OFFSET | PROTO_F_LENGTH | PROTO_F_WRITABLE |
-               (req.own ? PROTO_F_OWN : 0);
   return view_request(c, &req, (flags & SHMV_PREFAULT) != 0, out);
 }
 
@@ -200,7 +198,6 @@ static int view_create(shmv_client *c, const char *name, size_t size, unsigned m
   req.size = (uint64_t)size;
   req.mode = mode == 0 ? 0600 : mode;
   req.flags = flags & PROTO_CREATE_KNOWN;
-  req.fields = PROTO_F_NAME | PROTO_F_SIZE | PROTO_F_MODE | PROTO_F_FLAGS;
   /* what the answer must say: all of it, writable */
   req.offset = 0;
   req.length = PROTO_TO_END;

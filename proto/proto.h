@@ -133,7 +133,7 @@ uint64_t proto_monotonic_ms(void);
 struct proto_request {
   uint64_t id;
   enum proto_op op;
-  uint32_t fields;                /* PROTO_F_* present on the wire */
+  uint32_t fields;                /* set by decode: PROTO_F_* on the wire (not read by encode) */
   char name[PROTO_NAME_MAX + 1];  /* create open stat unlink resize */
   char after[PROTO_NAME_MAX + 1]; /* list: resume after this name ("" = start) */
   uint64_t size;                  /* create resize */

@@ -180,7 +180,6 @@ static int send_open(int fd, uint64_t id, const char *name, uint64_t length, boo
   snprintf(req.name, sizeof req.name, "%s", name);
   req.length = length;
   req.writable = writable;
-  req.fields = PROTO_F_NAME | PROTO_F_LENGTH | PROTO_F_WRITABLE;
   msgpack_sbuffer_init(&sb);
   rc = proto_request_encode(&req, PROTO_FRAME_MAX_DEFAULT, &sb);
   if (rc == 0)

@@ -447,7 +447,6 @@ START_TEST(foreign_lease_release) {
 
   ck_assert_int_eq(shmv_create(c, "leased", 100, 0600), 0);
   snprintf(open_req.name, sizeof open_req.name, "leased");
-  open_req.fields = PROTO_F_NAME | PROTO_F_OFFSET | PROTO_F_LENGTH | PROTO_F_WRITABLE;
   send_request(a, &open_req);
   ck_assert_int_eq(read_response(a, PROTO_OP_OPEN, &resp, &got), 0);
   ck_assert_int_eq(resp.err, 0);
@@ -457,7 +456,6 @@ START_TEST(foreign_lease_release) {
   close(got);
 
   rel.lease = resp.u.view.lease;
-  rel.fields = PROTO_F_LEASE;
   send_request(b, &rel);
   expect_error(b, 2, ENOENT);
   ck_assert_int_eq(shmv_resize(c, "leased", 1), -EBUSY);
@@ -544,7 +542,6 @@ static int child_open(int sock, const char *name, bool writable, struct proto_re
   };
 
   snprintf(req.name, sizeof req.name, "%s", name);
-  req.fields = PROTO_F_NAME | PROTO_F_OFFSET | PROTO_F_LENGTH | PROTO_F_WRITABLE;
   *fd = -1;
   return child_call(sock, &req, resp, fd);
 }
@@ -630,7 +627,7 @@ END_TEST
 static int release_guesses(void *arg) {
   uint64_t top = *(const uint64_t *)arg + 64;
   int sock = harness_raw_connect(&d);
-  struct proto_request rel = { .op = PROTO_OP_RELEASE, .fields = PROTO_F_LEASE };
+  struct proto_request rel = { .op = PROTO_OP_RELEASE };
   struct proto_response resp;
 
   CHILD_CHECK(sock >= 0);
@@ -650,8 +647,7 @@ static int release_guesses(void *arg) {
 START_TEST(foreign_lease_release_as_strangers) {
   int a = harness_raw_connect(&d), got;
   struct proto_request open_req = {
-    .id = 1, .op = PROTO_OP_OPEN, .offset = 0, .length = PROTO_TO_END, .writable = false,
-    .fields = PROTO_F_NAME | PROTO_F_OFFSET | PROTO_F_LENGTH | PROTO_F_WRITABLE
+    .id = 1, .op = PROTO_OP_OPEN, .offset = 0, .length = PROTO_TO_END, .writable = false
   };
   struct proto_response resp;
   shmv_segment_info info;
@@ -687,23 +683,18 @@ END_TEST
  * mutator to break. */
 static size_t encode_seeds(msgpack_sbuffer *seeds, size_t cap) {
   static const struct proto_request base[] = {
-    { .op = PROTO_OP_HELLO, .version = 1, .fields = PROTO_F_VERSION },
-    { .op = PROTO_OP_CREATE, .name = "x", .size = 4096, .mode = 0666,
-      .fields = PROTO_F_NAME | PROTO_F_SIZE | PROTO_F_MODE },
-    { .op = PROTO_OP_OPEN, .name = "pub", .length = PROTO_TO_END, .writable = true,
-      .fields = PROTO_F_NAME | PROTO_F_OFFSET | PROTO_F_LENGTH | PROTO_F_WRITABLE },
-    { .op = PROTO_OP_OPEN, .name = "secret", .length = 10,
-      .fields = PROTO_F_NAME | PROTO_F_OFFSET | PROTO_F_LENGTH },
-    { .op = PROTO_OP_RELEASE, .lease = 1, .fields = PROTO_F_LEASE },
-    { .op = PROTO_OP_LIST, .unlinked = true, .fields = PROTO_F_UNLINKED },
-    { .op = PROTO_OP_STAT, .name = "secret", .holders = true,
-      .fields = PROTO_F_NAME | PROTO_F_HOLDERS },
-    { .op = PROTO_OP_UNLINK, .name = "secret", .fields = PROTO_F_NAME },
-    { .op = PROTO_OP_RESIZE, .name = "pub", .size = 1, .fields = PROTO_F_NAME | PROTO_F_SIZE },
+    { .op = PROTO_OP_HELLO, .version = 1 },
+    { .op = PROTO_OP_CREATE, .name = "x", .size = 4096, .mode = 0666 },
+    { .op = PROTO_OP_OPEN, .name = "pub", .length = PROTO_TO_END, .writable = true },
+    { .op = PROTO_OP_OPEN, .name = "secret", .length = 10 },
+    { .op = PROTO_OP_RELEASE, .lease = 1 },
+    { .op = PROTO_OP_LIST, .unlinked = true },
+    { .op = PROTO_OP_STAT, .name = "secret", .holders = true },
+    { .op = PROTO_OP_UNLINK, .name = "secret" },
+    { .op = PROTO_OP_RESIZE, .name = "pub", .size = 1 },
     { .op = PROTO_OP_STATUS },
-    { .op = PROTO_OP_FREEZE, .name = "pub", .fields = PROTO_F_NAME },
-    { .op = PROTO_OP_CREATE_OPEN, .name = "y", .size = 4096, .mode = 0600, .flags = 1,
-      .fields = PROTO_F_NAME | PROTO_F_SIZE | PROTO_F_MODE | PROTO_F_FLAGS },
+    { .op = PROTO_OP_FREEZE, .name = "pub" },
+    { .op = PROTO_OP_CREATE_OPEN, .name = "y", .size = 4096, .mode = 0600, .flags = 1 },
   };
   size_t n = 0;
 
