@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * segment.c: segment operations (create, unlink, resize, stat, list) and
- * the daemon's status.
+ * segment.c: the segment operations (create, unlink, resize, freeze, stat,
+ * holders, list) and the daemon's status, as requests and answers; the
+ * exchange itself is session.c's. An op that takes a name and numbers and
+ * answers at most the segment goes through one generic path driven by the
+ * protocol's op table (simple_op() below): one line per public function.
  */
 #include "config.h"
 
@@ -18,97 +21,141 @@
 #define STATUS_INFO_SIZE_MIN  (offsetof(shmv_status_info, grace_ms) + sizeof(uint64_t))
 #define HOLDER_INFO_SIZE_MIN  (offsetof(shmv_holder_info, since_nsec) + sizeof(int32_t))
 
-/* A request on a named segment, the name checked here so a bad one costs
- * no round trip. */
-static int named_request(struct proto_request *req, enum proto_op op, const char *name) {
+/* ---- the generic path: an op on a named segment, driven by proto_ops ----
+ *
+ * proto_ops[op].uses says which request fields an op takes; after the name
+ * they come in the order of the request table (proto_request_msg), each a
+ * number or a flag. op_exchange() fills the request by walking that
+ * table, so an op of that shape costs one line here (see OP_ARGS below);
+ * the daemon checks the values' ranges, and its sentence says why. */
+
+/* Store v into req's member of field f: -EINVAL when f is not a number or
+ * a flag, or when v does not fit its member (it would be cut short). */
+static int set_arg(struct proto_request *req, const struct proto_field *f, uint64_t v) {
+  char *p = (char *)req + f->offset;
+  uint32_t v32 = (uint32_t)v;
+
+  switch (f->type) {
+  case PROTO_T_BOOL:
+    if (v > 1)
+      return -EINVAL;
+    *(bool *)(void *)p = v != 0;
+    return 0;
+  case PROTO_T_UINT:
+  case PROTO_T_LENGTH:
+    if (f->size == sizeof v32) {
+      if (v > UINT32_MAX)
+        return -EINVAL;
+      memcpy(p, &v32, sizeof v32);
+    } else {
+      memcpy(p, &v, sizeof v);
+    }
+    return 0;
+  default: return -EINVAL;
+  }
+}
+
+/* Build op's request from name (NULL for an op without one) and args, the
+ * op's other arguments in table order: -EINVAL if they do not match the
+ * op's row. The name is checked here so a bad one costs no round trip. */
+static int build_request(struct proto_request *req, enum proto_op op, const char *name,
+                         const uint64_t *args, size_t nargs) {
+  const struct proto_op_info *oi = proto_op_info(op);
+  size_t used = 0;
+
   memset(req, 0, sizeof *req);
   req->op = op;
-  if (shmv_name_check(name) < 0)
+  if (oi == NULL || (name != NULL) != ((oi->uses & PROTO_F_NAME) != 0))
     return -EINVAL;
-  strcpy(req->name, name); /* fits: checked above */
+  if (name != NULL) {
+    if (shmv_name_check(name) < 0)
+      return -EINVAL;
+    strcpy(req->name, name); /* fits: checked above */
+  }
+  for (size_t i = 0; i < proto_request_msg.nfields; i++) {
+    const struct proto_field *f = &proto_request_msg.fields[i];
+    int rc;
+
+    if (f->bit == PROTO_F_NAME || (oi->uses & f->bit) == 0)
+      continue;
+    if (used == nargs)
+      return -EINVAL;
+    if ((rc = set_arg(req, f, args[used++])) < 0)
+      return rc;
+  }
+  return used == nargs ? 0 : -EINVAL;
+}
+
+/* One exchange of op on name: 0 with *resp to free (proto_response_free),
+ * or a negative errno value. */
+static int op_exchange(shmv_client *c, enum proto_op op, const char *name, const uint64_t *args,
+                          size_t nargs, struct proto_response *resp) {
+  struct proto_request req;
+  int rc;
+
+  if (c == NULL)
+    return -EINVAL;
+  if ((rc = build_request(&req, op, name, args, nargs)) < 0)
+    return rc;
+  return client_request(c, &req, resp, NULL);
+}
+
+/* op_exchange() for an op whose answer is, at most, the segment: a
+ * copy of it in *seg (if seg is not NULL; the op's answer must then be a
+ * segment, as create, resize, freeze and stat's are). */
+static int simple_op(shmv_client *c, enum proto_op op, const char *name, struct proto_segment *seg,
+                     const uint64_t *args, size_t nargs) {
+  struct proto_response resp;
+  int rc = op_exchange(c, op, name, args, nargs, &resp);
+
+  if (rc < 0)
+    return rc;
+  if (seg != NULL)
+    *seg = resp.u.segment; /* stat's segment is in the same place */
+  proto_response_free(&resp);
   return 0;
 }
 
+/* An op's arguments after the name, as the array and count simple_op()
+ * takes: OP_ARGS() for none, OP_ARGS(size), OP_ARGS(uid, gid)... (the 0
+ * in front lets the list be empty). */
+#define OP_ARGS(...)                                         \
+  ((const uint64_t[]){ 0, __VA_ARGS__ } + 1),                \
+      (sizeof((const uint64_t[]){ 0, __VA_ARGS__ }) / sizeof(uint64_t) - 1)
+
 _Static_assert(SHMV_CREATE_EPHEMERAL == PROTO_CREATE_EPHEMERAL, "create flags must agree");
 
-static int unlink_(shmv_client *c, const char *name);
-
 static int create(shmv_client *c, const char *name, size_t size, unsigned mode, unsigned flags) {
+  struct proto_segment seg;
+
   if (!c || (flags & ~PROTO_CREATE_KNOWN))
     return -EINVAL;
-  struct proto_request req;
-  struct proto_response resp;
-  int rc = named_request(&req, PROTO_OP_CREATE, name);
+  int rc = simple_op(c, PROTO_OP_CREATE, name, &seg, OP_ARGS(size, mode == 0 ? 0600 : mode, flags));
   if (rc < 0)
     return rc;
-  req.size = (uint64_t)size;
-  req.mode = mode == 0 ? 0600 : mode;
-  req.flags = flags;
-  rc = client_request(c, &req, &resp, NULL);
-  if (rc < 0)
-    return rc;
-  bool ignored = (flags & PROTO_CREATE_EPHEMERAL) && !resp.u.segment.ephemeral;
-  proto_response_free(&resp);
-  if (ignored) {
+  if ((flags & PROTO_CREATE_EPHEMERAL) && !seg.ephemeral) {
     /* A daemon from before the flag ignores it (unknown keys are ignored):
      * the segment it made would never go away on its own. */
-    unlink_(c, name);
+    simple_op(c, PROTO_OP_UNLINK, name, NULL, OP_ARGS());
     return -EOPNOTSUPP;
   }
   return 0;
 }
 
-static int unlink_(shmv_client *c, const char *name) {
-  if (!c)
-    return -EINVAL;
-  struct proto_request req;
-  struct proto_response resp;
-  int rc = named_request(&req, PROTO_OP_UNLINK, name);
-  if (rc < 0)
-    return rc;
-  rc = client_request(c, &req, &resp, NULL);
-  if (rc < 0)
-    return rc;
-  proto_response_free(&resp);
-  return 0;
-}
-
-static int resize(shmv_client *c, const char *name, size_t size) {
-  if (!c)
-    return -EINVAL;
-  struct proto_request req;
-  struct proto_response resp;
-  int rc = named_request(&req, PROTO_OP_RESIZE, name);
-  if (rc < 0)
-    return rc;
-  req.size = (uint64_t)size;
-  rc = client_request(c, &req, &resp, NULL);
-  if (rc < 0)
-    return rc;
-  proto_response_free(&resp);
-  return 0;
-}
-
 static int stat_(shmv_client *c, const char *name, shmv_segment_info *out, size_t info_size) {
+  struct proto_segment seg;
+
   if (!c || !out || info_size < SEGMENT_INFO_SIZE_MIN)
     return -EINVAL;
-  struct proto_request req;
-  struct proto_response resp;
-  int rc = named_request(&req, PROTO_OP_STAT, name);
+  int rc = simple_op(c, PROTO_OP_STAT, name, &seg, OP_ARGS(false, 0));
   if (rc < 0)
     return rc;
-  rc = client_request(c, &req, &resp, NULL);
-  if (rc < 0)
-    return rc;
-  if (strcmp(resp.u.stat.segment.name, name) != 0) {
-    rc = -EPROTO;
-  } else {
-    shmv_segment_info info;
-    client_segment_info(&resp.u.stat.segment, &info);
-    client_copy_sized(out, info_size, &info, sizeof info);
-  }
-  proto_response_free(&resp);
-  return rc;
+  if (strcmp(seg.name, name) != 0)
+    return -EPROTO;
+  shmv_segment_info info;
+  client_segment_info(&seg, &info);
+  client_copy_sized(out, info_size, &info, sizeof info);
+  return 0;
 }
 
 _Static_assert(sizeof(((shmv_holder_info *)0)->comm) == PROTO_COMM_MAX + 1, "comm sizes agree");
@@ -127,13 +174,8 @@ static int holders(shmv_client *c, const char *name, shmv_holder_info **out, siz
   bool first = true;
   int rc;
   for (;;) {
-    struct proto_request req;
     struct proto_response resp;
-    if ((rc = named_request(&req, PROTO_OP_STAT, name)) < 0)
-      goto fail;
-    req.holders = true;
-    req.after_id = after;
-    rc = client_request(c, &req, &resp, NULL);
+    rc = op_exchange(c, PROTO_OP_STAT, name, OP_ARGS(true, after), &resp);
     if (rc < 0)
       goto fail;
     size_t got = resp.u.stat.nholders;
@@ -315,11 +357,8 @@ void shmv_list_free(shmv_segment_info *list) {
 static int status(shmv_client *c, shmv_status_info *out, size_t info_size) {
   if (!c || !out || info_size < STATUS_INFO_SIZE_MIN)
     return -EINVAL;
-  struct proto_request req;
   struct proto_response resp;
-  memset(&req, 0, sizeof req);
-  req.op = PROTO_OP_STATUS;
-  int rc = client_request(c, &req, &resp, NULL);
+  int rc = op_exchange(c, PROTO_OP_STATUS, NULL, OP_ARGS(), &resp);
   if (rc < 0)
     return rc;
   const struct proto_status *s = &resp.u.status;
@@ -354,20 +393,12 @@ static int status(shmv_client *c, shmv_status_info *out, size_t info_size) {
   return 0;
 }
 
+/* The answer is the segment, frozen. */
 static int freeze(shmv_client *c, const char *name) {
-  if (!c)
-    return -EINVAL;
-  struct proto_request req;
-  struct proto_response resp;
-  int rc = named_request(&req, PROTO_OP_FREEZE, name);
-  if (rc < 0)
-    return rc;
-  rc = client_request(c, &req, &resp, NULL);
-  if (rc < 0)
-    return rc;
-  bool frozen = resp.u.segment.frozen;
-  proto_response_free(&resp);
-  return frozen ? 0 : -EPROTO; /* the answer is the segment, frozen */
+  struct proto_segment seg;
+  int rc = simple_op(c, PROTO_OP_FREEZE, name, &seg, OP_ARGS());
+
+  return rc < 0 ? rc : seg.frozen ? 0 : -EPROTO;
 }
 
 /* ---- public: each records a failure for shmv_last_error() ---- */
@@ -390,12 +421,14 @@ int shmv_create_flags(shmv_client *c, const char *name, size_t size, unsigned mo
   return client_result(c, create(c, name, size, mode, flags));
 }
 
+/* Ops that need nothing but the generic path: one line each. */
+
 int shmv_unlink(shmv_client *c, const char *name) {
-  return client_result(c, unlink_(c, name));
+  return client_result(c, simple_op(c, PROTO_OP_UNLINK, name, NULL, OP_ARGS()));
 }
 
 int shmv_resize(shmv_client *c, const char *name, size_t size) {
-  return client_result(c, resize(c, name, size));
+  return client_result(c, simple_op(c, PROTO_OP_RESIZE, name, NULL, OP_ARGS(size)));
 }
 
 int shmv_stat_sized(shmv_client *c, const char *name, shmv_segment_info *out, size_t info_size) {
