@@ -21,6 +21,15 @@
  * holds a copy of the socket (and perhaps of a mutex another thread held):
  * there, the library never takes the lock, never writes to the socket and
  * never shuts it down; it only unmaps and closes (see client_foreign()).
+ *
+ * The files, one job each: session.c (the connection object, connect and
+ * disconnect, fork tracking, client_request(): reconnect, re-registration,
+ * resending), exchange.c (one exchange on the socket, pipelined releases),
+ * transport.c (dialling, the trust check of the peer, the fallback
+ * directory), options.c (connect options and the environment), mapcache.c
+ * (mappings kept for the next view), segment.c (segment ops, the generic
+ * path of simple ops), view.c, descriptor.c, wait.c, error.c; client.c the
+ * record copying and the version.
  */
 #ifndef SHMV_CLIENT_CLIENT_INTERNAL_H
 #define SHMV_CLIENT_CLIENT_INTERNAL_H
@@ -151,6 +160,42 @@ int client_fail(const struct shmv_client *c, int code, const char *msg);
  * shmv_strerror's. Returns rc. */
 int client_result(const struct shmv_client *c, int rc);
 
+/* ---- exchange.c: one exchange on the current socket, lock held ---- */
+
+/* Close the socket (shutdown first, in the owner only) and enter state:
+ * the daemon sees EOF and drops this connection's leases. */
+void client_close_socket(struct shmv_client *c, enum client_state state);
+/* Send a release without waiting for its answer (read behind the next
+ * request's). */
+int client_send_release_locked(struct shmv_client *c, uint64_t lease);
+/* Send req (its id assigned here), read the pending release answers, then
+ * its own into resp (and the descriptor with it into *fd when fd is not
+ * NULL). *sent: whether the whole request went out. A daemon's error is
+ * -code with its sentence in c->reply_msg; a broken stream closes the
+ * socket. Never reconnects: that is client_request()'s. */
+int client_exchange_once(struct shmv_client *c, struct proto_request *req,
+                         struct proto_response *resp, int *fd, bool *sent);
+
+/* ---- transport.c: reaching a daemon worth talking to ---- */
+
+/* Connect to c->path and check who listens (the fallback directory, the
+ * peer's uid). Returns the socket, or a negative errno value with the
+ * sentence in c->reply_msg where the code alone would mislead. */
+int client_dial(struct shmv_client *c);
+
+/* ---- options.c: connect options and the environment ---- */
+
+/* Read the caller's options (opts->size bytes; NULL: the defaults) into
+ * o: 0, or -EINVAL for a value out of range or an unknown field set. */
+int client_options_read(const shmv_connect_options *opts, shmv_connect_options *o);
+/* Set c's map cache size, reconnect timeout and trusted uid from o, the
+ * environment overriding. */
+void client_options_apply(struct shmv_client *c, const shmv_connect_options *o);
+/* The uid $SHMVIEW_TRUSTED_UID names, or -1 (never in a setuid program). */
+int64_t client_env_trusted_uid(void);
+
+/* ---- session.c: the connection object ---- */
+
 /* Take / drop a reference to the connection; the last drop frees it. */
 void client_ref(struct shmv_client *c);
 void client_unref(struct shmv_client *c);
@@ -177,6 +222,8 @@ int client_request_gen(struct shmv_client *c, struct proto_request *req,
 void client_mapping_add(struct shmv_client *c, struct client_mapping *m);
 void client_mapping_release(struct shmv_client *c, struct client_mapping *m);
 
+/* ---- mapcache.c ---- */
+
 /* A cached (read-only: writable mappings are never kept) mapping of the
  * object (dev, ino) covering [start, start+len), taken out of the cache;
  * false if none. */
@@ -187,6 +234,8 @@ bool client_cache_take(struct shmv_client *c, dev_t dev, ino_t ino, uint64_t sta
 void client_cache_put(struct shmv_client *c, const struct client_mapping *m);
 /* Unmap everything cached. Lock held. */
 void client_cache_clear_locked(struct shmv_client *c);
+
+/* ---- client.c ---- */
 
 /* Copy a segment record from the wire into the public struct. */
 void client_segment_info(const struct proto_segment *s, shmv_segment_info *out);
