@@ -71,4 +71,13 @@ check " " "$cli" --socket "$sock" dump --length a
 # the segments of the daemon on the socket the line names, not another one
 check " " "$cli" --socket "$dir/none.sock" stat al
 check "stat status " "$cli" help sta
+# the commands --help lists, their aliases and help are the first words,
+# read from the tool: the script itself names no command
+listed=$("$cli" --help | sed -n 's/^  \([a-z][a-z]*\)\(, \([a-z][a-z]*\)\)\{0,1\}  .*/\1 \3/p')
+check "$(printf '%s\n' $listed help | sort | tr '\n' ' ')" "$cli" ""
+for w in $listed; do
+  grep -qw -- "$w" "$completion" && [ "$w" != list ] &&
+    fail "the completion script names the command '$w': it should read it from the tool"
+done
+echo "ok - the script names no command"
 echo "ok - all completions"

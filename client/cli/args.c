@@ -84,11 +84,23 @@ void cli_command_help(const struct cli_command *cmd, FILE *out) {
     usage_line(cmd, cmd->alias, out);
   }
   fprintf(out, "\n%s\n\noptions:\n", cmd->help != NULL ? cmd->help : cmd->summary);
-  for (const struct cli_option *o = cmd->args.options; o != NULL && o->name != NULL; o++)
+  const struct cli_option *o;
+  for (size_t i = 0; (o = cli_command_option(cmd, i)) != NULL; i++)
     help_row(o, out);
-  help_row(&opt_help, out);
-  if (cmd->flags & CLI_JSON)
-    help_row(&opt_json, out);
+}
+
+const struct cli_option *cli_command_option(const struct cli_command *cmd, size_t i) {
+  size_t own = 0;
+
+  while (cmd->args.options != NULL && cmd->args.options[own].name != NULL)
+    own++;
+  if (i < own)
+    return &cmd->args.options[i];
+  if (i == own)
+    return &opt_help;
+  if (i == own + 1 && (cmd->flags & CLI_JSON))
+    return &opt_json;
+  return NULL;
 }
 
 /* ---- values ------------------------------------------------------------ */

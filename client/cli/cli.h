@@ -14,6 +14,7 @@
 #ifndef SHMV_CLIENT_CLI_CLI_H
 #define SHMV_CLIENT_CLI_CLI_H
 
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -82,6 +83,8 @@ struct cli_args_spec {
 /* cli_command.flags */
 #define CLI_CONNECTS 0x1u /* the dispatcher connects first: ctx->client is set */
 #define CLI_JSON     0x2u /* has machine-readable output: --json applies */
+#define CLI_CREATES  0x4u /* its NAME operand is a segment to make, not one that exists */
+#define CLI_HIDDEN   0x8u /* not listed by --help (the completion's helper) */
 
 struct cli_command {
   const char *name;
@@ -108,18 +111,24 @@ struct cli_args {
   shmv_descriptor window;    /* of a CLI_T_WINDOW operand */
 };
 
-extern const struct cli_command cli_cmd_list;
-extern const struct cli_command cli_cmd_stat;
-extern const struct cli_command cli_cmd_create;
-extern const struct cli_command cli_cmd_rm;
-extern const struct cli_command cli_cmd_resize;
-extern const struct cli_command cli_cmd_dump;
-extern const struct cli_command cli_cmd_cat;
-extern const struct cli_command cli_cmd_write;
-extern const struct cli_command cli_cmd_status;
-extern const struct cli_command cli_cmd_wait;
-extern const struct cli_command cli_cmd_wake;
-extern const struct cli_command cli_cmd_freeze;
+/* The commands: CLI_COMMANDS(X) calls X(name) for each cmd-<name>.c, in
+ * the order of CLI_COMMAND_SOURCES in Makefile.am, the one list of them
+ * (cli-commands.h is generated from it). Each file defines the entry
+ * cli_cmd_<name>; they are declared here and shmview.c builds its table
+ * from the same macro. */
+#include "cli-commands.h"
+#define CLI_COMMAND_DECLARE(name) extern const struct cli_command cli_cmd_##name;
+CLI_COMMANDS(CLI_COMMAND_DECLARE)
+#undef CLI_COMMAND_DECLARE
+
+/* Every command, NULL-terminated (shmview.c). */
+extern const struct cli_command *const cli_commands[];
+
+/* The command named (or aliased) name, or NULL. */
+const struct cli_command *cli_find(const char *name);
+
+/* The tool's own options, before the command (shmview.c; getopt_long's). */
+extern const struct option cli_global_options[];
 
 /* ---- arguments (args.c) ------------------------------------------------ */
 
@@ -146,6 +155,10 @@ int cli_usage_error(const struct cli_command *cmd, const char *fmt, ...)
 
 /* The command's full help, from its table entry. */
 void cli_command_help(const struct cli_command *cmd, FILE *out);
+
+/* The i-th option of cmd as its help lists them (its own, then --help, and
+ * --json with CLI_JSON), or NULL past the last. */
+const struct cli_option *cli_command_option(const struct cli_command *cmd, size_t i);
 
 /* ---- the daemon (connect.c) -------------------------------------------- */
 

@@ -25,7 +25,7 @@ const struct cli_command cli_cmd_create = {
           "when this command's connection ends if no view was opened (for programs:\n"
           "shmv_create_flags).",
   .args = { create_options, 2, 2, { { CLI_T_NAME, "NAME" }, { CLI_T_SIZE, "SIZE" } } },
-  .flags = CLI_CONNECTS,
+  .flags = CLI_CONNECTS | CLI_CREATES,
   .exec = cmd_create_exec,
 };
 

@@ -4,9 +4,10 @@
  * command table.
  *
  * shmview [--socket PATH] [--json] COMMAND [ARGS...]. Each command lives in
- * its own cmd-<name>.c; adding one means one new file and one line in
- * cli_commands[] below. cli_run() reads the command's line by its entry
- * (args.c), connects if the entry says so, then calls exec.
+ * its own cmd-<name>.c; adding one means one new file and its line in
+ * CLI_COMMAND_SOURCES (Makefile.am), from which cli_commands[] below is
+ * built (cli.h, CLI_COMMANDS). cli_run() reads the command's line by its
+ * entry (args.c), connects if the entry says so, then calls exec.
  */
 #include "config.h"
 
@@ -18,13 +19,18 @@
 
 #include "cli.h"
 
-static const struct cli_command *const cli_commands[] = {
-  &cli_cmd_list, &cli_cmd_stat,  &cli_cmd_create, &cli_cmd_rm,   &cli_cmd_resize, &cli_cmd_dump,
-  &cli_cmd_cat,  &cli_cmd_write, &cli_cmd_status, &cli_cmd_wait, &cli_cmd_wake,   &cli_cmd_freeze,
-  NULL
-};
+#define CLI_COMMAND_ENTRY(name) &cli_cmd_##name,
+const struct cli_command *const cli_commands[] = { CLI_COMMANDS(CLI_COMMAND_ENTRY) NULL };
+#undef CLI_COMMAND_ENTRY
 
-static const struct cli_command *cli_find(const char *name) {
+enum { OPT_SOCKET = 0x100, OPT_JSON, OPT_VERSION };
+const struct option cli_global_options[] = { { "socket", required_argument, NULL, OPT_SOCKET },
+                                             { "json", no_argument, NULL, OPT_JSON },
+                                             { "help", no_argument, NULL, 'h' },
+                                             { "version", no_argument, NULL, OPT_VERSION },
+                                             { NULL, 0, NULL, 0 } };
+
+const struct cli_command *cli_find(const char *name) {
   for (size_t i = 0; cli_commands[i] != NULL; i++) {
     const struct cli_command *c = cli_commands[i];
     if (strcmp(c->name, name) == 0 || (c->alias != NULL && strcmp(c->alias, name) == 0))
@@ -45,6 +51,8 @@ static void cli_help(FILE *out) {
     const struct cli_command *c = cli_commands[i];
     char head[64];
 
+    if (c->flags & CLI_HIDDEN)
+      continue;
     snprintf(head, sizeof head, "%s%s%s", c->name, c->alias ? ", " : "", c->alias ? c->alias : "");
     fprintf(out, "  %-14s %s\n", head, c->summary);
   }
@@ -56,7 +64,7 @@ static void cli_help(FILE *out) {
         "      --json          machine-readable output (",
         out);
   for (size_t i = 0, n = 0; cli_commands[i] != NULL; i++)
-    if (cli_commands[i]->flags & CLI_JSON)
+    if ((cli_commands[i]->flags & (CLI_JSON | CLI_HIDDEN)) == CLI_JSON)
       fprintf(out, "%s%s", n++ > 0 ? ", " : "", cli_commands[i]->name);
   fputs(")\n"
         "  -h, --help          show this help; 'shmview COMMAND --help' for a command\n"
@@ -98,12 +106,6 @@ static int cli_help_command(int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
-  enum { OPT_SOCKET = 0x100, OPT_JSON, OPT_VERSION };
-  static const struct option opts[] = { { "socket", required_argument, NULL, OPT_SOCKET },
-                                        { "json", no_argument, NULL, OPT_JSON },
-                                        { "help", no_argument, NULL, 'h' },
-                                        { "version", no_argument, NULL, OPT_VERSION },
-                                        { NULL, 0, NULL, 0 } };
   struct cli_ctx ctx = { 0 };
   const struct cli_command *cmd;
   int c, status;
@@ -113,7 +115,7 @@ int main(int argc, char **argv) {
 
   /* '+': stop at the command name; its options are its own. */
   opterr = 0;
-  while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "+:h", cli_global_options, NULL)) != -1) {
     switch (c) {
     case OPT_SOCKET:
       if (optarg[0] == '\0')
