@@ -89,7 +89,7 @@ static int build_request(struct proto_request *req, enum proto_op op, const char
 /* One exchange of op on name: 0 with *resp to free (proto_response_free),
  * or a negative errno value. */
 static int op_exchange(shmv_client *c, enum proto_op op, const char *name, const uint64_t *args,
-                          size_t nargs, struct proto_response *resp) {
+                       size_t nargs, struct proto_response *resp) {
   struct proto_request req;
   int rc;
 
@@ -119,8 +119,8 @@ static int simple_op(shmv_client *c, enum proto_op op, const char *name, struct 
 /* An op's arguments after the name, as the array and count simple_op()
  * takes: OP_ARGS() for none, OP_ARGS(size), OP_ARGS(uid, gid)... (the 0
  * in front lets the list be empty). */
-#define OP_ARGS(...)                                         \
-  ((const uint64_t[]){ 0, __VA_ARGS__ } + 1),                \
+#define OP_ARGS(...)                        \
+  ((const uint64_t[]){ 0, __VA_ARGS__ } + 1), \
       (sizeof((const uint64_t[]){ 0, __VA_ARGS__ }) / sizeof(uint64_t) - 1)
 
 _Static_assert(SHMV_CREATE_EPHEMERAL == PROTO_CREATE_EPHEMERAL, "create flags must agree");
