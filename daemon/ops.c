@@ -158,8 +158,10 @@ static void settle(struct segment *s) {
  * fails, write the line that takes it back (best effort: at load the
  * objects win anyway); a create then writes its completion, and is undone
  * if that cannot be written. One row per kind of change says which lines
- * and which step; a new changeable field needs no row (CHANGE_SET carries
- * any STATE_F_ fields, state.c writes and reads them).
+ * and which step. A new changeable field of a segment is a row in
+ * state.c's table of keys, not here: CHANGE_SET carries any STATE_F_
+ * fields, in a copy of the segment holding the new values (op_resize and
+ * op_freeze show how).
  */
 enum change_kind { CHANGE_CREATE, CHANGE_SET, CHANGE_REMOVE };
 
@@ -335,7 +337,7 @@ static bool check_size_limits(struct op_ctx *x, uint64_t size, uint64_t old) {
 
 /* uid may hold `bytes`, `segments` and `views` more. */
 static bool check_quota(struct op_ctx *x, uid_t uid, uint64_t bytes, uint64_t segments,
-                       uint64_t views) {
+                        uint64_t views) {
   const struct daemon_config *cfg = &x->d->cfg;
   const struct usage *u = registry_usage(&x->d->reg, uid, false);
   uint64_t have_bytes = u ? u->bytes : 0, have_segs = u ? u->segments : 0;
@@ -476,7 +478,7 @@ static bool check_view_room(struct op_ctx *x) {
  * end) to the peer and answer with it and its descriptor: true, or false
  * with an error answer. Permission is the caller's to check. */
 static bool open_view(struct op_ctx *x, struct segment *s, uint64_t offset, uint64_t req_length,
-                     bool writable) {
+                      bool writable) {
   struct proto_view *v = &x->resp->u.view;
   uint64_t length;
   struct lease *l;

@@ -106,9 +106,6 @@ enum {
   F_VIEWS = 1u << 9,
   F_WRITABLE = 1u << 10,
 };
-#define F_SEGMENT                                                                      \
-  (F_NAME | STATE_F_SIZE | STATE_F_UID | STATE_F_GID | STATE_F_MODE | STATE_F_CREATED | \
-   STATE_F_FLAGS)
 #define F_HOLD (F_NAME | F_PID | F_START | F_VIEWS | F_WRITABLE)
 
 enum key_type {
@@ -150,6 +147,25 @@ static const struct key keys[] = {
 };
 #define N_KEYS (sizeof keys / sizeof keys[0])
 
+_Static_assert(sizeof(uid_t) == sizeof(uint32_t) && sizeof(gid_t) == sizeof(uint32_t),
+               "uid and gid are read and written as K_U32");
+
+/* A field of the segment (or the flags), not of a hold. */
+static bool key_in_segment(const struct key *k) {
+  return k->type == K_FLAGS || (k->offset >= offsetof(struct record, seg) &&
+                                k->offset < offsetof(struct record, seg) + sizeof(struct segment));
+}
+
+/* The bits of every segment key: a whole record ('+', '?'). */
+static unsigned segment_bits(void) {
+  unsigned bits = 0;
+
+  for (size_t i = 0; i < N_KEYS; i++)
+    if (key_in_segment(&keys[i]))
+      bits |= keys[i].bit;
+  return bits;
+}
+
 /* The flags of a segment (bools in struct segment), by name. */
 static const struct {
   const char *name;
@@ -176,8 +192,8 @@ static const struct {
   char kind;
   unsigned need;
 } kinds[] = {
-  { '?', F_SEGMENT & ~STATE_F_FLAGS },
-  { '+', F_SEGMENT & ~STATE_F_FLAGS },
+  { '?', F_NAME | STATE_F_SIZE | STATE_F_UID | STATE_F_GID | STATE_F_MODE | STATE_F_CREATED },
+  { '+', F_NAME | STATE_F_SIZE | STATE_F_UID | STATE_F_GID | STATE_F_MODE | STATE_F_CREATED },
   { '=', F_NAME },
   { '-', F_NAME },
   { 'v', F_HOLD },
@@ -441,7 +457,7 @@ static bool parse_v1(const char *line, struct record *rec) {
     s->created.tv_nsec = nsec;
     s->ephemeral = ephemeral;
     s->frozen = frozen;
-    rec->seen = F_SEGMENT;
+    rec->seen = segment_bits();
     break;
   }
   case 'F': /* read as a change of flags by replay() */
@@ -501,8 +517,8 @@ void state_set_fields(struct registry *r, struct segment *s, const struct segmen
     const struct key *k = &keys[i];
     size_t off = k->offset - offsetof(struct record, seg);
 
-    if (!(fields & k->bit) ||
-        k->bit & (F_NAME | STATE_F_SIZE | STATE_F_UID | STATE_F_FLAGS | F_HOLD))
+    if (!(fields & k->bit) || !key_in_segment(k) || k->type == K_FLAGS ||
+        k->bit & (F_NAME | STATE_F_SIZE | STATE_F_UID))
       continue;
     memcpy((char *)s + off, (const char *)to + off, k->size);
   }
@@ -586,7 +602,7 @@ static int snapshot(struct state *st) {
   errno = 0;
   PUT("%s\n", STATE_MAGIC);
   for (s = registry_first_after(st->r, ""); s != NULL; s = registry_next(st->r, s)) {
-    format_segment(line, sizeof line, '+', s, F_SEGMENT);
+    format_segment(line, sizeof line, '+', s, segment_bits());
     PUT("%s", line);
   }
   lease_prune_holds(st->lt, st->r);
@@ -693,7 +709,7 @@ int state_record(struct state *st, enum state_line kind, const struct segment *s
   char line[LINE_MAX_LEN];
 
   if (kind == STATE_CREATING || kind == STATE_CREATED)
-    fields = F_SEGMENT;
+    fields = segment_bits();
   else if (kind == STATE_REMOVED)
     fields = F_NAME;
   format_segment(line, sizeof line, (char)kind, s, fields);
@@ -775,7 +791,7 @@ static bool replay_line(struct replay *rp, char *line, size_t lineno) {
     if (registry_adopt(r, rec.seg.name, rec.seg.size, rec.seg.uid, rec.seg.gid, rec.seg.mode,
                        rec.seg.created, &s) != 0)
       return false;
-    state_set_fields(r, s, &rec.seg, STATE_F_FLAGS);
+    state_set_fields(r, s, &rec.seg, rec.seen & ~F_NAME); /* flags, and any newer field */
     return true;
   case 'F': /* version 1: it was frozen */
     if (s != NULL)
