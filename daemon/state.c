@@ -98,13 +98,14 @@ struct record {
   struct hold_fields hold;
 };
 
-/* The bits of keys that are not segment fields (state.h has those). */
+/* The bits of keys that are not changeable segment fields (state.h has
+ * those, below 1 << 24). */
 enum {
   F_NAME = 1u << 0,
-  F_PID = 1u << 7,
-  F_START = 1u << 8,
-  F_VIEWS = 1u << 9,
-  F_WRITABLE = 1u << 10,
+  F_PID = 1u << 24,
+  F_START = 1u << 25,
+  F_VIEWS = 1u << 26,
+  F_WRITABLE = 1u << 27,
 };
 #define F_HOLD (F_NAME | F_PID | F_START | F_VIEWS | F_WRITABLE)
 
@@ -187,7 +188,7 @@ static void flag_set(struct segment *s, size_t i, bool v) {
   memcpy((char *)s + flag_words[i].offset, &v, sizeof v);
 }
 
-/* Each line kind: the keys it is written with, and must have to be read. */
+/* Each line kind and the keys it must have to be read. */
 static const struct {
   char kind;
   unsigned need;

@@ -42,7 +42,8 @@ int state_open(struct state **out, int dirfd, const char *path, int shmdir, stru
                struct lease_table *lt, gid_t gid, size_t *adopted);
 
 /* The recorded fields of a segment, one bit per keyword of the file (a
- * row of state.c's table); a STATE_CHANGED line carries the ones given. */
+ * row of state.c's table; bits 1..23, the others are state.c's); a
+ * STATE_CHANGED line carries the ones given. */
 enum {
   STATE_F_SIZE = 1u << 1,
   STATE_F_UID = 1u << 2,
