@@ -150,9 +150,124 @@ static void settle(struct segment *s) {
   }
 }
 
+/* ---- a segment's changes: recorded before answered, or refused ----
+ *
+ * Every change of a segment's record goes through change(): write the
+ * line that says what will be (a create's intent, the new values, the
+ * removal) and refuse if it cannot be written; make the change; if that
+ * fails, write the line that takes it back (best effort: at load the
+ * objects win anyway); a create then writes its completion, and is undone
+ * if that cannot be written. One row per kind of change says which lines
+ * and which step. A new changeable field of a segment is a row in
+ * state.c's table of keys, not here: CHANGE_SET carries any STATE_F_
+ * fields, in a copy of the segment holding the new values (op_resize and
+ * op_freeze show how).
+ */
+enum change_kind { CHANGE_CREATE, CHANGE_SET, CHANGE_REMOVE };
+
+struct change {
+  enum change_kind kind;
+  struct segment *s;        /* SET, REMOVE: the segment; CREATE: the new one, once made */
+  const struct segment *to; /* CREATE: the intent; SET: the new values of `fields` */
+  unsigned fields;          /* SET: the STATE_F_ fields that change */
+  /* Out: the state file refused a line (nothing changed), or the change
+   * itself failed (undone); for CREATE's -EEXIST, the object's owner. */
+  bool unrecorded;
+  uid_t foreign;
+};
+
+static int apply_create(struct daemon *d, struct change *ch) {
+  const struct segment *to = ch->to;
+  int rc = registry_create(&d->reg, to->name, to->size, to->uid, to->gid, to->mode, &ch->s,
+                           &ch->foreign);
+
+  if (rc == 0)
+    ch->s->ephemeral = to->ephemeral; /* recorded with it */
+  return rc;
+}
+
+static void undo_create(struct daemon *d, struct change *ch) {
+  registry_unlink(&d->reg, ch->s);
+}
+
+/* The object first (a resize may fail), then the record. */
+static int apply_set(struct daemon *d, struct change *ch) {
+  if (ch->fields & STATE_F_SIZE) {
+    int rc = registry_resize(&d->reg, ch->s, ch->to->size);
+
+    if (rc < 0)
+      return rc;
+  }
+  state_set_fields(&d->reg, ch->s, ch->to, ch->fields & ~STATE_F_SIZE);
+  return 0;
+}
+
+/* Views stay valid; an ephemeral one is no longer its creator's. s may be
+ * freed (no lease references it). */
+static int apply_remove(struct daemon *d, struct change *ch) {
+  lease_segment_unlinking(&d->leases, &d->reg, ch->s);
+  settle(ch->s);
+  return registry_unlink(&d->reg, ch->s);
+}
+
+static const struct change_row {
+  enum state_line before; /* written first: refused if it cannot be */
+  int after;              /* written once done (0: none): undone if it cannot be */
+  enum state_line revert; /* takes `before` back when the change fails */
+  int (*apply)(struct daemon *d, struct change *ch);
+  void (*undo)(struct daemon *d, struct change *ch); /* after a failed `after` */
+} change_rows[] = {
+  [CHANGE_CREATE] = { STATE_CREATING, STATE_CREATED, STATE_REMOVED, apply_create, undo_create },
+  [CHANGE_SET] = { STATE_CHANGED, 0, STATE_CHANGED, apply_set, NULL },
+  [CHANGE_REMOVE] = { STATE_REMOVED, 0, STATE_CREATED, apply_remove, NULL },
+};
+
+/* Returns 0, or -errno with ch->unrecorded telling which step failed. The
+ * state file's own errors are logged by it. */
+static int change(struct daemon *d, struct change *ch) {
+  const struct change_row *row = &change_rows[ch->kind];
+  /* The first line says what will be; a revert, what still is. */
+  const struct segment *next = ch->kind == CHANGE_REMOVE ? ch->s : ch->to;
+  int rc;
+
+  ch->unrecorded = false;
+  rc = state_record(d->state, row->before, next, ch->fields);
+  if (rc < 0) {
+    ch->unrecorded = true;
+    return rc;
+  }
+  rc = row->apply(d, ch);
+  if (rc < 0) {
+    /* A create's void intent names no object (if this fails, load finds
+     * none); a removal's record is whole again; a change's old values. */
+    if (ch->kind == CHANGE_CREATE)
+      state_record(d->state, row->revert, ch->to, 0);
+    else
+      state_record(d->state, row->revert, ch->s, ch->fields);
+    return rc;
+  }
+  if (row->after != 0 && (rc = state_record(d->state, row->after, ch->s, ch->fields)) < 0) {
+    row->undo(d, ch);
+    state_record(d->state, row->revert, ch->to, 0);
+    ch->unrecorded = true;
+    return rc;
+  }
+  return 0;
+}
+
+/* Remove s durably: recorded, then unlinked (s may be freed). */
+static int remove_segment(struct daemon *d, struct segment *s, bool *unrecorded) {
+  struct change ch = { .kind = CHANGE_REMOVE, .s = s };
+  int rc = change(d, &ch);
+
+  *unrecorded = ch.unrecorded;
+  return rc;
+}
+
 /* Remove s if it is ephemeral, linked, settled and unviewed. */
 static void reap(struct daemon *d, struct segment *s, const char *why) {
   char name[PROTO_NAME_MAX + 1];
+  bool unrecorded;
   int rc;
 
   if (!s->ephemeral || !s->linked || s->views > 0 || s->creator != NULL)
@@ -164,13 +279,10 @@ static void reap(struct daemon *d, struct segment *s, const char *why) {
   memcpy(name, s->name, sizeof name); /* s may be freed by the unlink */
   /* As op_unlink: on disk first; if that fails it stays (logged), and the
    * next restart's grace period tries again. */
-  if (state_unlinked(d->state, name) < 0)
-    return;
-  lease_segment_unlinking(&d->leases, &d->reg, s);
-  rc = registry_unlink(&d->reg, s);
+  rc = remove_segment(d, s, &unrecorded);
   if (rc < 0) {
-    state_created(d->state, s); /* it is still there */
-    log_error("cannot remove ephemeral segment %s: %s", name, strerror(-rc));
+    if (!unrecorded)
+      log_error("cannot remove ephemeral segment %s: %s", name, strerror(-rc));
     return;
   }
   log_info("removed ephemeral segment %s (%s)", name, why);
@@ -194,19 +306,22 @@ static void op_hello(struct op_ctx *x) {
   h->name_max = PROTO_NAME_MAX;
 }
 
+/* The checks below and open_view() answer the request themselves when
+ * they refuse: they return false, and the handler returns. */
+
 /* Room for `size` more bytes under the global and per-segment limits. */
-static int check_size_limits(struct op_ctx *x, uint64_t size, uint64_t old) {
+static bool check_size_limits(struct op_ctx *x, uint64_t size, uint64_t old) {
   const struct daemon_config *cfg = &x->d->cfg;
   uint64_t total = x->d->reg.bytes - old;
 
   if (size > (uint64_t)INT64_MAX) {
     fail(x, EFBIG, "size %llu is too large", (unsigned long long)size);
-    return -1;
+    return false;
   }
   if (cfg->max_segment_size != 0 && size > cfg->max_segment_size) {
     fail(x, EFBIG, "size %llu exceeds the segment size limit of %llu bytes",
          (unsigned long long)size, (unsigned long long)cfg->max_segment_size);
-    return -1;
+    return false;
   }
   if (cfg->max_total_size != 0 &&
       (total > cfg->max_total_size || size > cfg->max_total_size - total)) {
@@ -215,14 +330,14 @@ static int check_size_limits(struct op_ctx *x, uint64_t size, uint64_t old) {
          "hold %llu bytes and this needs %llu more",
          (unsigned long long)cfg->max_total_size, (unsigned long long)x->d->reg.bytes,
          (unsigned long long)(size > old ? size - old : 0));
-    return -1;
+    return false;
   }
-  return 0;
+  return true;
 }
 
 /* uid may hold `bytes`, `segments` and `views` more. */
-static int check_quota(struct op_ctx *x, uid_t uid, uint64_t bytes, uint64_t segments,
-                       uint64_t views) {
+static bool check_quota(struct op_ctx *x, uid_t uid, uint64_t bytes, uint64_t segments,
+                        uint64_t views) {
   const struct daemon_config *cfg = &x->d->cfg;
   const struct usage *u = registry_usage(&x->d->reg, uid, false);
   uint64_t have_bytes = u ? u->bytes : 0, have_segs = u ? u->segments : 0;
@@ -235,19 +350,19 @@ static int check_quota(struct op_ctx *x, uid_t uid, uint64_t bytes, uint64_t seg
          "and this needs %llu more",
          (unsigned)uid, (unsigned long long)cfg->quota_bytes, (unsigned long long)have_bytes,
          (unsigned long long)bytes);
-    return -1;
+    return false;
   }
   if (cfg->quota_segments != 0 && segments > 0 && have_segs + segments > cfg->quota_segments) {
     fail(x, EDQUOT, "uid %u already holds its quota of %llu segments", (unsigned)uid,
          (unsigned long long)cfg->quota_segments);
-    return -1;
+    return false;
   }
   if (cfg->quota_views != 0 && views > 0 && have_views + views > cfg->quota_views) {
     fail(x, EDQUOT, "uid %u already holds its quota of %llu views", (unsigned)uid,
          (unsigned long long)cfg->quota_views);
-    return -1;
+    return false;
   }
-  return 0;
+  return true;
 }
 
 /* posix_fallocate found /dev/shm full (whoever filled it, the daemon's
@@ -278,9 +393,8 @@ static void fail_unrecorded(struct op_ctx *x, int rc, const char *what) {
  * its next start; a completion that cannot be written undoes the create. */
 static struct segment *create_segment(struct op_ctx *x) {
   const struct proto_request *req = x->req;
-  struct state *st = x->d->state;
+  struct change ch = { .kind = CHANGE_CREATE };
   struct segment intent, *s;
-  uid_t foreign = 0;
   int rc;
 
   if (req->mode > 0777) {
@@ -295,7 +409,7 @@ static struct segment *create_segment(struct op_ctx *x) {
     fail(x, EEXIST, "segment '%s' already exists", req->name);
     return NULL;
   }
-  if (check_size_limits(x, req->size, 0) < 0 || check_quota(x, x->p->uid, req->size, 1, 0) < 0)
+  if (!check_size_limits(x, req->size, 0) || !check_quota(x, x->p->uid, req->size, 1, 0))
     return NULL;
   memset(&intent, 0, sizeof intent);
   snprintf(intent.name, sizeof intent.name, "%s", req->name);
@@ -303,16 +417,14 @@ static struct segment *create_segment(struct op_ctx *x) {
   intent.uid = x->p->uid;
   intent.gid = x->p->gid;
   intent.mode = req->mode;
+  intent.ephemeral = (req->flags & PROTO_CREATE_EPHEMERAL) != 0;
   clock_gettime(CLOCK_REALTIME, &intent.created);
-  rc = state_creating(st, &intent);
-  if (rc < 0) {
+  ch.to = &intent;
+  rc = change(x->d, &ch);
+  if (rc < 0 && ch.unrecorded) {
     fail_unrecorded(x, rc, "the new segment");
     return NULL;
   }
-  rc = registry_create(&x->d->reg, req->name, req->size, x->p->uid, x->p->gid, req->mode, &s,
-                       &foreign);
-  if (rc < 0)
-    state_unlinked(st, req->name); /* the intent is void; if this fails, load sees no object */
   if (rc == -ENOSPC) {
     char need[64];
 
@@ -325,7 +437,7 @@ static struct segment *create_segment(struct op_ctx *x) {
     fail(x, EEXIST,
          "the name '%s' is taken by " TRUST_SHM_DIR "/%s.%s, a shared-memory object the daemon "
          "did not create (owned by uid %u); it is left alone",
-         req->name, x->d->reg.prefix, req->name, (unsigned)foreign);
+         req->name, x->d->reg.prefix, req->name, (unsigned)ch.foreign);
     return NULL;
   }
   if (rc < 0) {
@@ -333,14 +445,7 @@ static struct segment *create_segment(struct op_ctx *x) {
     fail(x, -rc, "cannot create segment '%s': %s", req->name, strerror(-rc));
     return NULL;
   }
-  s->ephemeral = (req->flags & PROTO_CREATE_EPHEMERAL) != 0; /* recorded with it */
-  rc = state_created(st, s);
-  if (rc < 0) {
-    registry_unlink(&x->d->reg, s);
-    state_unlinked(st, req->name);
-    fail_unrecorded(x, rc, "the new segment");
-    return NULL;
-  }
+  s = ch.s;
   if (s->ephemeral) {
     s->creator = x->p;
     LIST_INSERT_HEAD(&x->p->pending, s, pending);
@@ -358,22 +463,22 @@ static void op_create(struct op_ctx *x) {
 }
 
 /* The view limit and the caller's view quota have room for one more. */
-static int check_view_room(struct op_ctx *x) {
+static bool check_view_room(struct op_ctx *x) {
   const struct daemon_config *cfg = &x->d->cfg;
 
   if (cfg->max_views != 0 && x->d->leases.count >= cfg->max_views) {
     fail(x, ENOSPC, "the daemon's view limit of %llu is reached",
          (unsigned long long)cfg->max_views);
-    return -1;
+    return false;
   }
   return check_quota(x, x->p->uid, 0, 0, 1);
 }
 
 /* Lease a view of [offset, offset+req_length) of s (PROTO_TO_END: to the
- * end) to the peer and answer with it and its descriptor: 0, or -1 with an
- * error answer. Permission is the caller's to check. */
-static int open_view(struct op_ctx *x, struct segment *s, uint64_t offset, uint64_t req_length,
-                     bool writable) {
+ * end) to the peer and answer with it and its descriptor: true, or false
+ * with an error answer. Permission is the caller's to check. */
+static bool open_view(struct op_ctx *x, struct segment *s, uint64_t offset, uint64_t req_length,
+                      bool writable) {
   struct proto_view *v = &x->resp->u.view;
   uint64_t length;
   struct lease *l;
@@ -384,22 +489,22 @@ static int open_view(struct op_ctx *x, struct segment *s, uint64_t offset, uint6
   if (offset > s->size) {
     fail(x, ERANGE, "offset %llu is past the end of '%s' (%llu byte%s)", (unsigned long long)offset,
          s->name, (unsigned long long)s->size, PLURAL(s->size));
-    return -1;
+    return false;
   }
   length = req_length == PROTO_TO_END ? s->size - offset : req_length;
   if (length > s->size - offset) {
     fail(x, ERANGE, "range %llu+%llu is past the end of '%s' (%llu byte%s)",
          (unsigned long long)offset, (unsigned long long)req_length, s->name,
          (unsigned long long)s->size, PLURAL(s->size));
-    return -1;
+    return false;
   }
-  if (check_view_room(x) < 0)
-    return -1;
+  if (!check_view_room(x))
+    return false;
   fd = registry_open_fd(&x->d->reg, s, writable);
   if (fd < 0) {
     log_error("open %s: %s", s->name, strerror(-fd));
     fail(x, -fd, "cannot open segment '%s': %s", s->name, strerror(-fd));
-    return -1;
+    return false;
   }
   /* A writable view's holder may have truncated it: never hand out a
    * mapping that would fault. */
@@ -407,7 +512,7 @@ static int open_view(struct op_ctx *x, struct segment *s, uint64_t offset, uint6
     close(fd);
     fail(x, EIO, "segment '%s' was truncated behind the daemon's back and cannot be restored",
          s->name);
-    return -1;
+    return false;
   }
   /* Who holds the mapping, in a form that outlives this daemon: the
    * process's pid and start time (read once per connection). */
@@ -420,13 +525,13 @@ static int open_view(struct op_ctx *x, struct segment *s, uint64_t offset, uint6
   if (l == NULL) {
     close(fd);
     fail(x, ENOMEM, "out of memory");
-    return -1;
+    return false;
   }
   if (record && x->p->pid > 0 && (rc = state_held(x->d->state, l->hold)) < 0) {
     lease_remove(&x->d->leases, &x->d->reg, l);
     close(fd);
     fail_unrecorded(x, rc, "the view");
-    return -1;
+    return false;
   }
   /* Only its creator's first view hands an ephemeral segment to the last
    * view rule: another uid's view and release must not end it (and free
@@ -445,7 +550,7 @@ static int open_view(struct op_ctx *x, struct segment *s, uint64_t offset, uint6
   v->uid = (uint32_t)s->uid;
   v->gid = (uint32_t)s->gid;
   *x->fd_out = fd;
-  return 0;
+  return true;
 }
 
 static void op_open(struct op_ctx *x) {
@@ -478,19 +583,14 @@ static void op_open(struct op_ctx *x) {
 static void op_create_open(struct op_ctx *x) {
   struct segment *s;
 
-  if (check_view_room(x) < 0 || (s = create_segment(x)) == NULL)
+  if (!check_view_room(x) || (s = create_segment(x)) == NULL)
     return;
-  if (open_view(x, s, 0, PROTO_TO_END, true) < 0) {
-    /* undone as op_unlink does it (no view of it exists) */
-    char name[PROTO_NAME_MAX + 1];
+  if (!open_view(x, s, 0, PROTO_TO_END, true)) {
+    bool unrecorded;
 
-    memcpy(name, s->name, sizeof name);
-    if (state_unlinked(x->d->state, name) < 0)
-      return; /* it stays, recorded; its creator may remove it */
-    lease_segment_unlinking(&x->d->leases, &x->d->reg, s);
-    settle(s);
-    if (registry_unlink(&x->d->reg, s) < 0)
-      state_created(x->d->state, s);
+    /* undone as op_unlink does it (no view of it exists); if the removal
+     * cannot be recorded, it stays, recorded: its creator may remove it */
+    remove_segment(x->d, s, &unrecorded);
   }
 }
 
@@ -624,6 +724,7 @@ static void op_stat(struct op_ctx *x) {
 
 static void op_unlink(struct op_ctx *x) {
   struct segment *s = lookup(x);
+  bool unrecorded;
   int rc;
 
   if (s == NULL)
@@ -632,16 +733,12 @@ static void op_unlink(struct op_ctx *x) {
     fail(x, EPERM, "only the owner (uid %u) may remove segment '%s'", (unsigned)s->uid, s->name);
     return;
   }
-  rc = state_unlinked(x->d->state, x->req->name);
-  if (rc < 0) {
+  rc = remove_segment(x->d, s, &unrecorded);
+  if (rc < 0 && unrecorded) {
     fail_unrecorded(x, rc, "the removal");
     return;
   }
-  lease_segment_unlinking(&x->d->leases, &x->d->reg, s);
-  settle(s);
-  rc = registry_unlink(&x->d->reg, s);
   if (rc < 0) {
-    state_created(x->d->state, s); /* it is still there */
     fail(x, -rc, "cannot remove segment '%s': %s", x->req->name, strerror(-rc));
     return;
   }
@@ -650,7 +747,8 @@ static void op_unlink(struct op_ctx *x) {
 
 static void op_resize(struct op_ctx *x) {
   const struct proto_request *req = x->req;
-  struct segment *s = lookup(x);
+  struct segment *s = lookup(x), to;
+  struct change ch;
   uint64_t old;
   int rc;
 
@@ -676,18 +774,19 @@ static void op_resize(struct op_ctx *x) {
          s->name, (unsigned long long)(x->d->grace_until_ms - proto_monotonic_ms()));
     return;
   }
-  if (check_size_limits(x, req->size, s->size) < 0 ||
-      (req->size > s->size && check_quota(x, s->uid, req->size - s->size, 0, 0) < 0))
+  if (!check_size_limits(x, req->size, s->size) ||
+      (req->size > s->size && !check_quota(x, s->uid, req->size - s->size, 0, 0)))
     return;
   old = s->size;
-  rc = state_resized(x->d->state, s->name, req->size);
-  if (rc < 0) {
+  to = *s; /* read for its recorded fields only */
+  to.size = req->size;
+  ch = (struct change){ .kind = CHANGE_SET, .s = s, .to = &to, .fields = STATE_F_SIZE };
+  rc = change(x->d, &ch);
+  if (rc < 0 && ch.unrecorded) {
     fail_unrecorded(x, rc, "the new size");
     return;
   }
-  rc = registry_resize(&x->d->reg, s, req->size);
   if (rc < 0) {
-    state_resized(x->d->state, s->name, old); /* the object's size wins at load anyway */
     if (rc == -ENOSPC) {
       char need[PROTO_NAME_MAX + 64];
 
@@ -747,7 +846,8 @@ static void op_status(struct op_ctx *x) {
  * any writable view is open, kept ones of processes not yet back after a
  * restart included (they count in writable_views). */
 static void op_freeze(struct op_ctx *x) {
-  struct segment *s = lookup(x);
+  struct segment *s = lookup(x), to;
+  struct change ch;
   int rc;
 
   if (s == NULL)
@@ -764,11 +864,13 @@ static void op_freeze(struct op_ctx *x) {
            s->writable_views == 1 ? "is" : "are");
       return;
     }
-    if ((rc = state_frozen(x->d->state, s->name)) < 0) {
-      fail_unrecorded(x, rc, "the freeze");
+    to = *s; /* read for its recorded fields only */
+    to.frozen = true;
+    ch = (struct change){ .kind = CHANGE_SET, .s = s, .to = &to, .fields = STATE_F_FLAGS };
+    if ((rc = change(x->d, &ch)) < 0) {
+      fail_unrecorded(x, rc, "the freeze"); /* only the line can fail */
       return;
     }
-    s->frozen = true;
     log_info("froze %s (asked by uid %u)", s->name, (unsigned)x->p->uid);
   }
   segment_to_proto(x->p, s, &x->resp->u.segment);

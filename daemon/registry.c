@@ -348,6 +348,14 @@ void registry_set_size(struct registry *r, struct segment *s, uint64_t size) {
   s->size = size;
 }
 
+void registry_set_owner(struct registry *r, struct segment *s, uid_t uid) {
+  if (uid == s->uid)
+    return;
+  usage_add(r, s->uid, -(int64_t)s->size, -1, 0);
+  usage_add(r, uid, (int64_t)s->size, 1, 0);
+  s->uid = uid;
+}
+
 int registry_resize(struct registry *r, struct segment *s, uint64_t size) {
   char obj[NAME_MAX + 2];
   int fd, rc;

@@ -126,6 +126,10 @@ void registry_forget(struct registry *r, struct segment *s);
 /* Set the recorded size (the object already has it). */
 void registry_set_size(struct registry *r, struct segment *s, uint64_t size);
 
+/* Give a linked segment another owner: its bytes and its place in the
+ * per-uid counts move with it. */
+void registry_set_owner(struct registry *r, struct segment *s, uid_t uid);
+
 /* uid's usage; with create, a zeroed entry is made if there is none (NULL
  * only when out of memory). Entries that drop to zero are freed. */
 struct usage *registry_usage(struct registry *r, uid_t uid, bool create);

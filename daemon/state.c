@@ -1,17 +1,37 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * state.c: the state file. See state.h.
+ * state.c: the state file, what it holds and how it is read and written.
+ * See state.h for why it exists.
  *
- * Format, one record per line:
+ * One record per line, a kind then keyword=value fields, in any order
+ * (values never need quoting: names are [A-Za-z0-9._-]):
  *
- *   shmview-state 1
- *   ? NAME SIZE UID GID MODE(octal) CREATED_SEC CREATED_NSEC   (a create begins)
- *   + NAME SIZE UID GID MODE(octal) CREATED_SEC CREATED_NSEC[ frozen]   (a segment)
- *   = NAME SIZE
- *   - NAME
- *   F NAME                                                     (it was frozen)
- *   v NAME PID START VIEWS WRITABLE                            (a hold, lease.h;
- *                                                               VIEWS 0: it ended)
+ *   shmview-state 2
+ *   + name=frames size=1048576 uid=1000 gid=1000 mode=0640
+ *     created=1733550000.123456789 flags=ephemeral,frozen     (a segment)
+ *   ? name=... (as '+')                  (a create begins: its intent)
+ *   = name=frames size=2097152           (a change: the fields given, e.g.
+ *                                         mode=0600, flags=frozen)
+ *   - name=frames                        (removed)
+ *   v name=frames pid=42 start=123 views=1 writable=0
+ *                                        (a hold, lease.h; views=0: it ended)
+ *
+ * (the '+' line above is one line in the file). flags lists every flag
+ * that is set, and is left out when none is. One table, keys[], names
+ * every keyword: its type and where it goes in the segment or hold, in the
+ * style of conf.c's settings table; one function writes a line from it
+ * and one reads a line with it, so a new field is a row. A key the table
+ * does not know (written by a newer daemon) is skipped, and counted in one
+ * warning at load, so an older daemon still keeps the rest of the record;
+ * an unknown flag word is skipped the same way.
+ *
+ * Files of version 1 (shmviewd before keyword records) are still read, once:
+ * positional lines "+ NAME SIZE UID GID MODE SEC NSEC[ ephemeral][ frozen]",
+ * "? ..." (as '+'), "= NAME SIZE", "- NAME", "F NAME" (it was frozen),
+ * "v NAME PID START VIEWS WRITABLE". A line is read by its form (a v1 line
+ * has no '=' in its second word), so appends to a version 1 file (when the
+ * snapshot at start failed) read back too. The snapshot written at start
+ * is version 2.
  *
  * A snapshot has only '+' and 'v' lines; appends add any kind. Loading
  * replays the lines in order, then checks each record against its object
@@ -30,6 +50,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,10 +61,13 @@
 #include "state.h"
 #include "trust.h"
 
-#define STATE_MAGIC   "shmview-state 1"
+#define STATE_MAGIC    "shmview-state 2"
+#define STATE_MAGIC_V1 "shmview-state 1" /* positional records, read for upgrades */
 /* Rewrite the file once this many lines were appended (and they outnumber
  * the live records twice), so replay stays proportional to the registry. */
 #define COMPACT_AFTER 1024
+/* Room for one line: the name and every other key with its largest value. */
+#define LINE_MAX_LEN (PROTO_NAME_MAX + 256)
 
 struct state {
   int dirfd;               /* the file's directory, checked */
@@ -58,6 +82,451 @@ struct state {
   struct lease_table *lt;
 };
 
+/* ---- records ---- */
+
+/* What one line says: a segment's fields, or a hold's (with seg.name). */
+struct hold_fields {
+  int32_t pid;
+  uint64_t start;
+  uint32_t views, writable;
+};
+
+struct record {
+  char kind;
+  unsigned seen; /* F_* bits of the keys given */
+  struct segment seg;
+  struct hold_fields hold;
+};
+
+/* The bits of keys that are not changeable segment fields (state.h has
+ * those, below 1 << 24). */
+enum {
+  F_NAME = 1u << 0,
+  F_PID = 1u << 24,
+  F_START = 1u << 25,
+  F_VIEWS = 1u << 26,
+  F_WRITABLE = 1u << 27,
+};
+#define F_HOLD (F_NAME | F_PID | F_START | F_VIEWS | F_WRITABLE)
+
+enum key_type {
+  K_NAME,  /* char[PROTO_NAME_MAX + 1], a valid segment name */
+  K_U64,   /* uint64_t, decimal */
+  K_U32,   /* uint32_t (uid_t, gid_t too), decimal */
+  K_PID,   /* int32_t > 0 */
+  K_MODE,  /* uint32_t, octal with a leading 0, <= 0777 */
+  K_TIME,  /* struct timespec, SEC.NNNNNNNNN */
+  K_FLAGS, /* the bools of flag_words[], comma-separated names of those set */
+};
+
+struct key {
+  const char *name;
+  enum key_type type;
+  unsigned bit;  /* F_* or STATE_F_* */
+  size_t offset; /* in struct record */
+  size_t size;   /* of that field */
+};
+
+#define SEG(f)  offsetof(struct record, seg.f), sizeof(((struct segment *)0)->f)
+#define HOLD(f) offsetof(struct record, hold.f), sizeof(((struct hold_fields *)0)->f)
+
+/* To record a new field of a segment: a STATE_F_ bit in state.h and a row
+ * here (its type tells how it is written and read); ops.c changes it with
+ * change(). Written in this order. */
+static const struct key keys[] = {
+  { "name", K_NAME, F_NAME, SEG(name) },
+  { "size", K_U64, STATE_F_SIZE, SEG(size) },
+  { "uid", K_U32, STATE_F_UID, SEG(uid) },
+  { "gid", K_U32, STATE_F_GID, SEG(gid) },
+  { "mode", K_MODE, STATE_F_MODE, SEG(mode) },
+  { "created", K_TIME, STATE_F_CREATED, SEG(created) },
+  { "flags", K_FLAGS, STATE_F_FLAGS, 0, 0 },
+  { "pid", K_PID, F_PID, HOLD(pid) },
+  { "start", K_U64, F_START, HOLD(start) },
+  { "views", K_U32, F_VIEWS, HOLD(views) },
+  { "writable", K_U32, F_WRITABLE, HOLD(writable) },
+};
+#define N_KEYS (sizeof keys / sizeof keys[0])
+
+_Static_assert(sizeof(uid_t) == sizeof(uint32_t) && sizeof(gid_t) == sizeof(uint32_t),
+               "uid and gid are read and written as K_U32");
+
+/* A field of the segment (or the flags), not of a hold. */
+static bool key_in_segment(const struct key *k) {
+  return k->type == K_FLAGS || (k->offset >= offsetof(struct record, seg) &&
+                                k->offset < offsetof(struct record, seg) + sizeof(struct segment));
+}
+
+/* The bits of every segment key: a whole record ('+', '?'). */
+static unsigned segment_bits(void) {
+  unsigned bits = 0;
+
+  for (size_t i = 0; i < N_KEYS; i++)
+    if (key_in_segment(&keys[i]))
+      bits |= keys[i].bit;
+  return bits;
+}
+
+/* The flags of a segment (bools in struct segment), by name. */
+static const struct {
+  const char *name;
+  size_t offset;
+} flag_words[] = {
+  { "ephemeral", offsetof(struct segment, ephemeral) },
+  { "frozen", offsetof(struct segment, frozen) },
+};
+#define N_FLAGS (sizeof flag_words / sizeof flag_words[0])
+
+static bool flag_get(const struct segment *s, size_t i) {
+  bool v;
+
+  memcpy(&v, (const char *)s + flag_words[i].offset, sizeof v);
+  return v;
+}
+
+static void flag_set(struct segment *s, size_t i, bool v) {
+  memcpy((char *)s + flag_words[i].offset, &v, sizeof v);
+}
+
+/* Each line kind and the keys it must have to be read. */
+static const struct {
+  char kind;
+  unsigned need;
+} kinds[] = {
+  { '?', F_NAME | STATE_F_SIZE | STATE_F_UID | STATE_F_GID | STATE_F_MODE | STATE_F_CREATED },
+  { '+', F_NAME | STATE_F_SIZE | STATE_F_UID | STATE_F_GID | STATE_F_MODE | STATE_F_CREATED },
+  { '=', F_NAME },
+  { '-', F_NAME },
+  { 'v', F_HOLD },
+};
+
+static int kind_index(char kind) {
+  for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+    if (kinds[i].kind == kind)
+      return (int)i;
+  return -1;
+}
+
+/* Append " key=value" for one key of rec to buf (at *len, cap). */
+static void put_key(char *buf, size_t cap, size_t *len, const struct key *k,
+                    const struct record *rec) {
+  const char *field = (const char *)rec + k->offset;
+  int n = 0;
+
+  if (*len >= cap)
+    return;
+  switch (k->type) {
+  case K_NAME: n = snprintf(buf + *len, cap - *len, " %s=%s", k->name, field); break;
+  case K_U64: {
+    uint64_t v;
+
+    memcpy(&v, field, sizeof v);
+    n = snprintf(buf + *len, cap - *len, " %s=%" PRIu64, k->name, v);
+    break;
+  }
+  case K_U32:
+  case K_MODE: {
+    uint32_t v;
+
+    memcpy(&v, field, sizeof v);
+    n = snprintf(buf + *len, cap - *len, k->type == K_MODE ? " %s=0%o" : " %s=%u", k->name,
+                 (unsigned)v);
+    break;
+  }
+  case K_PID: {
+    int32_t v;
+
+    memcpy(&v, field, sizeof v);
+    n = snprintf(buf + *len, cap - *len, " %s=%d", k->name, (int)v);
+    break;
+  }
+  case K_TIME: {
+    struct timespec v;
+
+    memcpy(&v, field, sizeof v);
+    n = snprintf(buf + *len, cap - *len, " %s=%lld.%09ld", k->name, (long long)v.tv_sec,
+                 (long)v.tv_nsec);
+    break;
+  }
+  case K_FLAGS: {
+    const char *sep = "=";
+
+    n = snprintf(buf + *len, cap - *len, " %s", k->name);
+    for (size_t i = 0; i < N_FLAGS && n > 0; i++) {
+      int m;
+
+      if (!flag_get(&rec->seg, i))
+        continue;
+      m = snprintf(buf + *len + n, cap - *len - (size_t)n, "%s%s", sep, flag_words[i].name);
+      n = m < 0 ? m : n + m;
+      sep = ",";
+    }
+    if (n > 0 && *sep == '=')
+      n = snprintf(buf + *len, cap - *len, " %s=", k->name); /* none set */
+    break;
+  }
+  }
+  if (n > 0)
+    *len += (size_t)n;
+}
+
+/* One line "K key=value ...\n" of the keys in `fields`. A '+' or '?' line
+ * leaves out flags when none is set. Returns its length. */
+static size_t format_record(char *buf, size_t cap, const struct record *rec, unsigned fields) {
+  size_t len = (size_t)snprintf(buf, cap, "%c", rec->kind);
+
+  for (size_t i = 0; i < N_KEYS; i++) {
+    bool any = false;
+
+    if (!(fields & keys[i].bit))
+      continue;
+    if (keys[i].type == K_FLAGS && rec->kind != '=') {
+      for (size_t f = 0; f < N_FLAGS; f++)
+        any = any || flag_get(&rec->seg, f);
+      if (!any)
+        continue;
+    }
+    put_key(buf, cap, &len, &keys[i], rec);
+  }
+  if (len + 1 < cap) {
+    buf[len++] = '\n';
+    buf[len] = '\0';
+  }
+  return len;
+}
+
+static size_t format_segment(char *buf, size_t cap, char kind, const struct segment *s,
+                             unsigned fields) {
+  struct record rec;
+
+  memset(&rec, 0, sizeof rec);
+  rec.kind = kind;
+  rec.seg = *s; /* only the recorded fields are read */
+  return format_record(buf, cap, &rec, F_NAME | fields);
+}
+
+static size_t format_hold(char *buf, size_t cap, const char *name, pid_t pid, uint64_t start,
+                          uint32_t views, uint32_t writable) {
+  struct record rec;
+
+  memset(&rec, 0, sizeof rec);
+  rec.kind = 'v';
+  snprintf(rec.seg.name, sizeof rec.seg.name, "%s", name);
+  rec.hold.pid = (int32_t)pid;
+  rec.hold.start = start;
+  rec.hold.views = views;
+  rec.hold.writable = writable;
+  return format_record(buf, cap, &rec, F_HOLD);
+}
+
+/* Parse one value of key k into rec; false if it is malformed. */
+static bool parse_value(const struct key *k, const char *v, struct record *rec) {
+  char *field = (char *)rec + k->offset, *end;
+  unsigned long long u;
+
+  if (k->type != K_NAME && k->type != K_FLAGS && (*v < '0' || *v > '9'))
+    return false; /* no sign, no space */
+  errno = 0;
+  switch (k->type) {
+  case K_NAME:
+    if (!proto_name_valid(v))
+      return false;
+    snprintf(field, k->size, "%s", v);
+    return true;
+  case K_U64: {
+    uint64_t x;
+
+    u = strtoull(v, &end, 10);
+    if (errno != 0 || *end != '\0')
+      return false;
+    x = u;
+    memcpy(field, &x, sizeof x);
+    return true;
+  }
+  case K_U32:
+  case K_MODE:
+  case K_PID: {
+    uint32_t x;
+
+    u = strtoull(v, &end, k->type == K_MODE ? 8 : 10);
+    if (errno != 0 || *end != '\0' || u > UINT32_MAX || (k->type == K_MODE && u > 0777) ||
+        (k->type == K_PID && (u == 0 || u > INT32_MAX)))
+      return false;
+    x = (uint32_t)u;
+    memcpy(field, &x, sizeof x);
+    return true;
+  }
+  case K_TIME: {
+    struct timespec t;
+    long long sec = strtoll(v, &end, 10);
+
+    if (errno != 0 || *end != '.' || strlen(end + 1) != 9)
+      return false;
+    t.tv_sec = (time_t)sec;
+    u = strtoull(end + 1, &end, 10);
+    if (errno != 0 || *end != '\0' || u >= 1000000000ULL)
+      return false;
+    t.tv_nsec = (long)u;
+    memcpy(field, &t, sizeof t);
+    return true;
+  }
+  case K_FLAGS:
+    /* Words this daemon does not know are the caller's to count. */
+    return true;
+  }
+  return false;
+}
+
+/* "a,b,c" into the flags of rec->seg; returns how many words were unknown. */
+static unsigned parse_flags(char *v, struct record *rec) {
+  unsigned unknown = 0;
+  char *save = NULL;
+
+  for (char *w = strtok_r(v, ",", &save); w != NULL; w = strtok_r(NULL, ",", &save)) {
+    size_t i;
+
+    for (i = 0; i < N_FLAGS && strcmp(flag_words[i].name, w) != 0; i++)
+      ;
+    if (i < N_FLAGS)
+      flag_set(&rec->seg, i, true);
+    else
+      unknown++;
+  }
+  return unknown;
+}
+
+/* A keyword line into rec (zeroed by the caller). *unknown counts keys and
+ * flag words this daemon does not know (skipped). False if malformed. */
+static bool parse_keywords(char *line, struct record *rec, unsigned *unknown) {
+  char *save = NULL, *tok;
+  int ki = kind_index(line[0]);
+
+  if (ki < 0 || line[1] != ' ')
+    return false;
+  rec->kind = line[0];
+  for (tok = strtok_r(line + 2, " ", &save); tok != NULL; tok = strtok_r(NULL, " ", &save)) {
+    char *eq = strchr(tok, '=');
+    size_t i;
+
+    if (eq == NULL || eq == tok)
+      return false;
+    *eq = '\0';
+    for (i = 0; i < N_KEYS && strcmp(keys[i].name, tok) != 0; i++)
+      ;
+    if (i == N_KEYS) {
+      (*unknown)++;
+      continue;
+    }
+    if ((rec->seen & keys[i].bit) || !parse_value(&keys[i], eq + 1, rec))
+      return false;
+    if (keys[i].type == K_FLAGS)
+      *unknown += parse_flags(eq + 1, rec);
+    rec->seen |= keys[i].bit;
+  }
+  return (rec->seen & kinds[ki].need) == kinds[ki].need;
+}
+
+/* A version 1 (positional) line into rec, as shmviewd 68f8bda read it. */
+static bool parse_v1(const char *line, struct record *rec) {
+  struct segment *s = &rec->seg;
+  unsigned long long size, start;
+  unsigned uid, gid, mode, views, writable;
+  long long sec;
+  long nsec;
+  int pid;
+  char tail;
+
+  rec->kind = line[0];
+  switch (line[0]) {
+  case '?':
+  case '+': {
+    char flag[16], flag2[16];
+    int n = sscanf(line + 1, " %200s %llu %u %u %o %lld %ld %15s %15s%c", s->name, &size, &uid,
+                   &gid, &mode, &sec, &nsec, flag, flag2, &tail);
+    bool ephemeral = (n >= 8 && strcmp(flag, "ephemeral") == 0);
+    bool frozen =
+        (n == 8 && strcmp(flag, "frozen") == 0) || (n == 9 && strcmp(flag2, "frozen") == 0);
+
+    if (n < 7 || n > 9 || (n >= 8 && !ephemeral && !frozen) ||
+        (n == 9 && !(ephemeral && frozen)) || mode > 0777 || nsec < 0 || nsec >= 1000000000L)
+      return false;
+    s->size = size;
+    s->uid = (uid_t)uid;
+    s->gid = (gid_t)gid;
+    s->mode = mode;
+    s->created.tv_sec = (time_t)sec;
+    s->created.tv_nsec = nsec;
+    s->ephemeral = ephemeral;
+    s->frozen = frozen;
+    rec->seen = segment_bits();
+    break;
+  }
+  case 'F': /* read as a change of flags by replay() */
+    if (sscanf(line, "F %200s%c", s->name, &tail) != 1)
+      return false;
+    rec->seen = F_NAME | STATE_F_FLAGS;
+    break;
+  case '=':
+    if (sscanf(line, "= %200s %llu%c", s->name, &size, &tail) != 2)
+      return false;
+    s->size = size;
+    rec->seen = F_NAME | STATE_F_SIZE;
+    break;
+  case '-':
+    if (sscanf(line, "- %200s%c", s->name, &tail) != 1)
+      return false;
+    rec->seen = F_NAME;
+    break;
+  case 'v':
+    if (sscanf(line, "v %200s %d %llu %u %u%c", s->name, &pid, &start, &views, &writable,
+               &tail) != 5 ||
+        pid <= 0)
+      return false;
+    rec->hold.pid = pid;
+    rec->hold.start = start;
+    rec->hold.views = views;
+    rec->hold.writable = writable;
+    rec->seen = F_HOLD;
+    break;
+  default: return false;
+  }
+  return proto_name_valid(s->name);
+}
+
+/* Keyword or version 1: a v1 line's second word is a bare name. */
+static bool parse_line(char *line, struct record *rec, unsigned *unknown) {
+  const char *word = line[0] != '\0' && line[1] == ' ' ? line + 2 : "";
+  size_t wlen = strcspn(word, " ");
+
+  memset(rec, 0, sizeof *rec);
+  if (memchr(word, '=', wlen) == NULL)
+    return parse_v1(line, rec);
+  return parse_keywords(line, rec, unknown);
+}
+
+void state_set_fields(struct registry *r, struct segment *s, const struct segment *to,
+                      unsigned fields) {
+  if (fields & STATE_F_SIZE)
+    registry_set_size(r, s, to->size);
+  if (fields & STATE_F_UID)
+    registry_set_owner(r, s, to->uid);
+  if (fields & STATE_F_FLAGS)
+    for (size_t i = 0; i < N_FLAGS; i++)
+      flag_set(s, i, flag_get(to, i));
+  /* The rest are plain values. */
+  for (size_t i = 0; i < N_KEYS; i++) {
+    const struct key *k = &keys[i];
+    size_t off = k->offset - offsetof(struct record, seg);
+
+    if (!(fields & k->bit) || !key_in_segment(k) || k->type == K_FLAGS ||
+        k->bit & (F_NAME | STATE_F_SIZE | STATE_F_UID))
+      continue;
+    memcpy((char *)s + off, (const char *)to + off, k->size);
+  }
+}
+
+/* ---- writing ---- */
+
 static int write_all(int fd, const char *buf, size_t len) {
   while (len > 0) {
     ssize_t n = write(fd, buf, len);
@@ -70,22 +539,6 @@ static int write_all(int fd, const char *buf, size_t len) {
     len -= (size_t)n;
   }
   return 0;
-}
-
-/* "K NAME SIZE UID GID MODE SEC NSEC[ ephemeral][ frozen]": a flag word is
- * written only when set, so other records keep their old form. */
-static int format_segment(char *buf, size_t cap, char kind, const struct segment *s) {
-  return snprintf(buf, cap, "%c %s %" PRIu64 " %u %u %o %lld %ld%s%s\n", kind, s->name, s->size,
-                  (unsigned)s->uid, (unsigned)s->gid, s->mode, (long long)s->created.tv_sec,
-                  (long)s->created.tv_nsec, s->ephemeral ? " ephemeral" : "",
-                  s->frozen ? " frozen" : "");
-}
-
-static int format_hold(char *buf, size_t cap, const struct hold *h) {
-  uint32_t views = h->views + h->kept_views, writable = h->writable + h->kept_writable;
-
-  return snprintf(buf, cap, "v %s %d %" PRIu64 " %u %u\n", h->seg->name, (int)h->pid, h->start,
-                  views, writable);
 }
 
 /* Make base.tmp, ours alone: O_EXCL, never through a link. A leftover one
@@ -118,7 +571,7 @@ static int open_tmp(struct state *st) {
  * as it was (and in use), the temporary one is removed, and the error is
  * logged. */
 static int snapshot(struct state *st) {
-  char line[PROTO_NAME_MAX + 128];
+  char line[LINE_MAX_LEN];
   struct segment *s;
   struct hold *h;
   off_t size = 0;
@@ -150,14 +603,15 @@ static int snapshot(struct state *st) {
   errno = 0;
   PUT("%s\n", STATE_MAGIC);
   for (s = registry_first_after(st->r, ""); s != NULL; s = registry_next(st->r, s)) {
-    format_segment(line, sizeof line, '+', s);
+    format_segment(line, sizeof line, '+', s, segment_bits());
     PUT("%s", line);
   }
   lease_prune_holds(st->lt, st->r);
   for (h = lease_hold_first(st->lt); h != NULL; h = lease_hold_next(st->lt, h)) {
     if (!h->seg->linked)
       continue;
-    format_hold(line, sizeof line, h);
+    format_hold(line, sizeof line, h->seg->name, h->pid, h->start, h->views + h->kept_views,
+                h->writable + h->kept_writable);
     PUT("%s", line);
   }
 #undef PUT
@@ -204,19 +658,13 @@ fail:
   return rc;
 }
 
-int state_compact(struct state *st) {
-  if (st == NULL)
-    return 0;
-  return snapshot(st);
-}
-
 static int append(struct state *st, const char *line);
 
 /* Past this many, one rewrite is cheaper than a line each. */
 #define STALE_LINES_MAX 64
 
 int state_drop_stale(struct state *st) {
-  char line[PROTO_NAME_MAX + 96];
+  char line[LINE_MAX_LEN];
   struct hold *h;
   int rc = 0;
 
@@ -225,7 +673,7 @@ int state_drop_stale(struct state *st) {
   if (st->lt->stale_count > STALE_LINES_MAX)
     return snapshot(st);
   while (rc == 0 && (h = lease_stale_first(st->lt)) != NULL) {
-    snprintf(line, sizeof line, "v %s %d %" PRIu64 " 0 0\n", h->seg->name, (int)h->pid, h->start);
+    format_hold(line, sizeof line, h->seg->name, h->pid, h->start, 0, 0);
     rc = append(st, line);
     /* A rewrite inside append (appended back to 0) has dropped it already. */
     if (rc == 0 && st->appended != 0)
@@ -257,46 +705,24 @@ static int append(struct state *st, const char *line) {
   return 0;
 }
 
-int state_creating(struct state *st, const struct segment *s) {
-  char line[PROTO_NAME_MAX + 128];
+int state_record(struct state *st, enum state_line kind, const struct segment *s,
+                 unsigned fields) {
+  char line[LINE_MAX_LEN];
 
-  format_segment(line, sizeof line, '?', s);
-  return append(st, line);
-}
-
-int state_created(struct state *st, const struct segment *s) {
-  char line[PROTO_NAME_MAX + 128];
-
-  format_segment(line, sizeof line, '+', s);
-  return append(st, line);
-}
-
-int state_resized(struct state *st, const char *name, uint64_t size) {
-  char line[PROTO_NAME_MAX + 64];
-
-  snprintf(line, sizeof line, "= %s %" PRIu64 "\n", name, size);
-  return append(st, line);
-}
-
-int state_unlinked(struct state *st, const char *name) {
-  char line[PROTO_NAME_MAX + 8];
-
-  snprintf(line, sizeof line, "- %s\n", name);
-  return append(st, line);
-}
-
-int state_frozen(struct state *st, const char *name) {
-  char line[PROTO_NAME_MAX + 8];
-
-  snprintf(line, sizeof line, "F %s\n", name);
+  if (kind == STATE_CREATING || kind == STATE_CREATED)
+    fields = segment_bits();
+  else if (kind == STATE_REMOVED)
+    fields = F_NAME;
+  format_segment(line, sizeof line, (char)kind, s, fields);
   return append(st, line);
 }
 
 int state_held(struct state *st, struct hold *h) {
-  char line[PROTO_NAME_MAX + 96];
+  char line[LINE_MAX_LEN];
   int rc;
 
-  format_hold(line, sizeof line, h);
+  format_hold(line, sizeof line, h->seg->name, h->pid, h->start, h->views + h->kept_views,
+              h->writable + h->kept_writable);
   rc = append(st, line);
   if (rc == 0)
     lease_hold_recorded(h);
@@ -315,6 +741,8 @@ struct replay {
   struct state *st;
   struct pending *pending;
   bool loaded;      /* a state file of ours was read */
+  unsigned unknown; /* keys and flag words this daemon does not know, skipped */
+  size_t unknown_line; /* the first line with one */
   size_t whole_len; /* its bytes up to the last complete line */
 };
 
@@ -344,79 +772,45 @@ static void forget(struct state *st, struct segment *s) {
 }
 
 /* Apply one line; returns false if it is malformed. */
-static bool replay_line(struct replay *rp, const char *line) {
+static bool replay_line(struct replay *rp, char *line, size_t lineno) {
   struct registry *r = rp->st->r;
-  char name[PROTO_NAME_MAX + 1];
-  unsigned long long size, start;
-  unsigned uid, gid, mode, views, writable;
-  long long sec;
-  long nsec;
-  int pid;
+  unsigned unknown = 0;
+  struct record rec;
   struct segment *s;
-  char tail;
 
-  switch (line[0]) {
-  case '?':
-  case '+': {
-    struct timespec created;
-    char flag[16];
-    char flag2[16];
-    int n;
-
-    n = sscanf(line + 1, " %200s %llu %u %u %o %lld %ld %15s %15s%c", name, &size, &uid, &gid,
-               &mode, &sec, &nsec, flag, flag2, &tail);
-    bool ephemeral = (n >= 8 && strcmp(flag, "ephemeral") == 0);
-    bool frozen = (n == 8 && strcmp(flag, "frozen") == 0) || (n == 9 && strcmp(flag2, "frozen") == 0);
-    if (n < 7 || n > 9 || (n >= 8 && !ephemeral && !frozen) || (n == 9 && !(ephemeral && frozen)) ||
-        !proto_name_valid(name) ||
-        mode > 0777 || nsec < 0 || nsec >= 1000000000L)
-      return false;
-    if (line[0] == '?') {
-      pending_set(rp, name, true);
-      return true;
-    }
-    pending_set(rp, name, false);
-    s = registry_find(r, name);
+  if (!parse_line(line, &rec, &unknown))
+    return false;
+  if (unknown > 0 && rp->unknown++ == 0)
+    rp->unknown_line = lineno;
+  s = registry_find(r, rec.seg.name);
+  switch (rec.kind) {
+  case '?': pending_set(rp, rec.seg.name, true); return true;
+  case '+':
+    pending_set(rp, rec.seg.name, false);
     if (s != NULL)
       forget(rp->st, s);
-    created.tv_sec = (time_t)sec;
-    created.tv_nsec = nsec;
-    if (registry_adopt(r, name, size, (uid_t)uid, (gid_t)gid, mode, created, &s) != 0)
+    if (registry_adopt(r, rec.seg.name, rec.seg.size, rec.seg.uid, rec.seg.gid, rec.seg.mode,
+                       rec.seg.created, &s) != 0)
       return false;
-    s->ephemeral = ephemeral;
-    s->frozen = frozen;
+    state_set_fields(r, s, &rec.seg, rec.seen & ~F_NAME); /* flags, and any newer field */
     return true;
-  }
-  case 'F':
-    if (sscanf(line, "F %200s%c", name, &tail) != 1)
-      return false;
-    s = registry_find(r, name);
+  case 'F': /* version 1: it was frozen */
     if (s != NULL)
       s->frozen = true;
     return true;
   case '=':
-    if (sscanf(line, "= %200s %llu%c", name, &size, &tail) != 2)
-      return false;
-    s = registry_find(r, name);
     if (s != NULL)
-      registry_set_size(r, s, size);
+      state_set_fields(r, s, &rec.seg, rec.seen & ~F_NAME);
     return true;
   case '-':
-    if (sscanf(line, "- %200s%c", name, &tail) != 1)
-      return false;
-    pending_set(rp, name, false);
-    s = registry_find(r, name);
+    pending_set(rp, rec.seg.name, false);
     if (s != NULL)
       forget(rp->st, s);
     return true;
   case 'v':
-    if (sscanf(line, "v %200s %d %llu %u %u%c", name, &pid, &start, &views, &writable, &tail) !=
-            5 ||
-        pid <= 0)
-      return false;
-    s = registry_find(r, name);
     if (s != NULL)
-      lease_hold_restore(rp->st->lt, r, s, (pid_t)pid, (uint64_t)start, views, writable);
+      lease_hold_restore(rp->st->lt, r, s, (pid_t)rec.hold.pid, rec.hold.start, rec.hold.views,
+                         rec.hold.writable);
     return true;
   default: return false;
   }
@@ -488,7 +882,8 @@ static void load(struct replay *rp) {
 
   if (buf == NULL)
     return;
-  if (strncmp(buf, STATE_MAGIC "\n", sizeof STATE_MAGIC) != 0) {
+  if (strncmp(buf, STATE_MAGIC "\n", sizeof STATE_MAGIC) != 0 &&
+      strncmp(buf, STATE_MAGIC_V1 "\n", sizeof STATE_MAGIC_V1) != 0) {
     set_aside(st, "is not a shmview state file", ".corrupt");
     free(buf);
     return;
@@ -499,13 +894,17 @@ static void load(struct replay *rp) {
   while ((nl = strchr(line, '\n')) != NULL) {
     *nl = '\0';
     lineno++;
-    if (!replay_line(rp, line))
+    if (!replay_line(rp, line, lineno))
       log_warn("state file %s:%zu: ignoring a malformed line", st->path, lineno);
     line = nl + 1;
     rp->whole_len = (size_t)(line - buf);
   }
   if (*line != '\0')
     log_warn("state file %s: ignoring an unfinished last line", st->path);
+  if (rp->unknown > 0)
+    log_warn("state file %s:%zu: skipping keys or flags this shmviewd does not know, on %u "
+             "line%s (written by a newer one?); the rest of each record is kept",
+             st->path, rp->unknown_line, rp->unknown, rp->unknown == 1 ? "" : "s");
   free(buf);
 }
 

@@ -41,16 +41,39 @@ struct state;
 int state_open(struct state **out, int dirfd, const char *path, int shmdir, struct registry *r,
                struct lease_table *lt, gid_t gid, size_t *adopted);
 
-/* Each returns 0 or -errno (logged): the line is not on disk. */
-int state_creating(struct state *st, const struct segment *s); /* before the object exists */
-int state_created(struct state *st, const struct segment *s);
-int state_resized(struct state *st, const char *name, uint64_t size);
-int state_unlinked(struct state *st, const char *name);
-int state_frozen(struct state *st, const char *name);
-int state_held(struct state *st, struct hold *h); /* a new hold (lease.h) */
+/* The recorded fields of a segment, one bit per keyword of the file (a
+ * row of state.c's table; bits 1..23, the others are state.c's); a
+ * STATE_CHANGED line carries the ones given. */
+enum {
+  STATE_F_SIZE = 1u << 1,
+  STATE_F_UID = 1u << 2,
+  STATE_F_GID = 1u << 3,
+  STATE_F_MODE = 1u << 4,
+  STATE_F_CREATED = 1u << 5,
+  STATE_F_FLAGS = 1u << 6, /* every flag (ephemeral, frozen) at once */
+};
 
-/* Rewrite the file now (dropping holds that keep nothing). */
-int state_compact(struct state *st);
+/* The line kinds a change of a segment writes. */
+enum state_line {
+  STATE_CREATING = '?', /* its whole record, before the object exists */
+  STATE_CREATED = '+',  /* its whole record */
+  STATE_CHANGED = '=',  /* its name and the fields given */
+  STATE_REMOVED = '-',  /* its name */
+};
+
+/* Append one line of that kind for s (fields: STATE_CHANGED only).
+ * Returns 0 or -errno (logged): the line is not on disk. ops.c's
+ * change() is the one caller: it writes, applies and undoes. */
+int state_record(struct state *st, enum state_line kind, const struct segment *s, unsigned fields);
+/* Set the fields of s to those of `to` in the registry's record only (no
+ * object is touched): size and owner with their accounting, the rest as
+ * they are. Loading applies STATE_CHANGED lines with it; ops.c applies a
+ * change with it, after changing the object itself (a resize). */
+void state_set_fields(struct registry *r, struct segment *s, const struct segment *to,
+                      unsigned fields);
+
+int state_held(struct state *st, struct hold *h); /* a new hold (lease.h): 0 or -errno */
+
 /* Tell the file that the stale holds (lease.h) keep nothing, and forget
  * them: a line each, or a rewrite when there are many. */
 int state_drop_stale(struct state *st);

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
@@ -351,6 +352,225 @@ START_TEST(reconnecting_reader_counted_once) {
 }
 END_TEST
 
+/* ---- the state file's records ---- */
+
+static void state_file(char *buf, size_t cap) {
+  int n = snprintf(buf, cap, "%s/%s.state", d.dir, d.prefix);
+
+  ck_assert(n >= 0 && (size_t)n < cap);
+}
+
+/* The whole state file, malloc'd. */
+static char *read_text(const char *path) {
+  FILE *f = fopen(path, "r");
+  char *buf = calloc(1, 1 << 16);
+  size_t n;
+
+  ck_assert_ptr_nonnull(f);
+  ck_assert_ptr_nonnull(buf);
+  n = fread(buf, 1, (1 << 16) - 1, f);
+  buf[n] = '\0';
+  fclose(f);
+  return buf;
+}
+
+static void append_text(const char *path, const char *text) {
+  FILE *f = fopen(path, "a");
+
+  ck_assert_ptr_nonnull(f);
+  ck_assert_int_ge(fputs(text, f), 0);
+  ck_assert_int_eq(fclose(f), 0);
+}
+
+/* An object as the daemon makes one: ours, 0600, of that size. */
+static void plant_object(const char *name, off_t size) {
+  char obj[300];
+  int fd;
+
+  snprintf(obj, sizeof obj, "/%s.%s", d.prefix, name);
+  fd = shm_open(obj, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  ck_assert_msg(fd >= 0, "shm_open %s: %s", obj, strerror(errno));
+  ck_assert_int_eq(fchmod(fd, 0600), 0);
+  ck_assert_int_eq(ftruncate(fd, size), 0);
+  close(fd);
+}
+
+struct expect {
+  const char *name;
+  uint64_t size;
+  uid_t uid;
+  gid_t gid;
+  unsigned mode;
+  int64_t sec;
+  int32_t nsec;
+  int ephemeral, frozen;
+};
+
+/* What tests/fixtures/state-v1 records, as shmviewd 68f8bda wrote it. */
+static const struct expect v1_segments[] = {
+  { "eph", 4096, 0, 0, 0600, 1796623834, 78795836, 1, 1 },
+  { "ephonly", 12288, 0, 0, 0640, 1796623834, 78839320, 1, 0 },
+  { "frames", 2097152, 1000, 1000, 0640, 1796623833, 976222235, 0, 0 }, /* resized */
+  { "frozen", 8192, 0, 0, 0644, 1796623834, 31809231, 0, 1 },
+  { "late", 6000, 1000, 1000, 0604, 1796623835, 640309793, 0, 0 }, /* resized */
+  { "plain", 4096, 0, 0, 0600, 1796623834, 15948806, 0, 1 },       /* frozen by 'F' */
+};
+#define N_V1 (sizeof v1_segments / sizeof v1_segments[0])
+
+static void expect_segments(shmv_client *c, const struct expect *e, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    shmv_segment_info info;
+
+    ck_assert_msg(shmv_stat(c, e[i].name, &info) == 0, "segment %s is gone", e[i].name);
+    ck_assert_uint_eq(info.size, e[i].size);
+    ck_assert_uint_eq(info.uid, e[i].uid);
+    ck_assert_uint_eq(info.gid, e[i].gid);
+    ck_assert_uint_eq(info.mode, e[i].mode);
+    ck_assert_int_eq(info.created_sec, e[i].sec);
+    ck_assert_int_eq(info.created_nsec, e[i].nsec);
+    ck_assert_msg(info.ephemeral == e[i].ephemeral && info.frozen == e[i].frozen,
+                  "segment %s: ephemeral %d frozen %d", e[i].name, info.ephemeral, info.frozen);
+  }
+}
+
+/* A state file of version 1 (positional records, by today's main before
+ * keyword records) is read once, whole, and the snapshot at start rewrites
+ * it as keyword records. */
+START_TEST(state_v1_upgraded) {
+  char path[400], fixture[600], *text;
+  const char *srcdir = getenv("SHMVIEW_SRCDIR");
+  shmv_client *c;
+  shmv_segment_info info;
+  FILE *in, *out;
+  int ch;
+
+  ck_assert_ptr_nonnull(srcdir);
+  harness_daemon_start(&d, NULL);
+  harness_daemon_kill(&d);
+  for (size_t i = 0; i < N_V1; i++)
+    plant_object(v1_segments[i].name, (off_t)v1_segments[i].size);
+  snprintf(fixture, sizeof fixture, "%s/tests/fixtures/state-v1", srcdir);
+  state_file(path, sizeof path);
+  in = fopen(fixture, "r");
+  ck_assert_ptr_nonnull(in);
+  out = fopen(path, "w"); /* the daemon's own file: it stays 0600 */
+  ck_assert_ptr_nonnull(out);
+  while ((ch = getc(in)) != EOF)
+    putc(ch, out);
+  fclose(in);
+  ck_assert_int_eq(fclose(out), 0);
+
+  harness_daemon_restart(&d, NULL); /* grace 30 s: the ephemeral ones stay */
+  c = connect_ok();
+  expect_segments(c, v1_segments, N_V1);
+  ck_assert_int_eq(shmv_stat(c, "gone", &info), -ENOENT);   /* never was, here */
+  ck_assert_int_eq(shmv_stat(c, "plain2", &info), -ENOENT); /* created, then unlinked */
+  shmv_disconnect(c);
+
+  /* Rewritten as keyword records. */
+  text = read_text(path);
+  ck_assert_msg(strncmp(text, "shmview-state 2\n", 16) == 0, "%s", text);
+  ck_assert_ptr_nonnull(strstr(text, "\n+ name=frames size=2097152 uid=1000 gid=1000 mode=0640 "
+                                     "created=1796623833.976222235\n"));
+  ck_assert_ptr_nonnull(strstr(text, "\n+ name=eph size=4096 uid=0 gid=0 mode=0600 "
+                                     "created=1796623834.078795836 flags=ephemeral,frozen\n"));
+  ck_assert_ptr_null(strstr(text, "\n+ frames "));
+  free(text);
+
+  /* And read back as such. */
+  harness_daemon_kill(&d);
+  harness_daemon_restart(&d, NULL);
+  c = connect_ok();
+  expect_segments(c, v1_segments, N_V1);
+  shmv_disconnect(c);
+  ck_assert_int_eq(harness_daemon_stop(&d), 0);
+}
+END_TEST
+
+/* Every recorded field survives a kill -9 and the snapshot after it;
+ * change lines may carry any field (owner, group and mode included); keys
+ * and flags from a newer daemon are skipped, the rest of their record
+ * kept. */
+START_TEST(keyword_records_round_trip) {
+  char path[400], line[600], *text;
+  shmv_client *c;
+  shmv_segment_info info, eph;
+  shmv_view *v;
+
+  harness_daemon_start(&d, grace0);
+  c = connect_ok();
+  OK(shmv_create(c, "frames", 4096, 0640));
+  OK(shmv_resize(c, "frames", 8192));
+  OK(shmv_create(c, "cold", 100, 0604));
+  OK(shmv_freeze(c, "cold"));
+  OK(shmv_create(c, "gone", 10, 0600));
+  OK(shmv_unlink(c, "gone"));
+  /* Ephemeral: kept by this process's view across the restart. */
+  OK(shmv_create_flags(c, "eph", 4096, 0600, SHMV_CREATE_EPHEMERAL));
+  OK(shmv_view_open(c, "eph", 0, SHMV_TO_END, 0, &v));
+  OK(shmv_freeze(c, "eph"));
+  OK(shmv_stat(c, "eph", &eph));
+  OK(shmv_stat(c, "frames", &info));
+  harness_daemon_kill(&d);
+
+  state_file(path, sizeof path);
+  text = read_text(path);
+  ck_assert_ptr_nonnull(strstr(text, "\n= name=frames size=8192\n"));
+  ck_assert_ptr_nonnull(strstr(text, "\n= name=cold flags=frozen\n"));
+  ck_assert_ptr_nonnull(strstr(text, "\n= name=eph flags=ephemeral,frozen\n"));
+  ck_assert_ptr_nonnull(strstr(text, "\n- name=gone\n"));
+  ck_assert_ptr_nonnull(strstr(text, "\nv name=eph pid="));
+  free(text);
+  /* A chown and chmod as the file records them, and a newer daemon's
+   * record: an unknown key, an unknown flag. */
+  append_text(path, "= name=frames uid=4242 gid=4343 mode=0604\n");
+  plant_object("future", 300);
+  snprintf(line, sizeof line,
+           "+ name=future size=300 uid=%u gid=7 mode=0640 created=12.000000005 colour=blue "
+           "flags=shiny,frozen\n",
+           (unsigned)geteuid());
+  append_text(path, line);
+
+  for (int round = 0; round < 2; round++) {
+    shmv_segment_info got;
+
+    harness_daemon_restart(&d, grace0);
+    c = connect_ok();
+    OK(shmv_stat(c, "frames", &got));
+    ck_assert_uint_eq(got.size, 8192);
+    ck_assert_uint_eq(got.uid, 4242);
+    ck_assert_uint_eq(got.gid, 4343);
+    ck_assert_uint_eq(got.mode, 0604);
+    ck_assert_int_eq(got.created_sec, info.created_sec);
+    ck_assert_int_eq(got.created_nsec, info.created_nsec);
+    OK(shmv_stat(c, "cold", &got));
+    ck_assert_int_eq(got.frozen, 1);
+    ck_assert_int_eq(got.ephemeral, 0);
+    ck_assert_uint_eq(got.mode, 0604);
+    OK(shmv_stat(c, "eph", &got));
+    ck_assert_int_eq(got.frozen, 1);
+    ck_assert_int_eq(got.ephemeral, 1);
+    ck_assert_int_eq(got.created_nsec, eph.created_nsec);
+    ck_assert_int_eq(shmv_stat(c, "gone", &got), -ENOENT);
+    OK(shmv_stat(c, "future", &got));
+    ck_assert_uint_eq(got.gid, 7);
+    ck_assert_uint_eq(got.mode, 0640);
+    ck_assert_int_eq(got.created_sec, 12);
+    ck_assert_int_eq(got.created_nsec, 5);
+    ck_assert_int_eq(got.frozen, 1);
+    shmv_disconnect(c);
+    harness_daemon_kill(&d); /* the second round reads the snapshot */
+  }
+  text = read_text(path);
+  ck_assert_ptr_nonnull(strstr(text, "\n+ name=frames size=8192 uid=4242 gid=4343 mode=0604 "));
+  ck_assert_ptr_null(strstr(text, "colour"));
+  free(text);
+  shmv_view_release(v);
+  harness_daemon_restart(&d, grace0);
+  ck_assert_int_eq(harness_daemon_stop(&d), 0);
+}
+END_TEST
+
 static Suite *durable_suite(void) {
   Suite *s = suite_create("durable");
   TCase *tc = tcase_create("durable");
@@ -360,6 +580,8 @@ static Suite *durable_suite(void) {
   tcase_add_test(tc, kill9_during_create);
   tcase_add_test(tc, passive_reader_keeps_segment);
   tcase_add_test(tc, reconnecting_reader_counted_once);
+  tcase_add_test(tc, state_v1_upgraded);
+  tcase_add_test(tc, keyword_records_round_trip);
   suite_add_tcase(s, tc);
   return s;
 }
