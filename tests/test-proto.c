@@ -2540,8 +2540,9 @@ START_TEST(test_record_fields_public) {
   f = shmv_record_fields(SHMV_RECORD_SEGMENT, &n, &size);
   ck_assert_ptr_nonnull(f);
   ck_assert_uint_eq(size, sizeof(shmv_segment_info));
-  ck_assert_uint_eq(n, sizeof seg / sizeof seg[0]);
-  for (i = 0; i < n; i++) {
+  /* these first, in this order (ABI); later fields only come after them */
+  ck_assert_uint_ge(n, sizeof seg / sizeof seg[0]);
+  for (i = 0; i < sizeof seg / sizeof seg[0]; i++) {
     ck_assert_str_eq(f[i].name, seg[i]);
     ck_assert_ptr_nonnull(f[i].doc);
     ck_assert_uint_le(f[i].offset + f[i].size, size);
@@ -2571,15 +2572,15 @@ START_TEST(test_record_fields_public) {
 
   f = shmv_record_fields(SHMV_RECORD_HOLDER, &n, &size);
   ck_assert_uint_eq(size, sizeof(shmv_holder_info));
-  ck_assert_uint_eq(n, sizeof hol / sizeof hol[0]);
-  for (i = 0; i < n; i++)
+  ck_assert_uint_ge(n, sizeof hol / sizeof hol[0]);
+  for (i = 0; i < sizeof hol / sizeof hol[0]; i++)
     ck_assert_str_eq(f[i].name, hol[i]);
   AT(2, shmv_holder_info, comm, SHMV_FIELD_STR);
   AT(5, shmv_holder_info, writable, SHMV_FIELD_BOOL);
   AT(6, shmv_holder_info, since_sec, SHMV_FIELD_TIME);
 
   f = shmv_record_fields(SHMV_RECORD_STATUS, &n, NULL);
-  ck_assert_uint_eq(n, 22);
+  ck_assert_uint_ge(n, 22);
   ck_assert_str_eq(f[0].name, "version");
   AT(0, shmv_status_info, version, SHMV_FIELD_STR);
   ck_assert_str_eq(f[1].name, "protocol");
