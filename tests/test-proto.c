@@ -2530,10 +2530,12 @@ END_TEST
 
 /* shmv_record_fields(): what a binding builds its records from. */
 START_TEST(test_record_fields_public) {
-  static const char *const seg[] = { "name",    "size",      "uid",      "gid",
-                                     "mode",    "views",     "writable_views", "created",
-                                     "ephemeral", "unlinked", "frozen",   "restricted" };
-  static const char *const hol[] = { "pid", "uid", "comm", "offset", "length", "writable", "since" };
+  static const char *const seg[] = { "name",      "size",     "uid",    "gid",
+                                     "mode",      "views",    "writable_views",
+                                     "created",   "ephemeral", "unlinked",
+                                     "frozen",    "restricted" };
+  static const char *const hol[] = { "pid",    "uid",      "comm", "offset",
+                                     "length", "writable", "since" };
   const shmv_field *f;
   size_t n, size, i;
 
