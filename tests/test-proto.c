@@ -2591,6 +2591,19 @@ START_TEST(test_record_fields_public) {
   AT(21, shmv_status_info, grace_ms, SHMV_FIELD_UINT);
 #undef AT
 
+  /* one public row per row of proto/'s description in the public struct */
+  for (int r = 0; r < PROTO_RECORD_COUNT_; r++) {
+    size_t want = 0;
+
+    for (i = 0; i < proto_records[r]->nfields; i++)
+      want += proto_rec_public(&proto_records[r]->fields[i]);
+    f = shmv_record_fields(r, &n, &size);
+    ck_assert_uint_eq(n, want);
+    ck_assert_uint_eq(size, proto_record_public_size[r]);
+    for (i = 0; i < n; i++)
+      ck_assert_uint_le(f[i].offset + f[i].size, size);
+  }
+
   n = 5;
   size = 5;
   ck_assert_ptr_null(shmv_record_fields(3, &n, &size));
