@@ -235,10 +235,13 @@ void client_cache_put(struct shmv_client *c, const struct client_mapping *m);
 /* Unmap everything cached. Lock held. */
 void client_cache_clear_locked(struct shmv_client *c);
 
-/* ---- client.c ---- */
+/* ---- records (records.c) ---- */
 
-/* Copy a segment record from the wire into the public struct. */
-void client_segment_info(const struct proto_segment *s, shmv_segment_info *out);
+/* A record from the wire (struct proto_segment, proto_holder or
+ * proto_status) into the caller's public struct of out_size bytes (its
+ * sizeof: what both sides know is filled, the rest zeroed), walking the
+ * record's description in proto/record.c. */
+void client_record_copy(enum proto_record r, const void *wire, void *out, size_t out_size);
 
 /* Copy the library's struct src (src_size bytes) into the caller's dst of
  * dst_size bytes: what both know, the rest of dst zeroed. */

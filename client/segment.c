@@ -152,9 +152,7 @@ static int stat_(shmv_client *c, const char *name, shmv_segment_info *out, size_
     return rc;
   if (strcmp(seg.name, name) != 0)
     return -EPROTO;
-  shmv_segment_info info;
-  client_segment_info(&seg, &info);
-  client_copy_sized(out, info_size, &info, sizeof info);
+  client_record_copy(PROTO_RECORD_SEGMENT, &seg, out, info_size);
   return 0;
 }
 
@@ -198,17 +196,7 @@ static int holders(shmv_client *c, const char *name, shmv_holder_info **out, siz
         rc = -EPROTO;
         break;
       }
-      shmv_holder_info o;
-      memset(&o, 0, sizeof o);
-      o.pid = (pid_t)h->pid;
-      o.uid = (uid_t)h->uid;
-      memcpy(o.comm, h->comm, sizeof o.comm);
-      o.offset = h->offset;
-      o.length = h->length;
-      o.writable = h->writable;
-      o.since_sec = h->since_sec;
-      o.since_nsec = (int32_t)h->since_nsec;
-      client_copy_sized(list + n++ * info_size, info_size, &o, sizeof o);
+      client_record_copy(PROTO_RECORD_HOLDER, h, list + n++ * info_size, info_size);
       after = h->lease;
     }
     proto_response_free(&resp);
@@ -299,9 +287,7 @@ static int list_pass(shmv_client *c, bool unlinked, size_t info_size, char **lis
         rc = -EPROTO;
         break;
       }
-      shmv_segment_info info;
-      client_segment_info(s, &info);
-      client_copy_sized(list + n++ * info_size, info_size, &info, sizeof info);
+      client_record_copy(PROTO_RECORD_SEGMENT, s, list + n++ * info_size, info_size);
       memcpy(after, s->name, sizeof after);
       after_id = s->unlink_id;
     }
@@ -361,35 +347,8 @@ static int status(shmv_client *c, shmv_status_info *out, size_t info_size) {
   int rc = op_exchange(c, PROTO_OP_STATUS, NULL, OP_ARGS(), &resp);
   if (rc < 0)
     return rc;
-  const struct proto_status *s = &resp.u.status;
-  shmv_status_info info, *caller = out;
-  out = &info;
-  memset(out, 0, sizeof *out);
-  memcpy(out->version, s->server, sizeof out->version);
-  out->version[sizeof out->version - 1] = '\0';
-  out->protocol = s->version;
-  out->uptime_ms = s->uptime_ms;
-  out->clients = s->clients;
-  out->segments = s->segments;
-  out->bytes = s->bytes;
-  out->views = s->views;
-  out->writable_views = s->writable_views;
-  out->requests = s->requests;
-  out->max_segment_size = s->max_segment_size;
-  out->max_total_size = s->max_total_size;
-  out->max_clients = s->max_clients;
-  out->max_views = s->max_views;
-  out->frame_max = s->frame_max;
-  out->quota_bytes = s->quota_bytes;
-  out->quota_segments = s->quota_segments;
-  out->quota_views = s->quota_views;
-  out->uid = (uid_t)s->uid;
-  out->used_bytes = s->used_bytes;
-  out->used_segments = s->used_segments;
-  out->used_views = s->used_views;
-  out->grace_ms = s->grace_ms;
+  client_record_copy(PROTO_RECORD_STATUS, &resp.u.status, out, info_size);
   proto_response_free(&resp);
-  client_copy_sized(caller, info_size, &info, sizeof info);
   return 0;
 }
 

@@ -295,6 +295,53 @@ typedef struct shmv_status_info {
 /* What shmv_status() calls; info_size as for shmv_stat_sized(). */
 int shmv_status_sized(shmv_client *c, shmv_status_info *out, size_t info_size);
 
+/* ---- the records, described (for bindings) ----------------------------- */
+
+/* What shmv_record_fields() describes. */
+#define SHMV_RECORD_SEGMENT 0 /* shmv_segment_info */
+#define SHMV_RECORD_HOLDER  1 /* shmv_holder_info */
+#define SHMV_RECORD_STATUS  2 /* shmv_status_info */
+
+/* shmv_field.type: how the member at offset is stored. */
+#define SHMV_FIELD_STR  1 /* char[size], NUL-terminated */
+#define SHMV_FIELD_UINT 2 /* an unsigned integer of size bytes (4 or 8) */
+#define SHMV_FIELD_INT  3 /* a signed integer of size bytes (4 or 8) */
+#define SHMV_FIELD_BOOL 4 /* an integer of size bytes (4), 0 or 1 */
+#define SHMV_FIELD_TIME 5 /* CLOCK_REALTIME: int64_t seconds at offset and int32_t
+                             nanoseconds at offset + 8 (created_sec, created_nsec);
+                             size 12 */
+
+/* shmv_field.flags */
+#define SHMV_FIELD_HIDDEN     0x1u /* 0 when the record's restricted is set: not known */
+#define SHMV_FIELD_RESTRICTED 0x2u /* the record's restricted flag itself */
+
+/* One member of a record struct. This struct never changes (a new attribute
+ * of fields would come with a new function). */
+typedef struct shmv_field {
+  const char *name; /* "size", "created": as list --json names it */
+  const char *doc;  /* what it means, one line */
+  unsigned type;    /* SHMV_FIELD_* */
+  unsigned flags;   /* SHMV_FIELD_HIDDEN, SHMV_FIELD_RESTRICTED */
+  size_t offset;    /* in the record's struct */
+  size_t size;      /* bytes from offset */
+} shmv_field;
+
+/* The members of a record struct (record: SHMV_RECORD_*), so that a binding
+ * builds its record type by walking them rather than by naming each member:
+ * a field added to the library then reaches it with no edit. Returns a
+ * static read-only array of *count rows in the struct's order (one row per
+ * member, but a TIME row covers a seconds and a nanoseconds member), and
+ * the library's sizeof of that struct in *struct_size (if not NULL).
+ * Newer libraries only add rows at the end, as their structs grow.
+ * A binding (the Python module's SegmentInfo, HolderInfo, Status): make
+ * one attribute per row, named name, documented by doc; to fill a record,
+ * allocate *struct_size bytes, pass that size to shmv_stat_sized(),
+ * shmv_list_sized(), shmv_holders_sized() or shmv_status_sized(), and read
+ * each row's member at its offset as its type says; when the row flagged
+ * SHMV_FIELD_RESTRICTED reads 1, show the SHMV_FIELD_HIDDEN rows as
+ * unknown (None), not 0. NULL with *count 0 for an unknown record. */
+const shmv_field *shmv_record_fields(int record, size_t *count, size_t *struct_size);
+
 /* ---- views ------------------------------------------------------------- */
 
 typedef struct shmv_view shmv_view;

@@ -127,10 +127,6 @@ static void segment_to_proto(const struct peer *p, const struct segment *s,
   out->mode = s->mode;
   out->unlinked = !s->linked;
   out->unlink_id = s->unlink_id;
-  if (!may_see_all(p, s)) {
-    out->restricted = true; /* the rest stays 0 */
-    return;
-  }
   out->gid = (uint32_t)s->gid;
   out->views = s->views;
   out->writable_views = s->writable_views;
@@ -138,6 +134,9 @@ static void segment_to_proto(const struct peer *p, const struct segment *s,
   out->created_nsec = (uint32_t)s->created.tv_nsec;
   out->ephemeral = s->ephemeral;
   out->frozen = s->frozen;
+  /* The fields record.c marks hidden go back to 0 (docs/security.md). */
+  if (!may_see_all(p, s))
+    proto_record_restrict(PROTO_RECORD_SEGMENT, out);
 }
 
 /* An ephemeral segment is no longer its creator's to remove: its creator

@@ -12,9 +12,10 @@
  * truncation), so the daemon's handlers only ever see well-formed requests.
  *
  * Every message is a table (proto.h, "the protocol tables"): the tables
- * below are the only place a key, a type or an op's arguments are written
- * down; encode, decode, the map entry counts, freeing and the largest size
- * of a message all walk them.
+ * below, and the records' (segment, holder, status) in record.c, are the
+ * only place a key, a type or an op's arguments are written down; encode,
+ * decode, the map entry counts, freeing and the largest size of a message
+ * all walk them.
  *
  * Conventions (docs/protocol.md):
  * - map keys that are not strings, and string keys an op does not use, are
@@ -297,48 +298,7 @@ const struct proto_msg proto_request_msg = {
 #define U64(S, k, M) FLD(S, k, PROTO_T_UINT, M, UINT64_MAX, 0)
 #define U32(S, k, M) FLD(S, k, PROTO_T_UINT, M, UINT32_MAX, 0)
 
-static const struct proto_field segment_fields[] = {
-  FLD(struct proto_segment, "name", PROTO_T_NAME, name, 0, 0),
-  U64(struct proto_segment, "size", size),
-  U32(struct proto_segment, "uid", uid),
-  U32(struct proto_segment, "gid", gid),
-  U32(struct proto_segment, "mode", mode),
-  U64(struct proto_segment, "views", views),
-  U64(struct proto_segment, "writable_views", writable_views),
-  FLD(struct proto_segment, "created", PROTO_T_INT, created_sec, 0, 0),
-  FLD(struct proto_segment, "created_nsec", PROTO_T_UINT, created_nsec, 999999999u, 0),
-  FLD(struct proto_segment, "ephemeral", PROTO_T_BOOL, ephemeral, 0, PROTO_FIELD_OPTIONAL),
-  FLD(struct proto_segment, "unlinked", PROTO_T_BOOL, unlinked, 0, PROTO_FIELD_OPTIONAL),
-  FLD(struct proto_segment, "unlink_id", PROTO_T_UINT, unlink_id, UINT64_MAX, PROTO_FIELD_OPTIONAL),
-  FLD(struct proto_segment, "frozen", PROTO_T_BOOL, frozen, 0, PROTO_FIELD_OPTIONAL),
-  FLD(struct proto_segment, "restricted", PROTO_T_BOOL, restricted, 0, PROTO_FIELD_OPTIONAL),
-};
-
-const struct proto_msg proto_segment_msg = {
-  "segment",
-  sizeof(struct proto_segment),
-  segment_fields,
-  sizeof segment_fields / sizeof segment_fields[0],
-};
-
-static const struct proto_field holder_fields[] = {
-  U32(struct proto_holder, "pid", pid),
-  U32(struct proto_holder, "uid", uid),
-  FLD(struct proto_holder, "comm", PROTO_T_STR, comm, 0, 0),
-  U64(struct proto_holder, "lease", lease),
-  U64(struct proto_holder, "offset", offset),
-  U64(struct proto_holder, "length", length),
-  FLD(struct proto_holder, "writable", PROTO_T_BOOL, writable, 0, 0),
-  FLD(struct proto_holder, "since", PROTO_T_INT, since_sec, 0, 0),
-  FLD(struct proto_holder, "since_nsec", PROTO_T_UINT, since_nsec, 999999999u, 0),
-};
-
-const struct proto_msg proto_holder_msg = {
-  "holder",
-  sizeof(struct proto_holder),
-  holder_fields,
-  sizeof holder_fields / sizeof holder_fields[0],
-};
+/* The segment, holder and status records are in record.c. */
 
 static const struct proto_field view_fields[] = {
   FLD(struct proto_view, "name", PROTO_T_NAME, name, 0, 0),
@@ -369,38 +329,6 @@ static const struct proto_msg view_msg = {
   sizeof(struct proto_view),
   view_fields,
   sizeof view_fields / sizeof view_fields[0],
-};
-
-static const struct proto_field status_fields[] = {
-  FLD(struct proto_status, "server", PROTO_T_STR, server, 0, 0),
-  U32(struct proto_status, "version", version),
-  U64(struct proto_status, "uptime_ms", uptime_ms),
-  U64(struct proto_status, "clients", clients),
-  U64(struct proto_status, "segments", segments),
-  U64(struct proto_status, "bytes", bytes),
-  U64(struct proto_status, "views", views),
-  U64(struct proto_status, "writable_views", writable_views),
-  U64(struct proto_status, "requests", requests),
-  U64(struct proto_status, "max_segment_size", max_segment_size),
-  U64(struct proto_status, "max_total_size", max_total_size),
-  U64(struct proto_status, "max_clients", max_clients),
-  U64(struct proto_status, "max_views", max_views),
-  U64(struct proto_status, "frame_max", frame_max),
-  U64(struct proto_status, "quota_bytes", quota_bytes),
-  U64(struct proto_status, "quota_segments", quota_segments),
-  U64(struct proto_status, "quota_views", quota_views),
-  U32(struct proto_status, "uid", uid),
-  U64(struct proto_status, "used_bytes", used_bytes),
-  U64(struct proto_status, "used_segments", used_segments),
-  U64(struct proto_status, "used_views", used_views),
-  U64(struct proto_status, "grace_ms", grace_ms),
-};
-
-static const struct proto_msg status_msg = {
-  "status",
-  sizeof(struct proto_status),
-  status_fields,
-  sizeof status_fields / sizeof status_fields[0],
 };
 
 /* Answer bodies: fields of struct proto_response, after id and ok. */
@@ -460,7 +388,7 @@ static const struct proto_field status_reply_fields[] = {
     .type = PROTO_T_MAP,
     .offset = offsetof(RESP, u.status),
     .size = sizeof(struct proto_status),
-    .sub = &status_msg },
+    .sub = &proto_status_msg },
 };
 
 #define REPLY(n, f)                   \

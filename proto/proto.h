@@ -262,6 +262,7 @@ enum proto_type {
                                      a response may lack it */
 
 struct proto_msg;
+struct proto_rec;
 
 struct proto_field {
   const char *key;
@@ -275,7 +276,8 @@ struct proto_field {
   uint64_t dflt;   /* UINT, LENGTH, BOOL: the value when absent */
   uint32_t bit;    /* requests: the PROTO_F_* bit */
   const struct proto_msg *sub;
-  size_t count_offset; /* ARRAY */
+  size_t count_offset;        /* ARRAY */
+  const struct proto_rec *rec; /* a record's field: the rest of its row (below); else NULL */
 };
 
 struct proto_msg {
@@ -301,6 +303,7 @@ extern const struct proto_op_info proto_ops[PROTO_OP_COUNT_];
 extern const struct proto_msg proto_request_msg; /* struct proto_request's arguments */
 extern const struct proto_msg proto_segment_msg; /* struct proto_segment */
 extern const struct proto_msg proto_holder_msg;  /* struct proto_holder */
+extern const struct proto_msg proto_status_msg;  /* struct proto_status */
 
 /* The row of op, or NULL for an invalid op. */
 const struct proto_op_info *proto_op_info(enum proto_op op);
@@ -339,6 +342,86 @@ void proto_response_free(struct proto_response *resp);
  * message printf-style. */
 void proto_response_error(struct proto_response *resp, uint64_t id, enum proto_op op, int code,
                           const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* ---- records (record.c) ----
+ *
+ * The three records the daemon answers with (segment, holder, status) are
+ * described once, in record.c: one row per field, which is at the same
+ * time the field's row of the wire table above (key, type, offset in
+ * struct proto_segment ...) and, through proto_field.rec, everything else
+ * the tree does with it: where it lives in the public struct
+ * (shmv_segment_info ...), its public name (JSON key, Python attribute),
+ * its meaning, whether a restricted record hides it, its key in the
+ * daemon's state file, and how the CLI shows it (list's column, stat's
+ * line, --json). Every consumer walks these rows: the codec (msg.c), the
+ * daemon's restricted record (proto_record_restrict), the library's fill
+ * of the public struct (proto_record_to_public) and its shmv_record_fields()
+ * for bindings, the CLI's list, stat and --json. A new field is one row
+ * here, its struct members, and its meaning (docs/architecture.md, "How to
+ * add a field"). */
+
+/* How the CLI shows a field (column cell, stat line, JSON value). */
+enum proto_show {
+  PROTO_SHOW_NONE = 0, /* not shown (paging keys: unlink_id, lease) */
+  PROTO_SHOW_STR,      /* text; JSON string; an empty cell is "?" */
+  PROTO_SHOW_SIZE,     /* bytes: 1.5K (exact with list -b); stat "N bytes (1.5K)" */
+  PROTO_SHOW_COUNT,    /* a number */
+  PROTO_SHOW_UID,      /* a user name, or the number; stat "name (uid)" */
+  PROTO_SHOW_GID,      /* a group name, or the number; stat "name (gid)" */
+  PROTO_SHOW_MODE,     /* permission bits, "0640"; JSON the string "0640" */
+  PROTO_SHOW_TIME,     /* seconds; the next row holds its nanoseconds. Local
+                          time; stat adds RFC 3339; JSON RFC 3339 */
+  PROTO_SHOW_NSEC,     /* the nanoseconds of the TIME row before it */
+  PROTO_SHOW_FLAG,     /* a bool: its name is a word of the FLAGS cell (or
+                          "-"); stat "yes (doc)" or "no"; JSON true/false */
+  PROTO_SHOW_RW,       /* a bool: "rw" or "ro"; JSON true/false */
+  PROTO_SHOW_BOOL,     /* a bool in JSON only (restricted) */
+};
+
+/* The rest of a record field's row (proto_field.rec). */
+struct proto_rec {
+  const char *name;  /* public name: JSON key, Python attribute, shmv_field
+                        name; NULL: the wire key */
+  const char *doc;   /* its meaning, one line (stat's "yes (doc)" of a FLAG) */
+  size_t pub_offset; /* in the public struct (shmv_segment_info ...) */
+  size_t pub_size;   /* of that member; 0: not in the public struct */
+  bool hidden;       /* 0 in a restricted record (docs/security.md): the
+                        CLI shows "-" or null, Python None */
+  bool restricts;    /* this bool is the record's restricted flag */
+  const char *state; /* its key in the daemon's state file (a FLAG: a word
+                        of the "flags" key); NULL: not persisted */
+  enum proto_show show;
+  const char *column; /* list's column header; rows with the same header
+                         share its cell (VIEWS is views/writable_views) */
+  const char *sep;    /* before this row's part of a shared cell ("/") */
+  bool right;         /* its column is right-aligned */
+  const char *label;  /* stat's line ("writable views"); NULL: none */
+  int line;           /* stat's lines go in this order (1, 2, ...) */
+};
+
+/* Is the row in the public struct under its own name (everything there
+ * but the nanoseconds a TIME row covers)? Its name. */
+static inline bool proto_rec_public(const struct proto_field *f) {
+  return f->rec != NULL && f->rec->pub_size > 0 && f->rec->show != PROTO_SHOW_NSEC;
+}
+static inline const char *proto_rec_name(const struct proto_field *f) {
+  return f->rec != NULL && f->rec->name != NULL ? f->rec->name : f->key;
+}
+
+/* The records, for walkers that take any of them. */
+enum proto_record { PROTO_RECORD_SEGMENT, PROTO_RECORD_HOLDER, PROTO_RECORD_STATUS,
+                    PROTO_RECORD_COUNT_ };
+extern const struct proto_msg *const proto_records[PROTO_RECORD_COUNT_];
+/* sizeof the public struct of each (shmv_segment_info ...). */
+extern const size_t proto_record_public_size[PROTO_RECORD_COUNT_];
+
+/* Zero the hidden fields of the wire record at base and set its restricts
+ * flag: what a peer who may not read the segment is sent. */
+void proto_record_restrict(enum proto_record r, void *base);
+
+/* The public struct at pub (zeroed first: proto_record_public_size[r]
+ * bytes, the library's sizeof) from the wire record at wire. */
+void proto_record_to_public(enum proto_record r, const void *wire, void *pub);
 
 /* ---- framing (frame.c) ---- */
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * test-proto.c: unit tests of proto/ (framing, fd passing, every message,
- * names and socket paths). No daemon needed.
+ * names and socket paths, the records' description and its public form).
+ * No daemon needed.
  */
 #include "config.h"
 
@@ -21,6 +22,7 @@
 #include <unistd.h>
 
 #include "proto.h"
+#include "shmview.h"
 #include "fuzz/fuzz-common.h"
 #include "fuzz/proto-sample.h"
 
@@ -2320,6 +2322,297 @@ START_TEST(test_fuzz_mutations) {
 }
 END_TEST
 
+/* ---- the records' description (record.c) ---- */
+
+/* Every row of every record: a record part; wire and public members inside
+ * their structs; public members in the struct's order, not overlapping;
+ * public names and wire keys unique; a TIME row followed by its
+ * nanoseconds (int32_t right after the int64_t seconds, as shmv_field
+ * documents); stat lines numbered 1..N once each; a shared list column
+ * made of adjacent rows... */
+START_TEST(test_records_described) {
+  for (int r = 0; r < PROTO_RECORD_COUNT_; r++) {
+    const struct proto_msg *m = proto_records[r];
+    size_t pub_end = 0, restricts = 0;
+    int lines = 0, maxline = 0;
+
+    ck_assert_ptr_nonnull(m);
+    check_msg_table(m); /* wire offsets, unique keys */
+    ck_assert_uint_gt(proto_record_public_size[r], 0);
+    for (size_t i = 0; i < m->nfields; i++) {
+      const struct proto_field *f = &m->fields[i];
+      const struct proto_rec *rc = f->rec;
+
+      ck_assert_msg(rc != NULL, "%s.%s: no record row", m->name, f->key);
+      ck_assert_uint_le(f->offset + f->size, m->size);
+      if (rc->pub_size > 0) {
+        ck_assert_msg(rc->pub_offset >= pub_end, "%s.%s: public members out of order", m->name,
+                      f->key);
+        pub_end = rc->pub_offset + rc->pub_size;
+        ck_assert_uint_le(pub_end, proto_record_public_size[r]);
+        if (f->type == PROTO_T_BOOL)
+          ck_assert_uint_eq(rc->pub_size, 4);
+        if (f->type == PROTO_T_INT)
+          ck_assert_uint_eq(rc->pub_size, 8);
+        if (f->type == PROTO_T_UINT)
+          ck_assert(rc->pub_size == 4 || rc->pub_size == 8);
+        if (f->type == PROTO_T_STR || f->type == PROTO_T_NAME)
+          ck_assert_uint_ge(rc->pub_size, 2);
+      } else {
+        ck_assert_msg(rc->show == PROTO_SHOW_NONE && rc->column == NULL && rc->label == NULL,
+                      "%s.%s: shown but not in the public struct", m->name, f->key);
+      }
+      if (proto_rec_public(f)) {
+        ck_assert_msg(rc->doc != NULL && rc->doc[0] != '\0', "%s.%s: no meaning", m->name,
+                      f->key);
+        ck_assert_msg(rc->show != PROTO_SHOW_NONE, "%s.%s: no show", m->name, f->key);
+        for (size_t j = i + 1; j < m->nfields; j++)
+          if (proto_rec_public(&m->fields[j]))
+            ck_assert_msg(strcmp(proto_rec_name(f), proto_rec_name(&m->fields[j])) != 0,
+                          "%s: name %s twice", m->name, proto_rec_name(f));
+      }
+      if (rc->show == PROTO_SHOW_TIME) {
+        const struct proto_field *g = &m->fields[i + 1];
+
+        ck_assert_msg(i + 1 < m->nfields && g->rec->show == PROTO_SHOW_NSEC, "%s.%s", m->name,
+                      f->key);
+        ck_assert_int_eq(f->type, PROTO_T_INT);
+        ck_assert_uint_eq(g->rec->pub_offset, rc->pub_offset + sizeof(int64_t));
+        ck_assert_uint_eq(g->rec->pub_size, sizeof(int32_t));
+        ck_assert(g->rec->hidden == rc->hidden);
+      }
+      if (rc->show == PROTO_SHOW_NSEC)
+        ck_assert(i > 0 && m->fields[i - 1].rec->show == PROTO_SHOW_TIME);
+      if (rc->show == PROTO_SHOW_FLAG || rc->show == PROTO_SHOW_RW || rc->restricts)
+        ck_assert_int_eq(f->type, PROTO_T_BOOL);
+      if (rc->restricts) {
+        restricts++;
+        ck_assert(!rc->hidden);
+      }
+      if (rc->sep != NULL) /* joins the cell of the row before it */
+        ck_assert(i > 0 && m->fields[i - 1].rec->column != NULL &&
+                  strcmp(m->fields[i - 1].rec->column, rc->column) == 0);
+      if (rc->line > 0) {
+        ck_assert_ptr_nonnull(rc->label);
+        lines++;
+        maxline = rc->line > maxline ? rc->line : maxline;
+        for (size_t j = i + 1; j < m->nfields; j++)
+          ck_assert_int_ne(m->fields[j].rec->line, rc->line);
+      }
+    }
+    ck_assert_int_eq(lines, maxline); /* 1..N, none missing */
+    ck_assert_uint_le(restricts, 1);
+  }
+}
+END_TEST
+
+/* What a restricted segment record hides is docs/security.md's list. */
+START_TEST(test_record_restricted) {
+  static const char *const hidden[] = { "gid",          "views",     "writable_views", "created",
+                                        "created_nsec", "ephemeral", "frozen" };
+  const struct proto_msg *m = &proto_segment_msg;
+  struct proto_segment s;
+  size_t i, j, n = 0;
+
+  for (i = 0; i < m->nfields; i++) {
+    bool want = false;
+
+    for (j = 0; j < sizeof hidden / sizeof hidden[0]; j++)
+      want |= strcmp(m->fields[i].key, hidden[j]) == 0;
+    ck_assert_msg(m->fields[i].rec->hidden == want, "%s", m->fields[i].key);
+    n += m->fields[i].rec->restricts;
+  }
+  ck_assert_uint_eq(n, 1);
+
+  memset(&s, 0, sizeof s);
+  fill_msg(m, &s, LARGEST, 0);
+  s.restricted = false;
+  proto_record_restrict(PROTO_RECORD_SEGMENT, &s);
+  ck_assert(s.restricted);
+  ck_assert_uint_eq(s.gid, 0);
+  ck_assert_uint_eq(s.views, 0);
+  ck_assert_uint_eq(s.writable_views, 0);
+  ck_assert_int_eq(s.created_sec, 0);
+  ck_assert_uint_eq(s.created_nsec, 0);
+  ck_assert(!s.ephemeral && !s.frozen);
+  /* shown: name, size, owner, mode (and unlinked, for list) */
+  ck_assert_uint_eq(strlen(s.name), PROTO_NAME_MAX);
+  ck_assert_uint_eq(s.size, UINT64_MAX);
+  ck_assert_uint_eq(s.uid, UINT32_MAX);
+  ck_assert_uint_eq(s.mode, UINT32_MAX);
+  ck_assert(s.unlinked);
+}
+END_TEST
+
+/* A record over the wire and into the public struct: every member, named
+ * by hand here so that a row pointing at the wrong member is caught. */
+START_TEST(test_record_roundtrip) {
+  struct proto_response in, out;
+  shmv_segment_info si;
+  shmv_holder_info hi;
+  shmv_status_info st;
+  int variant;
+
+  for (variant = 0; variant < 2; variant++) {
+    memset(&in, 0, sizeof in);
+    in.id = 7;
+    in.op = PROTO_OP_STAT;
+    fill_msg(proto_ops[PROTO_OP_STAT].reply, &in, variant ? LARGEST : TYPICAL, 1);
+    resp_roundtrip(&in, &out);
+    assert_msg_eq(proto_ops[PROTO_OP_STAT].reply, &in, &out, "stat");
+
+    const struct proto_segment *w = &out.u.stat.segment;
+    memset(&si, 0xa5, sizeof si);
+    proto_record_to_public(PROTO_RECORD_SEGMENT, w, &si);
+    ck_assert_str_eq(si.name, w->name);
+    ck_assert_uint_eq(si.size, w->size);
+    ck_assert_uint_eq(si.uid, w->uid);
+    ck_assert_uint_eq(si.gid, w->gid);
+    ck_assert_uint_eq(si.mode, w->mode);
+    ck_assert_uint_eq(si.views, w->views);
+    ck_assert_uint_eq(si.writable_views, w->writable_views);
+    ck_assert_int_eq(si.created_sec, w->created_sec);
+    ck_assert_int_eq(si.created_nsec, (int32_t)w->created_nsec);
+    ck_assert_int_eq(si.ephemeral, w->ephemeral);
+    ck_assert_int_eq(si.unlinked, w->unlinked);
+    ck_assert_int_eq(si.frozen, w->frozen);
+    ck_assert_int_eq(si.restricted, w->restricted);
+
+    ck_assert_uint_gt(out.u.stat.nholders, 0);
+    const struct proto_holder *h = &out.u.stat.holders[0];
+    memset(&hi, 0xa5, sizeof hi);
+    proto_record_to_public(PROTO_RECORD_HOLDER, h, &hi);
+    ck_assert_int_eq(hi.pid, (pid_t)h->pid);
+    ck_assert_uint_eq(hi.uid, h->uid);
+    ck_assert_str_eq(hi.comm, h->comm);
+    ck_assert_uint_eq(hi.offset, h->offset);
+    ck_assert_uint_eq(hi.length, h->length);
+    ck_assert_int_eq(hi.writable, h->writable);
+    ck_assert_int_eq(hi.since_sec, h->since_sec);
+    ck_assert_int_eq(hi.since_nsec, (int32_t)h->since_nsec);
+    proto_response_free(&out);
+    sample_free(proto_ops[PROTO_OP_STAT].reply, &in);
+
+    memset(&in, 0, sizeof in);
+    in.id = 8;
+    in.op = PROTO_OP_STATUS;
+    fill_msg(proto_ops[PROTO_OP_STATUS].reply, &in, variant ? LARGEST : TYPICAL, 2);
+    resp_roundtrip(&in, &out);
+    const struct proto_status *s = &out.u.status;
+    memset(&st, 0xa5, sizeof st);
+    proto_record_to_public(PROTO_RECORD_STATUS, s, &st);
+    ck_assert_str_eq(st.version, s->server);
+    ck_assert_uint_eq(st.protocol, s->version);
+    ck_assert_uint_eq(st.uptime_ms, s->uptime_ms);
+    ck_assert_uint_eq(st.clients, s->clients);
+    ck_assert_uint_eq(st.segments, s->segments);
+    ck_assert_uint_eq(st.bytes, s->bytes);
+    ck_assert_uint_eq(st.views, s->views);
+    ck_assert_uint_eq(st.writable_views, s->writable_views);
+    ck_assert_uint_eq(st.requests, s->requests);
+    ck_assert_uint_eq(st.max_segment_size, s->max_segment_size);
+    ck_assert_uint_eq(st.max_total_size, s->max_total_size);
+    ck_assert_uint_eq(st.max_clients, s->max_clients);
+    ck_assert_uint_eq(st.max_views, s->max_views);
+    ck_assert_uint_eq(st.frame_max, s->frame_max);
+    ck_assert_uint_eq(st.quota_bytes, s->quota_bytes);
+    ck_assert_uint_eq(st.quota_segments, s->quota_segments);
+    ck_assert_uint_eq(st.quota_views, s->quota_views);
+    ck_assert_uint_eq(st.uid, s->uid);
+    ck_assert_uint_eq(st.used_bytes, s->used_bytes);
+    ck_assert_uint_eq(st.used_segments, s->used_segments);
+    ck_assert_uint_eq(st.used_views, s->used_views);
+    ck_assert_uint_eq(st.grace_ms, s->grace_ms);
+    proto_response_free(&out);
+  }
+}
+END_TEST
+
+/* shmv_record_fields(): what a binding builds its records from. */
+START_TEST(test_record_fields_public) {
+  static const char *const seg[] = { "name",      "size",     "uid",    "gid",
+                                     "mode",      "views",    "writable_views",
+                                     "created",   "ephemeral", "unlinked",
+                                     "frozen",    "restricted" };
+  static const char *const hol[] = { "pid",    "uid",      "comm", "offset",
+                                     "length", "writable", "since" };
+  const shmv_field *f;
+  size_t n, size, i;
+
+  f = shmv_record_fields(SHMV_RECORD_SEGMENT, &n, &size);
+  ck_assert_ptr_nonnull(f);
+  ck_assert_uint_eq(size, sizeof(shmv_segment_info));
+  /* these first, in this order (ABI); later fields only come after them */
+  ck_assert_uint_ge(n, sizeof seg / sizeof seg[0]);
+  for (i = 0; i < sizeof seg / sizeof seg[0]; i++) {
+    ck_assert_str_eq(f[i].name, seg[i]);
+    ck_assert_ptr_nonnull(f[i].doc);
+    ck_assert_uint_le(f[i].offset + f[i].size, size);
+    ck_assert_uint_eq((f[i].flags & SHMV_FIELD_HIDDEN) != 0,
+                      strcmp(seg[i], "gid") == 0 || strcmp(seg[i], "views") == 0 ||
+                          strcmp(seg[i], "writable_views") == 0 ||
+                          strcmp(seg[i], "created") == 0 || strcmp(seg[i], "ephemeral") == 0 ||
+                          strcmp(seg[i], "frozen") == 0);
+    ck_assert_uint_eq((f[i].flags & SHMV_FIELD_RESTRICTED) != 0, strcmp(seg[i], "restricted") == 0);
+  }
+#define AT(i, T, m, ty)                                                                            \
+  do {                                                                                             \
+    ck_assert_uint_eq(f[i].offset, offsetof(T, m));                                                \
+    ck_assert_uint_eq(f[i].type, ty);                                                              \
+  } while (0)
+  AT(0, shmv_segment_info, name, SHMV_FIELD_STR);
+  ck_assert_uint_eq(f[0].size, SHMV_NAME_MAX + 1);
+  AT(1, shmv_segment_info, size, SHMV_FIELD_UINT);
+  ck_assert_uint_eq(f[1].size, 8);
+  AT(2, shmv_segment_info, uid, SHMV_FIELD_UINT);
+  AT(4, shmv_segment_info, mode, SHMV_FIELD_UINT);
+  AT(7, shmv_segment_info, created_sec, SHMV_FIELD_TIME);
+  ck_assert_uint_eq(offsetof(shmv_segment_info, created_nsec), f[7].offset + 8);
+  ck_assert_uint_eq(f[7].size, 12);
+  AT(10, shmv_segment_info, frozen, SHMV_FIELD_BOOL);
+  AT(11, shmv_segment_info, restricted, SHMV_FIELD_BOOL);
+
+  f = shmv_record_fields(SHMV_RECORD_HOLDER, &n, &size);
+  ck_assert_uint_eq(size, sizeof(shmv_holder_info));
+  ck_assert_uint_ge(n, sizeof hol / sizeof hol[0]);
+  for (i = 0; i < sizeof hol / sizeof hol[0]; i++)
+    ck_assert_str_eq(f[i].name, hol[i]);
+  AT(2, shmv_holder_info, comm, SHMV_FIELD_STR);
+  AT(5, shmv_holder_info, writable, SHMV_FIELD_BOOL);
+  AT(6, shmv_holder_info, since_sec, SHMV_FIELD_TIME);
+
+  f = shmv_record_fields(SHMV_RECORD_STATUS, &n, NULL);
+  ck_assert_uint_ge(n, 22);
+  ck_assert_str_eq(f[0].name, "version");
+  AT(0, shmv_status_info, version, SHMV_FIELD_STR);
+  ck_assert_str_eq(f[1].name, "protocol");
+  AT(1, shmv_status_info, protocol, SHMV_FIELD_UINT);
+  ck_assert_str_eq(f[21].name, "grace_ms");
+  AT(21, shmv_status_info, grace_ms, SHMV_FIELD_UINT);
+#undef AT
+
+  /* one public row per row of proto/'s description in the public struct */
+  for (int r = 0; r < PROTO_RECORD_COUNT_; r++) {
+    size_t want = 0;
+
+    for (i = 0; i < proto_records[r]->nfields; i++)
+      want += proto_rec_public(&proto_records[r]->fields[i]);
+    f = shmv_record_fields(r, &n, &size);
+    ck_assert_uint_eq(n, want);
+    ck_assert_uint_eq(size, proto_record_public_size[r]);
+    for (i = 0; i < n; i++)
+      ck_assert_uint_le(f[i].offset + f[i].size, size);
+  }
+
+  n = 5;
+  size = 5;
+  ck_assert_ptr_null(shmv_record_fields(3, &n, &size));
+  ck_assert_uint_eq(n, 0);
+  ck_assert_uint_eq(size, 0);
+  ck_assert_ptr_null(shmv_record_fields(-1, &n, NULL));
+}
+END_TEST
+
 static Suite *proto_suite(void) {
   Suite *s = suite_create("proto");
   struct {
@@ -2332,6 +2625,10 @@ static Suite *proto_suite(void) {
     T(test_req_roundtrip_tables),
     T(test_req_decode_tables),
     T(test_resp_roundtrip_tables),
+    T(test_records_described),
+    T(test_record_restricted),
+    T(test_record_roundtrip),
+    T(test_record_fields_public),
     T(test_name_valid),
     T(test_req_roundtrip),
     T(test_req_encode_bad_op),

@@ -16,10 +16,12 @@
 
 #include <getopt.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <time.h>
 
+#include "proto.h" /* the records' description (proto/record.c) */
 #include "shmview.h"
 
 /* Exit statuses. */
@@ -212,13 +214,39 @@ const char *cli_time_local(const struct timespec *ts, char *buf, size_t cap);
 /* Local time as RFC 3339, "2026-11-26T21:04:05+00:00". */
 const char *cli_time_rfc3339(const struct timespec *ts, char *buf, size_t cap);
 
+/* ---- records: walking proto/record.c's rows (format.c) ----------------- */
+
+/* Field f (a row of proto_records[r]) of the public struct at rec, as text:
+ * a CLI_CELL for list's table (a FLAG is its name or "", an empty string
+ * "?"), the same with exact byte sizes (list -b), or a CLI_LINE for stat
+ * ("4096 bytes (4.0K)", "alice (1000)", "yes (removed when ...)"). The
+ * shows are described in proto.h (enum proto_show). */
+enum cli_style { CLI_CELL, CLI_CELL_BYTES, CLI_LINE };
+#define CLI_FIELD_MAX 320 /* the longest text of a field, with its NUL */
+const char *cli_field_text(const struct proto_field *f, const void *rec, enum cli_style style,
+                           char buf[CLI_FIELD_MAX]);
+
+/* The unsigned (or bool) member of f in the public struct at rec. */
+uint64_t cli_field_uint(const struct proto_field *f, const void *rec);
+
+/* Does the public struct at rec say restricted (its hidden fields are 0
+ * and unknown)? */
+bool cli_record_restricted(enum proto_record r, const void *rec);
+
 /* ---- JSON (json.c) ----------------------------------------------------- */
 
 /* A JSON string literal, quoted and escaped. */
 void cli_json_string(FILE *out, const char *s);
 
+/* The members of a record's JSON object, "key": value joined by ", " (no
+ * braces): every public field of proto_records[r] in the struct at rec, in
+ * its order, under its public name; a hidden one of a restricted record
+ * is null. */
+void cli_json_fields(FILE *out, enum proto_record r, const void *rec);
+
 /* The JSON object of a segment: name, size, uid, gid, mode, views,
- * writable_views, created, frozen (no trailing newline). */
+ * writable_views, created, ephemeral, unlinked, frozen, restricted (no
+ * trailing newline). */
 void cli_json_segment(FILE *out, const shmv_segment_info *info);
 
 /* ---- tables (table.c) -------------------------------------------------- */
@@ -232,9 +260,16 @@ int cli_table_add(struct cli_table *t, const char *const *cells);
 void cli_table_print(const struct cli_table *t, FILE *out);
 void cli_table_free(struct cli_table *t);
 
-/* One holder row (cmd-list.c): [NAME,] PID, USER, COMMAND, WINDOW
- * (offset+length), ACCESS (rw/ro), SINCE. name NULL: no NAME column. */
-int cli_holders_add(struct cli_table *t, const char *name, const shmv_holder_info *h);
+/* A table of records r: one column per distinct proto_rec.column of its
+ * rows (list: NAME SIZE OWNER MODE VIEWS CREATED FLAGS), after a first,
+ * left-aligned column `lead` if not NULL; header false: no header line. */
+struct cli_table *cli_record_table_new(enum proto_record r, const char *lead, bool header);
+/* One row: lead's cell (if the table has one), then each column's rows'
+ * cells joined (by their sep; FLAG names by ","), "-" for an empty one
+ * (all hidden, no flag set). bytes: exact sizes. 0, or -1 out of memory. */
+int cli_record_table_add(struct cli_table *t, enum proto_record r, const void *rec,
+                         const char *lead, int bytes);
+
 
 /* ---- hexdump -C (hexdump.c) -------------------------------------------- */
 

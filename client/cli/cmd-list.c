@@ -52,40 +52,17 @@ static int cmd_list_json(const shmv_segment_info *list, size_t n) {
   return cli_finish_stdout();
 }
 
+/* The columns are the segment record's (proto/record.c). */
 static int cmd_list_table(const shmv_segment_info *list, size_t n, const struct cli_args *args) {
-  static const char *const headers[] = { "NAME",  "SIZE",    "OWNER", "MODE",
-                                         "VIEWS", "CREATED", "FLAGS" };
-  static const int right[] = { 0, 1, 0, 0, 1, 0, 0 };
-  struct cli_table *t = cli_table_new(7, cli_args_has(args, 'H') ? NULL : headers, right);
-  int status;
+  struct cli_table *t = cli_record_table_new(PROTO_RECORD_SEGMENT, NULL, !cli_args_has(args, 'H'));
 
   if (t == NULL) {
     cli_error("out of memory");
     return CLI_EXIT_FAIL;
   }
   for (size_t i = 0; i < n; i++) {
-    const shmv_segment_info *s = &list[i];
-    char size[CLI_SIZE_MAX], owner[256], mode[16], views[48], created[64], flags[40];
-    const char *cells[7];
-
-    snprintf(mode, sizeof mode, "%04o", s->mode & 07777);
-    snprintf(views, sizeof views, "%llu/%llu", (unsigned long long)s->views,
-             (unsigned long long)s->writable_views);
-    cells[0] = s->name;
-    cells[1] = cli_size(s->size, cli_args_has(args, 'b'), size);
-    cells[2] = cli_user_name(s->uid, owner, sizeof owner);
-    cells[3] = mode;
-    cells[4] = views;
-    struct timespec when = { .tv_sec = (time_t)s->created_sec, .tv_nsec = s->created_nsec };
-    cells[5] = cli_time_local(&when, created, sizeof created);
-    if (s->restricted) /* the daemon did not say: not ours to read */
-      cells[4] = cells[5] = "-";
-    /* as ipcs marks a removed segment still attached ("dest") */
-    snprintf(flags, sizeof flags, "%s%s%s%s%s", s->ephemeral ? "ephemeral" : "",
-             s->ephemeral && (s->unlinked || s->frozen) ? "," : "", s->unlinked ? "unlinked" : "",
-             s->unlinked && s->frozen ? "," : "", s->frozen ? "frozen" : "");
-    cells[6] = flags[0] != '\0' ? flags : "-";
-    if (cli_table_add(t, cells) != 0) {
+    if (cli_record_table_add(t, PROTO_RECORD_SEGMENT, &list[i], NULL, cli_args_has(args, 'b')) !=
+        0) {
       cli_table_free(t);
       cli_error("out of memory");
       return CLI_EXIT_FAIL;
@@ -93,42 +70,14 @@ static int cmd_list_table(const shmv_segment_info *list, size_t n, const struct 
   }
   cli_table_print(t, stdout);
   cli_table_free(t);
-  status = cli_finish_stdout();
-  return status;
-}
-
-int cli_holders_add(struct cli_table *t, const char *name, const shmv_holder_info *h) {
-  char pid[24], user[256], window[48], since[64];
-  struct timespec when = { .tv_sec = (time_t)h->since_sec, .tv_nsec = h->since_nsec };
-  const char *cells[7];
-  int i = 0;
-
-  snprintf(pid, sizeof pid, "%ld", (long)h->pid);
-  snprintf(window, sizeof window, "%llu+%llu", (unsigned long long)h->offset,
-           (unsigned long long)h->length);
-  if (name != NULL)
-    cells[i++] = name;
-  cells[i++] = pid;
-  cells[i++] = cli_user_name(h->uid, user, sizeof user);
-  cells[i++] = h->comm[0] != '\0' ? h->comm : "?";
-  cells[i++] = window;
-  cells[i++] = h->writable ? "rw" : "ro";
-  cells[i++] = cli_time_local(&when, since, sizeof since);
-  return cli_table_add(t, cells);
+  return cli_finish_stdout();
 }
 
 static void holder_json(const char *name, const shmv_holder_info *h, bool first) {
-  struct timespec when = { .tv_sec = (time_t)h->since_sec, .tv_nsec = h->since_nsec };
-  char since[64];
-
   fputs(first ? "\n  {\"name\": " : ",\n  {\"name\": ", stdout);
   cli_json_string(stdout, name);
-  printf(", \"pid\": %ld, \"uid\": %lu, \"comm\": ", (long)h->pid, (unsigned long)h->uid);
-  cli_json_string(stdout, h->comm);
-  printf(", \"offset\": %llu, \"length\": %llu, \"writable\": %s, \"since\": ",
-         (unsigned long long)h->offset, (unsigned long long)h->length,
-         h->writable ? "true" : "false");
-  cli_json_string(stdout, cli_time_rfc3339(&when, since, sizeof since));
+  fputs(", ", stdout);
+  cli_json_fields(stdout, PROTO_RECORD_HOLDER, h);
   fputc('}', stdout);
 }
 
@@ -136,10 +85,7 @@ static void holder_json(const char *name, const shmv_holder_info *h, bool first)
  * has views. */
 static int cmd_list_holders(struct cli_ctx *ctx, const shmv_segment_info *list, size_t n,
                             const struct cli_args *args) {
-  static const char *const headers[] = { "NAME",   "PID",    "USER", "COMMAND",
-                                         "WINDOW", "ACCESS", "SINCE" };
-  static const int right[] = { 0, 1, 0, 0, 0, 0, 0 };
-  struct cli_table *t = cli_table_new(7, cli_args_has(args, 'H') ? NULL : headers, right);
+  struct cli_table *t = cli_record_table_new(PROTO_RECORD_HOLDER, "NAME", !cli_args_has(args, 'H'));
   bool first = true;
   int rc = 0;
 
@@ -161,7 +107,9 @@ static int cmd_list_holders(struct cli_ctx *ctx, const shmv_segment_info *list, 
         holder_json(list[i].name, &h[j], first);
         first = false;
       } else {
-        rc = cli_holders_add(t, list[i].name, &h[j]) != 0 ? -ENOMEM : 0;
+        rc = cli_record_table_add(t, PROTO_RECORD_HOLDER, &h[j], list[i].name, 0) != 0
+                 ? -ENOMEM
+                 : 0;
       }
     }
     if (rc == 0 || rc == -ENOMEM)

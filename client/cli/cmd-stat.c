@@ -3,7 +3,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <inttypes.h>
 #include <stdio.h>
 
 #include "cli.h"
@@ -20,9 +19,32 @@ const struct cli_command cli_cmd_stat = {
   .exec = cmd_stat_exec,
 };
 
+/* The segment record's stat lines (proto/record.c), in their order; of a
+ * restricted record only what the daemon showed. */
+static void stat_lines(const shmv_segment_info *s) {
+  const struct proto_msg *m = proto_records[PROTO_RECORD_SEGMENT];
+  bool restricted = cli_record_restricted(PROTO_RECORD_SEGMENT, s), found = true;
+  char label[64], buf[CLI_FIELD_MAX];
+
+  for (int line = 1; found; line++) {
+    found = false;
+    for (size_t i = 0; i < m->nfields; i++) {
+      const struct proto_field *f = &m->fields[i];
+
+      if (f->rec == NULL || f->rec->line != line)
+        continue;
+      found = true;
+      if (restricted && f->rec->hidden)
+        break;
+      snprintf(label, sizeof label, "%s:", f->rec->label);
+      printf("%-16s%s\n", label, cli_field_text(f, s, CLI_LINE, buf));
+      break;
+    }
+  }
+}
+
 static int cmd_stat_exec(struct cli_ctx *ctx, const struct cli_args *args) {
   shmv_segment_info s;
-  char human[CLI_SIZE_MAX], user[256], group[256], when[64], iso[64];
   const char *name = args->arg[0].text;
   int r;
 
@@ -36,40 +58,21 @@ static int cmd_stat_exec(struct cli_ctx *ctx, const struct cli_args *args) {
     fputc('\n', stdout);
     return cli_finish_stdout();
   }
-  printf("name:           %s\n", s.name);
-  if (s.size < 1024)
-    printf("size:           %" PRIu64 " bytes\n", s.size);
-  else
-    printf("size:           %" PRIu64 " bytes (%s)\n", s.size, cli_size(s.size, 0, human));
-  printf("owner:          %s (%lu)\n", cli_user_name(s.uid, user, sizeof user),
-         (unsigned long)s.uid);
+  stat_lines(&s);
   if (s.restricted) {
     /* The daemon shows what ls -l shows of a file one may not read. */
-    printf("mode:           %04o\n", s.mode & 07777);
     printf("the rest:       (shown to its owner and those with read permission)\n");
     return cli_finish_stdout();
   }
-  printf("group:          %s (%lu)\n", cli_group_name(s.gid, group, sizeof group),
-         (unsigned long)s.gid);
-  printf("mode:           %04o\n", s.mode & 07777);
-  printf("views:          %" PRIu64 "\n", s.views);
-  printf("writable views: %" PRIu64 "\n", s.writable_views);
-  printf("frozen:         %s\n", s.frozen ? "yes (no writable view or resize)" : "no");
-  struct timespec created = { .tv_sec = (time_t)s.created_sec, .tv_nsec = s.created_nsec };
-  printf("created:        %s (%s)\n", cli_time_local(&created, when, sizeof when),
-         cli_time_rfc3339(&created, iso, sizeof iso));
-  printf("ephemeral:      %s\n", s.ephemeral ? "yes (removed when its last view ends)" : "no");
   /* who holds its views, as fuser would say */
   shmv_holder_info *h;
   size_t nh;
   if ((r = shmv_holders(ctx->client, name, &h, &nh)) == 0) {
-    static const char *const headers[] = { "PID", "USER", "COMMAND", "WINDOW", "ACCESS", "SINCE" };
-    static const int right[] = { 1, 0, 0, 0, 0, 0 };
-    struct cli_table *t = nh > 0 ? cli_table_new(6, headers, right) : NULL;
+    struct cli_table *t = nh > 0 ? cli_record_table_new(PROTO_RECORD_HOLDER, NULL, true) : NULL;
 
     printf("holders:        %zu\n", nh);
     for (size_t i = 0; t != NULL && i < nh; i++)
-      if (cli_holders_add(t, NULL, &h[i]) != 0)
+      if (cli_record_table_add(t, PROTO_RECORD_HOLDER, &h[i], NULL, 0) != 0)
         break;
     if (t != NULL) {
       cli_table_print(t, stdout);

@@ -12,6 +12,7 @@
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 #include "units.h"
@@ -104,4 +105,98 @@ const char *cli_time_rfc3339(const struct timespec *ts, char *buf, size_t cap) {
   off = tm.tm_gmtoff / 60;
   snprintf(buf, cap, "%s%c%02ld:%02ld", date, off < 0 ? '-' : '+', labs(off) / 60, labs(off) % 60);
   return buf;
+}
+
+/* ---- a record's field as text ---- */
+
+uint64_t cli_field_uint(const struct proto_field *f, const void *rec) {
+  const char *p = (const char *)rec + f->rec->pub_offset;
+  uint32_t v32;
+  uint64_t v64;
+
+  if (f->rec->pub_size == sizeof v32) {
+    memcpy(&v32, p, sizeof v32);
+    return v32;
+  }
+  memcpy(&v64, p, sizeof v64);
+  return v64;
+}
+
+/* A TIME row's seconds (int64_t) and the nanoseconds (int32_t) after them,
+ * as shmv_field documents SHMV_FIELD_TIME. */
+static struct timespec field_time(const struct proto_field *f, const void *rec) {
+  const char *p = (const char *)rec + f->rec->pub_offset;
+  int64_t sec;
+  int32_t nsec;
+
+  memcpy(&sec, p, sizeof sec);
+  memcpy(&nsec, p + sizeof sec, sizeof nsec);
+  return (struct timespec){ .tv_sec = (time_t)sec, .tv_nsec = nsec };
+}
+
+const char *cli_field_text(const struct proto_field *f, const void *rec, enum cli_style style,
+                           char buf[CLI_FIELD_MAX]) {
+  const char *s = (const char *)rec + f->rec->pub_offset;
+  uint64_t v = 0;
+  char name[256], iso[64], human[CLI_SIZE_MAX];
+  struct timespec ts;
+
+  if (f->type == PROTO_T_UINT || f->type == PROTO_T_BOOL)
+    v = cli_field_uint(f, rec);
+  switch (f->rec->show) {
+  case PROTO_SHOW_STR: return style != CLI_LINE && s[0] == '\0' ? "?" : s;
+  case PROTO_SHOW_SIZE:
+    if (style != CLI_LINE)
+      return cli_size(v, style == CLI_CELL_BYTES, buf);
+    if (v < 1024)
+      snprintf(buf, CLI_FIELD_MAX, "%" PRIu64 " bytes", v);
+    else
+      snprintf(buf, CLI_FIELD_MAX, "%" PRIu64 " bytes (%s)", v, cli_size(v, 0, human));
+    return buf;
+  case PROTO_SHOW_UID:
+  case PROTO_SHOW_GID:
+    if (f->rec->show == PROTO_SHOW_UID)
+      cli_user_name((uid_t)v, name, sizeof name);
+    else
+      cli_group_name((gid_t)v, name, sizeof name);
+    if (style != CLI_LINE)
+      snprintf(buf, CLI_FIELD_MAX, "%s", name);
+    else
+      snprintf(buf, CLI_FIELD_MAX, "%s (%" PRIu64 ")", name, v);
+    return buf;
+  case PROTO_SHOW_MODE: snprintf(buf, CLI_FIELD_MAX, "%04o", (unsigned)(v & 07777)); return buf;
+  case PROTO_SHOW_TIME:
+    ts = field_time(f, rec);
+    cli_time_local(&ts, buf, CLI_FIELD_MAX);
+    if (style == CLI_LINE) {
+      size_t n = strlen(buf);
+      snprintf(buf + n, CLI_FIELD_MAX - n, " (%s)", cli_time_rfc3339(&ts, iso, sizeof iso));
+    }
+    return buf;
+  case PROTO_SHOW_FLAG:
+    if (style != CLI_LINE)
+      return v ? proto_rec_name(f) : "";
+    if (!v)
+      return "no";
+    snprintf(buf, CLI_FIELD_MAX, "yes (%s)", f->rec->doc);
+    return buf;
+  case PROTO_SHOW_RW: return v ? "rw" : "ro";
+  case PROTO_SHOW_BOOL: return v ? "yes" : "no";
+  case PROTO_SHOW_COUNT: snprintf(buf, CLI_FIELD_MAX, "%" PRIu64, v); return buf;
+  case PROTO_SHOW_NONE:
+  case PROTO_SHOW_NSEC: break;
+  }
+  return "";
+}
+
+bool cli_record_restricted(enum proto_record r, const void *rec) {
+  const struct proto_msg *m = proto_records[r];
+
+  for (size_t i = 0; i < m->nfields; i++) {
+    const struct proto_field *f = &m->fields[i];
+
+    if (f->rec != NULL && f->rec->restricts && f->rec->pub_size > 0)
+      return cli_field_uint(f, rec) != 0;
+  }
+  return false;
 }

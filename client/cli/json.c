@@ -7,6 +7,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "cli.h"
 
@@ -33,29 +34,55 @@ void cli_json_string(FILE *out, const char *s) {
   fputc('"', out);
 }
 
-void cli_json_segment(FILE *out, const shmv_segment_info *info) {
-  char created[64];
-  struct timespec when = { .tv_sec = (time_t)info->created_sec, .tv_nsec = info->created_nsec };
+/* The JSON value of field f of rec. */
+static void json_value(FILE *out, const struct proto_field *f, const void *rec) {
+  char buf[CLI_FIELD_MAX], when[64];
+  struct timespec ts;
+  int64_t sec;
+  int32_t nsec;
 
-  fputs("{\"name\": ", out);
-  cli_json_string(out, info->name);
-  fprintf(out, ", \"size\": %" PRIu64 ", \"uid\": %lu, ", info->size, (unsigned long)info->uid);
-  /* What the daemon hides from one who may not read the segment is null,
-   * not a 0 that could be taken for the truth. */
-  if (info->restricted) {
-    fprintf(out,
-            "\"gid\": null, \"mode\": \"%04o\", \"views\": null, \"writable_views\": null, "
-            "\"created\": null, \"ephemeral\": null, \"unlinked\": %s, \"frozen\": null, "
-            "\"restricted\": true}",
-            info->mode & 07777, info->unlinked ? "true" : "false");
+  switch (f->rec->show) {
+  case PROTO_SHOW_STR: cli_json_string(out, (const char *)rec + f->rec->pub_offset); return;
+  case PROTO_SHOW_MODE: fprintf(out, "\"%s\"", cli_field_text(f, rec, CLI_LINE, buf)); return;
+  case PROTO_SHOW_TIME:
+    memcpy(&sec, (const char *)rec + f->rec->pub_offset, sizeof sec);
+    memcpy(&nsec, (const char *)rec + f->rec->pub_offset + sizeof sec, sizeof nsec);
+    ts = (struct timespec){ .tv_sec = (time_t)sec, .tv_nsec = nsec };
+    cli_json_string(out, cli_time_rfc3339(&ts, when, sizeof when));
+    return;
+  case PROTO_SHOW_FLAG:
+  case PROTO_SHOW_RW:
+  case PROTO_SHOW_BOOL: fputs(cli_field_uint(f, rec) ? "true" : "false", out); return;
+  default: /* numbers: SIZE, COUNT, UID, GID */
+    fprintf(out, "%" PRIu64, cli_field_uint(f, rec));
     return;
   }
-  fprintf(out,
-          "\"gid\": %lu, \"mode\": \"%04o\", \"views\": %" PRIu64 ", \"writable_views\": %" PRIu64
-          ", \"created\": ",
-          (unsigned long)info->gid, info->mode & 07777, info->views, info->writable_views);
-  cli_json_string(out, cli_time_rfc3339(&when, created, sizeof created));
-  fprintf(out, ", \"ephemeral\": %s, \"unlinked\": %s, \"frozen\": %s, \"restricted\": false}",
-          info->ephemeral ? "true" : "false", info->unlinked ? "true" : "false",
-          info->frozen ? "true" : "false");
+}
+
+void cli_json_fields(FILE *out, enum proto_record r, const void *rec) {
+  const struct proto_msg *m = proto_records[r];
+  bool restricted = cli_record_restricted(r, rec), first = true;
+
+  for (size_t i = 0; i < m->nfields; i++) {
+    const struct proto_field *f = &m->fields[i];
+
+    if (!proto_rec_public(f))
+      continue;
+    fputs(first ? "\"" : ", \"", out);
+    fputs(proto_rec_name(f), out);
+    fputs("\": ", out);
+    first = false;
+    /* What the daemon hides from one who may not read the segment is null,
+     * not a 0 that could be taken for the truth. */
+    if (restricted && f->rec->hidden)
+      fputs("null", out);
+    else
+      json_value(out, f, rec);
+  }
+}
+
+void cli_json_segment(FILE *out, const shmv_segment_info *info) {
+  fputc('{', out);
+  cli_json_fields(out, PROTO_RECORD_SEGMENT, info);
+  fputc('}', out);
 }

@@ -96,3 +96,80 @@ void cli_table_free(struct cli_table *t) {
   free(t->right);
   free(t);
 }
+
+/* ---- tables of records ---- */
+
+#define RECORD_COLS_MAX 16
+
+/* The distinct column headers of r's rows, in order: their number. */
+static int record_columns(enum proto_record r, const struct proto_field *first[RECORD_COLS_MAX]) {
+  const struct proto_msg *m = proto_records[r];
+  int n = 0;
+
+  for (size_t i = 0; i < m->nfields; i++) {
+    const struct proto_field *f = &m->fields[i];
+    int j;
+
+    if (f->rec == NULL || f->rec->column == NULL)
+      continue;
+    for (j = 0; j < n && strcmp(first[j]->rec->column, f->rec->column) != 0; j++)
+      ;
+    if (j == n && n < RECORD_COLS_MAX)
+      first[n++] = f;
+  }
+  return n;
+}
+
+struct cli_table *cli_record_table_new(enum proto_record r, const char *lead, bool header) {
+  const struct proto_field *cols[RECORD_COLS_MAX];
+  const char *headers[RECORD_COLS_MAX + 1];
+  int right[RECORD_COLS_MAX + 1];
+  int n = record_columns(r, cols), k = 0;
+
+  if (lead != NULL) {
+    headers[k] = lead;
+    right[k++] = 0;
+  }
+  for (int i = 0; i < n; i++) {
+    headers[k] = cols[i]->rec->column;
+    right[k++] = cols[i]->rec->right;
+  }
+  return cli_table_new(k, header ? headers : NULL, right);
+}
+
+int cli_record_table_add(struct cli_table *t, enum proto_record r, const void *rec,
+                         const char *lead, int bytes) {
+  const struct proto_msg *m = proto_records[r];
+  const struct proto_field *cols[RECORD_COLS_MAX];
+  char cells[RECORD_COLS_MAX + 1][CLI_FIELD_MAX];
+  const char *row[RECORD_COLS_MAX + 1];
+  bool restricted = cli_record_restricted(r, rec);
+  int n = record_columns(r, cols), k = 0;
+
+  if (lead != NULL)
+    row[k++] = lead;
+  for (int c = 0; c < n; c++, k++) {
+    char *cell = cells[k], buf[CLI_FIELD_MAX];
+    size_t len = 0;
+
+    cell[0] = '\0';
+    for (size_t i = 0; i < m->nfields; i++) {
+      const struct proto_field *f = &m->fields[i];
+      const char *text, *sep;
+
+      if (f->rec == NULL || f->rec->column == NULL ||
+          strcmp(f->rec->column, cols[c]->rec->column) != 0 || (restricted && f->rec->hidden))
+        continue;
+      text = cli_field_text(f, rec, bytes ? CLI_CELL_BYTES : CLI_CELL, buf);
+      if (f->rec->show == PROTO_SHOW_FLAG && text[0] == '\0')
+        continue; /* a flag not set says nothing */
+      sep = len == 0 ? "" : f->rec->show == PROTO_SHOW_FLAG ? "," : f->rec->sep ? f->rec->sep : " ";
+      len += (size_t)snprintf(cell + len, CLI_FIELD_MAX - len, "%s%s", sep, text);
+      if (len >= CLI_FIELD_MAX)
+        len = CLI_FIELD_MAX - 1;
+    }
+    /* "-": nothing to say (hidden, or no flag set) */
+    row[k] = len > 0 ? cell : "-";
+  }
+  return cli_table_add(t, row);
+}
