@@ -2,8 +2,9 @@
 """Build the C extension shmview._shmview against an installed libshmview.
 
 The compiler and linker flags come from pkg-config (shmview.pc), so
-PKG_CONFIG_PATH selects the installation. What the library offers is read
-from its header by the C file itself.
+PKG_CONFIG_PATH selects the installation. The binding speaks the library of
+its own source tree: an installed libshmview older than LIBSHMVIEW_MIN is
+refused here, with a sentence (and one without SHMV_OWN by the C file).
 """
 
 import shlex
@@ -24,6 +25,15 @@ def pkg_config(*args):
                  f"PKG_CONFIG_PATH to the directory holding shmview.pc): {e.stderr.strip()}")
     return shlex.split(out)
 
+
+# The version of the source tree this binding comes from (configure.ac's).
+LIBSHMVIEW_MIN = "0.1.0"
+
+have = " ".join(pkg_config("--modversion"))  # (first: is pkg-config there, is shmview known)
+if subprocess.run(["pkg-config", f"--atleast-version={LIBSHMVIEW_MIN}", "shmview"]).returncode:
+    sys.exit(f"setup.py: libshmview {have} is too old for this binding, which needs "
+             f"{LIBSHMVIEW_MIN} or newer (install a newer shmview, or set PKG_CONFIG_PATH "
+             "to the directory holding its shmview.pc)")
 
 cflags = pkg_config("--cflags")
 libs = pkg_config("--libs")

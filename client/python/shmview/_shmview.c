@@ -40,37 +40,13 @@
 
 #include <shmview.h>
 
-/* What this libshmview offers, from its header (one place; these guards go
- * once every library in use has both):
- * - SHMV_CREATE_EPHEMERAL: ephemeral segments, shmv_create_flags() and the
- *   ephemeral field of shmv_segment_info;
- * - the library contract, which came with shmv_connect_options: the daemon's
- *   sentences (shmv_last_error), the fork rule (in a child, release only
- *   unmaps and disconnect only closes the child's copy of the socket) and
- *   the creation time as created_sec/created_nsec;
- * - shmv_holders as a macro over shmv_holders_sized: segment holders and the
- *   unlinked field of shmv_segment_info;
- * - SHMV_PREFAULT, which came with shmv_view_create: a segment created and
- *   its writable view opened in one round trip, and views mapped at once;
- * - SHMV_WAKE_ALL: waiting for a word of a view to change and waking its
- *   waiters (shmv_view_wait, shmv_view_wait_spin, shmv_view_wake). */
-#ifdef SHMV_CONNECT_OPTIONS_INIT
-#define HAVE_CONTRACT 1
-#endif
-#ifdef shmv_holders
-#define HAVE_HOLDERS 1
-#endif
-#ifdef SHMV_PREFAULT
-#define HAVE_VIEW_CREATE 1
-#endif
-#ifdef SHMV_WAKE_ALL
-#define HAVE_WAIT 1
-#endif
-#ifdef SHMV_OWN
-#define HAVE_OWN 1
-#define OWN_FLAG SHMV_OWN
-#else
-#define OWN_FLAG 0
+/* The binding speaks the libshmview it is built with, the one of the same
+ * source tree (configure builds both) or an installed one at least as new
+ * (setup.py asks pkg-config). A header without SHMV_OWN, the newest of its
+ * flags, predates shmv_freeze and the restricted record: say so here,
+ * rather than fail on the first missing name. */
+#ifndef SHMV_OWN
+#error "libshmview is too old for this binding: build it against the libshmview of its own source tree"
 #endif
 
 /* Run stmt with the GIL released (a statement, so clang-format keeps it
@@ -104,14 +80,9 @@ static pid_t current_pid(void) {
 static PyObject *BusyError; /* EBUSY: both an OSError and a BufferError */
 
 /* The one place that says which sentence explains a failure on c: the
- * daemon's own (shmv_last_error) when the library has it, else the code's. */
+ * daemon's own (shmv_last_error), or the code's for a failure on no client. */
 static const char *error_message(shmv_client *c, int rc) {
-#ifdef HAVE_CONTRACT
-  if (c != NULL)
-    return shmv_last_error(c);
-#endif
-  (void)c;
-  return shmv_strerror(rc);
+  return c != NULL ? shmv_last_error(c) : shmv_strerror(rc);
 }
 
 /* Raise the OSError subclass for -rc (FileNotFoundError, FileExistsError,
@@ -158,13 +129,9 @@ static int client_connect(ClientObject *self) {
     if (path == NULL)
       return -1;
   }
-#ifdef SHMV_CONNECT_OPTIONS_INIT
   shmv_connect_options o = SHMV_CONNECT_OPTIONS_INIT;
   o.reconnect_ms = self->reconnect_ms;
   UNBLOCKED(rc = shmv_connect_with(path, &o, &c));
-#else
-  UNBLOCKED(rc = shmv_connect(path, &c));
-#endif
   if (rc < 0) {
     /* OSError(errno, ...) picks ConnectionRefusedError, FileNotFoundError... */
     char def[512];
@@ -190,15 +157,10 @@ static int client_connect(ClientObject *self) {
 }
 
 /* A connection inherited over fork: the parent's, never used by the child.
- * A library with the fork rule closes only the child's copy of its socket
- * (so the parent's end still sees EOF when the parent goes); an older one
- * would shut the parent's connection down, so its handle is left alone. */
+ * In a child the library closes only the child's copy of its socket (so the
+ * parent's end still sees EOF when the parent goes). */
 static void client_forget(shmv_client *c) {
-#ifdef HAVE_CONTRACT
   shmv_disconnect(c);
-#else
-  (void)c;
-#endif
 }
 
 /* The connection to use now, or NULL with an exception. In a forked child
@@ -324,21 +286,12 @@ static int check_name(PyObject *name_obj, const char **out) {
   return 0;
 }
 
-/* The mode and ephemeral arguments of create and create_view. */
-static int check_create_args(unsigned mode, int ephemeral) {
+/* The mode argument of create and create_view. */
+static int check_mode(unsigned mode) {
   if (mode > 0777) {
     PyErr_Format(PyExc_ValueError, "mode %#o has bits other than permissions", mode);
     return -1;
   }
-#ifndef SHMV_CREATE_EPHEMERAL
-  if (ephemeral) {
-    PyErr_SetString(PyExc_NotImplementedError,
-                    "this libshmview has no ephemeral segments (SHMV_CREATE_EPHEMERAL)");
-    return -1;
-  }
-#else
-  (void)ephemeral;
-#endif
   return 0;
 }
 
@@ -378,21 +331,6 @@ static int get_size(PyObject *o, size_t *out, const char *what) {
   return 0;
 }
 
-/* Create a segment, ephemeral or not. */
-static int do_create(shmv_client *c, const char *name, size_t size, unsigned mode, int ephemeral) {
-  int rc;
-#ifdef SHMV_CREATE_EPHEMERAL
-  unsigned flags = ephemeral ? SHMV_CREATE_EPHEMERAL : 0;
-  UNBLOCKED(rc = shmv_create_flags(c, name, size, mode, flags));
-
-#else
-  (void)ephemeral;
-  UNBLOCKED(rc = shmv_create(c, name, size, mode));
-
-#endif
-  return rc;
-}
-
 static PyObject *Client_create(ClientObject *self, PyObject *args, PyObject *kw) {
   static char *kwlist[] = { "name", "size", "mode", "ephemeral", NULL };
   PyObject *name_obj, *size_obj;
@@ -405,12 +343,14 @@ static PyObject *Client_create(ClientObject *self, PyObject *args, PyObject *kw)
                                    &ephemeral))
     return NULL;
   if (check_name(name_obj, &name) < 0 || get_size(size_obj, &size, "size") < 0 ||
-      check_create_args(mode, ephemeral) < 0)
+      check_mode(mode) < 0)
     return NULL;
   shmv_client *c = client_enter(self);
   if (c == NULL)
     return NULL;
-  int rc = do_create(c, name, size, mode, ephemeral);
+  unsigned flags = ephemeral ? SHMV_CREATE_EPHEMERAL : 0;
+  int rc;
+  UNBLOCKED(rc = shmv_create_flags(c, name, size, mode, flags));
   PyObject *res = rc < 0 ? raise_rc(c, rc, name) : Py_NewRef(Py_None);
   client_leave(self);
   return res;
@@ -456,19 +396,13 @@ static PyObject *view_wrap(PyTypeObject *type, shmv_view *v, pid_t pid) {
 }
 
 /* Give the handle back. In a forked child the handle belongs to the parent's
- * connection: a library with the fork rule then only unmaps; an older one
- * would send a release on the parent's socket, so the child leaves the
- * handle alone (its copy of the mapping goes when the child exits). */
+ * connection: the library then only unmaps, and the parent's lease stays. */
 static void view_drop(ViewObject *self) {
   shmv_view *v = self->v;
   self->v = NULL;
   self->data = NULL;
   if (v == NULL)
     return;
-#ifndef HAVE_CONTRACT
-  if (self->pid != current_pid())
-    return;
-#endif
   UNBLOCKED(shmv_view_release(v));
 }
 
@@ -477,29 +411,6 @@ static int view_check(ViewObject *self) {
     PyErr_SetString(PyExc_ValueError, "operation forbidden on released shmview.View");
     return -1;
   }
-  return 0;
-}
-
-/* The flags of a view mapped at once (SHMV_PREFAULT), where the library
- * has them. */
-static int prefault_flags(int prefault) {
-#ifdef HAVE_VIEW_CREATE
-  return prefault ? SHMV_PREFAULT : 0;
-#else
-  (void)prefault;
-  return 0;
-#endif
-}
-
-static int check_prefault(int prefault) {
-#ifndef HAVE_VIEW_CREATE
-  if (prefault) {
-    PyErr_SetString(PyExc_NotImplementedError,
-                    "this libshmview cannot prefault views (SHMV_PREFAULT)");
-    return -1;
-  }
-#endif
-  (void)prefault;
   return 0;
 }
 
@@ -526,15 +437,8 @@ static PyObject *Client_open(ClientObject *self, PyObject *args, PyObject *kw) {
   if (!PyArg_ParseTupleAndKeywords(args, kw, "U|OO$ppp:open", kwlist, &name_obj, &offset_obj,
                                    &length_obj, &writable, &prefault, &own))
     return NULL;
-  if (check_name(name_obj, &name) < 0 || check_prefault(prefault) < 0)
+  if (check_name(name_obj, &name) < 0)
     return NULL;
-#ifndef HAVE_OWN
-  if (own) {
-    PyErr_SetString(PyExc_NotImplementedError,
-                    "this libshmview cannot refuse another owner's segment (SHMV_OWN)");
-    return NULL;
-  }
-#endif
   if (offset_obj != NULL && get_size(offset_obj, &offset, "offset") < 0)
     return NULL;
   if (length_obj != Py_None && get_size(length_obj, &length, "length") < 0)
@@ -544,8 +448,8 @@ static PyObject *Client_open(ClientObject *self, PyObject *args, PyObject *kw) {
     return NULL;
   }
   return open_view(self, name, offset, length,
-                   (writable ? SHMV_WRITABLE : 0) | prefault_flags(prefault) |
-                       (own ? OWN_FLAG : 0));
+                   (writable ? SHMV_WRITABLE : 0) | (prefault ? SHMV_PREFAULT : 0) |
+                       (own ? SHMV_OWN : 0));
 }
 
 static PyObject *Client_open_descriptor(ClientObject *self, PyObject *arg) {
@@ -565,25 +469,13 @@ static PyObject *Client_open_descriptor(ClientObject *self, PyObject *arg) {
   return open_view(self, d.name, d.offset, d.length, d.writable ? SHMV_WRITABLE : 0);
 }
 
-/* A new segment and a writable view of all of it: one round trip where the
- * library has shmv_view_create, else create + open (the segment removed
- * again if the open fails). The GIL is released while waiting. */
+/* A new segment and a writable view of all of it, in one round trip
+ * (shmv_view_create). The GIL is released while waiting. */
 static int do_create_view(shmv_client *c, const char *name, size_t size, unsigned mode,
                           int ephemeral, int prefault, shmv_view **out) {
+  unsigned flags = (prefault ? SHMV_PREFAULT : 0) | (ephemeral ? SHMV_CREATE_EPHEMERAL : 0);
   int rc;
-#ifdef HAVE_VIEW_CREATE
-  unsigned flags = (unsigned)prefault_flags(prefault) | (ephemeral ? SHMV_CREATE_EPHEMERAL : 0);
   UNBLOCKED(rc = shmv_view_create(c, name, size, mode, flags, out));
-#else
-  (void)prefault;
-  rc = do_create(c, name, size, mode, ephemeral);
-  if (rc == 0) {
-    UNBLOCKED(rc = shmv_view_open(c, name, 0, SHMV_TO_END, SHMV_WRITABLE, out));
-    if (rc < 0) {
-      UNBLOCKED(shmv_unlink(c, name));
-    }
-  }
-#endif
   return rc;
 }
 
@@ -600,7 +492,7 @@ static PyObject *Client_create_view(ClientObject *self, PyObject *args, PyObject
                                    &mode, &ephemeral, &prefault))
     return NULL;
   if (check_name(name_obj, &name) < 0 || get_size(size_obj, &size, "size") < 0 ||
-      check_prefault(prefault) < 0 || check_create_args(mode, ephemeral) < 0)
+      check_mode(mode) < 0)
     return NULL;
   shmv_client *c = client_enter(self);
   if (c == NULL)
@@ -743,11 +635,7 @@ static PyObject *segment_record(const shmv_segment_info *s) {
   PyObject *r = PyStructSequence_New(SegmentInfoType);
   if (r == NULL)
     return NULL;
-#ifdef HAVE_CONTRACT
   PyObject *created = time_to_datetime((long long)s->created_sec, (long)s->created_nsec);
-#else
-  PyObject *created = time_to_datetime((long long)s->created.tv_sec, (long)s->created.tv_nsec);
-#endif
   if (created == NULL) {
     Py_DECREF(r);
     return NULL;
@@ -761,16 +649,8 @@ static PyObject *segment_record(const shmv_segment_info *s) {
   PyStructSequence_SET_ITEM(r, 6, PyLong_FromUnsignedLongLong(s->writable_views));
   PyStructSequence_SET_ITEM(r, 7, created);
   PyStructSequence_SET_ITEM(r, 10, PyBool_FromLong(s->restricted));
-#ifdef SHMV_CREATE_EPHEMERAL
   PyStructSequence_SET_ITEM(r, 8, PyBool_FromLong(s->ephemeral));
-#else
-  PyStructSequence_SET_ITEM(r, 8, Py_NewRef(Py_None));
-#endif
-#ifdef HAVE_HOLDERS
   PyStructSequence_SET_ITEM(r, 9, PyBool_FromLong(s->unlinked));
-#else
-  PyStructSequence_SET_ITEM(r, 9, Py_NewRef(Py_None));
-#endif
   for (Py_ssize_t i = 0; i < 8; i++)
     if (PyStructSequence_GET_ITEM(r, i) == NULL) {
       Py_DECREF(r);
@@ -836,7 +716,6 @@ static PyObject *Client_list(ClientObject *self, PyObject *unused) {
   return res;
 }
 
-#ifdef HAVE_HOLDERS
 static PyObject *holder_record(const void *p) {
   const shmv_holder_info *h = p;
   PyObject *since = time_to_datetime((long long)h->since_sec, (long)h->since_nsec);
@@ -877,7 +756,6 @@ static PyObject *Client_holders(ClientObject *self, PyObject *arg) {
   client_leave(self);
   return res;
 }
-#endif
 
 static PyObject *Client_status(ClientObject *self, PyObject *unused) {
   shmv_status_info st;
@@ -952,7 +830,7 @@ static PyObject *View_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
   size_t n;
   char name[SHMV_NAME_MAX + 1];
   shmv_view *rw = NULL, *ro = NULL;
-  int rc, ephemeral = 0;
+  int rc;
 
   if (!PyArg_ParseTupleAndKeywords(args, kw, "O|$pO:View", kwlist, &data, &readonly, &client_obj))
     return NULL;
@@ -977,9 +855,6 @@ static PyObject *View_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
                  Py_TYPE(data)->tp_name);
     return NULL;
   }
-#ifdef SHMV_CREATE_EPHEMERAL
-  ephemeral = 1;
-#endif
   ClientObject *cl = (ClientObject *)client_obj;
   Py_INCREF(cl);
   shmv_client *c = client_enter(cl);
@@ -990,8 +865,7 @@ static PyObject *View_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
    * segment needs a size, a view may be empty. Data that fills the view
    * from 64 KiB up is written at once, so its pages are mapped at once
    * (one call instead of a write fault per page; SHMV_PREFAULT). */
-  rc = do_create_view(c, name, n > 0 ? n : 1, 0600, ephemeral, src.buf != NULL && n >= PREFAULT_MIN,
-                      &rw);
+  rc = do_create_view(c, name, n > 0 ? n : 1, 0600, 1, src.buf != NULL && n >= PREFAULT_MIN, &rw);
   if (rc < 0) {
     raise_rc(c, rc, name);
     goto leave;
@@ -1000,8 +874,8 @@ static PyObject *View_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
   if (readonly) {
     /* Its own segment, or none: a name freed in between is anyone's. A
      * daemon too old to check (EOPNOTSUPP) is no worse than before. */
-    UNBLOCKED(rc = shmv_view_open(c, name, 0, n, OWN_FLAG, &ro));
-    if (rc == -EOPNOTSUPP && OWN_FLAG != 0)
+    UNBLOCKED(rc = shmv_view_open(c, name, 0, n, SHMV_OWN, &ro));
+    if (rc == -EOPNOTSUPP)
       UNBLOCKED(rc = shmv_view_open(c, name, 0, n, 0, &ro));
   }
   else if (n == 0)
@@ -1013,11 +887,6 @@ static PyObject *View_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
   if (n > 0 && src.buf != NULL &&
       PyBuffer_ToContiguous(shmv_view_data(rw), &src, (Py_ssize_t)n, 'C') < 0)
     goto unlink;
-  if (!ephemeral) {
-    /* Without ephemeral segments the name goes now: the memory lives while
-     * a view does, and nothing outlives the process. */
-    UNBLOCKED(shmv_unlink(c, name));
-  }
   if (ro != NULL) {
     UNBLOCKED(shmv_view_release(rw));
     rw = ro;
@@ -1452,7 +1321,6 @@ static PyObject *View_store32(ViewObject *self, PyObject *args) {
   Py_RETURN_NONE;
 }
 
-#ifdef HAVE_WAIT
 /* wait() sleeps in slices of at most this long and looks for signals (Ctrl-C's
  * KeyboardInterrupt) between them: libshmview's wait goes on through
  * signals, and Python runs its handlers only when it holds the GIL. */
@@ -1572,7 +1440,6 @@ static PyObject *View_wake(ViewObject *self, PyObject *args, PyObject *kw) {
   }
   return PyLong_FromLong(rc);
 }
-#endif
 
 static PyObject *View_get_descriptor(ViewObject *self, void *closure) {
   shmv_descriptor d;
@@ -1658,7 +1525,6 @@ static PyMethodDef View_methods[] = {
     "ordering: every write this thread made to the view before it is visible to a reader\n"
     "that sees value through load32() (publish a payload with it). TypeError on a\n"
     "read-only view; the word's rules are load32()'s." },
-#ifdef HAVE_WAIT
   { "wait", (PyCFunction)(void (*)(void))View_wait, METH_VARARGS | METH_KEYWORDS,
     "wait(offset, expected, timeout=None, *, spin=None)\n--\n\n"
     "Sleep until the 32-bit word at offset no longer holds expected, or a wake() for it\n"
@@ -1677,7 +1543,6 @@ static PyMethodDef View_methods[] = {
     "Wake up to count (>= 1; the default, WAKE_ALL, wakes all) threads or processes in\n"
     "wait() on the word at offset, in any process; returns how many were woken. Works on\n"
     "read-only views." },
-#endif
   { "__enter__", (PyCFunction)View_enter, METH_NOARGS, NULL },
   { "__exit__", (PyCFunction)View_exit, METH_VARARGS, NULL },
   { "__reduce__", (PyCFunction)View_reduce, METH_NOARGS, NULL },
@@ -1715,9 +1580,7 @@ PyDoc_STRVAR(View_doc,
              "directly, View(data) makes a new anonymous segment holding a copy of data (a\n"
              "bytes-like object, or an int for that many zero bytes), as bytearray(data) does,\n"
              "through client (default: a connection to the default socket, made on first use).\n"
-             "The segment is ephemeral when the library supports it (removed by the daemon with\n"
-             "the last view anywhere), else unlinked at once (its memory goes with the last\n"
-             "view in this process).\n\n"
+             "The segment is ephemeral (removed by the daemon with the last view anywhere).\n\n"
              "A View exports the buffer protocol (format 'B', itemsize 1), so memoryview(v),\n"
              "bytes(v) and numpy.frombuffer(v) share its memory. v[i] is an int; v[a:b] is a\n"
              "View of the same mapping (no copy); v[a:b:step] with step != 1 is a memoryview.\n"
@@ -1784,11 +1647,9 @@ static PyMethodDef Client_methods[] = {
   { "list", (PyCFunction)Client_list, METH_NOARGS,
     "list()\n--\n\nEvery segment's record (SegmentInfo), sorted by name; then those unlinked\n"
     "but still viewed (unlinked True)." },
-#ifdef HAVE_HOLDERS
   { "holders", (PyCFunction)Client_holders, METH_O,
     "holders(name)\n--\n\nWho holds views of the segment: one HolderInfo per view lease, oldest\n"
     "first." },
-#endif
   { "status", (PyCFunction)Client_status, METH_NOARGS,
     "status()\n--\n\nThe daemon's counters and limits, a Status." },
   { "close", (PyCFunction)Client_close, METH_NOARGS,
@@ -1828,7 +1689,6 @@ static PyObject *mod_connect(PyObject *mod, PyObject *args, PyObject *kw) {
   if (!PyArg_ParseTupleAndKeywords(args, kw, "|O$O:connect", kwlist, &path, &reconnect_obj))
     return NULL;
   if (reconnect_obj != Py_None) {
-#ifdef SHMV_CONNECT_OPTIONS_INIT
     reconnect_ms = PyLong_AsLongLong(reconnect_obj);
     if (reconnect_ms == -1 && PyErr_Occurred())
       return NULL;
@@ -1836,11 +1696,6 @@ static PyObject *mod_connect(PyObject *mod, PyObject *args, PyObject *kw) {
       PyErr_SetString(PyExc_ValueError, "reconnect_ms must be >= 0 (or None: the default)");
       return NULL;
     }
-#else
-    PyErr_SetString(PyExc_NotImplementedError,
-                    "reconnect_ms: this libshmview has no connect options");
-    return NULL;
-#endif
   }
   if (path != Py_None) {
     path = PyOS_FSPath(path);
@@ -1870,32 +1725,6 @@ static PyObject *mod_default_socket_path(PyObject *mod, PyObject *unused) {
   return PyUnicode_DecodeFSDefault(buf);
 }
 
-static PyObject *mod_features(PyObject *mod, PyObject *unused) {
-#ifdef SHMV_CREATE_EPHEMERAL
-  int eph = 1;
-#else
-  int eph = 0;
-#endif
-#ifdef HAVE_CONTRACT
-  int last = 1;
-#else
-  int last = 0;
-#endif
-#ifdef HAVE_WAIT
-  int wait = 1;
-#else
-  int wait = 0;
-#endif
-#ifdef HAVE_OWN
-  int own = 1;
-#else
-  int own = 0;
-#endif
-  return Py_BuildValue("{s:O,s:O,s:O,s:O}", "ephemeral", eph ? Py_True : Py_False,
-                       "daemon_messages", last ? Py_True : Py_False, "wait",
-                       wait ? Py_True : Py_False, "own", own ? Py_True : Py_False);
-}
-
 static PyMethodDef module_methods[] = {
   { "connect", (PyCFunction)(void (*)(void))mod_connect, METH_VARARGS | METH_KEYWORDS,
     "connect(socket_path=None, *, reconnect_ms=None)\n--\n\n"
@@ -1910,8 +1739,6 @@ static PyMethodDef module_methods[] = {
     "first use; a forked child gets its own connection." },
   { "default_socket_path", (PyCFunction)mod_default_socket_path, METH_NOARGS,
     "default_socket_path()\n--\n\nThe socket connect(None) uses." },
-  { "_features", (PyCFunction)mod_features, METH_NOARGS,
-    "_features()\n--\n\nWhich optional libshmview features this build has." },
   { NULL, NULL, 0, NULL },
 };
 
@@ -1970,10 +1797,8 @@ PyMODINIT_FUNC PyInit__shmview(void) {
       PyModule_AddObjectRef(m, "Status", (PyObject *)StatusType) < 0 ||
       PyModule_AddObjectRef(m, "BusyError", BusyError) < 0 ||
       PyModule_AddIntConstant(m, "NAME_MAX", SHMV_NAME_MAX) < 0 ||
-#ifdef HAVE_WAIT
       PyModule_AddIntConstant(m, "WAKE_ALL", SHMV_WAKE_ALL) < 0 ||
       PyModule_AddStringConstant(m, "SPIN_ADAPTIVE", "adaptive") < 0 ||
-#endif
       PyModule_AddStringConstant(m, "LIBRARY_VERSION", SHMV_VERSION_STRING) < 0) {
     Py_DECREF(m);
     return NULL;
