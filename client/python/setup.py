@@ -43,7 +43,10 @@ setup(
     ext_modules=[
         Extension(
             "shmview._shmview",
-            sources=["shmview/_shmview.c"],
+            # (MANIFEST.in puts their header, _shmview.h, in the sdist)
+            sources=["shmview/_shmview.c", "shmview/_client.c", "shmview/_view.c",
+                     "shmview/_records.c"],
+            depends=["shmview/_shmview.h"],
             include_dirs=include_dirs,
             extra_compile_args=[f for f in cflags if not f.startswith("-I")] + ["-std=gnu11"],
             library_dirs=[f[2:] for f in libs if f.startswith("-L")],
