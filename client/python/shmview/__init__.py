@@ -27,6 +27,7 @@ from multiprocessing import shared_memory as _mp_shm
 
 from ._shmview import (
     LIBRARY_VERSION,
+    MAP_CACHE_MAX,
     NAME_MAX,
     SPIN_ADAPTIVE,
     WAKE_ALL,
@@ -39,6 +40,7 @@ from ._shmview import (
     connect,
     default_client,
     default_socket_path,
+    library_version,
 )
 
 __all__ = [
@@ -53,6 +55,7 @@ __all__ = [
     "connect",
     "default_client",
     "default_socket_path",
+    "library_version",
     "HAVE_EPHEMERAL",
     "SPIN_ADAPTIVE",
     "WAKE_ALL",

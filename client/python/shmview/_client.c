@@ -280,17 +280,27 @@ static shmv_client *enter_named(ClientObject *self, PyObject *arg, const char **
   return client_enter(self);
 }
 
-/* unlink(name), resize(name, size): one request each. */
-static PyObject *Client_unlink(ClientObject *self, PyObject *arg) {
+/* A request on one named segment that answers nothing (unlink, freeze). */
+static PyObject *call_named(ClientObject *self, PyObject *arg,
+                            int (*op)(shmv_client *, const char *)) {
   const char *name;
   int rc;
   shmv_client *c = enter_named(self, arg, &name);
   if (c == NULL)
     return NULL;
-  UNBLOCKED(rc = shmv_unlink(c, name));
+  UNBLOCKED(rc = op(c, name));
   PyObject *res = rc < 0 ? raise_rc(c, rc, name) : Py_NewRef(Py_None);
   client_leave(self);
   return res;
+}
+
+/* unlink(name), freeze(name), resize(name, size): one request each. */
+static PyObject *Client_unlink(ClientObject *self, PyObject *arg) {
+  return call_named(self, arg, shmv_unlink);
+}
+
+static PyObject *Client_freeze(ClientObject *self, PyObject *arg) {
+  return call_named(self, arg, shmv_freeze);
 }
 
 static PyObject *Client_resize(ClientObject *self, PyObject *args) {
@@ -421,6 +431,12 @@ static PyMethodDef Client_methods[] = {
     "resize(name, size)\n--\n\nGrow (new bytes are zero) or shrink a segment. Shrinking while\n"
     "any view of it lives raises BusyError, which is a BufferError (as resizing an exported\n"
     "bytearray) and an OSError (EBUSY)." },
+  { "freeze", (PyCFunction)Client_freeze, METH_O,
+    "freeze(name)\n--\n\nMake a segment immutable, as bytes beside bytearray: from now on\n"
+    "writable views and resize() are refused (OSError EROFS) while read-only views work as\n"
+    "before. The flag survives daemon restarts and shows as SegmentInfo.frozen. BusyError\n"
+    "while a writable view of it is open, PermissionError unless the caller owns it or is\n"
+    "root. Freezing a frozen segment succeeds; there is no way back." },
   { "stat", (PyCFunction)Client_stat, METH_O,
     "stat(name)\n--\n\nThe segment's record, a SegmentInfo." },
   { "list", (PyCFunction)Client_list, METH_NOARGS,

@@ -23,7 +23,9 @@
 #include "_shmview.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <unistd.h>
 
 /* ---- this process -------------------------------------------------------- */
@@ -146,21 +148,44 @@ static PyObject *mod_default_client(PyObject *mod, PyObject *unused) {
   return c;
 }
 
-static PyObject *mod_connect(PyObject *mod, PyObject *args, PyObject *kw) {
-  static char *kwlist[] = { "socket_path", "reconnect_ms", NULL };
-  PyObject *path = Py_None, *reconnect_obj = Py_None;
-  long long reconnect_ms = -1;
-  if (!PyArg_ParseTupleAndKeywords(args, kw, "|O$O:connect", kwlist, &path, &reconnect_obj))
-    return NULL;
-  if (reconnect_obj != Py_None) {
-    reconnect_ms = PyLong_AsLongLong(reconnect_obj);
-    if (reconnect_ms == -1 && PyErr_Occurred())
-      return NULL;
-    if (reconnect_ms < 0) {
-      PyErr_SetString(PyExc_ValueError, "reconnect_ms must be >= 0 (or None: the default)");
-      return NULL;
-    }
+/* An option of connect(): None leaves *out (the library's default), else
+ * an int in [0, max] (what names it in the ValueError). */
+static int get_option(PyObject *o, long long max, const char *what, const char *range,
+                      int64_t *out) {
+  if (o == Py_None)
+    return 0;
+  PyObject *n = as_int(o, what);
+  if (n == NULL)
+    return -1;
+  int overflow;
+  long long v = PyLong_AsLongLongAndOverflow(n, &overflow);
+  Py_DECREF(n);
+  if (v == -1 && PyErr_Occurred())
+    return -1;
+  if (overflow != 0 || v < 0 || v > max) {
+    PyErr_Format(PyExc_ValueError, "%s must be %s (or None: the default)", what, range);
+    return -1;
   }
+  *out = v;
+  return 0;
+}
+
+static PyObject *mod_connect(PyObject *mod, PyObject *args, PyObject *kw) {
+  static char *kwlist[] = { "socket_path", "reconnect_ms", "map_cache", "trusted_uid", NULL };
+  PyObject *path = Py_None, *reconnect_obj = Py_None, *map_cache_obj = Py_None,
+           *trusted_obj = Py_None;
+  shmv_connect_options opts = SHMV_CONNECT_OPTIONS_INIT;
+  int64_t map_cache = opts.map_cache;
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "|O$OOO:connect", kwlist, &path, &reconnect_obj,
+                                   &map_cache_obj, &trusted_obj))
+    return NULL;
+  if (get_option(reconnect_obj, LLONG_MAX, "reconnect_ms", ">= 0", &opts.reconnect_ms) < 0 ||
+      get_option(map_cache_obj, SHMV_MAP_CACHE_MAX, "map_cache",
+                 "in 0.." Py_STRINGIFY(SHMV_MAP_CACHE_MAX), &map_cache) < 0 ||
+      get_option(trusted_obj, (long long)(uid_t)-1 - 1, "trusted_uid", "a uid, >= 0",
+                 &opts.trusted_uid) < 0)
+    return NULL;
+  opts.map_cache = (int)map_cache;
   if (path != Py_None) {
     path = PyOS_FSPath(path);
     if (path == NULL)
@@ -176,8 +201,6 @@ static PyObject *mod_connect(PyObject *mod, PyObject *args, PyObject *kw) {
   } else {
     Py_INCREF(path);
   }
-  shmv_connect_options opts = SHMV_CONNECT_OPTIONS_INIT;
-  opts.reconnect_ms = reconnect_ms;
   PyObject *c = client_new(path, &opts);
   Py_DECREF(path);
   return c;
@@ -191,20 +214,32 @@ static PyObject *mod_default_socket_path(PyObject *mod, PyObject *unused) {
   return PyUnicode_DecodeFSDefault(buf);
 }
 
+static PyObject *mod_library_version(PyObject *mod, PyObject *unused) {
+  return PyUnicode_FromString(shmv_version());
+}
+
 static PyMethodDef module_methods[] = {
   { "connect", (PyCFunction)(void (*)(void))mod_connect, METH_VARARGS | METH_KEYWORDS,
-    "connect(socket_path=None, *, reconnect_ms=None)\n--\n\n"
+    "connect(socket_path=None, *, reconnect_ms=None, map_cache=None, trusted_uid=None)\n--\n\n"
     "Connect to shmviewd. socket_path None resolves it as libshmview does: $SHMVIEW_SOCKET,\n"
     "else /run/shmview/shmview.sock for root, else $XDG_RUNTIME_DIR/shmview.sock, else\n"
     "/tmp/shmview-$UID/shmview.sock. When the daemon goes away, a call waits up to\n"
     "reconnect_ms for it to come back (None: 5000, or $SHMVIEW_RECONNECT_MS, which\n"
-    "overrides it; 0: not at all), then raises ConnectionRefusedError." },
+    "overrides it; 0: not at all), then raises ConnectionRefusedError.\n\n"
+    "map_cache: how many released read-only mappings to keep for the next view of the\n"
+    "same pages (None: 4, or $SHMVIEW_MAP_CACHE; 0: none; at most MAP_CACHE_MAX).\n"
+    "trusted_uid: a uid trusted to run the daemon besides root, this process's uid and the\n"
+    "owner of a private socket directory (docs/security.md); another daemon is refused\n"
+    "with PermissionError before anything is sent." },
   { "default_client", (PyCFunction)mod_default_client, METH_NOARGS,
     "default_client()\n--\n\n"
     "The module's Client on the default socket (what View() and SharedMemory use), made on\n"
     "first use; a forked child gets its own connection." },
   { "default_socket_path", (PyCFunction)mod_default_socket_path, METH_NOARGS,
     "default_socket_path()\n--\n\nThe socket connect(None) uses." },
+  { "library_version", (PyCFunction)mod_library_version, METH_NOARGS,
+    "library_version()\n--\n\nThe version of the libshmview loaded now (shmv_version()), which\n"
+    "may be newer than LIBRARY_VERSION, the one the extension was built with." },
   { NULL, NULL, 0, NULL },
 };
 
@@ -246,6 +281,7 @@ PyMODINIT_FUNC PyInit__shmview(void) {
       PyModule_AddObjectRef(m, "BusyError", BusyError) < 0 ||
       PyModule_AddIntConstant(m, "NAME_MAX", SHMV_NAME_MAX) < 0 ||
       PyModule_AddIntConstant(m, "WAKE_ALL", SHMV_WAKE_ALL) < 0 ||
+      PyModule_AddIntConstant(m, "MAP_CACHE_MAX", SHMV_MAP_CACHE_MAX) < 0 ||
       PyModule_AddStringConstant(m, "SPIN_ADAPTIVE", "adaptive") < 0 ||
       PyModule_AddStringConstant(m, "LIBRARY_VERSION", SHMV_VERSION_STRING) < 0) {
     Py_DECREF(m);
