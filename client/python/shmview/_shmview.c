@@ -14,8 +14,8 @@
  * the child), and an inherited Client opens its own connection on first use.
  *
  * The GIL is released around every call that may wait on the daemon
- * (connect, create, open, unlink, resize, stat, list, status, release,
- * disconnect) and around View.wait(). A Client counts the calls in progress
+ * (connect, create, open, unlink, resize, freeze, stat, list, holders, status,
+ * release, disconnect) and around View.wait(). A Client counts the calls in progress
  * so that close() from another thread never frees a connection under them;
  * a View counts its waits so that release() never unmaps a word a thread
  * sleeps on.
