@@ -2,8 +2,9 @@
 """Build the C extension shmview._shmview against an installed libshmview.
 
 The compiler and linker flags come from pkg-config (shmview.pc), so
-PKG_CONFIG_PATH selects the installation. What the library offers is read
-from its header by the C file itself.
+PKG_CONFIG_PATH selects the installation. The binding speaks the library of
+its own source tree: an installed libshmview older than LIBSHMVIEW_MIN is
+refused here, with a sentence (and one without SHMV_OWN by the C file).
 """
 
 import shlex
@@ -25,6 +26,15 @@ def pkg_config(*args):
     return shlex.split(out)
 
 
+# The version of the source tree this binding comes from (configure.ac's).
+LIBSHMVIEW_MIN = "0.1.0"
+
+have = " ".join(pkg_config("--modversion"))  # (first: is pkg-config there, is shmview known)
+if subprocess.run(["pkg-config", f"--atleast-version={LIBSHMVIEW_MIN}", "shmview"]).returncode:
+    sys.exit(f"setup.py: libshmview {have} is too old for this binding, which needs "
+             f"{LIBSHMVIEW_MIN} or newer (install a newer shmview, or set PKG_CONFIG_PATH "
+             "to the directory holding its shmview.pc)")
+
 cflags = pkg_config("--cflags")
 libs = pkg_config("--libs")
 include_dirs = [f[2:] for f in cflags if f.startswith("-I")]
@@ -33,7 +43,10 @@ setup(
     ext_modules=[
         Extension(
             "shmview._shmview",
-            sources=["shmview/_shmview.c"],
+            # (MANIFEST.in puts their header, _shmview.h, in the sdist)
+            sources=["shmview/_shmview.c", "shmview/_client.c", "shmview/_view.c",
+                     "shmview/_records.c"],
+            depends=["shmview/_shmview.h"],
             include_dirs=include_dirs,
             extra_compile_args=[f for f in cflags if not f.startswith("-I")] + ["-std=gnu11"],
             library_dirs=[f[2:] for f in libs if f.startswith("-L")],

@@ -27,17 +27,20 @@ from multiprocessing import shared_memory as _mp_shm
 
 from ._shmview import (
     LIBRARY_VERSION,
+    MAP_CACHE_MAX,
     NAME_MAX,
+    SPIN_ADAPTIVE,
+    WAKE_ALL,
     BusyError,
     Client,
     HolderInfo,
     SegmentInfo,
     Status,
     View,
-    _features,
     connect,
     default_client,
     default_socket_path,
+    library_version,
 )
 
 __all__ = [
@@ -52,28 +55,21 @@ __all__ = [
     "connect",
     "default_client",
     "default_socket_path",
+    "library_version",
     "HAVE_EPHEMERAL",
+    "SPIN_ADAPTIVE",
+    "WAKE_ALL",
+    "HAVE_WAIT",
+    "HAVE_OWN",
 ]
 
 __version__ = LIBRARY_VERSION
 
-#: True when this build of libshmview has ephemeral segments (removed by the
-#: daemon when their last view anywhere ends).
-HAVE_EPHEMERAL = _features()["ephemeral"]
-
-#: True when View has wait() and wake() (libshmview's data plane: waiting for
-#: a word of a view to change, across processes, with no daemon involved).
-HAVE_WAIT = _features().get("wait", False)
-if HAVE_WAIT:
-    from ._shmview import SPIN_ADAPTIVE, WAKE_ALL  # noqa: F401
-
-    __all__ += ["SPIN_ADAPTIVE", "WAKE_ALL"]
-__all__.append("HAVE_WAIT")
-
-#: True when Client.open() takes own=True (libshmview's SHMV_OWN): open a
-#: segment only if this process's uid owns it.
-HAVE_OWN = _features().get("own", False)
-__all__.append("HAVE_OWN")
+#: Always True: the extension is built only against a libshmview that has
+#: ephemeral segments (removed by the daemon when their last view anywhere
+#: ends), the data plane (View.wait() and wake()) and Client.open(own=True).
+#: Kept for code written when they were optional.
+HAVE_EPHEMERAL = HAVE_WAIT = HAVE_OWN = True
 
 
 # Creators' leases on the segments this process created with SharedMemory
@@ -93,13 +89,11 @@ class SharedMemory:
     passed to multiprocessing workers (fork, spawn or forkserver).
 
     Lifetime, unlike the standard library's: a segment created here is
-    ephemeral (when libshmview supports it) and this process keeps a lease
-    on it until unlink() or until the process ends, however it ends. So the
-    segment is never removed while any process still maps it, even after
-    its creator died, and it never leaks once every process is gone: there
-    is no resource tracker and no "leaked shared_memory" warning. Without
-    ephemeral support (HAVE_EPHEMERAL false) a segment lives until unlink(),
-    like a POSIX one.
+    ephemeral and this process keeps a lease on it until unlink() or until
+    the process ends, however it ends. So the segment is never removed while
+    any process still maps it, even after its creator died, and it never
+    leaks once every process is gone: there is no resource tracker and no
+    "leaked shared_memory" warning.
     """
 
     # The standard library's open flags: subclasses set O_CREAT without
@@ -150,7 +144,7 @@ class SharedMemory:
         # What this object created is opened only if it is still its own:
         # names are shared by every user, and one freed in between may
         # have been taken by another.
-        own = {"own": True} if self._created and HAVE_OWN else {}
+        own = {"own": True} if self._created else {}
         try:
             view = self._client.open(self.name, writable=True, **own)
         except OSError as e:
@@ -172,7 +166,7 @@ class SharedMemory:
     _created = False
 
     def _create(self, segment, size):
-        self._client.create(segment, size, 0o600, ephemeral=HAVE_EPHEMERAL)
+        self._client.create(segment, size, 0o600, ephemeral=True)
         self._created = True
 
     def __del__(self):

@@ -6,6 +6,7 @@ from typing import Optional
 
 from ._shmview import (
     LIBRARY_VERSION as LIBRARY_VERSION,
+    MAP_CACHE_MAX as MAP_CACHE_MAX,
     NAME_MAX as NAME_MAX,
     SPIN_ADAPTIVE as SPIN_ADAPTIVE,
     WAKE_ALL as WAKE_ALL,
@@ -18,6 +19,7 @@ from ._shmview import (
     connect as connect,
     default_client as default_client,
     default_socket_path as default_socket_path,
+    library_version as library_version,
 )
 
 HAVE_EPHEMERAL: bool

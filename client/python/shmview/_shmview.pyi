@@ -9,6 +9,7 @@ from typing_extensions import Buffer, Self  # type: ignore[attr-defined]
 
 LIBRARY_VERSION: str
 NAME_MAX: int
+MAP_CACHE_MAX: int
 WAKE_ALL: int
 SPIN_ADAPTIVE: Literal["adaptive"]
 
@@ -19,14 +20,16 @@ class SegmentInfo(NamedTuple):
     name: str
     size: int
     uid: int
-    gid: Optional[int]  # None (as views, writable_views, created, ephemeral) when restricted
+    gid: Optional[int]  # None (as views, writable_views, created, ephemeral, frozen) when restricted
     mode: int
     views: Optional[int]
     writable_views: Optional[int]
     created: Optional[datetime.datetime]
     ephemeral: Optional[bool]
-    unlinked: Optional[bool]
-    restricted: bool  # by name only: not part of the 10-tuple
+    unlinked: bool
+    # By name only, not part of the 10-tuple (as every field added later):
+    frozen: Optional[bool]
+    restricted: bool
 
 class HolderInfo(NamedTuple):
     pid: int
@@ -75,6 +78,7 @@ class Client:
     def open_descriptor(self, text: str) -> View: ...
     def unlink(self, name: str) -> None: ...
     def resize(self, name: str, size: int) -> None: ...
+    def freeze(self, name: str) -> None: ...
     def stat(self, name: str) -> SegmentInfo: ...
     def list(self) -> list[SegmentInfo]: ...
     def holders(self, name: str) -> list[HolderInfo]: ...
@@ -146,8 +150,9 @@ class View:
     def contiguous(self) -> bool: ...
 
 def connect(socket_path: Union[str, bytes, "os.PathLike[str]", None] = None, *,
-            reconnect_ms: Optional[int] = None) -> Client: ...
+            reconnect_ms: Optional[int] = None, map_cache: Optional[int] = None,
+            trusted_uid: Optional[int] = None) -> Client: ...
 def default_client() -> Client: ...
 def default_socket_path() -> str: ...
-def _features() -> dict[str, bool]: ...
+def library_version() -> str: ...
 

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * _shmview.h: what the files of the extension shmview._shmview share, and
+ * nothing else. As client/ is split:
+ *   _shmview.c  the module: init, this process's pid, errors, arguments
+ *   _client.c   shmview.Client (a connection) and the default client
+ *   _view.c     shmview.View (a mapped window): buffer protocol, slices,
+ *               View(data), load32/store32/wait/wake
+ *   _records.c  SegmentInfo, HolderInfo and Status, built from field tables
+ * Only PyInit__shmview leaves the shared object: everything declared here
+ * is hidden.
+ */
+#ifndef SHMV_PY_SHMVIEW_H
+#define SHMV_PY_SHMVIEW_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <shmview.h>
+
+/* The binding speaks the libshmview it is built with, the one of the same
+ * source tree (configure builds both) or an installed one at least as new
+ * (setup.py asks pkg-config). A header without SHMV_OWN, the newest of its
+ * flags, predates shmv_freeze and the restricted record: say so here,
+ * rather than fail on the first missing name. */
+#ifndef SHMV_OWN
+#error "libshmview is too old for this binding: build it against the libshmview of its own source tree"
+#endif
+
+#pragma GCC visibility push(hidden)
+
+/* Run stmt with the GIL released (a statement, so clang-format keeps it
+ * readable, unlike Py_BEGIN_ALLOW_THREADS's unbalanced braces). */
+#define UNBLOCKED(stmt)                       \
+  do {                                        \
+    PyThreadState *ts_ = PyEval_SaveThread(); \
+    stmt;                                     \
+    PyEval_RestoreThread(ts_);                \
+  } while (0)
+
+typedef struct {
+  PyObject_HEAD shmv_client *c; /* NULL: not connected (closed, or a fresh child) */
+  pid_t pid;                    /* the process that owns c */
+  PyObject *path;               /* str or None: what connect() was given */
+  shmv_connect_options opts;    /* what connect() was given */
+  unsigned busy;                /* calls in progress with the GIL released */
+  int closed;                   /* close() was called */
+  PyObject *weakrefs;
+} ClientObject;
+
+typedef struct {
+  PyObject_HEAD shmv_view *v; /* NULL once released */
+  pid_t pid;                  /* the process whose connection holds the mapping */
+  char *data;
+  Py_ssize_t len;
+  int readonly;
+  Py_ssize_t exports; /* buffers handed out and not yet released */
+  Py_ssize_t waits;   /* threads in wait() on a word of it, GIL released */
+  PyObject *weakrefs;
+} ViewObject;
+
+extern PyTypeObject ClientType, ViewType;
+
+/* _shmview.c */
+pid_t current_pid(void);
+PyObject *raise_rc(shmv_client *c, int rc, const char *name);
+int check_name(PyObject *name_obj, const char **out);
+int check_mode(unsigned mode);
+PyObject *as_int(PyObject *o, const char *what);
+int get_size(PyObject *o, size_t *out, const char *what);
+
+/* _client.c */
+PyObject *client_new(PyObject *path, const shmv_connect_options *opts);
+shmv_client *client_enter(ClientObject *self);
+void client_leave(ClientObject *self);
+PyObject *get_default_client(void); /* borrowed; NULL with an exception */
+int do_create_view(shmv_client *c, const char *name, size_t size, unsigned mode, int ephemeral,
+                   int prefault, shmv_view **out);
+
+/* _view.c */
+PyObject *view_wrap(PyTypeObject *type, shmv_view *v, pid_t pid);
+
+/* _records.c: the record types made and added to the module, then records
+ * from the library's structs (new references; NULL with an exception). */
+int records_init(PyObject *module);
+PyObject *segment_record(const shmv_segment_info *s);
+PyObject *segment_records(const shmv_segment_info *list, size_t count);
+PyObject *holder_records(const shmv_holder_info *list, size_t count);
+PyObject *status_record(const shmv_status_info *st);
+
+#pragma GCC visibility pop
+
+#endif /* SHMV_PY_SHMVIEW_H */

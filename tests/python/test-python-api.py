@@ -1,0 +1,170 @@
+# SPDX-License-Identifier: MIT
+"""What the binding exposes of libshmview, against the real daemon: the
+records' shapes (the tuples code unpacks stay as they were, later fields
+are attributes), every record field's type, the connect options
+(reconnect_ms, map_cache, trusted_uid) and the library's version. A daemon
+run by a uid nobody trusts is a socket that uid 65534 listens on in a
+directory open to all (root only; skipped otherwise)."""
+
+import datetime
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import textwrap
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import shmview_harness as H  # noqa: E402
+
+import shmview  # noqa: E402
+
+NOBODY = 65534
+
+SEGMENT_TUPLE = ("name", "size", "uid", "gid", "mode", "views", "writable_views", "created",
+                 "ephemeral", "unlinked")
+HOLDER_TUPLE = ("pid", "uid", "comm", "offset", "length", "writable", "since")
+STATUS_TUPLE = ("version", "protocol", "uptime_ms", "clients", "segments", "bytes", "views",
+                "writable_views", "requests", "max_segment_size", "max_total_size",
+                "max_clients", "max_views", "frame_max", "quota_bytes", "quota_segments",
+                "quota_views", "uid", "used_bytes", "used_segments", "used_views", "grace_ms")
+
+
+class TestRecords(H.ClientTestCase):
+    def test_shapes(self):
+        for cls, names, extra in [(shmview.SegmentInfo, SEGMENT_TUPLE, ("frozen", "restricted")),
+                                  (shmview.HolderInfo, HOLDER_TUPLE, ()),
+                                  (shmview.Status, STATUS_TUPLE, ())]:
+            self.assertEqual(cls.__match_args__, names)
+            self.assertEqual(cls.n_sequence_fields, len(names))
+            self.assertEqual(cls.n_fields, len(names) + len(extra))
+            for n in names + extra:
+                self.assertTrue(hasattr(cls, n), n)
+        self.assertEqual(shmview.SegmentInfo.created.__doc__,
+                         "creation time (an aware datetime in UTC)")
+
+    def test_values(self):
+        name = H.fresh_name("rec")
+        self.c.create(name, 4096, 0o640, ephemeral=False)
+        self.names.append(name)
+        with self.c.open(name, 8, 16, writable=True):
+            s = self.c.stat(name)
+            self.assertEqual(tuple(s)[:7], (name, 4096, os.getuid(), os.getgid(), 0o640, 1, 1))
+            self.assertIsInstance(s.created, datetime.datetime)
+            self.assertEqual(s.created.tzinfo, datetime.timezone.utc)
+            self.assertEqual((s.ephemeral, s.unlinked, s.frozen, s.restricted),
+                             (False, False, False, False))
+            for b in ("ephemeral", "unlinked", "frozen", "restricted"):
+                self.assertIs(type(getattr(s, b)), bool, b)
+            h, = self.c.holders(name)
+            self.assertEqual(tuple(h)[:6], (os.getpid(), os.getuid(), h.comm, 8, 16, True))
+            self.assertIsInstance(h.comm, str)
+            self.assertTrue(h.comm)
+            self.assertLessEqual(abs((h.since - s.created).total_seconds()), 3600)
+        st = self.c.status()
+        self.assertEqual(st.version, shmview.library_version())
+        for n in STATUS_TUPLE[1:]:
+            self.assertIs(type(getattr(st, n)), int, n)
+        self.assertEqual(st.uid, os.getuid())
+
+
+class TestConnectOptions(unittest.TestCase):
+    def mapped(self, c, name):
+        """How many mappings of the segment's object this process has."""
+        with c.open(name) as v:
+            bytes(v[:1])
+        obj = f"/dev/shm/{H.daemon.prefix}.{name}"
+        with open("/proc/self/maps") as f:
+            return sum(line.rstrip().endswith(obj) for line in f)
+
+    def test_map_cache(self):
+        name = H.fresh_name("mc")
+        with shmview.connect(H.daemon.socket) as c:
+            c.create(name, 8192)
+            try:
+                # The default keeps a released read-only mapping for the next view.
+                self.assertEqual(self.mapped(c, name), 1)
+                with shmview.connect(H.daemon.socket, map_cache=0) as c0:
+                    self.assertEqual(self.mapped(c0, name), 1)  # c's, not c0's
+                c.close()
+                with shmview.connect(H.daemon.socket, map_cache=0) as c0:
+                    self.assertEqual(self.mapped(c0, name), 0)
+                    c0.unlink(name)
+            finally:
+                with shmview.connect(H.daemon.socket) as c2:
+                    try:
+                        c2.unlink(name)
+                    except FileNotFoundError:
+                        pass
+        for bad in (-1, shmview.MAP_CACHE_MAX + 1, 2**70):
+            with self.assertRaises(ValueError):
+                shmview.connect(H.daemon.socket, map_cache=bad)
+        with self.assertRaises(TypeError):
+            shmview.connect(H.daemon.socket, map_cache="1")
+        shmview.connect(H.daemon.socket, map_cache=shmview.MAP_CACHE_MAX).close()
+
+    def test_trusted_uid_checked(self):
+        for bad in (-1, 2**32 - 1, 2**70):
+            with self.assertRaises(ValueError):
+                shmview.connect(H.daemon.socket, trusted_uid=bad)
+        with self.assertRaises(TypeError):
+            shmview.connect(H.daemon.socket, trusted_uid=1.5)
+        shmview.connect(H.daemon.socket, trusted_uid=12345).close()
+
+    @unittest.skipUnless(os.geteuid() == 0, "needs root to listen as another user")
+    def test_trusted_uid_trusts_another_daemon(self):
+        d = tempfile.mkdtemp(prefix=f"shmvt{os.getpid()}-pytrust")
+        try:
+            os.chmod(d, 0o1777)  # vouches for no one, as /tmp
+            path = os.path.join(d, "s.sock")
+            # The impostor: uid 65534 listening there, closing what it accepts.
+            code = textwrap.dedent("""
+                import socket, sys
+                s = socket.socket(socket.AF_UNIX)
+                s.bind(sys.argv[1])
+                s.listen(8)
+                print("ready", flush=True)
+                while True:
+                    a, _ = s.accept()
+                    a.close()
+            """)
+            p = subprocess.Popen(["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}",
+                                  "--clear-groups", sys.executable, "-c", code, path],
+                                 stdout=subprocess.PIPE, text=True)
+            try:
+                self.assertEqual(p.stdout.readline(), "ready\n")
+                env_uid = os.environ.pop("SHMVIEW_TRUSTED_UID", None)
+                try:
+                    with self.assertRaises(PermissionError):
+                        shmview.connect(path, reconnect_ms=0)
+                    with self.assertRaises(PermissionError):
+                        shmview.connect(path, reconnect_ms=0, trusted_uid=12345)
+                    # Trusted: the hello goes out, and this impostor hangs up.
+                    with self.assertRaises(OSError) as cm:
+                        shmview.connect(path, reconnect_ms=0, trusted_uid=NOBODY)
+                    self.assertNotIsInstance(cm.exception, PermissionError)
+                finally:
+                    if env_uid is not None:
+                        os.environ["SHMVIEW_TRUSTED_UID"] = env_uid
+            finally:
+                p.kill()
+                p.wait()
+                p.stdout.close()
+        finally:
+            try:
+                os.unlink(os.path.join(d, "s.sock"))
+            except FileNotFoundError:
+                pass
+            os.rmdir(d)
+
+
+class TestVersion(unittest.TestCase):
+    def test_library_version(self):
+        v = shmview.library_version()
+        self.assertEqual(v, shmview.LIBRARY_VERSION)  # built and run with this tree's
+        self.assertRegex(v, r"^\d+\.\d+\.\d+")
+
+
+if __name__ == "__main__":
+    H.run()
