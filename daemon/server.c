@@ -126,7 +126,6 @@ struct server {
   uint64_t warn_window_ms; /* warnings about clients: this second's count */
   uint64_t warn_count, warn_suppressed;
   size_t freed_bytes; /* released since the last malloc_trim */
-  uv_timer_t reap;    /* once the restart grace is over: unviewed ephemeral segments */
   int listen_fd;
   int reserve_fd; /* spare descriptor for shedding connections at EMFILE */
   bool owns_socket_file;
@@ -799,15 +798,6 @@ static void on_listen_event(uv_poll_t *h, int status, int events) {
   }
 }
 
-static void on_reap(uv_timer_t *t) {
-  struct server *s = t->data;
-
-  if (proto_monotonic_ms() < s->d->grace_until_ms)
-    return;
-  ops_reap_adopted(s->d);
-  uv_timer_stop(t);
-}
-
 static void on_sweep(uv_timer_t *t) {
   struct server *s = t->data;
   const struct daemon_config *cfg = &s->d->cfg;
@@ -992,9 +982,6 @@ int server_start(struct server **out, uv_loop_t *loop, struct daemon *d, int lis
   s->listen_poll.data = s;
   uv_timer_init(loop, &s->sweep);
   s->sweep.data = s;
-  uv_timer_init(loop, &s->reap);
-  s->reap.data = s;
-  uv_timer_start(&s->reap, on_reap, 0, 1000);
   uv_timer_init(loop, &s->held_timer);
   s->held_timer.data = s;
   {
@@ -1036,7 +1023,6 @@ void server_stop(struct server *s) {
   s->stopping = true;
   uv_close((uv_handle_t *)&s->sweep, NULL);
   uv_close((uv_handle_t *)&s->held_timer, NULL);
-  uv_close((uv_handle_t *)&s->reap, NULL);
   uv_close((uv_handle_t *)&s->listen_poll, on_listen_closed);
   /* Remove the socket file only if it is still the one we bound: a newer
    * daemon may have replaced it. */
