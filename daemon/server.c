@@ -61,6 +61,7 @@
 
 #include "log.h"
 #include "ops.h"
+#include "peer.h"
 #include "server.h"
 
 /* Stop reading from a connection while this many answers wait for it. */
@@ -432,13 +433,6 @@ static int conn_flush(struct conn *c) {
 
 /* ---- input ---- */
 
-/* The connection limit for uid: root and the daemon's own uid have theirs. */
-static uint64_t conn_uid_limit(const struct server *s, uid_t uid) {
-  const struct daemon_config *cfg = &s->d->cfg;
-
-  return uid == 0 || uid == geteuid() ? cfg->max_clients_root : cfg->max_clients_uid;
-}
-
 static void answer_error(struct conn *c, uint64_t id, enum proto_op op, int code, const char *msg) {
   struct proto_response resp;
 
@@ -460,7 +454,7 @@ static void handle_frame(struct conn *c, const uint8_t *payload, size_t len) {
 
     if (c->refused_uid)
       snprintf(msg, sizeof msg, "too many connections from uid %u (the limit is %llu)",
-               (unsigned)c->peer.uid, (unsigned long long)conn_uid_limit(s, c->peer.uid));
+               (unsigned)c->peer.uid, (unsigned long long)peer_uid_limit(s->d, c->peer.uid));
     else
       snprintf(msg, sizeof msg, "too many clients (the limit is %llu)",
                (unsigned long long)s->d->cfg.max_clients);
@@ -619,7 +613,7 @@ static void on_conn_closed(uv_handle_t *h) {
   c->srv->freed_bytes += c->rd.cap + sizeof *c;
   proto_reader_free(&c->rd);
   close(c->fd); /* only now: libuv must stop watching it first */
-  free(c->peer.groups);
+  peer_fini(&c->peer);
   free(c);
 }
 
@@ -636,93 +630,31 @@ static void conn_close(struct conn *c) {
   if (c->refused) {
     s->refused--;
   } else {
-    s->d->clients--;
-    registry_usage_clients(&s->d->reg, c->peer.uid, -1);
+    peer_count(s->d, &c->peer, -1);
   }
   log_debug("client pid %d uid %u disconnected (%llu lease%s released)", (int)c->peer.pid,
             (unsigned)c->peer.uid, (unsigned long long)n, n == 1 ? "" : "s");
   uv_close((uv_handle_t *)&c->poll, on_conn_closed);
 }
 
-/* The peer's command name, for stat's holders: read once, at connect
- * (later the pid may be gone or reused), at most PROTO_COMM_MAX bytes,
- * anything unprintable shown as '?'. */
-static void peer_comm(struct peer *p) {
-  char path[64];
-  ssize_t n;
-  int fd;
-
-  p->comm[0] = '\0';
-  snprintf(path, sizeof path, "/proc/%d/comm", (int)p->pid);
-  fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return;
-  n = read(fd, p->comm, PROTO_COMM_MAX);
-  close(fd);
-  if (n <= 0)
-    return;
-  p->comm[n] = '\0';
-  p->comm[strcspn(p->comm, "\n")] = '\0';
-  for (char *q = p->comm; *q != '\0'; q++)
-    if ((unsigned char)*q < 0x20 || (unsigned char)*q >= 0x7f)
-      *q = '?';
-}
-
-/* Credentials the kernel vouches for, taken once: they cannot change for
- * the life of the connection. */
-static int peer_credentials(int fd, struct peer *p) {
-  struct ucred cred;
-  socklen_t len = sizeof cred;
-  gid_t *groups = NULL;
-
-  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
-    return -errno;
-  p->pid = cred.pid;
-  p->uid = cred.uid;
-  p->gid = cred.gid;
-  peer_comm(p);
-  p->groups = NULL;
-  p->ngroups = 0;
-#ifdef SO_PEERGROUPS
-  len = 0;
-  if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, NULL, &len) != 0 && errno == ERANGE && len > 0) {
-    groups = malloc(len);
-    if (groups == NULL)
-      return -ENOMEM;
-    if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) != 0) {
-      free(groups);
-      return -errno;
-    }
-    p->groups = groups;
-    p->ngroups = (int)(len / sizeof(gid_t));
-  }
-#endif
-  return 0;
-}
-
 static void accept_one(struct server *s, int fd) {
   struct conn *c = calloc(1, sizeof *c);
   const struct daemon_config *cfg = &s->d->cfg;
+  enum peer_refusal why;
   int rc;
 
-  if (c == NULL || (rc = peer_credentials(fd, &c->peer)) < 0) {
+  if (c == NULL || (rc = peer_init(&c->peer, fd)) < 0) {
     log_error("cannot accept a client: %s", c == NULL ? "out of memory" : strerror(-rc));
     free(c);
     close(fd);
     return;
   }
-  {
-    const struct usage *u = registry_usage(&s->d->reg, c->peer.uid, false);
-    uint64_t uid_limit = conn_uid_limit(s, c->peer.uid);
-
-    if (uid_limit != 0 && u != NULL && u->clients >= uid_limit)
-      c->refused = c->refused_uid = true;
-    else if (cfg->max_clients != 0 && s->d->clients >= cfg->max_clients)
-      c->refused = true;
-  }
+  why = peer_admission(s->d, &c->peer);
+  c->refused = why != PEER_ADMITTED;
+  c->refused_uid = why == PEER_OVER_UID_LIMIT;
   if (c->refused) {
     if (s->refused >= REFUSED_MAX) {
-      free(c->peer.groups);
+      peer_fini(&c->peer);
       free(c);
       close(fd);
       return;
@@ -731,14 +663,14 @@ static void accept_one(struct server *s, int fd) {
       ; /* counted */
     else if (c->refused_uid)
       log_warn("refusing client pid %d: uid %u already has %llu connections", (int)c->peer.pid,
-               (unsigned)c->peer.uid, (unsigned long long)conn_uid_limit(s, c->peer.uid));
+               (unsigned)c->peer.uid, (unsigned long long)peer_uid_limit(s->d, c->peer.uid));
     else
       log_warn("refusing client pid %d: %llu clients is the limit", (int)c->peer.pid,
                (unsigned long long)cfg->max_clients);
   }
   if (uv_poll_init(s->loop, &c->poll, fd) != 0) {
     log_error("cannot watch client socket");
-    free(c->peer.groups);
+    peer_fini(&c->peer);
     free(c);
     close(fd);
     return;
@@ -746,8 +678,6 @@ static void accept_one(struct server *s, int fd) {
   c->srv = s;
   c->fd = fd;
   c->poll.data = c;
-  LIST_INIT(&c->peer.leases);
-  LIST_INIT(&c->peer.pending);
   STAILQ_INIT(&c->outq);
   proto_reader_init(&c->rd, cfg->frame_max, false);
   LIST_INSERT_HEAD(&s->conns, c, link);
@@ -755,8 +685,7 @@ static void accept_one(struct server *s, int fd) {
   if (c->refused) {
     s->refused++;
   } else {
-    s->d->clients++;
-    registry_usage_clients(&s->d->reg, c->peer.uid, 1);
+    peer_count(s->d, &c->peer, 1);
   }
   log_debug("client pid %d uid %u connected", (int)c->peer.pid, (unsigned)c->peer.uid);
   conn_update(c);
