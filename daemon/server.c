@@ -60,96 +60,24 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "ops.h"
-#include "peer.h"
-#include "server.h"
+#include "server-internal.h"
 
 /* Stop reading from a connection while this many answers wait for it. */
 #define OUTQ_PAUSE_FRAMES 4
 /* Reads per wake-up, so one busy client cannot starve the others. */
 #define READS_PER_WAKEUP  16
-/* Connections refused for --max-clients that may wait for their answer. */
-#define REFUSED_MAX       64
 /* How often a connection holding answers for unread descriptors is
  * looked at again (SIOCOUTQ), in milliseconds. */
 #define HELD_CHECK_MS     20
 /* Give freed memory back to the kernel once this much was released. */
 #define TRIM_AFTER_BYTES  (1u << 20)
-/* Answers are queued in out_frames with at least this many bytes of room
- * (an open's answer takes about 100, an error's up to about 300), and up
- * to SPARE_FRAMES of those are kept for the next answers: a malloc and a
- * free per answer otherwise. */
-#define FRAME_ROOM        512
-#define SPARE_FRAMES      8
-
-struct out_frame {
-  STAILQ_ENTRY(out_frame) link;
-  char *data; /* the bytes after this struct, or a buffer of their own */
-  size_t room; /* bytes after this struct */
-  size_t len;
-  size_t off;
-  bool own_data;
-  int fd; /* rides on the first byte; -1 once sent or if none */
-  uint64_t id, lease; /* with fd: the open it answers, and its lease */
-};
-
-struct conn {
-  LIST_ENTRY(conn) link;
-  LIST_ENTRY(conn) held_link; /* on server.held while held */
-  struct server *srv;
-  uv_poll_t poll;
-  int fd;
-  struct peer peer;
-  struct proto_reader rd;
-  STAILQ_HEAD(, out_frame) outq;
-  size_t outq_frames;
-  int events;                /* what poll is watching now */
-  uint64_t stalled_since_ms; /* the socket took none of our bytes since; 0: not stalled */
-  uint64_t accepted_ms;
-  uint64_t frame_since_ms;   /* a frame is half received since; 0: none */
-  uint64_t fds_in_flight;    /* descriptors sent since the peer last had nothing unread */
-  uint64_t held_since_ms;    /* answers held back for unread descriptors; 0: not held */
-  uint64_t held_tick;        /* the held timer's last look */
-  bool refused;              /* over a connection limit: answer EUSERS once, then close */
-  bool refused_uid;          /* ... the per-uid one */
-  bool closing;              /* no more reading; close once the queue is sent */
-  bool dead;                 /* uv_close called */
-};
-
-struct server {
-  uv_loop_t *loop;
-  struct daemon *d;
-  uv_poll_t listen_poll;
-  uv_timer_t sweep;      /* drops clients stalled past --send-timeout or --frame-timeout */
-  uv_timer_t held_timer; /* looks at held connections again */
-  LIST_HEAD(, conn) held;
-  uint64_t held_tick;
-  uint64_t warn_window_ms; /* warnings about clients: this second's count */
-  uint64_t warn_count, warn_suppressed;
-  size_t freed_bytes; /* released since the last malloc_trim */
-  int listen_fd;
-  int reserve_fd; /* spare descriptor for shedding connections at EMFILE */
-  bool owns_socket_file;
-  dev_t sock_dev;
-  ino_t sock_ino;
-  LIST_HEAD(, conn) conns;
-  uint64_t refused;
-  struct proto_segment *scratch;
-  size_t scratch_len;
-  msgpack_sbuffer sb; /* answers are encoded here, then copied behind their out_frame */
-  struct out_frame *spare[SPARE_FRAMES]; /* sent, FRAME_ROOM bytes of room, for reuse */
-  size_t nspare;
-  bool stopping;
-};
-
 static void conn_update(struct conn *c);
-static void conn_close(struct conn *c);
 
 /* At most this many warnings about clients per second: a flood of
  * connections must not become a flood of log lines. */
 #define WARN_BURST 10
 
-static bool warn_ok(struct server *s) {
+bool server_warn_ok(struct server *s) {
   uint64_t now = proto_monotonic_ms();
 
   if (now - s->warn_window_ms >= 1000) {
@@ -319,7 +247,7 @@ static int too_many_refs(struct conn *c, struct out_frame *f) {
       worst = o;
   }
   if (worst != NULL && worst != c) {
-    if (warn_ok(s))
+    if (server_warn_ok(s))
       log_warn("too many descriptors in flight: dropping client pid %d uid %u, which left %llu "
                "unread",
                (int)worst->peer.pid, (unsigned)worst->peer.uid,
@@ -330,7 +258,7 @@ static int too_many_refs(struct conn *c, struct out_frame *f) {
     conn_hold(c);
     return 0;
   }
-  if (warn_ok(s))
+  if (server_warn_ok(s))
     log_warn("too many descriptors in flight: client pid %d uid %u is refused a view for now",
              (int)c->peer.pid, (unsigned)c->peer.uid);
   return refuse_open(c, f);
@@ -463,7 +391,7 @@ static void handle_frame(struct conn *c, const uint8_t *payload, size_t len) {
     return;
   }
   if (rc == -EPROTO) {
-    if (warn_ok(s))
+    if (server_warn_ok(s))
       log_warn("client pid %d sent an undecodable frame (%s); closing it", (int)c->peer.pid,
                errmsg);
     answer_error(c, req.id, req.op, EPROTO, errmsg);
@@ -493,7 +421,7 @@ static void conn_process(struct conn *c) {
     if (rc < 0) {
       const char *why = rc == -EMSGSIZE ? "a frame larger than the limit" : "an empty frame";
 
-      if (warn_ok(c->srv))
+      if (server_warn_ok(c->srv))
         log_warn("client pid %d sent %s; closing it", (int)c->peer.pid, why);
       answer_error(c, 0, PROTO_OP_NONE, -rc,
                    rc == -EMSGSIZE ? "frame larger than the daemon's limit" : "empty frame");
@@ -521,7 +449,7 @@ static void conn_read(struct conn *c) {
       conn_close(c);
       return;
     }
-    if (n == 0 && proto_reader_pending(&c->rd) > 0 && warn_ok(c->srv))
+    if (n == 0 && proto_reader_pending(&c->rd) > 0 && server_warn_ok(c->srv))
       log_warn("client pid %d hung up in the middle of a frame", (int)c->peer.pid);
     if (n <= 0) {
       if (n < 0)
@@ -617,7 +545,7 @@ static void on_conn_closed(uv_handle_t *h) {
   free(c);
 }
 
-static void conn_close(struct conn *c) {
+void conn_close(struct conn *c) {
   struct server *s = c->srv;
   uint64_t n;
 
@@ -637,37 +565,20 @@ static void conn_close(struct conn *c) {
   uv_close((uv_handle_t *)&c->poll, on_conn_closed);
 }
 
-static void accept_one(struct server *s, int fd) {
+void conn_open(struct server *s, int fd, struct peer *p, enum peer_refusal why) {
   struct conn *c = calloc(1, sizeof *c);
-  const struct daemon_config *cfg = &s->d->cfg;
-  enum peer_refusal why;
-  int rc;
 
-  if (c == NULL || (rc = peer_init(&c->peer, fd)) < 0) {
-    log_error("cannot accept a client: %s", c == NULL ? "out of memory" : strerror(-rc));
-    free(c);
+  if (c == NULL) {
+    log_error("cannot accept a client: out of memory");
+    peer_fini(p);
     close(fd);
     return;
   }
-  why = peer_admission(s->d, &c->peer);
+  c->peer = *p;
+  LIST_INIT(&c->peer.leases); /* empty: the copy points nowhere */
+  LIST_INIT(&c->peer.pending);
   c->refused = why != PEER_ADMITTED;
   c->refused_uid = why == PEER_OVER_UID_LIMIT;
-  if (c->refused) {
-    if (s->refused >= REFUSED_MAX) {
-      peer_fini(&c->peer);
-      free(c);
-      close(fd);
-      return;
-    }
-    if (!warn_ok(s))
-      ; /* counted */
-    else if (c->refused_uid)
-      log_warn("refusing client pid %d: uid %u already has %llu connections", (int)c->peer.pid,
-               (unsigned)c->peer.uid, (unsigned long long)peer_uid_limit(s->d, c->peer.uid));
-    else
-      log_warn("refusing client pid %d: %llu clients is the limit", (int)c->peer.pid,
-               (unsigned long long)cfg->max_clients);
-  }
   if (uv_poll_init(s->loop, &c->poll, fd) != 0) {
     log_error("cannot watch client socket");
     peer_fini(&c->peer);
@@ -679,7 +590,7 @@ static void accept_one(struct server *s, int fd) {
   c->fd = fd;
   c->poll.data = c;
   STAILQ_INIT(&c->outq);
-  proto_reader_init(&c->rd, cfg->frame_max, false);
+  proto_reader_init(&c->rd, s->d->cfg.frame_max, false);
   LIST_INSERT_HEAD(&s->conns, c, link);
   c->accepted_ms = proto_monotonic_ms();
   if (c->refused) {
@@ -689,42 +600,6 @@ static void accept_one(struct server *s, int fd) {
   }
   log_debug("client pid %d uid %u connected", (int)c->peer.pid, (unsigned)c->peer.uid);
   conn_update(c);
-}
-
-static void on_listen_event(uv_poll_t *h, int status, int events) {
-  struct server *s = h->data;
-
-  (void)events;
-  if (status < 0) {
-    log_error("listening socket: %s", uv_strerror(status));
-    return;
-  }
-  for (int i = 0; i < 64; i++) {
-    int fd = accept4(s->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-    if (fd >= 0) {
-      accept_one(s, fd);
-      continue;
-    }
-    if (errno == EINTR || errno == ECONNABORTED)
-      continue;
-    if ((errno == EMFILE || errno == ENFILE) && s->reserve_fd >= 0) {
-      /* Out of descriptors: free the spare one to take the connection
-       * and close it, so the client sees a hang-up instead of waiting
-       * in the backlog forever while we spin on a readable socket. */
-      if (warn_ok(s))
-        log_warn("out of file descriptors: shedding a connection");
-      close(s->reserve_fd);
-      fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-      if (fd >= 0)
-        close(fd);
-      s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-      continue;
-    }
-    if (errno != EAGAIN && errno != EWOULDBLOCK)
-      log_error("accept: %s", strerror(errno));
-    break;
-  }
 }
 
 static void on_sweep(uv_timer_t *t) {
@@ -738,13 +613,13 @@ static void on_sweep(uv_timer_t *t) {
   for (c = LIST_FIRST(&s->conns); c != NULL; c = next) {
     next = LIST_NEXT(c, link);
     if (limit != 0 && c->stalled_since_ms != 0 && now - c->stalled_since_ms >= limit) {
-      if (warn_ok(s))
+      if (server_warn_ok(s))
         log_warn("client pid %d read none of its answers for %llu s; dropping it", (int)c->peer.pid,
                  (unsigned long long)(limit / 1000));
       conn_close(c);
     } else if (frame_limit != 0 && c->frame_since_ms != 0 &&
                now - c->frame_since_ms >= frame_limit) {
-      if (warn_ok(s))
+      if (server_warn_ok(s))
         log_warn("client pid %d uid %u left a frame half sent for %llu s; dropping it",
                  (int)c->peer.pid, (unsigned)c->peer.uid, (unsigned long long)(frame_limit / 1000));
       conn_close(c);
@@ -783,7 +658,7 @@ again:
       goto again;
     }
     if (limit != 0 && c->fds_in_flight > 0 && now - c->held_since_ms >= limit) {
-      if (warn_ok(s))
+      if (server_warn_ok(s))
         log_warn("client pid %d uid %u left %llu descriptors unread for %llu s; dropping it",
                  (int)c->peer.pid, (unsigned)c->peer.uid, (unsigned long long)c->fds_in_flight,
                  (unsigned long long)(limit / 1000));
@@ -795,74 +670,34 @@ again:
     uv_timer_stop(&s->held_timer);
 }
 
-/* ---- listening socket ---- */
+void conn_sweep_start(struct server *s) {
+  const struct daemon_config *cfg = &s->d->cfg;
+  /* A quarter of the shortest timeout, between 0.1 and 1 s. */
+  uint64_t every = 1000, t1 = cfg->send_timeout_ms, t2 = cfg->frame_timeout_ms;
 
-/* A socket file nobody listens on is left by a daemon that died; a live
- * one belongs to a running daemon. Returns 0 if path may be replaced. */
-static int check_stale_socket(const char *path) {
-  struct sockaddr_un sa = { .sun_family = AF_UNIX };
-  struct stat st;
-  int fd, rc;
-
-  if (lstat(path, &st) != 0)
-    return errno == ENOENT ? 0 : -errno;
-  if (!S_ISSOCK(st.st_mode)) {
-    log_error("%s exists and is not a socket; not replacing it", path);
-    return -EEXIST;
-  }
-  fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0)
-    return -errno;
-  snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
-  rc = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 ? 0 : -errno;
-  close(fd);
-  if (rc == 0) {
-    log_error("another shmviewd is already listening on %s", path);
-    return -EADDRINUSE;
-  }
-  if (rc != -ECONNREFUSED) {
-    log_error("cannot tell whether %s is in use: %s", path, strerror(-rc));
-    return rc;
-  }
-  log_info("replacing stale socket %s", path);
-  if (unlink(path) != 0 && errno != ENOENT)
-    return -errno;
-  return 0;
+  uv_timer_init(s->loop, &s->sweep);
+  s->sweep.data = s;
+  if (t1 != 0 && t1 / 4 < every)
+    every = t1 / 4;
+  if (t2 != 0 && t2 / 4 < every)
+    every = t2 / 4;
+  if (every < 100)
+    every = 100;
+  uv_timer_start(&s->sweep, on_sweep, every, every);
 }
 
-static int bind_socket(struct server *s, const char *path) {
-  struct sockaddr_un sa = { .sun_family = AF_UNIX };
-  struct stat st;
-  int fd, rc;
+void conn_sweep_stop(struct server *s) {
+  uv_close((uv_handle_t *)&s->sweep, NULL);
+}
 
-  if (strlen(path) >= sizeof sa.sun_path) {
-    log_error("socket path %s is too long", path);
-    return -ENAMETOOLONG;
-  }
-  snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
-  rc = check_stale_socket(path);
-  if (rc < 0)
-    return rc;
-  fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0)
-    return -errno;
-  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
-    rc = -errno;
-    log_error("cannot bind %s: %s", path, strerror(-rc));
-    close(fd);
-    return rc;
-  }
-  if (listen(fd, SOMAXCONN) != 0 || stat(path, &st) != 0) {
-    rc = -errno;
-    log_error("cannot listen on %s: %s", path, strerror(-rc));
-    close(fd);
-    unlink(path);
-    return rc;
-  }
-  s->owns_socket_file = true;
-  s->sock_dev = st.st_dev;
-  s->sock_ino = st.st_ino;
-  return fd;
+void inflight_init(struct server *s) {
+  LIST_INIT(&s->held);
+  uv_timer_init(s->loop, &s->held_timer);
+  s->held_timer.data = s;
+}
+
+void inflight_stop(struct server *s) {
+  uv_close((uv_handle_t *)&s->held_timer, NULL);
 }
 
 int server_start(struct server **out, uv_loop_t *loop, struct daemon *d, int listen_fd) {
@@ -873,91 +708,38 @@ int server_start(struct server **out, uv_loop_t *loop, struct daemon *d, int lis
     return -ENOMEM;
   s->loop = loop;
   s->d = d;
+  s->listen_fd = s->reserve_fd = -1;
   LIST_INIT(&s->conns);
-  LIST_INIT(&s->held);
   msgpack_sbuffer_init(&s->sb);
   s->scratch_len = ops_list_page_max(d->cfg.frame_max);
   s->scratch = calloc(s->scratch_len, sizeof *s->scratch);
-  s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (s->scratch == NULL) {
     rc = -ENOMEM;
     goto fail;
   }
-  if (listen_fd >= 0) {
-    int fl = fcntl(listen_fd, F_GETFL);
-
-    if (fl < 0 || fcntl(listen_fd, F_SETFL, fl | O_NONBLOCK) != 0) {
-      rc = -errno;
-      goto fail;
-    }
-    s->listen_fd = listen_fd;
-  } else {
-    rc = bind_socket(s, d->cfg.socket_path);
-    if (rc < 0)
-      goto fail;
-    s->listen_fd = rc;
-  }
-  rc = uv_poll_init(loop, &s->listen_poll, s->listen_fd);
-  if (rc == 0)
-    rc = uv_poll_start(&s->listen_poll, UV_READABLE, on_listen_event);
-  if (rc != 0) {
-    log_error("cannot watch the listening socket: %s", uv_strerror(rc));
-    if (s->owns_socket_file)
-      unlink(d->cfg.socket_path);
-    close(s->listen_fd);
-    rc = -EIO;
+  rc = listen_start(s, listen_fd);
+  if (rc < 0)
     goto fail;
-  }
-  s->listen_poll.data = s;
-  uv_timer_init(loop, &s->sweep);
-  s->sweep.data = s;
-  uv_timer_init(loop, &s->held_timer);
-  s->held_timer.data = s;
-  {
-    /* A quarter of the shortest timeout, between 0.1 and 1 s. */
-    uint64_t every = 1000, t1 = d->cfg.send_timeout_ms, t2 = d->cfg.frame_timeout_ms;
-
-    if (t1 != 0 && t1 / 4 < every)
-      every = t1 / 4;
-    if (t2 != 0 && t2 / 4 < every)
-      every = t2 / 4;
-    if (every < 100)
-      every = 100;
-    uv_timer_start(&s->sweep, on_sweep, every, every);
-  }
+  conn_sweep_start(s);
+  inflight_init(s);
   *out = s;
   return 0;
 
 fail:
-  if (s->reserve_fd >= 0)
-    close(s->reserve_fd);
+  listen_free(s);
   msgpack_sbuffer_destroy(&s->sb);
   free(s->scratch);
   free(s);
   return rc;
 }
 
-static void on_listen_closed(uv_handle_t *h) {
-  struct server *s = h->data;
-
-  close(s->listen_fd);
-  s->listen_fd = -1;
-}
-
 void server_stop(struct server *s) {
-  struct stat st;
-
   if (s->stopping)
     return;
   s->stopping = true;
-  uv_close((uv_handle_t *)&s->sweep, NULL);
-  uv_close((uv_handle_t *)&s->held_timer, NULL);
-  uv_close((uv_handle_t *)&s->listen_poll, on_listen_closed);
-  /* Remove the socket file only if it is still the one we bound: a newer
-   * daemon may have replaced it. */
-  if (s->owns_socket_file && stat(s->d->cfg.socket_path, &st) == 0 && st.st_dev == s->sock_dev &&
-      st.st_ino == s->sock_ino)
-    unlink(s->d->cfg.socket_path);
+  conn_sweep_stop(s);
+  inflight_stop(s);
+  listen_stop(s);
   while (!LIST_EMPTY(&s->conns))
     conn_close(LIST_FIRST(&s->conns));
 }
@@ -965,8 +747,7 @@ void server_stop(struct server *s) {
 void server_free(struct server *s) {
   if (s == NULL)
     return;
-  if (s->reserve_fd >= 0)
-    close(s->reserve_fd);
+  listen_free(s);
   while (s->nspare > 0)
     free(s->spare[--s->nspare]);
   msgpack_sbuffer_destroy(&s->sb);
