@@ -66,9 +66,6 @@
 #define OUTQ_PAUSE_FRAMES 4
 /* Reads per wake-up, so one busy client cannot starve the others. */
 #define READS_PER_WAKEUP  16
-/* How often a connection holding answers for unread descriptors is
- * looked at again (SIOCOUTQ), in milliseconds. */
-#define HELD_CHECK_MS     20
 /* Give freed memory back to the kernel once this much was released. */
 #define TRIM_AFTER_BYTES  (1u << 20)
 static void conn_update(struct conn *c);
@@ -166,104 +163,6 @@ static void conn_queue(struct conn *c, const struct proto_response *resp, int fd
   c->outq_frames++;
 }
 
-static void on_held_timer(uv_timer_t *t);
-static void on_conn_event(uv_poll_t *h, int status, int events);
-
-/* Hold c's answers until its unread descriptors are read. */
-static void conn_hold(struct conn *c) {
-  struct server *s = c->srv;
-
-  if (c->held_since_ms != 0)
-    return;
-  c->held_since_ms = proto_monotonic_ms();
-  LIST_INSERT_HEAD(&s->held, c, held_link);
-  if (!uv_is_active((uv_handle_t *)&s->held_timer))
-    uv_timer_start(&s->held_timer, on_held_timer, HELD_CHECK_MS, HELD_CHECK_MS);
-}
-
-static void conn_unhold(struct conn *c) {
-  if (c->held_since_ms == 0)
-    return;
-  c->held_since_ms = 0;
-  LIST_REMOVE(c, held_link);
-}
-
-/* true if the peer has read everything we sent (SIOCOUTQ counts what our
- * side of a Unix socket sent that its reader has not taken). */
-static bool conn_all_read(const struct conn *c) {
-  int queued = 0;
-
-  return ioctl(c->fd, SIOCOUTQ, &queued) == 0 && queued == 0;
-}
-
-/* f's descriptor could not be sent: answer its open with an error
- * instead, releasing the lease it took. Returns -1 if c had to close. */
-static int refuse_open(struct conn *c, struct out_frame *f) {
-  struct server *s = c->srv;
-  struct proto_response err;
-  struct lease *l = lease_find(&s->d->leases, &c->peer.leases, f->lease);
-  msgpack_sbuffer sb;
-
-  if (l != NULL)
-    ops_lease_end(s->d, l, "its only view could not be handed over");
-  close(f->fd);
-  f->fd = -1;
-  proto_response_error(&err, f->id, PROTO_OP_OPEN, EAGAIN,
-                       "the daemon has too many descriptors in flight to clients that do not "
-                       "read them; try again");
-  msgpack_sbuffer_init(&sb);
-  if (proto_response_encode(&err, s->d->cfg.frame_max, &sb) < 0) {
-    msgpack_sbuffer_destroy(&sb);
-    conn_close(c);
-    return -1;
-  }
-  if (f->own_data)
-    free(f->data);
-  f->len = sb.size;
-  f->data = msgpack_sbuffer_release(&sb);
-  f->own_data = true;
-  return 0;
-}
-
-/* The kernel refused a descriptor (ETOOMANYREFS): too many of ours are in
- * flight, over all connections. The fault is with whoever leaves the most
- * unread, never with a client that has read all it was sent: the worst
- * one is dropped, and c, if innocent, gets an error answer to this open
- * (its connection stays); if c has unread descriptors too, its answers
- * wait, as at --max-fds-in-flight. Dropping the culprit frees its
- * descriptors only once its process reads or closes its end, which is why
- * the innocent get an answer rather than a wait. Returns -1 if c closed. */
-static int too_many_refs(struct conn *c, struct out_frame *f) {
-  struct server *s = c->srv;
-  struct conn *worst = NULL, *o;
-
-  /* Rare, so an ioctl per connection is affordable: counts are only
-   * reset when a client asks again, and one that has read all is no
-   * culprit whatever its count says. */
-  LIST_FOREACH(o, &s->conns, link) {
-    if (o->fds_in_flight > 0 && conn_all_read(o))
-      o->fds_in_flight = 0;
-    if (o->fds_in_flight > 0 && (worst == NULL || o->fds_in_flight > worst->fds_in_flight))
-      worst = o;
-  }
-  if (worst != NULL && worst != c) {
-    if (server_warn_ok(s))
-      log_warn("too many descriptors in flight: dropping client pid %d uid %u, which left %llu "
-               "unread",
-               (int)worst->peer.pid, (unsigned)worst->peer.uid,
-               (unsigned long long)worst->fds_in_flight);
-    conn_close(worst);
-  }
-  if (c->fds_in_flight > 0) {
-    conn_hold(c);
-    return 0;
-  }
-  if (server_warn_ok(s))
-    log_warn("too many descriptors in flight: client pid %d uid %u is refused a view for now",
-             (int)c->peer.pid, (unsigned)c->peer.uid);
-  return refuse_open(c, f);
-}
-
 /* Answers that are ready go out together, up to FLUSH_FRAMES in one
  * sendmsg: a release's answer and the next open's, which arrive together,
  * then wake the client once instead of twice. A descriptor rides only on a
@@ -295,8 +194,8 @@ static int conn_flush(struct conn *c) {
         if (fd_limit != 0 && c->fds_in_flight >= fd_limit) {
           if (n_iov > 0)
             break; /* what is before it goes first */
-          if (!conn_all_read(c)) {
-            conn_hold(c);
+          if (!inflight_all_read(c)) {
+            inflight_hold(c);
             return 0;
           }
           c->fds_in_flight = 0;
@@ -320,7 +219,7 @@ static int conn_flush(struct conn *c) {
         fd_alone = true; /* send the answers before it, then try it alone */
         continue;
       }
-      if (too_many_refs(c, carrier) < 0)
+      if (inflight_too_many_refs(c, carrier) < 0)
         return -1;
       if (c->held_since_ms != 0)
         return 0;
@@ -482,16 +381,7 @@ static void on_conn_event(uv_poll_t *h, int status, int events) {
     return;
   }
   if (events & (UV_READABLE | UV_DISCONNECT)) {
-    /* A client that asks again has usually read every answer so far (the
-     * library waits for each open's): then none of its descriptors is in
-     * flight. Checked here, before this wake-up's answers go out, so an
-     * open/release cycle never reaches the limit (where conn_flush would
-     * hold its answer); but only from half the limit on, so the ioctl
-     * costs one request in limit/2, not every one. The bound itself is
-     * conn_flush's, which checks at the limit whatever happens here. */
-    if (c->fds_in_flight > 0 && c->fds_in_flight >= c->srv->d->cfg.max_fds_in_flight / 2 &&
-        conn_all_read(c))
-      c->fds_in_flight = 0;
+    inflight_recheck(c); /* a client that asks again has usually read all */
     conn_read(c);
   }
   /* Send, and answer frames already buffered as the queue drains: a client
@@ -507,6 +397,10 @@ static void on_conn_event(uv_poll_t *h, int status, int events) {
   }
   if (!c->dead)
     conn_update(c);
+}
+
+void conn_resume(struct conn *c) {
+  on_conn_event(&c->poll, 0, 0);
 }
 
 /* Watch for what the connection needs now. */
@@ -553,7 +447,7 @@ void conn_close(struct conn *c) {
     return;
   c->dead = true;
   LIST_REMOVE(c, link);
-  conn_unhold(c);
+  inflight_unhold(c);
   n = ops_peer_gone(s->d, &c->peer, s->stopping);
   if (c->refused) {
     s->refused--;
@@ -637,39 +531,6 @@ static void on_sweep(uv_timer_t *t) {
 #endif
 }
 
-/* Connections whose answers wait for their descriptors to be read. Sending
- * may drop other connections (ETOOMANYREFS), so the walk starts again
- * after each one it acts on, skipping those already seen this tick. */
-static void on_held_timer(uv_timer_t *t) {
-  struct server *s = t->data;
-  uint64_t now = proto_monotonic_ms(), limit = s->d->cfg.send_timeout_ms;
-  uint64_t tick = ++s->held_tick;
-  struct conn *c;
-
-again:
-  LIST_FOREACH(c, &s->held, held_link) {
-    if (c->held_tick == tick)
-      continue;
-    c->held_tick = tick;
-    if (conn_all_read(c)) {
-      conn_unhold(c);
-      c->fds_in_flight = 0;
-      on_conn_event(&c->poll, 0, 0); /* send, and answer what waits */
-      goto again;
-    }
-    if (limit != 0 && c->fds_in_flight > 0 && now - c->held_since_ms >= limit) {
-      if (server_warn_ok(s))
-        log_warn("client pid %d uid %u left %llu descriptors unread for %llu s; dropping it",
-                 (int)c->peer.pid, (unsigned)c->peer.uid, (unsigned long long)c->fds_in_flight,
-                 (unsigned long long)(limit / 1000));
-      conn_close(c);
-      goto again;
-    }
-  }
-  if (LIST_EMPTY(&s->held))
-    uv_timer_stop(&s->held_timer);
-}
-
 void conn_sweep_start(struct server *s) {
   const struct daemon_config *cfg = &s->d->cfg;
   /* A quarter of the shortest timeout, between 0.1 and 1 s. */
@@ -688,16 +549,6 @@ void conn_sweep_start(struct server *s) {
 
 void conn_sweep_stop(struct server *s) {
   uv_close((uv_handle_t *)&s->sweep, NULL);
-}
-
-void inflight_init(struct server *s) {
-  LIST_INIT(&s->held);
-  uv_timer_init(s->loop, &s->held_timer);
-  s->held_timer.data = s;
-}
-
-void inflight_stop(struct server *s) {
-  uv_close((uv_handle_t *)&s->held_timer, NULL);
 }
 
 int server_start(struct server **out, uv_loop_t *loop, struct daemon *d, int listen_fd) {
