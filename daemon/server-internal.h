@@ -117,9 +117,12 @@ void conn_open(struct server *s, int fd, struct peer *p, enum peer_refusal why);
 void conn_close(struct conn *c);
 /* Send what waits and answer what was buffered, as on a poll event. */
 void conn_resume(struct conn *c);
-/* Start and stop the sweep timer (send, frame and refused timeouts). */
-void conn_sweep_start(struct server *s);
-void conn_sweep_stop(struct server *s);
+/* The connections' memory (-ENOMEM), then their sweep timer (send, frame
+ * and refused timeouts); at stop the timer and every connection close. */
+int conns_init(struct server *s);
+void conns_start(struct server *s);
+void conns_stop(struct server *s);
+void conns_free(struct server *s);
 
 /* inflight.c: descriptors sent to a connection and not yet read. */
 void inflight_init(struct server *s);
