@@ -36,7 +36,7 @@
 #include "server-internal.h"
 
 /* Connections refused for --max-clients that may wait for their answer. */
-#define REFUSED_MAX     64
+#define REFUSED_MAX        64
 /* Connections accepted per wake-up. */
 #define ACCEPTS_PER_WAKEUP 64
 

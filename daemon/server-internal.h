@@ -35,12 +35,12 @@
 /* One answer waiting to be sent (conn.c). */
 struct out_frame {
   STAILQ_ENTRY(out_frame) link;
-  char *data; /* the bytes after this struct, or a buffer of their own */
+  char *data;  /* the bytes after this struct, or a buffer of their own */
   size_t room; /* bytes after this struct */
   size_t len;
   size_t off;
   bool own_data;
-  int fd; /* rides on the first byte; -1 once sent or if none */
+  int fd;             /* rides on the first byte; -1 once sent or if none */
   uint64_t id, lease; /* with fd: the open it answers, and its lease */
 };
 
@@ -58,14 +58,14 @@ struct conn {
   int events;                /* what poll is watching now */
   uint64_t stalled_since_ms; /* the socket took none of our bytes since; 0: not stalled */
   uint64_t accepted_ms;
-  uint64_t frame_since_ms;   /* a frame is half received since; 0: none */
-  uint64_t fds_in_flight;    /* descriptors sent since the peer last had nothing unread */
-  uint64_t held_since_ms;    /* answers held back for unread descriptors; 0: not held */
-  uint64_t held_tick;        /* the held timer's last look */
-  bool refused;              /* over a connection limit: answer EUSERS once, then close */
-  bool refused_uid;          /* ... the per-uid one */
-  bool closing;              /* no more reading; close once the queue is sent */
-  bool dead;                 /* uv_close called */
+  uint64_t frame_since_ms; /* a frame is half received since; 0: none */
+  uint64_t fds_in_flight;  /* descriptors sent since the peer last had nothing unread */
+  uint64_t held_since_ms;  /* answers held back for unread descriptors; 0: not held */
+  uint64_t held_tick;      /* the held timer's last look */
+  bool refused;            /* over a connection limit: answer EUSERS once, then close */
+  bool refused_uid;        /* ... the per-uid one */
+  bool closing;            /* no more reading; close once the queue is sent */
+  bool dead;               /* uv_close called */
 };
 
 struct server {
@@ -84,9 +84,9 @@ struct server {
   ino_t sock_ino;
   /* conn.c; listen.c bounds `refused` */
   LIST_HEAD(, conn) conns;
-  uint64_t refused;     /* connections refused, waiting to be told why */
-  uv_timer_t sweep;     /* drops clients stalled past --send-timeout or --frame-timeout */
-  size_t freed_bytes;   /* released since the last malloc_trim */
+  uint64_t refused;   /* connections refused, waiting to be told why */
+  uv_timer_t sweep;   /* drops clients stalled past --send-timeout or --frame-timeout */
+  size_t freed_bytes; /* released since the last malloc_trim */
   struct proto_segment *scratch;
   size_t scratch_len;
   msgpack_sbuffer sb; /* answers are encoded here, then copied behind their out_frame */
