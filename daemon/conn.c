@@ -142,7 +142,6 @@ static void conn_queue(struct conn *c, const struct proto_response *resp, int fd
 
 /* Send what the socket takes now. Returns -1 if the connection died. */
 static int conn_flush(struct conn *c) {
-  uint64_t fd_limit = c->srv->d->cfg.max_fds_in_flight;
   bool fd_alone = false; /* after ETOOMANYREFS: a descriptor's answer goes first, alone */
 
   while (!STAILQ_EMPTY(&c->outq)) {
@@ -158,15 +157,10 @@ static int conn_flush(struct conn *c) {
       if (f->fd >= 0) { /* its first byte has not gone */
         if (n_iov > 0 && (fd_alone || total + f->len > FLUSH_FD_BYTES))
           break;
-        if (fd_limit != 0 && c->fds_in_flight >= fd_limit) {
-          if (n_iov > 0)
-            break; /* what is before it goes first */
-          if (!inflight_all_read(c)) {
-            inflight_hold(c);
-            return 0;
-          }
-          c->fds_in_flight = 0;
-        }
+        if (n_iov > 0 && inflight_full(c))
+          break; /* what is before it goes first */
+        if (!inflight_may_send(c))
+          return 0; /* held until its peer reads what it was sent */
         carrier = f;
       }
       iov[n_iov].iov_base = f->data + f->off;

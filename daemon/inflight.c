@@ -12,8 +12,9 @@
  * ETOOMANYREFS is charged to the connection with the most unread
  * descriptors, never to the one whose send failed.
  *
- * conn.c counts what it sends (conn.fds_in_flight) and asks here whether
- * to hold; this file keeps the held connections and their timer. It never
+ * conn.c counts what it sends (conn.fds_in_flight) and asks here before
+ * each descriptor whether it may go; this file holds the connection when
+ * not, and keeps the held connections and their timer. It never
  * reads from a socket and never decides about segments: a view that
  * cannot be handed over is ended through ops_lease_end().
  */
@@ -58,6 +59,23 @@ bool inflight_all_read(const struct conn *c) {
   int queued = 0;
 
   return ioctl(c->fd, SIOCOUTQ, &queued) == 0 && queued == 0;
+}
+
+bool inflight_full(const struct conn *c) {
+  uint64_t limit = c->srv->d->cfg.max_fds_in_flight;
+
+  return limit != 0 && c->fds_in_flight >= limit;
+}
+
+bool inflight_may_send(struct conn *c) {
+  if (!inflight_full(c))
+    return true;
+  if (!inflight_all_read(c)) {
+    inflight_hold(c);
+    return false;
+  }
+  c->fds_in_flight = 0;
+  return true;
 }
 
 void inflight_recheck(struct conn *c) {

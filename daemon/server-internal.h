@@ -133,6 +133,13 @@ bool inflight_all_read(const struct conn *c);
  * looks again), and stop holding them. */
 void inflight_hold(struct conn *c);
 void inflight_unhold(struct conn *c);
+/* true if c has --max-fds-in-flight descriptors sent and unread (as far
+ * as its count knows). */
+bool inflight_full(const struct conn *c);
+/* Before sending c one more descriptor: true if it may go now (under the
+ * limit, or its peer has read all and the count starts again); false if
+ * c's answers are now held. */
+bool inflight_may_send(struct conn *c);
 /* Before reading what c asks: reset its count if it has read everything,
  * looking only from half the limit on. */
 void inflight_recheck(struct conn *c);
