@@ -35,7 +35,9 @@
 
 static void on_held_timer(uv_timer_t *t);
 
-void inflight_hold(struct conn *c) {
+/* Hold c's answers until its unread descriptors are read: the held timer
+ * looks again. */
+static void inflight_hold(struct conn *c) {
   struct server *s = c->srv;
 
   if (c->held_since_ms != 0)
@@ -53,9 +55,9 @@ void inflight_unhold(struct conn *c) {
   LIST_REMOVE(c, held_link);
 }
 
-/* SIOCOUTQ counts what our side of a Unix socket sent that its reader has
- * not taken. */
-bool inflight_all_read(const struct conn *c) {
+/* true if c's peer has read everything we sent: SIOCOUTQ counts what our
+ * side of a Unix socket sent that its reader has not taken. */
+static bool inflight_all_read(const struct conn *c) {
   int queued = 0;
 
   return ioctl(c->fd, SIOCOUTQ, &queued) == 0 && queued == 0;

@@ -127,11 +127,7 @@ void conns_free(struct server *s);
 /* inflight.c: descriptors sent to a connection and not yet read. */
 void inflight_init(struct server *s);
 void inflight_stop(struct server *s);
-/* true if c's peer has read everything we sent (SIOCOUTQ). */
-bool inflight_all_read(const struct conn *c);
-/* Hold c's answers until its unread descriptors are read (the held timer
- * looks again), and stop holding them. */
-void inflight_hold(struct conn *c);
+/* Stop holding c's answers (it is closing). */
 void inflight_unhold(struct conn *c);
 /* true if c has --max-fds-in-flight descriptors sent and unread (as far
  * as its count knows). */
