@@ -157,10 +157,12 @@ static int conn_flush(struct conn *c) {
       if (f->fd >= 0) { /* its first byte has not gone */
         if (n_iov > 0 && (fd_alone || total + f->len > FLUSH_FD_BYTES))
           break;
-        if (n_iov > 0 && inflight_full(c))
-          break; /* what is before it goes first */
-        if (!inflight_may_send(c))
-          return 0; /* held until its peer reads what it was sent */
+        if (inflight_full(c)) {
+          if (n_iov > 0)
+            break; /* what is before it goes first */
+          if (!inflight_drained(c))
+            return 0; /* held until its peer reads what it was sent */
+        }
         carrier = f;
       }
       iov[n_iov].iov_base = f->data + f->off;

@@ -63,15 +63,7 @@ static bool inflight_all_read(const struct conn *c) {
   return ioctl(c->fd, SIOCOUTQ, &queued) == 0 && queued == 0;
 }
 
-bool inflight_full(const struct conn *c) {
-  uint64_t limit = c->srv->d->cfg.max_fds_in_flight;
-
-  return limit != 0 && c->fds_in_flight >= limit;
-}
-
-bool inflight_may_send(struct conn *c) {
-  if (!inflight_full(c))
-    return true;
+bool inflight_drained(struct conn *c) {
   if (!inflight_all_read(c)) {
     inflight_hold(c);
     return false;
@@ -80,16 +72,8 @@ bool inflight_may_send(struct conn *c) {
   return true;
 }
 
-void inflight_recheck(struct conn *c) {
-  /* A client that asks again has usually read every answer so far (the
-   * library waits for each open's): then none of its descriptors is in
-   * flight. Checked before this wake-up's answers go out, so an
-   * open/release cycle never reaches the limit (where conn_flush would
-   * hold its answer); but only from half the limit on, so the ioctl
-   * costs one request in limit/2, not every one. The bound itself is
-   * conn_flush's, which checks at the limit whatever happens here. */
-  if (c->fds_in_flight > 0 && c->fds_in_flight >= c->srv->d->cfg.max_fds_in_flight / 2 &&
-      inflight_all_read(c))
+void inflight_recount(struct conn *c) {
+  if (inflight_all_read(c))
     c->fds_in_flight = 0;
 }
 

@@ -129,16 +129,30 @@ void inflight_init(struct server *s);
 void inflight_stop(struct server *s);
 /* Stop holding c's answers (it is closing). */
 void inflight_unhold(struct conn *c);
-/* true if c has --max-fds-in-flight descriptors sent and unread (as far
- * as its count knows). */
-bool inflight_full(const struct conn *c);
-/* Before sending c one more descriptor: true if it may go now (under the
- * limit, or its peer has read all and the count starts again); false if
- * c's answers are now held. */
-bool inflight_may_send(struct conn *c);
-/* Before reading what c asks: reset its count if it has read everything,
- * looking only from half the limit on. */
-void inflight_recheck(struct conn *c);
+/* true if c has --max-fds-in-flight descriptors sent and unread, as far
+ * as its count knows. Inline, as inflight_recheck: asked for every answer
+ * carrying a descriptor, and at every wake-up. */
+static inline bool inflight_full(const struct conn *c) {
+  uint64_t limit = c->srv->d->cfg.max_fds_in_flight;
+
+  return limit != 0 && c->fds_in_flight >= limit;
+}
+/* c is full: true if its peer has read everything (its count starts
+ * again), false if not (c's answers are now held until it has). */
+bool inflight_drained(struct conn *c);
+/* Reset c's count if its peer has read everything. */
+void inflight_recount(struct conn *c);
+/* Before reading what c asks. A client that asks again has usually read
+ * every answer so far (the library waits for each open's): then none of
+ * its descriptors is in flight. Checked before this wake-up's answers go
+ * out, so an open/release cycle never reaches the limit (where conn_flush
+ * would hold its answer); but only from half the limit on, so the ioctl
+ * costs one request in limit/2, not every one. The bound itself is
+ * conn_flush's, which checks at the limit whatever happens here. */
+static inline void inflight_recheck(struct conn *c) {
+  if (c->fds_in_flight > 0 && c->fds_in_flight >= c->srv->d->cfg.max_fds_in_flight / 2)
+    inflight_recount(c);
+}
 /* The kernel refused f's descriptor (ETOOMANYREFS). Returns -1 if c had to
  * close; else f now carries an error answer, or c is held. */
 int inflight_too_many_refs(struct conn *c, struct out_frame *f);
