@@ -3,7 +3,8 @@
  * daemon.h: shmviewd's configuration and its whole state.
  *
  * One struct daemon lives for the life of the process; the handlers in
- * ops.c act on it and the server in server.c feeds them requests.
+ * ops.c act on it and the server (server.c and its rooms) feeds them
+ * requests.
  */
 #ifndef SHMV_DAEMON_DAEMON_H
 #define SHMV_DAEMON_DAEMON_H

@@ -29,6 +29,7 @@
 #include "holders.h"
 #include "log.h"
 #include "notify.h"
+#include "reaper.h"
 #include "server.h"
 #include "state.h"
 #include "watch.h"
@@ -67,6 +68,7 @@ struct runtime {
   struct holders *holders;
   struct notifier notifier; /* READY=1, STATUS=, STOPPING=1 */
   struct watch *watch;      /* sizes set behind our back */
+  struct reaper reaper;     /* ops' timer: the end of the restart grace */
 };
 
 static void on_stop_signal(uv_signal_t *h, int signum) {
@@ -77,6 +79,7 @@ static void on_stop_signal(uv_signal_t *h, int signum) {
   holders_stop(rt->holders); /* first: the holds of connections closed now stay on disk */
   watch_stop(rt->watch);
   rt->watch = NULL;
+  reaper_stop(&rt->reaper);
   server_stop(rt->server);
   uv_close((uv_handle_t *)&rt->sigterm, NULL);
   uv_close((uv_handle_t *)&rt->sigint, NULL);
@@ -188,6 +191,7 @@ int main(int argc, char **argv) {
     log_info("re-adopted %zu segment%s from %s", adopted, adopted == 1 ? "" : "s",
              d.cfg.state_path);
   }
+  reaper_start(&rt.reaper, &loop, &d);
   rc = watch_start(&rt.watch, &loop, &d);
   if (rc < 0)
     log_warn("cannot watch /dev/shm (%s): a size set through a writable view is noticed only "

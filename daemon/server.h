@@ -4,7 +4,8 @@
  *
  * Listens on the Unix socket, accepts connections, reads frames, hands each
  * decoded request to ops_handle() and queues the answer. It owns sockets and
- * byte queues; it never decides anything about segments.
+ * byte queues; it never decides anything about segments. server.c puts
+ * together listen.c, peer.c, conn.c and inflight.c (server-internal.h).
  */
 #ifndef SHMV_DAEMON_SERVER_H
 #define SHMV_DAEMON_SERVER_H
