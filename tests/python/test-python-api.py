@@ -2,10 +2,16 @@
 """What the binding exposes of libshmview, against the real daemon: the
 records' shapes (the tuples code unpacks stay as they were, later fields
 are attributes), every record field's type, the connect options
-(reconnect_ms, map_cache, trusted_uid) and the library's version. A daemon
+(reconnect_ms, map_cache, trusted_uid) and the library's version. The
+record types are the library's description of its structs
+(shmv_record_fields), walked: every row of it is an attribute of the
+right type, and the hand-written stubs (_shmview.pyi) list the same
+attributes, so a field the library adds fails here until the stubs have
+it. A daemon
 run by a uid nobody trusts is a socket that uid 65534 listens on in a
 directory open to all (root only; skipped otherwise)."""
 
+import ast
 import datetime
 import os
 import socket
@@ -13,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import types
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -29,6 +36,26 @@ STATUS_TUPLE = ("version", "protocol", "uptime_ms", "clients", "segments", "byte
                 "writable_views", "requests", "max_segment_size", "max_total_size",
                 "max_clients", "max_views", "frame_max", "quota_bytes", "quota_segments",
                 "quota_views", "uid", "used_bytes", "used_segments", "used_views", "grace_ms")
+
+# shmv_field.type (shmview.h) as Python shows it; SHMV_FIELD_HIDDEN rows
+# are None when the record is restricted.
+FIELD_TYPES = {1: "str", 2: "int", 3: "int", 4: "bool", 5: "datetime.datetime"}
+FIELD_HIDDEN = 0x1
+
+
+def record_attrs(cls):
+    """Every field of a record type, tuple and by name only, in order."""
+    return [k for k, v in vars(cls).items() if isinstance(v, types.MemberDescriptorType)]
+
+
+def stub_classes():
+    """{class name: [(attribute, annotation)]} of the extension's stubs."""
+    path = os.path.join(os.path.dirname(shmview.__file__), "_shmview.pyi")
+    with open(path) as f:
+        tree = ast.parse(f.read())
+    return {c.name: [(a.target.id, ast.unparse(a.annotation))
+                     for a in c.body if isinstance(a, ast.AnnAssign)]
+            for c in tree.body if isinstance(c, ast.ClassDef)}
 
 
 class TestRecords(H.ClientTestCase):
@@ -67,6 +94,38 @@ class TestRecords(H.ClientTestCase):
         for n in STATUS_TUPLE[1:]:
             self.assertIs(type(getattr(st, n)), int, n)
         self.assertEqual(st.uid, os.getuid())
+
+    def test_every_row_is_an_attribute(self):
+        rows = shmview._shmview._record_fields()
+        self.assertEqual(sorted(rows), ["HolderInfo", "SegmentInfo", "Status"])
+        for cls_name, fields in rows.items():
+            cls = getattr(shmview, cls_name)
+            self.assertEqual(record_attrs(cls), [f[0] for f in fields], cls_name)
+            for name, doc, *_ in fields:
+                self.assertTrue(getattr(cls, name).__doc__.startswith(doc), name)
+
+    def test_rows_typed(self):
+        """Each attribute holds what its row's type says, for a segment the
+        caller may read (nothing None)."""
+        name = H.fresh_name("typed")
+        self.c.create(name, 4096)
+        self.names.append(name)
+        with self.c.open(name):
+            records = {"SegmentInfo": self.c.stat(name), "HolderInfo": self.c.holders(name)[0],
+                       "Status": self.c.status()}
+        for cls_name, fields in shmview._shmview._record_fields().items():
+            for fname, _, ftype, *_ in fields:
+                want = FIELD_TYPES[ftype]
+                got = getattr(records[cls_name], fname)
+                self.assertEqual(type(got).__name__, want.rsplit(".", 1)[-1],
+                                 f"{cls_name}.{fname}")
+
+    def test_stubs_match(self):
+        stubs = stub_classes()
+        for cls_name, fields in shmview._shmview._record_fields().items():
+            want = [(f[0], f"Optional[{FIELD_TYPES[f[2]]}]" if f[3] & FIELD_HIDDEN
+                     else FIELD_TYPES[f[2]]) for f in fields]
+            self.assertEqual(stubs[cls_name], want, cls_name)
 
 
 class TestConnectOptions(unittest.TestCase):

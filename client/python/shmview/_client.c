@@ -322,15 +322,21 @@ static PyObject *Client_resize(ClientObject *self, PyObject *args) {
 }
 
 static PyObject *Client_stat(ClientObject *self, PyObject *arg) {
-  shmv_segment_info info;
+  size_t size = record_size(SHMV_RECORD_SEGMENT);
+  void *info = PyMem_Malloc(size);
   const char *name;
   int rc;
+  if (info == NULL)
+    return PyErr_NoMemory();
   shmv_client *c = enter_named(self, arg, &name);
-  if (c == NULL)
+  if (c == NULL) {
+    PyMem_Free(info);
     return NULL;
-  UNBLOCKED(rc = shmv_stat(c, name, &info));
-  PyObject *res = rc < 0 ? raise_rc(c, rc, name) : segment_record(&info);
+  }
+  UNBLOCKED(rc = shmv_stat_sized(c, name, info, size));
+  PyObject *res = rc < 0 ? raise_rc(c, rc, name) : record_new(SHMV_RECORD_SEGMENT, info);
   client_leave(self);
+  PyMem_Free(info);
   return res;
 }
 
@@ -341,9 +347,9 @@ static PyObject *Client_list(ClientObject *self, PyObject *unused) {
   shmv_client *c = client_enter(self);
   if (c == NULL)
     return NULL;
-  UNBLOCKED(rc = shmv_list(c, &list, &count));
+  UNBLOCKED(rc = shmv_list_sized(c, &list, &count, record_size(SHMV_RECORD_SEGMENT)));
   PyObject *res = rc < 0 ? raise_rc(c, rc, NULL)
-                         : segment_records(list, count);
+                         : record_list(SHMV_RECORD_SEGMENT, list, count);
   shmv_list_free(list);
   client_leave(self);
   return res;
@@ -357,28 +363,30 @@ static PyObject *Client_holders(ClientObject *self, PyObject *arg) {
   shmv_client *c = enter_named(self, arg, &name);
   if (c == NULL)
     return NULL;
-  UNBLOCKED(rc = shmv_holders(c, name, &list, &count));
+  UNBLOCKED(rc = shmv_holders_sized(c, name, &list, &count, record_size(SHMV_RECORD_HOLDER)));
   PyObject *res = rc < 0 ? raise_rc(c, rc, name)
-                         : holder_records(list, count);
+                         : record_list(SHMV_RECORD_HOLDER, list, count);
   shmv_holders_free(list);
   client_leave(self);
   return res;
 }
 
 static PyObject *Client_status(ClientObject *self, PyObject *unused) {
-  shmv_status_info st;
+  size_t size = record_size(SHMV_RECORD_STATUS);
+  void *st = PyMem_Malloc(size);
   int rc;
+  if (st == NULL)
+    return PyErr_NoMemory();
   shmv_client *c = client_enter(self);
-  if (c == NULL)
-    return NULL;
-  UNBLOCKED(rc = shmv_status(c, &st));
-  if (rc < 0) {
-    raise_rc(c, rc, NULL);
-    client_leave(self);
+  if (c == NULL) {
+    PyMem_Free(st);
     return NULL;
   }
+  UNBLOCKED(rc = shmv_status_sized(c, st, size));
+  PyObject *res = rc < 0 ? raise_rc(c, rc, NULL) : record_new(SHMV_RECORD_STATUS, st);
   client_leave(self);
-  return status_record(&st);
+  PyMem_Free(st);
+  return res;
 }
 
 /* ---- the module's default client ----------------------------------------- */

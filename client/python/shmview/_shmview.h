@@ -6,7 +6,8 @@
  *   _client.c   shmview.Client (a connection) and the default client
  *   _view.c     shmview.View (a mapped window): buffer protocol, slices,
  *               View(data), load32/store32/wait/wake
- *   _records.c  SegmentInfo, HolderInfo and Status, built from field tables
+ *   _records.c  SegmentInfo, HolderInfo and Status, built from the
+ *               library's description of its records (shmv_record_fields)
  * Only PyInit__shmview leaves the shared object: everything declared here
  * is hidden.
  */
@@ -24,9 +25,10 @@
 /* The binding speaks the libshmview it is built with, the one of the same
  * source tree (configure builds both) or an installed one at least as new
  * (setup.py asks pkg-config). A header without SHMV_OWN, the newest of its
- * flags, predates shmv_freeze and the restricted record: say so here,
- * rather than fail on the first missing name. */
-#ifndef SHMV_OWN
+ * flags, predates shmv_freeze and the restricted record, and one without
+ * SHMV_RECORD_SEGMENT has no shmv_record_fields(), which the records are
+ * built from: say so here, rather than fail on the first missing name. */
+#if !defined(SHMV_OWN) || !defined(SHMV_RECORD_SEGMENT)
 #error "libshmview is too old for this binding: build it against the libshmview of its own source tree"
 #endif
 
@@ -83,13 +85,15 @@ int do_create_view(shmv_client *c, const char *name, size_t size, unsigned mode,
 /* _view.c */
 PyObject *view_wrap(PyTypeObject *type, shmv_view *v, pid_t pid);
 
-/* _records.c: the record types made and added to the module, then records
- * from the library's structs (new references; NULL with an exception). */
+/* _records.c: the record types (record: SHMV_RECORD_*) made and added to
+ * the module, then records from the library's structs, which are
+ * record_size() bytes each: the library's size, not this header's, so that
+ * a field newer than the header still arrives (new references; NULL with
+ * an exception). */
 int records_init(PyObject *module);
-PyObject *segment_record(const shmv_segment_info *s);
-PyObject *segment_records(const shmv_segment_info *list, size_t count);
-PyObject *holder_records(const shmv_holder_info *list, size_t count);
-PyObject *status_record(const shmv_status_info *st);
+size_t record_size(int record);
+PyObject *record_new(int record, const void *base);
+PyObject *record_list(int record, const void *items, size_t count);
 
 #pragma GCC visibility pop
 

@@ -16,6 +16,8 @@ SPIN_ADAPTIVE: Literal["adaptive"]
 class BusyError(OSError, BufferError):
     """EBUSY: e.g. shrinking a segment while views of it live."""
 
+# The records: one attribute per row of the library's shmv_record_fields(),
+# in its order; tests/python/test-python-api.py checks these lists against it.
 class SegmentInfo(NamedTuple):
     name: str
     size: int
@@ -156,3 +158,6 @@ def default_client() -> Client: ...
 def default_socket_path() -> str: ...
 def library_version() -> str: ...
 
+# Private, for the tests: shmv_record_fields() by record type name, one
+# (name, doc, type, flags, offset, size) per row.
+def _record_fields() -> dict[str, list[tuple[str, str, int, int, int, int]]]: ...
