@@ -94,12 +94,12 @@ static bool may_access(const struct peer *p, const struct segment *s, unsigned w
 
   if (p->uid == 0)
     return true;
-  if (p->uid == s->uid)
-    bits = (s->mode >> 6) & 7;
-  else if (peer_in_group(p, s->gid))
-    bits = (s->mode >> 3) & 7;
+  if (p->uid == s->rec.uid)
+    bits = (s->rec.mode >> 6) & 7;
+  else if (peer_in_group(p, s->rec.gid))
+    bits = (s->rec.mode >> 3) & 7;
   else
-    bits = s->mode & 7;
+    bits = s->rec.mode & 7;
   return (bits & want) == want;
 }
 
@@ -109,31 +109,23 @@ static bool may_access(const struct peer *p, const struct segment *s, unsigned w
  * counts change when someone reads it, the creation time to the
  * nanosecond dates a creator's actions, the gid is the creator's. */
 static bool may_see_all(const struct peer *p, const struct segment *s) {
-  return p->uid == s->uid || may_access(p, s, 4);
+  return p->uid == s->rec.uid || may_access(p, s, 4);
 }
 
 /* Unlinked segments have no name in /dev/shm: only their owner and root
  * learn that one is still held. */
 static bool may_see_unlinked(const struct peer *p, const struct segment *s) {
-  return p->uid == 0 || p->uid == s->uid;
+  return p->uid == 0 || p->uid == s->rec.uid;
 }
 
 static void segment_to_proto(const struct peer *p, const struct segment *s,
                              struct proto_segment *out) {
-  memset(out, 0, sizeof *out);
-  memcpy(out->name, s->name, sizeof out->name);
-  out->size = s->size;
-  out->uid = (uint32_t)s->uid;
-  out->mode = s->mode;
-  out->unlinked = !s->linked;
-  out->unlink_id = s->unlink_id;
-  out->gid = (uint32_t)s->gid;
+  *out = s->rec; /* every recorded field, as record.c describes it */
   out->views = s->views;
   out->writable_views = s->writable_views;
-  out->created_sec = (int64_t)s->created.tv_sec;
-  out->created_nsec = (uint32_t)s->created.tv_nsec;
-  out->ephemeral = s->ephemeral;
-  out->frozen = s->frozen;
+  out->unlinked = !s->linked;
+  out->unlink_id = s->unlink_id;
+  out->restricted = false;
   /* The fields record.c marks hidden go back to 0 (docs/security.md). */
   if (!may_see_all(p, s))
     proto_record_restrict(PROTO_RECORD_SEGMENT, out);
@@ -157,18 +149,18 @@ static void settle(struct segment *s) {
  * fails, write the line that takes it back (best effort: at load the
  * objects win anyway); a create then writes its completion, and is undone
  * if that cannot be written. One row per kind of change says which lines
- * and which step. A new changeable field of a segment is a row in
- * state.c's table of keys, not here: CHANGE_SET carries any STATE_F_
- * fields, in a copy of the segment holding the new values (op_resize and
- * op_freeze show how).
+ * and which step. A new field of a segment is a row of its description
+ * (proto/record.c), not here: CHANGE_SET carries any of its rows (a mask
+ * of state_field() bits) in a copy of the record holding the new values
+ * (op_resize and op_freeze show how).
  */
 enum change_kind { CHANGE_CREATE, CHANGE_SET, CHANGE_REMOVE };
 
 struct change {
   enum change_kind kind;
-  struct segment *s;        /* SET, REMOVE: the segment; CREATE: the new one, once made */
-  const struct segment *to; /* CREATE: the intent; SET: the new values of `fields` */
-  unsigned fields;          /* SET: the STATE_F_ fields that change */
+  struct segment *s;       /* SET, REMOVE: the segment; CREATE: the new one, once made */
+  struct proto_segment to; /* CREATE: the intent; SET: the new values of `fields` */
+  uint64_t fields;         /* SET: the fields that change (state_field()) */
   /* Out: the state file refused a line (nothing changed), or the change
    * itself failed (undone); for CREATE's -EEXIST, the object's owner. */
   bool unrecorded;
@@ -176,13 +168,7 @@ struct change {
 };
 
 static int apply_create(struct daemon *d, struct change *ch) {
-  const struct segment *to = ch->to;
-  int rc = registry_create(&d->reg, to->name, to->size, to->uid, to->gid, to->mode, &ch->s,
-                           &ch->foreign);
-
-  if (rc == 0)
-    ch->s->ephemeral = to->ephemeral; /* recorded with it */
-  return rc;
+  return registry_create(&d->reg, &ch->to, &ch->s, &ch->foreign);
 }
 
 static void undo_create(struct daemon *d, struct change *ch) {
@@ -191,13 +177,13 @@ static void undo_create(struct daemon *d, struct change *ch) {
 
 /* The object first (a resize may fail), then the record. */
 static int apply_set(struct daemon *d, struct change *ch) {
-  if (ch->fields & STATE_F_SIZE) {
-    int rc = registry_resize(&d->reg, ch->s, ch->to->size);
+  if (ch->fields & state_field("size")) {
+    int rc = registry_resize(&d->reg, ch->s, ch->to.size);
 
     if (rc < 0)
       return rc;
   }
-  state_set_fields(&d->reg, ch->s, ch->to, ch->fields & ~STATE_F_SIZE);
+  state_set_fields(&d->reg, ch->s, &ch->to, ch->fields & ~state_field("size"));
   return 0;
 }
 
@@ -226,7 +212,7 @@ static const struct change_row {
 static int change(struct daemon *d, struct change *ch) {
   const struct change_row *row = &change_rows[ch->kind];
   /* The first line says what will be; a revert, what still is. */
-  const struct segment *next = ch->kind == CHANGE_REMOVE ? ch->s : ch->to;
+  const struct proto_segment *next = ch->kind == CHANGE_REMOVE ? &ch->s->rec : &ch->to;
   int rc;
 
   ch->unrecorded = false;
@@ -240,14 +226,14 @@ static int change(struct daemon *d, struct change *ch) {
     /* A create's void intent names no object (if this fails, load finds
      * none); a removal's record is whole again; a change's old values. */
     if (ch->kind == CHANGE_CREATE)
-      state_record(d->state, row->revert, ch->to, 0);
+      state_record(d->state, row->revert, &ch->to, 0);
     else
-      state_record(d->state, row->revert, ch->s, ch->fields);
+      state_record(d->state, row->revert, &ch->s->rec, ch->fields);
     return rc;
   }
-  if (row->after != 0 && (rc = state_record(d->state, row->after, ch->s, ch->fields)) < 0) {
+  if (row->after != 0 && (rc = state_record(d->state, row->after, &ch->s->rec, ch->fields)) < 0) {
     row->undo(d, ch);
-    state_record(d->state, row->revert, ch->to, 0);
+    state_record(d->state, row->revert, &ch->to, 0);
     ch->unrecorded = true;
     return rc;
   }
@@ -269,13 +255,13 @@ static void reap(struct daemon *d, struct segment *s, const char *why) {
   bool unrecorded;
   int rc;
 
-  if (!s->ephemeral || !s->linked || s->views > 0 || s->creator != NULL)
+  if (!s->rec.ephemeral || !s->linked || s->views > 0 || s->creator != NULL)
     return;
   /* Re-adopted after a restart: other old views may still be coming back;
    * the reaper at the end of the grace period decides. */
   if (s->adopted && proto_monotonic_ms() < d->grace_until_ms)
     return;
-  memcpy(name, s->name, sizeof name); /* s may be freed by the unlink */
+  memcpy(name, s->rec.name, sizeof name); /* s may be freed by the unlink */
   /* As op_unlink: on disk first; if that fails it stays (logged), and the
    * next restart's grace period tries again. */
   rc = remove_segment(d, s, &unrecorded);
@@ -393,7 +379,8 @@ static void fail_unrecorded(struct op_ctx *x, int rc, const char *what) {
 static struct segment *create_segment(struct op_ctx *x) {
   const struct proto_request *req = x->req;
   struct change ch = { .kind = CHANGE_CREATE };
-  struct segment intent, *s;
+  struct proto_segment *intent = &ch.to;
+  struct segment *s;
   int rc;
 
   if (req->mode > 0777) {
@@ -410,15 +397,13 @@ static struct segment *create_segment(struct op_ctx *x) {
   }
   if (!check_size_limits(x, req->size, 0) || !check_quota(x, x->p->uid, req->size, 1, 0))
     return NULL;
-  memset(&intent, 0, sizeof intent);
-  snprintf(intent.name, sizeof intent.name, "%s", req->name);
-  intent.size = req->size;
-  intent.uid = x->p->uid;
-  intent.gid = x->p->gid;
-  intent.mode = req->mode;
-  intent.ephemeral = (req->flags & PROTO_CREATE_EPHEMERAL) != 0;
-  clock_gettime(CLOCK_REALTIME, &intent.created);
-  ch.to = &intent;
+  snprintf(intent->name, sizeof intent->name, "%s", req->name);
+  intent->size = req->size;
+  intent->uid = (uint32_t)x->p->uid;
+  intent->gid = (uint32_t)x->p->gid;
+  intent->mode = req->mode;
+  intent->ephemeral = (req->flags & PROTO_CREATE_EPHEMERAL) != 0;
+  state_stamp(intent, "created");
   rc = change(x->d, &ch);
   if (rc < 0 && ch.unrecorded) {
     fail_unrecorded(x, rc, "the new segment");
@@ -445,12 +430,13 @@ static struct segment *create_segment(struct op_ctx *x) {
     return NULL;
   }
   s = ch.s;
-  if (s->ephemeral) {
+  if (s->rec.ephemeral) {
     s->creator = x->p;
     LIST_INSERT_HEAD(&x->p->pending, s, pending);
   }
-  log_info("created %s (%llu bytes, uid %u, mode %04o%s)", s->name, (unsigned long long)s->size,
-           (unsigned)s->uid, s->mode, s->ephemeral ? ", ephemeral" : "");
+  log_info("created %s (%llu bytes, uid %u, mode %04o%s)", s->rec.name,
+           (unsigned long long)s->rec.size, (unsigned)s->rec.uid, s->rec.mode,
+           s->rec.ephemeral ? ", ephemeral" : "");
   return s;
 }
 
@@ -485,32 +471,32 @@ static bool open_view(struct op_ctx *x, struct segment *s, uint64_t offset, uint
   int fd, rc;
 
   /* Overflow-safe: offset <= size first, then length against what is left. */
-  if (offset > s->size) {
+  if (offset > s->rec.size) {
     fail(x, ERANGE, "offset %llu is past the end of '%s' (%llu byte%s)", (unsigned long long)offset,
-         s->name, (unsigned long long)s->size, PLURAL(s->size));
+         s->rec.name, (unsigned long long)s->rec.size, PLURAL(s->rec.size));
     return false;
   }
-  length = req_length == PROTO_TO_END ? s->size - offset : req_length;
-  if (length > s->size - offset) {
+  length = req_length == PROTO_TO_END ? s->rec.size - offset : req_length;
+  if (length > s->rec.size - offset) {
     fail(x, ERANGE, "range %llu+%llu is past the end of '%s' (%llu byte%s)",
-         (unsigned long long)offset, (unsigned long long)req_length, s->name,
-         (unsigned long long)s->size, PLURAL(s->size));
+         (unsigned long long)offset, (unsigned long long)req_length, s->rec.name,
+         (unsigned long long)s->rec.size, PLURAL(s->rec.size));
     return false;
   }
   if (!check_view_room(x))
     return false;
   fd = registry_open_fd(&x->d->reg, s, writable);
   if (fd < 0) {
-    log_error("open %s: %s", s->name, strerror(-fd));
-    fail(x, -fd, "cannot open segment '%s': %s", s->name, strerror(-fd));
+    log_error("open %s: %s", s->rec.name, strerror(-fd));
+    fail(x, -fd, "cannot open segment '%s': %s", s->rec.name, strerror(-fd));
     return false;
   }
   /* A writable view's holder may have truncated it: never hand out a
    * mapping that would fault. */
-  if (watch_check(x->d, s, fd) != s->size) {
+  if (watch_check(x->d, s, fd) != s->rec.size) {
     close(fd);
     fail(x, EIO, "segment '%s' was truncated behind the daemon's back and cannot be restored",
-         s->name);
+         s->rec.name);
     return false;
   }
   /* Who holds the mapping, in a form that outlives this daemon: the
@@ -537,17 +523,17 @@ static bool open_view(struct op_ctx *x, struct segment *s, uint64_t offset, uint
    * its name) before the creator has opened it. Any connection of the
    * creating uid counts (a process that hands the segment to its workers):
    * that uid may remove it anyway. */
-  if (s->creator == x->p || x->p->uid == s->uid)
+  if (s->creator == x->p || x->p->uid == s->rec.uid)
     settle(s);
-  memcpy(v->name, s->name, sizeof v->name);
+  memcpy(v->name, s->rec.name, sizeof v->name);
   v->offset = offset;
   v->length = length;
-  v->segment_size = s->size;
+  v->segment_size = s->rec.size;
   v->lease = l->id;
   v->writable = writable;
-  v->ephemeral = s->ephemeral;
-  v->uid = (uint32_t)s->uid;
-  v->gid = (uint32_t)s->gid;
+  v->ephemeral = s->rec.ephemeral;
+  v->uid = (uint32_t)s->rec.uid;
+  v->gid = (uint32_t)s->rec.gid;
   *x->fd_out = fd;
   return true;
 }
@@ -561,17 +547,18 @@ static void op_open(struct op_ctx *x) {
   /* Names are shared, as in /tmp: a caller that means its own segment
    * (one it created) asks for that, and another's is refused here, before
    * any descriptor exists. Root too: it is the one being fooled. */
-  if (req->own && s->uid != x->p->uid) {
-    fail(x, EPERM, "segment '%s' is owned by uid %u, not you (uid %u)", s->name, (unsigned)s->uid,
-         (unsigned)x->p->uid);
+  if (req->own && s->rec.uid != x->p->uid) {
+    fail(x, EPERM, "segment '%s' is owned by uid %u, not you (uid %u)", s->rec.name,
+         (unsigned)s->rec.uid, (unsigned)x->p->uid);
     return;
   }
   if (!may_access(x->p, s, req->writable ? 6 : 4)) {
-    fail(x, EACCES, "no %s permission on segment '%s'", req->writable ? "write" : "read", s->name);
+    fail(x, EACCES, "no %s permission on segment '%s'", req->writable ? "write" : "read",
+         s->rec.name);
     return;
   }
-  if (req->writable && s->frozen) {
-    fail(x, EROFS, "segment '%s' is frozen: only read-only views of it may be opened", s->name);
+  if (req->writable && s->rec.frozen) {
+    fail(x, EROFS, "segment '%s' is frozen: only read-only views of it may be opened", s->rec.name);
     return;
   }
   open_view(x, s, req->offset, req->length, req->writable);
@@ -712,7 +699,8 @@ static void op_stat(struct op_ctx *x) {
   /* Who holds views (pids, uids, commands) is shown, as ipcs does, only to
    * those who may read the segment. */
   if (x->req->holders && !may_access(x->p, s, 4)) {
-    fail(x, EACCES, "no read permission on segment '%s', which showing its holders needs", s->name);
+    fail(x, EACCES, "no read permission on segment '%s', which showing its holders needs",
+         s->rec.name);
     return;
   }
   segment_to_proto(x->p, s, &x->resp->u.stat.segment);
@@ -728,8 +716,9 @@ static void op_unlink(struct op_ctx *x) {
 
   if (s == NULL)
     return;
-  if (x->p->uid != 0 && x->p->uid != s->uid) {
-    fail(x, EPERM, "only the owner (uid %u) may remove segment '%s'", (unsigned)s->uid, s->name);
+  if (x->p->uid != 0 && x->p->uid != s->rec.uid) {
+    fail(x, EPERM, "only the owner (uid %u) may remove segment '%s'", (unsigned)s->rec.uid,
+         s->rec.name);
     return;
   }
   rc = remove_segment(x->d, s, &unrecorded);
@@ -746,7 +735,7 @@ static void op_unlink(struct op_ctx *x) {
 
 static void op_resize(struct op_ctx *x) {
   const struct proto_request *req = x->req;
-  struct segment *s = lookup(x), to;
+  struct segment *s = lookup(x);
   struct change ch;
   uint64_t old;
   int rc;
@@ -754,32 +743,31 @@ static void op_resize(struct op_ctx *x) {
   if (s == NULL)
     return;
   if (!may_access(x->p, s, 2)) {
-    fail(x, EACCES, "no write permission on segment '%s'", s->name);
+    fail(x, EACCES, "no write permission on segment '%s'", s->rec.name);
     return;
   }
-  if (s->frozen) {
-    fail(x, EROFS, "segment '%s' is frozen: its size cannot change", s->name);
+  if (s->rec.frozen) {
+    fail(x, EROFS, "segment '%s' is frozen: its size cannot change", s->rec.name);
     return;
   }
-  if (req->size < s->size && s->views > 0) {
-    fail(x, EBUSY, "cannot shrink segment '%s': it has %llu live view%s", s->name,
+  if (req->size < s->rec.size && s->views > 0) {
+    fail(x, EBUSY, "cannot shrink segment '%s': it has %llu live view%s", s->rec.name,
          (unsigned long long)s->views, s->views == 1 ? "" : "s");
     return;
   }
-  if (req->size < s->size && s->adopted && proto_monotonic_ms() < x->d->grace_until_ms) {
+  if (req->size < s->rec.size && s->adopted && proto_monotonic_ms() < x->d->grace_until_ms) {
     fail(x, EBUSY,
          "cannot shrink segment '%s' for another %llu ms: it was re-adopted "
          "after a restart and views from before may still be reconnecting",
-         s->name, (unsigned long long)(x->d->grace_until_ms - proto_monotonic_ms()));
+         s->rec.name, (unsigned long long)(x->d->grace_until_ms - proto_monotonic_ms()));
     return;
   }
-  if (!check_size_limits(x, req->size, s->size) ||
-      (req->size > s->size && !check_quota(x, s->uid, req->size - s->size, 0, 0)))
+  if (!check_size_limits(x, req->size, s->rec.size) ||
+      (req->size > s->rec.size && !check_quota(x, s->rec.uid, req->size - s->rec.size, 0, 0)))
     return;
-  old = s->size;
-  to = *s; /* read for its recorded fields only */
-  to.size = req->size;
-  ch = (struct change){ .kind = CHANGE_SET, .s = s, .to = &to, .fields = STATE_F_SIZE };
+  old = s->rec.size;
+  ch = (struct change){ .kind = CHANGE_SET, .s = s, .to = s->rec, .fields = state_field("size") };
+  ch.to.size = req->size;
   rc = change(x->d, &ch);
   if (rc < 0 && ch.unrecorded) {
     fail_unrecorded(x, rc, "the new size");
@@ -789,18 +777,19 @@ static void op_resize(struct op_ctx *x) {
     if (rc == -ENOSPC) {
       char need[PROTO_NAME_MAX + 64];
 
-      snprintf(need, sizeof need, "growing '%s' needs %llu more byte%s", s->name,
+      snprintf(need, sizeof need, "growing '%s' needs %llu more byte%s", s->rec.name,
                (unsigned long long)(req->size - old), PLURAL(req->size - old));
       fail_shm_full(x, need);
     } else
-      fail(x, -rc, "cannot resize segment '%s': %s", s->name, strerror(-rc));
+      fail(x, -rc, "cannot resize segment '%s': %s", s->rec.name, strerror(-rc));
     return;
   }
-  if (x->p->uid != s->uid)
-    log_info("resized %s to %llu bytes (asked by uid %u; charged to its owner, uid %u)", s->name,
-             (unsigned long long)s->size, (unsigned)x->p->uid, (unsigned)s->uid);
+  if (x->p->uid != s->rec.uid)
+    log_info("resized %s to %llu bytes (asked by uid %u; charged to its owner, uid %u)",
+             s->rec.name, (unsigned long long)s->rec.size, (unsigned)x->p->uid,
+             (unsigned)s->rec.uid);
   else
-    log_info("resized %s to %llu bytes", s->name, (unsigned long long)s->size);
+    log_info("resized %s to %llu bytes", s->rec.name, (unsigned long long)s->rec.size);
   segment_to_proto(x->p, s, &x->resp->u.segment);
 }
 
@@ -845,32 +834,33 @@ static void op_status(struct op_ctx *x) {
  * any writable view is open, kept ones of processes not yet back after a
  * restart included (they count in writable_views). */
 static void op_freeze(struct op_ctx *x) {
-  struct segment *s = lookup(x), to;
+  struct segment *s = lookup(x);
   struct change ch;
   int rc;
 
   if (s == NULL)
     return;
-  if (x->p->uid != 0 && x->p->uid != s->uid) {
-    fail(x, EPERM, "only the owner of segment '%s' (uid %u) or root may freeze it", s->name,
-         (unsigned)s->uid);
+  if (x->p->uid != 0 && x->p->uid != s->rec.uid) {
+    fail(x, EPERM, "only the owner of segment '%s' (uid %u) or root may freeze it", s->rec.name,
+         (unsigned)s->rec.uid);
     return;
   }
-  if (!s->frozen) {
+  if (!s->rec.frozen) {
     if (s->writable_views > 0) {
-      fail(x, EBUSY, "cannot freeze segment '%s': %llu writable view%s of it %s open", s->name,
+      fail(x, EBUSY, "cannot freeze segment '%s': %llu writable view%s of it %s open", s->rec.name,
            (unsigned long long)s->writable_views, PLURAL(s->writable_views),
            s->writable_views == 1 ? "is" : "are");
       return;
     }
-    to = *s; /* read for its recorded fields only */
-    to.frozen = true;
-    ch = (struct change){ .kind = CHANGE_SET, .s = s, .to = &to, .fields = STATE_F_FLAGS };
+    ch = (struct change){
+      .kind = CHANGE_SET, .s = s, .to = s->rec, .fields = state_field("frozen")
+    };
+    ch.to.frozen = true;
     if ((rc = change(x->d, &ch)) < 0) {
       fail_unrecorded(x, rc, "the freeze"); /* only the line can fail */
       return;
     }
-    log_info("froze %s (asked by uid %u)", s->name, (unsigned)x->p->uid);
+    log_info("froze %s (asked by uid %u)", s->rec.name, (unsigned)x->p->uid);
   }
   segment_to_proto(x->p, s, &x->resp->u.segment);
 }

@@ -25,7 +25,7 @@
 #include "trust.h"
 
 static int segment_cmp(const struct segment *a, const struct segment *b) {
-  return strcmp(a->name, b->name);
+  return strcmp(a->rec.name, b->rec.name);
 }
 
 /* RB_GENERATE_STATIC spells its attribute __unused, which glibc leaves
@@ -194,10 +194,10 @@ void registry_object_name(const struct registry *r, const char *name, char *buf,
 
 struct segment *registry_find(struct registry *r, const char *name) {
   struct segment key;
-  size_t n = strnlen(name, sizeof key.name - 1);
+  size_t n = strnlen(name, sizeof key.rec.name - 1);
 
-  memcpy(key.name, name, n);
-  key.name[n] = '\0';
+  memcpy(key.rec.name, name, n);
+  key.rec.name[n] = '\0';
   return RB_FIND(segment_tree, &r->by_name, &key);
 }
 
@@ -206,9 +206,9 @@ struct segment *registry_first_after(struct registry *r, const char *after) {
 
   if (after[0] == '\0')
     return RB_MIN(segment_tree, &r->by_name);
-  snprintf(key.name, sizeof key.name, "%s", after);
+  snprintf(key.rec.name, sizeof key.rec.name, "%s", after);
   s = RB_NFIND(segment_tree, &r->by_name, &key);
-  if (s != NULL && strcmp(s->name, after) == 0)
+  if (s != NULL && strcmp(s->rec.name, after) == 0)
     s = RB_NEXT(segment_tree, &r->by_name, s);
   return s;
 }
@@ -241,8 +241,20 @@ static int reserve(int fd, uint64_t from, uint64_t to) {
   return rc == 0 ? 0 : -rc;
 }
 
-int registry_create(struct registry *r, const char *name, uint64_t size, uid_t uid, gid_t gid,
-                    uint32_t mode, struct segment **out, uid_t *foreign_uid) {
+/* The recorded fields of rec; the live counts and unlink state are the
+ * segment's own members (registry.h), never read from rec. */
+static void set_record(struct segment *s, const struct proto_segment *rec) {
+  s->rec = *rec;
+  s->rec.name[sizeof s->rec.name - 1] = '\0';
+  s->rec.views = s->rec.writable_views = 0;
+  s->rec.unlinked = s->rec.restricted = false;
+  s->rec.unlink_id = 0;
+}
+
+int registry_create(struct registry *r, const struct proto_segment *rec, struct segment **out,
+                    uid_t *foreign_uid) {
+  const char *name = rec->name;
+  uint64_t size = rec->size;
   char obj[NAME_MAX + 2];
   struct segment *s;
   int fd, rc;
@@ -286,49 +298,38 @@ int registry_create(struct registry *r, const char *name, uint64_t size, uid_t u
     return rc == -EFBIG ? -ENOSPC : rc;
   }
 
-  snprintf(s->name, sizeof s->name, "%s", name);
+  set_record(s, rec);
   /* Its writable descriptor, for the open that usually follows a create. */
   if (r->fd_cache_max > 0)
     fd_cache_use(r, s, fd, true);
   else
     close(fd);
-  s->size = size;
-  s->uid = uid;
-  s->gid = gid;
-  s->mode = mode;
-  clock_gettime(CLOCK_REALTIME, &s->created);
   s->refs = 1;
   s->linked = true;
   RB_INSERT(segment_tree, &r->by_name, s);
   r->count++;
   r->bytes += size;
-  usage_add(r, uid, (int64_t)size, 1, 0);
+  usage_add(r, rec->uid, (int64_t)size, 1, 0);
   *out = s;
   return 0;
 }
 
-int registry_adopt(struct registry *r, const char *name, uint64_t size, uid_t uid, gid_t gid,
-                   uint32_t mode, struct timespec created, struct segment **out) {
+int registry_adopt(struct registry *r, const struct proto_segment *rec, struct segment **out) {
   struct segment *s;
 
-  if (registry_find(r, name) != NULL)
+  if (registry_find(r, rec->name) != NULL)
     return -EEXIST;
   s = segment_alloc();
   if (s == NULL)
     return -ENOMEM;
-  snprintf(s->name, sizeof s->name, "%s", name);
-  s->size = size;
-  s->uid = uid;
-  s->gid = gid;
-  s->mode = mode;
-  s->created = created;
+  set_record(s, rec);
   s->refs = 1;
   s->linked = true;
   s->adopted = true;
   RB_INSERT(segment_tree, &r->by_name, s);
   r->count++;
-  r->bytes += size;
-  usage_add(r, uid, (int64_t)size, 1, 0);
+  r->bytes += rec->size;
+  usage_add(r, rec->uid, (int64_t)rec->size, 1, 0);
   if (out != NULL)
     *out = s;
   return 0;
@@ -337,23 +338,23 @@ int registry_adopt(struct registry *r, const char *name, uint64_t size, uid_t ui
 void registry_forget(struct registry *r, struct segment *s) {
   RB_REMOVE(segment_tree, &r->by_name, s);
   r->count--;
-  r->bytes -= s->size;
-  usage_add(r, s->uid, -(int64_t)s->size, -1, 0);
+  r->bytes -= s->rec.size;
+  usage_add(r, s->rec.uid, -(int64_t)s->rec.size, -1, 0);
   segment_free(r, s);
 }
 
 void registry_set_size(struct registry *r, struct segment *s, uint64_t size) {
-  r->bytes = r->bytes - s->size + size;
-  usage_add(r, s->uid, (int64_t)size - (int64_t)s->size, 0, 0);
-  s->size = size;
+  r->bytes = r->bytes - s->rec.size + size;
+  usage_add(r, s->rec.uid, (int64_t)size - (int64_t)s->rec.size, 0, 0);
+  s->rec.size = size;
 }
 
 void registry_set_owner(struct registry *r, struct segment *s, uid_t uid) {
-  if (uid == s->uid)
+  if (uid == s->rec.uid)
     return;
-  usage_add(r, s->uid, -(int64_t)s->size, -1, 0);
-  usage_add(r, uid, (int64_t)s->size, 1, 0);
-  s->uid = uid;
+  usage_add(r, s->rec.uid, -(int64_t)s->rec.size, -1, 0);
+  usage_add(r, uid, (int64_t)s->rec.size, 1, 0);
+  s->rec.uid = uid;
 }
 
 int registry_resize(struct registry *r, struct segment *s, uint64_t size) {
@@ -362,31 +363,32 @@ int registry_resize(struct registry *r, struct segment *s, uint64_t size) {
 
   if (size > (uint64_t)INT64_MAX)
     return -EFBIG;
-  if (size == s->size)
+  if (size == s->rec.size)
     return 0;
-  registry_object_name(r, s->name, obj, sizeof obj);
+  registry_object_name(r, s->rec.name, obj, sizeof obj);
   fd = shm_open(obj, O_RDWR | O_CLOEXEC, 0);
   if (fd < 0)
     return -errno;
   rc = ftruncate(fd, (off_t)size) == 0 ? 0 : -errno;
-  if (rc == 0 && size > s->size) {
-    rc = reserve(fd, s->size, size);
-    if (rc < 0 && ftruncate(fd, (off_t)s->size) != 0)
-      log_error("resize %s: cannot restore size after failed grow: %s", s->name, strerror(errno));
+  if (rc == 0 && size > s->rec.size) {
+    rc = reserve(fd, s->rec.size, size);
+    if (rc < 0 && ftruncate(fd, (off_t)s->rec.size) != 0)
+      log_error("resize %s: cannot restore size after failed grow: %s", s->rec.name,
+                strerror(errno));
   }
   close(fd);
   if (rc < 0)
     return rc == -EFBIG ? -ENOSPC : rc;
-  r->bytes = r->bytes - s->size + size;
-  usage_add(r, s->uid, (int64_t)size - (int64_t)s->size, 0, 0);
-  s->size = size;
+  r->bytes = r->bytes - s->rec.size + size;
+  usage_add(r, s->rec.uid, (int64_t)size - (int64_t)s->rec.size, 0, 0);
+  s->rec.size = size;
   return 0;
 }
 
 int registry_unlink(struct registry *r, struct segment *s) {
   char obj[NAME_MAX + 2];
 
-  registry_object_name(r, s->name, obj, sizeof obj);
+  registry_object_name(r, s->rec.name, obj, sizeof obj);
   if (shm_unlink(obj) != 0 && errno != ENOENT)
     return -errno;
   RB_REMOVE(segment_tree, &r->by_name, s);
@@ -395,7 +397,7 @@ int registry_unlink(struct registry *r, struct segment *s) {
   s->unlink_id = ++r->next_unlink_id;
   RB_INSERT(unlinked_tree, &r->unlinked, s);
   r->count--;
-  usage_add(r, s->uid, 0, -1, 0);
+  usage_add(r, s->rec.uid, 0, -1, 0);
   segment_unref(r, s);
   return 0;
 }
@@ -408,7 +410,7 @@ int registry_object_size(struct registry *r, const struct segment *s, int fd, ui
   if (fd >= 0) {
     rc = fstat(fd, &st);
   } else {
-    registry_object_name(r, s->name, obj, sizeof obj);
+    registry_object_name(r, s->rec.name, obj, sizeof obj);
     snprintf(path, sizeof path, "/dev/shm%s", obj);
     rc = stat(path, &st);
   }
@@ -422,13 +424,13 @@ int registry_restore_size(struct registry *r, const struct segment *s) {
   char obj[NAME_MAX + 2];
   int fd, rc;
 
-  registry_object_name(r, s->name, obj, sizeof obj);
+  registry_object_name(r, s->rec.name, obj, sizeof obj);
   fd = shm_open(obj, O_RDWR | O_CLOEXEC, 0);
   if (fd < 0)
     return -errno;
-  rc = ftruncate(fd, (off_t)s->size) == 0 ? 0 : -errno;
+  rc = ftruncate(fd, (off_t)s->rec.size) == 0 ? 0 : -errno;
   if (rc == 0)
-    rc = reserve(fd, 0, s->size);
+    rc = reserve(fd, 0, s->rec.size);
   close(fd);
   return rc;
 }
@@ -439,7 +441,7 @@ int registry_open_fd(struct registry *r, struct segment *s, bool writable) {
   if (kept < 0) {
     char obj[NAME_MAX + 2];
 
-    registry_object_name(r, s->name, obj, sizeof obj);
+    registry_object_name(r, s->rec.name, obj, sizeof obj);
     fd = shm_open(obj, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC, 0);
     if (fd < 0)
       return -errno;
@@ -461,7 +463,7 @@ void segment_unref(struct registry *r, struct segment *s) {
     return;
   if (s->unlink_id != 0)
     RB_REMOVE(unlinked_tree, &r->unlinked, s);
-  r->bytes -= s->size;
-  usage_add(r, s->uid, -(int64_t)s->size, 0, 0);
+  r->bytes -= s->rec.size;
+  usage_add(r, s->rec.uid, -(int64_t)s->rec.size, 0, 0);
   segment_free(r, s);
 }

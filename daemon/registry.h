@@ -32,23 +32,22 @@ TAILQ_HEAD(lease_queue, lease);
 struct segment {
   RB_ENTRY(segment) by_name;
   struct hold_list holds; /* processes holding views of it (lease.h) */
-  char name[PROTO_NAME_MAX + 1];
-  uint64_t size;
-  uid_t uid;
-  gid_t gid;
-  uint32_t mode;
-  struct timespec created;
+  /* Its record, as the wire carries it (proto/record.c describes every
+   * field): name, size, owner, group, mode, creation time, flags (frozen:
+   * no writable view or resize any more; ephemeral, below), and any later
+   * field. The state file keeps the fields the description gives a state
+   * key. The live counts and unlink state of rec are not used here: the
+   * members below hold them, and segment_to_proto() (ops.c) fills them in. */
+  struct proto_segment rec;
   uint64_t views; /* live leases, and views kept across a restart */
   uint64_t writable_views;
   unsigned refs; /* the name (while linked) + one per lease */
   bool linked;   /* false once unlinked: kept while leased */
   bool adopted;  /* re-adopted at start: old views may come back */
-  bool frozen;   /* no writable view or resize any more (ops.c), kept in the state file */
   LIST_HEAD(, lease) writers; /* its writable leases (lease.c keeps it) */
-  /* Ephemeral: removed when its last view ends. Until its first view
-   * opens, it belongs to its creator's connection (`creator`, on that
-   * peer's pending list), which removes it if it goes first. */
-  bool ephemeral;
+  /* Ephemeral (rec.ephemeral): removed when its last view ends. Until its
+   * first view opens, it belongs to its creator's connection (`creator`,
+   * on that peer's pending list), which removes it if it goes first. */
   const void *creator;
   LIST_ENTRY(segment) pending;
   /* Once unlinked while leased: in the registry's `unlinked` tree by this
@@ -117,9 +116,9 @@ struct segment *registry_next(struct registry *r, struct segment *s);
 struct segment *registry_unlinked_after(struct registry *r, uint64_t after);
 struct segment *registry_unlinked_next(struct registry *r, struct segment *s);
 
-/* Record a segment whose shm object already exists (a restart). */
-int registry_adopt(struct registry *r, const char *name, uint64_t size, uid_t uid, gid_t gid,
-                   uint32_t mode, struct timespec created, struct segment **out);
+/* Record a segment whose shm object already exists (a restart), with the
+ * fields of rec. */
+int registry_adopt(struct registry *r, const struct proto_segment *rec, struct segment **out);
 
 /* Drop a record that no lease references, leaving its object alone. */
 void registry_forget(struct registry *r, struct segment *s);
@@ -136,12 +135,13 @@ struct usage *registry_usage(struct registry *r, uid_t uid, bool create);
 void registry_usage_views(struct registry *r, uid_t uid, int delta);
 void registry_usage_clients(struct registry *r, uid_t uid, int delta);
 
-/* Create the shm object and reserve its memory. Returns 0 or -errno
+/* Create the shm object of the record rec (name, size, owner, mode ... as
+ * the segment will have them) and reserve its memory. Returns 0 or -errno
  * (-EEXIST, -ENOSPC when /dev/shm cannot hold it, ...); on failure nothing
  * is left behind. On -EEXIST the object is someone else's (it is logged,
  * and left alone) and *foreign_uid (if not NULL) is set to its owner. */
-int registry_create(struct registry *r, const char *name, uint64_t size, uid_t uid, gid_t gid,
-                    uint32_t mode, struct segment **out, uid_t *foreign_uid);
+int registry_create(struct registry *r, const struct proto_segment *rec, struct segment **out,
+                    uid_t *foreign_uid);
 
 /* Grow (reserving the new memory) or shrink the object. The caller checks
  * leases first: shrinking under a live mapping would SIGBUS its owner. */

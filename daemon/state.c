@@ -17,13 +17,19 @@
  *                                        (a hold, lease.h; views=0: it ended)
  *
  * (the '+' line above is one line in the file). flags lists every flag
- * that is set, and is left out when none is. One table, keys[], names
- * every keyword: its type and where it goes in the segment or hold, in the
- * style of conf.c's settings table; one function writes a line from it
- * and one reads a line with it, so a new field is a row. A key the table
- * does not know (written by a newer daemon) is skipped, and counted in one
- * warning at load, so an older daemon still keeps the rest of the record;
- * an unknown flag word is skipped the same way.
+ * that is set, and is left out when none is. One table names every
+ * keyword: its type and where it goes in the segment's record or the hold,
+ * in the style of conf.c's settings table; one function writes a line from
+ * it and one reads a line with it. The segment's keywords are not written
+ * here: they come from the segment's description (proto/record.c), each
+ * row with a state key (a bool's is a word of "flags", a time's row takes
+ * its nanoseconds' row along), in row order, over the record the daemon
+ * keeps (struct segment's rec); a '+' line must have the keys of the
+ * fields the wire requires, and leaves out optional ones at their default.
+ * So a new field of a segment is a row there, and nothing here. A key the
+ * table does not know (written by a newer daemon) is skipped, and counted
+ * in one warning at load, so an older daemon still keeps the rest of the
+ * record; an unknown flag word is skipped the same way.
  *
  * Files of version 1 (shmviewd before keyword records) are still read, once:
  * positional lines "+ NAME SIZE UID GID MODE SEC NSEC[ ephemeral][ frozen]",
@@ -93,21 +99,18 @@ struct hold_fields {
 
 struct record {
   char kind;
-  unsigned seen; /* F_* bits of the keys given */
-  struct segment seg;
+  uint64_t seen; /* bits of the keys given: rows of the description, F_* */
+  struct proto_segment seg;
   struct hold_fields hold;
 };
 
-/* The bits of keys that are not changeable segment fields (state.h has
- * those, below 1 << 24). */
-enum {
-  F_NAME = 1u << 0,
-  F_PID = 1u << 24,
-  F_START = 1u << 25,
-  F_VIEWS = 1u << 26,
-  F_WRITABLE = 1u << 27,
-};
-#define F_HOLD (F_NAME | F_PID | F_START | F_VIEWS | F_WRITABLE)
+/* A segment's keys have one bit per row of its description (state_field());
+ * a hold's keys have these, far above any row. */
+#define ROWS_MAX   48
+#define F_PID      (1ull << (ROWS_MAX + 0))
+#define F_START    (1ull << (ROWS_MAX + 1))
+#define F_VIEWS    (1ull << (ROWS_MAX + 2))
+#define F_WRITABLE (1ull << (ROWS_MAX + 3))
 
 enum key_type {
   K_NAME,  /* char[PROTO_NAME_MAX + 1], a valid segment name */
@@ -115,90 +118,197 @@ enum key_type {
   K_U32,   /* uint32_t (uid_t, gid_t too), decimal */
   K_PID,   /* int32_t > 0 */
   K_MODE,  /* uint32_t, octal with a leading 0, <= 0777 */
-  K_TIME,  /* struct timespec, SEC.NNNNNNNNN */
-  K_FLAGS, /* the bools of flag_words[], comma-separated names of those set */
+  K_TIME,  /* int64_t seconds and uint32_t nanoseconds: SEC.NNNNNNNNN */
+  K_FLAGS, /* bools, comma-separated names of those set */
 };
 
 struct key {
   const char *name;
   enum key_type type;
-  unsigned bit;  /* F_* or STATE_F_* */
-  size_t offset; /* in struct record */
-  size_t size;   /* of that field */
+  uint64_t bits;      /* the rows it stands for (a time: two; flags: each flag's), or F_* */
+  size_t offset;      /* in struct record */
+  size_t size;        /* of that field */
+  size_t nsec_offset; /* K_TIME: of its nanoseconds, in struct record */
+  bool optional;      /* a '+' line may leave it out: then it is at its default */
 };
 
-#define SEG(f)  offsetof(struct record, seg.f), sizeof(((struct segment *)0)->f)
+/* The hold's keys, after the segment's. */
 #define HOLD(f) offsetof(struct record, hold.f), sizeof(((struct hold_fields *)0)->f)
-
-/* To record a new field of a segment: a STATE_F_ bit in state.h and a row
- * here (its type tells how it is written and read); ops.c changes it with
- * change(). Written in this order. */
-static const struct key keys[] = {
-  { "name", K_NAME, F_NAME, SEG(name) },
-  { "size", K_U64, STATE_F_SIZE, SEG(size) },
-  { "uid", K_U32, STATE_F_UID, SEG(uid) },
-  { "gid", K_U32, STATE_F_GID, SEG(gid) },
-  { "mode", K_MODE, STATE_F_MODE, SEG(mode) },
-  { "created", K_TIME, STATE_F_CREATED, SEG(created) },
-  { "flags", K_FLAGS, STATE_F_FLAGS, 0, 0 },
-  { "pid", K_PID, F_PID, HOLD(pid) },
-  { "start", K_U64, F_START, HOLD(start) },
-  { "views", K_U32, F_VIEWS, HOLD(views) },
-  { "writable", K_U32, F_WRITABLE, HOLD(writable) },
+static const struct key hold_keys[] = {
+  { "pid", K_PID, F_PID, HOLD(pid), 0, false },
+  { "start", K_U64, F_START, HOLD(start), 0, false },
+  { "views", K_U32, F_VIEWS, HOLD(views), 0, false },
+  { "writable", K_U32, F_WRITABLE, HOLD(writable), 0, false },
 };
-#define N_KEYS (sizeof keys / sizeof keys[0])
+#define N_HOLD_KEYS (sizeof hold_keys / sizeof hold_keys[0])
+
+/* Every keyword, in the order lines are written: the segment's, from its
+ * description (proto/record.c: each row with a state key, in row order;
+ * the nanoseconds of a time and every flag join the key of their row),
+ * then the hold's. Built once, by table(). */
+#define KEYS_MAX (ROWS_MAX + N_HOLD_KEYS)
+static struct {
+  struct key keys[KEYS_MAX];
+  size_t n;
+  uint64_t segment; /* every segment key's bits: a whole record ('+', '?') */
+  uint64_t need;    /* those a whole record must have (not optional on the wire) */
+  uint64_t name, size, uid, flags;
+} tab;
+
+#define F_NAME (tab.name)
+#define F_HOLD (F_NAME | F_PID | F_START | F_VIEWS | F_WRITABLE)
 
 _Static_assert(sizeof(uid_t) == sizeof(uint32_t) && sizeof(gid_t) == sizeof(uint32_t),
                "uid and gid are read and written as K_U32");
 
-/* A field of the segment (or the flags), not of a hold. */
-static bool key_in_segment(const struct key *k) {
-  return k->type == K_FLAGS || (k->offset >= offsetof(struct record, seg) &&
-                                k->offset < offsetof(struct record, seg) + sizeof(struct segment));
+static struct key *key_named(const char *name) {
+  for (size_t i = 0; i < tab.n; i++)
+    if (strcmp(tab.keys[i].name, name) == 0)
+      return &tab.keys[i];
+  return NULL;
 }
 
-/* The bits of every segment key: a whole record ('+', '?'). */
-static unsigned segment_bits(void) {
-  unsigned bits = 0;
+/* Each type of row the description can give a state key, as a keyword. */
+static bool row_type(const struct proto_field *f, enum key_type *t) {
+  switch (f->type) {
+  case PROTO_T_NAME: *t = K_NAME; return true;
+  case PROTO_T_BOOL: *t = K_FLAGS; return true;
+  case PROTO_T_INT: *t = K_TIME; return f->rec->show == PROTO_SHOW_TIME && f->size == 8;
+  case PROTO_T_UINT:
+    *t = f->rec->show == PROTO_SHOW_MODE ? K_MODE : f->size == 8 ? K_U64 : K_U32;
+    return f->size == 8 || f->size == 4;
+  default: return false;
+  }
+}
 
-  for (size_t i = 0; i < N_KEYS; i++)
-    if (key_in_segment(&keys[i]))
-      bits |= keys[i].bit;
+static void table(void) {
+  const struct proto_msg *m = &proto_segment_msg;
+  struct key *prev = NULL;
+
+  if (tab.n > 0)
+    return;
+  if (m->nfields > ROWS_MAX) {
+    log_error("the segment's description has %zu rows; the state file takes %d", m->nfields,
+              ROWS_MAX);
+    abort();
+  }
+  for (size_t i = 0; i < m->nfields; i++) {
+    const struct proto_field *f = &m->fields[i];
+    uint64_t bit = 1ull << i;
+    bool optional = (f->flags & PROTO_FIELD_OPTIONAL) != 0;
+    struct key *k;
+    enum key_type t = K_TIME; /* a nanoseconds row: its time's */
+
+    if (f->rec == NULL || f->rec->state == NULL)
+      continue;
+    if (f->rec->show == PROTO_SHOW_NSEC && prev != NULL && prev->type == K_TIME) {
+      prev->bits |= bit; /* written with its seconds */
+      prev->nsec_offset = offsetof(struct record, seg) + f->offset;
+      prev->optional = prev->optional && optional;
+      goto add;
+    }
+    if (!row_type(f, &t)) {
+      log_error("segment field %s: the state file has no keyword type for it", f->key);
+      abort();
+    }
+    k = t == K_FLAGS ? key_named(f->rec->state) : NULL;
+    if (k == NULL) {
+      k = &tab.keys[tab.n++];
+      *k = (struct key){ f->rec->state, t, 0,   offsetof(struct record, seg) + f->offset,
+                         f->size,       0, true };
+    }
+    k->bits |= bit;
+    k->optional = k->optional && optional;
+    prev = k;
+  add:
+    tab.segment |= bit;
+    if (!optional)
+      tab.need |= bit;
+    if (strcmp(f->key, "name") == 0)
+      tab.name = bit;
+    else if (strcmp(f->key, "size") == 0)
+      tab.size = bit;
+    else if (strcmp(f->key, "uid") == 0)
+      tab.uid = bit;
+    if (t == K_FLAGS)
+      tab.flags |= bit;
+  }
+  for (size_t i = 0; i < N_HOLD_KEYS; i++)
+    tab.keys[tab.n++] = hold_keys[i];
+}
+
+uint64_t state_field(const char *key) {
+  const struct proto_msg *m = &proto_segment_msg;
+
+  table();
+  for (size_t i = 0; i < m->nfields; i++) {
+    const struct proto_field *f = &m->fields[i];
+
+    if (strcmp(f->key, key) != 0 || !(tab.segment & (1ull << i)))
+      continue;
+    /* A time, with its nanoseconds' row. */
+    if (f->rec->show == PROTO_SHOW_TIME && i + 1 < m->nfields &&
+        (tab.segment & (1ull << (i + 1))) && m->fields[i + 1].rec->show == PROTO_SHOW_NSEC)
+      return 3ull << i;
+    return 1ull << i;
+  }
+  return 0;
+}
+
+uint64_t state_stamp(struct proto_segment *rec, const char *key) {
+  uint64_t bits = state_field(key);
+  struct timespec now;
+
+  for (size_t i = 0; i < tab.n; i++) {
+    const struct key *k = &tab.keys[i];
+    int64_t sec;
+    uint32_t nsec;
+
+    if (k->type != K_TIME || (k->bits & bits) == 0)
+      continue;
+    clock_gettime(CLOCK_REALTIME, &now);
+    sec = (int64_t)now.tv_sec;
+    nsec = (uint32_t)now.tv_nsec;
+    memcpy((char *)rec + k->offset - offsetof(struct record, seg), &sec, sizeof sec);
+    memcpy((char *)rec + k->nsec_offset - offsetof(struct record, seg), &nsec, sizeof nsec);
+  }
   return bits;
 }
 
-/* The flags of a segment (bools in struct segment), by name. */
-static const struct {
-  const char *name;
-  size_t offset;
-} flag_words[] = {
-  { "ephemeral", offsetof(struct segment, ephemeral) },
-  { "frozen", offsetof(struct segment, frozen) },
-};
-#define N_FLAGS (sizeof flag_words / sizeof flag_words[0])
+/* The flag rows of key k in turn: *i the next row (from 0), its field. */
+static const struct proto_field *next_flag(const struct key *k, size_t *i) {
+  for (; *i < proto_segment_msg.nfields; (*i)++)
+    if (k->bits & (1ull << *i))
+      return &proto_segment_msg.fields[(*i)++];
+  return NULL;
+}
 
-static bool flag_get(const struct segment *s, size_t i) {
+static bool flag_get(const struct record *rec, const struct proto_field *f) {
   bool v;
 
-  memcpy(&v, (const char *)s + flag_words[i].offset, sizeof v);
+  memcpy(&v, (const char *)&rec->seg + f->offset, sizeof v);
   return v;
 }
 
-static void flag_set(struct segment *s, size_t i, bool v) {
-  memcpy((char *)s + flag_words[i].offset, &v, sizeof v);
+/* Is every row of k at its default (a flag unset, a time 0) in rec? */
+static bool key_at_default(const struct key *k, const struct record *rec) {
+  for (size_t i = 0; i < proto_segment_msg.nfields; i++)
+    if ((k->bits & (1ull << i)) && !proto_field_at_default(&proto_segment_msg.fields[i], &rec->seg))
+      return false;
+  return true;
 }
 
 /* Each line kind and the keys it must have to be read. */
 static const struct {
   char kind;
-  unsigned need;
+  int need; /* 'r': a whole record; 'n': the name; 'h': a hold's */
 } kinds[] = {
-  { '?', F_NAME | STATE_F_SIZE | STATE_F_UID | STATE_F_GID | STATE_F_MODE | STATE_F_CREATED },
-  { '+', F_NAME | STATE_F_SIZE | STATE_F_UID | STATE_F_GID | STATE_F_MODE | STATE_F_CREATED },
-  { '=', F_NAME },
-  { '-', F_NAME },
-  { 'v', F_HOLD },
+  { '?', 'r' }, { '+', 'r' }, { '=', 'n' }, { '-', 'n' }, { 'v', 'h' },
 };
+
+static uint64_t kind_need(size_t ki) {
+  return kinds[ki].need == 'r' ? tab.need : kinds[ki].need == 'n' ? F_NAME : F_HOLD;
+}
 
 static int kind_index(char kind) {
   for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
@@ -241,23 +351,26 @@ static void put_key(char *buf, size_t cap, size_t *len, const struct key *k,
     break;
   }
   case K_TIME: {
-    struct timespec v;
+    int64_t sec;
+    uint32_t nsec;
 
-    memcpy(&v, field, sizeof v);
-    n = snprintf(buf + *len, cap - *len, " %s=%lld.%09ld", k->name, (long long)v.tv_sec,
-                 (long)v.tv_nsec);
+    memcpy(&sec, field, sizeof sec);
+    memcpy(&nsec, (const char *)rec + k->nsec_offset, sizeof nsec);
+    n = snprintf(buf + *len, cap - *len, " %s=%lld.%09ld", k->name, (long long)sec, (long)nsec);
     break;
   }
   case K_FLAGS: {
+    const struct proto_field *f;
     const char *sep = "=";
+    size_t i = 0;
 
     n = snprintf(buf + *len, cap - *len, " %s", k->name);
-    for (size_t i = 0; i < N_FLAGS && n > 0; i++) {
+    while (n > 0 && (f = next_flag(k, &i)) != NULL) {
       int m;
 
-      if (!flag_get(&rec->seg, i))
+      if (!flag_get(rec, f))
         continue;
-      m = snprintf(buf + *len + n, cap - *len - (size_t)n, "%s%s", sep, flag_words[i].name);
+      m = snprintf(buf + *len + n, cap - *len - (size_t)n, "%s%s", sep, proto_rec_name(f));
       n = m < 0 ? m : n + m;
       sep = ",";
     }
@@ -271,22 +384,19 @@ static void put_key(char *buf, size_t cap, size_t *len, const struct key *k,
 }
 
 /* One line "K key=value ...\n" of the keys in `fields`. A '+' or '?' line
- * leaves out flags when none is set. Returns its length. */
-static size_t format_record(char *buf, size_t cap, const struct record *rec, unsigned fields) {
+ * leaves out the optional keys at their default (flags when none is set).
+ * Returns its length. */
+static size_t format_record(char *buf, size_t cap, const struct record *rec, uint64_t fields) {
   size_t len = (size_t)snprintf(buf, cap, "%c", rec->kind);
 
-  for (size_t i = 0; i < N_KEYS; i++) {
-    bool any = false;
+  for (size_t i = 0; i < tab.n; i++) {
+    const struct key *k = &tab.keys[i];
 
-    if (!(fields & keys[i].bit))
+    if (!(fields & k->bits))
       continue;
-    if (keys[i].type == K_FLAGS && rec->kind != '=') {
-      for (size_t f = 0; f < N_FLAGS; f++)
-        any = any || flag_get(&rec->seg, f);
-      if (!any)
-        continue;
-    }
-    put_key(buf, cap, &len, &keys[i], rec);
+    if (k->optional && rec->kind != '=' && key_at_default(k, rec))
+      continue;
+    put_key(buf, cap, &len, k, rec);
   }
   if (len + 1 < cap) {
     buf[len++] = '\n';
@@ -295,8 +405,8 @@ static size_t format_record(char *buf, size_t cap, const struct record *rec, uns
   return len;
 }
 
-static size_t format_segment(char *buf, size_t cap, char kind, const struct segment *s,
-                             unsigned fields) {
+static size_t format_segment(char *buf, size_t cap, char kind, const struct proto_segment *s,
+                             uint64_t fields) {
   struct record rec;
 
   memset(&rec, 0, sizeof rec);
@@ -357,17 +467,17 @@ static bool parse_value(const struct key *k, const char *v, struct record *rec) 
     return true;
   }
   case K_TIME: {
-    struct timespec t;
-    long long sec = strtoll(v, &end, 10);
+    int64_t sec = (int64_t)strtoll(v, &end, 10);
+    uint32_t nsec;
 
     if (errno != 0 || *end != '.' || strlen(end + 1) != 9)
       return false;
-    t.tv_sec = (time_t)sec;
     u = strtoull(end + 1, &end, 10);
     if (errno != 0 || *end != '\0' || u >= 1000000000ULL)
       return false;
-    t.tv_nsec = (long)u;
-    memcpy(field, &t, sizeof t);
+    nsec = (uint32_t)u;
+    memcpy(field, &sec, sizeof sec);
+    memcpy((char *)rec + k->nsec_offset, &nsec, sizeof nsec);
     return true;
   }
   case K_FLAGS:
@@ -377,18 +487,20 @@ static bool parse_value(const struct key *k, const char *v, struct record *rec) 
   return false;
 }
 
-/* "a,b,c" into the flags of rec->seg; returns how many words were unknown. */
-static unsigned parse_flags(char *v, struct record *rec) {
+/* "a,b,c" into the flags of key k in rec->seg; returns how many words were
+ * unknown. */
+static unsigned parse_flags(const struct key *k, char *v, struct record *rec) {
   unsigned unknown = 0;
   char *save = NULL;
 
   for (char *w = strtok_r(v, ",", &save); w != NULL; w = strtok_r(NULL, ",", &save)) {
-    size_t i;
+    const struct proto_field *f;
+    size_t i = 0;
 
-    for (i = 0; i < N_FLAGS && strcmp(flag_words[i].name, w) != 0; i++)
+    while ((f = next_flag(k, &i)) != NULL && strcmp(proto_rec_name(f), w) != 0)
       ;
-    if (i < N_FLAGS)
-      flag_set(&rec->seg, i, true);
+    if (f != NULL)
+      memcpy((char *)&rec->seg + f->offset, &(bool){ true }, sizeof(bool));
     else
       unknown++;
   }
@@ -406,29 +518,28 @@ static bool parse_keywords(char *line, struct record *rec, unsigned *unknown) {
   rec->kind = line[0];
   for (tok = strtok_r(line + 2, " ", &save); tok != NULL; tok = strtok_r(NULL, " ", &save)) {
     char *eq = strchr(tok, '=');
-    size_t i;
+    const struct key *k;
 
     if (eq == NULL || eq == tok)
       return false;
     *eq = '\0';
-    for (i = 0; i < N_KEYS && strcmp(keys[i].name, tok) != 0; i++)
-      ;
-    if (i == N_KEYS) {
+    k = key_named(tok);
+    if (k == NULL) {
       (*unknown)++;
       continue;
     }
-    if ((rec->seen & keys[i].bit) || !parse_value(&keys[i], eq + 1, rec))
+    if ((rec->seen & k->bits) || !parse_value(k, eq + 1, rec))
       return false;
-    if (keys[i].type == K_FLAGS)
-      *unknown += parse_flags(eq + 1, rec);
-    rec->seen |= keys[i].bit;
+    if (k->type == K_FLAGS)
+      *unknown += parse_flags(k, eq + 1, rec);
+    rec->seen |= k->bits;
   }
-  return (rec->seen & kinds[ki].need) == kinds[ki].need;
+  return (rec->seen & kind_need((size_t)ki)) == kind_need((size_t)ki);
 }
 
 /* A version 1 (positional) line into rec, as shmviewd 68f8bda read it. */
 static bool parse_v1(const char *line, struct record *rec) {
-  struct segment *s = &rec->seg;
+  struct proto_segment *s = &rec->seg;
   unsigned long long size, start;
   unsigned uid, gid, mode, views, writable;
   long long sec;
@@ -451,26 +562,26 @@ static bool parse_v1(const char *line, struct record *rec) {
         (n == 9 && !(ephemeral && frozen)) || mode > 0777 || nsec < 0 || nsec >= 1000000000L)
       return false;
     s->size = size;
-    s->uid = (uid_t)uid;
-    s->gid = (gid_t)gid;
+    s->uid = uid;
+    s->gid = gid;
     s->mode = mode;
-    s->created.tv_sec = (time_t)sec;
-    s->created.tv_nsec = nsec;
+    s->created_sec = sec;
+    s->created_nsec = (uint32_t)nsec;
     s->ephemeral = ephemeral;
     s->frozen = frozen;
-    rec->seen = segment_bits();
+    rec->seen = tab.segment;
     break;
   }
   case 'F': /* read as a change of flags by replay() */
     if (sscanf(line, "F %200s%c", s->name, &tail) != 1)
       return false;
-    rec->seen = F_NAME | STATE_F_FLAGS;
+    rec->seen = F_NAME | tab.flags;
     break;
   case '=':
     if (sscanf(line, "= %200s %llu%c", s->name, &size, &tail) != 2)
       return false;
     s->size = size;
-    rec->seen = F_NAME | STATE_F_SIZE;
+    rec->seen = F_NAME | tab.size;
     break;
   case '-':
     if (sscanf(line, "- %200s%c", s->name, &tail) != 1)
@@ -504,25 +615,21 @@ static bool parse_line(char *line, struct record *rec, unsigned *unknown) {
   return parse_keywords(line, rec, unknown);
 }
 
-void state_set_fields(struct registry *r, struct segment *s, const struct segment *to,
-                      unsigned fields) {
-  if (fields & STATE_F_SIZE)
-    registry_set_size(r, s, to->size);
-  if (fields & STATE_F_UID)
-    registry_set_owner(r, s, to->uid);
-  if (fields & STATE_F_FLAGS)
-    for (size_t i = 0; i < N_FLAGS; i++)
-      flag_set(s, i, flag_get(to, i));
-  /* The rest are plain values. */
-  for (size_t i = 0; i < N_KEYS; i++) {
-    const struct key *k = &keys[i];
-    size_t off = k->offset - offsetof(struct record, seg);
+void state_set_fields(struct registry *r, struct segment *s, const struct proto_segment *to,
+                      uint64_t fields) {
+  const struct proto_msg *m = &proto_segment_msg;
 
-    if (!(fields & k->bit) || !key_in_segment(k) || k->type == K_FLAGS ||
-        k->bit & (F_NAME | STATE_F_SIZE | STATE_F_UID))
-      continue;
-    memcpy((char *)s + off, (const char *)to + off, k->size);
-  }
+  table();
+  if (fields & tab.size)
+    registry_set_size(r, s, to->size);
+  if (fields & tab.uid)
+    registry_set_owner(r, s, (uid_t)to->uid);
+  /* The rest are plain values. */
+  fields &= tab.segment & ~(tab.name | tab.size | tab.uid);
+  for (size_t i = 0; i < m->nfields; i++)
+    if (fields & (1ull << i))
+      memcpy((char *)&s->rec + m->fields[i].offset, (const char *)to + m->fields[i].offset,
+             m->fields[i].size);
 }
 
 /* ---- writing ---- */
@@ -603,14 +710,14 @@ static int snapshot(struct state *st) {
   errno = 0;
   PUT("%s\n", STATE_MAGIC);
   for (s = registry_first_after(st->r, ""); s != NULL; s = registry_next(st->r, s)) {
-    format_segment(line, sizeof line, '+', s, segment_bits());
+    format_segment(line, sizeof line, '+', &s->rec, tab.segment);
     PUT("%s", line);
   }
   lease_prune_holds(st->lt, st->r);
   for (h = lease_hold_first(st->lt); h != NULL; h = lease_hold_next(st->lt, h)) {
     if (!h->seg->linked)
       continue;
-    format_hold(line, sizeof line, h->seg->name, h->pid, h->start, h->views + h->kept_views,
+    format_hold(line, sizeof line, h->seg->rec.name, h->pid, h->start, h->views + h->kept_views,
                 h->writable + h->kept_writable);
     PUT("%s", line);
   }
@@ -673,7 +780,7 @@ int state_drop_stale(struct state *st) {
   if (st->lt->stale_count > STALE_LINES_MAX)
     return snapshot(st);
   while (rc == 0 && (h = lease_stale_first(st->lt)) != NULL) {
-    format_hold(line, sizeof line, h->seg->name, h->pid, h->start, 0, 0);
+    format_hold(line, sizeof line, h->seg->rec.name, h->pid, h->start, 0, 0);
     rc = append(st, line);
     /* A rewrite inside append (appended back to 0) has dropped it already. */
     if (rc == 0 && st->appended != 0)
@@ -705,12 +812,13 @@ static int append(struct state *st, const char *line) {
   return 0;
 }
 
-int state_record(struct state *st, enum state_line kind, const struct segment *s,
-                 unsigned fields) {
+int state_record(struct state *st, enum state_line kind, const struct proto_segment *s,
+                 uint64_t fields) {
   char line[LINE_MAX_LEN];
 
+  table();
   if (kind == STATE_CREATING || kind == STATE_CREATED)
-    fields = segment_bits();
+    fields = tab.segment;
   else if (kind == STATE_REMOVED)
     fields = F_NAME;
   format_segment(line, sizeof line, (char)kind, s, fields);
@@ -721,7 +829,7 @@ int state_held(struct state *st, struct hold *h) {
   char line[LINE_MAX_LEN];
   int rc;
 
-  format_hold(line, sizeof line, h->seg->name, h->pid, h->start, h->views + h->kept_views,
+  format_hold(line, sizeof line, h->seg->rec.name, h->pid, h->start, h->views + h->kept_views,
               h->writable + h->kept_writable);
   rc = append(st, line);
   if (rc == 0)
@@ -789,14 +897,13 @@ static bool replay_line(struct replay *rp, char *line, size_t lineno) {
     pending_set(rp, rec.seg.name, false);
     if (s != NULL)
       forget(rp->st, s);
-    if (registry_adopt(r, rec.seg.name, rec.seg.size, rec.seg.uid, rec.seg.gid, rec.seg.mode,
-                       rec.seg.created, &s) != 0)
+    /* every field it carries (the rest are 0) */
+    if (registry_adopt(r, &rec.seg, &s) != 0)
       return false;
-    state_set_fields(r, s, &rec.seg, rec.seen & ~F_NAME); /* flags, and any newer field */
     return true;
   case 'F': /* version 1: it was frozen */
     if (s != NULL)
-      s->frozen = true;
+      s->rec.frozen = true;
     return true;
   case '=':
     if (s != NULL)
@@ -946,22 +1053,22 @@ static void check_objects(struct state *st) {
 
   for (s = registry_first_after(st->r, ""); s != NULL; s = next) {
     next = registry_next(st->r, s);
-    if (stat_object(st, s->name, &sb) != 0) {
+    if (stat_object(st, s->rec.name, &sb) != 0) {
       log_warn("segment %s: its shared-memory object " TRUST_SHM_DIR "/%s.%s is gone; "
                "dropping it",
-               s->name, st->r->prefix, s->name);
+               s->rec.name, st->r->prefix, s->rec.name);
       forget(st, s);
       continue;
     }
     if (!trust_object_ok(&sb)) {
-      log_foreign(st, s->name, &sb, "dropping its record and leaving the object alone");
+      log_foreign(st, s->rec.name, &sb, "dropping its record and leaving the object alone");
       forget(st, s);
       continue;
     }
-    if ((uint64_t)sb.st_size != s->size) {
+    if ((uint64_t)sb.st_size != s->rec.size) {
       log_warn("segment %s: recorded size %" PRIu64 ", object size %lld; using the "
                "object's",
-               s->name, s->size, (long long)sb.st_size);
+               s->rec.name, s->rec.size, (long long)sb.st_size);
       registry_set_size(st->r, s, (uint64_t)sb.st_size);
     }
   }
@@ -1009,6 +1116,7 @@ static void adopt_orphans(struct state *st, gid_t gid) {
   }
   while ((e = readdir(dir)) != NULL) {
     const char *name = e->d_name + plen + 1;
+    struct proto_segment rec;
     struct stat sb;
 
     if (strncmp(e->d_name, st->r->prefix, plen) != 0 || e->d_name[plen] != '.' ||
@@ -1020,8 +1128,15 @@ static void adopt_orphans(struct state *st, gid_t gid) {
       log_foreign(st, name, &sb, "leaving it alone (not adopted, not counted)");
       continue;
     }
-    if (registry_adopt(st->r, name, (uint64_t)sb.st_size, geteuid(), gid, TRUST_OBJECT_MODE,
-                       sb.st_mtim, NULL) == 0)
+    memset(&rec, 0, sizeof rec);
+    snprintf(rec.name, sizeof rec.name, "%s", name);
+    rec.size = (uint64_t)sb.st_size;
+    rec.uid = (uint32_t)geteuid();
+    rec.gid = (uint32_t)gid;
+    rec.mode = TRUST_OBJECT_MODE;
+    rec.created_sec = (int64_t)sb.st_mtim.tv_sec;
+    rec.created_nsec = (uint32_t)sb.st_mtim.tv_nsec;
+    if (registry_adopt(st->r, &rec, NULL) == 0)
       log_warn("segment %s: found " TRUST_SHM_DIR "/%s with no record; adopted it as uid %u, "
                "mode 0600",
                name, e->d_name, (unsigned)geteuid());
@@ -1075,6 +1190,7 @@ int state_open(struct state **out, int dirfd, const char *path, int shmdir, stru
   st->lt = lt;
   memset(&rp, 0, sizeof rp);
   rp.st = st;
+  table();
   load(&rp);
   check_objects(st);
   finish_pending(&rp);

@@ -23,6 +23,7 @@
 #define SHMV_DAEMON_STATE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "lease.h"
 #include "registry.h"
@@ -41,17 +42,16 @@ struct state;
 int state_open(struct state **out, int dirfd, const char *path, int shmdir, struct registry *r,
                struct lease_table *lt, gid_t gid, size_t *adopted);
 
-/* The recorded fields of a segment, one bit per keyword of the file (a
- * row of state.c's table; bits 1..23, the others are state.c's); a
- * STATE_CHANGED line carries the ones given. */
-enum {
-  STATE_F_SIZE = 1u << 1,
-  STATE_F_UID = 1u << 2,
-  STATE_F_GID = 1u << 3,
-  STATE_F_MODE = 1u << 4,
-  STATE_F_CREATED = 1u << 5,
-  STATE_F_FLAGS = 1u << 6, /* every flag (ephemeral, frozen) at once */
-};
+/* The recorded fields of a segment: one bit per row of its description
+ * (proto/record.c) that has a state key, by the row's wire key ("size",
+ * "frozen", "created": a time's row and its nanoseconds' row). 0 for a key
+ * the description does not record. A STATE_CHANGED line carries the state
+ * keys of the rows given (any flag: the "flags" key, every flag's value). */
+uint64_t state_field(const char *key);
+
+/* Set the time row `key` of rec (and its nanoseconds) to now, CLOCK_REALTIME;
+ * returns its state_field(). */
+uint64_t state_stamp(struct proto_segment *rec, const char *key);
 
 /* The line kinds a change of a segment writes. */
 enum state_line {
@@ -61,16 +61,17 @@ enum state_line {
   STATE_REMOVED = '-',  /* its name */
 };
 
-/* Append one line of that kind for s (fields: STATE_CHANGED only).
- * Returns 0 or -errno (logged): the line is not on disk. ops.c's
- * change() is the one caller: it writes, applies and undoes. */
-int state_record(struct state *st, enum state_line kind, const struct segment *s, unsigned fields);
+/* Append one line of that kind for the segment record rec (fields:
+ * STATE_CHANGED only). Returns 0 or -errno (logged): the line is not on
+ * disk. ops.c's change() is the one caller: it writes, applies and undoes. */
+int state_record(struct state *st, enum state_line kind, const struct proto_segment *rec,
+                 uint64_t fields);
 /* Set the fields of s to those of `to` in the registry's record only (no
  * object is touched): size and owner with their accounting, the rest as
  * they are. Loading applies STATE_CHANGED lines with it; ops.c applies a
  * change with it, after changing the object itself (a resize). */
-void state_set_fields(struct registry *r, struct segment *s, const struct segment *to,
-                      unsigned fields);
+void state_set_fields(struct registry *r, struct segment *s, const struct proto_segment *to,
+                      uint64_t fields);
 
 int state_held(struct state *st, struct hold *h); /* a new hold (lease.h): 0 or -errno */
 

@@ -73,19 +73,19 @@ uint64_t watch_check(struct daemon *d, struct segment *s, int fd) {
   uint64_t actual;
   int rc;
 
-  if (registry_object_size(&d->reg, s, fd, &actual) < 0 || actual == s->size)
-    return s->size;
+  if (registry_object_size(&d->reg, s, fd, &actual) < 0 || actual == s->rec.size)
+    return s->rec.size;
   writer_uids(s, who, sizeof who);
   log_warn("segment %s is %llu bytes, not the %llu the daemon set: its object was truncated "
            "through a writable view (held by %s); restoring the size",
-           s->name, (unsigned long long)actual, (unsigned long long)s->size, who);
+           s->rec.name, (unsigned long long)actual, (unsigned long long)s->rec.size, who);
   rc = registry_restore_size(&d->reg, s);
   if (rc < 0) {
-    log_error("cannot restore segment %s to %llu bytes: %s", s->name, (unsigned long long)s->size,
-              strerror(-rc));
+    log_error("cannot restore segment %s to %llu bytes: %s", s->rec.name,
+              (unsigned long long)s->rec.size, strerror(-rc));
     return actual;
   }
-  return s->size;
+  return s->rec.size;
 }
 
 static void check_all(struct daemon *d) {
