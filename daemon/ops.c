@@ -7,7 +7,8 @@
  * root passes; otherwise the owner, group or other bits apply. A read-only
  * view needs r; a writable view needs r and w (it is mapped read-write);
  * resize needs w (like truncating a file); unlink needs to be the owner
- * (like /dev/shm's sticky bit). stat and list show anyone what ls -l shows
+ * (like /dev/shm's sticky bit), and so do freeze and chmod; chown to
+ * another owner is root's, to a group the owner's if it is in it. stat and list show anyone what ls -l shows
  * of a file they cannot read (name, size, owner, mode); the rest of the
  * record (gid, view counts, creation time, flags) and a segment's holders
  * (pid, uid, command of each view, as ipcs does) only to its owner and
@@ -875,6 +876,88 @@ static void op_freeze(struct op_ctx *x) {
   segment_to_proto(x->p, s, &x->resp->u.segment);
 }
 
+/* Record the new values of `fields` held in `to` (a copy of s), then
+ * answer with the segment: chmod's and chown's common end. */
+static void set_fields(struct op_ctx *x, struct segment *s, const struct segment *to,
+                       unsigned fields, const char *what) {
+  struct change ch = { .kind = CHANGE_SET, .s = s, .to = to, .fields = fields };
+  int rc;
+
+  if (fields != 0 && (rc = change(x->d, &ch)) < 0) {
+    fail_unrecorded(x, rc, what); /* only the line can fail */
+    return;
+  }
+  segment_to_proto(x->p, s, &x->resp->u.segment);
+}
+
+/* As chmod(2): the owner or root sets any permission bits (the decoder
+ * refused more than 0777). A frozen segment's metadata may still change:
+ * freezing is about its bytes and size. Views already open stay open, as
+ * a file's descriptors do; the new mode decides every later open. */
+static void op_chmod(struct op_ctx *x) {
+  struct segment *s = lookup(x), to;
+  unsigned fields;
+
+  if (s == NULL)
+    return;
+  if (x->p->uid != 0 && x->p->uid != s->uid) {
+    fail(x, EPERM, "only the owner of segment '%s' (uid %u) or root may change its mode", s->name,
+         (unsigned)s->uid);
+    return;
+  }
+  to = *s; /* read for its recorded fields only */
+  to.mode = x->req->mode;
+  fields = to.mode != s->mode ? STATE_F_MODE : 0;
+  set_fields(x, s, &to, fields, "the new mode");
+  if (x->resp->err == 0 && fields != 0)
+    log_info("chmod %s %03o (asked by uid %u)", s->name, (unsigned)s->mode, (unsigned)x->p->uid);
+}
+
+/* As chown(2): only root gives a segment to another uid (the new owner's
+ * quota must take its bytes and the segment: they are charged to it); the
+ * owner may set the group to one it is in (its primary group or a
+ * supplementary one, as the kernel told at connect: SO_PEERGROUPS).
+ * PROTO_ID_KEEP leaves a field, and naming the present value changes
+ * nothing, so an owner's "chown self:group" works. */
+static void op_chown(struct op_ctx *x) {
+  struct segment *s = lookup(x), to;
+  uid_t uid;
+  gid_t gid;
+  unsigned fields;
+
+  if (s == NULL)
+    return;
+  uid = x->req->uid == PROTO_ID_KEEP ? s->uid : (uid_t)x->req->uid;
+  gid = x->req->gid == PROTO_ID_KEEP ? s->gid : (gid_t)x->req->gid;
+  if (x->p->uid != 0) {
+    if (uid != s->uid) {
+      fail(x, EPERM, "only root may give segment '%s' to another owner (it is uid %u's)", s->name,
+           (unsigned)s->uid);
+      return;
+    }
+    if (x->p->uid != s->uid) {
+      fail(x, EPERM, "only the owner of segment '%s' (uid %u) or root may change its group",
+           s->name, (unsigned)s->uid);
+      return;
+    }
+    if (gid != s->gid && !peer_in_group(x->p, gid)) {
+      fail(x, EPERM, "you (uid %u) are not in group %u: segment '%s' may only be given to a "
+           "group of yours", (unsigned)x->p->uid, (unsigned)gid, s->name);
+      return;
+    }
+  }
+  if (uid != s->uid && !check_quota(x, uid, s->size, 1, 0))
+    return;
+  to = *s; /* read for its recorded fields only */
+  to.uid = uid;
+  to.gid = gid;
+  fields = (uid != s->uid ? STATE_F_UID : 0) | (gid != s->gid ? STATE_F_GID : 0);
+  set_fields(x, s, &to, fields, "the new owner");
+  if (x->resp->err == 0 && fields != 0)
+    log_info("chown %s %u:%u (asked by uid %u)", s->name, (unsigned)s->uid, (unsigned)s->gid,
+             (unsigned)x->p->uid);
+}
+
 static void (*const handlers[PROTO_OP_COUNT_])(struct op_ctx *) = {
   [PROTO_OP_HELLO] = op_hello,
   [PROTO_OP_CREATE] = op_create,
@@ -887,6 +970,8 @@ static void (*const handlers[PROTO_OP_COUNT_])(struct op_ctx *) = {
   [PROTO_OP_STATUS] = op_status,
   [PROTO_OP_FREEZE] = op_freeze,
   [PROTO_OP_CREATE_OPEN] = op_create_open,
+  [PROTO_OP_CHMOD] = op_chmod,
+  [PROTO_OP_CHOWN] = op_chown,
 };
 
 void ops_handle(struct daemon *d, struct peer *p, const struct proto_request *req,
