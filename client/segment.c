@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * segment.c: the segment operations (create, unlink, resize, freeze, stat,
- * holders, list) and the daemon's status, as requests and answers; the
+ * segment.c: the segment operations (create, unlink, resize, freeze, chmod,
+ * chown, stat, holders, list) and the daemon's status, as requests and answers; the
  * exchange itself is session.c's. An op that takes a name and numbers and
  * answers at most the segment goes through one generic path driven by the
  * protocol's op table (simple_op() below): one line per public function.
@@ -388,6 +388,15 @@ int shmv_unlink(shmv_client *c, const char *name) {
 
 int shmv_resize(shmv_client *c, const char *name, size_t size) {
   return client_result(c, simple_op(c, PROTO_OP_RESIZE, name, NULL, OP_ARGS(size)));
+}
+
+int shmv_chmod(shmv_client *c, const char *name, unsigned mode) {
+  return client_result(c, simple_op(c, PROTO_OP_CHMOD, name, NULL, OP_ARGS(mode)));
+}
+
+int shmv_chown(shmv_client *c, const char *name, uid_t uid, gid_t gid) {
+  return client_result(
+      c, simple_op(c, PROTO_OP_CHOWN, name, NULL, OP_ARGS((uint32_t)uid, (uint32_t)gid)));
 }
 
 int shmv_stat_sized(shmv_client *c, const char *name, shmv_segment_info *out, size_t info_size) {

@@ -218,6 +218,21 @@ int shmv_resize(shmv_client *c, const char *name, size_t size);
  * succeeds; there is no way back. */
 int shmv_freeze(shmv_client *c, const char *name);
 
+/* Set a segment's permission bits, as chmod(2) does a file's: the owner or
+ * root only (-EPERM), mode at most 0777 (-EINVAL). Views already open stay
+ * open; the new mode decides every later open. Allowed on a frozen segment
+ * (freezing fixes its bytes and size, not who may read them). Kept across
+ * daemon restarts. */
+int shmv_chmod(shmv_client *c, const char *name, unsigned mode);
+
+/* Set a segment's owner and group, as chown(2): (uid_t)-1 or (gid_t)-1
+ * leaves that field as it is. Only root gives a segment to another uid;
+ * the owner may set the group to one it is in (-EPERM otherwise, also for
+ * anyone else). The new owner is charged for the segment: -EDQUOT when its
+ * quota cannot take it. Allowed on a frozen segment; kept across daemon
+ * restarts. */
+int shmv_chown(shmv_client *c, const char *name, uid_t uid, gid_t gid);
+
 /* One segment's record, into *out. */
 #define shmv_stat(c, name, out) shmv_stat_sized((c), (name), (out), sizeof *(out))
 

@@ -7,7 +7,8 @@
  * root passes; otherwise the owner, group or other bits apply. A read-only
  * view needs r; a writable view needs r and w (it is mapped read-write);
  * resize needs w (like truncating a file); unlink needs to be the owner
- * (like /dev/shm's sticky bit). stat and list show anyone what ls -l shows
+ * (like /dev/shm's sticky bit), and so do freeze and chmod; chown to
+ * another owner is root's, to a group the owner's if it is in it. stat and list show anyone what ls -l shows
  * of a file they cannot read (name, size, owner, mode); the rest of the
  * record (gid, view counts, creation time, flags) and a segment's holders
  * (pid, uid, command of each view, as ipcs does) only to its owner and
@@ -865,6 +866,93 @@ static void op_freeze(struct op_ctx *x) {
   segment_to_proto(x->p, s, &x->resp->u.segment);
 }
 
+/* Record the new values of `fields` held in `to` (a copy of s's record),
+ * then answer with the segment: chmod's and chown's common end. */
+static void set_fields(struct op_ctx *x, struct segment *s, const struct proto_segment *to,
+                       uint64_t fields, const char *what) {
+  struct change ch = { .kind = CHANGE_SET, .s = s, .to = *to, .fields = fields };
+  int rc;
+
+  if (fields != 0 && (rc = change(x->d, &ch)) < 0) {
+    fail_unrecorded(x, rc, what); /* only the line can fail */
+    return;
+  }
+  segment_to_proto(x->p, s, &x->resp->u.segment);
+}
+
+/* As chmod(2): the owner or root sets any permission bits (the decoder
+ * refused more than 0777). A frozen segment's metadata may still change:
+ * freezing is about its bytes and size. Views already open stay open, as
+ * a file's descriptors do; the new mode decides every later open. */
+static void op_chmod(struct op_ctx *x) {
+  struct segment *s = lookup(x);
+  struct proto_segment to;
+  uint64_t fields;
+
+  if (s == NULL)
+    return;
+  if (x->p->uid != 0 && x->p->uid != s->rec.uid) {
+    fail(x, EPERM, "only the owner of segment '%s' (uid %u) or root may change its mode",
+         s->rec.name, (unsigned)s->rec.uid);
+    return;
+  }
+  to = s->rec;
+  to.mode = x->req->mode;
+  fields = to.mode != s->rec.mode ? state_field("mode") : 0;
+  set_fields(x, s, &to, fields, "the new mode");
+  if (x->resp->err == 0 && fields != 0)
+    log_info("chmod %s %03o (asked by uid %u)", s->rec.name, (unsigned)s->rec.mode,
+             (unsigned)x->p->uid);
+}
+
+/* As chown(2): only root gives a segment to another uid (the new owner's
+ * quota must take its bytes and the segment: they are charged to it); the
+ * owner may set the group to one it is in (its primary group or a
+ * supplementary one, as the kernel told at connect: SO_PEERGROUPS).
+ * PROTO_ID_KEEP leaves a field, and naming the present value changes
+ * nothing, so an owner's "chown self:group" works. */
+static void op_chown(struct op_ctx *x) {
+  struct segment *s = lookup(x);
+  struct proto_segment to;
+  uid_t uid;
+  gid_t gid;
+  uint64_t fields;
+
+  if (s == NULL)
+    return;
+  uid = x->req->uid == PROTO_ID_KEEP ? (uid_t)s->rec.uid : (uid_t)x->req->uid;
+  gid = x->req->gid == PROTO_ID_KEEP ? (gid_t)s->rec.gid : (gid_t)x->req->gid;
+  if (x->p->uid != 0) {
+    if (uid != s->rec.uid) {
+      fail(x, EPERM, "only root may give segment '%s' to another owner (it is uid %u's)",
+           s->rec.name, (unsigned)s->rec.uid);
+      return;
+    }
+    if (x->p->uid != s->rec.uid) {
+      fail(x, EPERM, "only the owner of segment '%s' (uid %u) or root may change its group",
+           s->rec.name, (unsigned)s->rec.uid);
+      return;
+    }
+    if (gid != s->rec.gid && !peer_in_group(x->p, gid)) {
+      fail(x, EPERM,
+           "you (uid %u) are not in group %u: segment '%s' may only be given to a group of yours",
+           (unsigned)x->p->uid, (unsigned)gid, s->rec.name);
+      return;
+    }
+  }
+  if (uid != s->rec.uid && !check_quota(x, uid, s->rec.size, 1, 0))
+    return;
+  to = s->rec;
+  to.uid = uid;
+  to.gid = gid;
+  fields = (uid != s->rec.uid ? state_field("uid") : 0) |
+           (gid != s->rec.gid ? state_field("gid") : 0);
+  set_fields(x, s, &to, fields, "the new owner");
+  if (x->resp->err == 0 && fields != 0)
+    log_info("chown %s %u:%u (asked by uid %u)", s->rec.name, (unsigned)s->rec.uid,
+             (unsigned)s->rec.gid, (unsigned)x->p->uid);
+}
+
 static void (*const handlers[PROTO_OP_COUNT_])(struct op_ctx *) = {
   [PROTO_OP_HELLO] = op_hello,
   [PROTO_OP_CREATE] = op_create,
@@ -877,6 +965,8 @@ static void (*const handlers[PROTO_OP_COUNT_])(struct op_ctx *) = {
   [PROTO_OP_STATUS] = op_status,
   [PROTO_OP_FREEZE] = op_freeze,
   [PROTO_OP_CREATE_OPEN] = op_create_open,
+  [PROTO_OP_CHMOD] = op_chmod,
+  [PROTO_OP_CHOWN] = op_chown,
 };
 
 void ops_handle(struct daemon *d, struct peer *p, const struct proto_request *req,

@@ -280,6 +280,22 @@ static const struct proto_field request_fields[] = {
     .offset = offsetof(struct proto_request, own),
     .size = sizeof(bool),
     .bit = PROTO_F_OWN },
+  { KEY("uid"),
+    .type = PROTO_T_UINT,
+    .flags = PROTO_FIELD_OPTIONAL,
+    .offset = offsetof(struct proto_request, uid),
+    .size = sizeof(uint32_t),
+    .max = UINT32_MAX,
+    .dflt = PROTO_ID_KEEP,
+    .bit = PROTO_F_UID },
+  { KEY("gid"),
+    .type = PROTO_T_UINT,
+    .flags = PROTO_FIELD_OPTIONAL,
+    .offset = offsetof(struct proto_request, gid),
+    .size = sizeof(uint32_t),
+    .max = UINT32_MAX,
+    .dflt = PROTO_ID_KEEP,
+    .bit = PROTO_F_GID },
 };
 
 const struct proto_msg proto_request_msg = {
@@ -407,8 +423,8 @@ REPLY(status_reply, status_reply_fields);
 
 /* The ops. retry_safe: hello, open and the queries may be resent to a new
  * daemon (whatever the vanished one did for them went with it); create,
- * create_open, resize, unlink and freeze change segments, which outlive the daemon, and a
- * release's lease died with the daemon that granted it. */
+ * create_open, resize, unlink, freeze, chmod and chown change segments, which outlive the
+ * daemon, and a release's lease died with the daemon that granted it. */
 const struct proto_op_info proto_ops[PROTO_OP_COUNT_] = {
   [PROTO_OP_HELLO] = { "hello", PROTO_F_VERSION, PROTO_F_VERSION, true, &hello_reply },
   [PROTO_OP_CREATE] = { "create", PROTO_F_NAME | PROTO_F_SIZE | PROTO_F_MODE | PROTO_F_FLAGS,
@@ -429,6 +445,10 @@ const struct proto_op_info proto_ops[PROTO_OP_COUNT_] = {
   [PROTO_OP_FREEZE] = { "freeze", PROTO_F_NAME, PROTO_F_NAME, false, &segment_reply },
   [PROTO_OP_CREATE_OPEN] = { "create_open", PROTO_F_NAME | PROTO_F_SIZE | PROTO_F_MODE | PROTO_F_FLAGS,
                              PROTO_F_NAME | PROTO_F_SIZE, false, &view_reply },
+  [PROTO_OP_CHMOD] = { "chmod", PROTO_F_NAME | PROTO_F_MODE, PROTO_F_NAME | PROTO_F_MODE, false,
+                       &segment_reply },
+  [PROTO_OP_CHOWN] = { "chown", PROTO_F_NAME | PROTO_F_UID | PROTO_F_GID, PROTO_F_NAME, false,
+                       &segment_reply },
 };
 
 const struct proto_op_info *proto_op_info(enum proto_op op) {

@@ -49,6 +49,8 @@ enum proto_op {
   PROTO_OP_STATUS,
   PROTO_OP_FREEZE,      /* make a segment immutable */
   PROTO_OP_CREATE_OPEN, /* create, and answer with a writable view of all of it */
+  PROTO_OP_CHMOD,       /* set a segment's mode */
+  PROTO_OP_CHOWN,       /* set a segment's owner and/or group */
   PROTO_OP_COUNT_       /* not an op */
 };
 
@@ -123,6 +125,8 @@ uint64_t proto_monotonic_ms(void);
 #define PROTO_F_AFTER_ID (1u << 11)
 #define PROTO_F_HOLDERS  (1u << 12)
 #define PROTO_F_OWN      (1u << 13)
+#define PROTO_F_UID      (1u << 14)
+#define PROTO_F_GID      (1u << 15)
 
 #define PROTO_COMM_MAX 16 /* a holder's command name (/proc/PID/comm) */
 
@@ -149,7 +153,11 @@ struct proto_request {
                                      stat holders: after this lease id */
   bool holders;                   /* stat: include who holds views */
   bool own;                       /* open: only a segment the caller's uid owns (EPERM) */
+  uint32_t uid, gid;              /* chown: the new owner, group; PROTO_ID_KEEP: unchanged */
 };
+
+/* chown's uid or gid that leaves the field as it is ((uid_t)-1, as chown(2)). */
+#define PROTO_ID_KEEP UINT32_MAX
 
 struct proto_segment {
   char name[PROTO_NAME_MAX + 1];

@@ -28,7 +28,7 @@ ok "--version: $(cat "$dir/out")"
 run 0 "$SHMVIEW_CLI" --help
 grep -q '^usage: shmview' "$dir/out" || fail "--help has no usage line"
 ok "--help"
-for c in list stat create rm unlink resize dump cat write status wait wake freeze; do
+for c in list stat create rm unlink resize dump cat write status wait wake freeze chmod chown; do
   run 0 "$SHMVIEW_CLI" "$c" --help
   grep -q "^usage: shmview " "$dir/out" || fail "$c --help has no usage line"
   run 0 "$SHMVIEW_CLI" help "$c"
@@ -453,6 +453,36 @@ run 1 env SHMVIEW_SOCKET="$dir/missing2.sock" "$SHMVIEW_CLI" list
 err_has "$dir/missing2.sock"
 ok "daemon not running: exit 1, message names the socket"
 
+# ---- chmod and chown, as chmod(1) and chown(1) --------------------------------
+run 0 sv create cli-mode 16
+run 0 sv chmod 0640 cli-mode
+run 0 sv stat cli-mode
+grep -q '^mode: *0640$' "$dir/out" || fail "chmod 0640: $(grep mode "$dir/out")"
+run 0 sv chown 60001:60002 cli-mode
+run 0 sv stat cli-mode
+grep -q '^owner: .*(60001)' "$dir/out" && grep -q '^group: .*(60002)' "$dir/out" ||
+  fail "chown 60001:60002: $(grep -E '^(owner|group)' "$dir/out")"
+run 0 sv chown :7 cli-mode
+run 0 sv --json stat cli-mode
+grep -q '"uid": 60001, "gid": 7,' "$dir/out" || fail "chown :7: $(cat "$dir/out")"
+run 0 sv chown root cli-mode
+run 0 sv stat cli-mode
+grep -q '^owner: *root (0)' "$dir/out" && grep -q '^group: .*(7)' "$dir/out" ||
+  fail "chown root: $(grep -E '^(owner|group)' "$dir/out")"
+run 0 sv chown root: cli-mode
+run 0 sv stat cli-mode
+grep -q '^group: .*(0)' "$dir/out" || fail "chown root: gave $(grep group "$dir/out")"
+run 2 sv chmod 1777 cli-mode
+err_has "bad mode '1777'"
+run 2 sv chown no-such-user-here cli-mode
+err_has "unknown user 'no-such-user-here'"
+run 2 sv chown :no-such-group-here cli-mode
+err_has "unknown group 'no-such-group-here'"
+run 1 sv chmod 0600 cli-none
+err_has "shmview: cli-none: "
+run 0 sv rm cli-mode
+ok "chmod and chown by name or number; bad modes, users and groups are usage errors"
+
 # ---- the same tool in other users' hands ----------------------------------
 # Real processes of nobody and of a uid with no passwd entry (setpriv) run
 # the CLI against root's segments: they read what the mode lets them read,
@@ -486,6 +516,12 @@ else
     run 1 as_u freeze cli-public
     run 1 as_u create cli-public 10 --mode 0666
     ok "uid $u: reads the 0644 segment, not the 0600 one; writes, rm, resize, freeze, create over: exit 1"
+    run 1 as_u chmod 0666 cli-public
+    err_has "only the owner"
+    run 1 as_u chown "$u" cli-public
+    err_has "only root"
+    run 1 as_u chown ":$u" cli-secret
+    ok "uid $u: chmod and chown of root's segments: exit 1"
   done
   run 0 sv cat cli-secret:0:11
   [ "$(cat "$dir/out")" = "root secret" ] || fail "cli-secret is now '$(cat "$dir/out")'"
@@ -494,6 +530,8 @@ else
   run 0 sv stat cli-public
   grep -q '^size: *16 ' "$dir/out" || fail "cli-public changed size: $(grep size "$dir/out")"
   grep -q '^frozen: *no' "$dir/out" || fail "cli-public was frozen: $(grep frozen "$dir/out")"
+  grep -q '^mode: *0644$' "$dir/out" && grep -q '^owner: *root (0)' "$dir/out" ||
+    fail "cli-public's mode or owner changed: $(grep -E '^(mode|owner)' "$dir/out")"
   run 0 sv rm cli-secret
   run 0 sv rm cli-public
   ok "root's segments are as root left them"

@@ -49,7 +49,7 @@ check() {
 
 cli=$SHMVIEW_CLI
 check "stat status " "$cli" st
-check "cat create " "$cli" c
+check "cat chmod chown create " "$cli" c
 check "freeze " "$cli" fr
 check "alpha alps " "$cli" --socket "$sock" freeze al
 check "--json " "$cli" --js
@@ -68,6 +68,10 @@ check "alpha alps " "$cli" "--socket=$sock" resize al
 check " " "$cli" --socket "$sock" create al
 check " " "$cli" --socket "$sock" resize alpha a
 check " " "$cli" --socket "$sock" dump --length a
+# chmod's and chown's NAME is their second operand
+check "alpha alps " "$cli" --socket "$sock" chmod 0640 al
+check "alpha alps " "$cli" --socket "$sock" chown nobody: al
+check " " "$cli" --socket "$sock" chmod al
 # the segments of the daemon on the socket the line names, not another one
 check " " "$cli" --socket "$dir/none.sock" stat al
 check "stat status " "$cli" help sta

@@ -113,11 +113,12 @@ struct cli_args {
   shmv_descriptor window;    /* of a CLI_T_WINDOW operand */
 };
 
-/* The commands: CLI_COMMANDS(X) calls X(name) for each cmd-<name>.c, in
- * the order of CLI_COMMAND_SOURCES in Makefile.am, the one list of them
- * (cli-commands.h is generated from it). Each file defines the entry
- * cli_cmd_<name>; they are declared here and shmview.c builds its table
- * from the same macro. */
+/* The commands: CLI_COMMANDS(X) calls X(name) for each entry
+ * `const struct cli_command cli_cmd_<name> = {` of the files listed in
+ * CLI_COMMAND_SOURCES in Makefile.am (cmd-<name>.c; a file may hold a few
+ * close commands), in that order: cli-commands.h is generated from them.
+ * They are declared here and shmview.c builds its table from the same
+ * macro. */
 #include "cli-commands.h"
 #define CLI_COMMAND_DECLARE(name) extern const struct cli_command cli_cmd_##name;
 CLI_COMMANDS(CLI_COMMAND_DECLARE)

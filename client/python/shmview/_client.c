@@ -321,6 +321,61 @@ static PyObject *Client_resize(ClientObject *self, PyObject *args) {
   return res;
 }
 
+/* chmod(name, mode): as os.chmod, the owner or root; mode at most 0o777. */
+static PyObject *Client_chmod(ClientObject *self, PyObject *args) {
+  PyObject *name_obj;
+  unsigned int mode;
+  const char *name;
+  int rc;
+  if (!PyArg_ParseTuple(args, "UI:chmod", &name_obj, &mode))
+    return NULL;
+  if (check_name(name_obj, &name) < 0 || check_mode(mode) < 0)
+    return NULL;
+  shmv_client *c = client_enter(self);
+  if (c == NULL)
+    return NULL;
+  UNBLOCKED(rc = shmv_chmod(c, name, mode));
+  PyObject *res = rc < 0 ? raise_rc(c, rc, name) : Py_NewRef(Py_None);
+  client_leave(self);
+  return res;
+}
+
+/* A uid or gid argument: -1 (unchanged, as os.chown) or 0..2**32-2. */
+static int get_id(PyObject *o, uint32_t *out, const char *what) {
+  long long v = PyLong_AsLongLong(o);
+  if (v == -1 && PyErr_Occurred())
+    return -1;
+  if (v < -1 || v >= (long long)UINT32_MAX) {
+    PyErr_Format(PyExc_OverflowError, "%s must be -1 or between 0 and %u", what,
+                 (unsigned)UINT32_MAX - 1);
+    return -1;
+  }
+  *out = v == -1 ? UINT32_MAX : (uint32_t)v;
+  return 0;
+}
+
+/* chown(name, uid=-1, gid=-1): as os.chown; -1 leaves a field as it is. */
+static PyObject *Client_chown(ClientObject *self, PyObject *args, PyObject *kw) {
+  static char *kwlist[] = { "name", "uid", "gid", NULL };
+  PyObject *name_obj, *uid_obj = NULL, *gid_obj = NULL;
+  uint32_t uid = UINT32_MAX, gid = UINT32_MAX;
+  const char *name;
+  int rc;
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "U|O!O!:chown", kwlist, &name_obj, &PyLong_Type,
+                                   &uid_obj, &PyLong_Type, &gid_obj))
+    return NULL;
+  if (check_name(name_obj, &name) < 0 || (uid_obj != NULL && get_id(uid_obj, &uid, "uid") < 0) ||
+      (gid_obj != NULL && get_id(gid_obj, &gid, "gid") < 0))
+    return NULL;
+  shmv_client *c = client_enter(self);
+  if (c == NULL)
+    return NULL;
+  UNBLOCKED(rc = shmv_chown(c, name, (uid_t)uid, (gid_t)gid));
+  PyObject *res = rc < 0 ? raise_rc(c, rc, name) : Py_NewRef(Py_None);
+  client_leave(self);
+  return res;
+}
+
 static PyObject *Client_stat(ClientObject *self, PyObject *arg) {
   size_t size = record_size(SHMV_RECORD_SEGMENT);
   void *info = PyMem_Malloc(size);
@@ -445,6 +500,14 @@ static PyMethodDef Client_methods[] = {
     "before. The flag survives daemon restarts and shows as SegmentInfo.frozen. BusyError\n"
     "while a writable view of it is open, PermissionError unless the caller owns it or is\n"
     "root. Freezing a frozen segment succeeds; there is no way back." },
+  { "chmod", (PyCFunction)Client_chmod, METH_VARARGS,
+    "chmod(name, mode)\n--\n\nSet a segment's permission bits (at most 0o777), as os.chmod:\n"
+    "the owner or root only (PermissionError). Open views stay open; the new mode decides\n"
+    "later opens. Allowed on a frozen segment; kept across daemon restarts." },
+  { "chown", (PyCFunction)(void (*)(void))Client_chown, METH_VARARGS | METH_KEYWORDS,
+    "chown(name, uid=-1, gid=-1)\n--\n\nSet a segment's owner and group, as os.chown (-1 leaves\n"
+    "one as it is). Only root gives a segment to another uid (OSError EDQUOT if its quota\n"
+    "cannot take it); the owner may set the group to one it is in; else PermissionError." },
   { "stat", (PyCFunction)Client_stat, METH_O,
     "stat(name)\n--\n\nThe segment's record, a SegmentInfo." },
   { "list", (PyCFunction)Client_list, METH_NOARGS,
