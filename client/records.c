@@ -64,7 +64,8 @@ static void fields_build(void) {
       o->doc = f->rec->doc != NULL ? f->rec->doc : "";
       o->type = field_type(f);
       o->flags = (f->rec->hidden ? SHMV_FIELD_HIDDEN : 0u) |
-                 (f->rec->restricts ? SHMV_FIELD_RESTRICTED : 0u);
+                 (f->rec->restricts ? SHMV_FIELD_RESTRICTED : 0u) |
+                 (f->rec->zero_is_none ? SHMV_FIELD_ZERO_NONE : 0u);
       o->offset = f->rec->pub_offset;
       o->size = o->type == SHMV_FIELD_TIME ? sizeof(int64_t) + sizeof(int32_t) : f->rec->pub_size;
       nfields[r]++;

@@ -329,6 +329,7 @@ int shmv_status_sized(shmv_client *c, shmv_status_info *out, size_t info_size);
 /* shmv_field.flags */
 #define SHMV_FIELD_HIDDEN     0x1u /* 0 when the record's restricted is set: not known */
 #define SHMV_FIELD_RESTRICTED 0x2u /* the record's restricted flag itself */
+#define SHMV_FIELD_ZERO_NONE  0x4u /* 0 means it never happened: show as none */
 
 /* One member of a record struct. This struct never changes (a new attribute
  * of fields would come with a new function). */
@@ -336,7 +337,7 @@ typedef struct shmv_field {
   const char *name; /* "size", "created": as list --json names it */
   const char *doc;  /* what it means, one line */
   unsigned type;    /* SHMV_FIELD_* */
-  unsigned flags;   /* SHMV_FIELD_HIDDEN, SHMV_FIELD_RESTRICTED */
+  unsigned flags;   /* SHMV_FIELD_HIDDEN, SHMV_FIELD_RESTRICTED, SHMV_FIELD_ZERO_NONE */
   size_t offset;    /* in the record's struct */
   size_t size;      /* bytes from offset */
 } shmv_field;
@@ -354,7 +355,8 @@ typedef struct shmv_field {
  * shmv_list_sized(), shmv_holders_sized() or shmv_status_sized(), and read
  * each row's member at its offset as its type says; when the row flagged
  * SHMV_FIELD_RESTRICTED reads 1, show the SHMV_FIELD_HIDDEN rows as
- * unknown (None), not 0. NULL with *count 0 for an unknown record. */
+ * unknown (None), not 0; show a SHMV_FIELD_ZERO_NONE row that reads 0 as
+ * none too (it never happened). NULL with *count 0 for an unknown record. */
 const shmv_field *shmv_record_fields(int record, size_t *count, size_t *struct_size);
 
 /* ---- views ------------------------------------------------------------- */

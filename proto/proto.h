@@ -396,6 +396,8 @@ struct proto_rec {
   bool hidden;       /* 0 in a restricted record (docs/security.md): the
                         CLI shows "-" or null, Python None */
   bool restricts;    /* this bool is the record's restricted flag */
+  bool zero_is_none; /* a TIME that is 0 never happened: the CLI shows "-" or
+                        null, Python None */
   const char *state; /* its key in the daemon's state file (a FLAG: a word
                         of the "flags" key); NULL: not persisted */
   enum proto_show show;

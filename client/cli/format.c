@@ -167,6 +167,8 @@ const char *cli_field_text(const struct proto_field *f, const void *rec, enum cl
   case PROTO_SHOW_MODE: snprintf(buf, CLI_FIELD_MAX, "%04o", (unsigned)(v & 07777)); return buf;
   case PROTO_SHOW_TIME:
     ts = field_time(f, rec);
+    if (f->rec->zero_is_none && ts.tv_sec == 0 && ts.tv_nsec == 0)
+      return "-"; /* never happened */
     cli_time_local(&ts, buf, CLI_FIELD_MAX);
     if (style == CLI_LINE) {
       size_t n = strlen(buf);

@@ -48,7 +48,10 @@ static void json_value(FILE *out, const struct proto_field *f, const void *rec) 
     memcpy(&sec, (const char *)rec + f->rec->pub_offset, sizeof sec);
     memcpy(&nsec, (const char *)rec + f->rec->pub_offset + sizeof sec, sizeof nsec);
     ts = (struct timespec){ .tv_sec = (time_t)sec, .tv_nsec = nsec };
-    cli_json_string(out, cli_time_rfc3339(&ts, when, sizeof when));
+    if (f->rec->zero_is_none && sec == 0 && nsec == 0)
+      fputs("null", out); /* never happened */
+    else
+      cli_json_string(out, cli_time_rfc3339(&ts, when, sizeof when));
     return;
   case PROTO_SHOW_FLAG:
   case PROTO_SHOW_RW:

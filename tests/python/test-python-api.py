@@ -38,9 +38,10 @@ STATUS_TUPLE = ("version", "protocol", "uptime_ms", "clients", "segments", "byte
                 "quota_views", "uid", "used_bytes", "used_segments", "used_views", "grace_ms")
 
 # shmv_field.type (shmview.h) as Python shows it; SHMV_FIELD_HIDDEN rows
-# are None when the record is restricted.
+# are None when the record is restricted, SHMV_FIELD_ZERO_NONE ones when 0.
 FIELD_TYPES = {1: "str", 2: "int", 3: "int", 4: "bool", 5: "datetime.datetime"}
 FIELD_HIDDEN = 0x1
+FIELD_ZERO_NONE = 0x4
 
 
 def record_attrs(cls):
@@ -123,7 +124,8 @@ class TestRecords(H.ClientTestCase):
     def test_stubs_match(self):
         stubs = stub_classes()
         for cls_name, fields in shmview._shmview._record_fields().items():
-            want = [(f[0], f"Optional[{FIELD_TYPES[f[2]]}]" if f[3] & FIELD_HIDDEN
+            want = [(f[0], f"Optional[{FIELD_TYPES[f[2]]}]"
+                     if f[3] & (FIELD_HIDDEN | FIELD_ZERO_NONE)
                      else FIELD_TYPES[f[2]]) for f in fields]
             self.assertEqual(stubs[cls_name], want, cls_name)
 

@@ -169,9 +169,13 @@ static PyObject *field_value(const shmv_field *f, const char *base) {
   case SHMV_FIELD_UINT: return PyLong_FromUnsignedLongLong(read_uint(p, f->size));
   case SHMV_FIELD_INT: return PyLong_FromLongLong(read_int(p, f->size));
   case SHMV_FIELD_BOOL: return PyBool_FromLong(read_uint(p, f->size) != 0);
-  case SHMV_FIELD_TIME:
-    return time_to_datetime(read_int(p, sizeof(int64_t)),
-                            (long)read_int(p + sizeof(int64_t), sizeof(int32_t)));
+  case SHMV_FIELD_TIME: {
+    int64_t sec = read_int(p, sizeof(int64_t));
+    long nsec = (long)read_int(p + sizeof(int64_t), sizeof(int32_t));
+    if ((f->flags & SHMV_FIELD_ZERO_NONE) && sec == 0 && nsec == 0)
+      Py_RETURN_NONE; /* never happened */
+    return time_to_datetime(sec, nsec);
+  }
   }
   return NULL;
 }
