@@ -176,9 +176,11 @@ typedef struct shmv_segment_info {
   int32_t frozen;          /* 1: frozen (shmv_freeze): no writable view or resize */
   /* 1: the caller may not read the segment (not root, not its owner, no r
    * bit for it), so the daemon shows only name, size, uid and mode, as ls -l
-   * does: gid, views, writable_views, created_*, ephemeral and frozen are
-   * hidden and read 0 here. */
+   * does: gid, views, writable_views, created_*, ephemeral, frozen and
+   * changed_* are hidden and read 0 here. */
   int32_t restricted;
+  int64_t changed_sec;  /* the last resize, freeze, chmod or chown, CLOCK_REALTIME (0: none) */
+  int32_t changed_nsec; /* and its nanoseconds */
   /* New fields go here, at the end (see "ABI" above). */
 } shmv_segment_info;
 

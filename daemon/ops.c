@@ -217,6 +217,8 @@ static int change(struct daemon *d, struct change *ch) {
   int rc;
 
   ch->unrecorded = false;
+  if (ch->kind == CHANGE_SET) /* the segment's changed time, recorded with it */
+    ch->fields |= state_stamp(&ch->to, "changed");
   rc = state_record(d->state, row->before, next, ch->fields);
   if (rc < 0) {
     ch->unrecorded = true;

@@ -171,7 +171,9 @@ struct proto_segment {
   uint64_t unlink_id; /* with unlinked: its place in that list */
   bool frozen;        /* no writable view or resize any more (freeze) */
   bool restricted;    /* the asker may not read it: gid, views, writable_views,
-                         created, ephemeral and frozen are sent as 0 (hidden) */
+                         created, ephemeral, frozen, changed are sent as 0 (hidden) */
+  int64_t changed_sec; /* the last resize, freeze, chmod or chown (0: none) */
+  uint32_t changed_nsec;
 };
 
 struct proto_holder {            /* one view lease, for stat's holders */

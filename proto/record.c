@@ -84,6 +84,12 @@ static const struct proto_field segment_fields[] = {
     SEGPUB(restricted,
            .doc = "the caller may not read it: only name, size, uid and mode are shown",
            .restricts = true, .show = PROTO_SHOW_BOOL) },
+  { SEG("changed", PROTO_T_INT, changed_sec, 0, PROTO_FIELD_OPTIONAL),
+    SEGPUB(changed_sec, .name = "changed", .doc = "time of the last resize, freeze, chmod or chown",
+           .hidden = true, .zero_is_none = true, .state = "changed", .show = PROTO_SHOW_TIME,
+           .label = "changed", .line = 11) },
+  { SEG("changed_nsec", PROTO_T_UINT, changed_nsec, NSEC_MAX, PROTO_FIELD_OPTIONAL),
+    SEGPUB(changed_nsec, .hidden = true, .state = "changed_nsec", .show = PROTO_SHOW_NSEC) },
 };
 
 const struct proto_msg proto_segment_msg = {

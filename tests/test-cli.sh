@@ -182,7 +182,8 @@ names = [o["name"] for o in doc]
 assert names == sorted(names) == ["alpha", "beta", "js"], names
 o = doc[2]
 assert set(o) == {"name", "size", "uid", "gid", "mode", "views", "writable_views", "created",
-                  "ephemeral", "unlinked", "frozen", "restricted"}, o
+                  "ephemeral", "unlinked", "frozen", "restricted", "changed"}, o
+assert o["changed"] is None, o  # never resized, frozen, chmod'ed or chown'ed
 assert o["ephemeral"] is False and o["unlinked"] is False and o["frozen"] is False, o
 assert o["restricted"] is False, o
 assert o["size"] == 4096 and o["uid"] == uid and o["gid"] == gid, o
@@ -204,7 +205,17 @@ o = json.load(open(sys.argv[1]))
 assert o["name"] == "js" and o["size"] == 4096 and o["mode"] == "0600", o
 assert o["uid"] == int(sys.argv[2]), o
 datetime.datetime.fromisoformat(o["created"])
+assert o["changed"] is None, o
 PY
+  run 0 sv resize js 8192
+  run 0 sv stat js --json
+  "$PYTHON" - "$dir/out" <<'PY' || fail "stat --json: changed after a resize"
+import json, sys, datetime
+o = json.load(open(sys.argv[1]))
+assert datetime.datetime.fromisoformat(o["changed"]) >= datetime.datetime.fromisoformat(o["created"]), o
+PY
+  run 0 sv stat js
+  grep -q "^changed: " "$dir/out" || fail "stat: a changed line after a resize"
   ok "stat --json (global and command option)"
 
   run 0 sv status --json

@@ -515,9 +515,9 @@ START_TEST(keyword_records_round_trip) {
 
   state_file(path, sizeof path);
   text = read_text(path);
-  ck_assert_ptr_nonnull(strstr(text, "\n= name=frames size=8192\n"));
-  ck_assert_ptr_nonnull(strstr(text, "\n= name=cold flags=frozen\n"));
-  ck_assert_ptr_nonnull(strstr(text, "\n= name=eph flags=ephemeral,frozen\n"));
+  ck_assert_ptr_nonnull(strstr(text, "\n= name=frames size=8192 changed="));
+  ck_assert_ptr_nonnull(strstr(text, "\n= name=cold flags=frozen changed="));
+  ck_assert_ptr_nonnull(strstr(text, "\n= name=eph flags=ephemeral,frozen changed="));
   ck_assert_ptr_nonnull(strstr(text, "\n- name=gone\n"));
   ck_assert_ptr_nonnull(strstr(text, "\nv name=eph pid="));
   free(text);
@@ -543,6 +543,11 @@ START_TEST(keyword_records_round_trip) {
     ck_assert_uint_eq(got.mode, 0604);
     ck_assert_int_eq(got.created_sec, info.created_sec);
     ck_assert_int_eq(got.created_nsec, info.created_nsec);
+    /* changed: the resize's time, kept; the hand-written chown line
+     * above carries none, so it does not move it. */
+    ck_assert_int_ne(info.changed_sec, 0);
+    ck_assert_int_eq(got.changed_sec, info.changed_sec);
+    ck_assert_int_eq(got.changed_nsec, info.changed_nsec);
     OK(shmv_stat(c, "cold", &got));
     ck_assert_int_eq(got.frozen, 1);
     ck_assert_int_eq(got.ephemeral, 0);
@@ -557,6 +562,7 @@ START_TEST(keyword_records_round_trip) {
     ck_assert_uint_eq(got.mode, 0640);
     ck_assert_int_eq(got.created_sec, 12);
     ck_assert_int_eq(got.created_nsec, 5);
+    ck_assert_int_eq(got.changed_sec, 0); /* never changed */
     ck_assert_int_eq(got.frozen, 1);
     shmv_disconnect(c);
     harness_daemon_kill(&d); /* the second round reads the snapshot */

@@ -61,7 +61,8 @@ def stub_classes():
 
 class TestRecords(H.ClientTestCase):
     def test_shapes(self):
-        for cls, names, extra in [(shmview.SegmentInfo, SEGMENT_TUPLE, ("frozen", "restricted")),
+        for cls, names, extra in [(shmview.SegmentInfo, SEGMENT_TUPLE,
+                                   ("frozen", "restricted", "changed")),
                                   (shmview.HolderInfo, HOLDER_TUPLE, ()),
                                   (shmview.Status, STATUS_TUPLE, ())]:
             self.assertEqual(cls.__match_args__, names)
@@ -111,6 +112,7 @@ class TestRecords(H.ClientTestCase):
         name = H.fresh_name("typed")
         self.c.create(name, 4096)
         self.names.append(name)
+        self.c.resize(name, 8192)  # so that changed is a time, not None
         with self.c.open(name):
             records = {"SegmentInfo": self.c.stat(name), "HolderInfo": self.c.holders(name)[0],
                        "Status": self.c.status()}

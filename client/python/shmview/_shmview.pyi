@@ -32,6 +32,7 @@ class SegmentInfo(NamedTuple):
     # By name only, not part of the 10-tuple (as every field added later):
     frozen: Optional[bool]
     restricted: bool
+    changed: Optional[datetime.datetime]
 
 class HolderInfo(NamedTuple):
     pid: int
