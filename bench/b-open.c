@@ -150,8 +150,8 @@ static void one_placement(const struct placement *pl, int runs, int iters) {
   result("\"bench\":\"open\",\"figure\":\"read-only view open+map+read+release\","
          "\"placement\":\"%s\",\"unit\":\"us\",\"median\":%.3f,\"p99\":%.3f,"
          "\"floor\":\"same floor\",\"floor_median\":%.3f,\"floor_p99\":%.3f,\"samples\":%zu",
-         pl->name, percentile(ro_total, k, 50) / 1e3, percentile(ro_total, k, 99) / 1e3,
-         fmed / 1e3, fp99 / 1e3, k);
+         pl->name, percentile(ro_total, k, 50) / 1e3, percentile(ro_total, k, 99) / 1e3, fmed / 1e3,
+         fp99 / 1e3, k);
   result("\"bench\":\"open\",\"figure\":\"  floor part: "
          "shm_open+mmap+touch+munmap+close\",\"placement\":\"%s\","
          "\"unit\":\"us\",\"median\":%.3f,\"p99\":%.3f,\"samples\":%zu",

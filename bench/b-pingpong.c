@@ -98,8 +98,7 @@ int bench_pingpong(void) {
       struct line *lines[2] = { shmview_line(d.socket, &c, &v), a };
       uint64_t cnt[2] = { 1, 1 };
       struct ppcmd cm;
-      while (read_full(down[0], &cm, sizeof cm) == 0 && !cm.quit &&
-             write_full(up[1], "g", 1) == 0)
+      while (read_full(down[0], &cm, sizeof cm) == 0 && !cm.quit && write_full(up[1], "g", 1) == 0)
         pong(lines[cm.which], &cnt[cm.which], cm.per, yield);
       shmv_view_release(v);
       shmv_disconnect(c);

@@ -18,8 +18,8 @@ bool client_cache_take(struct shmv_client *c, dev_t dev, ino_t ino, uint64_t sta
   pthread_mutex_lock(&c->lock);
   for (int i = 0; i < CLIENT_MAP_CACHE && !found; i++) {
     struct cached_map *e = &c->cache[i];
-    if (e->base != NULL && e->dev == dev && e->ino == ino &&
-        e->start <= start && start - e->start <= e->len && len <= e->len - (start - e->start)) {
+    if (e->base != NULL && e->dev == dev && e->ino == ino && e->start <= start &&
+        start - e->start <= e->len && len <= e->len - (start - e->start)) {
       *out = *e;
       e->base = NULL;
       found = true;
@@ -56,8 +56,8 @@ void client_cache_put(struct shmv_client *c, const struct client_mapping *m) {
         slot = &c->cache[i];
     }
     victim = *slot;
-    *slot = (struct cached_map){ m->base, m->maplen, m->map_start, m->dev, m->ino,
-                                 ++c->cache_clock };
+    *slot =
+        (struct cached_map){ m->base, m->maplen, m->map_start, m->dev, m->ino, ++c->cache_clock };
   }
   pthread_mutex_unlock(&c->lock);
   if (victim.base != NULL)

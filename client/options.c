@@ -16,7 +16,7 @@
 
 /* How long a request keeps trying to reach a daemon that went away
  * (restarting, say) before it fails; SHMVIEW_RECONNECT_MS overrides. */
-#define RECONNECT_TIMEOUT_MS   5000
+#define RECONNECT_TIMEOUT_MS 5000
 
 /* The uid $SHMVIEW_TRUSTED_UID names, or -1. Not in setuid programs
  * (secure_getenv): there the environment is the invoker's, who must not

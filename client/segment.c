@@ -119,7 +119,7 @@ static int simple_op(shmv_client *c, enum proto_op op, const char *name, struct 
 /* An op's arguments after the name, as the array and count simple_op()
  * takes: OP_ARGS() for none, OP_ARGS(size), OP_ARGS(uid, gid)... (the 0
  * in front lets the list be empty). */
-#define OP_ARGS(...)                        \
+#define OP_ARGS(...)                          \
   ((const uint64_t[]){ 0, __VA_ARGS__ } + 1), \
       (sizeof((const uint64_t[]){ 0, __VA_ARGS__ }) / sizeof(uint64_t) - 1)
 

@@ -179,8 +179,7 @@ static int gave_up_locked(struct shmv_client *c, int rc, bool dialling) {
   if (rc == c->reply_code)
     snprintf(why, sizeof why, "%.200s", c->reply_msg);
   else
-    snprintf(why, sizeof why, "%s: %s", dialling ? "connect" : "after connecting",
-             strerror(-rc));
+    snprintf(why, sizeof why, "%s: %s", dialling ? "connect" : "after connecting", strerror(-rc));
   client_close_socket(c, CLIENT_BROKEN);
   if (!dialling)
     rc = -ENOTCONN;

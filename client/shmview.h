@@ -79,7 +79,7 @@ unsigned shmv_version_number(void);
  * another user's. The daemon checks it before handing out any descriptor;
  * a daemon too old to check: -EOPNOTSUPP. shmv_view_create accepts it (its
  * segment is always the caller's). */
-#define SHMV_OWN 0x200
+#define SHMV_OWN      0x200
 
 /* Longest text form of a descriptor, with its terminating NUL:
  * NAME ':' OFFSET ':' LENGTH ':rw' */
@@ -324,7 +324,8 @@ int shmv_status_sized(shmv_client *c, shmv_status_info *out, size_t info_size);
 #define SHMV_FIELD_UINT 2 /* an unsigned integer of size bytes (4 or 8) */
 #define SHMV_FIELD_INT  3 /* a signed integer of size bytes (4 or 8) */
 #define SHMV_FIELD_BOOL 4 /* an integer of size bytes (4), 0 or 1 */
-#define SHMV_FIELD_TIME 5 /* CLOCK_REALTIME: int64_t seconds at offset and int32_t
+#define SHMV_FIELD_TIME \
+  5 /* CLOCK_REALTIME: int64_t seconds at offset and int32_t
                              nanoseconds at offset + 8 (created_sec, created_nsec);
                              size 12 */
 

@@ -41,8 +41,7 @@ static void prefault_pages(void *addr, size_t len) {
 
 /* Send req (an OPEN, or another op whose answer is a view of req->name at
  * req->offset) and map the view it answers with. prefault: SHMV_PREFAULT. */
-static int view_request(shmv_client *c, struct proto_request *req, bool prefault,
-                        shmv_view **out) {
+static int view_request(shmv_client *c, struct proto_request *req, bool prefault, shmv_view **out) {
   const char *name = req->name;
   size_t offset = (size_t)req->offset;
   bool writable = req->writable;

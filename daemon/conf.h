@@ -39,7 +39,7 @@ void conf_resolve(struct daemon_config *cfg, const char *shm_dir);
 /* Exit statuses of conf_from_args's callers: a bad command line exits 2, a
  * bad config file EX_CONFIG (78), so that a service manager can tell a
  * deterministic failure (RestartPreventExitStatus=) from one worth a retry. */
-#define CONF_EXIT_USAGE 2
+#define CONF_EXIT_USAGE  2
 #define CONF_EXIT_CONFIG 78
 
 /* Built-in defaults (socket unresolved). */

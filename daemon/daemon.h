@@ -19,15 +19,15 @@
 struct daemon_config {
   char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
   char prefix[REGISTRY_PREFIX_MAX + 1];
-  uint64_t max_segment_size; /* bytes; 0: no limit but /dev/shm */
-  uint64_t max_total_size;   /* bytes over all segments; 0: none */
-  uint64_t max_clients;      /* connections; 0: none */
-  uint64_t max_clients_uid;  /* connections per uid (not root's nor ours); 0: none */
-  uint64_t max_clients_root; /* connections by root or the daemon's uid; 0: none */
-  uint64_t max_views;        /* leases over all clients; 0: none */
+  uint64_t max_segment_size;  /* bytes; 0: no limit but /dev/shm */
+  uint64_t max_total_size;    /* bytes over all segments; 0: none */
+  uint64_t max_clients;       /* connections; 0: none */
+  uint64_t max_clients_uid;   /* connections per uid (not root's nor ours); 0: none */
+  uint64_t max_clients_root;  /* connections by root or the daemon's uid; 0: none */
+  uint64_t max_views;         /* leases over all clients; 0: none */
   uint64_t max_fds_in_flight; /* descriptors sent to one connection and not yet read */
-  uint64_t fd_cache;         /* segments keeping descriptors for their next open */
-  uint64_t frame_max;        /* payload bytes */
+  uint64_t fd_cache;          /* segments keeping descriptors for their next open */
+  uint64_t frame_max;         /* payload bytes */
   int log_level;
   /* Per-uid quotas (0: none): bytes and segments charged to a segment's
    * owner, views to the uid of the connection holding them. */
@@ -36,8 +36,8 @@ struct daemon_config {
   uint64_t quota_views;
   /* The registry's state file; "" = <socket's directory>/<prefix>.state */
   char state_path[PATH_MAX];
-  uint64_t grace_ms;        /* after a restart: no shrinking re-adopted segments */
-  uint64_t send_timeout_ms; /* drop a client whose answers wait this long; 0: never */
+  uint64_t grace_ms;         /* after a restart: no shrinking re-adopted segments */
+  uint64_t send_timeout_ms;  /* drop a client whose answers wait this long; 0: never */
   uint64_t frame_timeout_ms; /* drop a client that leaves a frame half sent this long */
 };
 

@@ -50,7 +50,7 @@ struct lease {
   RB_ENTRY(lease) by_id;
   LIST_ENTRY(lease) by_owner;
   LIST_ENTRY(lease) by_segment; /* on seg->writers when writable */
-  TAILQ_ENTRY(lease) by_seg; /* seg->holders, for stat's holders */
+  TAILQ_ENTRY(lease) by_seg;    /* seg->holders, for stat's holders */
   uint64_t id;
   const void *owner; /* the connection's lease list */
   uid_t uid;         /* charged for the view (quotas) */

@@ -36,7 +36,7 @@
 #include "trust.h"
 
 /* A bad option exits 2, a bad config file 78 (EX_CONFIG), as conf.h says. */
-#define EXIT_USAGE CONF_EXIT_USAGE
+#define EXIT_USAGE  CONF_EXIT_USAGE
 #define EXIT_CONFIG CONF_EXIT_CONFIG
 
 /* Each connection costs a descriptor, and descriptors sent but not yet

@@ -365,7 +365,7 @@ static void fail_shm_full(struct op_ctx *x, const char *need) {
   }
   fail(x, ENOSPC,
        TRUST_SHM_DIR " is full (%llu of %llu bytes free): %s; this daemon's segments hold "
-       "%llu bytes, other programs the rest",
+                     "%llu bytes, other programs the rest",
        (unsigned long long)vfs.f_bavail * vfs.f_frsize,
        (unsigned long long)vfs.f_blocks * vfs.f_frsize, need, (unsigned long long)x->d->reg.bytes);
 }
@@ -415,8 +415,8 @@ static struct segment *create_segment(struct op_ctx *x) {
   if (rc == -ENOSPC) {
     char need[64];
 
-    snprintf(need, sizeof need, "the new segment needs %llu byte%s",
-             (unsigned long long)req->size, PLURAL(req->size));
+    snprintf(need, sizeof need, "the new segment needs %llu byte%s", (unsigned long long)req->size,
+             PLURAL(req->size));
     fail_shm_full(x, need);
     return NULL;
   }
@@ -947,8 +947,8 @@ static void op_chown(struct op_ctx *x) {
   to = s->rec;
   to.uid = uid;
   to.gid = gid;
-  fields = (uid != s->rec.uid ? state_field("uid") : 0) |
-           (gid != s->rec.gid ? state_field("gid") : 0);
+  fields =
+      (uid != s->rec.uid ? state_field("uid") : 0) | (gid != s->rec.gid ? state_field("gid") : 0);
   set_fields(x, s, &to, fields, "the new owner");
   if (x->resp->err == 0 && fields != 0)
     log_info("chown %s %u:%u (asked by uid %u)", s->rec.name, (unsigned)s->rec.uid,

@@ -41,9 +41,9 @@ struct segment {
   struct proto_segment rec;
   uint64_t views; /* live leases, and views kept across a restart */
   uint64_t writable_views;
-  unsigned refs; /* the name (while linked) + one per lease */
-  bool linked;   /* false once unlinked: kept while leased */
-  bool adopted;  /* re-adopted at start: old views may come back */
+  unsigned refs;              /* the name (while linked) + one per lease */
+  bool linked;                /* false once unlinked: kept while leased */
+  bool adopted;               /* re-adopted at start: old views may come back */
   LIST_HEAD(, lease) writers; /* its writable leases (lease.c keeps it) */
   /* Ephemeral (rec.ephemeral): removed when its last view ends. Until its
    * first view opens, it belongs to its creator's connection (`creator`,
@@ -53,7 +53,7 @@ struct segment {
   /* Once unlinked while leased: in the registry's `unlinked` tree by this
    * id (names may repeat there), so `list` can show it, as ipcs does. */
   RB_ENTRY(segment) by_unlink;
-  uint64_t unlink_id; /* 0 while linked */
+  uint64_t unlink_id;         /* 0 while linked */
   struct lease_queue holders; /* its leases, oldest (lowest id) first */
   /* Descriptors of the object kept for the next open (registry_open_fd):
    * read-only and read-write, -1 when not kept. A segment keeping one is

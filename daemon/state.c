@@ -71,9 +71,9 @@
 #define STATE_MAGIC_V1 "shmview-state 1" /* positional records, read for upgrades */
 /* Rewrite the file once this many lines were appended (and they outnumber
  * the live records twice), so replay stays proportional to the registry. */
-#define COMPACT_AFTER 1024
+#define COMPACT_AFTER  1024
 /* Room for one line: the name and every other key with its largest value. */
-#define LINE_MAX_LEN (PROTO_NAME_MAX + 256)
+#define LINE_MAX_LEN   (PROTO_NAME_MAX + 256)
 
 struct state {
   int dirfd;               /* the file's directory, checked */
@@ -558,8 +558,8 @@ static bool parse_v1(const char *line, struct record *rec) {
     bool frozen =
         (n == 8 && strcmp(flag, "frozen") == 0) || (n == 9 && strcmp(flag2, "frozen") == 0);
 
-    if (n < 7 || n > 9 || (n >= 8 && !ephemeral && !frozen) ||
-        (n == 9 && !(ephemeral && frozen)) || mode > 0777 || nsec < 0 || nsec >= 1000000000L)
+    if (n < 7 || n > 9 || (n >= 8 && !ephemeral && !frozen) || (n == 9 && !(ephemeral && frozen)) ||
+        mode > 0777 || nsec < 0 || nsec >= 1000000000L)
       return false;
     s->size = size;
     s->uid = uid;
@@ -589,8 +589,8 @@ static bool parse_v1(const char *line, struct record *rec) {
     rec->seen = F_NAME;
     break;
   case 'v':
-    if (sscanf(line, "v %200s %d %llu %u %u%c", s->name, &pid, &start, &views, &writable,
-               &tail) != 5 ||
+    if (sscanf(line, "v %200s %d %llu %u %u%c", s->name, &pid, &start, &views, &writable, &tail) !=
+            5 ||
         pid <= 0)
       return false;
     rec->hold.pid = pid;
@@ -848,10 +848,10 @@ struct pending {
 struct replay {
   struct state *st;
   struct pending *pending;
-  bool loaded;      /* a state file of ours was read */
-  unsigned unknown; /* keys and flag words this daemon does not know, skipped */
+  bool loaded;         /* a state file of ours was read */
+  unsigned unknown;    /* keys and flag words this daemon does not know, skipped */
   size_t unknown_line; /* the first line with one */
-  size_t whole_len; /* its bytes up to the last complete line */
+  size_t whole_len;    /* its bytes up to the last complete line */
 };
 
 static void pending_set(struct replay *rp, const char *name, bool on) {

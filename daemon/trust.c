@@ -63,7 +63,7 @@ const char *trust_split(const char *path, char *dir, size_t cap) {
 /* What to do about a directory someone else may have planted. */
 #define TRUST_PLANTED                                                                          \
   "another user may have made it to receive what clients send: have it removed (by its owner " \
-  "or root), or give the daemon a socket in a directory of your own (--socket, "              \
+  "or root), or give the daemon a socket in a directory of your own (--socket, "               \
   "XDG_RUNTIME_DIR)"
 
 int trust_open_dir(const char *dir, bool create, const char *what) {

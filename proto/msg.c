@@ -213,89 +213,47 @@ static void str_show(const char *p, size_t n, char *out, size_t cap) {
 /* A row's key and its length, from a string literal. */
 #define KEY(k) .key = (k), .klen = sizeof(k) - 1
 
-#define REQ(k, t, member, b)                                                           \
-  {                                                                                    \
-    KEY(k), .type = (t), .offset = offsetof(struct proto_request, member),         \
-    .size = sizeof(((struct proto_request *)0)->member), .max = UINT64_MAX, .bit = (b) \
+#define REQ(k, t, member, b)                                                                   \
+  {                                                                                            \
+    KEY(k), .type = (t), .offset = offsetof(struct proto_request, member),                     \
+            .size = sizeof(((struct proto_request *)0)->member), .max = UINT64_MAX, .bit = (b) \
   }
 
 /* Request arguments, in the order they go on the wire. */
 static const struct proto_field request_fields[] = {
   REQ("name", PROTO_T_NAME, name, PROTO_F_NAME),
   REQ("size", PROTO_T_UINT, size, PROTO_F_SIZE),
-  { KEY("mode"),
-    .type = PROTO_T_UINT,
-    .offset = offsetof(struct proto_request, mode),
-    .size = sizeof(uint32_t),
-    .max = 0777,
-    .why = "0777: permission bits only",
-    .dflt = 0600,
+  { KEY("mode"), .type = PROTO_T_UINT, .offset = offsetof(struct proto_request, mode),
+    .size = sizeof(uint32_t), .max = 0777, .why = "0777: permission bits only", .dflt = 0600,
     .bit = PROTO_F_MODE },
   REQ("offset", PROTO_T_UINT, offset, PROTO_F_OFFSET),
-  { KEY("length"),
-    .type = PROTO_T_LENGTH,
-    .offset = offsetof(struct proto_request, length),
-    .size = sizeof(uint64_t),
-    .max = UINT64_MAX,
-    .dflt = PROTO_TO_END,
-    .bit = PROTO_F_LENGTH },
+  { KEY("length"), .type = PROTO_T_LENGTH, .offset = offsetof(struct proto_request, length),
+    .size = sizeof(uint64_t), .max = UINT64_MAX, .dflt = PROTO_TO_END, .bit = PROTO_F_LENGTH },
   REQ("writable", PROTO_T_BOOL, writable, PROTO_F_WRITABLE),
   REQ("lease", PROTO_T_UINT, lease, PROTO_F_LEASE),
   REQ("after", PROTO_T_AFTER, after, PROTO_F_AFTER),
-  { KEY("version"),
-    .type = PROTO_T_UINT,
-    .offset = offsetof(struct proto_request, version),
-    .size = sizeof(uint32_t),
-    .max = UINT32_MAX,
-    .bit = PROTO_F_VERSION },
-  { KEY("flags"),
-    .type = PROTO_T_UINT,
-    .flags = PROTO_FIELD_OPTIONAL,
-    .offset = offsetof(struct proto_request, flags),
-    .size = sizeof(uint32_t),
-    .max = UINT32_MAX,
+  { KEY("version"), .type = PROTO_T_UINT, .offset = offsetof(struct proto_request, version),
+    .size = sizeof(uint32_t), .max = UINT32_MAX, .bit = PROTO_F_VERSION },
+  { KEY("flags"), .type = PROTO_T_UINT, .flags = PROTO_FIELD_OPTIONAL,
+    .offset = offsetof(struct proto_request, flags), .size = sizeof(uint32_t), .max = UINT32_MAX,
     .bit = PROTO_F_FLAGS },
-  { KEY("unlinked"),
-    .type = PROTO_T_BOOL,
-    .flags = PROTO_FIELD_OPTIONAL,
-    .offset = offsetof(struct proto_request, unlinked),
-    .size = sizeof(bool),
+  { KEY("unlinked"), .type = PROTO_T_BOOL, .flags = PROTO_FIELD_OPTIONAL,
+    .offset = offsetof(struct proto_request, unlinked), .size = sizeof(bool),
     .bit = PROTO_F_UNLINKED },
-  { KEY("holders"),
-    .type = PROTO_T_BOOL,
-    .flags = PROTO_FIELD_OPTIONAL,
-    .offset = offsetof(struct proto_request, holders),
-    .size = sizeof(bool),
+  { KEY("holders"), .type = PROTO_T_BOOL, .flags = PROTO_FIELD_OPTIONAL,
+    .offset = offsetof(struct proto_request, holders), .size = sizeof(bool),
     .bit = PROTO_F_HOLDERS },
-  { KEY("after_id"),
-    .type = PROTO_T_UINT,
-    .flags = PROTO_FIELD_OPTIONAL,
-    .offset = offsetof(struct proto_request, after_id),
-    .size = sizeof(uint64_t),
-    .max = UINT64_MAX,
+  { KEY("after_id"), .type = PROTO_T_UINT, .flags = PROTO_FIELD_OPTIONAL,
+    .offset = offsetof(struct proto_request, after_id), .size = sizeof(uint64_t), .max = UINT64_MAX,
     .bit = PROTO_F_AFTER_ID },
-  { KEY("own"),
-    .type = PROTO_T_BOOL,
-    .flags = PROTO_FIELD_OPTIONAL,
-    .offset = offsetof(struct proto_request, own),
-    .size = sizeof(bool),
-    .bit = PROTO_F_OWN },
-  { KEY("uid"),
-    .type = PROTO_T_UINT,
-    .flags = PROTO_FIELD_OPTIONAL,
-    .offset = offsetof(struct proto_request, uid),
-    .size = sizeof(uint32_t),
-    .max = UINT32_MAX,
-    .dflt = PROTO_ID_KEEP,
-    .bit = PROTO_F_UID },
-  { KEY("gid"),
-    .type = PROTO_T_UINT,
-    .flags = PROTO_FIELD_OPTIONAL,
-    .offset = offsetof(struct proto_request, gid),
-    .size = sizeof(uint32_t),
-    .max = UINT32_MAX,
-    .dflt = PROTO_ID_KEEP,
-    .bit = PROTO_F_GID },
+  { KEY("own"), .type = PROTO_T_BOOL, .flags = PROTO_FIELD_OPTIONAL,
+    .offset = offsetof(struct proto_request, own), .size = sizeof(bool), .bit = PROTO_F_OWN },
+  { KEY("uid"), .type = PROTO_T_UINT, .flags = PROTO_FIELD_OPTIONAL,
+    .offset = offsetof(struct proto_request, uid), .size = sizeof(uint32_t), .max = UINT32_MAX,
+    .dflt = PROTO_ID_KEEP, .bit = PROTO_F_UID },
+  { KEY("gid"), .type = PROTO_T_UINT, .flags = PROTO_FIELD_OPTIONAL,
+    .offset = offsetof(struct proto_request, gid), .size = sizeof(uint32_t), .max = UINT32_MAX,
+    .dflt = PROTO_ID_KEEP, .bit = PROTO_F_GID },
 };
 
 const struct proto_msg proto_request_msg = {
@@ -306,10 +264,10 @@ const struct proto_msg proto_request_msg = {
 };
 
 /* A field of struct S named M: a type, the largest value, flags. */
-#define FLD(S, k, t, M, mx, fl)                                                                    \
-  {                                                                                                \
+#define FLD(S, k, t, M, mx, fl)                                                                \
+  {                                                                                            \
     KEY(k), .type = (t), .flags = (fl), .offset = offsetof(S, M), .size = sizeof(((S *)0)->M), \
-    .max = (mx)                                                                                    \
+            .max = (mx)                                                                        \
   }
 #define U64(S, k, M) FLD(S, k, PROTO_T_UINT, M, UINT64_MAX, 0)
 #define U32(S, k, M) FLD(S, k, PROTO_T_UINT, M, UINT32_MAX, 0)
@@ -324,19 +282,11 @@ static const struct proto_field view_fields[] = {
   U64(struct proto_view, "lease", lease),
   FLD(struct proto_view, "writable", PROTO_T_BOOL, writable, 0, 0),
   FLD(struct proto_view, "ephemeral", PROTO_T_BOOL, ephemeral, 0, PROTO_FIELD_OPTIONAL),
-  { KEY("uid"),
-    .type = PROTO_T_UINT,
-    .flags = PROTO_FIELD_OPTIONAL,
-    .offset = offsetof(struct proto_view, uid),
-    .size = sizeof(uint32_t),
-    .max = UINT32_MAX,
+  { KEY("uid"), .type = PROTO_T_UINT, .flags = PROTO_FIELD_OPTIONAL,
+    .offset = offsetof(struct proto_view, uid), .size = sizeof(uint32_t), .max = UINT32_MAX,
     .dflt = PROTO_OWNER_UNKNOWN },
-  { KEY("gid"),
-    .type = PROTO_T_UINT,
-    .flags = PROTO_FIELD_OPTIONAL,
-    .offset = offsetof(struct proto_view, gid),
-    .size = sizeof(uint32_t),
-    .max = UINT32_MAX,
+  { KEY("gid"), .type = PROTO_T_UINT, .flags = PROTO_FIELD_OPTIONAL,
+    .offset = offsetof(struct proto_view, gid), .size = sizeof(uint32_t), .max = UINT32_MAX,
     .dflt = PROTO_OWNER_UNKNOWN },
 };
 
@@ -358,53 +308,34 @@ static const struct proto_field hello_reply_fields[] = {
 };
 
 static const struct proto_field segment_reply_fields[] = {
-  { KEY("segment"),
-    .type = PROTO_T_MAP,
-    .offset = offsetof(RESP, u.segment),
-    .size = sizeof(struct proto_segment),
-    .sub = &proto_segment_msg },
+  { KEY("segment"), .type = PROTO_T_MAP, .offset = offsetof(RESP, u.segment),
+    .size = sizeof(struct proto_segment), .sub = &proto_segment_msg },
 };
 
 static const struct proto_field stat_reply_fields[] = {
-  { KEY("segment"),
-    .type = PROTO_T_MAP,
-    .offset = offsetof(RESP, u.stat.segment),
-    .size = sizeof(struct proto_segment),
-    .sub = &proto_segment_msg },
-  { KEY("holders"),
-    .type = PROTO_T_ARRAY,
-    .flags = PROTO_FIELD_OPTIONAL,
-    .offset = offsetof(RESP, u.stat.holders),
-    .size = sizeof(struct proto_holder *),
-    .sub = &proto_holder_msg,
-    .count_offset = offsetof(RESP, u.stat.nholders) },
+  { KEY("segment"), .type = PROTO_T_MAP, .offset = offsetof(RESP, u.stat.segment),
+    .size = sizeof(struct proto_segment), .sub = &proto_segment_msg },
+  { KEY("holders"), .type = PROTO_T_ARRAY, .flags = PROTO_FIELD_OPTIONAL,
+    .offset = offsetof(RESP, u.stat.holders), .size = sizeof(struct proto_holder *),
+    .sub = &proto_holder_msg, .count_offset = offsetof(RESP, u.stat.nholders) },
   FLD(RESP, "holders_more", PROTO_T_UINT, u.stat.holders_more, UINT64_MAX, PROTO_FIELD_OPTIONAL),
 };
 
 static const struct proto_field view_reply_fields[] = {
-  { KEY("view"),
-    .type = PROTO_T_MAP,
-    .offset = offsetof(RESP, u.view),
-    .size = sizeof(struct proto_view),
-    .sub = &view_msg },
+  { KEY("view"), .type = PROTO_T_MAP, .offset = offsetof(RESP, u.view),
+    .size = sizeof(struct proto_view), .sub = &view_msg },
 };
 
 static const struct proto_field list_reply_fields[] = {
-  { KEY("segments"),
-    .type = PROTO_T_ARRAY,
-    .offset = offsetof(RESP, u.list.items),
-    .size = sizeof(struct proto_segment *),
-    .sub = &proto_segment_msg,
+  { KEY("segments"), .type = PROTO_T_ARRAY, .offset = offsetof(RESP, u.list.items),
+    .size = sizeof(struct proto_segment *), .sub = &proto_segment_msg,
     .count_offset = offsetof(RESP, u.list.count) },
   FLD(RESP, "more", PROTO_T_BOOL, u.list.more, 0, 0),
 };
 
 static const struct proto_field status_reply_fields[] = {
-  { KEY("status"),
-    .type = PROTO_T_MAP,
-    .offset = offsetof(RESP, u.status),
-    .size = sizeof(struct proto_status),
-    .sub = &proto_status_msg },
+  { KEY("status"), .type = PROTO_T_MAP, .offset = offsetof(RESP, u.status),
+    .size = sizeof(struct proto_status), .sub = &proto_status_msg },
 };
 
 #define REPLY(n, f)                   \
@@ -443,7 +374,8 @@ const struct proto_op_info proto_ops[PROTO_OP_COUNT_] = {
                         &segment_reply },
   [PROTO_OP_STATUS] = { "status", 0, 0, true, &status_reply },
   [PROTO_OP_FREEZE] = { "freeze", PROTO_F_NAME, PROTO_F_NAME, false, &segment_reply },
-  [PROTO_OP_CREATE_OPEN] = { "create_open", PROTO_F_NAME | PROTO_F_SIZE | PROTO_F_MODE | PROTO_F_FLAGS,
+  [PROTO_OP_CREATE_OPEN] = { "create_open",
+                             PROTO_F_NAME | PROTO_F_SIZE | PROTO_F_MODE | PROTO_F_FLAGS,
                              PROTO_F_NAME | PROTO_F_SIZE, false, &view_reply },
   [PROTO_OP_CHMOD] = { "chmod", PROTO_F_NAME | PROTO_F_MODE, PROTO_F_NAME | PROTO_F_MODE, false,
                        &segment_reply },
@@ -1128,8 +1060,7 @@ int proto_response_decode(const void *payload, size_t len, enum proto_op op,
 
   err = MAP_GET(map, "err");
   if (err != NULL) {
-    const msgpack_object *code =
-        err->type == MSGPACK_OBJECT_MAP ? MAP_GET(err, "code") : NULL;
+    const msgpack_object *code = err->type == MSGPACK_OBJECT_MAP ? MAP_GET(err, "code") : NULL;
 
     if (code == NULL || code->type != MSGPACK_OBJECT_POSITIVE_INTEGER || code->via.u64 == 0 ||
         code->via.u64 > INT32_MAX)

@@ -122,8 +122,8 @@ int proto_private_dir_check(const char *dir, uid_t uid, char *why, size_t cap) {
                dir, (unsigned)st.st_uid, target, (unsigned)to.st_uid, (unsigned)uid);
     else
       snprintf(why, cap,
-               "%s is a symbolic link (owned by uid %u) to %.80s, not a directory of uid %u",
-               dir, (unsigned)st.st_uid, target, (unsigned)uid);
+               "%s is a symbolic link (owned by uid %u) to %.80s, not a directory of uid %u", dir,
+               (unsigned)st.st_uid, target, (unsigned)uid);
     return -EPERM;
   }
   if (!S_ISDIR(st.st_mode)) {

@@ -166,11 +166,11 @@ struct proto_segment {
   uint64_t views, writable_views;
   int64_t created_sec;
   uint32_t created_nsec;
-  bool ephemeral; /* created with PROTO_CREATE_EPHEMERAL */
-  bool unlinked;  /* unlinked, still mapped (list only) */
-  uint64_t unlink_id; /* with unlinked: its place in that list */
-  bool frozen;        /* no writable view or resize any more (freeze) */
-  bool restricted;    /* the asker may not read it: gid, views, writable_views,
+  bool ephemeral;      /* created with PROTO_CREATE_EPHEMERAL */
+  bool unlinked;       /* unlinked, still mapped (list only) */
+  uint64_t unlink_id;  /* with unlinked: its place in that list */
+  bool frozen;         /* no writable view or resize any more (freeze) */
+  bool restricted;     /* the asker may not read it: gid, views, writable_views,
                          created, ephemeral, frozen, changed are sent as 0 (hidden) */
   int64_t changed_sec; /* the last resize, freeze, chmod or chown (0: none) */
   uint32_t changed_nsec;
@@ -192,7 +192,7 @@ struct proto_view { /* open's answer; the fd travels beside it */
   uint64_t segment_size;   /* size of the segment when opened */
   uint64_t lease;          /* id for release */
   bool writable;
-  bool ephemeral; /* the segment goes with its last lease (optional, false when absent) */
+  bool ephemeral;    /* the segment goes with its last lease (optional, false when absent) */
   uint32_t uid, gid; /* the segment's owner (optional; PROTO_OWNER_UNKNOWN when absent) */
 };
 
@@ -225,9 +225,9 @@ struct proto_response {
   int err;                 /* 0: ok; else a positive errno value */
   char msg[PROTO_MSG_MAX]; /* with err: a human sentence */
   union {
-    struct proto_hello hello;      /* HELLO */
-    struct proto_segment segment;  /* CREATE, RESIZE (the new state) */
-    struct {                       /* STAT */
+    struct proto_hello hello;       /* HELLO */
+    struct proto_segment segment;   /* CREATE, RESIZE (the new state) */
+    struct {                        /* STAT */
       struct proto_segment segment; /* first: the same place as u.segment */
       struct proto_holder *holders; /* encode: borrowed; decode: malloc'd */
       size_t nholders;
@@ -286,7 +286,7 @@ struct proto_field {
   uint64_t dflt;   /* UINT, LENGTH, BOOL: the value when absent */
   uint32_t bit;    /* requests: the PROTO_F_* bit */
   const struct proto_msg *sub;
-  size_t count_offset;        /* ARRAY */
+  size_t count_offset;         /* ARRAY */
   const struct proto_rec *rec; /* a record's field: the rest of its row (below); else NULL */
 };
 
@@ -421,8 +421,12 @@ static inline const char *proto_rec_name(const struct proto_field *f) {
 }
 
 /* The records, for walkers that take any of them. */
-enum proto_record { PROTO_RECORD_SEGMENT, PROTO_RECORD_HOLDER, PROTO_RECORD_STATUS,
-                    PROTO_RECORD_COUNT_ };
+enum proto_record {
+  PROTO_RECORD_SEGMENT,
+  PROTO_RECORD_HOLDER,
+  PROTO_RECORD_STATUS,
+  PROTO_RECORD_COUNT_
+};
 extern const struct proto_msg *const proto_records[PROTO_RECORD_COUNT_];
 /* sizeof the public struct of each (shmv_segment_info ...). */
 extern const size_t proto_record_public_size[PROTO_RECORD_COUNT_];

@@ -23,16 +23,19 @@
 
 /* The wire part of a row: a member M of struct S, its type, largest value
  * and flags. */
-#define WIRE(S, k, t, M, mx, fl)                                                                   \
-  KEY(k), .type = (t), .flags = (fl), .offset = offsetof(S, M), .size = sizeof(((S *)0)->M),     \
+#define WIRE(S, k, t, M, mx, fl)                                                             \
+  KEY(k), .type = (t), .flags = (fl), .offset = offsetof(S, M), .size = sizeof(((S *)0)->M), \
           .max = (mx)
 /* The record part: member P of the public struct T, then the rest. */
-#define REC(T, P, ...)                                                                             \
-  .rec = &(const struct proto_rec) {                                                               \
-    .pub_offset = offsetof(T, P), .pub_size = sizeof(((T *)0)->P), __VA_ARGS__                     \
+#define REC(T, P, ...)                                                         \
+  .rec = &(const struct proto_rec) {                                           \
+    .pub_offset = offsetof(T, P), .pub_size = sizeof(((T *)0)->P), __VA_ARGS__ \
   }
 /* A wire field with no public member (paging keys). */
-#define WIRE_ONLY .rec = &(const struct proto_rec){ .pub_size = 0 }
+#define WIRE_ONLY                    \
+  .rec = &(const struct proto_rec) { \
+    .pub_size = 0                    \
+  }
 
 #define NSEC_MAX 999999999u
 
@@ -46,8 +49,8 @@ static const struct proto_field segment_fields[] = {
     SEGPUB(name, .doc = "segment name", .state = "name", .show = PROTO_SHOW_STR, .column = "NAME",
            .label = "name", .line = 1) },
   { SEG("size", PROTO_T_UINT, size, UINT64_MAX, 0),
-    SEGPUB(size, .doc = "size in bytes", .state = "size", .show = PROTO_SHOW_SIZE,
-           .column = "SIZE", .right = true, .label = "size", .line = 2) },
+    SEGPUB(size, .doc = "size in bytes", .state = "size", .show = PROTO_SHOW_SIZE, .column = "SIZE",
+           .right = true, .label = "size", .line = 2) },
   { SEG("uid", PROTO_T_UINT, uid, UINT32_MAX, 0),
     SEGPUB(uid, .doc = "owner (the creator's uid)", .state = "uid", .show = PROTO_SHOW_UID,
            .column = "OWNER", .label = "owner", .line = 3) },
@@ -58,9 +61,8 @@ static const struct proto_field segment_fields[] = {
     SEGPUB(mode, .doc = "permission bits, as a file's", .state = "mode", .show = PROTO_SHOW_MODE,
            .column = "MODE", .label = "mode", .line = 5) },
   { SEG("views", PROTO_T_UINT, views, UINT64_MAX, 0),
-    SEGPUB(views, .doc = "live view leases, all clients", .hidden = true,
-           .show = PROTO_SHOW_COUNT, .column = "VIEWS", .right = true, .label = "views",
-           .line = 6) },
+    SEGPUB(views, .doc = "live view leases, all clients", .hidden = true, .show = PROTO_SHOW_COUNT,
+           .column = "VIEWS", .right = true, .label = "views", .line = 6) },
   { SEG("writable_views", PROTO_T_UINT, writable_views, UINT64_MAX, 0),
     SEGPUB(writable_views, .doc = "of which writable", .hidden = true, .show = PROTO_SHOW_COUNT,
            .column = "VIEWS", .sep = "/", .right = true, .label = "writable views", .line = 7) },
@@ -81,8 +83,7 @@ static const struct proto_field segment_fields[] = {
     SEGPUB(frozen, .doc = "no writable view or resize", .hidden = true, .state = "flags",
            .show = PROTO_SHOW_FLAG, .column = "FLAGS", .label = "frozen", .line = 8) },
   { SEG("restricted", PROTO_T_BOOL, restricted, 0, PROTO_FIELD_OPTIONAL),
-    SEGPUB(restricted,
-           .doc = "the caller may not read it: only name, size, uid and mode are shown",
+    SEGPUB(restricted, .doc = "the caller may not read it: only name, size, uid and mode are shown",
            .restricts = true, .show = PROTO_SHOW_BOOL) },
   { SEG("changed", PROTO_T_INT, changed_sec, 0, PROTO_FIELD_OPTIONAL),
     SEGPUB(changed_sec, .name = "changed", .doc = "time of the last resize, freeze, chmod or chown",
@@ -110,9 +111,8 @@ static const struct proto_field holder_fields[] = {
            .column = "PID", .right = true) },
   { HOL("uid", PROTO_T_UINT, uid, UINT32_MAX, 0),
     HOLPUB(uid, .doc = "and its uid", .show = PROTO_SHOW_UID, .column = "USER") },
-  { HOL("comm", PROTO_T_STR, comm, 0, 0),
-    HOLPUB(comm, .doc = "its command name; empty if unknown", .show = PROTO_SHOW_STR,
-           .column = "COMMAND") },
+  { HOL("comm", PROTO_T_STR, comm, 0, 0), HOLPUB(comm, .doc = "its command name; empty if unknown",
+                                                 .show = PROTO_SHOW_STR, .column = "COMMAND") },
   { HOL("lease", PROTO_T_UINT, lease, UINT64_MAX, 0), WIRE_ONLY },
   { HOL("offset", PROTO_T_UINT, offset, UINT64_MAX, 0),
     HOLPUB(offset, .doc = "the view's first byte in the segment", .show = PROTO_SHOW_COUNT,
@@ -123,8 +123,8 @@ static const struct proto_field holder_fields[] = {
   { HOL("writable", PROTO_T_BOOL, writable, 0, 0),
     HOLPUB(writable, .doc = "a writable view", .show = PROTO_SHOW_RW, .column = "ACCESS") },
   { HOL("since", PROTO_T_INT, since_sec, 0, 0),
-    HOLPUB(since_sec, .name = "since", .doc = "when the view was opened",
-           .show = PROTO_SHOW_TIME, .column = "SINCE") },
+    HOLPUB(since_sec, .name = "since", .doc = "when the view was opened", .show = PROTO_SHOW_TIME,
+           .column = "SINCE") },
   { HOL("since_nsec", PROTO_T_UINT, since_nsec, NSEC_MAX, 0),
     HOLPUB(since_nsec, .show = PROTO_SHOW_NSEC) },
 };
@@ -139,9 +139,11 @@ const struct proto_msg proto_holder_msg = {
 /* ---- the daemon's status: struct proto_status, shmv_status_info ---- */
 
 #define STA(k, t, M, mx) WIRE(struct proto_status, k, t, M, mx, 0)
-#define U64(k, M, ...)                                                                             \
-  { STA(k, PROTO_T_UINT, M, UINT64_MAX), REC(shmv_status_info, M, .show = PROTO_SHOW_COUNT,        \
-                                             __VA_ARGS__) }
+#define U64(k, M, ...)                                                  \
+  {                                                                     \
+    STA(k, PROTO_T_UINT, M, UINT64_MAX),                                \
+        REC(shmv_status_info, M, .show = PROTO_SHOW_COUNT, __VA_ARGS__) \
+  }
 
 static const struct proto_field status_fields[] = {
   { STA("server", PROTO_T_STR, server, 0),

@@ -107,11 +107,11 @@ int harness_run_as(uid_t uid, gid_t gid, int (*fn)(void *arg), void *arg);
 
 /* Assert that a wait status (evaluated once) is a clean exit 0, naming
  * what the attacker tried. */
-#define ATTACK_OK(status, what)                                                        \
-  do {                                                                                 \
-    int st_ = (status);                                                                \
-    ck_assert_msg(WIFEXITED(st_) && WEXITSTATUS(st_) == 0,                             \
-                  "%s: the attacker's checks failed (status %#x)", (what), st_);       \
+#define ATTACK_OK(status, what)                                                  \
+  do {                                                                           \
+    int st_ = (status);                                                          \
+    ck_assert_msg(WIFEXITED(st_) && WEXITSTATUS(st_) == 0,                       \
+                  "%s: the attacker's checks failed (status %#x)", (what), st_); \
   } while (0)
 
 /* A raw connected socket to the daemon (for hostile-input tests), or -1. */

@@ -263,8 +263,8 @@ static void cli_as(uid_t uid, const char *const *args, char *buf, size_t cap) {
   buf[len] = '\0';
   close(p[0]);
   ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-  ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "shmview %s exited %#x: %s",
-                args[0], status, buf);
+  ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "shmview %s exited %#x: %s", args[0],
+                status, buf);
 }
 
 static void assert_has(const char *out, const char *want) {
@@ -336,11 +336,11 @@ START_TEST(what_strangers_see) {
   holder = harness_start_holder(nobody_holds_unlinked, NULL);
 
   status = harness_run_child(stranger_looks, (void *)(uintptr_t)NOBODY);
-  ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-                "what nobody sees (status %#x)", status);
+  ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "what nobody sees (status %#x)",
+                status);
   status = harness_run_child(stranger_looks, (void *)(uintptr_t)60001);
-  ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-                "what uid 60001 sees (status %#x)", status);
+  ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "what uid 60001 sees (status %#x)",
+                status);
   cli_shows_restricted();
 
   /* Root sees everything, both unlinked segments included. */
@@ -397,8 +397,7 @@ static bool mapping_of(const void *p, unsigned long *lo, unsigned long *hi) {
   if (f == NULL)
     return false;
   while (!found && fgets(line, sizeof line, f) != NULL)
-    if (sscanf(line, "%lx-%lx", lo, hi) == 2 && (unsigned long)p >= *lo &&
-        (unsigned long)p < *hi)
+    if (sscanf(line, "%lx-%lx", lo, hi) == 2 && (unsigned long)p >= *lo && (unsigned long)p < *hi)
       found = true;
   fclose(f);
   return found;

@@ -23,9 +23,9 @@
 #include "harness.h"
 #include "shmview.h"
 
-#define STRANGER HARNESS_NOBODY
-#define OWNER    HARNESS_NO_PASSWD /* owns "theirs"; has no passwd entry */
-#define OWNER_SUPP 60010           /* a supplementary group of OWNER's, in one test */
+#define STRANGER   HARNESS_NOBODY
+#define OWNER      HARNESS_NO_PASSWD /* owns "theirs"; has no passwd entry */
+#define OWNER_SUPP 60010             /* a supplementary group of OWNER's, in one test */
 
 START_TEST(owner_sets_mode_and_group) {
   shmv_segment_info info;

@@ -411,12 +411,11 @@ static void *fake_open_serve(void *arg) {
   /* {id: 2, ok: true, view: {name: "x", offset: 0, length: 0, size: 0,
    *  lease: 1, writable: false[, uid: 0, gid: 0]}} */
   static const unsigned char view[] = {
-    0xa2, 'i', 'd',  0x02, 0xa2, 'o', 'k', 0xc3, 0xa4, 'v', 'i', 'e', 'w',
-    0x00, /* map header, patched */
-    0xa4, 'n', 'a',  'm',  'e',  0xa1, 'x', 0xa6, 'o', 'f', 'f', 's', 'e', 't', 0x00,
-    0xa6, 'l', 'e',  'n',  'g',  't',  'h', 0x00, 0xa4, 's', 'i', 'z', 'e', 0x00,
-    0xa5, 'l', 'e',  'a',  's',  'e',  0x01, 0xa8, 'w', 'r', 'i', 't', 'a', 'b', 'l', 'e', 0xc2,
-    0xa3, 'u', 'i',  'd',  0x00, 0xa3, 'g', 'i', 'd', 0x00,
+    0xa2, 'i',  'd', 0x02, 0xa2, 'o',  'k',  0xc3, 0xa4, 'v', 'i',  'e', 'w', 0x00, /* map header, patched */
+    0xa4, 'n',  'a', 'm',  'e',  0xa1, 'x',  0xa6, 'o',  'f', 'f',  's', 'e', 't',  0x00,
+    0xa6, 'l',  'e', 'n',  'g',  't',  'h',  0x00, 0xa4, 's', 'i',  'z', 'e', 0x00, 0xa5,
+    'l',  'e',  'a', 's',  'e',  0x01, 0xa8, 'w',  'r',  'i', 't',  'a', 'b', 'l',  'e',
+    0xc2, 0xa3, 'u', 'i',  'd',  0x00, 0xa3, 'g',  'i',  'd', 0x00,
   };
   unsigned char frame[4 + 1 + sizeof view], hello[128], buf[4096];
   size_t n = sizeof view - (f->with_owner ? 0 : 10);

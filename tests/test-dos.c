@@ -934,8 +934,8 @@ static long daemon_cpu_ticks(void) {
   fclose(f);
   buf[n] = '\0';
   p = strrchr(buf, ')'); /* after the command name, fields 3.. */
-  if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut,
-                          &st) != 2)
+  if (p == NULL ||
+      sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
     return -1;
   return (long)(ut + st);
 }
@@ -1078,8 +1078,7 @@ static int refused_flooder(void *arg) {
 }
 
 START_TEST(refused_connections_bounded) {
-  static const char *const args[] = { "--max-clients-per-uid", "10", "--frame-timeout", "1",
-                                      NULL };
+  static const char *const args[] = { "--max-clients-per-uid", "10", "--frame-timeout", "1", NULL };
   struct rlimit rl;
 
   if (!is_root("refused_connections_bounded"))
@@ -1118,8 +1117,8 @@ static int quota_hog(void *arg) {
   CHILD_CHECK(shmv_connect(d.socket, &c) == 0);
   CHILD_CHECK(shmv_create(c, "hog1", 32768, 0644) == 0);
   CHILD_CHECK(shmv_create(c, "hog2", 32768, 0644) == 0);
-  CHILD_CHECK(shmv_create(c, "hog3", 1, 0644) == -EDQUOT);  /* segments */
-  CHILD_CHECK(shmv_resize(c, "hog2", 65536) == -EDQUOT);    /* bytes */
+  CHILD_CHECK(shmv_create(c, "hog3", 1, 0644) == -EDQUOT); /* segments */
+  CHILD_CHECK(shmv_resize(c, "hog2", 65536) == -EDQUOT);   /* bytes */
   for (int i = 0; i < 4; i++)
     CHILD_CHECK(shmv_view_open(c, "hog1", 0, 1, 0, &v) == 0);
   CHILD_CHECK(shmv_view_open(c, "hog1", 0, 1, 0, &v) == -EDQUOT); /* views */
@@ -1152,8 +1151,9 @@ static int quota_fair(void *arg) {
 }
 
 START_TEST(quota_per_uid) {
-  static const char *const args[] = { "--quota-segments", "2", "--quota-bytes", "64K",
-                                      "--quota-views", "4", NULL };
+  static const char *const args[] = {
+    "--quota-segments", "2", "--quota-bytes", "64K", "--quota-views", "4", NULL
+  };
   int to_parent[2], to_child[2], p[2];
   char b;
   pid_t hog;

@@ -435,8 +435,7 @@ START_TEST(own_refuses_another_owner) {
   ck_assert_int_eq(shmv_view_open(c, "taken", 0, SHMV_TO_END, SHMV_WRITABLE | SHMV_OWN, &v),
                    -EPERM);
   ck_assert_ptr_null(v);
-  ck_assert_msg(strstr(shmv_last_error(c), "owned by uid 65534") != NULL, "%s",
-                shmv_last_error(c));
+  ck_assert_msg(strstr(shmv_last_error(c), "owned by uid 65534") != NULL, "%s", shmv_last_error(c));
   ck_assert_int_eq(shmv_view_open(c, "taken", 0, SHMV_TO_END, SHMV_OWN, &v), -EPERM);
   /* without the flag root may open it, as root may open any file */
   OK(shmv_view_open(c, "taken", 0, SHMV_TO_END, 0, &v));

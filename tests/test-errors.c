@@ -137,8 +137,7 @@ START_TEST(dev_shm_full) {
   ck_assert_int_eq(statvfs("/dev/shm", &vfs), 0);
   too_big = (uint64_t)vfs.f_blocks * vfs.f_frsize + (1u << 20);
   ck_assert_int_eq(shmv_create(c, "huge", (size_t)too_big, 0600), -ENOSPC);
-  ck_assert_msg(strstr(shmv_last_error(c), "/dev/shm is full (") != NULL, "%s",
-                shmv_last_error(c));
+  ck_assert_msg(strstr(shmv_last_error(c), "/dev/shm is full (") != NULL, "%s", shmv_last_error(c));
   ck_assert_int_eq(harness_shm_count(d.prefix), 0);
   ck_assert_int_eq(shmv_status(c, &st), 0);
   ck_assert_uint_eq(st.segments, 0);

@@ -35,8 +35,8 @@
 #include "harness.h"
 #include "shmview.h"
 
-static uid_t victim;           /* no passwd entry */
-static uid_t attacker;         /* nobody */
+static uid_t victim;   /* no passwd entry */
+static uid_t attacker; /* nobody */
 static gid_t attacker_gid;
 static char fallback[64];      /* /tmp/shmview-VICTIM */
 static char fallback_sock[96]; /* in it */

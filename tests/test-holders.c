@@ -271,8 +271,7 @@ START_TEST(holders_hidden_from_strangers) {
     ck_assert_int_eq(shmv_view_open(c, names[i], 0, 10, 0, &v[i]), 0);
   }
   ATTACK_OK(harness_run_as(HARNESS_NOBODY, HARNESS_NOBODY, strangers_ask, NULL), "nobody");
-  ATTACK_OK(harness_run_as(HARNESS_NO_PASSWD, HARNESS_NO_PASSWD, strangers_ask, NULL),
-            "uid 60001");
+  ATTACK_OK(harness_run_as(HARNESS_NO_PASSWD, HARNESS_NO_PASSWD, strangers_ask, NULL), "uid 60001");
   for (int i = 0; i < 3; i++) {
     shmv_view_release(v[i]);
     ck_assert_int_eq(shmv_unlink(c, names[i]), 0);

@@ -721,8 +721,9 @@ static bool fuzz_exchange(int sock, const uint8_t *frame, size_t len) {
     return false;
   while (poll(&pfd, 1, wait_ms) == 1) {
     struct iovec iov = { buf, sizeof buf };
-    struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-                         .msg_controllen = sizeof cbuf };
+    struct msghdr mh = {
+      .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf
+    };
     ssize_t n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
 
     if (n <= 0)

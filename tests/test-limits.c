@@ -30,10 +30,10 @@
 #include "harness.h"
 #include "shmview.h"
 
-#define SHM_SIZE   (8u << 20)
-#define QUOTA      (SHM_SIZE / 4)     /* --quota-bytes' default */
-#define CAP        (SHM_SIZE / 4 * 3) /* --max-total-size's default */
-#define FILLER     "/dev/shm/not-the-daemons"
+#define SHM_SIZE (8u << 20)
+#define QUOTA    (SHM_SIZE / 4)     /* --quota-bytes' default */
+#define CAP      (SHM_SIZE / 4 * 3) /* --max-total-size's default */
+#define FILLER   "/dev/shm/not-the-daemons"
 
 static struct harness_daemon d;
 
@@ -71,16 +71,15 @@ static void expect(uid_t uid, const char *name, size_t size, int want, const cha
   int status = harness_run_child(try_create, &a);
 
   ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-                "uid %u: create %s (%zu bytes) did not end as expected (status %#x)",
-                (unsigned)uid, name, size, status);
+                "uid %u: create %s (%zu bytes) did not end as expected (status %#x)", (unsigned)uid,
+                name, size, status);
 }
 
 /* A private 8 MiB /dev/shm for this test process and its children. */
 static bool private_shm(void) {
   if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
       mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "size=8m,mode=1777") != 0) {
-    fprintf(stderr, "test-limits: skipped: cannot mount a private /dev/shm: %s\n",
-            strerror(errno));
+    fprintf(stderr, "test-limits: skipped: cannot mount a private /dev/shm: %s\n", strerror(errno));
     return false;
   }
   return true;
@@ -113,8 +112,10 @@ START_TEST(default_shares) {
   ck_assert_uint_eq(st.max_total_size, CAP);
 
   /* Two users take all they may: half of /dev/shm. */
-  snprintf(msg, sizeof msg, "uid 65534's quota of %u bytes (--quota-bytes) would be exceeded: "
-                            "it owns %u bytes and this needs 4096 more", QUOTA, QUOTA);
+  snprintf(msg, sizeof msg,
+           "uid 65534's quota of %u bytes (--quota-bytes) would be exceeded: "
+           "it owns %u bytes and this needs 4096 more",
+           QUOTA, QUOTA);
   expect(65534, "a1", QUOTA, 0, NULL);
   expect(65534, "a2", 4096, -EDQUOT, msg);
   snprintf(msg, sizeof msg, "uid 60001's quota of %u bytes", QUOTA);
@@ -124,8 +125,9 @@ START_TEST(default_shares) {
   /* A third still has room. */
   expect(60002, "c1", QUOTA / 2, 0, NULL);
   /* The daemon's cap: 5/8 of /dev/shm held, 1/4 more would pass it. */
-  snprintf(msg, sizeof msg, "the daemon's cap --max-total-size of %u bytes would be exceeded: "
-                            "all segments hold %u bytes and this needs %u more",
+  snprintf(msg, sizeof msg,
+           "the daemon's cap --max-total-size of %u bytes would be exceeded: "
+           "all segments hold %u bytes and this needs %u more",
            CAP, 5 * QUOTA / 2, QUOTA);
   expect(60003, "d1", QUOTA, -ENOSPC, msg);
 

@@ -29,7 +29,6 @@
   ck_assert_msg(strcmp(shmv_last_error(c), (text)) == 0, "last error '%s', expected '%s'", \
                 shmv_last_error(c), (text))
 
-
 START_TEST(daemon_sentences) {
   shmv_segment_info si;
   shmv_view *v;

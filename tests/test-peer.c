@@ -406,8 +406,7 @@ START_TEST(setuid_program_ignores_environment) {
   int status = run_as_nobody(suid, argv_suid, env, out, sizeof out);
   ck_assert_msg(strstr(out, "secure 1 ") != NULL, "not a secure execution: %s", out);
   ck_assert_msg(strstr(out, "socket /run/shmview/shmview.sock\n") != NULL, "helper: %s", out);
-  ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 3, "helper status %d: %s", status,
-                out);
+  ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 3, "helper status %d: %s", status, out);
   ck_assert_msg(strstr(out, "refused -2: ") != NULL, "helper: %s", out); /* no system daemon */
   impostor_heard_nothing(&im);
   impostor_stop(&im);
@@ -422,8 +421,7 @@ START_TEST(setuid_program_ignores_environment) {
   char *const argv_sgid[] = { sgid, secret, "stolen", NULL };
   status = run_as_nobody(sgid, argv_sgid, env, out, sizeof out);
   ck_assert_msg(strstr(out, "secure 1 ") != NULL, "not a secure execution: %s", out);
-  ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 3, "helper status %d: %s", status,
-                out);
+  ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 3, "helper status %d: %s", status, out);
   char want[200];
   snprintf(want, sizeof want,
            "refused -1: the daemon on /run/shmview/shmview.sock runs as uid %u, which this "

@@ -2363,8 +2363,7 @@ START_TEST(test_records_described) {
                       "%s.%s: shown but not in the public struct", m->name, f->key);
       }
       if (proto_rec_public(f)) {
-        ck_assert_msg(rc->doc != NULL && rc->doc[0] != '\0', "%s.%s: no meaning", m->name,
-                      f->key);
+        ck_assert_msg(rc->doc != NULL && rc->doc[0] != '\0', "%s.%s: no meaning", m->name, f->key);
         ck_assert_msg(rc->show != PROTO_SHOW_NONE, "%s.%s: no show", m->name, f->key);
         for (size_t j = i + 1; j < m->nfields; j++)
           if (proto_rec_public(&m->fields[j]))
@@ -2408,9 +2407,9 @@ END_TEST
 
 /* What a restricted segment record hides is docs/security.md's list. */
 START_TEST(test_record_restricted) {
-  static const char *const hidden[] = { "gid",       "views",  "writable_views", "created",
-                                        "created_nsec", "ephemeral", "frozen", "changed",
-                                        "changed_nsec" };
+  static const char *const hidden[] = { "gid",     "views",        "writable_views",
+                                        "created", "created_nsec", "ephemeral",
+                                        "frozen",  "changed",      "changed_nsec" };
   const struct proto_msg *m = &proto_segment_msg;
   struct proto_segment s;
   size_t i, j, n = 0;
@@ -2531,12 +2530,12 @@ END_TEST
 
 /* shmv_record_fields(): what a binding builds its records from. */
 START_TEST(test_record_fields_public) {
-  static const char *const seg[] = { "name",      "size",     "uid",    "gid",
-                                     "mode",      "views",    "writable_views",
-                                     "created",   "ephemeral", "unlinked",
-                                     "frozen",    "restricted" };
-  static const char *const hol[] = { "pid",    "uid",      "comm", "offset",
-                                     "length", "writable", "since" };
+  static const char *const seg[] = { "name",   "size",           "uid",     "gid",       "mode",
+                                     "views",  "writable_views", "created", "ephemeral", "unlinked",
+                                     "frozen", "restricted" };
+  static const char *const hol[] = {
+    "pid", "uid", "comm", "offset", "length", "writable", "since"
+  };
   const shmv_field *f;
   size_t n, size, i;
 
@@ -2551,15 +2550,14 @@ START_TEST(test_record_fields_public) {
     ck_assert_uint_le(f[i].offset + f[i].size, size);
     ck_assert_uint_eq((f[i].flags & SHMV_FIELD_HIDDEN) != 0,
                       strcmp(seg[i], "gid") == 0 || strcmp(seg[i], "views") == 0 ||
-                          strcmp(seg[i], "writable_views") == 0 ||
-                          strcmp(seg[i], "created") == 0 || strcmp(seg[i], "ephemeral") == 0 ||
-                          strcmp(seg[i], "frozen") == 0);
+                          strcmp(seg[i], "writable_views") == 0 || strcmp(seg[i], "created") == 0 ||
+                          strcmp(seg[i], "ephemeral") == 0 || strcmp(seg[i], "frozen") == 0);
     ck_assert_uint_eq((f[i].flags & SHMV_FIELD_RESTRICTED) != 0, strcmp(seg[i], "restricted") == 0);
   }
-#define AT(i, T, m, ty)                                                                            \
-  do {                                                                                             \
-    ck_assert_uint_eq(f[i].offset, offsetof(T, m));                                                \
-    ck_assert_uint_eq(f[i].type, ty);                                                              \
+#define AT(i, T, m, ty)                             \
+  do {                                              \
+    ck_assert_uint_eq(f[i].offset, offsetof(T, m)); \
+    ck_assert_uint_eq(f[i].type, ty);               \
   } while (0)
   AT(0, shmv_segment_info, name, SHMV_FIELD_STR);
   ck_assert_uint_eq(f[0].size, SHMV_NAME_MAX + 1);

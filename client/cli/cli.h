@@ -271,7 +271,6 @@ struct cli_table *cli_record_table_new(enum proto_record r, const char *lead, bo
 int cli_record_table_add(struct cli_table *t, enum proto_record r, const void *rec,
                          const char *lead, int bytes);
 
-
 /* ---- hexdump -C (hexdump.c) -------------------------------------------- */
 
 /* hexdump -C of len bytes at data, whose first byte is at offset base of the

@@ -86,8 +86,7 @@ static int parse_owner(const char *spec, uid_t *uid, gid_t *gid) {
     } else if (parse_id(user, &id) == 0) {
       *uid = (uid_t)id;
       if (colon != NULL && *group == '\0')
-        return cli_usage_error(&cli_cmd_chown, "uid %s has no login group: name the group",
-                               user);
+        return cli_usage_error(&cli_cmd_chown, "uid %s has no login group: name the group", user);
     } else {
       return cli_usage_error(&cli_cmd_chown, "unknown user '%s'", user);
     }

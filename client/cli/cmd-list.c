@@ -107,9 +107,8 @@ static int cmd_list_holders(struct cli_ctx *ctx, const shmv_segment_info *list, 
         holder_json(list[i].name, &h[j], first);
         first = false;
       } else {
-        rc = cli_record_table_add(t, PROTO_RECORD_HOLDER, &h[j], list[i].name, 0) != 0
-                 ? -ENOMEM
-                 : 0;
+        rc =
+            cli_record_table_add(t, PROTO_RECORD_HOLDER, &h[j], list[i].name, 0) != 0 ? -ENOMEM : 0;
       }
     }
     if (rc == 0 || rc == -ENOMEM)
@@ -138,8 +137,8 @@ static int cmd_list_exec(struct cli_ctx *ctx, const struct cli_args *args) {
     return CLI_EXIT_FAIL;
   }
   status = cli_args_has(args, 'p') ? cmd_list_holders(ctx, list, n, args)
-           : ctx->json              ? cmd_list_json(list, n)
-                                    : cmd_list_table(list, n, args);
+           : ctx->json             ? cmd_list_json(list, n)
+                                   : cmd_list_table(list, n, args);
   shmv_list_free(list);
   return status;
 }

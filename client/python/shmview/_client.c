@@ -240,8 +240,8 @@ static PyObject *Client_open_descriptor(ClientObject *self, PyObject *arg) {
 
 /* A new segment and a writable view of all of it, in one round trip
  * (shmv_view_create). The GIL is released while waiting. */
-int do_create_view(shmv_client *c, const char *name, size_t size, unsigned mode,
-                          int ephemeral, int prefault, shmv_view **out) {
+int do_create_view(shmv_client *c, const char *name, size_t size, unsigned mode, int ephemeral,
+                   int prefault, shmv_view **out) {
   unsigned flags = (prefault ? SHMV_PREFAULT : 0) | (ephemeral ? SHMV_CREATE_EPHEMERAL : 0);
   int rc;
   UNBLOCKED(rc = shmv_view_create(c, name, size, mode, flags, out));
@@ -403,8 +403,7 @@ static PyObject *Client_list(ClientObject *self, PyObject *unused) {
   if (c == NULL)
     return NULL;
   UNBLOCKED(rc = shmv_list_sized(c, &list, &count, record_size(SHMV_RECORD_SEGMENT)));
-  PyObject *res = rc < 0 ? raise_rc(c, rc, NULL)
-                         : record_list(SHMV_RECORD_SEGMENT, list, count);
+  PyObject *res = rc < 0 ? raise_rc(c, rc, NULL) : record_list(SHMV_RECORD_SEGMENT, list, count);
   shmv_list_free(list);
   client_leave(self);
   return res;
@@ -419,8 +418,7 @@ static PyObject *Client_holders(ClientObject *self, PyObject *arg) {
   if (c == NULL)
     return NULL;
   UNBLOCKED(rc = shmv_holders_sized(c, name, &list, &count, record_size(SHMV_RECORD_HOLDER)));
-  PyObject *res = rc < 0 ? raise_rc(c, rc, name)
-                         : record_list(SHMV_RECORD_HOLDER, list, count);
+  PyObject *res = rc < 0 ? raise_rc(c, rc, name) : record_list(SHMV_RECORD_HOLDER, list, count);
   shmv_holders_free(list);
   client_leave(self);
   return res;
@@ -545,4 +543,3 @@ PyTypeObject ClientType = {
   .tp_methods = Client_methods,
   .tp_getset = Client_getset,
 };
-

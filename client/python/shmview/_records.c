@@ -72,8 +72,8 @@ static const char *field_doc(const shmv_field *f, int n, int n_in_sequence) {
   const char *hides =
       (f->flags & SHMV_FIELD_RESTRICTED) ? "; when True, the fields it hides are None" : "";
   const char *by_name = n >= n_in_sequence ? "; by name only" : "";
-  PyObject *s = PyUnicode_FromFormat("%s%s%s%s", f->doc != NULL ? f->doc : "", time, hides,
-                                     by_name);
+  PyObject *s =
+      PyUnicode_FromFormat("%s%s%s%s", f->doc != NULL ? f->doc : "", time, hides, by_name);
   const char *u = s != NULL ? PyUnicode_AsUTF8(s) : NULL;
   char *doc = u != NULL ? PyMem_Malloc(strlen(u) + 1) : NULL;
   if (doc != NULL)
@@ -164,8 +164,7 @@ static int64_t read_int(const char *p, size_t size) {
 static PyObject *field_value(const shmv_field *f, const char *base) {
   const char *p = base + f->offset;
   switch (f->type) {
-  case SHMV_FIELD_STR:
-    return PyUnicode_DecodeFSDefaultAndSize(p, (Py_ssize_t)strnlen(p, f->size));
+  case SHMV_FIELD_STR: return PyUnicode_DecodeFSDefaultAndSize(p, (Py_ssize_t)strnlen(p, f->size));
   case SHMV_FIELD_UINT: return PyLong_FromUnsignedLongLong(read_uint(p, f->size));
   case SHMV_FIELD_INT: return PyLong_FromLongLong(read_int(p, f->size));
   case SHMV_FIELD_BOOL: return PyBool_FromLong(read_uint(p, f->size) != 0);
@@ -196,8 +195,8 @@ static PyObject *make_record(const record_kind *k, const char *base) {
     const shmv_field *f = &k->fields[i];
     if (!field_known(f))
       continue;
-    PyObject *v = restricted && (f->flags & SHMV_FIELD_HIDDEN) ? Py_NewRef(Py_None)
-                                                                : field_value(f, base);
+    PyObject *v =
+        restricted && (f->flags & SHMV_FIELD_HIDDEN) ? Py_NewRef(Py_None) : field_value(f, base);
     if (v == NULL) {
       Py_DECREF(r);
       return NULL;
@@ -271,9 +270,8 @@ int records_init(PyObject *m) {
   if (datetime_cls == NULL || utc == NULL)
     return -1;
   for (int r = 0; r < NKINDS; r++)
-    if (make_type(&kinds[r], r) < 0 ||
-        PyModule_AddObjectRef(m, strchr(kinds[r].type_name, '.') + 1,
-                              (PyObject *)kinds[r].type) < 0)
+    if (make_type(&kinds[r], r) < 0 || PyModule_AddObjectRef(m, strchr(kinds[r].type_name, '.') + 1,
+                                                             (PyObject *)kinds[r].type) < 0)
       return -1;
   return PyModule_AddFunctions(m, record_methods);
 }

@@ -29,7 +29,8 @@
  * SHMV_RECORD_SEGMENT has no shmv_record_fields(), which the records are
  * built from: say so here, rather than fail on the first missing name. */
 #if !defined(SHMV_OWN) || !defined(SHMV_RECORD_SEGMENT)
-#error "libshmview is too old for this binding: build it against the libshmview of its own source tree"
+#error \
+    "libshmview is too old for this binding: build it against the libshmview of its own source tree"
 #endif
 
 #pragma GCC visibility push(hidden)

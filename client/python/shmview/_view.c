@@ -138,8 +138,7 @@ static PyObject *View_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
     UNBLOCKED(rc = shmv_view_open(c, name, 0, n, SHMV_OWN, &ro));
     if (rc == -EOPNOTSUPP)
       UNBLOCKED(rc = shmv_view_open(c, name, 0, n, 0, &ro));
-  }
-  else if (n == 0)
+  } else if (n == 0)
     rc = shmv_view_slice(rw, 0, 0, &ro);
   if (rc < 0) {
     raise_rc(c, rc, name);
@@ -866,4 +865,3 @@ PyTypeObject ViewType = {
   .tp_getset = View_getset,
   .tp_new = View_new,
 };
-
