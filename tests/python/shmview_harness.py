@@ -119,6 +119,29 @@ daemon = None
 _names = 0
 
 
+NOBODY = 65534
+
+
+def as_nobody(fn):
+    """Run fn() in a forked child that became uid/gid 65534 (no other
+    groups); fail if it fails. The caller must be root."""
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.setgroups([])
+            os.setgid(NOBODY)
+            os.setuid(NOBODY)
+            fn()
+            code = 0
+        except BaseException as e:  # the parent reports the exit status
+            print(f"child failed: {e!r}", file=sys.stderr)
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, "nobody's child failed"
+
+
 def fresh_name(prefix):
     """A segment name no other test of this process uses."""
     global _names

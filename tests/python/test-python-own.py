@@ -14,26 +14,8 @@ import shmview_harness as H  # noqa: E402
 
 import shmview  # noqa: E402
 
-NOBODY = 65534
-
-
-def as_nobody(fn):
-    """Run fn() in a child that became uid/gid 65534; fail if it fails."""
-    pid = os.fork()
-    if pid == 0:
-        code = 1
-        try:
-            os.setgroups([])
-            os.setgid(NOBODY)
-            os.setuid(NOBODY)
-            fn()
-            code = 0
-        except BaseException as e:  # the parent reports the exit status
-            print(f"child failed: {e!r}", file=sys.stderr)
-        finally:
-            os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, "nobody's child failed"
+NOBODY = H.NOBODY
+as_nobody = H.as_nobody
 
 
 def nobody_creates(name):
