@@ -111,10 +111,13 @@ static int hello_locked(struct shmv_client *c) {
   return 0;
 }
 
-/* Take a lease again for m's window on the current connection. A refusal
- * (the segment is gone) leaves m without a lease; its memory stays mapped.
- * Returns < 0 only when the connection itself failed. Lock held. */
-static int reregister_locked(struct shmv_client *c, struct client_mapping *m) {
+/* Ask for a lease of a window of name on the current connection, for a
+ * mapping this process already has: the descriptor that comes with it is
+ * closed. 0 and *lease; the daemon's refusal (the segment is gone) as a
+ * negative errno with the connection still open; or the connection's
+ * failure. Lock held. */
+static int lease_again_locked(struct shmv_client *c, const char *name, uint64_t offset,
+                              uint64_t length, bool writable, bool own, uint64_t *lease) {
   struct proto_request req;
   struct proto_response resp;
   bool sent;
@@ -122,18 +125,28 @@ static int reregister_locked(struct shmv_client *c, struct client_mapping *m) {
 
   memset(&req, 0, sizeof req);
   req.op = PROTO_OP_OPEN;
-  memcpy(req.name, m->name, sizeof req.name);
-  req.offset = m->offset;
-  req.length = m->length;
-  req.writable = m->writable;
-  req.own = m->own;
+  memcpy(req.name, name, sizeof req.name);
+  req.offset = offset;
+  req.length = length;
+  req.writable = writable;
+  req.own = own;
   int rc = client_exchange_once(c, &req, &resp, &fd, &sent);
   if (fd >= 0)
-    close(fd); /* the old mapping is still good: we only want the lease */
+    close(fd); /* the mapping is still good: we only want the lease */
   if (rc == 0) {
-    m->lease = resp.u.view.lease;
-    m->generation = c->generation;
+    *lease = resp.u.view.lease;
     proto_response_free(&resp);
+  }
+  return rc;
+}
+
+/* Take a lease again for m's window on the current connection. A refusal
+ * (the segment is gone) leaves m without a lease; its memory stays mapped.
+ * Returns < 0 only when the connection itself failed. Lock held. */
+static int reregister_locked(struct shmv_client *c, struct client_mapping *m) {
+  int rc = lease_again_locked(c, m->name, m->offset, m->length, m->writable, m->own, &m->lease);
+  if (rc == 0) {
+    m->generation = c->generation;
     return 0;
   }
   m->generation = 0;
@@ -147,24 +160,10 @@ static int reregister_locked(struct shmv_client *c, struct client_mapping *m) {
  * nothing was kept. Returns < 0 only when the connection failed. Lock
  * held. */
 static int tell_lost_locked(struct shmv_client *c, const struct client_lost *l) {
-  struct proto_request req;
-  struct proto_response resp;
-  bool sent;
-  int fd = -1;
-
-  memset(&req, 0, sizeof req);
-  req.op = PROTO_OP_OPEN;
-  memcpy(req.name, l->name, sizeof req.name);
-  req.offset = 0;
-  req.length = 0;
-  int rc = client_exchange_once(c, &req, &resp, &fd, &sent);
-  if (fd >= 0)
-    close(fd);
-  if (rc == 0) {
-    uint64_t lease = resp.u.view.lease;
-    proto_response_free(&resp);
+  uint64_t lease;
+  int rc = lease_again_locked(c, l->name, 0, 0, false, false, &lease);
+  if (rc == 0)
     return client_send_release_locked(c, lease);
-  }
   return c->state == CLIENT_OPEN ? 0 : rc;
 }
 
