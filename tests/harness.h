@@ -114,6 +114,13 @@ int harness_run_as(uid_t uid, gid_t gid, int (*fn)(void *arg), void *arg);
                   "%s: the attacker's checks failed (status %#x)", (what), st_); \
   } while (0)
 
+/* In a forked impostor daemon: accept connections on the listening socket
+ * l for ever, and for each write one line to report, the number of bytes
+ * its client sent before it went quiet for a second (0: the client sent
+ * nothing, as one that refused the impostor does). Exits 4 if accept
+ * fails. */
+void harness_impostor_serve(int l, int report) __attribute__((noreturn));
+
 /* A raw connected socket to the daemon (for hostile-input tests), or -1. */
 int harness_raw_connect(const struct harness_daemon *d);
 

@@ -118,24 +118,7 @@ static void impostor_start(struct impostor *im, bool link) {
     if (l < 0 || bind(l, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(l, 8) != 0)
       _exit(3);
     (void)!write(ready[1], "r", 1);
-    for (;;) {
-      int s = accept(l, NULL, NULL);
-      if (s < 0)
-        _exit(4);
-      size_t total = 0;
-      char buf[4096];
-      struct pollfd p = { .fd = s, .events = POLLIN };
-      while (poll(&p, 1, 1000) == 1) {
-        ssize_t n = read(s, buf, sizeof buf);
-        if (n <= 0)
-          break;
-        total += (size_t)n;
-      }
-      close(s);
-      char line[32];
-      int len = snprintf(line, sizeof line, "%zu\n", total);
-      (void)!write(report[1], line, (size_t)len);
-    }
+    harness_impostor_serve(l, report[1]);
   }
   close(ready[1]);
   close(report[1]);
