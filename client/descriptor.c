@@ -38,7 +38,7 @@ static bool field_is(const char *s, const char *e, const char *word) {
 }
 
 int shmv_descriptor_parse(const char *text, shmv_descriptor *out) {
-  if (!text || !out)
+  if (text == NULL || out == NULL)
     return -EINVAL;
   shmv_descriptor d;
   memset(&d, 0, sizeof d);
@@ -57,7 +57,7 @@ int shmv_descriptor_parse(const char *text, shmv_descriptor *out) {
     f[nf] = p;
     fe[nf] = colon ? colon : p + strlen(p);
     nf++;
-    if (!colon)
+    if (colon == NULL)
       break;
     p = colon + 1;
   }
@@ -86,7 +86,7 @@ int shmv_descriptor_parse(const char *text, shmv_descriptor *out) {
 }
 
 int shmv_descriptor_format(const shmv_descriptor *d, char *buf, size_t cap) {
-  if (!d || (!buf && cap > 0))
+  if (d == NULL || (buf == NULL && cap > 0))
     return -EINVAL;
   if (memchr(d->name, '\0', sizeof d->name) == NULL || shmv_name_check(d->name) < 0)
     return -EINVAL;

@@ -128,7 +128,7 @@ _Static_assert(SHMV_CREATE_EPHEMERAL == PROTO_CREATE_EPHEMERAL, "create flags mu
 static int create(shmv_client *c, const char *name, size_t size, unsigned mode, unsigned flags) {
   struct proto_segment seg;
 
-  if (!c || (flags & ~PROTO_CREATE_KNOWN))
+  if (c == NULL || (flags & ~PROTO_CREATE_KNOWN))
     return -EINVAL;
   int rc = simple_op(c, PROTO_OP_CREATE, name, &seg, OP_ARGS(size, mode == 0 ? 0600 : mode, flags));
   if (rc < 0)
@@ -145,7 +145,7 @@ static int create(shmv_client *c, const char *name, size_t size, unsigned mode, 
 static int stat_(shmv_client *c, const char *name, shmv_segment_info *out, size_t info_size) {
   struct proto_segment seg;
 
-  if (!c || !out || info_size < SEGMENT_INFO_SIZE_MIN)
+  if (c == NULL || out == NULL || info_size < SEGMENT_INFO_SIZE_MIN)
     return -EINVAL;
   int rc = simple_op(c, PROTO_OP_STAT, name, &seg, OP_ARGS(false, 0));
   if (rc < 0)
@@ -161,7 +161,7 @@ _Static_assert(sizeof(((shmv_holder_info *)0)->comm) == PROTO_COMM_MAX + 1, "com
 /* The array's stride is the caller's info_size, as for list_pass(). */
 static int holders(shmv_client *c, const char *name, shmv_holder_info **out, size_t *count,
                    size_t info_size) {
-  if (!c || !out || !count || info_size < HOLDER_INFO_SIZE_MIN)
+  if (c == NULL || out == NULL || count == NULL || info_size < HOLDER_INFO_SIZE_MIN)
     return -EINVAL;
   *out = NULL;
   *count = 0;
@@ -185,7 +185,7 @@ static int holders(shmv_client *c, const char *name, shmv_holder_info **out, siz
       rc = -ENOMEM;
     else if (got > 0) {
       char *bigger = realloc(list, (n + got) * info_size);
-      if (!bigger)
+      if (bigger == NULL)
         rc = -ENOMEM;
       else
         list = bigger;
@@ -210,9 +210,9 @@ static int holders(shmv_client *c, const char *name, shmv_holder_info **out, siz
       goto fail;
     }
   }
-  if (!list) {
+  if (list == NULL) {
     list = malloc(info_size);
-    if (!list)
+    if (list == NULL)
       return -ENOMEM;
   }
   *out = (shmv_holder_info *)list;
@@ -265,7 +265,7 @@ static int list_pass(shmv_client *c, bool unlinked, size_t info_size, char **lis
       if (ncap < n + got || ncap > SIZE_MAX / info_size)
         ncap = n + got;
       char *bigger = realloc(list, ncap * info_size);
-      if (!bigger) {
+      if (bigger == NULL) {
         proto_response_free(&resp);
         rc = -ENOMEM;
         goto out;
@@ -309,11 +309,11 @@ out:
 }
 
 static int list(shmv_client *c, shmv_segment_info **out, size_t *count, size_t info_size) {
-  if (!out || !count)
+  if (out == NULL || count == NULL)
     return -EINVAL;
   *out = NULL;
   *count = 0;
-  if (!c || info_size < SEGMENT_INFO_SIZE_MIN)
+  if (c == NULL || info_size < SEGMENT_INFO_SIZE_MIN)
     return -EINVAL;
 
   char *list = NULL;
@@ -325,10 +325,10 @@ static int list(shmv_client *c, shmv_segment_info **out, size_t *count, size_t i
     free(list);
     return rc;
   }
-  if (!list) {
+  if (list == NULL) {
     /* An empty list is still a malloc'd array the caller frees. */
     list = malloc(info_size);
-    if (!list)
+    if (list == NULL)
       return -ENOMEM;
   }
   *out = (shmv_segment_info *)(void *)list;
@@ -341,7 +341,7 @@ void shmv_list_free(shmv_segment_info *list) {
 }
 
 static int status(shmv_client *c, shmv_status_info *out, size_t info_size) {
-  if (!c || !out || info_size < STATUS_INFO_SIZE_MIN)
+  if (c == NULL || out == NULL || info_size < STATUS_INFO_SIZE_MIN)
     return -EINVAL;
   struct proto_response resp;
   int rc = op_exchange(c, PROTO_OP_STATUS, NULL, OP_ARGS(), &resp);

@@ -362,7 +362,7 @@ void client_mapping_release(struct shmv_client *c, struct client_mapping *m) {
 
 static int connect_with(const char *socket_path, const shmv_connect_options *opts,
                         shmv_client **out) {
-  if (!out)
+  if (out == NULL)
     return -EINVAL;
   *out = NULL;
 
@@ -384,7 +384,7 @@ static int connect_with(const char *socket_path, const shmv_connect_options *opt
   bool system_only = rc == PROTO_SOCKET_SYSTEM && proto_secure_mode();
 
   struct shmv_client *c = calloc(1, sizeof *c);
-  if (!c)
+  if (c == NULL)
     return -ENOMEM;
   atomic_init(&c->refs, 1);
   rc = pthread_mutex_init(&c->lock, NULL);
@@ -438,7 +438,7 @@ int shmv_connect(const char *socket_path, shmv_client **out) {
 }
 
 void shmv_disconnect(shmv_client *c) {
-  if (!c)
+  if (c == NULL)
     return;
   if (client_foreign(c)) {
     /* Only this process's copy of the socket goes; the parent's

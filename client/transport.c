@@ -165,7 +165,7 @@ int client_dial(struct shmv_client *c) {
 }
 
 int shmv_default_socket_path(char *buf, size_t cap) {
-  if (!buf)
+  if (buf == NULL)
     return -EINVAL;
   return proto_socket_path(NULL, buf, cap);
 }

@@ -49,7 +49,7 @@ static int view_request(shmv_client *c, struct proto_request *req, bool prefault
 
   struct shmv_view *v = calloc(1, sizeof *v);
   struct client_mapping *m = calloc(1, sizeof *m);
-  if (!v || !m) {
+  if (v == NULL || m == NULL) {
     free(v);
     free(m);
     return -ENOMEM;
@@ -154,10 +154,10 @@ fail_lease:
 
 static int view_open(shmv_client *c, const char *name, size_t offset, size_t length, int flags,
                      shmv_view **out) {
-  if (!out)
+  if (out == NULL)
     return -EINVAL;
   *out = NULL;
-  if (!c || (flags & ~(SHMV_WRITABLE | SHMV_PREFAULT | SHMV_OWN)) != 0)
+  if (c == NULL || (flags & ~(SHMV_WRITABLE | SHMV_PREFAULT | SHMV_OWN)) != 0)
     return -EINVAL;
   if (shmv_name_check(name) < 0)
     return -EINVAL;
@@ -181,11 +181,12 @@ _Static_assert(((SHMV_PREFAULT | SHMV_OWN) & PROTO_CREATE_KNOWN) == 0,
 
 static int view_create(shmv_client *c, const char *name, size_t size, unsigned mode, unsigned flags,
                        shmv_view **out) {
-  if (!out)
+  if (out == NULL)
     return -EINVAL;
   *out = NULL;
   /* SHMV_OWN is allowed and always true here: the segment is new. */
-  if (!c || (flags & ~(PROTO_CREATE_KNOWN | (unsigned)SHMV_PREFAULT | (unsigned)SHMV_OWN)) != 0)
+  if (c == NULL ||
+      (flags & ~(PROTO_CREATE_KNOWN | (unsigned)SHMV_PREFAULT | (unsigned)SHMV_OWN)) != 0)
     return -EINVAL;
   if (shmv_name_check(name) < 0)
     return -EINVAL;
@@ -226,7 +227,7 @@ int shmv_view_open(shmv_client *c, const char *name, size_t offset, size_t lengt
 }
 
 int shmv_view_open_descriptor(shmv_client *c, const shmv_descriptor *d, shmv_view **out) {
-  if (!d) {
+  if (d == NULL) {
     if (out)
       *out = NULL;
     return client_result(c, -EINVAL);
@@ -247,15 +248,15 @@ int shmv_view_readonly(const shmv_view *v) {
 }
 
 int shmv_view_slice(shmv_view *v, size_t start, size_t stop, shmv_view **out) {
-  if (!out)
+  if (out == NULL)
     return -EINVAL;
   *out = NULL;
-  if (!v)
+  if (v == NULL)
     return -EINVAL;
   if (start > stop || stop > v->length)
     return -ERANGE;
   struct shmv_view *s = malloc(sizeof *s);
-  if (!s)
+  if (s == NULL)
     return -ENOMEM;
   atomic_fetch_add_explicit(&v->map->refs, 1, memory_order_relaxed);
   s->map = v->map;
@@ -267,7 +268,7 @@ int shmv_view_slice(shmv_view *v, size_t start, size_t stop, shmv_view **out) {
 }
 
 size_t shmv_view_tobytes(const shmv_view *v, void *dst, size_t cap) {
-  if (!v)
+  if (v == NULL)
     return 0;
   size_t n = v->length < cap ? v->length : cap;
   if (n > 0 && dst)
@@ -278,7 +279,7 @@ size_t shmv_view_tobytes(const shmv_view *v, void *dst, size_t cap) {
 /* In a forked child this only unmaps: client_cache_put() and
  * client_mapping_release() leave the parent's lease, list and lock alone. */
 void shmv_view_release(shmv_view *v) {
-  if (!v)
+  if (v == NULL)
     return;
   struct client_mapping *m = v->map;
   free(v);
@@ -294,7 +295,7 @@ void shmv_view_release(shmv_view *v) {
 }
 
 int shmv_view_descriptor(const shmv_view *v, shmv_descriptor *out) {
-  if (!v || !out)
+  if (v == NULL || out == NULL)
     return -EINVAL;
   memset(out, 0, sizeof *out);
   memcpy(out->name, v->map->name, sizeof out->name);

@@ -65,9 +65,9 @@ static inline void cpu_relax(void) {
 
 /* The word at offset of v, or a negative errno. */
 static int view_word(const shmv_view *v, size_t offset, uint32_t **out) {
-  if (!v)
+  if (v == NULL)
     return -EINVAL;
-  if (v->length < sizeof(uint32_t) || offset > v->length - sizeof(uint32_t) || !v->data)
+  if (v->length < sizeof(uint32_t) || offset > v->length - sizeof(uint32_t) || v->data == NULL)
     return -ERANGE;
   uintptr_t addr = (uintptr_t)v->data + offset;
   /* The mapping starts on a page, so this is the word's segment offset
