@@ -240,7 +240,9 @@ int shmv_chown(shmv_client *c, const char *name, uid_t uid, gid_t gid);
 
 /* Who holds a view of a segment (as ipcs -p, lsof, fuser answer): one
  * record per view lease, oldest first. pid, uid and comm are the holding
- * connection's, from SO_PEERCRED and /proc/PID/comm at connect. */
+ * connection's, from SO_PEERCRED and /proc/PID/comm at connect; pid is as
+ * the caller's pid namespace sees it, 0 where that process is not visible
+ * there (outside the caller's namespace and those below it). */
 typedef struct shmv_holder_info {
   pid_t pid;
   uid_t uid;
@@ -332,7 +334,7 @@ int shmv_status_sized(shmv_client *c, shmv_status_info *out, size_t info_size);
 /* shmv_field.flags */
 #define SHMV_FIELD_HIDDEN     0x1u /* 0 when the record's restricted is set: not known */
 #define SHMV_FIELD_RESTRICTED 0x2u /* the record's restricted flag itself */
-#define SHMV_FIELD_ZERO_NONE  0x4u /* 0 means it never happened: show as none */
+#define SHMV_FIELD_ZERO_NONE  0x4u /* 0 means it never happened, or is not known: show as none */
 
 /* One member of a record struct. This struct never changes (a new attribute
  * of fields would come with a new function). */
@@ -359,7 +361,7 @@ typedef struct shmv_field {
  * each row's member at its offset as its type says; when the row flagged
  * SHMV_FIELD_RESTRICTED reads 1, show the SHMV_FIELD_HIDDEN rows as
  * unknown (None), not 0; show a SHMV_FIELD_ZERO_NONE row that reads 0 as
- * none too (it never happened). NULL with *count 0 for an unknown record. */
+ * none too (it never happened, or is not known). NULL with *count 0 for an unknown record. */
 const shmv_field *shmv_record_fields(int record, size_t *count, size_t *struct_size);
 
 /* ---- views ------------------------------------------------------------- */

@@ -127,6 +127,14 @@ static const struct conf_setting settings[] = {
   { "frame-timeout", 0, CONF_SECONDS, FIELD(frame_timeout_ms), 0, 3600, NULL, "SECONDS",
     "drop a client that leaves a frame half sent\n"
     "for this long (default 5; 0: never)" },
+  { "allow-namespaces", 0, CONF_BOOL, FIELD(allow_namespaces), 0, 0, NULL, "yes|no",
+    "start even in a user namespace that does not map\n"
+    "every uid and gid, or a pid namespace other than\n"
+    "the host's (default: refuse); for a daemon whose\n"
+    "clients all run in that namespace: every uid it\n"
+    "does not map reads as 65534, so those clients are\n"
+    "refused (else they could use each other's segments),\n"
+    "and clients outside its pid namespace have no pid" },
   { "log-level", 0, CONF_LOG_LEVEL, FIELD(log_level), 0, 0, NULL, "LEVEL",
     "error, warning, info (default) or debug" },
 };
@@ -318,7 +326,9 @@ static void usage(FILE *out) {
     const struct conf_setting *st = &settings[i];
     const char *h = st->help, *nl;
 
-    if (st->short_opt != 0)
+    if (st->kind == CONF_BOOL) /* the flag alone says yes */
+      snprintf(left, sizeof left, "      --%s[=%s]", st->name, st->arg);
+    else if (st->short_opt != 0)
       snprintf(left, sizeof left, "  -%c, --%s %s", st->short_opt, st->name, st->arg);
     else
       snprintf(left, sizeof left, "      --%s %s", st->name, st->arg);
@@ -359,7 +369,9 @@ int conf_from_args(int argc, char **argv, struct daemon_config *cfg) {
   /* getopt tables from the settings table */
   for (size_t i = 0; i < N_SETTINGS; i++) {
     longopts[i] =
-        (struct option){ settings[i].name, required_argument, NULL, OPT_SETTING + (int)i };
+        (struct option){ settings[i].name,
+                         settings[i].kind == CONF_BOOL ? optional_argument : required_argument,
+                         NULL, OPT_SETTING + (int)i };
     if (settings[i].short_opt != 0) {
       shortopts[k++] = (char)settings[i].short_opt;
       shortopts[k++] = ':';
@@ -382,7 +394,7 @@ int conf_from_args(int argc, char **argv, struct daemon_config *cfg) {
   while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
     if (c >= OPT_SETTING && c < OPT_SETTING + (int)N_SETTINGS) {
       flags[nflags].st = &settings[c - OPT_SETTING];
-      flags[nflags++].value = optarg;
+      flags[nflags++].value = optarg != NULL ? optarg : "yes"; /* a bare boolean flag */
       continue;
     }
     for (size_t i = 0; i < N_SETTINGS; i++) {

@@ -240,15 +240,19 @@ static void handle_frame(struct conn *c, const uint8_t *payload, size_t len) {
   memset(&req, 0, sizeof req);
   rc = proto_request_decode(payload, len, &req, errmsg, sizeof errmsg);
   if (c->refused) {
-    char msg[128];
+    char msg[256];
 
-    if (c->refused_uid)
+    if (c->why == PEER_UNMAPPED)
+      snprintf(msg, sizeof msg,
+               "this daemon runs in a user namespace that does not map your uid or gid, "
+               "so it cannot tell you from other unmapped users; use a daemon on the host");
+    else if (c->why == PEER_OVER_UID_LIMIT)
       snprintf(msg, sizeof msg, "too many connections from uid %u (the limit is %llu)",
                (unsigned)c->peer.uid, (unsigned long long)peer_uid_limit(s->d, c->peer.uid));
     else
       snprintf(msg, sizeof msg, "too many clients (the limit is %llu)",
                (unsigned long long)s->d->cfg.max_clients);
-    answer_error(c, req.id, req.op, EUSERS, msg);
+    answer_error(c, req.id, req.op, c->why == PEER_UNMAPPED ? EACCES : EUSERS, msg);
     c->closing = true;
     return;
   }
@@ -435,7 +439,7 @@ void conn_open(struct server *s, int fd, struct peer *p, enum peer_refusal why) 
   LIST_INIT(&c->peer.leases); /* empty: the copy points nowhere */
   LIST_INIT(&c->peer.pending);
   c->refused = why != PEER_ADMITTED;
-  c->refused_uid = why == PEER_OVER_UID_LIMIT;
+  c->why = why;
   if (uv_poll_init(s->loop, &c->poll, fd) != 0) {
     log_error("cannot watch client socket");
     peer_fini(&c->peer);

@@ -14,6 +14,7 @@
 #include <sys/un.h>
 
 #include "lease.h"
+#include "namespaces.h"
 #include "registry.h"
 
 struct daemon_config {
@@ -39,6 +40,7 @@ struct daemon_config {
   uint64_t grace_ms;         /* after a restart: no shrinking re-adopted segments */
   uint64_t send_timeout_ms;  /* drop a client whose answers wait this long; 0: never */
   uint64_t frame_timeout_ms; /* drop a client that leaves a frame half sent this long */
+  bool allow_namespaces;     /* run even where namespaces hide clients (namespaces.h) */
 };
 
 struct daemon {
@@ -50,6 +52,7 @@ struct daemon {
   uint64_t started_ms;     /* CLOCK_MONOTONIC */
   uint64_t grace_until_ms; /* CLOCK_MONOTONIC; 0: no restart grace */
   struct state *state;     /* the state file (state.c); NULL: none */
+  struct ns_self ns;       /* what the daemon's own namespaces hide from it */
 };
 
 #endif

@@ -46,7 +46,7 @@ static void accept_one(struct server *s, int fd) {
   enum peer_refusal why;
   int rc;
 
-  rc = peer_init(&peer, fd);
+  rc = peer_init(&peer, fd, &s->d->ns);
   if (rc < 0) {
     log_error("cannot accept a client: %s", strerror(-rc));
     close(fd);
@@ -61,6 +61,10 @@ static void accept_one(struct server *s, int fd) {
     }
     if (!server_warn_ok(s))
       ; /* counted */
+    else if (why == PEER_UNMAPPED)
+      log_warn("refusing client pid %d: its uid %u or gid %u is what every id this user "
+               "namespace does not map reads as",
+               (int)peer.pid, (unsigned)peer.uid, (unsigned)peer.gid);
     else if (why == PEER_OVER_UID_LIMIT)
       log_warn("refusing client pid %d: uid %u already has %llu connections", (int)peer.pid,
                (unsigned)peer.uid, (unsigned long long)peer_uid_limit(s->d, peer.uid));

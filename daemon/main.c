@@ -125,6 +125,10 @@ int main(int argc, char **argv) {
   sigprocmask(SIG_BLOCK, &stops, NULL);
   raise_fd_limit();
   conf_resolve(&d.cfg, "/dev/shm");
+  /* Before anything is touched: in namespaces that hide its clients'
+   * uids, the daemon could not decide who may do what. */
+  if (ns_check_self(&d.ns, d.cfg.allow_namespaces) < 0)
+    return EXIT_FAILURE;
 
   /* Two daemons with one prefix would adopt and unlink each other's
    * objects: a lock file beside the objects, which every daemon sees

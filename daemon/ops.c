@@ -679,7 +679,7 @@ static void stat_holders(struct op_ctx *x, struct segment *s) {
     p = (const struct peer *)(const void *)((const char *)l->owner - offsetof(struct peer, leases));
     h = &holders_page[n++];
     memset(h, 0, sizeof *h);
-    h->pid = (uint32_t)p->pid;
+    h->pid = ns_pid_seen_by(&x->p->pids, &p->pids); /* as the asker sees it, or 0 */
     h->uid = (uint32_t)p->uid;
     memcpy(h->comm, p->comm, sizeof h->comm);
     h->lease = l->id;

@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include "daemon.h"
+#include "namespaces.h"
 #include "proto.h"
 
 /* Who is asking: credentials from SO_PEERCRED/SO_PEERGROUPS, taken once at
@@ -26,6 +27,7 @@ struct peer {
   int ngroups;
   uint64_t start; /* the process's start time (lease.h), read at its first open */
   bool start_known;
+  struct ns_pids pids; /* its pid in each namespace from the daemon's down */
   struct lease_list leases;
   struct segment_list pending; /* ephemeral segments it made, never opened */
 };

@@ -9,9 +9,14 @@
  * surely still the connecting process's; it is shown to others, so
  * anything unprintable becomes '?'.
  *
+ * Its pids in every pid namespace from the daemon's down to its own are
+ * read at connect too (namespaces.c), so that holders can be shown to a
+ * client in a pid namespace as it sees them.
+ *
  * It also counts connections, in all and per uid (the registry's usage
  * records), and says whether a new one is over --max-clients or its uid's
- * limit, so one user's idle connections cannot lock out another user.
+ * limit, so one user's idle connections cannot lock out another user, or
+ * whether its uid is one a user-namespaced daemon cannot tell apart.
  * What to do with a refused connection is listen.c's business.
  *
  * It never reads or writes a socket's bytes, and holds no leases: those
@@ -55,7 +60,7 @@ static void peer_comm(struct peer *p) {
 
 /* Credentials the kernel vouches for, taken once: they cannot change for
  * the life of the connection. */
-static int peer_credentials(int fd, struct peer *p) {
+static int peer_credentials(int fd, struct peer *p, const struct ns_self *ns) {
   struct ucred cred;
   socklen_t len = sizeof cred;
   gid_t *groups = NULL;
@@ -66,6 +71,7 @@ static int peer_credentials(int fd, struct peer *p) {
   p->uid = cred.uid;
   p->gid = cred.gid;
   peer_comm(p);
+  ns_read_pids(p->pid, &p->pids);
   p->groups = NULL;
   p->ngroups = 0;
 #ifdef SO_PEERGROUPS
@@ -79,17 +85,17 @@ static int peer_credentials(int fd, struct peer *p) {
       return -errno;
     }
     p->groups = groups;
-    p->ngroups = (int)(len / sizeof(gid_t));
+    p->ngroups = ns_drop_overflow_groups(ns, groups, (int)(len / sizeof(gid_t)));
   }
 #endif
   return 0;
 }
 
-int peer_init(struct peer *p, int fd) {
+int peer_init(struct peer *p, int fd, const struct ns_self *ns) {
   int rc;
 
   memset(p, 0, sizeof *p);
-  rc = peer_credentials(fd, p);
+  rc = peer_credentials(fd, p, ns);
   if (rc < 0)
     return rc;
   LIST_INIT(&p->leases);
@@ -113,6 +119,8 @@ enum peer_refusal peer_admission(struct daemon *d, const struct peer *p) {
   const struct usage *u = registry_usage(&d->reg, p->uid, false);
   uint64_t uid_limit = peer_uid_limit(d, p->uid);
 
+  if (ns_peer_unmapped(&d->ns, p->uid, p->gid))
+    return PEER_UNMAPPED;
   if (uid_limit != 0 && u != NULL && u->clients >= uid_limit)
     return PEER_OVER_UID_LIMIT;
   if (d->cfg.max_clients != 0 && d->clients >= d->cfg.max_clients)

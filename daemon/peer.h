@@ -18,12 +18,14 @@ enum peer_refusal {
   PEER_ADMITTED,
   PEER_OVER_UID_LIMIT, /* its uid has --max-clients-per-uid (or -root) connections */
   PEER_OVER_LIMIT,     /* the daemon has --max-clients */
+  PEER_UNMAPPED,       /* its uid or gid does not map into the daemon's user namespace */
 };
 
 /* Fill p from the kernel's word on socket fd (SO_PEERCRED, SO_PEERGROUPS)
- * and /proc/PID/comm, with no leases. Returns 0 or -errno (p then holds
- * nothing to free). */
-int peer_init(struct peer *p, int fd);
+ * and /proc/PID/comm and status (its pids, namespaces.h), with no leases;
+ * groups that stand for every unmapped one in the daemon's user namespace
+ * ns are dropped. Returns 0 or -errno (p then holds nothing to free). */
+int peer_init(struct peer *p, int fd, const struct ns_self *ns);
 
 /* Free what peer_init allocated; p's leases must be gone (ops_peer_gone). */
 void peer_fini(struct peer *p);

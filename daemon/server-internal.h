@@ -62,10 +62,10 @@ struct conn {
   uint64_t fds_in_flight;  /* descriptors sent since the peer last had nothing unread */
   uint64_t held_since_ms;  /* answers held back for unread descriptors; 0: not held */
   uint64_t held_tick;      /* the held timer's last look */
-  bool refused;            /* over a connection limit: answer EUSERS once, then close */
-  bool refused_uid;        /* ... the per-uid one */
-  bool closing;            /* no more reading; close once the queue is sent */
-  bool dead;               /* uv_close called */
+  bool refused;            /* refused (why): answer EUSERS or EACCES once, then close */
+  enum peer_refusal why;
+  bool closing; /* no more reading; close once the queue is sent */
+  bool dead;    /* uv_close called */
 };
 
 struct server {

@@ -177,7 +177,8 @@ struct proto_segment {
 };
 
 struct proto_holder {            /* one view lease, for stat's holders */
-  uint32_t pid, uid;             /* the holding connection's, SO_PEERCRED */
+  uint32_t pid, uid;             /* the holding connection's, SO_PEERCRED; the pid as
+                                    the asker's pid namespace sees it, 0: not there */
   char comm[PROTO_COMM_MAX + 1]; /* its command name, read at connect */
   uint64_t lease;                /* the lease id (paging order) */
   uint64_t offset, length;       /* the window */
@@ -398,8 +399,9 @@ struct proto_rec {
   bool hidden;       /* 0 in a restricted record (docs/security.md): the
                         CLI shows "-" or null, Python None */
   bool restricts;    /* this bool is the record's restricted flag */
-  bool zero_is_none; /* a TIME that is 0 never happened: the CLI shows "-" or
-                        null, Python None */
+  bool zero_is_none; /* a TIME that is 0 never happened, a COUNT that is 0 is
+                        not known (a pid the asker cannot see): the CLI
+                        shows "-" or null, Python None */
   const char *state; /* its key in the daemon's state file (a FLAG: a word
                         of the "flags" key); NULL: not persisted */
   enum proto_show show;

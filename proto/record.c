@@ -107,8 +107,8 @@ const struct proto_msg proto_segment_msg = {
 
 static const struct proto_field holder_fields[] = {
   { HOL("pid", PROTO_T_UINT, pid, UINT32_MAX, 0),
-    HOLPUB(pid, .doc = "the holding connection's process", .show = PROTO_SHOW_COUNT,
-           .column = "PID", .right = true) },
+    HOLPUB(pid, .doc = "the holding connection's process, as the asker's pid namespace sees it",
+           .zero_is_none = true, .show = PROTO_SHOW_COUNT, .column = "PID", .right = true) },
   { HOL("uid", PROTO_T_UINT, uid, UINT32_MAX, 0),
     HOLPUB(uid, .doc = "and its uid", .show = PROTO_SHOW_UID, .column = "USER") },
   { HOL("comm", PROTO_T_STR, comm, 0, 0), HOLPUB(comm, .doc = "its command name; empty if unknown",

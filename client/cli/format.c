@@ -184,7 +184,11 @@ const char *cli_field_text(const struct proto_field *f, const void *rec, enum cl
     return buf;
   case PROTO_SHOW_RW: return v ? "rw" : "ro";
   case PROTO_SHOW_BOOL: return v ? "yes" : "no";
-  case PROTO_SHOW_COUNT: snprintf(buf, CLI_FIELD_MAX, "%" PRIu64, v); return buf;
+  case PROTO_SHOW_COUNT:
+    if (f->rec->zero_is_none && v == 0)
+      return "-"; /* not known (a pid the asker's namespace does not see) */
+    snprintf(buf, CLI_FIELD_MAX, "%" PRIu64, v);
+    return buf;
   case PROTO_SHOW_NONE:
   case PROTO_SHOW_NSEC: break;
   }

@@ -57,7 +57,10 @@ static void json_value(FILE *out, const struct proto_field *f, const void *rec) 
   case PROTO_SHOW_RW:
   case PROTO_SHOW_BOOL: fputs(cli_field_uint(f, rec) ? "true" : "false", out); return;
   default: /* numbers: SIZE, COUNT, UID, GID */
-    fprintf(out, "%" PRIu64, cli_field_uint(f, rec));
+    if (f->rec->zero_is_none && cli_field_uint(f, rec) == 0)
+      fputs("null", out); /* not known */
+    else
+      fprintf(out, "%" PRIu64, cli_field_uint(f, rec));
     return;
   }
 }

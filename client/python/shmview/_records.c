@@ -165,8 +165,13 @@ static PyObject *field_value(const shmv_field *f, const char *base) {
   const char *p = base + f->offset;
   switch (f->type) {
   case SHMV_FIELD_STR: return PyUnicode_DecodeFSDefaultAndSize(p, (Py_ssize_t)strnlen(p, f->size));
-  case SHMV_FIELD_UINT: return PyLong_FromUnsignedLongLong(read_uint(p, f->size));
-  case SHMV_FIELD_INT: return PyLong_FromLongLong(read_int(p, f->size));
+  case SHMV_FIELD_UINT:
+  case SHMV_FIELD_INT:
+    if ((f->flags & SHMV_FIELD_ZERO_NONE) && read_uint(p, f->size) == 0)
+      Py_RETURN_NONE; /* not known (a pid the asker cannot see) */
+    if (f->type == SHMV_FIELD_UINT)
+      return PyLong_FromUnsignedLongLong(read_uint(p, f->size));
+    return PyLong_FromLongLong(read_int(p, f->size));
   case SHMV_FIELD_BOOL: return PyBool_FromLong(read_uint(p, f->size) != 0);
   case SHMV_FIELD_TIME: {
     int64_t sec = read_int(p, sizeof(int64_t));

@@ -35,7 +35,8 @@ class SegmentInfo(NamedTuple):
     changed: Optional[datetime.datetime]
 
 class HolderInfo(NamedTuple):
-    pid: int
+    # None where the holder is not visible in the caller's pid namespace
+    pid: Optional[int]
     uid: int
     comm: str
     offset: int

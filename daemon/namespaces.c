@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * namespaces.c: what the daemon's and its peers' namespaces hide.
+ *
+ * The kernel translates a peer's credentials into the daemon's namespaces
+ * (SO_PEERCRED). In a user namespace that does not map every id, each
+ * unmapped uid reads as the same overflow uid (65534), so permissions
+ * decided on uids would let strangers into each other's segments; in a pid
+ * namespace below the host's, a client outside it has pid 0. So the daemon
+ * looks at its own namespaces once, at start, and refuses to run where they
+ * would hide its clients, unless told (--allow-namespaces) that its clients
+ * all live in the same namespace; even then a peer whose uid reads as the
+ * overflow uid is refused, since it cannot be told from any other.
+ *
+ * The other way round, a client in a pid namespace of its own sees none
+ * of the daemon's pids: each peer's pids in every nested namespace (the
+ * NSpid: line of /proc/PID/status) and the namespaces themselves (nsfs
+ * inodes, walked up with NS_GET_PARENT) are read once at connect, so a
+ * holder's pid can be shown as the asker's namespace sees it, or not at
+ * all where it does not see that process.
+ *
+ * It never decides a permission itself: ops.c does, on what peer.c kept.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/nsfs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "namespaces.h"
+
+/* The host's pid namespace has this fixed inode number (the kernel's
+ * PROC_PID_INIT_INO; systemd tests for it the same way). */
+#define HOST_PIDNS_INO 0xEFFFFFFCu
+
+/* Up to n bytes of a small /proc file, NUL-terminated; -1 if unreadable. */
+static ssize_t read_small(const char *path, char *buf, size_t n) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  ssize_t len;
+
+  if (fd < 0)
+    return -1;
+  len = read(fd, buf, n - 1);
+  close(fd);
+  if (len < 0)
+    return -1;
+  buf[len] = '\0';
+  return len;
+}
+
+/* Whether a uid_map or gid_map maps every id to itself: one line
+ * "0 0 4294967295", as in the host's namespace. Unreadable: yes (a /proc
+ * we cannot read tells us nothing; the host's is readable). */
+static bool map_is_identity(const char *path, char *seen, size_t seenlen) {
+  char buf[512];
+  unsigned long long in, out, count;
+  int used = 0;
+
+  seen[0] = '\0';
+  if (read_small(path, buf, sizeof buf) < 0) {
+    log_warn("cannot read %s (%s): assuming the host's user namespace", path, strerror(errno));
+    return true;
+  }
+  /* The first line, its columns single-spaced, for the message. */
+  if (sscanf(buf, "%llu %llu %llu%n", &in, &out, &count, &used) == 3)
+    snprintf(seen, seenlen, "%llu %llu %llu%s", in, out, count,
+             buf[used + strspn(buf + used, " \n")] != '\0' ? " ..." : "");
+  return used > 0 && in == 0 && out == 0 && count == 4294967295ull &&
+         buf[used + strspn(buf + used, " \n")] == '\0';
+}
+
+static unsigned long read_id(const char *path, unsigned long dflt) {
+  char buf[32];
+
+  if (read_small(path, buf, sizeof buf) < 0)
+    return dflt;
+  return strtoul(buf, NULL, 10);
+}
+
+int ns_check_self(struct ns_self *self, bool allow) {
+  char uids[96], gids[96];
+  struct stat st;
+  bool uid_ok, gid_ok;
+
+  memset(self, 0, sizeof *self);
+  self->overflowuid = (uid_t)read_id("/proc/sys/kernel/overflowuid", 65534);
+  self->overflowgid = (gid_t)read_id("/proc/sys/kernel/overflowgid", 65534);
+  uid_ok = map_is_identity("/proc/self/uid_map", uids, sizeof uids);
+  gid_ok = map_is_identity("/proc/self/gid_map", gids, sizeof gids);
+  self->userns = !uid_ok || !gid_ok;
+  if (stat("/proc/self/ns/pid", &st) == 0)
+    self->pidns = st.st_ino != HOST_PIDNS_INO;
+  else
+    log_warn("cannot look at /proc/self/ns/pid (%s): assuming the host's pid namespace",
+             strerror(errno));
+
+  if (self->userns && !allow) {
+    log_error("refusing to start in a user namespace that does not map every uid and gid "
+              "(uid_map '%s', gid_map '%s'): every client whose ids it does not map would "
+              "look like uid %u, and access to segments could not be decided; run shmviewd "
+              "on the host, or give --allow-namespaces if all its clients run in this "
+              "namespace",
+              uids, gids, (unsigned)self->overflowuid);
+    return -1;
+  }
+  if (self->pidns && !allow) {
+    log_error("refusing to start in a pid namespace other than the host's: clients outside "
+              "it would have no pid, so their views could not be shown nor kept across a "
+              "restart; run shmviewd on the host, or give --allow-namespaces if all its "
+              "clients run in this namespace");
+    return -1;
+  }
+  if (self->userns)
+    log_warn("running in a user namespace that does not map every uid and gid "
+             "(--allow-namespaces): clients whose uid or gid reads as %u/%u will be refused",
+             (unsigned)self->overflowuid, (unsigned)self->overflowgid);
+  if (self->pidns)
+    log_warn("running in a pid namespace other than the host's (--allow-namespaces): clients "
+             "outside it have no pid, and their views are not kept across a restart");
+  return 0;
+}
+
+bool ns_peer_unmapped(const struct ns_self *self, uid_t uid, gid_t gid) {
+  return self->userns && (uid == self->overflowuid || gid == self->overflowgid);
+}
+
+int ns_drop_overflow_groups(const struct ns_self *self, gid_t *groups, int ngroups) {
+  int n = 0;
+
+  if (!self->userns)
+    return ngroups;
+  for (int i = 0; i < ngroups; i++)
+    if (groups[i] != self->overflowgid)
+      groups[n++] = groups[i];
+  return n;
+}
+
+/* The NSpid: line of /proc/PID/status into out->pid: the daemon's level
+ * first (its /proc is its pid namespace's). Returns the count, 1 with
+ * pid itself on a kernel without the line (before 4.1), 0 if unknown. */
+static unsigned read_nspid(pid_t pid, struct ns_pids *out) {
+  char path[64], buf[4096], *line, *p, *end;
+  unsigned n = 0;
+
+  snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+  if (read_small(path, buf, sizeof buf) < 0)
+    return 0;
+  line = strstr(buf, "\nNSpid:");
+  if (line == NULL) {
+    out->pid[0] = (uint32_t)pid;
+    return 1;
+  }
+  p = line + strlen("\nNSpid:");
+  for (;;) {
+    unsigned long v;
+
+    while (*p == ' ' || *p == '\t')
+      p++;
+    if (*p < '0' || *p > '9')
+      break;
+    if (n == NS_PID_LEVELS)
+      return 0; /* deeper than the kernel nests: not a line we understand */
+    v = strtoul(p, &end, 10);
+    out->pid[n++] = (uint32_t)v;
+    p = end;
+  }
+  /* The first is the pid SO_PEERCRED gave, unless the pid was reused. */
+  return n > 0 && out->pid[0] == (uint32_t)pid ? n : 0;
+}
+
+/* ns[1..depth-1]: the peer's own namespace, then its parents up to (not
+ * including) the daemon's. nsfs is one filesystem: the inode alone names a
+ * namespace. Returns false if some level could not be read. */
+static bool read_chain(pid_t pid, struct ns_pids *out) {
+  char path[64];
+  struct stat st;
+  int fd, parent;
+
+  snprintf(path, sizeof path, "/proc/%d/ns/pid", (int)pid);
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return false;
+  for (unsigned level = out->depth - 1; level >= 1; level--) {
+    if (fstat(fd, &st) != 0)
+      break;
+    out->ns[level] = (uint64_t)st.st_ino;
+    if (level == 1) {
+      close(fd);
+      return true;
+    }
+    parent = ioctl(fd, NS_GET_PARENT);
+    close(fd);
+    fd = parent;
+    if (fd < 0)
+      return false;
+  }
+  close(fd);
+  return false;
+}
+
+void ns_read_pids(pid_t pid, struct ns_pids *out) {
+  memset(out, 0, sizeof *out);
+  if (pid <= 0)
+    return;
+  out->depth = read_nspid(pid, out);
+  out->chain = out->depth <= 1 || read_chain(pid, out);
+}
+
+uint32_t ns_pid_seen_by(const struct ns_pids *asker, const struct ns_pids *holder) {
+  unsigned j = asker->depth;
+
+  if (j == 0 || holder->depth < j)
+    return 0;
+  /* The holder's namespace at the asker's level must be the asker's own. */
+  if (j > 1 && (!asker->chain || !holder->chain || holder->ns[j - 1] != asker->ns[j - 1]))
+    return 0;
+  return holder->pid[j - 1];
+}
