@@ -280,6 +280,29 @@ START_TEST(flags_win) {
 }
 END_TEST
 
+/* A boolean: off by default, a bare flag says yes, =no and the file's
+ * "key = yes" work too. */
+START_TEST(boolean_flag) {
+  struct daemon_config cfg;
+  const char *on = write_file("on.conf", "allow-namespaces = yes\n");
+  char *none[] = { "shmviewd", NULL };
+  char *bare[] = { "shmviewd", "--allow-namespaces", NULL };
+  char *no[] = { "shmviewd", "--config", (char *)on, "--allow-namespaces=no", NULL };
+  char *file[] = { "shmviewd", "--config", (char *)on, NULL };
+  char *bad[] = { "shmviewd", "--allow-namespaces=maybe", NULL };
+
+  ck_assert_int_eq(conf_from_args(1, none, &cfg), 0);
+  ck_assert(!cfg.allow_namespaces);
+  ck_assert_int_eq(conf_from_args(2, bare, &cfg), 0);
+  ck_assert(cfg.allow_namespaces);
+  ck_assert_int_eq(conf_from_args(4, no, &cfg), 0);
+  ck_assert(!cfg.allow_namespaces); /* the flag wins */
+  ck_assert_int_eq(conf_from_args(3, file, &cfg), 0);
+  ck_assert(cfg.allow_namespaces);
+  ck_assert_int_eq(conf_from_args(2, bad, &cfg), -1);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("conf");
   TCase *tc = tcase_create("conf");
@@ -290,6 +313,7 @@ int main(void) {
   tcase_add_test(tc, limit_defaults);
   tcase_add_test(tc, files);
   tcase_add_test(tc, flags_win);
+  tcase_add_test(tc, boolean_flag);
   suite_add_tcase(s, tc);
   return harness_main(s);
 }
