@@ -259,6 +259,33 @@ static const shmv_holder_info *find_holder(const shmv_holder_info *h, size_t n, 
   return NULL;
 }
 
+/* The line of `shmview [--json] list --holders` (run here) naming comm
+ * has want as its pid: "-" in the table, "null" in JSON. */
+static bool cli_pid_shown(bool json, const char *comm, const char *want) {
+  char cmd[512], line[512], pat[64];
+  bool found = false;
+  FILE *f;
+
+  snprintf(cmd, sizeof cmd, "'%s' --socket '%s' %s list --holders", getenv("SHMVIEW_CLI"), d.socket,
+           json ? "--json" : "");
+  f = popen(cmd, "r");
+  if (f == NULL)
+    return false;
+  while (fgets(line, sizeof line, f) != NULL) {
+    char name[64], pid[32];
+
+    if (strstr(line, comm) == NULL)
+      continue;
+    if (json) {
+      snprintf(pat, sizeof pat, "\"pid\": %s,", want);
+      found = strstr(line, pat) != NULL;
+    } else {
+      found = sscanf(line, "%63s %31s", name, pid) == 2 && strcmp(pid, want) == 0;
+    }
+  }
+  return pclose(f) == 0 && found;
+}
+
 /* Pipes between the test and the namespace's init. */
 struct ns_pipes {
   int up[2];   /* init -> test: the nested holder's pid in init's namespace, then a verdict */
@@ -274,6 +301,7 @@ static int ns_init(struct ns_pipes *pp) {
   const shmv_holder_info *e;
   size_t n;
   pid_t inner, nested = -1;
+  char want[16];
   int p[2];
 
   CHILD_CHECK(getpid() == 1);
@@ -305,6 +333,11 @@ static int ns_init(struct ns_pipes *pp) {
   CHILD_CHECK(e != NULL && e->pid == 0 && e->uid == NS_UID);
   shmv_holders_free(h);
   shmv_disconnect(nc);
+  /* The CLI says so: no pid, not a 0 that could be taken for one. */
+  CHILD_CHECK(cli_pid_shown(false, "host-holder", "-"));
+  CHILD_CHECK(cli_pid_shown(true, "host-holder", "null"));
+  snprintf(want, sizeof want, "%d", (int)nested);
+  CHILD_CHECK(cli_pid_shown(false, "nested-holder", want));
   harness_say(pp->up[1], 'k');
   harness_hear(pp->down[0]);
   kill(-1, SIGKILL); /* every process of our namespace but us */

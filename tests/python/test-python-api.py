@@ -14,6 +14,7 @@ directory open to all (root only; skipped otherwise)."""
 import ast
 import datetime
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -96,6 +97,24 @@ class TestRecords(H.ClientTestCase):
         for n in STATUS_TUPLE[1:]:
             self.assertIs(type(getattr(st, n)), int, n)
         self.assertEqual(st.uid, os.getuid())
+
+    @unittest.skipUnless(os.geteuid() == 0 and shutil.which("unshare"),
+                         "needs root and unshare(1) for a pid namespace")
+    def test_holder_pid_not_seen_from_another_pid_namespace(self):
+        """A holder's pid is as the asker's pid namespace sees it: None from
+        a namespace that does not see the holder (docs/security.md)."""
+        name = H.fresh_name("pidns")
+        self.c.create(name, 4096)
+        self.names.append(name)
+        code = ("import shmview, sys\n"
+                "h, = shmview.connect(sys.argv[1]).holders(sys.argv[2])\n"
+                "print(h.pid, h.uid)")
+        with self.c.open(name):
+            self.assertEqual(self.c.holders(name)[0].pid, os.getpid())
+            out = subprocess.run(["unshare", "--pid", "--fork", sys.executable, "-c", code,
+                                  H.daemon.socket, name],
+                                 capture_output=True, text=True, check=True).stdout
+        self.assertEqual(out, f"None {os.getuid()}\n")
 
     def test_every_row_is_an_attribute(self):
         rows = shmview._shmview._record_fields()
