@@ -15,7 +15,8 @@
  *   pids.
  * - A daemon under `unshare --user --map-root-user` or `unshare --pid
  *   --fork` refuses to start, saying why; with --allow-namespaces it
- *   starts and refuses clients whose uid it cannot tell apart.
+ *   starts, refuses clients whose uid it cannot tell apart, and shows no
+ *   pid for the clients outside its pid namespace.
  *
  * All of it needs root (to become uid 60001 and to map ids); otherwise
  * each test prints one "skipped:" line and passes.
@@ -626,6 +627,55 @@ START_TEST(daemon_allowed_in_user_namespace) {
 }
 END_TEST
 
+/* In a pid namespace of its own (--allow-namespaces), the daemon serves the
+ * host's clients, but cannot see their pids: holders show none. */
+START_TEST(daemon_allowed_in_pid_namespace) {
+  static const char *const pidns[] = { "--pid", "--fork", NULL };
+  struct harness_daemon nd;
+  shmv_client *hc;
+  shmv_holder_info *h;
+  shmv_view *v;
+  size_t n;
+  char err[4096], path[64];
+  pid_t daemon = 0;
+  FILE *f;
+  int fd = -1;
+
+  if (!harness_can_attack("test-namespaces", "daemon_allowed_in_pid_namespace") ||
+      !have_unshare("daemon_allowed_in_pid_namespace"))
+    return;
+  nd.pid = spawn_unshared(&nd, pidns, "--allow-namespaces");
+  for (int i = 0; i < 300 && (fd = harness_raw_connect(&nd)) < 0; i++)
+    usleep(10 * 1000);
+  read_stderr(&nd, err, sizeof err);
+  ck_assert_msg(fd >= 0, "the daemon did not start with --allow-namespaces: %s", err);
+  close(fd);
+  ck_assert_msg(strstr(err, "running in a pid namespace other than the host's") != NULL, "%s", err);
+
+  OK(shmv_connect(nd.socket, &hc));
+  OK(shmv_create(hc, "seg", 4096, 0600));
+  OK(shmv_view_open(hc, "seg", 0, SHMV_TO_END, 0, &v));
+  OK(shmv_holders(hc, "seg", &h, &n));
+  ck_assert_uint_eq(n, 1);
+  ck_assert_int_eq(h[0].pid, 0); /* the daemon's namespace does not see us */
+  ck_assert_uint_eq(h[0].uid, getuid());
+  shmv_holders_free(h);
+  shmv_view_release(v);
+  shmv_disconnect(hc);
+
+  /* unshare --fork waits for the daemon, pid 1 of the new namespace, and
+   * exits with its status: stop the daemon itself. */
+  snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)nd.pid, (int)nd.pid);
+  f = fopen(path, "re");
+  ck_assert_ptr_nonnull(f);
+  ck_assert_int_eq(fscanf(f, "%d", &daemon), 1);
+  fclose(f);
+  ck_assert_int_eq(kill(daemon, SIGTERM), 0);
+  ck_assert_int_eq(wait_code(nd.pid), 0);
+  cleanup_unshared(&nd);
+}
+END_TEST
+
 static Suite *namespaces_suite(void) {
   Suite *s = suite_create("namespaces");
   TCase *tc = tcase_create("clients");
@@ -639,6 +689,7 @@ static Suite *namespaces_suite(void) {
   tcase_set_timeout(tc, 30);
   tcase_add_test(tc, daemon_refused_in_namespaces);
   tcase_add_test(tc, daemon_allowed_in_user_namespace);
+  tcase_add_test(tc, daemon_allowed_in_pid_namespace);
   suite_add_tcase(s, tc);
   return s;
 }
