@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -143,12 +144,66 @@ int ns_drop_overflow_groups(const struct ns_self *self, gid_t *groups, int ngrou
   return n;
 }
 
-/* The NSpid: line of /proc/PID/status into out->pid: the daemon's level
- * first (its /proc is its pid namespace's). Returns the count, 1 with
- * pid itself on a kernel without the line (before 4.1), 0 if unknown. */
-static unsigned read_nspid(pid_t pid, struct ns_pids *out) {
-  char path[64], buf[4096], *line, *p, *end;
+/* The numbers of an NSpid: line (text: just after the key) into
+ * out->pid, the daemon's level first. Returns the count, or 0 if the line
+ * is not of process pid (a reused pid) or not understood. */
+static unsigned parse_nspid(const char *text, pid_t pid, struct ns_pids *out) {
+  const char *p = text;
+  char *end;
   unsigned n = 0;
+
+  for (;;) {
+    while (*p == ' ' || *p == '\t')
+      p++;
+    if (*p < '0' || *p > '9')
+      break;
+    if (n == NS_PID_LEVELS)
+      return 0; /* deeper than the kernel nests */
+    out->pid[n++] = (uint32_t)strtoul(p, &end, 10);
+    p = end;
+  }
+  return n > 0 && out->pid[0] == (uint32_t)pid ? n : 0;
+}
+
+/* The NSpid: line in the fdinfo of a pidfd of the peer (SO_PEERPIDFD,
+ * Linux 6.5): in our own /proc/self, so readable whatever the peer's uid
+ * and under the unit's ProtectProc=invisible, and the pidfd pins the very
+ * process that connected. The number is asm-generic's (x86, arm, riscv,
+ * powerpc, s390); elsewhere it differs, and this is not tried. */
+#if !defined(SO_PEERPIDFD) &&                                                                \
+    (defined(__x86_64__) || defined(__i386__) || defined(__aarch64__) || defined(__arm__) || \
+     defined(__riscv) || defined(__powerpc__) || defined(__s390__))
+#define SO_PEERPIDFD 77
+#endif
+static unsigned read_nspid_pidfd(int sock, pid_t pid, struct ns_pids *out) {
+#ifdef SO_PEERPIDFD
+  char path[64], buf[1024];
+  const char *line;
+  socklen_t len = sizeof(int);
+  int pidfd = -1;
+  ssize_t got;
+
+  if (getsockopt(sock, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) != 0 || pidfd < 0)
+    return 0;
+  snprintf(path, sizeof path, "/proc/self/fdinfo/%d", pidfd);
+  got = read_small(path, buf, sizeof buf);
+  close(pidfd);
+  if (got < 0 || (line = strstr(buf, "\nNSpid:")) == NULL)
+    return 0;
+  return parse_nspid(line + strlen("\nNSpid:"), pid, out);
+#else
+  (void)sock;
+  (void)pid;
+  (void)out;
+  return 0;
+#endif
+}
+
+/* The same from /proc/PID/status, where the daemon may read it. 1 with pid
+ * itself on a kernel without the line (before 4.1). */
+static unsigned read_nspid_status(pid_t pid, struct ns_pids *out) {
+  char path[64], buf[4096];
+  const char *line;
 
   snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
   if (read_small(path, buf, sizeof buf) < 0)
@@ -158,22 +213,7 @@ static unsigned read_nspid(pid_t pid, struct ns_pids *out) {
     out->pid[0] = (uint32_t)pid;
     return 1;
   }
-  p = line + strlen("\nNSpid:");
-  for (;;) {
-    unsigned long v;
-
-    while (*p == ' ' || *p == '\t')
-      p++;
-    if (*p < '0' || *p > '9')
-      break;
-    if (n == NS_PID_LEVELS)
-      return 0; /* deeper than the kernel nests: not a line we understand */
-    v = strtoul(p, &end, 10);
-    out->pid[n++] = (uint32_t)v;
-    p = end;
-  }
-  /* The first is the pid SO_PEERCRED gave, unless the pid was reused. */
-  return n > 0 && out->pid[0] == (uint32_t)pid ? n : 0;
+  return parse_nspid(line + strlen("\nNSpid:"), pid, out);
 }
 
 /* ns[1..depth-1]: the peer's own namespace, then its parents up to (not
@@ -216,7 +256,7 @@ static uint64_t own_pidns(void) {
   return ino;
 }
 
-void ns_read_pids(pid_t pid, struct ns_pids *out) {
+void ns_read_pids(int sock, pid_t pid, struct ns_pids *out) {
   char path[64];
   struct stat st;
 
@@ -232,7 +272,19 @@ void ns_read_pids(pid_t pid, struct ns_pids *out) {
     out->chain = true;
     return;
   }
-  out->depth = read_nspid(pid, out);
+  out->depth = read_nspid_pidfd(sock, pid, out);
+  if (out->depth == 0)
+    out->depth = read_nspid_status(pid, out);
+  if (out->depth == 0) {
+    /* Neither (a kernel before 6.5 and a hidden /proc): its pid as the
+     * daemon sees it is still right for clients in the daemon's own
+     * namespace, and it is shown to no one else; as an asker it is taken
+     * for one of those, as before namespaces were looked at. */
+    out->depth = 1;
+    out->pid[0] = (uint32_t)pid;
+  }
+  /* Naming the namespaces takes ptrace rights over the peer (the daemon's
+   * uid, or root): without them, chain stays false. */
   out->chain = out->depth <= 1 || read_chain(pid, out);
 }
 
@@ -241,8 +293,12 @@ uint32_t ns_pid_seen_by(const struct ns_pids *asker, const struct ns_pids *holde
 
   if (j == 0 || holder->depth < j)
     return 0;
-  /* The holder's namespace at the asker's level must be the asker's own. */
-  if (j > 1 && (!asker->chain || !holder->chain || holder->ns[j - 1] != asker->ns[j - 1]))
+  /* The holder's namespace at the asker's level must be the asker's own;
+   * where the namespaces could not be named, only the asker's own process
+   * is known to be there. */
+  if (j > 1 && asker->chain && holder->chain && holder->ns[j - 1] != asker->ns[j - 1])
+    return 0;
+  if (j > 1 && (!asker->chain || !holder->chain) && holder->pid[0] != asker->pid[0])
     return 0;
   return holder->pid[j - 1];
 }

@@ -23,7 +23,7 @@ struct ns_pids {
   uint32_t pid[NS_PID_LEVELS]; /* its pid at each level, the daemon's first (NSpid:) */
   uint64_t ns[NS_PID_LEVELS];  /* each level's namespace (nsfs inode); ns[0], the daemon's
                                   own, is left 0: every peer shares it */
-  bool chain;                  /* ns[1..depth-1] are known */
+  bool chain;                  /* ns[1..depth-1] are known (it takes ptrace rights) */
 };
 
 /* What the daemon's own namespaces hide from it, found at start. */
@@ -49,8 +49,9 @@ bool ns_peer_unmapped(const struct ns_self *self, uid_t uid, gid_t gid);
  * every unmapped group). Returns the new count. */
 int ns_drop_overflow_groups(const struct ns_self *self, gid_t *groups, int ngroups);
 
-/* Fill *out for the process pid (from SO_PEERCRED, 0 if outside). */
-void ns_read_pids(pid_t pid, struct ns_pids *out);
+/* Fill *out for the peer on socket sock, process pid (from SO_PEERCRED, 0
+ * if outside the daemon's pid namespace). */
+void ns_read_pids(int sock, pid_t pid, struct ns_pids *out);
 
 /* The pid of holder as asker's pid namespace sees it: 0 if the holder is
  * not in that namespace or one below it, or either is unknown. */

@@ -71,7 +71,7 @@ static int peer_credentials(int fd, struct peer *p, const struct ns_self *ns) {
   p->uid = cred.uid;
   p->gid = cred.gid;
   peer_comm(p);
-  ns_read_pids(p->pid, &p->pids);
+  ns_read_pids(fd, p->pid, &p->pids);
   p->groups = NULL;
   p->ngroups = 0;
 #ifdef SO_PEERGROUPS

@@ -287,6 +287,13 @@ static bool cli_pid_shown(bool json, const char *comm, const char *want) {
   return pclose(f) == 0 && found;
 }
 
+static const shmv_holder_info *find_holder_uid(const shmv_holder_info *h, size_t n, uid_t uid) {
+  for (size_t i = 0; i < n; i++)
+    if (h[i].uid == uid)
+      return &h[i];
+  return NULL;
+}
+
 /* Pipes between the test and the namespace's init. */
 struct ns_pipes {
   int up[2];   /* init -> test: the nested holder's pid in init's namespace, then a verdict */
@@ -676,6 +683,122 @@ START_TEST(daemon_allowed_in_pid_namespace) {
 }
 END_TEST
 
+/* ---- a daemon that cannot read its clients' /proc entries ---- */
+
+/* As the shipped unit runs it: its own uid (60003), and the other uids'
+ * /proc/PID hidden from it (ProtectProc=invisible; here a procfs mounted
+ * with hidepid=invisible in a mount namespace of its own). */
+static pid_t spawn_hidden_proc_daemon(struct harness_daemon *nd) {
+  pid_t pid;
+
+  memset(nd, 0, sizeof *nd);
+  snprintf(nd->dir, sizeof nd->dir, "/tmp/shmvt%s-hp-XXXXXX", getenv("SHMVIEW_TEST_RUN"));
+  ck_assert_ptr_nonnull(mkdtemp(nd->dir));
+  ck_assert_int_eq(chown(nd->dir, 60003, 60003), 0);
+  ck_assert_int_eq(chmod(nd->dir, 0711), 0);
+  snprintf(nd->socket, sizeof nd->socket, "%s/s.sock", nd->dir);
+  snprintf(nd->prefix, sizeof nd->prefix, "shmvt%s-hp%d", getenv("SHMVIEW_TEST_RUN"),
+           (int)getpid());
+  pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+        mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=invisible") !=
+            0 ||
+        harness_become(60003, 60003) != 0)
+      _exit(125);
+    execl(getenv("SHMVIEWD"), "shmviewd", "--socket", nd->socket, "--prefix", nd->prefix,
+          "--log-level", "warning", (char *)NULL);
+    _exit(127);
+  }
+  return pid;
+}
+
+/* Root of a user and pid namespace over 60001, holding a view itself:
+ * holders show its own pid as its namespace numbers it (1), and none for
+ * the host's holder, though the daemon cannot name the namespaces. */
+static int hidden_proc_asker(void *arg) {
+  const struct harness_daemon *nd = arg;
+  shmv_client *nc;
+  shmv_holder_info *h;
+  const shmv_holder_info *e;
+  shmv_view *v;
+  size_t n;
+  pid_t init;
+
+  if (enter_userns(NS_UID, CLONE_NEWPID) != 0)
+    return 90;
+  init = fork();
+  if (init < 0)
+    return 91;
+  if (init == 0) {
+    prctl(PR_SET_NAME, "ns-asker", 0, 0, 0);
+    CHILD_CHECK(shmv_connect(nd->socket, &nc) == 0);
+    CHILD_CHECK(shmv_view_open(nc, "seg", 0, 4096, 0, &v) == 0);
+    /* Command names are hidden from the daemon too: the uids tell. */
+    CHILD_CHECK(shmv_holders(nc, "seg", &h, &n) == 0 && n == 2);
+    e = find_holder_uid(h, n, NS_UID);
+    CHILD_CHECK(e != NULL && e->pid == 1);
+    e = find_holder_uid(h, n, 0);
+    CHILD_CHECK(e != NULL && e->pid == 0);
+    shmv_holders_free(h);
+    _exit(0);
+  }
+  return wait_code(init);
+}
+
+static int hidden_proc_holder(void *arg) {
+  const struct harness_daemon *nd = arg;
+  shmv_client *hc;
+  shmv_view *v;
+
+  prctl(PR_SET_NAME, "host-holder", 0, 0, 0);
+  CHILD_CHECK(shmv_connect(nd->socket, &hc) == 0);
+  CHILD_CHECK(shmv_view_open(hc, "seg", 0, 4096, 0, &v) == 0);
+  return 0;
+}
+
+START_TEST(holders_pids_with_proc_hidden) {
+  struct harness_daemon nd;
+  shmv_client *rootc;
+  shmv_holder_info *h;
+  const shmv_holder_info *e;
+  size_t n;
+  pid_t holder;
+  int fd = -1, code;
+
+  if (!harness_can_attack("test-namespaces", "holders_pids_with_proc_hidden"))
+    return;
+  nd.pid = spawn_hidden_proc_daemon(&nd);
+  for (int i = 0; i < 300 && (fd = harness_raw_connect(&nd)) < 0; i++)
+    usleep(10 * 1000);
+  ck_assert_msg(fd >= 0, "the daemon (uid 60003, /proc hidden) did not start");
+  close(fd);
+  harness_open_to_all(&nd);
+  OK(shmv_connect(nd.socket, &rootc));
+  OK(shmv_create(rootc, "seg", 4096, 0644));
+  holder = harness_start_holder(hidden_proc_holder, &nd);
+
+  code = harness_run_child(hidden_proc_asker, &nd);
+  ck_assert_msg(WIFEXITED(code) && WEXITSTATUS(code) == 0,
+                "inside the pid namespace, holders showed the wrong pids (status %#x)", code);
+  /* The host still sees host pids, though /proc does not show them. */
+  OK(shmv_holders(rootc, "seg", &h, &n));
+  e = find_holder_uid(h, n, 0);
+  ck_assert_ptr_nonnull(e);
+  ck_assert_int_eq(e->pid, holder);
+  shmv_holders_free(h);
+
+  shmv_disconnect(rootc);
+  kill(holder, SIGKILL);
+  wait_code(holder);
+  kill(nd.pid, SIGTERM);
+  ck_assert_int_eq(wait_code(nd.pid), 0);
+  cleanup_unshared(&nd);
+}
+END_TEST
+
 static Suite *namespaces_suite(void) {
   Suite *s = suite_create("namespaces");
   TCase *tc = tcase_create("clients");
@@ -690,6 +813,7 @@ static Suite *namespaces_suite(void) {
   tcase_add_test(tc, daemon_refused_in_namespaces);
   tcase_add_test(tc, daemon_allowed_in_user_namespace);
   tcase_add_test(tc, daemon_allowed_in_pid_namespace);
+  tcase_add_test(tc, holders_pids_with_proc_hidden);
   suite_add_tcase(s, tc);
   return s;
 }
