@@ -14,10 +14,11 @@
  *
  * The other way round, a client in a pid namespace of its own sees none
  * of the daemon's pids: each peer's pids in every nested namespace (the
- * NSpid: line of /proc/PID/status) and the namespaces themselves (nsfs
- * inodes, walked up with NS_GET_PARENT) are read once at connect, so a
- * holder's pid can be shown as the asker's namespace sees it, or not at
- * all where it does not see that process.
+ * NSpid: line of its pidfd's fdinfo, or of /proc/PID/status) and, where
+ * the daemon may look, the namespaces themselves (nsfs inodes, walked up
+ * with NS_GET_PARENT) are read once at connect, so a holder's pid can be
+ * shown as the asker's namespace sees it, or not at all where it does not
+ * see that process.
  *
  * It never decides a permission itself: ops.c does, on what peer.c kept.
  */
