@@ -17,9 +17,9 @@
 /* Where one peer sits in the tree of pid namespaces, read once at connect
  * (a process never changes its own pid namespace). */
 struct ns_pids {
-  unsigned depth;              /* levels from the daemon's namespace to the peer's own, that one
-                     included; 0: the peer is outside the daemon's namespace (its pid
-                     reads 0); 1 also when nothing would say (see ns_read_pids) */
+  unsigned depth;              /* levels from the daemon's namespace to the peer's own,
+                                  that one included; 0: outside the daemon's namespace
+                                  (its pid reads 0); 1 too when nothing would say */
   uint32_t pid[NS_PID_LEVELS]; /* its pid at each level, the daemon's first (NSpid:) */
   uint64_t ns[NS_PID_LEVELS];  /* each level's namespace (nsfs inode); ns[0], the daemon's
                                   own, is left 0: every peer shares it */
