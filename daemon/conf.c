@@ -129,12 +129,13 @@ static const struct conf_setting settings[] = {
     "for this long (default 5; 0: never)" },
   { "allow-namespaces", 0, CONF_BOOL, FIELD(allow_namespaces), 0, 0, NULL, "yes|no",
     "start even in a user namespace that does not map\n"
-    "every uid and gid, or a pid namespace other than\n"
-    "the host's (default: refuse); for a daemon whose\n"
-    "clients all run in that namespace: every uid it\n"
-    "does not map reads as 65534, so those clients are\n"
-    "refused (else they could use each other's segments),\n"
-    "and clients outside its pid namespace have no pid" },
+    "every uid and gid (default: refuse), and serve\n"
+    "clients outside its pid namespace (default: refuse\n"
+    "them); for a daemon whose clients all run in its\n"
+    "namespaces: every uid it does not map reads as\n"
+    "65534, so those clients are refused (else they\n"
+    "could use each other's segments), and clients\n"
+    "outside its pid namespace have no pid" },
   { "log-level", 0, CONF_LOG_LEVEL, FIELD(log_level), 0, 0, NULL, "LEVEL",
     "error, warning, info (default) or debug" },
 };

@@ -246,13 +246,19 @@ static void handle_frame(struct conn *c, const uint8_t *payload, size_t len) {
       snprintf(msg, sizeof msg,
                "this daemon runs in a user namespace that does not map your uid or gid, "
                "so it cannot tell you from other unmapped users; use a daemon on the host");
+    else if (c->why == PEER_OUTSIDE_PIDNS)
+      snprintf(msg, sizeof msg,
+               "this daemon runs in a pid namespace that does not contain your process, so "
+               "it cannot show your views nor keep them across a restart; use a daemon in "
+               "your pid namespace or the host's (or start this one with --allow-namespaces)");
     else if (c->why == PEER_OVER_UID_LIMIT)
       snprintf(msg, sizeof msg, "too many connections from uid %u (the limit is %llu)",
                (unsigned)c->peer.uid, (unsigned long long)peer_uid_limit(s->d, c->peer.uid));
     else
       snprintf(msg, sizeof msg, "too many clients (the limit is %llu)",
                (unsigned long long)s->d->cfg.max_clients);
-    answer_error(c, req.id, req.op, c->why == PEER_UNMAPPED ? EACCES : EUSERS, msg);
+    answer_error(c, req.id, req.op,
+                 c->why == PEER_UNMAPPED || c->why == PEER_OUTSIDE_PIDNS ? EACCES : EUSERS, msg);
     c->closing = true;
     return;
   }

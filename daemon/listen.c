@@ -65,6 +65,10 @@ static void accept_one(struct server *s, int fd) {
       log_warn("refusing client pid %d: its uid %u or gid %u is what every id this user "
                "namespace does not map reads as",
                (int)peer.pid, (unsigned)peer.uid, (unsigned)peer.gid);
+    else if (why == PEER_OUTSIDE_PIDNS)
+      log_warn("refusing a client of uid %u: it is outside this daemon's pid namespace "
+               "(--allow-namespaces serves such clients, with no pid)",
+               (unsigned)peer.uid);
     else if (why == PEER_OVER_UID_LIMIT)
       log_warn("refusing client pid %d: uid %u already has %llu connections", (int)peer.pid,
                (unsigned)peer.uid, (unsigned long long)peer_uid_limit(s->d, peer.uid));

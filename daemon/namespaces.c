@@ -7,10 +7,15 @@
  * unmapped uid reads as the same overflow uid (65534), so permissions
  * decided on uids would let strangers into each other's segments; in a pid
  * namespace below the host's, a client outside it has pid 0. So the daemon
- * looks at its own namespaces once, at start, and refuses to run where they
- * would hide its clients, unless told (--allow-namespaces) that its clients
- * all live in the same namespace; even then a peer whose uid reads as the
- * overflow uid is refused, since it cannot be told from any other.
+ * looks at its own namespaces once, at start. It refuses to run in a user
+ * namespace that would hide its clients' uids, unless told
+ * (--allow-namespaces) that its clients all live in that namespace; even
+ * then a peer whose uid reads as the overflow uid is refused, since it
+ * cannot be told from any other. In a pid namespace of its own (a
+ * container's: nspawn, Docker, a Kubernetes pod) it runs, serving the
+ * clients of that namespace and those below it, and refuses a client
+ * outside it (pid 0) unless told the same; what a pid namespace hides is
+ * known per client, not at start.
  *
  * The other way round, a client in a pid namespace of its own sees none
  * of the daemon's pids: each peer's pids in every nested namespace (the
@@ -113,21 +118,22 @@ int ns_check_self(struct ns_self *self, bool allow) {
               uids, gids, (unsigned)self->overflowuid);
     return -1;
   }
-  if (self->pidns && !allow) {
-    log_error("refusing to start in a pid namespace other than the host's: clients outside "
-              "it would have no pid, so their views could not be shown nor kept across a "
-              "restart; run shmviewd on the host, or give --allow-namespaces if all its "
-              "clients run in this namespace");
-    return -1;
-  }
   if (self->userns)
     log_warn("running in a user namespace that does not map every uid and gid "
              "(--allow-namespaces): clients whose uid or gid reads as %u/%u will be refused",
              (unsigned)self->overflowuid, (unsigned)self->overflowgid);
-  if (self->pidns)
+  self->allow = allow;
+  if (self->pidns && allow)
     log_warn("running in a pid namespace other than the host's (--allow-namespaces): clients "
              "outside it have no pid, and their views are not kept across a restart");
+  else if (self->pidns)
+    log_info("running in a pid namespace other than the host's: clients outside it will be "
+             "refused (--allow-namespaces serves them, with no pid)");
   return 0;
+}
+
+bool ns_peer_outside(const struct ns_self *self, pid_t pid) {
+  return self->pidns && !self->allow && pid == 0;
 }
 
 bool ns_peer_unmapped(const struct ns_self *self, uid_t uid, gid_t gid) {

@@ -30,15 +30,23 @@ struct ns_pids {
 struct ns_self {
   bool userns;       /* a user namespace that does not map every uid and gid */
   bool pidns;        /* a pid namespace other than the host's */
+  bool allow;        /* --allow-namespaces */
   uid_t overflowuid; /* what an unmapped uid reads as (65534 by default) */
   gid_t overflowgid;
 };
 
 /* Look at the daemon's own namespaces into *self. In a user namespace that
- * does not map every uid and gid, or a pid namespace other than the
- * host's, refuse (log a sentence saying why and what to do, return -1)
- * unless allow is set (--allow-namespaces); then warn and return 0. */
+ * does not map every uid and gid, refuse (log a sentence saying why and
+ * what to do, return -1) unless allow is set (--allow-namespaces); then
+ * warn and return 0. A pid namespace other than the host's is no reason
+ * to refuse: ns_peer_outside judges each client. */
 int ns_check_self(struct ns_self *self, bool allow);
+
+/* Whether a peer with this pid (as SO_PEERCRED gives it) is outside the
+ * daemon's pid namespace and should be refused: its pid reads 0, and
+ * --allow-namespaces was not given. Such a client would have no pid to
+ * show in holders, nor to keep its views by across a restart. */
+bool ns_peer_outside(const struct ns_self *self, pid_t pid);
 
 /* Whether a peer with these credentials is one the daemon cannot tell
  * from others: in a user namespace that does not map every id, a uid or

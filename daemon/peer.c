@@ -121,6 +121,8 @@ enum peer_refusal peer_admission(struct daemon *d, const struct peer *p) {
 
   if (ns_peer_unmapped(&d->ns, p->uid, p->gid))
     return PEER_UNMAPPED;
+  if (ns_peer_outside(&d->ns, p->pid))
+    return PEER_OUTSIDE_PIDNS;
   if (uid_limit != 0 && u != NULL && u->clients >= uid_limit)
     return PEER_OVER_UID_LIMIT;
   if (d->cfg.max_clients != 0 && d->clients >= d->cfg.max_clients)

@@ -19,6 +19,7 @@ enum peer_refusal {
   PEER_OVER_UID_LIMIT, /* its uid has --max-clients-per-uid (or -root) connections */
   PEER_OVER_LIMIT,     /* the daemon has --max-clients */
   PEER_UNMAPPED,       /* its uid or gid does not map into the daemon's user namespace */
+  PEER_OUTSIDE_PIDNS,  /* it is outside the daemon's pid namespace (its pid reads 0) */
 };
 
 /* Fill p from the kernel's word on socket fd (SO_PEERCRED, SO_PEERGROUPS)

@@ -13,10 +13,12 @@
  *   (of a process in a namespace below it too) and no pid for processes it
  *   does not see (the host's, a sibling namespace's); the host sees host
  *   pids.
- * - A daemon under `unshare --user --map-root-user` or `unshare --pid
- *   --fork` refuses to start, saying why; with --allow-namespaces it
- *   starts, refuses clients whose uid it cannot tell apart, and shows no
- *   pid for the clients outside its pid namespace.
+ * - A daemon under `unshare --user --map-root-user` refuses to start,
+ *   saying why; under `unshare --pid --fork` it starts, serves the clients
+ *   of its namespace and refuses those outside it. With
+ *   --allow-namespaces it starts in the user namespace and refuses clients
+ *   whose uid it cannot tell apart, and serves the clients outside its pid
+ *   namespace with no pid.
  *
  * All of it needs root (to become uid 60001 and to map ids); otherwise
  * each test prints one "skipped:" line and passes.
@@ -555,7 +557,6 @@ static void cleanup_unshared(struct harness_daemon *nd) {
 
 START_TEST(daemon_refused_in_namespaces) {
   static const char *const userns[] = { "--user", "--map-root-user", NULL };
-  static const char *const pidns[] = { "--pid", "--fork", NULL };
   struct harness_daemon nd;
   char err[4096];
   int code;
@@ -571,13 +572,102 @@ START_TEST(daemon_refused_in_namespaces) {
                             "uid and gid (uid_map '0 0 1'") != NULL &&
                     strstr(err, "run shmviewd on the host, or give --allow-namespaces") != NULL,
                 "%s", err);
+}
+END_TEST
 
-  code = wait_code(spawn_unshared(&nd, pidns, NULL));
+/* The pid of the daemon that `unshare --pid --fork` (pid nd->pid) runs as
+ * pid 1 of its new namespace. */
+static pid_t unshared_child(const struct harness_daemon *nd) {
+  char path[64];
+  pid_t daemon = 0;
+  FILE *f;
+
+  snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)nd->pid, (int)nd->pid);
+  f = fopen(path, "re");
+  ck_assert_ptr_nonnull(f);
+  ck_assert_int_eq(fscanf(f, "%d", &daemon), 1);
+  fclose(f);
+  return daemon;
+}
+
+/* A client that enters the pid namespace of process `inside` (setns, then
+ * a fork: the child is in it) and creates a segment there. 0: served. */
+static int client_in_pidns_of(const struct harness_daemon *nd, pid_t inside, const char *name) {
+  char path[64];
+  pid_t pid;
+  int fd, status;
+
+  pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    snprintf(path, sizeof path, "/proc/%d/ns/pid", (int)inside);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || setns(fd, CLONE_NEWPID) != 0)
+      _exit(125);
+    pid = fork();
+    if (pid == 0) {
+      shmv_client *c;
+      int rc = shmv_connect(nd->socket, &c);
+
+      if (rc == 0) {
+        rc = shmv_create(c, name, 4096, 0600);
+        shmv_disconnect(c);
+      }
+      _exit(rc == 0 ? 0 : 1);
+    }
+    if (pid < 0 || waitpid(pid, &status, 0) != pid)
+      _exit(125);
+    _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 126);
+  }
+  ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+  ck_assert(WIFEXITED(status));
+  return WEXITSTATUS(status);
+}
+
+/* In a pid namespace of its own (a container's), the daemon starts and
+ * serves the clients of that namespace; a client outside it, whose pid it
+ * cannot see, is refused with EACCES and told why. */
+START_TEST(daemon_in_pid_namespace_refuses_outsiders) {
+  static const char *const pidns[] = { "--pid", "--fork", NULL };
+  struct harness_daemon nd;
+  shmv_client *hc;
+  shmv_segment_info info;
+  char err[4096];
+  int fd = -1, rc;
+
+  if (!harness_can_attack("test-namespaces", "daemon_in_pid_namespace_refuses_outsiders") ||
+      !have_unshare("daemon_in_pid_namespace_refuses_outsiders"))
+    return;
+  nd.pid = spawn_unshared(&nd, pidns, NULL);
+  for (int i = 0; i < 300 && (fd = harness_raw_connect(&nd)) < 0; i++)
+    usleep(10 * 1000);
   read_stderr(&nd, err, sizeof err);
-  cleanup_unshared(&nd);
-  ck_assert_msg(code == 1, "exit %d under unshare --pid --fork: %s", code, err);
-  ck_assert_msg(strstr(err, "refusing to start in a pid namespace other than the host's") != NULL,
+  ck_assert_msg(fd >= 0, "the daemon did not start in a pid namespace: %s", err);
+  close(fd);
+  harness_open_to_all(&nd);
+
+  /* Inside its namespace: served, and the segment is there. */
+  ck_assert_int_eq(client_in_pidns_of(&nd, unshared_child(&nd), "inside"), 0);
+  /* From the host: refused, with the reason. */
+  rc = shmv_connect(nd.socket, &hc);
+  if (rc == 0) {
+    rc = shmv_stat(hc, "inside", &info);
+    ck_assert_int_eq(rc, -EACCES);
+    ck_assert_msg(strstr(shmv_last_error(hc), "pid namespace that does not contain your process") !=
+                      NULL,
+                  "%s", shmv_last_error(hc));
+    shmv_disconnect(hc);
+  } else {
+    ck_assert_int_eq(rc, -EACCES);
+  }
+
+  ck_assert_int_eq(kill(unshared_child(&nd), SIGTERM), 0);
+  ck_assert_int_eq(wait_code(nd.pid), 0);
+  read_stderr(&nd, err, sizeof err);
+  ck_assert_msg(strstr(err, "refusing a client of uid 0: it is outside this daemon's pid "
+                            "namespace") != NULL,
                 "%s", err);
+  cleanup_unshared(&nd);
 }
 END_TEST
 
@@ -643,9 +733,7 @@ START_TEST(daemon_allowed_in_pid_namespace) {
   shmv_holder_info *h;
   shmv_view *v;
   size_t n;
-  char err[4096], path[64];
-  pid_t daemon = 0;
-  FILE *f;
+  char err[4096];
   int fd = -1;
 
   if (!harness_can_attack("test-namespaces", "daemon_allowed_in_pid_namespace") ||
@@ -672,12 +760,7 @@ START_TEST(daemon_allowed_in_pid_namespace) {
 
   /* unshare --fork waits for the daemon, pid 1 of the new namespace, and
    * exits with its status: stop the daemon itself. */
-  snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)nd.pid, (int)nd.pid);
-  f = fopen(path, "re");
-  ck_assert_ptr_nonnull(f);
-  ck_assert_int_eq(fscanf(f, "%d", &daemon), 1);
-  fclose(f);
-  ck_assert_int_eq(kill(daemon, SIGTERM), 0);
+  ck_assert_int_eq(kill(unshared_child(&nd), SIGTERM), 0);
   ck_assert_int_eq(wait_code(nd.pid), 0);
   cleanup_unshared(&nd);
 }
@@ -812,6 +895,7 @@ static Suite *namespaces_suite(void) {
   tcase_set_timeout(tc, 30);
   tcase_add_test(tc, daemon_refused_in_namespaces);
   tcase_add_test(tc, daemon_allowed_in_user_namespace);
+  tcase_add_test(tc, daemon_in_pid_namespace_refuses_outsiders);
   tcase_add_test(tc, daemon_allowed_in_pid_namespace);
   tcase_add_test(tc, holders_pids_with_proc_hidden);
   suite_add_tcase(s, tc);
