@@ -219,7 +219,7 @@ userns_checks() {
         mount -t tmpfs -o mode=0755 tmpfs /run/systemd &&
         mkdir -p /run/systemd/nspawn/propagate &&
         exec systemd-nspawn --quiet --register=no --keep-unit --private-network \
-            --private-users=pick --private-users-ownership=chown --directory="$1" \
+            --console=pipe --private-users=pick --private-users-ownership=chown --directory="$1" \
             --bind-ro="$2":/run/shmview --setenv=SHMVIEW_SOCKET=/run/shmview/shmview.sock \
             /bin/sh -c "
                 echo uid \$(id -u)
@@ -234,7 +234,7 @@ userns_checks() {
             "
     ' sh "$work/root" "$sockdir" </dev/null >"$work/ctr.out" 2>&1
     cat "$work/ctr.out" >>"$out/userns.log"
-    said() { sed -n "s/^$1 //p" "$work/ctr.out"; }
+    said() { tr -d '\r' <"$work/ctr.out" | sed -n "s/^$1 //p"; }
     base=$(stat -c %u "$work/root")
     u_check "in systemd-nspawn --private-users=pick the client is root (uid $(said uid)), the host's uid $base" \
         sh -c "test '$(said uid)' = 0 && test '$base' -ge 65536"
