@@ -57,6 +57,13 @@ static int check_prefix(const char *value, char *err, size_t errlen) {
 }
 
 /* state.c appends suffixes (".tmp") to the path: leave room for them. */
+static int check_reserve(const char *value, char *err, size_t errlen) {
+  if (strcmp(value, "daemon") == 0 || strcmp(value, "none") == 0)
+    return 0;
+  snprintf(err, errlen, "'%s' is not daemon or none", value);
+  return -1;
+}
+
 static int check_state_path(const char *value, char *err, size_t errlen) {
   if (strlen(value) < sizeof(((struct daemon_config *)0)->state_path) - 16)
     return 0;
@@ -136,6 +143,12 @@ static const struct conf_setting settings[] = {
     "65534, so those clients are refused (else they\n"
     "could use each other's segments), and clients\n"
     "outside its pid namespace have no pid" },
+  { "reserve", 0, CONF_STRING, FIELD(reserve), 0, 0, check_reserve, "WHO",
+    "who allocates a segment's memory: daemon (default:\n"
+    "at create and resize, so a full /dev/shm is an\n"
+    "error then; the daemon's memory cgroup pays) or\n"
+    "none (the first process to touch a page, whose\n"
+    "cgroup pays; a full /dev/shm is a SIGBUS then)" },
   { "log-level", 0, CONF_LOG_LEVEL, FIELD(log_level), 0, 0, NULL, "LEVEL",
     "error, warning, info (default) or debug" },
 };
@@ -144,6 +157,7 @@ static const struct conf_setting settings[] = {
 void conf_defaults(struct daemon_config *cfg) {
   memset(cfg, 0, sizeof *cfg);
   snprintf(cfg->prefix, sizeof cfg->prefix, "shmview");
+  snprintf(cfg->reserve, sizeof cfg->reserve, "daemon");
   cfg->frame_max = PROTO_FRAME_MAX_DEFAULT;
   cfg->log_level = LOG_LVL_INFO;
   cfg->grace_ms = 30 * 1000;

@@ -41,6 +41,10 @@ struct daemon_config {
   uint64_t send_timeout_ms;  /* drop a client whose answers wait this long; 0: never */
   uint64_t frame_timeout_ms; /* drop a client that leaves a frame half sent this long */
   bool allow_namespaces;     /* run even where namespaces hide clients (namespaces.h) */
+  /* "daemon": posix_fallocate every segment's memory (charged to the
+   * daemon's memory cgroup); "none": the first process to touch a page
+   * allocates it (and its cgroup pays). docs/containers.md. */
+  char reserve[8];
 };
 
 struct daemon {

@@ -131,8 +131,8 @@ int main(int argc, char **argv) {
     return EXIT_FAILURE;
 
   /* Two daemons with one prefix would adopt and unlink each other's
-   * objects: a lock file beside the objects, which every daemon sees
-   * whatever namespaces it runs in. */
+   * objects: a lock file beside the objects, which every daemon sharing
+   * this /dev/shm sees, whatever other namespaces it runs in. */
   shmdir = trust_shm_dir();
   if (shmdir < 0)
     return EXIT_FAILURE;
@@ -142,6 +142,11 @@ int main(int argc, char **argv) {
     return EXIT_FAILURE;
   }
   registry_init(&d.reg, d.cfg.prefix, d.cfg.fd_cache);
+  d.reg.reserve = strcmp(d.cfg.reserve, "none") != 0;
+  if (!d.reg.reserve)
+    log_info("--reserve none: segments' memory is allocated by the first process to touch it, "
+             "in its memory cgroup; a full /dev/shm is then a SIGBUS to that process, not an "
+             "error to create or resize");
   lease_table_init(&d.leases);
   d.started_ms = proto_monotonic_ms();
 

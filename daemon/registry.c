@@ -107,6 +107,7 @@ void registry_init(struct registry *r, const char *prefix, uint64_t fd_cache_max
   RB_INIT(&r->unlinked);
   TAILQ_INIT(&r->fd_lru);
   r->fd_cache_max = fd_cache_max;
+  r->reserve = true;
   snprintf(r->prefix, sizeof r->prefix, "%s", prefix);
 }
 
@@ -230,12 +231,13 @@ struct segment *registry_unlinked_next(struct registry *r, struct segment *s) {
   return RB_NEXT(unlinked_tree, &r->unlinked, s);
 }
 
-/* Reserve [from, to) of the object. posix_fallocate returns an error
- * number rather than setting errno. */
-static int reserve(int fd, uint64_t from, uint64_t to) {
+/* Reserve [from, to) of the object, unless the daemon was told to leave
+ * the allocation (and its memory cgroup's charge) to the first toucher.
+ * posix_fallocate returns an error number rather than setting errno. */
+static int reserve(const struct registry *r, int fd, uint64_t from, uint64_t to) {
   int rc;
 
-  if (to <= from)
+  if (to <= from || !r->reserve)
     return 0;
   rc = posix_fallocate(fd, (off_t)from, (off_t)(to - from));
   return rc == 0 ? 0 : -rc;
@@ -290,7 +292,7 @@ int registry_create(struct registry *r, const struct proto_segment *rec, struct 
   }
   rc = ftruncate(fd, (off_t)size) == 0 ? 0 : -errno;
   if (rc == 0)
-    rc = reserve(fd, 0, size);
+    rc = reserve(r, fd, 0, size);
   if (rc < 0) {
     close(fd);
     shm_unlink(obj);
@@ -371,7 +373,7 @@ int registry_resize(struct registry *r, struct segment *s, uint64_t size) {
     return -errno;
   rc = ftruncate(fd, (off_t)size) == 0 ? 0 : -errno;
   if (rc == 0 && size > s->rec.size) {
-    rc = reserve(fd, s->rec.size, size);
+    rc = reserve(r, fd, s->rec.size, size);
     if (rc < 0 && ftruncate(fd, (off_t)s->rec.size) != 0)
       log_error("resize %s: cannot restore size after failed grow: %s", s->rec.name,
                 strerror(errno));
@@ -430,7 +432,7 @@ int registry_restore_size(struct registry *r, const struct segment *s) {
     return -errno;
   rc = ftruncate(fd, (off_t)s->rec.size) == 0 ? 0 : -errno;
   if (rc == 0)
-    rc = reserve(fd, 0, s->rec.size);
+    rc = reserve(r, fd, 0, s->rec.size);
   close(fd);
   return rc;
 }

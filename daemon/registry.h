@@ -95,6 +95,9 @@ struct registry {
   struct segment_queue fd_lru;
   uint64_t fd_cached;
   uint64_t fd_cache_max;
+  /* posix_fallocate what a create, grow or repair adds (--reserve daemon,
+   * the default); false: leave it to the first process that touches it. */
+  bool reserve;
 };
 
 /* Prefixes follow the segment-name rules without '.', at most

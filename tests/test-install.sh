@@ -133,6 +133,7 @@ ok "make install: $(wc -l <"$tmp/installed") files, every one under the prefix"
 for f in sbin/shmviewd bin/shmview include/shmview.h lib/pkgconfig/shmview.pc \
   lib/libshmview.la share/man/man1/shmview.1 share/man/man8/shmviewd.8 \
   lib/systemd/system/shmviewd.service lib/systemd/system/shmviewd.socket \
+  lib/systemd/system/shmviewd@.service lib/systemd/system/shmviewd@.socket \
   lib/systemd/user/shmviewd.service lib/systemd/user/shmviewd.socket \
   lib/sysusers.d/shmview.conf lib/tmpfiles.d/shmview.conf; do
   [ -e "$inst/$f" ] || fail "$f was not installed under $inst"

@@ -329,9 +329,21 @@ if [ -n "$ANALYZE" ] && [ -n "${SHMVIEW_MAKE-}" ] && [ -n "${SHMVIEW_BUILDDIR-}"
     mkdir -p "$etc/user"
     cp "$unitdir/shmviewd.socket" "$service" "$etc/system/"
     [ -z "$userservice" ] || cp "$(dirname "$userservice")/shmviewd.socket" "$userservice" "$etc/user/"
+    # The per-tenant template (docs/containers.md), verified as an instance.
+    [ -e "$unitdir/shmviewd@.service" ] && [ -e "$unitdir/shmviewd@.socket" ] ||
+      fail "the template units shmviewd@.service and shmviewd@.socket were not installed"
+    cp "$unitdir/shmviewd@.service" "$unitdir/shmviewd@.socket" "$etc/system/"
+    ln -s shmviewd@.service "$etc/system/shmviewd@lint.service"
+    ln -s shmviewd@.socket "$etc/system/shmviewd@lint.socket"
+    grep -q '^ExecStart=.* --socket /run/shmview-%i/shmview.sock --prefix shmview-t-%i ' \
+      "$etc/system/shmviewd@.service" ||
+      fail "shmviewd@.service: ExecStart= does not give the instance its socket and prefix"
+    grep -qx 'ListenStream=/run/shmview-%i/shmview.sock' "$etc/system/shmviewd@.socket" ||
+      fail "shmviewd@.socket does not listen on /run/shmview-%i/shmview.sock"
     run 0 "$ANALYZE" verify --man=no --root="$root" "$etc/system/shmviewd.socket" \
       "$etc/system/shmviewd.service" ${userservice:+"$etc/user/shmviewd.socket"} \
-      ${userservice:+"$etc/user/shmviewd.service"}
+      ${userservice:+"$etc/user/shmviewd.service"} "$etc/system/shmviewd@lint.socket" \
+      "$etc/system/shmviewd@lint.service"
     if grep -v "^$" "$dir/err" | grep -q .; then
       fail "systemd-analyze verify complained: $(cat "$dir/err")"
     fi
@@ -342,6 +354,9 @@ if [ -n "$ANALYZE" ] && [ -n "${SHMVIEW_MAKE-}" ] && [ -n "${SHMVIEW_BUILDDIR-}"
     run 0 "$ANALYZE" security --offline=true --root="$root" --threshold=10 "$etc/system/shmviewd.service"
     score=$(sed -n 's/.*Overall exposure level for shmviewd.service: \([0-9.]*\).*/\1/p' "$dir/out")
     ok "systemd-analyze security --offline: exposure $score (threshold 1.0)"
+    run 0 "$ANALYZE" security --offline=true --root="$root" --threshold=10 "$etc/system/shmviewd@lint.service"
+    score=$(sed -n 's/.*Overall exposure level for shmviewd@lint.service: \([0-9.]*\).*/\1/p' "$dir/out")
+    ok "systemd-analyze security --offline: shmviewd@lint.service exposure $score (threshold 1.0)"
     fi
   fi
 else

@@ -267,6 +267,65 @@ loginctl disable-linger alice
 wait_for 30 sh -c '! test -S /run/user/1500/systemd/private'
 userdel --remove alice 2>/dev/null
 
+# ---- containers: one daemon per tenant, shmviewd@NAME (docs/containers.md) --
+# Two instances, alpha and beta: each its own socket (0666, in
+# /run/shmview-NAME) and prefix (/dev/shm/shmview-t-NAME.*), so a segment
+# of one is not in the other's list; per-tenant options from
+# /etc/shmview/shmviewd@NAME.env; a stop of one leaves the other serving
+# and keeps its own segments for its restart. Left for the purge below:
+# beta's segment, both state directories and prefix locks.
+tenants() {
+    ta="shmview --socket /run/shmview-alpha/shmview.sock"
+    tb="shmview --socket /run/shmview-beta/shmview.sock"
+    # nobody, in no host group: what a remapped container uid is
+    as_stranger() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
+    printf 'SHMVIEWD_OPTIONS=--quota-bytes 1M\n' >/etc/shmview/shmviewd@beta.env
+    check "systemctl start shmviewd@alpha.socket shmviewd@beta.socket" \
+        systemctl start shmviewd@alpha.socket shmviewd@beta.socket
+    check "systemd-analyze verify shmviewd@alpha.socket shmviewd@alpha.service" \
+        sh -c 'out=$(systemd-analyze verify shmviewd@alpha.socket shmviewd@alpha.service 2>&1)
+            echo "$out"; test -z "$out"'
+    check "each tenant's socket is /run/shmview-NAME/shmview.sock, shmview:shmview 0666" \
+        sh -c 'for t in alpha beta; do stat -c "%n %U:%G %a" /run/shmview-$t/shmview.sock
+            test "$(stat -c "%U:%G %a" /run/shmview-$t/shmview.sock)" = "shmview:shmview 666" ||
+            exit 1; done'
+    check "a user in no group of the host (nobody) creates a 0600 segment through alpha" \
+        as_stranger sh -c "$ta create a-secret 64K --mode 0600 && printf alpha | $ta write a-secret"
+    check "... and one through beta" as_stranger sh -c "$tb create b-own 64K"
+    check "each instance runs as shmview, its directory made shmview's (RuntimeDirectory=)" \
+        sh -c 'for t in alpha beta; do p=$(systemctl show -P MainPID shmviewd@$t.service)
+            test "$(stat -c %U /proc/$p)" = shmview &&
+            test "$(stat -c "%U %a" /run/shmview-$t)" = "shmview 755" || exit 1; done'
+    check "distinct prefixes in /dev/shm: shmview-t-alpha.a-secret, shmview-t-beta.b-own" \
+        sh -c 'ls -l /dev/shm; test -f /dev/shm/shmview-t-alpha.a-secret &&
+            test -f /dev/shm/shmview-t-beta.b-own && test ! -e /dev/shm/shmview-t-beta.a-secret &&
+            test ! -e /dev/shm/shmview.a-secret'
+    check "tenant beta's shmview list does not show alpha's segment (nor alpha beta's)" \
+        sh -c "$tb list; $ta list; ! $tb list | grep -q a-secret && ! $ta list | grep -q b-own &&
+            $tb list | grep -q b-own"
+    check "... nor does the system daemon's" sh -c '! shmview list | grep -q -e a-secret -e b-own'
+    check "per-tenant options: beta's --quota-bytes 1M (shmviewd@beta.env) refuses 2M, alpha takes it" \
+        sh -c "out=\$(setpriv --reuid=nobody --regid=nogroup --clear-groups $tb create big 2M 2>&1)
+            rc=\$?; echo \"\$out\"; test \$rc -ne 0 && echo \"\$out\" | grep -q 'quota' &&
+            setpriv --reuid=nobody --regid=nogroup --clear-groups $ta create big 2M && $ta rm big"
+    check "the socket-activated instance is trusted by a user in no group (peer: systemd, root)" \
+        as_stranger sh -c "$ta cat a-secret | grep -qx alpha"
+    check "stopping alpha: its socket goes, beta serves on" \
+        sh -c "systemctl stop shmviewd@alpha.socket shmviewd@alpha.service &&
+            test ! -e /run/shmview-alpha/shmview.sock && $tb list | grep -q b-own"
+    check "... alpha's segments wait for its restart and come back with their bytes" \
+        sh -c "test -f /dev/shm/shmview-t-alpha.a-secret && systemctl start shmviewd@alpha.socket &&
+            $ta cat a-secret | grep -qx alpha"
+    check "each stop cleans its own: alpha's segment removed through alpha, beta's untouched" \
+        sh -c "$ta rm a-secret && systemctl stop shmviewd@alpha.socket shmviewd@alpha.service &&
+            ! ls /dev/shm | grep '^shmview-t-alpha\.' | grep -vx 'shmview-t-alpha\.\.lock' &&
+            test -f /dev/shm/shmview-t-beta.b-own"
+    check "beta still runs when the packages are removed (their prerm stops it)" \
+        systemctl is-active shmviewd@beta.service
+    rm -f /etc/shmview/shmviewd@beta.env
+}
+tenants
+
 # ---- upgrade: same segments, new daemon ------------------------------------
 mkdir -p /tmp/up
 dpkg-deb -R /tmp/debs/shmviewd_*_"$arch".deb /tmp/up/pkg

@@ -13,7 +13,12 @@
 # powers the container off.
 #
 #   tests/debian/nspawn.sh rootfs             build (or find) the cached root
-#   tests/debian/nspawn.sh run DEBDIR OUTDIR  boot it with DEBDIR's .debs
+#   tests/debian/nspawn.sh run DEBDIR OUTDIR  boot it with DEBDIR's .debs,
+#                                             then the userns scenario
+#   tests/debian/nspawn.sh userns DEBDIR OUTDIR  only the userns scenario:
+#       a host daemon (DEBDIR's shmviewd) and a client in
+#       systemd-nspawn --private-users=pick with the socket directory
+#       bound in (docs/containers.md, "systemd-nspawn"), see userns()
 #
 # Needs root, mmdebstrap and systemd-container. The cache lives in
 # $SHMVIEW_NSPAWN_CACHE (default /var/cache/shmview-nspawn).
@@ -129,14 +134,141 @@ EOF
     fi
 }
 
+# ---- containers: a client in a user namespace (docs/containers.md) --------
+# The recipe "systemd-nspawn" as written there: a daemon on this host (the
+# packaged shmviewd, unpacked from DEBDIR, run by hand: this host does not
+# boot systemd), its socket directory bound read-only into a container
+# booted with --private-users=pick whose root has the packaged client
+# installed. Inside, root is the host uid nspawn picked: its segment is
+# that uid's on the host, it cannot read the host root's 0600 segment, and
+# a 64 MiB /dev/shm in the container does not limit a 128 MiB segment.
+# Results: "ok - userns: ..." lines added to OUTDIR/results; returns 1 if
+# one failed. Leaves nothing behind (the root, the socket directory, the
+# objects of its prefix).
+userns() {
+    u_rc=0
+    userns_checks "$@" || u_rc=$?
+    u_cleanup
+    return $u_rc
+}
+u_cleanup() {
+    [ -z "${u_daemon-}" ] || { kill -TERM "$u_daemon" 2>/dev/null; wait "$u_daemon" 2>/dev/null; }
+    u_daemon=""
+    rm -f /dev/shm/nspawnuserns.* /dev/shm/nspawnuserns..lock
+    rm -rf "${work-}" /run/shmview-nspawn-userns
+    [ -z "${u_made_run_systemd-}" ] || rmdir /run/systemd
+    u_made_run_systemd=""
+}
+userns_checks() {
+    debdir=$(cd "$1" && pwd)
+    out=$2
+    mkdir -p "$out"
+    out=$(cd "$out" && pwd)
+    rootfs
+    u_failed=0
+    u_ok() { echo "ok - userns: $*" | tee -a "$out/results"; }
+    u_bad() { echo "not ok - userns: $*" | tee -a "$out/results"; u_failed=1; }
+    u_check() { # u_check DESCRIPTION CMD...
+        d=$1
+        shift
+        if "$@" >>"$out/userns.log" 2>&1; then u_ok "$d"; else u_bad "$d"; fi
+    }
+    work=$(mktemp -d /var/tmp/shmview-userns.XXXXXX)
+    sockdir=/run/shmview-nspawn-userns
+    prefix=nspawnuserns
+    u_made_run_systemd=""
+    u_daemon=""
+    : >"$out/userns.log"
+
+    # The packages: unpacked for the host's daemon and client, installed
+    # (dpkg) in the container's root.
+    mkdir "$work/pkg" "$work/root"
+    for d in "$debdir"/libshmview1_*.deb "$debdir"/shmview_*.deb "$debdir"/shmviewd_*.deb; do
+        dpkg-deb -x "$d" "$work/pkg"
+    done
+    libdir=$(dirname "$(find "$work/pkg" -name 'libshmview.so.1' | head -n 1)")
+    cli="env LD_LIBRARY_PATH=$libdir $work/pkg/usr/bin/shmview --socket $sockdir/shmview.sock"
+    tar --numeric-owner -xpf "$tarball" -C "$work/root"
+    mkdir -p "$work/root/tmp/debs"
+    cp "$debdir"/libshmview1_*.deb "$debdir"/shmview_*.deb "$work/root/tmp/debs/"
+    chroot "$work/root" sh -c 'dpkg -i /tmp/debs/*.deb && rm -r /tmp/debs' >>"$out/userns.log" 2>&1 ||
+        { u_bad "dpkg -i libshmview1 shmview in the container's root"; return 1; }
+
+    # The daemon, as the recipe's host daemon: root's directory 0755, the
+    # socket 0666 (a container's uids are in no host group).
+    mkdir -m 0755 "$sockdir"
+    LD_LIBRARY_PATH=$libdir "$work/pkg/usr/sbin/shmviewd" --socket "$sockdir/shmview.sock" \
+        --prefix "$prefix" >>"$out/userns.log" 2>&1 &
+    u_daemon=$!
+    n=100
+    until [ -S "$sockdir/shmview.sock" ]; do
+        n=$((n - 1))
+        [ $n -gt 0 ] || { u_bad "the packaged shmviewd did not start"; return 1; }
+        sleep 0.1
+    done
+    chmod 0666 "$sockdir/shmview.sock"
+    u_check "host root's 0600 segment rootsecret" sh -c "$cli create rootsecret 4K --mode 0600"
+
+    # The container: its root is a picked host uid; only the socket
+    # directory of the host is bound in. Each line it prints is checked.
+    if [ ! -d /run/systemd ]; then
+        mkdir /run/systemd
+        u_made_run_systemd=yes
+    fi
+    timeout --foreground 300 unshare --mount --propagation private sh -c '
+        mount -t tmpfs -o mode=0755 tmpfs /run/systemd &&
+        mkdir -p /run/systemd/nspawn/propagate &&
+        exec systemd-nspawn --quiet --register=no --keep-unit --private-network \
+            --console=pipe --private-users=pick --private-users-ownership=chown --directory="$1" \
+            --bind-ro="$2":/run/shmview --setenv=SHMVIEW_SOCKET=/run/shmview/shmview.sock \
+            /bin/sh -c "
+                echo uid \$(id -u)
+                shmview create ctr 64K && printf from-the-container | shmview write ctr
+                echo create \$?
+                shmview cat rootsecret; echo cat-rootsecret \$?
+                echo devshm \$(ls -A /dev/shm | wc -l)
+                mount -t tmpfs -o size=64m tmpfs /dev/shm && df -h /dev/shm &&
+                shmview create big 128M &&
+                    head -c 128M /dev/zero | tr \"\\\\000\" x | shmview write big
+                echo big \$?
+            "
+    ' sh "$work/root" "$sockdir" </dev/null >"$work/ctr.out" 2>&1
+    cat "$work/ctr.out" >>"$out/userns.log"
+    said() { tr -d '\r' <"$work/ctr.out" | sed -n "s/^$1 //p"; }
+    base=$(stat -c %u "$work/root")
+    u_check "in systemd-nspawn --private-users=pick the client is root (uid $(said uid)), the host's uid $base" \
+        sh -c "test '$(said uid)' = 0 && test '$base' -ge 65536"
+    u_check "the container's root creates and writes a segment through the bound socket directory" \
+        test "$(said create)" = 0
+    u_check "the host sees it owned by uid $base, with its bytes" \
+        sh -c "$cli --json stat ctr | grep -q '\"uid\": $base,' &&
+            test \"\$($cli cat ctr:0:18)\" = from-the-container"
+    u_check "root in the container cannot read the host root's 0600 segment" \
+        sh -c "test '$(said cat-rootsecret)' != 0 && grep -q 'no read permission' '$work/ctr.out'"
+    u_check "a 64 MiB /dev/shm in the container: a 128 MiB segment is written whole" \
+        sh -c "test '$(said big)' = 0 && $cli --json stat big | grep -q '\"size\": 134217728,'"
+    u_check "the container's /dev/shm shows none of the host's objects" test "$(said devshm)" = 0
+    u_check "the objects are in the host's /dev/shm, the daemon's (root's)" \
+        sh -c "test \"\$(stat -c %u /dev/shm/$prefix.ctr)\" = 0 && test -f /dev/shm/$prefix.big"
+    kill -TERM "$u_daemon"
+    wait "$u_daemon" || u_bad "the daemon did not stop cleanly"
+    u_daemon=""
+    return $u_failed
+}
+
 case "${1:-}" in
 rootfs) rootfs ;;
 run)
     [ $# -eq 3 ] || { echo "usage: $0 run DEBDIR OUTDIR" >&2; exit 2; }
     run "$2" "$3"
+    userns "$2" "$3"
+    ;;
+userns)
+    [ $# -eq 3 ] || { echo "usage: $0 userns DEBDIR OUTDIR" >&2; exit 2; }
+    userns "$2" "$3"
     ;;
 *)
-    echo "usage: $0 rootfs | run DEBDIR OUTDIR" >&2
+    echo "usage: $0 rootfs | run DEBDIR OUTDIR | userns DEBDIR OUTDIR" >&2
     exit 2
     ;;
 esac
