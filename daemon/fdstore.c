@@ -61,10 +61,14 @@ void fdstore_put(const char *prefix, const char *name, int fd) {
   int rc;
 
   if (max == 0) {
-    log_warn("sealed segment %s: no file descriptor store (%s): it lasts only as long as this "
-             "daemon, or once the daemon stopped as long as a view of it is held "
-             "(docs/systemd.md)",
-             name, getenv("NOTIFY_SOCKET") == NULL ? "no $NOTIFY_SOCKET" : "$FDSTORE=0");
+    static bool said; /* a warning the first time, then a line each */
+
+    log_msg(said ? LOG_LVL_INFO : LOG_LVL_WARN,
+            "sealed segment %s: no file descriptor store (%s): it lasts only as long as this "
+            "daemon, or once the daemon stopped as long as a view of it is held "
+            "(docs/systemd.md)",
+            name, getenv("NOTIFY_SOCKET") == NULL ? "no $NOTIFY_SOCKET" : "$FDSTORE=0");
+    said = true;
     return;
   }
   fdname(prefix, name, fdn, sizeof fdn);
