@@ -22,7 +22,7 @@ class SegmentInfo(NamedTuple):
     name: str
     size: int
     uid: int
-    gid: Optional[int]  # None (as views, writable_views, created, ephemeral, frozen) when restricted
+    gid: Optional[int]  # None (as views, writable_views, created, ephemeral, frozen, changed, sealed) when restricted
     mode: int
     views: Optional[int]
     writable_views: Optional[int]
