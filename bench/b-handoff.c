@@ -26,6 +26,9 @@
  * them take turns (bench_turn), one round of batches of each, so iceoryx
  * shares those moods too. run.py pairs the methods batch by batch.
  *
+ * handoff-sealed: shmview-futex against shmview-futex-sealed, the same over
+ * views of a sealed segment (SHMV_SEALED: a memfd), same run, interleaved.
+ *
  * wakeup: the same with N = 0 and futex waiting only, same-core and
  * cross-core: a ping-pong whose round trip is two cross-process wake-ups,
  * shmv_view_wait/shmv_view_wake against raw futex calls.
@@ -34,6 +37,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <linux/futex.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,16 +59,28 @@
  * bounded, learning spin is shmview-adaptive's. */
 #define SPIN_NS 1000000000LL
 
-enum method { M_SHMV, M_FLOOR, M_SHMV_SPIN, M_FLOOR_SPIN, M_SHMV_ADAPT, M_SOCK, M_COUNT };
-static const char *mnames[M_COUNT] = { "shmview-futex", "floor-futex",      "shmview-spin",
-                                       "floor-spin",    "shmview-adaptive", "unix-socket" };
+enum method {
+  M_SHMV,
+  M_FLOOR,
+  M_SHMV_SPIN,
+  M_FLOOR_SPIN,
+  M_SHMV_ADAPT,
+  M_SOCK,
+  M_SHMV_SEALED,
+  M_COUNT
+};
+static const char *mnames[M_COUNT] = { "shmview-futex",       "floor-futex",      "shmview-spin",
+                                       "floor-spin",          "shmview-adaptive", "unix-socket",
+                                       "shmview-futex-sealed" };
 
 /* One side's handles. */
 struct side {
-  shmv_view *view; /* the segment, this process's own view */
-  char *shv;       /* its data */
-  char *anon;      /* the floor's anonymous MAP_SHARED region */
-  char *buf;       /* the socket's private buffer */
+  shmv_view *view;  /* the segment, this process's own view */
+  char *shv;        /* its data */
+  shmv_view *sview; /* the sealed segment's (handoff-sealed only) */
+  char *ssv;
+  char *anon; /* the floor's anonymous MAP_SHARED region */
+  char *buf;  /* the socket's private buffer */
   int sock;
   size_t n;
 };
@@ -106,7 +122,7 @@ static void raw_wake(uint32_t *w) {
 /* ---- waiting and waking, by method --------------------------------------- */
 
 static char *region(struct side *s, enum method m) {
-  return m == M_FLOOR || m == M_FLOOR_SPIN ? s->anon : s->shv;
+  return m == M_FLOOR || m == M_FLOOR_SPIN ? s->anon : m == M_SHMV_SEALED ? s->ssv : s->shv;
 }
 
 /* Wait while the word at off is old. */
@@ -115,8 +131,9 @@ static void wait_word(struct side *s, enum method m, size_t off, uint32_t old) {
   int rc = 0;
   switch (m) {
   case M_SHMV:
+  case M_SHMV_SEALED:
     while (rc == 0 && load(w) == old)
-      rc = shmv_view_wait(s->view, off, old, -1);
+      rc = shmv_view_wait(m == M_SHMV ? s->view : s->sview, off, old, -1);
     break;
   case M_SHMV_SPIN:
     while (rc == 0 && load(w) == old)
@@ -138,7 +155,7 @@ static void wake_word(struct side *s, enum method m, size_t off) {
   if (m == M_FLOOR || m == M_FLOOR_SPIN)
     raw_wake(word(s->anon, off));
   else
-    shmv_view_wake(s->view, off, 1);
+    shmv_view_wake(m == M_SHMV_SEALED ? s->sview : s->view, off, 1);
 }
 
 /* ---- the two sides ------------------------------------------------------- */
@@ -197,12 +214,15 @@ static void writer_batch(struct side *s, enum method m, int reps, int rep0, uint
   }
 }
 
-static void open_view(const struct daemon *d, struct side *s, shmv_client **c) {
+static void open_view(const struct daemon *d, struct side *s, shmv_client **c, bool sealed) {
   int rc;
   if ((rc = shmv_connect(d->socket, c)) < 0 ||
-      (rc = shmv_view_open(*c, "handoff", 0, SHMV_TO_END, SHMV_WRITABLE, &s->view)) < 0)
+      (rc = shmv_view_open(*c, "handoff", 0, SHMV_TO_END, SHMV_WRITABLE, &s->view)) < 0 ||
+      (sealed &&
+       (rc = shmv_view_open(*c, "handoff-sealed", 0, SHMV_TO_END, SHMV_WRITABLE, &s->sview)) < 0))
     die("shmview: %s", shmv_strerror(rc));
   s->shv = shmv_view_data(s->view);
+  s->ssv = sealed ? shmv_view_data(s->sview) : NULL;
 }
 
 static int reps_for(size_t n) {
@@ -232,11 +252,17 @@ static void measure(const char *bench, size_t n, const struct placement *pl,
   struct side s;
   int rc, sv[2];
 
+  bool sealed = false;
+
+  for (int i = 0; i < nm; i++)
+    sealed |= methods[i] == M_SHMV_SEALED;
   bench_turn("n=%zu setup", n);
   memset(&s, 0, sizeof s);
   s.n = n;
   daemon_start(&d, pl->server_cpu, NULL);
-  if ((rc = shmv_connect(d.socket, &c)) < 0 || (rc = shmv_create(c, "handoff", HDR + n, 0600)) < 0)
+  if ((rc = shmv_connect(d.socket, &c)) < 0 ||
+      (rc = shmv_create(c, "handoff", HDR + n, 0600)) < 0 ||
+      (sealed && (rc = shmv_create_flags(c, "handoff-sealed", HDR + n, 0600, SHMV_SEALED)) < 0))
     die("shmview: %s", shmv_strerror(rc));
   shmv_disconnect(c);
   s.anon = mmap(NULL, HDR + n, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -251,10 +277,10 @@ static void measure(const char *bench, size_t n, const struct placement *pl,
     close(sv[0]);
     s.sock = sv[1];
     pin_cpu(pl->server_cpu);
-    open_view(&d, &s, &c);
+    open_view(&d, &s, &c, sealed);
     s.buf = calloc(1, n + 1);
-    volatile uint64_t sink =
-        sum_bytes(s.shv, HDR + n) + sum_bytes(s.anon, HDR + n); /* faulted in */
+    volatile uint64_t sink = sum_bytes(s.shv, HDR + n) + sum_bytes(s.anon, HDR + n) +
+                             (sealed ? sum_bytes(s.ssv, HDR + n) : 0); /* faulted in */
     (void)sink;
     if (write_full(up[1], "r", 1))
       _exit(1);
@@ -264,16 +290,21 @@ static void measure(const char *bench, size_t n, const struct placement *pl,
     while (read_full(down[0], &cm, sizeof cm) == 0 && !cm.quit && write_full(up[1], "g", 1) == 0)
       reader_batch(&s, (enum method)cm.method, cm.reps);
     shmv_view_release(s.view);
+    shmv_view_release(s.sview);
     shmv_disconnect(c);
     _exit(0);
   }
   close(sv[1]);
   s.sock = sv[0];
   pin_cpu(pl->client_cpu);
-  open_view(&d, &s, &c);
+  open_view(&d, &s, &c, sealed);
   s.buf = calloc(1, n + 1);
   memset(s.shv, 1, HDR + n);
   memset(s.shv, 0, HDR);
+  if (sealed) {
+    memset(s.ssv, 1, HDR + n);
+    memset(s.ssv, 0, HDR);
+  }
   char ch;
   if (read_full(up[0], &ch, 1))
     die("reader did not start");
@@ -354,6 +385,7 @@ static void measure(const char *bench, size_t n, const struct placement *pl,
     free(samples[methods[i]]);
   free(scratch);
   shmv_view_release(s.view);
+  shmv_view_release(s.sview);
   shmv_disconnect(c);
   munmap(s.anon, HDR + n);
   free(s.buf);
@@ -372,6 +404,18 @@ int bench_handoff(void) {
   bench_turn("start");
   for (size_t n = 64; n <= maxn; n *= n < 4096 ? 64 : 16)
     measure("handoff", n, pl, all, (int)(sizeof all / sizeof all[0]));
+  return 0;
+}
+
+/* A sealed segment's hand-off against a plain one's, interleaved batch by
+ * batch; run.py's pairing gives the ratio (the target: within 1.05x). */
+int bench_handoff_sealed(void) {
+  static const enum method pair[] = { M_SHMV, M_SHMV_SEALED };
+  size_t maxn = bench_only_max_size("handoff-sealed");
+  const struct placement *pl = &bench_placements[ncpus() > 1 ? 1 : 0];
+  bench_turn("start");
+  for (size_t n = 64; n <= maxn; n *= n < 4096 ? 64 : 16)
+    measure("handoff", n, pl, pair, 2);
   return 0;
 }
 

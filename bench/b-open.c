@@ -8,6 +8,10 @@
  * A read-only view's open+map+read+release is measured beside it: the
  * client keeps released read-only mappings, never writable ones
  * (docs/architecture.md), so the two differ when the cache is on.
+ *
+ * open-sealed: the same open+map+touch+release (writable, and read-only)
+ * of a sealed segment (SHMV_SEALED: a memfd) against a plain one, turn by
+ * turn in one loop, one connection: the ratio is the cost of sealing.
  */
 #define _GNU_SOURCE
 #include "config.h"
@@ -163,6 +167,82 @@ static void one_placement(const struct placement *pl, int runs, int iters) {
   free(rel_s);
   free(total);
   free(ro_total);
+}
+
+/* One sealed-vs-plain comparison: [0] plain, [1] sealed; writable and
+ * read-only opens. */
+static void sealed_placement(const struct placement *pl, int iters) {
+  static const char *const names[2] = { "lat-plain", "lat-sealed" };
+  size_t n = (size_t)iters, k = 0;
+  uint64_t *rw[2] = { calloc(n, 8), calloc(n, 8) }, *ro[2] = { calloc(n, 8), calloc(n, 8) };
+  struct daemon d;
+  shmv_client *c;
+  int rc;
+
+  if (!rw[0] || !rw[1] || !ro[0] || !ro[1])
+    die("out of memory");
+  daemon_start(&d, pl->server_cpu, NULL);
+  pin_cpu(pl->client_cpu);
+  if ((rc = shmv_connect(d.socket, &c)) < 0 || (rc = shmv_create(c, names[0], SEG, 0600)) < 0 ||
+      (rc = shmv_create_flags(c, names[1], SEG, 0600, SHMV_SEALED)) < 0)
+    die("shmview: %s", shmv_strerror(rc));
+  for (int i = -iters / 10; i < iters; i++) {
+    uint64_t t[2][2];
+
+    /* Which goes first alternates, so neither always follows the other. */
+    for (int j = 0; j < 2; j++) {
+      int w = (i & 1) ? 1 - j : j;
+      shmv_view *v;
+      uint64_t t0 = now_ns();
+
+      if ((rc = shmv_view_open(c, names[w], 0, SHMV_TO_END, SHMV_WRITABLE, &v)) < 0)
+        die("open %s: %s", names[w], shmv_strerror(rc));
+      ((volatile char *)shmv_view_data(v))[0] = (char)i;
+      shmv_view_release(v);
+      uint64_t t1 = now_ns();
+      if ((rc = shmv_view_open(c, names[w], 0, SHMV_TO_END, 0, &v)) < 0)
+        die("open %s read-only: %s", names[w], shmv_strerror(rc));
+      if (((volatile const char *)shmv_view_data(v))[0] != (char)i)
+        die("read-only view of %s: not the byte just written", names[w]);
+      shmv_view_release(v);
+      t[w][0] = t1 - t0;
+      t[w][1] = now_ns() - t1;
+    }
+    if (i < 0)
+      continue; /* warm-up */
+    for (int w = 0; w < 2; w++) {
+      rw[w][k] = t[w][0];
+      ro[w][k] = t[w][1];
+    }
+    k++;
+  }
+  shmv_disconnect(c);
+  daemon_stop(&d);
+  for (int r = 0; r < 2; r++) {
+    uint64_t **a = r == 0 ? rw : ro;
+    double med = percentile(a[1], k, 50), fmed = percentile(a[0], k, 50);
+
+    result("\"bench\":\"open-sealed\",\"figure\":\"%s view open+map+touch+release, sealed\","
+           "\"placement\":\"%s\",\"unit\":\"us\",\"median\":%.3f,\"p99\":%.3f,"
+           "\"floor\":\"the same of a plain segment, same loop\",\"floor_median\":%.3f,"
+           "\"floor_p99\":%.3f,\"ratio\":%.3f,\"target\":1.05,\"samples\":%zu",
+           r == 0 ? "writable" : "read-only", pl->name, med / 1e3, percentile(a[1], k, 99) / 1e3,
+           fmed / 1e3, percentile(a[0], k, 99) / 1e3, med / fmed, k);
+  }
+  for (int w = 0; w < 2; w++) {
+    free(rw[w]);
+    free(ro[w]);
+  }
+}
+
+int bench_open_sealed(void) {
+  int iters = bench_opts.quick ? 1000 : 10000;
+  for (int p = 0; p < 2; p++) {
+    if (bench_placements[p].server_cpu >= ncpus())
+      continue;
+    sealed_placement(&bench_placements[p], iters);
+  }
+  return 0;
 }
 
 int bench_open(void) {

@@ -99,11 +99,13 @@ size_t bench_only_max_size(const char *bench);
 
 /* Subcommands. */
 int bench_open(void);
+int bench_open_sealed(void);
 int bench_throughput(void);
 int bench_pingpong(void);
 int bench_share(void);
 int bench_scale(void);
 int bench_handoff(void);
+int bench_handoff_sealed(void);
 int bench_wakeup(void);
 int bench_prefault(void);
 

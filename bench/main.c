@@ -16,7 +16,8 @@
 static void usage(void) {
   fprintf(stderr,
           "usage: shmview-bench [--daemon PATH] [--quick] [--redis-port N] [--only X] [--turns]\n"
-          "                     open|throughput|pingpong|share|scale|handoff|wakeup|prefault\n");
+          "                     open|throughput|pingpong|share|scale|handoff|wakeup|prefault|\n"
+          "                     open-sealed|handoff-sealed\n");
   exit(2);
 }
 
@@ -67,5 +68,9 @@ int main(int argc, char **argv) {
     return bench_wakeup();
   if (!strcmp(cmd, "prefault"))
     return bench_prefault();
+  if (!strcmp(cmd, "open-sealed"))
+    return bench_open_sealed();
+  if (!strcmp(cmd, "handoff-sealed"))
+    return bench_handoff_sealed();
   usage();
 }

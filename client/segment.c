@@ -124,6 +124,7 @@ static int simple_op(shmv_client *c, enum proto_op op, const char *name, struct 
       (sizeof((const uint64_t[]){ 0, __VA_ARGS__ }) / sizeof(uint64_t) - 1)
 
 _Static_assert(SHMV_CREATE_EPHEMERAL == PROTO_CREATE_EPHEMERAL, "create flags must agree");
+_Static_assert(SHMV_CREATE_SEALED == PROTO_CREATE_SEALED, "create flags must agree");
 
 static int create(shmv_client *c, const char *name, size_t size, unsigned mode, unsigned flags) {
   struct proto_segment seg;
@@ -133,7 +134,8 @@ static int create(shmv_client *c, const char *name, size_t size, unsigned mode, 
   int rc = simple_op(c, PROTO_OP_CREATE, name, &seg, OP_ARGS(size, mode == 0 ? 0600 : mode, flags));
   if (rc < 0)
     return rc;
-  if ((flags & PROTO_CREATE_EPHEMERAL) && !seg.ephemeral) {
+  if (((flags & PROTO_CREATE_EPHEMERAL) && !seg.ephemeral) ||
+      ((flags & PROTO_CREATE_SEALED) && !seg.sealed)) {
     /* A daemon from before the flag ignores it (unknown keys are ignored):
      * the segment it made would never go away on its own. */
     simple_op(c, PROTO_OP_UNLINK, name, NULL, OP_ARGS());

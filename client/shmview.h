@@ -181,6 +181,7 @@ typedef struct shmv_segment_info {
   int32_t restricted;
   int64_t changed_sec;  /* the last resize, freeze, chmod or chown, CLOCK_REALTIME (0: none) */
   int32_t changed_nsec; /* and its nanoseconds */
+  int32_t sealed;       /* 1: created with SHMV_SEALED: the kernel keeps its size (memfd seals) */
   /* New fields go here, at the end (see "ABI" above). */
 } shmv_segment_info;
 
@@ -191,6 +192,15 @@ int shmv_create(shmv_client *c, const char *name, size_t size, unsigned mode);
 
 /* shmv_create's flags */
 #define SHMV_CREATE_EPHEMERAL 0x1u
+/* A sealed segment: the daemon backs it with a memfd whose size the kernel
+ * keeps (F_SEAL_SHRINK | F_SEAL_GROW), so no holder of a writable view can
+ * truncate it under the others (no SIGBUS), and shmv_freeze() also seals
+ * its bytes (F_SEAL_WRITE). Its size never changes (shmv_resize: -EPERM).
+ * Under systemd with a file descriptor store it survives daemon restarts;
+ * without one it lasts as long as the daemon or, once unlinked or after the
+ * daemon stopped, its last holder (docs/security.md, docs/systemd.md). */
+#define SHMV_CREATE_SEALED    0x2u
+#define SHMV_SEALED           SHMV_CREATE_SEALED
 
 /* shmv_create with flags (0: the same as shmv_create). SHMV_CREATE_EPHEMERAL:
  * once its creator (this connection, or any of the same uid) has opened a
@@ -209,7 +219,7 @@ int shmv_unlink(shmv_client *c, const char *name);
 
 /* Grow (new bytes are zero) or shrink a segment. Shrinking while any view
  * of the segment is leased fails with -EBUSY. Needs write permission.
- * -EROFS for a frozen segment. */
+ * -EROFS for a frozen segment, -EPERM for a sealed one (SHMV_SEALED). */
 int shmv_resize(shmv_client *c, const char *name, size_t size);
 
 /* Make a segment immutable, as bytes beside bytearray: from now on writable
@@ -381,7 +391,7 @@ int shmv_view_open(shmv_client *c, const char *name, size_t offset, size_t lengt
 
 /* Create a segment as shmv_create_flags() does and open a writable view of
  * all of it, in one round trip to the daemon. flags: the create flags
- * (SHMV_CREATE_EPHEMERAL) and SHMV_PREFAULT (other bits: -EINVAL). Refused
+ * (SHMV_CREATE_EPHEMERAL, SHMV_SEALED) and SHMV_PREFAULT (other bits: -EINVAL). Refused
  * where shmv_create() is, and where opening a view is (the view limit and
  * quota), and then no segment is made. */
 int shmv_view_create(shmv_client *c, const char *name, size_t size, unsigned mode, unsigned flags,

@@ -28,6 +28,7 @@
 #include <systemd/sd-daemon.h>
 #endif
 
+#include "fdstore.h"
 #include "log.h"
 #include "notify.h"
 #include "units.h"
@@ -41,8 +42,12 @@ int notify_send(const char *state) {
   return sd_notify(0, state);
 }
 
-static int listen_fds(void) {
-  return sd_listen_fds(1);
+int notify_send_fd(const char *state, int fd) {
+  return sd_pid_notify_with_fds(0, 0, state, &fd, 1);
+}
+
+static int listen_fds(char ***names) {
+  return sd_listen_fds_with_names(1, names);
 }
 
 static int is_listening_stream_unix(int fd) {
@@ -51,9 +56,17 @@ static int is_listening_stream_unix(int fd) {
 
 #else /* !HAVE_LIBSYSTEMD: the same protocols, spoken directly */
 
-int notify_send(const char *state) {
+/* One datagram, with fd (>= 0) attached as SCM_RIGHTS: what
+ * sd_pid_notify_with_fds sends. */
+static int send_notification(const char *state, int pass) {
   const char *e = getenv("NOTIFY_SOCKET");
   struct sockaddr_un sa = { .sun_family = AF_UNIX };
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } control;
+  struct iovec iov = { .iov_base = (void *)(uintptr_t)state, .iov_len = strlen(state) };
+  struct msghdr mh = { .msg_name = &sa, .msg_iov = &iov, .msg_iovlen = 1 };
   size_t len;
   socklen_t salen;
   int fd, rc = 1;
@@ -70,13 +83,35 @@ int notify_send(const char *state) {
     sa.sun_path[0] = '\0'; /* abstract: the length counts, no terminator */
   salen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len);
 
+  mh.msg_namelen = salen;
+  if (pass >= 0) {
+    struct cmsghdr *cm;
+
+    memset(&control, 0, sizeof control);
+    mh.msg_control = control.buf;
+    mh.msg_controllen = sizeof control.buf;
+    cm = CMSG_FIRSTHDR(&mh);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cm), &pass, sizeof pass);
+  }
+
   fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0)
     return -errno;
-  if (sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&sa, salen) < 0)
+  if (sendmsg(fd, &mh, MSG_NOSIGNAL) < 0)
     rc = -errno;
   close(fd);
   return rc;
+}
+
+int notify_send(const char *state) {
+  return send_notification(state, -1);
+}
+
+int notify_send_fd(const char *state, int fd) {
+  return send_notification(state, fd);
 }
 
 static int parse_uint(const char *s, unsigned long *out) {
@@ -91,11 +126,35 @@ static int parse_uint(const char *s, unsigned long *out) {
   return 0;
 }
 
-/* sd_listen_fds(1): how many fds from 3 are ours (0: none), or -errno. */
-static int listen_fds(void) {
+/* "a:b:c" into n malloc'd names (NULL when names is unset, or when it
+ * does not name n descriptors: they are then nameless, as
+ * sd_listen_fds_with_names says "unknown"). */
+static char **split_names(const char *names, unsigned long n) {
+  char **v, *copy, *save = NULL, *w;
+  unsigned long i = 0;
+
+  if (names == NULL || n == 0 || (v = calloc(n + 1, sizeof *v)) == NULL)
+    return NULL;
+  copy = strdup(names);
+  for (w = copy ? strtok_r(copy, ":", &save) : NULL; w != NULL && i < n;
+       w = strtok_r(NULL, ":", &save))
+    v[i++] = strdup(w);
+  free(copy);
+  if (i == n && w == NULL)
+    return v;
+  for (i = 0; i < n; i++)
+    free(v[i]);
+  free(v);
+  return NULL;
+}
+
+/* sd_listen_fds_with_names(1): how many fds from 3 are ours (0: none), or
+ * -errno; *names their names (NULL: unknown), for the caller to free. */
+static int listen_fds(char ***names) {
   unsigned long pid, n;
   int rc = 0;
 
+  *names = NULL;
   if (parse_uint(getenv("LISTEN_PID"), &pid) != 0)
     goto out; /* not passed (or garbage): none */
   if ((pid_t)pid != getpid())
@@ -113,6 +172,7 @@ static int listen_fds(void) {
     }
   }
   rc = (int)n;
+  *names = split_names(getenv("LISTEN_FDNAMES"), n);
 out:
   unsetenv("LISTEN_PID");
   unsetenv("LISTEN_FDS");
@@ -138,10 +198,36 @@ static int is_listening_stream_unix(int fd) {
 
 #endif /* HAVE_LIBSYSTEMD */
 
+/* Sealed segments' memfds from the store (fdstore.h) go to their table;
+ * every other passed descriptor is a socket for us to serve on. Returns how
+ * many sockets, the first one in *sock (-1: none). */
+static int sort_passed(int n, char **names, int *sock) {
+  int sockets = 0;
+
+  *sock = -1;
+  for (int i = 0; i < n; i++) {
+    const char *name = names != NULL ? names[i] : NULL;
+
+    if (name != NULL && strncmp(name, FDSTORE_NAME_PREFIX, sizeof FDSTORE_NAME_PREFIX - 1) == 0) {
+      fdstore_passed(name, LISTEN_FDS_START + i);
+      continue;
+    }
+    if (sockets++ == 0)
+      *sock = LISTEN_FDS_START + i;
+  }
+  if (names != NULL) {
+    for (int i = 0; i < n; i++)
+      free(names[i]);
+    free(names);
+  }
+  return sockets;
+}
+
 int notify_listen_fd(int *fd_out, char *path, size_t cap) {
   struct sockaddr_un sa;
   socklen_t len = sizeof sa;
-  int n = listen_fds(), fd = LISTEN_FDS_START;
+  char **names;
+  int n = listen_fds(&names), fd = LISTEN_FDS_START;
 
   *fd_out = -1;
   if (n == 0)
@@ -150,6 +236,9 @@ int notify_listen_fd(int *fd_out, char *path, size_t cap) {
     log_error("$LISTEN_FDS/$LISTEN_PID are set but unusable: %s", strerror(-n));
     return n;
   }
+  n = sort_passed(n, names, &fd);
+  if (n == 0)
+    return 0; /* only stored segments: we bind our own socket */
   if (n != 1) {
     log_error("passed %d sockets; shmviewd serves on exactly one (one ListenStream= "
               "in the .socket unit)",

@@ -6,7 +6,8 @@
  * Readiness and status go to $NOTIFY_SOCKET (sd_notify(3)): READY=1 once
  * the daemon serves, STATUS= with its counters while it runs, STOPPING=1
  * when a signal stops it. A listening socket may be passed to us as fd 3
- * with $LISTEN_FDS/$LISTEN_PID (sd_listen_fds(3)).
+ * with $LISTEN_FDS/$LISTEN_PID (sd_listen_fds(3)), beside the sealed
+ * segments the fd store gives back ($LISTEN_FDNAMES; fdstore.h).
  *
  * With libsystemd (HAVE_LIBSYSTEMD) these call sd_notify()/sd_listen_fds();
  * without it the same two small protocols are spoken directly, so the
@@ -25,9 +26,14 @@
  * there is no $NOTIFY_SOCKET, or -errno. */
 int notify_send(const char *state);
 
+/* The same with fd attached (SCM_RIGHTS), as the fd store takes it
+ * (FDSTORE=1, fdstore.h). */
+int notify_send_fd(const char *state, int fd);
+
 /* The listening socket passed by a service manager, if any: *fd_out is the
  * fd (close-on-exec) with its path in path (or "(unnamed)"), or -1 if none
- * was passed. Returns 0, or -errno after logging why a passed socket cannot
+ * was passed. Passed descriptors named FDSTORE_NAME_PREFIX... are sealed
+ * segments from the fd store: they go to fdstore_passed(), not here. Returns 0, or -errno after logging why a passed socket cannot
  * be used (*fd_out is then -1). The LISTEN_* variables are removed from the
  * environment either way. */
 int notify_listen_fd(int *fd_out, char *path, size_t cap);

@@ -176,10 +176,17 @@ static void undo_create(struct daemon *d, struct change *ch) {
   registry_unlink(&d->reg, ch->s);
 }
 
-/* The object first (a resize may fail), then the record. */
+/* The object first (a resize may fail, and so may a sealed segment's
+ * freeze: the kernel's F_SEAL_WRITE), then the record. */
 static int apply_set(struct daemon *d, struct change *ch) {
   if (ch->fields & state_field("size")) {
     int rc = registry_resize(&d->reg, ch->s, ch->to.size);
+
+    if (rc < 0)
+      return rc;
+  }
+  if ((ch->fields & state_field("frozen")) && ch->to.frozen && !ch->s->rec.frozen) {
+    int rc = registry_seal_write(ch->s);
 
     if (rc < 0)
       return rc;
@@ -406,6 +413,7 @@ static struct segment *create_segment(struct op_ctx *x) {
   intent->gid = (uint32_t)x->p->gid;
   intent->mode = req->mode;
   intent->ephemeral = (req->flags & PROTO_CREATE_EPHEMERAL) != 0;
+  intent->sealed = (req->flags & PROTO_CREATE_SEALED) != 0;
   state_stamp(intent, "created");
   rc = change(x->d, &ch);
   if (rc < 0 && ch.unrecorded) {
@@ -437,9 +445,9 @@ static struct segment *create_segment(struct op_ctx *x) {
     s->creator = x->p;
     LIST_INSERT_HEAD(&x->p->pending, s, pending);
   }
-  log_info("created %s (%llu bytes, uid %u, mode %04o%s)", s->rec.name,
+  log_info("created %s (%llu bytes, uid %u, mode %04o%s%s)", s->rec.name,
            (unsigned long long)s->rec.size, (unsigned)s->rec.uid, s->rec.mode,
-           s->rec.ephemeral ? ", ephemeral" : "");
+           s->rec.ephemeral ? ", ephemeral" : "", s->rec.sealed ? ", sealed" : "");
   return s;
 }
 
@@ -753,6 +761,13 @@ static void op_resize(struct op_ctx *x) {
     fail(x, EROFS, "segment '%s' is frozen: its size cannot change", s->rec.name);
     return;
   }
+  if (s->rec.sealed) {
+    fail(x, EPERM,
+         "segment '%s' is sealed: the kernel keeps its size (%llu bytes) for as long as it "
+         "exists; create a new segment of the size you need",
+         s->rec.name, (unsigned long long)s->rec.size);
+    return;
+  }
   if (req->size < s->rec.size && s->views > 0) {
     fail(x, EBUSY, "cannot shrink segment '%s': it has %llu live view%s", s->rec.name,
          (unsigned long long)s->views, s->views == 1 ? "" : "s");
@@ -859,8 +874,23 @@ static void op_freeze(struct op_ctx *x) {
       .kind = CHANGE_SET, .s = s, .to = s->rec, .fields = state_field("frozen")
     };
     ch.to.frozen = true;
-    if ((rc = change(x->d, &ch)) < 0) {
-      fail_unrecorded(x, rc, "the freeze"); /* only the line can fail */
+    if ((rc = change(x->d, &ch)) < 0 && ch.unrecorded) {
+      fail_unrecorded(x, rc, "the freeze");
+      return;
+    }
+    /* Only a sealed segment's F_SEAL_WRITE can fail beside the line. */
+    if (rc == -EBUSY) {
+      fail(x, EBUSY,
+           "cannot freeze segment '%s': a writable shared mapping of it still exists (a process "
+           "kept one after releasing its view), so the kernel refuses to seal its bytes",
+           s->rec.name);
+      return;
+    }
+    if (rc < 0) {
+      fail(x, -rc,
+           "cannot freeze segment '%s': the kernel refused to seal its bytes (%s; a holder of "
+           "a writable view may have sealed its seals)",
+           s->rec.name, strerror(-rc));
       return;
     }
     log_info("froze %s (asked by uid %u)", s->rec.name, (unsigned)x->p->uid);

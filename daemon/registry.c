@@ -8,6 +8,13 @@
  * created 0600 by the daemon: what a client may do is decided here, per
  * request, from the segment's recorded owner and mode, and enforced by the
  * access mode of the descriptor it is given.
+ *
+ * A sealed segment is a memfd, given the same owner and mode (memfd_create
+ * makes it 0777, or 0666: any holder of a read-only descriptor could reopen
+ * it read-write through /proc/PID/fd otherwise), reserved the same way and
+ * then sealed against any change of size, so no holder can make another's
+ * mapping fault. Its read-only descriptors are such reopens by the daemon,
+ * each a new open file description of its own.
  */
 #include "config.h"
 
@@ -20,9 +27,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fdstore.h"
 #include "log.h"
 #include "registry.h"
 #include "trust.h"
+
+/* From linux/memfd.h 6.3 (glibc 2.36 lacks it): F_SEAL_EXEC and a non-exec
+ * mode; kernels before it refuse the flag (EINVAL) and get none. */
+#ifndef MFD_NOEXEC_SEAL
+#define MFD_NOEXEC_SEAL 0x0008U
+#endif
+
+/* The seals of every sealed segment; freeze adds F_SEAL_WRITE. */
+#define SEALS_SIZE (F_SEAL_SHRINK | F_SEAL_GROW)
 
 static int segment_cmp(const struct segment *a, const struct segment *b) {
   return strcmp(a->rec.name, b->rec.name);
@@ -120,6 +137,7 @@ static struct segment *segment_alloc(void) {
   LIST_INIT(&s->holds);
   TAILQ_INIT(&s->holders);
   s->fd_ro = s->fd_rw = -1;
+  s->memfd = -1;
   return s;
 }
 
@@ -154,6 +172,8 @@ static void fd_cache_use(struct registry *r, struct segment *s, int fd, bool wri
 /* Forget s's record (it is in no tree any more). */
 static void segment_free(struct registry *r, struct segment *s) {
   fd_cache_drop(r, s);
+  if (s->memfd >= 0)
+    close(s->memfd);
   free(s);
 }
 
@@ -253,6 +273,46 @@ static void set_record(struct segment *s, const struct proto_segment *rec) {
   s->rec.unlink_id = 0;
 }
 
+/* A sealed segment's memfd, sized, reserved and sealed: its descriptor or
+ * -errno. Its label ("<prefix>.<name>", shown in /proc/PID/fd) names it
+ * to whoever looks; nothing opens it by that name. */
+static int create_memfd(const struct registry *r, const char *name, uint64_t size) {
+  char label[NAME_MAX + 2];
+  int fd, rc;
+
+  registry_object_name(r, name, label, sizeof label);
+  fd = memfd_create(label + 1, MFD_ALLOW_SEALING | MFD_CLOEXEC | MFD_NOEXEC_SEAL);
+  if (fd < 0 && errno == EINVAL)
+    fd = memfd_create(label + 1, MFD_ALLOW_SEALING | MFD_CLOEXEC);
+  if (fd < 0)
+    return -errno;
+  /* The owner is already the daemon's euid and egid, as for shm_open. */
+  rc = fchmod(fd, TRUST_OBJECT_MODE) == 0 ? 0 : -errno;
+  if (rc == 0)
+    rc = ftruncate(fd, (off_t)size) == 0 ? 0 : -errno;
+  if (rc == 0)
+    rc = reserve(fd, 0, size);
+  if (rc == 0)
+    rc = fcntl(fd, F_ADD_SEALS, SEALS_SIZE) == 0 ? 0 : -errno;
+  if (rc < 0) {
+    close(fd);
+    return rc == -EFBIG ? -ENOSPC : rc;
+  }
+  return fd;
+}
+
+/* A sealed segment: its memfd, kept, and handed to the service manager's
+ * store so that it outlives this daemon. */
+static int create_sealed(struct registry *r, struct segment *s, const struct proto_segment *rec) {
+  int fd = create_memfd(r, rec->name, rec->size);
+
+  if (fd < 0)
+    return fd;
+  s->memfd = fd;
+  fdstore_put(r->prefix, rec->name, fd);
+  return 0;
+}
+
 int registry_create(struct registry *r, const struct proto_segment *rec, struct segment **out,
                     uid_t *foreign_uid) {
   const char *name = rec->name;
@@ -266,6 +326,15 @@ int registry_create(struct registry *r, const struct proto_segment *rec, struct 
   s = segment_alloc();
   if (s == NULL)
     return -ENOMEM;
+  if (rec->sealed) {
+    rc = create_sealed(r, s, rec);
+    if (rc < 0) {
+      free(s);
+      return rc;
+    }
+    fd = -1; /* opens duplicate or reopen s->memfd: nothing to cache */
+    goto made;
+  }
   registry_object_name(r, name, obj, sizeof obj);
   fd = shm_open(obj, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, TRUST_OBJECT_MODE);
   if (fd < 0) {
@@ -300,9 +369,12 @@ int registry_create(struct registry *r, const struct proto_segment *rec, struct 
     return rc == -EFBIG ? -ENOSPC : rc;
   }
 
+made:
   set_record(s, rec);
   /* Its writable descriptor, for the open that usually follows a create. */
-  if (r->fd_cache_max > 0)
+  if (fd < 0)
+    ;
+  else if (r->fd_cache_max > 0)
     fd_cache_use(r, s, fd, true);
   else
     close(fd);
@@ -337,6 +409,43 @@ int registry_adopt(struct registry *r, const struct proto_segment *rec, struct s
   return 0;
 }
 
+int registry_adopt_memfd(struct segment *s, int fd, char *why, size_t cap) {
+  struct stat st;
+  int seals = fcntl(fd, F_GET_SEALS);
+
+  /* Only a memfd (or hugetlbfs file) has seals: F_GET_SEALS says which. */
+  if (seals < 0) {
+    snprintf(why, cap, "not a memfd (%s)", strerror(errno));
+    return -EINVAL;
+  }
+  if ((seals & SEALS_SIZE) != SEALS_SIZE) {
+    snprintf(why, cap, "its size is not sealed (seals %#x)", (unsigned)seals);
+    return -EINVAL;
+  }
+  if (fstat(fd, &st) != 0 || (fcntl(fd, F_GETFL) & O_ACCMODE) != O_RDWR) {
+    snprintf(why, cap, "not a read-write descriptor");
+    return -EINVAL;
+  }
+  if (st.st_uid != geteuid() || (st.st_mode & 07777) != TRUST_OBJECT_MODE) {
+    snprintf(why, cap, "owned by uid %u, mode %04o", (unsigned)st.st_uid,
+             (unsigned)(st.st_mode & 07777));
+    return -EPERM;
+  }
+  if ((uint64_t)st.st_size != s->rec.size) {
+    snprintf(why, cap, "%lld bytes, not the %llu recorded", (long long)st.st_size,
+             (unsigned long long)s->rec.size);
+    return -EINVAL;
+  }
+  s->memfd = fd;
+  return 0;
+}
+
+int registry_seal_write(struct segment *s) {
+  if (s->memfd < 0)
+    return 0;
+  return fcntl(s->memfd, F_ADD_SEALS, F_SEAL_WRITE) == 0 ? 0 : -errno;
+}
+
 void registry_forget(struct registry *r, struct segment *s) {
   RB_REMOVE(segment_tree, &r->by_name, s);
   r->count--;
@@ -367,6 +476,8 @@ int registry_resize(struct registry *r, struct segment *s, uint64_t size) {
     return -EFBIG;
   if (size == s->rec.size)
     return 0;
+  if (s->memfd >= 0)
+    return -EPERM; /* sealed: the kernel would refuse it too */
   registry_object_name(r, s->rec.name, obj, sizeof obj);
   fd = shm_open(obj, O_RDWR | O_CLOEXEC, 0);
   if (fd < 0)
@@ -390,9 +501,13 @@ int registry_resize(struct registry *r, struct segment *s, uint64_t size) {
 int registry_unlink(struct registry *r, struct segment *s) {
   char obj[NAME_MAX + 2];
 
-  registry_object_name(r, s->rec.name, obj, sizeof obj);
-  if (shm_unlink(obj) != 0 && errno != ENOENT)
-    return -errno;
+  if (s->memfd >= 0) {
+    fdstore_remove(r->prefix, s->rec.name); /* its memory goes with its last holder */
+  } else {
+    registry_object_name(r, s->rec.name, obj, sizeof obj);
+    if (shm_unlink(obj) != 0 && errno != ENOENT)
+      return -errno;
+  }
   RB_REMOVE(segment_tree, &r->by_name, s);
   fd_cache_drop(r, s); /* no open reaches it by name any more */
   s->linked = false;
@@ -409,6 +524,8 @@ int registry_object_size(struct registry *r, const struct segment *s, int fd, ui
   struct stat st;
   int rc;
 
+  if (fd < 0 && s->memfd >= 0)
+    fd = s->memfd;
   if (fd >= 0) {
     rc = fstat(fd, &st);
   } else {
@@ -426,6 +543,8 @@ int registry_restore_size(struct registry *r, const struct segment *s) {
   char obj[NAME_MAX + 2];
   int fd, rc;
 
+  if (s->memfd >= 0)
+    return 0; /* sealed: nobody changed its size */
   registry_object_name(r, s->rec.name, obj, sizeof obj);
   fd = shm_open(obj, O_RDWR | O_CLOEXEC, 0);
   if (fd < 0)
@@ -437,14 +556,34 @@ int registry_restore_size(struct registry *r, const struct segment *s) {
   return rc;
 }
 
+/* A read-only descriptor of a sealed segment's memfd: a reopen through
+ * /proc (the only way to a read-only open file description of a memfd),
+ * which the memfd's owner and mode allow the daemon alone. */
+static int memfd_reopen_ro(int memfd) {
+  char path[32];
+
+  snprintf(path, sizeof path, "/proc/self/fd/%d", memfd);
+  return open(path, O_RDONLY | O_CLOEXEC);
+}
+
 int registry_open_fd(struct registry *r, struct segment *s, bool writable) {
   int kept = writable ? s->fd_rw : s->fd_ro, fd;
 
+  /* The memfd is kept anyway: a writable open shares it, as every
+   * writable open of a plain segment shares its kept descriptor. */
+  if (s->memfd >= 0 && writable) {
+    fd = fcntl(s->memfd, F_DUPFD_CLOEXEC, 0);
+    return fd < 0 ? -errno : fd;
+  }
   if (kept < 0) {
     char obj[NAME_MAX + 2];
 
-    registry_object_name(r, s->rec.name, obj, sizeof obj);
-    fd = shm_open(obj, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC, 0);
+    if (s->memfd >= 0) {
+      fd = memfd_reopen_ro(s->memfd);
+    } else {
+      registry_object_name(r, s->rec.name, obj, sizeof obj);
+      fd = shm_open(obj, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC, 0);
+    }
     if (fd < 0)
       return -errno;
     if (r->fd_cache_max == 0)

@@ -4,7 +4,10 @@
  *
  * A segment is a POSIX shm object "/<prefix>.<name>", always mode 0600 and
  * owned by the daemon; clients reach it only through descriptors the daemon
- * hands out. The registry keeps segments in a red-black tree ordered by name
+ * hands out. A sealed one (rec.sealed) is a memfd instead, with the same
+ * owner and mode and its size sealed (F_SEAL_SHRINK | F_SEAL_GROW): it has
+ * no name, so the registry keeps its descriptor, and hands it to the
+ * service manager's store (fdstore.h) to outlive a restart. The registry keeps segments in a red-black tree ordered by name
  * (O(log n) lookup, and sorted paging for `list`), owns their shm objects
  * (create, resize, unlink) and their memory accounting. It knows nothing of
  * connections or leases beyond a view count and a reference count.
@@ -60,6 +63,9 @@ struct segment {
    * on the registry's fd_lru. */
   int fd_ro, fd_rw;
   TAILQ_ENTRY(segment) fd_lru;
+  /* A sealed segment's memfd (rec.sealed), read-write, kept for its whole
+   * life in the registry: it has no name to be opened by. -1 otherwise. */
+  int memfd;
 };
 
 LIST_HEAD(segment_list, segment);
@@ -120,8 +126,20 @@ struct segment *registry_unlinked_after(struct registry *r, uint64_t after);
 struct segment *registry_unlinked_next(struct registry *r, struct segment *s);
 
 /* Record a segment whose shm object already exists (a restart), with the
- * fields of rec. */
+ * fields of rec. A sealed one's memfd is taken over with registry_adopt_memfd. */
 int registry_adopt(struct registry *r, const struct proto_segment *rec, struct segment **out);
+
+/* Give the adopted sealed segment s its memfd back (from the service
+ * manager's store), after checking it is one the daemon made: a memfd owned
+ * by its euid, mode 0600, its size sealed and rec.size bytes long. Returns 0
+ * (fd is s's now) or -errno with what was wrong in why (fd stays the
+ * caller's). */
+int registry_adopt_memfd(struct segment *s, int fd, char *why, size_t cap);
+
+/* Seal a sealed segment's bytes (F_SEAL_WRITE), for freeze: 0, -EBUSY while
+ * a writable shared mapping of it exists anywhere, -EPERM if a holder of a
+ * writable descriptor sealed its seals (F_SEAL_SEAL). 0 for a plain one. */
+int registry_seal_write(struct segment *s);
 
 /* Drop a record that no lease references, leaving its object alone. */
 void registry_forget(struct registry *r, struct segment *s);
@@ -147,7 +165,8 @@ int registry_create(struct registry *r, const struct proto_segment *rec, struct 
                     uid_t *foreign_uid);
 
 /* Grow (reserving the new memory) or shrink the object. The caller checks
- * leases first: shrinking under a live mapping would SIGBUS its owner. */
+ * leases first: shrinking under a live mapping would SIGBUS its owner.
+ * A sealed segment's size cannot change: -EPERM. */
 int registry_resize(struct registry *r, struct segment *s, uint64_t size);
 
 /* Remove the name now; the record lives on while leases reference it. */

@@ -63,6 +63,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fdstore.h"
 #include "log.h"
 #include "state.h"
 #include "trust.h"
@@ -1045,6 +1046,32 @@ static void log_foreign(const struct state *st, const char *name, const struct s
            name, desc, what);
 }
 
+/* A sealed segment's object is the memfd the service manager's store
+ * passed back (fdstore.h): without it the segment is gone (its memory
+ * went with the last daemon and holders); one that is not the daemon's
+ * kind of memfd is dropped from the store. True if s was kept. */
+static bool check_sealed(struct state *st, struct segment *s) {
+  int fd = fdstore_take(st->r->prefix, s->rec.name);
+  char why[128];
+
+  if (fd < 0) {
+    log_warn("segment %s: sealed, and no descriptor of it came back from the service manager's "
+             "file descriptor store (none, or not kept): its memory went with the previous "
+             "daemon and its holders; dropping its record",
+             s->rec.name);
+    return false;
+  }
+  if (registry_adopt_memfd(s, fd, why, sizeof why) < 0) {
+    log_warn("segment %s: the stored descriptor is not a sealed memfd of the daemon's (%s); "
+             "dropping it and its record",
+             s->rec.name, why);
+    close(fd);
+    fdstore_remove(st->r->prefix, s->rec.name);
+    return false;
+  }
+  return true;
+}
+
 /* The objects are the truth: drop records whose object is gone or is not
  * ours, take sizes from the objects. */
 static void check_objects(struct state *st) {
@@ -1053,6 +1080,11 @@ static void check_objects(struct state *st) {
 
   for (s = registry_first_after(st->r, ""); s != NULL; s = next) {
     next = registry_next(st->r, s);
+    if (s->rec.sealed) {
+      if (!check_sealed(st, s))
+        forget(st, s);
+      continue;
+    }
     if (stat_object(st, s->rec.name, &sb) != 0) {
       log_warn("segment %s: its shared-memory object " TRUST_SHM_DIR "/%s.%s is gone; "
                "dropping it",
@@ -1193,6 +1225,7 @@ int state_open(struct state **out, int dirfd, const char *path, int shmdir, stru
   table();
   load(&rp);
   check_objects(st);
+  fdstore_drop_unclaimed();
   finish_pending(&rp);
   adopt_orphans(st, gid);
   rc = snapshot(st);

@@ -132,7 +132,8 @@ uint64_t proto_monotonic_ms(void);
 
 /* create's flags */
 #define PROTO_CREATE_EPHEMERAL 0x1u /* removed when its last view ends */
-#define PROTO_CREATE_KNOWN     PROTO_CREATE_EPHEMERAL
+#define PROTO_CREATE_SEALED    0x2u /* a memfd whose size the kernel keeps (seals) */
+#define PROTO_CREATE_KNOWN     (PROTO_CREATE_EPHEMERAL | PROTO_CREATE_SEALED)
 
 struct proto_request {
   uint64_t id;
@@ -174,6 +175,7 @@ struct proto_segment {
                          created, ephemeral, frozen, changed are sent as 0 (hidden) */
   int64_t changed_sec; /* the last resize, freeze, chmod or chown (0: none) */
   uint32_t changed_nsec;
+  bool sealed; /* created with PROTO_CREATE_SEALED: a memfd, size sealed */
 };
 
 struct proto_holder {            /* one view lease, for stat's holders */

@@ -91,6 +91,10 @@ static const struct proto_field segment_fields[] = {
            .label = "changed", .line = 11) },
   { SEG("changed_nsec", PROTO_T_UINT, changed_nsec, NSEC_MAX, PROTO_FIELD_OPTIONAL),
     SEGPUB(changed_nsec, .hidden = true, .state = "changed_nsec", .show = PROTO_SHOW_NSEC) },
+  { SEG("sealed", PROTO_T_BOOL, sealed, 0, PROTO_FIELD_OPTIONAL),
+    SEGPUB(sealed, .doc = "memfd seals fix its size, and its bytes once frozen", .hidden = true,
+           .state = "flags", .show = PROTO_SHOW_FLAG, .column = "FLAGS", .label = "sealed",
+           .line = 12) },
 };
 
 const struct proto_msg proto_segment_msg = {

@@ -198,6 +198,40 @@ static bool valgrind_wanted(void) {
   return e != NULL && strcmp(e, "1") == 0;
 }
 
+#define PASS_MAX 64
+static int pass_fds[PASS_MAX], pass_n;
+static char pass_names[PASS_MAX * 256];
+
+void harness_pass_fds(const int *fds, int n, const char *names) {
+  ck_assert(n >= 0 && n <= PASS_MAX);
+  memcpy(pass_fds, fds, sizeof *fds * (size_t)n);
+  pass_n = n;
+  snprintf(pass_names, sizeof pass_names, "%s", names != NULL ? names : "");
+}
+
+/* In the daemon's child, before exec: the passed descriptors at 3.. (moved
+ * above them first, so that none is overwritten before it is moved). */
+static void pass_to_child(void) {
+  char n[16], pid[16];
+  int moved[PASS_MAX];
+
+  if (pass_n == 0)
+    return;
+  for (int i = 0; i < pass_n; i++)
+    moved[i] = fcntl(pass_fds[i], F_DUPFD, 3 + PASS_MAX);
+  for (int i = 0; i < pass_n; i++)
+    if (moved[i] < 0 || dup2(moved[i], 3 + i) != 3 + i)
+      _exit(126);
+  for (int i = 0; i < pass_n; i++)
+    close(moved[i]);
+  snprintf(n, sizeof n, "%d", pass_n);
+  snprintf(pid, sizeof pid, "%d", (int)getpid());
+  setenv("LISTEN_FDS", n, 1);
+  setenv("LISTEN_PID", pid, 1);
+  if (pass_names[0] != '\0')
+    setenv("LISTEN_FDNAMES", pass_names, 1);
+}
+
 static void spawn(struct harness_daemon *d, const char *const *extra_args) {
   const char *daemon_path = getenv("SHMVIEWD");
   const char *argv[64];
@@ -235,6 +269,7 @@ static void spawn(struct harness_daemon *d, const char *const *extra_args) {
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (getppid() != parent)
       _exit(127);
+    pass_to_child();
     execvp(argv[0], (char *const *)argv);
     fprintf(stderr, "harness: cannot run %s: %s\n", argv[0], strerror(errno));
     _exit(127);

@@ -40,6 +40,12 @@ int harness_daemon_stop(struct harness_daemon *d);
  * state left in place). */
 void harness_daemon_restart(struct harness_daemon *d, const char *const *extra_args);
 
+/* The next start or restart passes these n descriptors as a service
+ * manager does (sd_listen_fds(3)): at 3, 4, ..., with LISTEN_FDS,
+ * LISTEN_PID (the daemon's own) and LISTEN_FDNAMES (names, ':'-separated;
+ * NULL: none). n = 0 passes none again. The caller keeps its descriptors. */
+void harness_pass_fds(const int *fds, int n, const char *names);
+
 /* SIGKILL the daemon and reap it, leaving its segments and files behind. */
 void harness_daemon_kill(struct harness_daemon *d);
 

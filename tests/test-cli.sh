@@ -167,6 +167,21 @@ run 1 sv stat eph
 run 2 sv create --ephemeral=x eph 10
 ok "create --ephemeral: removed when its creator leaves without viewing it"
 
+# A sealed segment: listed with its flag, written and read like any other,
+# and its size is the kernel's to keep (resize says why it cannot).
+run 0 sv create --sealed sealy 4K
+run 0 sv list
+grep -q '^sealy .* sealed$' "$dir/out" || fail "list: sealy has no sealed flag: $(cat "$dir/out")"
+printf 'sealed bytes' | run 0 sv write sealy
+run 0 sv cat sealy
+head -c 12 "$dir/out" | grep -q '^sealed bytes$' || fail "cat sealy: $(head -c 12 "$dir/out")"
+run 1 sv resize sealy 8K
+err_has "is sealed: the kernel keeps its size"
+run 0 sv stat sealy
+grep -q '^sealed: *yes' "$dir/out" || fail "stat: no 'sealed: yes' line"
+run 0 sv rm sealy
+ok "create --sealed: listed sealed, written and read, resize refused"
+
 # ---- JSON ---------------------------------------------------------------------
 if [ -n "$PYTHON" ]; then
   uid=$(id -u)
@@ -182,7 +197,8 @@ names = [o["name"] for o in doc]
 assert names == sorted(names) == ["alpha", "beta", "js"], names
 o = doc[2]
 assert set(o) == {"name", "size", "uid", "gid", "mode", "views", "writable_views", "created",
-                  "ephemeral", "unlinked", "frozen", "restricted", "changed"}, o
+                  "ephemeral", "unlinked", "frozen", "restricted", "changed", "sealed"}, o
+assert o["sealed"] is False, o
 assert o["changed"] is None, o  # never resized, frozen, chmod'ed or chown'ed
 assert o["ephemeral"] is False and o["unlinked"] is False and o["frozen"] is False, o
 assert o["restricted"] is False, o

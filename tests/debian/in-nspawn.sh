@@ -237,6 +237,87 @@ check "recovery: fix the file, reset-failed, start the socket; the segments are 
     sh -c 'systemctl reset-failed shmviewd.service shmviewd.socket && systemctl start shmviewd.socket &&
         test "$(shmview cat frames:4096:14)" = "hello, systemd"'
 
+# ---- sealed segments: kept by systemd's fd store (begin) -------------------
+# A sealed segment (create --sealed) is a memfd with no name in /dev/shm: it
+# outlives `systemctl restart`, kill -9 with Restart=on-failure and (after
+# the upgrade below: sealed_after_upgrade) a package upgrade only because the
+# daemon keeps it in the service's fd store (FileDescriptorStoreMax=). A
+# holder keeps a writable view throughout and counts in it: the new
+# daemon's views must see its count move (the same memory), and it must not
+# die (no SIGBUS) nor see the first bytes change.
+systemctl reset-failed shmviewd.service
+check "create --sealed: 64K, mode 0640, given to nobody, bytes written" \
+    sh -c "shmview create --sealed --mode 0640 sealedseg 64K &&
+        printf 'sealed bytes' | shmview write sealedseg && shmview chown nobody:nogroup sealedseg &&
+        shmview list | grep '^sealedseg .* sealed\$'"
+rm -f /tmp/sealed.ready /tmp/sealed.bad
+/usr/bin/python3 -c '
+import shmview, struct, time
+c = shmview.connect()
+v = c.open("sealedseg", writable=True)
+open("/tmp/sealed.ready", "w").close()
+n = 0
+while True:
+    n += 1
+    v[4096:4104] = struct.pack("<Q", n)
+    if bytes(v[0:12]) != b"sealed bytes":
+        open("/tmp/sealed.bad", "w").write(repr(bytes(v[0:12])))
+    time.sleep(0.05)' 2>/tmp/sealed.holder.log &
+sealed_holder=$!
+wait_for 15 test -e /tmp/sealed.ready
+sealed_count() { shmview cat sealedseg:4096:8 | od -An -tu8 | tr -d ' '; }
+# sealed_same: bytes, owner, mode, flags as created; the holder alive, its
+# view the same memory as the daemon's (its count moves), nothing changed.
+sealed_same() {
+    shmview stat sealedseg >/tmp/sealed.stat && cat /tmp/sealed.stat &&
+        grep -q '^owner: *nobody ' /tmp/sealed.stat && grep -q '^mode: *0640$' /tmp/sealed.stat &&
+        grep -q '^sealed: *yes' /tmp/sealed.stat && grep -q '^size: *65536 ' /tmp/sealed.stat &&
+        is "$(shmview cat sealedseg:0:12)" "sealed bytes" &&
+        kill -0 "$sealed_holder" && test ! -e /tmp/sealed.bad &&
+        a=$(sealed_count) && sleep 0.5 && b=$(sealed_count) && echo "holder's count $a -> $b" &&
+        test "$a" != "$b"
+}
+check "the holder's writes show through the daemon's views" sealed_same
+# (the holder is root: /proc/self/map_files gives it the memfd read-write)
+check "a writable holder's ftruncate fails (EPERM), resize is refused, nothing changed" \
+    sh -c '/usr/bin/python3 -c "
+import ctypes, os, shmview, sys
+v = shmview.connect().open(\"sealedseg\", writable=True)
+a = ctypes.addressof(ctypes.c_char.from_buffer(v))
+for l in open(\"/proc/self/maps\"):
+    lo, hi = (int(x, 16) for x in l.split()[0].split(\"-\"))
+    if lo <= a < hi:
+        fd = os.open(\"/proc/self/map_files/%x-%x\" % (lo, hi), os.O_RDWR)
+try:
+    os.ftruncate(fd, 0)
+except PermissionError as e:
+    print(\"ftruncate:\", e)
+    sys.exit(0)
+sys.exit(1)" && ! shmview resize sealedseg 128K'
+check "... and nothing changed" sealed_same
+sealed_pid=$(prop MainPID)
+check "systemctl restart shmviewd.service: the sealed segment comes back from the fd store" \
+    sh -c "systemctl restart shmviewd.service && test \"\$(systemctl show -P MainPID shmviewd.service)\" != $sealed_pid"
+check "... same bytes, owner, mode and flags; the holder keeps its view" sealed_same
+restarts=$(prop NRestarts)
+systemctl kill -s KILL shmviewd.service
+check "kill -9: Restart=on-failure brings it back (NRestarts $restarts -> $(wait_for 30 restarted; prop NRestarts))" restarted
+check "... the sealed segment too, from the store; the holder keeps its view" sealed_same
+check "no sealed segment was dropped at a start (journal)" \
+    sh -c '! journalctl -u shmviewd -o cat | grep -E "no descriptor of it came back|stored descriptor"'
+# sealed_after_upgrade: the same after the package upgrade below.
+sealed_after_upgrade() {
+    check "after the upgrade: the sealed segment is back from the fd store, the holder keeps its view" \
+        sealed_same
+    kill "$sealed_holder"
+    wait "$sealed_holder" 2>/dev/null
+    check "shmview rm sealedseg takes it out of the store: nothing is passed back at a restart" \
+        sh -c 'shmview rm sealedseg && ! shmview stat sealedseg && systemctl restart shmviewd.service &&
+            shmview status && ! journalctl -u shmviewd -o cat |
+            grep -E "no descriptor of it came back|stored descriptor named"'
+}
+# ---- sealed segments (end) ---------------------------------------------------
+
 # ---- the user instance, with linger -----------------------------------------
 useradd --create-home --uid 1500 --shell /bin/sh alice
 loginctl enable-linger alice
@@ -340,6 +421,7 @@ check "after the upgrade: the socket listens, the old daemon is gone" \
 check "the upgraded daemon re-adopts the segments with their bytes" same_data
 check "... owner and mode kept" \
     sh -c 'shmview stat frames | tee /dev/stderr | grep -q 0644'
+sealed_after_upgrade
 
 # ---- purge: the state directory goes, held segments stay ------------------
 shmview create held 4K

@@ -63,7 +63,7 @@ def stub_classes():
 class TestRecords(H.ClientTestCase):
     def test_shapes(self):
         for cls, names, extra in [(shmview.SegmentInfo, SEGMENT_TUPLE,
-                                   ("frozen", "restricted", "changed")),
+                                   ("frozen", "restricted", "changed", "sealed")),
                                   (shmview.HolderInfo, HOLDER_TUPLE, ()),
                                   (shmview.Status, STATUS_TUPLE, ())]:
             self.assertEqual(cls.__match_args__, names)

@@ -159,15 +159,15 @@ static PyObject *Client_repr(ClientObject *self) {
 }
 
 static PyObject *Client_create(ClientObject *self, PyObject *args, PyObject *kw) {
-  static char *kwlist[] = { "name", "size", "mode", "ephemeral", NULL };
+  static char *kwlist[] = { "name", "size", "mode", "ephemeral", "sealed", NULL };
   PyObject *name_obj, *size_obj;
   unsigned int mode = 0600;
-  int ephemeral = 0;
+  int ephemeral = 0, sealed = 0;
   const char *name;
   size_t size;
 
-  if (!PyArg_ParseTupleAndKeywords(args, kw, "UO|I$p:create", kwlist, &name_obj, &size_obj, &mode,
-                                   &ephemeral))
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "UO|I$pp:create", kwlist, &name_obj, &size_obj, &mode,
+                                   &ephemeral, &sealed))
     return NULL;
   if (check_name(name_obj, &name) < 0 || get_size(size_obj, &size, "size") < 0 ||
       check_mode(mode) < 0)
@@ -175,7 +175,7 @@ static PyObject *Client_create(ClientObject *self, PyObject *args, PyObject *kw)
   shmv_client *c = client_enter(self);
   if (c == NULL)
     return NULL;
-  unsigned flags = ephemeral ? SHMV_CREATE_EPHEMERAL : 0;
+  unsigned flags = (ephemeral ? SHMV_CREATE_EPHEMERAL : 0) | (sealed ? SHMV_SEALED : 0);
   int rc;
   UNBLOCKED(rc = shmv_create_flags(c, name, size, mode, flags));
   PyObject *res = rc < 0 ? raise_rc(c, rc, name) : Py_NewRef(Py_None);
@@ -241,24 +241,25 @@ static PyObject *Client_open_descriptor(ClientObject *self, PyObject *arg) {
 /* A new segment and a writable view of all of it, in one round trip
  * (shmv_view_create). The GIL is released while waiting. */
 int do_create_view(shmv_client *c, const char *name, size_t size, unsigned mode, int ephemeral,
-                   int prefault, shmv_view **out) {
-  unsigned flags = (prefault ? SHMV_PREFAULT : 0) | (ephemeral ? SHMV_CREATE_EPHEMERAL : 0);
+                   int sealed, int prefault, shmv_view **out) {
+  unsigned flags = (prefault ? SHMV_PREFAULT : 0) | (ephemeral ? SHMV_CREATE_EPHEMERAL : 0) |
+                   (sealed ? SHMV_SEALED : 0);
   int rc;
   UNBLOCKED(rc = shmv_view_create(c, name, size, mode, flags, out));
   return rc;
 }
 
 static PyObject *Client_create_view(ClientObject *self, PyObject *args, PyObject *kw) {
-  static char *kwlist[] = { "name", "size", "mode", "ephemeral", "prefault", NULL };
+  static char *kwlist[] = { "name", "size", "mode", "ephemeral", "prefault", "sealed", NULL };
   PyObject *name_obj, *size_obj;
   unsigned int mode = 0600;
-  int ephemeral = 0, prefault = 0;
+  int ephemeral = 0, prefault = 0, sealed = 0;
   const char *name;
   size_t size;
   shmv_view *v = NULL;
 
-  if (!PyArg_ParseTupleAndKeywords(args, kw, "UO|I$pp:create_view", kwlist, &name_obj, &size_obj,
-                                   &mode, &ephemeral, &prefault))
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "UO|I$ppp:create_view", kwlist, &name_obj, &size_obj,
+                                   &mode, &ephemeral, &prefault, &sealed))
     return NULL;
   if (check_name(name_obj, &name) < 0 || get_size(size_obj, &size, "size") < 0 ||
       check_mode(mode) < 0)
@@ -266,7 +267,7 @@ static PyObject *Client_create_view(ClientObject *self, PyObject *args, PyObject
   shmv_client *c = client_enter(self);
   if (c == NULL)
     return NULL;
-  int rc = do_create_view(c, name, size, mode, ephemeral, prefault, &v);
+  int rc = do_create_view(c, name, size, mode, ephemeral, sealed, prefault, &v);
   PyObject *res = rc < 0 ? raise_rc(c, rc, name) : view_wrap(&ViewType, v, current_pid());
   client_leave(self);
   return res;
@@ -460,13 +461,16 @@ PyObject *get_default_client(void) {
 
 static PyMethodDef Client_methods[] = {
   { "create", (PyCFunction)(void (*)(void))Client_create, METH_VARARGS | METH_KEYWORDS,
-    "create(name, size, mode=0o600, *, ephemeral=False)\n--\n\n"
+    "create(name, size, mode=0o600, *, ephemeral=False, sealed=False)\n--\n\n"
     "Create a segment of size zero bytes, permission bits like a file's. The memory is\n"
     "reserved now (a full /dev/shm is an OSError here, never SIGBUS later). An ephemeral\n"
-    "segment is removed by the daemon when its last view anywhere ends.\n"
+    "segment is removed by the daemon when its last view anywhere ends. A sealed one is a\n"
+    "memfd whose size the kernel keeps: no holder can truncate it under another's view,\n"
+    "resize() fails, freeze() also seals its bytes (docs/security.md).\n"
     "FileExistsError if the name is taken." },
   { "create_view", (PyCFunction)(void (*)(void))Client_create_view, METH_VARARGS | METH_KEYWORDS,
-    "create_view(name, size, mode=0o600, *, ephemeral=False, prefault=False)\n--\n\n"
+    "create_view(name, size, mode=0o600, *, ephemeral=False, prefault=False, sealed=False)\n"
+    "--\n\n"
     "Create a segment as create() does and return a writable View of all of it, in one\n"
     "request to the daemon (create() then open(writable=True) take two). prefault maps\n"
     "every page now instead of at its first touch: worth it for 64 KiB and more that\n"

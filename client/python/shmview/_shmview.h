@@ -81,7 +81,7 @@ shmv_client *client_enter(ClientObject *self);
 void client_leave(ClientObject *self);
 PyObject *get_default_client(void); /* borrowed; NULL with an exception */
 int do_create_view(shmv_client *c, const char *name, size_t size, unsigned mode, int ephemeral,
-                   int prefault, shmv_view **out);
+                   int sealed, int prefault, shmv_view **out);
 
 /* _view.c */
 PyObject *view_wrap(PyTypeObject *type, shmv_view *v, pid_t pid);

@@ -22,7 +22,7 @@ class SegmentInfo(NamedTuple):
     name: str
     size: int
     uid: int
-    gid: Optional[int]  # None (as views, writable_views, created, ephemeral, frozen) when restricted
+    gid: Optional[int]  # None (as views, writable_views, created, ephemeral, frozen, changed, sealed) when restricted
     mode: int
     views: Optional[int]
     writable_views: Optional[int]
@@ -33,6 +33,7 @@ class SegmentInfo(NamedTuple):
     frozen: Optional[bool]
     restricted: bool
     changed: Optional[datetime.datetime]
+    sealed: Optional[bool]
 
 class HolderInfo(NamedTuple):
     # None where the holder is not visible in the caller's pid namespace
@@ -73,9 +74,10 @@ class Client:
     def closed(self) -> bool: ...
     @property
     def socket_path(self) -> Optional[str]: ...
-    def create(self, name: str, size: int, mode: int = 0o600, *, ephemeral: bool = False) -> None: ...
+    def create(self, name: str, size: int, mode: int = 0o600, *, ephemeral: bool = False,
+               sealed: bool = False) -> None: ...
     def create_view(self, name: str, size: int, mode: int = 0o600, *, ephemeral: bool = False,
-                    prefault: bool = False) -> View: ...
+                    prefault: bool = False, sealed: bool = False) -> View: ...
     def open(self, name: str, offset: int = 0, length: Optional[int] = None, *,
              writable: bool = False, prefault: bool = False,
              own: bool = False) -> View: ...
@@ -96,7 +98,7 @@ class Client:
 
 class View:
     def __new__(cls, data: Union[Buffer, SupportsIndex], *, readonly: bool = False,
-                client: Optional[Client] = None) -> Self: ...
+                client: Optional[Client] = None, sealed: bool = False) -> Self: ...
     def __buffer__(self, flags: int) -> memoryview: ...
     def __len__(self) -> int: ...
     @overload

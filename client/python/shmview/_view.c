@@ -84,16 +84,17 @@ static void anon_name(char *buf, size_t cap) {
 }
 
 static PyObject *View_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
-  static char *kwlist[] = { "data", "readonly", "client", NULL };
+  static char *kwlist[] = { "data", "readonly", "client", "sealed", NULL };
   PyObject *data, *client_obj = Py_None;
-  int readonly = 0;
+  int readonly = 0, sealed = 0;
   Py_buffer src = { 0 };
   size_t n;
   char name[SHMV_NAME_MAX + 1];
   shmv_view *rw = NULL, *ro = NULL;
   int rc;
 
-  if (!PyArg_ParseTupleAndKeywords(args, kw, "O|$pO:View", kwlist, &data, &readonly, &client_obj))
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "O|$pOp:View", kwlist, &data, &readonly, &client_obj,
+                                   &sealed))
     return NULL;
   if (client_obj == Py_None) {
     client_obj = get_default_client();
@@ -126,7 +127,8 @@ static PyObject *View_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
    * segment needs a size, a view may be empty. Data that fills the view
    * from 64 KiB up is written at once, so its pages are mapped at once
    * (one call instead of a write fault per page; SHMV_PREFAULT). */
-  rc = do_create_view(c, name, n > 0 ? n : 1, 0600, 1, src.buf != NULL && n >= PREFAULT_MIN, &rw);
+  rc = do_create_view(c, name, n > 0 ? n : 1, 0600, 1, sealed, src.buf != NULL && n >= PREFAULT_MIN,
+                      &rw);
   if (rc < 0) {
     raise_rc(c, rc, name);
     goto leave;
@@ -832,7 +834,7 @@ static PyGetSetDef View_getset[] = {
 };
 
 PyDoc_STRVAR(View_doc,
-             "View(data, *, readonly=False, client=None)\n"
+             "View(data, *, readonly=False, client=None, sealed=False)\n"
              "--\n\n"
              "A window on a shared-memory segment, like a memoryview of a fixed-size bytearray\n"
              "that other processes can map too.\n\n"
@@ -840,7 +842,9 @@ PyDoc_STRVAR(View_doc,
              "directly, View(data) makes a new anonymous segment holding a copy of data (a\n"
              "bytes-like object, or an int for that many zero bytes), as bytearray(data) does,\n"
              "through client (default: a connection to the default socket, made on first use).\n"
-             "The segment is ephemeral (removed by the daemon with the last view anywhere).\n\n"
+             "The segment is ephemeral (removed by the daemon with the last view anywhere).\n"
+             "sealed=True makes it a sealed segment: no holder can change its size (a\n"
+             "truncation can never SIGBUS another process's view).\n\n"
              "A View exports the buffer protocol (format 'B', itemsize 1), so memoryview(v),\n"
              "bytes(v) and numpy.frombuffer(v) share its memory. v[i] is an int; v[a:b] is a\n"
              "View of the same mapping (no copy); v[a:b:step] with step != 1 is a memoryview.\n"
