@@ -291,7 +291,7 @@ static int create_memfd(const struct registry *r, const char *name, uint64_t siz
   if (rc == 0)
     rc = ftruncate(fd, (off_t)size) == 0 ? 0 : -errno;
   if (rc == 0)
-    rc = reserve(fd, 0, size);
+    rc = reserve(r, fd, 0, size);
   if (rc == 0)
     rc = fcntl(fd, F_ADD_SEALS, SEALS_SIZE) == 0 ? 0 : -errno;
   if (rc < 0) {
