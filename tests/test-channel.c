@@ -730,6 +730,44 @@ START_TEST(spilled_message) {
 }
 END_TEST
 
+/* A handle belongs to the process that opened it: in a forked child every
+ * call is -ECHILD and close only unmaps; the parent's participant lives on. */
+static int forked_child(void *arg) {
+  shmv_channel **hs = arg;
+  shmv_view *v;
+  CHILD_CHECK(shmv_channel_send(hs[0], "x", 1, 0) == -ECHILD);
+  CHILD_CHECK(shmv_channel_recv(hs[1], 0, &v) == -ECHILD);
+  CHILD_CHECK(shmv_channel_loan(hs[0], 1, 0, &v) == -ECHILD);
+  shmv_channel_close(hs[0]);
+  shmv_channel_close(hs[1]);
+  return 0;
+}
+
+START_TEST(fork_child_is_not_a_participant) {
+  shmv_client *c = connect_or_die();
+  shmv_channel *hs[2];
+  shmv_view *v;
+
+  OK(shmv_channel_create(c, "f", 8192, 0600, 0));
+  OK(shmv_channel_open(c, "f", SHMV_SEND, &hs[0]));
+  OK(shmv_channel_open(c, "f", SHMV_RECV, &hs[1]));
+  int st = harness_run_child(forked_child, hs);
+  ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  OK(shmv_channel_send(hs[0], "y", 1, 0));
+  OK(shmv_channel_recv(hs[1], 0, &v));
+  ck_assert(memcmp(shmv_view_data(v), "y", 1) == 0);
+  shmv_view_release(v);
+  shmv_channel_info info;
+  OK(shmv_channel_stat(hs[1], &info));
+  ck_assert_uint_eq(info.senders, 1);
+  ck_assert_uint_eq(info.receivers, 1);
+  shmv_channel_close(hs[0]);
+  shmv_channel_close(hs[1]);
+  OK(shmv_unlink(c, "f"));
+  shmv_disconnect(c);
+}
+END_TEST
+
 /* ---- the mode, as another uid ---- */
 
 static int stranger(void *arg) {
@@ -964,6 +1002,7 @@ static Suite *channel_suite(void) {
   tcase_add_test(tc, killed_last_sender);
   tcase_add_test(tc, killed_mid_send);
   tcase_add_test(tc, spilled_message);
+  tcase_add_test(tc, fork_child_is_not_a_participant);
   tcase_add_test(tc, mode_as_stranger);
   tcase_add_test(tc, hostile_participant_as_stranger);
   tcase_add_test(tc, across_restart);
