@@ -151,6 +151,11 @@ START_TEST(send_recv_one_process) {
   ck_assert_uint_eq(si.receivers, 1);
   OK(shmv_stat(c, "ch.ctl", &si));
   ck_assert_int_eq(si.control, 1);
+  ck_assert_uint_eq(si.mode, 0600);
+  /* the control memory follows the ring's mode: rw where the ring has r */
+  OK(shmv_chmod(c, "ch", 0640));
+  OK(shmv_stat(c, "ch.ctl", &si));
+  ck_assert_uint_eq(si.mode, 0660);
 
   shmv_channel_close(tx);
   /* every sender closed and the ring empty: the end of the stream */
@@ -768,6 +773,30 @@ START_TEST(fork_child_is_not_a_participant) {
 }
 END_TEST
 
+/* A channel's two segments are its creator's: its quota must take both. */
+START_TEST(quota_counts_both_segments) {
+  static const char *const args[] = { "--quota-segments", "3", "--quota-bytes", "40K", NULL };
+  ck_assert_int_eq(harness_daemon_stop(&d), 0);
+  harness_daemon_start(&d, args);
+  shmv_client *c = connect_or_die();
+
+  /* 16K of ring and 12K of control fit 40K; a second does not */
+  OK(shmv_channel_create(c, "q1", 16384, 0600, 0));
+  ck_assert_int_eq(shmv_channel_create(c, "q2", 8192, 0600, 0), -EDQUOT);
+  ck_assert_int_eq(shmv_stat(c, "q2", &(shmv_segment_info){ 0 }), -ENOENT);
+  /* one segment left of three: a channel needs two */
+  OK(shmv_create(c, "small", 1024, 0600));
+  OK(shmv_unlink(c, "q1"));
+  OK(shmv_create(c, "small2", 1024, 0600));
+  ck_assert_int_eq(shmv_channel_create(c, "q3", 4096, 0600, 0), -EDQUOT);
+  OK(shmv_unlink(c, "small"));
+  OK(shmv_unlink(c, "small2"));
+  OK(shmv_channel_create(c, "q3", 4096, 0600, 0));
+  OK(shmv_unlink(c, "q3"));
+  shmv_disconnect(c);
+}
+END_TEST
+
 /* ---- the mode, as another uid ---- */
 
 static int stranger(void *arg) {
@@ -1003,6 +1032,7 @@ static Suite *channel_suite(void) {
   tcase_add_test(tc, killed_mid_send);
   tcase_add_test(tc, spilled_message);
   tcase_add_test(tc, fork_child_is_not_a_participant);
+  tcase_add_test(tc, quota_counts_both_segments);
   tcase_add_test(tc, mode_as_stranger);
   tcase_add_test(tc, hostile_participant_as_stranger);
   tcase_add_test(tc, across_restart);
