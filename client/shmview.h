@@ -570,6 +570,12 @@ void shmv_channel_close(shmv_channel *ch);
  * shmv_view_wait; 0 at once when there is none. */
 int shmv_channel_flush(shmv_channel *ch, int64_t timeout_ns);
 
+/* Spin on the channel's word for up to spin_ns before sleeping, when recv
+ * finds the ring empty or a loan finds it full (as shmv_view_wait_spin):
+ * trades CPU for the cost of a sleep and a wake-up. 0, the default, never
+ * spins; negative is -EINVAL. Never spins with one CPU online. */
+int shmv_channel_set_spin(shmv_channel *ch, int64_t spin_ns);
+
 typedef struct shmv_channel_info {
   uint64_t capacity;    /* bytes of message space */
   uint64_t max_message; /* the longest message a loan can hold */

@@ -261,6 +261,7 @@ START_TEST(bad_input) {
   OK(shmv_channel_stat(rx, &info));
   ck_assert_uint_eq(info.used, 0);
   ck_assert_int_eq(shmv_channel_stat_sized(rx, &info, 4), -EINVAL);
+  ck_assert_int_eq(shmv_channel_set_spin(rx, -1), -EINVAL);
 
   shmv_channel_close(other);
   shmv_channel_close(tx);
@@ -357,6 +358,8 @@ static int receiver_proc(void *arg) {
     last[i] = -1;
   CHILD_CHECK(shmv_connect(d.socket, &c) == 0);
   CHILD_CHECK(shmv_channel_open(c, "many", SHMV_RECV, &rx) == 0);
+  if (a->hold) /* one receiver spins before it sleeps */
+    CHILD_CHECK(shmv_channel_set_spin(rx, 20000) == 0);
   harness_say(a->fd, 'r');
   for (;;) {
     shmv_view *v;
