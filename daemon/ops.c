@@ -36,6 +36,11 @@
  * connection ends (at once if nobody views it, else with the last view).
  * After a restart, one nobody views again by the end of the grace period
  * goes then. views_ended() applies the rule for every way a view ends.
+ *
+ * Channels (channel_create, channel_open; "channels" below) are two
+ * segments each, the ring NAME and its control memory NAME.ctl: receiving
+ * needs r on NAME, sending r and w; a participant is a lease on NAME.ctl
+ * tied to a slot of its table, marked dead when the lease ends unclosed.
  */
 #include "config.h"
 
