@@ -73,6 +73,13 @@ struct client_msg {
   atomic_bool sent; /* a loan sent: its space is the receiver's now */
 };
 
+/* The participant is not this process's to act for: a forked child's copy
+ * of the handle, or one whose client was disconnected (its lease, and so
+ * its slot, ended then: the slot may be another participant's now). */
+static bool detached(const struct shmv_channel *ch) {
+  return client_foreign(ch->c) || __atomic_load_n(&ch->c->state, __ATOMIC_RELAXED) == CLIENT_CLOSED;
+}
+
 /* ---- the lock ---- */
 
 static int lock_ctl(struct shmv_channel *ch, const struct timespec *deadline) {
@@ -357,7 +364,7 @@ void client_msg_unref(struct client_msg *m) {
   if (atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel) != 1)
     return;
   struct shmv_channel *ch = m->ch;
-  if (!atomic_load(&m->sent) && !client_foreign(ch->c))
+  if (!atomic_load(&m->sent) && !detached(ch))
     free_chunk(ch, m->seq);
   free(m);
   channel_unref(ch);
@@ -457,7 +464,7 @@ int shmv_channel_open(shmv_client *c, const char *name, int flags, shmv_channel 
 static void channel_unref(struct shmv_channel *ch) {
   if (atomic_fetch_sub_explicit(&ch->refs, 1, memory_order_acq_rel) != 1)
     return;
-  if (!client_foreign(ch->c) && enter_brief(ch) == 0) {
+  if (!detached(ch) && enter_brief(ch) == 0) {
     struct ring_words r;
     bool moved = false;
     if (read_words(ch, &r) == 0) {
@@ -488,7 +495,7 @@ static void spills_collect(struct shmv_channel *ch, bool all);
 void shmv_channel_close(shmv_channel *ch) {
   if (ch == NULL)
     return;
-  if (!client_foreign(ch->c)) {
+  if (!detached(ch)) {
     spills_collect(ch, true);
     /* A sender is gone at once: receivers must learn of the end of the
      * stream even while this process still holds messages. */
@@ -510,6 +517,8 @@ static int check_op(const struct shmv_channel *ch, unsigned role) {
     return -EINVAL;
   if (client_foreign(ch->c))
     return -ECHILD;
+  if (detached(ch))
+    return -ENOTCONN;
   if (!(ch->roles & role))
     return -EBADF;
   return 0;

@@ -537,8 +537,9 @@ int shmv_channel_loan(shmv_channel *ch, size_t length, int64_t timeout_ns, shmv_
 
 /* Send a loan (of this channel, not sent yet) as one message. It takes the
  * loan: the view handle is freed, also when the control memory turns out
- * corrupt (-EBADMSG), but not for -EINVAL (a view that is no unsent loan
- * of ch stays the caller's). Wakes a waiting receiver. Slices of the loan
+ * corrupt (-EBADMSG), but a call refused before it looks at the loan stays
+ * the caller's to release (-EINVAL: no unsent loan of ch; -EBADF, -ECHILD,
+ * -ENOTCONN as for a loan). Wakes a waiting receiver. Slices of the loan
  * stay valid views of the sent bytes: write nothing through them. */
 int shmv_channel_send_view(shmv_channel *ch, shmv_view *loan);
 
@@ -561,7 +562,10 @@ int shmv_channel_recv(shmv_channel *ch, int64_t timeout_ns, shmv_view **out);
  * messages stay valid views, and keep their space, until released, and the
  * participant ends with the last of them. A message spilled into a segment
  * of its own that no receiver has opened yet is lost. In a forked child it
- * only unmaps: the participant is the parent's. NULL is a no-op. */
+ * only unmaps: the participant is the parent's. NULL is a no-op.
+ * shmv_disconnect() ends every participant of the client as its death
+ * would (the daemon gives back what they held): close channels first;
+ * afterwards their calls fail with -ENOTCONN and releases only unmap. */
 void shmv_channel_close(shmv_channel *ch);
 
 /* Wait until every message this handle spilled into a segment of its own

@@ -771,6 +771,23 @@ START_TEST(fork_child_is_not_a_participant) {
   ck_assert_uint_eq(info.receivers, 1);
   shmv_channel_close(hs[0]);
   shmv_channel_close(hs[1]);
+
+  /* a disconnected client's participants are over: -ENOTCONN, and their
+   * space comes back to the others */
+  shmv_client *c2 = connect_or_die();
+  shmv_channel *tx2, *rx;
+  OK(shmv_channel_open(c2, "f", SHMV_SEND, &tx2));
+  OK(shmv_channel_open(c, "f", SHMV_RECV, &rx));
+  OK(shmv_channel_loan(tx2, 4000, 0, &v));
+  shmv_disconnect(c2);
+  ck_assert_int_eq(shmv_channel_send_view(tx2, v), -ENOTCONN);
+  shmv_view_release(v);
+  ck_assert_int_eq(shmv_channel_recv(rx, 5 * SEC, &v), -EPIPE);
+  shmv_channel_info info2;
+  OK(shmv_channel_stat(rx, &info2));
+  ck_assert_uint_eq(info2.used, 0);
+  shmv_channel_close(tx2);
+  shmv_channel_close(rx);
   OK(shmv_unlink(c, "f"));
   shmv_disconnect(c);
 }
