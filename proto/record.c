@@ -95,6 +95,22 @@ static const struct proto_field segment_fields[] = {
     SEGPUB(sealed, .doc = "memfd seals fix its size, and its bytes once frozen", .hidden = true,
            .state = "flags", .show = PROTO_SHOW_FLAG, .column = "FLAGS", .label = "sealed",
            .line = 12) },
+  { SEG("channel", PROTO_T_BOOL, channel, 0, PROTO_FIELD_OPTIONAL),
+    SEGPUB(channel, .doc = "a channel's ring of messages", .state = "flags",
+           .show = PROTO_SHOW_FLAG, .column = "FLAGS", .label = "channel", .line = 13,
+           .when = "channel") },
+  { SEG("control", PROTO_T_BOOL, control, 0, PROTO_FIELD_OPTIONAL),
+    SEGPUB(control, .doc = "a channel's control memory", .state = "flags", .show = PROTO_SHOW_FLAG,
+           .column = "FLAGS", .label = "control", .line = 14, .when = "control") },
+  { SEG("depth", PROTO_T_UINT, depth, UINT64_MAX, PROTO_FIELD_OPTIONAL),
+    SEGPUB(depth, .doc = "channel: messages sent and not yet received", .hidden = true,
+           .show = PROTO_SHOW_COUNT, .label = "depth", .line = 15, .when = "channel") },
+  { SEG("senders", PROTO_T_UINT, senders, UINT32_MAX, PROTO_FIELD_OPTIONAL),
+    SEGPUB(senders, .doc = "channel: participants that may send", .hidden = true,
+           .show = PROTO_SHOW_COUNT, .label = "senders", .line = 16, .when = "channel") },
+  { SEG("receivers", PROTO_T_UINT, receivers, UINT32_MAX, PROTO_FIELD_OPTIONAL),
+    SEGPUB(receivers, .doc = "channel: participants that may receive", .hidden = true,
+           .show = PROTO_SHOW_COUNT, .label = "receivers", .line = 17, .when = "channel") },
 };
 
 const struct proto_msg proto_segment_msg = {

@@ -2409,7 +2409,8 @@ END_TEST
 START_TEST(test_record_restricted) {
   static const char *const hidden[] = { "gid",          "views",     "writable_views", "created",
                                         "created_nsec", "ephemeral", "frozen",         "changed",
-                                        "changed_nsec", "sealed" };
+                                        "changed_nsec", "sealed",    "depth",          "senders",
+                                        "receivers" };
   const struct proto_msg *m = &proto_segment_msg;
   struct proto_segment s;
   size_t i, j, n = 0;

@@ -34,6 +34,11 @@ class SegmentInfo(NamedTuple):
     restricted: bool
     changed: Optional[datetime.datetime]
     sealed: Optional[bool]
+    channel: bool
+    control: bool
+    depth: Optional[int]
+    senders: Optional[int]
+    receivers: Optional[int]
 
 class HolderInfo(NamedTuple):
     # None where the holder is not visible in the caller's pid namespace
