@@ -505,6 +505,14 @@ err_has "end of stream"
 head -c 100000 /dev/urandom >"$dir/big"
 sv send cli-q <"$dir/big" &
 sender=$!
+# The stream ended above (every sender closed): recv says so until this
+# new sender has opened, so wait for it to be counted first.
+i=0
+until sv stat cli-q 2>/dev/null | grep -q '^senders: *1$'; do
+  i=$((i + 1))
+  [ "$i" -lt 500 ] || fail "the background sender never opened cli-q"
+  sleep 0.02
+done
 run 0 sv recv --timeout 10 cli-q
 wait "$sender" || fail "send of a message larger than the ring exited $?"
 cmp -s "$dir/out" "$dir/big" || fail "a message larger than the ring came back different"
