@@ -850,7 +850,7 @@ int shmv_channel_stat_sized(const shmv_channel *ch, shmv_channel_info *out, size
 
 int shmv_channel_create(shmv_client *c, const char *name, size_t capacity, unsigned mode,
                         unsigned flags) {
-  if (c == NULL || flags != 0 || shmv_name_check(name) < 0 ||
+  if (c == NULL || (flags & ~(unsigned)SHMV_SEALED) != 0 || shmv_name_check(name) < 0 ||
       strlen(name) > SHMV_CHANNEL_NAME_MAX || capacity < SHMV_CHANNEL_MIN || mode > 0777)
     return client_result(c, -EINVAL);
   struct proto_request req;
@@ -860,7 +860,7 @@ int shmv_channel_create(shmv_client *c, const char *name, size_t capacity, unsig
   snprintf(req.name, sizeof req.name, "%s", name);
   req.size = (uint64_t)capacity;
   req.mode = mode == 0 ? 0600 : mode;
-  req.flags = 0;
+  req.flags = flags & PROTO_CREATE_SEALED;
   int rc = client_request(c, &req, &resp, NULL);
   if (rc == 0)
     proto_response_free(&resp);

@@ -517,7 +517,10 @@ typedef struct shmv_channel shmv_channel;
 #define SHMV_RECV 0x2
 
 /* Create a channel with capacity bytes of message space (rounded up to 64;
- * at least SHMV_CHANNEL_MIN), mode as a file's (0: 0600), flags 0. -EEXIST
+ * at least SHMV_CHANNEL_MIN), mode as a file's (0: 0600), flags 0 or
+ * SHMV_SEALED: both segments are then sealed memfds (as for shmv_create_flags),
+ * so no participant can change their size under the others, and they outlive
+ * a daemon restart only through systemd's file descriptor store. -EEXIST
  * if NAME or NAME.ctl is taken, -EINVAL for a bad name (at most
  * SHMV_CHANNEL_NAME_MAX characters), capacity or flags. */
 int shmv_channel_create(shmv_client *c, const char *name, size_t capacity, unsigned mode,

@@ -1113,8 +1113,9 @@ static void op_channel_create(struct op_ctx *x) {
   bool unrecorded;
   int fd, rc;
 
-  if (req->flags != 0) {
-    fail(x, EINVAL, "unknown channel flags %#x", (unsigned)req->flags);
+  if (req->flags & ~PROTO_CREATE_SEALED) {
+    fail(x, EINVAL, "unknown channel flags %#x (there is sealed, %#x)",
+         (unsigned)(req->flags & ~PROTO_CREATE_SEALED), PROTO_CREATE_SEALED);
     return;
   }
   if (strlen(req->name) + strlen(CHAN_SUFFIX) > PROTO_NAME_MAX) {
@@ -1146,6 +1147,8 @@ static void op_channel_create(struct op_ctx *x) {
   want.size = capacity;
   want.mode = req->mode;
   want.channel = true;
+  /* Sealed: both memfds, so no participant can cut either under another. */
+  want.sealed = (req->flags & PROTO_CREATE_SEALED) != 0;
   if ((s = create_segment_as(x, &want)) == NULL)
     return;
   memset(&want, 0, sizeof want);
@@ -1153,6 +1156,7 @@ static void op_channel_create(struct op_ctx *x) {
   want.size = ctl_size;
   want.mode = ctl_mode(req->mode);
   want.control = true;
+  want.sealed = (req->flags & PROTO_CREATE_SEALED) != 0;
   if ((c = create_segment_as(x, &want)) == NULL) {
     remove_segment(x->d, s, &unrecorded);
     return;

@@ -63,6 +63,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "channel.h"
 #include "fdstore.h"
 #include "log.h"
 #include "state.h"
@@ -1072,6 +1073,42 @@ static bool check_sealed(struct state *st, struct segment *s) {
   return true;
 }
 
+/* A sealed channel whose ring or control memory did not come back (the
+ * store kept one of the two: FileDescriptorStoreMax= reached between
+ * them) is no channel: the other half goes too, and out of the store, so
+ * the name is free rather than stuck with EIO. (A plain channel's halves
+ * are objects in /dev/shm, each kept or repaired as any segment.) */
+static void drop_half_channels(struct state *st) {
+  struct segment *s, *next, *other;
+  char name[PROTO_NAME_MAX + 1];
+  size_t n, k = strlen(CHAN_SUFFIX);
+
+  for (s = registry_first_after(st->r, ""); s != NULL; s = next) {
+    next = registry_next(st->r, s);
+    if (!s->rec.sealed || !(s->rec.channel || s->rec.control))
+      continue;
+    name[0] = '\0';
+    n = strlen(s->rec.name);
+    if (s->rec.channel && n + k <= PROTO_NAME_MAX) {
+      snprintf(name, sizeof name, "%s" CHAN_SUFFIX, s->rec.name);
+      other = registry_find(st->r, name);
+      if (other != NULL && other->rec.control)
+        continue;
+    } else if (s->rec.control && n > k && strcmp(s->rec.name + n - k, CHAN_SUFFIX) == 0) {
+      memcpy(name, s->rec.name, n - k);
+      name[n - k] = '\0';
+      other = registry_find(st->r, name);
+      if (other != NULL && other->rec.channel)
+        continue;
+    }
+    log_warn("segment %s: the sealed channel it belongs to lost its %s (%s did not come back); "
+             "dropping it and its record",
+             s->rec.name, s->rec.channel ? "control memory" : "ring", name);
+    fdstore_remove(st->r->prefix, s->rec.name);
+    forget(st, s);
+  }
+}
+
 /* The objects are the truth: drop records whose object is gone or is not
  * ours, take sizes from the objects. */
 static void check_objects(struct state *st) {
@@ -1225,6 +1262,7 @@ int state_open(struct state **out, int dirfd, const char *path, int shmdir, stru
   table();
   load(&rp);
   check_objects(st);
+  drop_half_channels(st);
   fdstore_drop_unclaimed();
   finish_pending(&rp);
   adopt_orphans(st, gid);

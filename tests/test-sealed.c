@@ -748,6 +748,269 @@ START_TEST(store_keeps_sealed_across_restarts) {
 }
 END_TEST
 
+/* ---- sealed channels: both segments sealed ---- */
+
+#define CH_CAP (64u * 1024u)
+
+struct participant {
+  int up[2], down[2];
+  pid_t pid;
+};
+
+/* Another participant of "ch" (send and receive), in its own process:
+ * sends and receives numbered messages, checking each, until told to stop;
+ * exits with its SIGBUS count (capped), or 200+ when a call failed or a
+ * message came back wrong. */
+static int participant_main(struct participant *pt) {
+  struct sigaction sa = { .sa_handler = on_bus };
+  shmv_client *mine;
+  shmv_channel *ch;
+  volatile unsigned long sent = 0;
+  int rc = 0;
+
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_NODEFER;
+  if (sigaction(SIGBUS, &sa, NULL) != 0 || shmv_connect(d.socket, &mine) != 0 ||
+      shmv_channel_open(mine, "ch", SHMV_SEND | SHMV_RECV, &ch) != 0)
+    return 200;
+  fcntl(pt->down[0], F_SETFL, O_NONBLOCK);
+  harness_say(pt->up[1], 'p');
+  for (;;) {
+    char msg[4096], b;
+    shmv_view *v;
+
+    if (sigsetjmp(bus_jmp, 1) != 0 && bus_count > 100)
+      break;
+    if (read(pt->down[0], &b, 1) == 1)
+      break;
+    memset(msg, (int)(sent % 251), sizeof msg);
+    snprintf(msg, sizeof msg, "m%lu", (unsigned long)sent);
+    if (shmv_channel_send(ch, msg, sizeof msg, 1000000000) != 0) {
+      rc = 202;
+      break;
+    }
+    if (shmv_channel_recv(ch, 1000000000, &v) != 0) {
+      rc = 203;
+      break;
+    }
+    if (shmv_view_length(v) != sizeof msg || memcmp(shmv_view_data(v), msg, sizeof msg) != 0)
+      rc = 204;
+    shmv_view_release(v);
+    if (rc != 0)
+      break;
+    sent++;
+  }
+  if (rc == 0 && sent == 0)
+    rc = 205;
+  shmv_channel_close(ch);
+  shmv_disconnect(mine);
+  if (rc != 0)
+    return rc;
+  return bus_count > 100 ? 100 : (int)bus_count;
+}
+
+static void participant_start(struct participant *pt) {
+  ck_assert_int_eq(pipe(pt->up), 0);
+  ck_assert_int_eq(pipe(pt->down), 0);
+  pt->pid = fork();
+  ck_assert_int_ge(pt->pid, 0);
+  if (pt->pid == 0)
+    _exit(participant_main(pt));
+  ck_assert_int_eq(harness_hear(pt->up[0]), 'p');
+}
+
+static int participant_stop(struct participant *pt) {
+  int st;
+
+  harness_say(pt->down[1], 's');
+  ck_assert_int_eq(waitpid(pt->pid, &st, 0), pt->pid);
+  ck_assert_msg(WIFEXITED(st), "the participant died of signal %d", WTERMSIG(st));
+  ck_assert_msg(WEXITSTATUS(st) < 200, "the participant failed (%d)", WEXITSTATUS(st));
+  for (int i = 0; i < 2; i++) {
+    close(pt->up[i]);
+    close(pt->down[i]);
+  }
+  return WEXITSTATUS(st);
+}
+
+/* A participant of another uid, with writable descriptors of both of a
+ * channel's segments (a sender has them), tries to change their sizes. */
+static int channel_truncate_attack(void *arg) {
+  static const char *const names[] = { "ch", "ch.ctl" };
+  int sock = harness_raw_connect(&d);
+
+  (void)arg;
+  CHILD_CHECK(sock >= 0);
+  for (int k = 0; k < 2; k++) {
+    int fd, eperm = 0;
+    uint64_t lease;
+    struct stat st, after;
+
+    CHILD_CHECK(raw_open(sock, names[k], true, &fd, &lease) == 0 && fd >= 0);
+    CHILD_CHECK((fcntl(fd, F_GETFL) & O_ACCMODE) == O_RDWR);
+    CHILD_CHECK(fstat(fd, &st) == 0);
+    for (int i = 0; i < TRIES; i++)
+      eperm += ftruncate(fd, i % 2 ? 0 : 64) == -1 && errno == EPERM;
+    CHILD_CHECK(eperm == TRIES);
+    CHILD_CHECK(ftruncate(fd, st.st_size * 2) == -1 && errno == EPERM);
+    CHILD_CHECK(posix_fallocate(fd, 0, st.st_size * 2) == EPERM);
+    CHILD_CHECK(fstat(fd, &after) == 0 && after.st_size == st.st_size);
+    CHILD_CHECK((fcntl(fd, F_GET_SEALS) & (F_SEAL_SHRINK | F_SEAL_GROW)) ==
+                (F_SEAL_SHRINK | F_SEAL_GROW));
+    CHILD_CHECK(raw_release(sock, lease) == 0);
+    close(fd);
+  }
+  close(sock);
+  return 0;
+}
+
+START_TEST(channel_truncate_refused) {
+  struct participant pt;
+  shmv_segment_info info;
+  shmv_segment_info *items = NULL;
+  size_t n = 0;
+  int status, bus;
+
+  if (!harness_can_attack("test-sealed", "channel_truncate_refused"))
+    return;
+  harness_open_to_all(&d);
+  /* Only SHMV_SEALED is a channel flag. */
+  ck_assert_int_eq(shmv_channel_create(c, "ch", CH_CAP, 0666, SHMV_CREATE_EPHEMERAL), -EINVAL);
+  OK(shmv_channel_create(c, "ch", CH_CAP, 0666, SHMV_SEALED));
+  participant_start(&pt);
+  status = harness_run_as(ATTACKER, ATTACKER, channel_truncate_attack, NULL);
+  bus = participant_stop(&pt);
+  ck_assert_msg(bus == 0, "the participant took %d SIGBUS%s", bus, bus == 100 ? " or more" : "");
+  ATTACK_OK(status, "ftruncate of a sealed channel's segments");
+  /* list and stat say what each is. */
+  OK(shmv_stat(c, "ch", &info));
+  ck_assert_int_eq(info.sealed, 1);
+  ck_assert_int_eq(info.channel, 1);
+  ck_assert_uint_eq(info.size, CH_CAP);
+  OK(shmv_stat(c, "ch.ctl", &info));
+  ck_assert_int_eq(info.sealed, 1);
+  ck_assert_int_eq(info.control, 1);
+  OK(shmv_list(c, &items, &n));
+  ck_assert_uint_eq(n, 2);
+  ck_assert_str_eq(items[0].name, "ch");
+  ck_assert_int_eq(items[0].sealed && items[0].channel, 1);
+  ck_assert_int_eq(items[1].sealed && items[1].control, 1);
+  shmv_list_free(items);
+  ck_assert_int_eq(harness_shm_count(d.prefix), 0); /* memfds: no name in /dev/shm */
+  /* A channel is not frozen, sealed or not. */
+  ck_assert_int_eq(shmv_freeze(c, "ch"), -EOPNOTSUPP);
+  OK(shmv_unlink(c, "ch"));
+  ck_assert_int_eq(shmv_stat(c, "ch.ctl", &info), -ENOENT);
+}
+END_TEST
+
+/* Without a store a sealed channel goes with the daemon, both of its
+ * segments; a plain channel stays, and the name is free again. */
+START_TEST(channel_restart_without_store) {
+  shmv_segment_info info;
+  shmv_channel *ch;
+
+  OK(shmv_channel_create(c, "ch", CH_CAP, 0600, SHMV_SEALED));
+  OK(shmv_channel_create(c, "pl", CH_CAP, 0600, 0));
+  OK(shmv_channel_open(c, "pl", SHMV_SEND, &ch));
+  OK(shmv_channel_send(ch, "plain", 5, 0));
+  shmv_channel_close(ch);
+  shmv_disconnect(c);
+  ck_assert_int_eq(kill(d.pid, SIGTERM), 0);
+  ck_assert_int_eq(waitpid(d.pid, NULL, 0), d.pid);
+  harness_daemon_restart(&d, NULL);
+  ck_assert_int_eq(shmv_connect(d.socket, &c), 0);
+  ck_assert_int_eq(shmv_stat(c, "ch", &info), -ENOENT);
+  ck_assert_int_eq(shmv_stat(c, "ch.ctl", &info), -ENOENT);
+  OK(shmv_stat(c, "pl", &info));
+  ck_assert_int_eq(info.channel, 1);
+  ck_assert_int_eq(info.sealed, 0);
+  ck_assert_uint_eq(info.depth, 1);
+  OK(shmv_channel_create(c, "ch", CH_CAP, 0600, SHMV_SEALED));
+  OK(shmv_unlink(c, "ch"));
+  OK(shmv_unlink(c, "pl"));
+}
+END_TEST
+
+/* With a store both segments come back, with the queued message, and the
+ * channel works on; a store that kept only one of the two (its
+ * FileDescriptorStoreMax= reached between them) drops the channel whole. */
+START_TEST(channel_store_keeps_sealed) {
+  struct store st;
+  shmv_segment_info info;
+  shmv_channel *tx, *rx;
+  shmv_view *v;
+  char name[256];
+  int ctl = -1;
+
+  shmv_disconnect(c);
+  harness_daemon_kill(&d);
+  store_open(&st);
+  setenv("NOTIFY_SOCKET", st.path, 1);
+  harness_daemon_restart(&d, NULL);
+  ck_assert_int_eq(shmv_connect(d.socket, &c), 0);
+
+  OK(shmv_channel_create(c, "ch", CH_CAP, 0640, SHMV_SEALED));
+  OK(shmv_channel_open(c, "ch", SHMV_SEND, &tx));
+  OK(shmv_channel_send(tx, "kept", 4, 0));
+  shmv_channel_close(tx);
+  store_drain(&st);
+  ck_assert_int_eq(st.n, 2);
+
+  shmv_disconnect(c);
+  harness_daemon_kill(&d);
+  store_pass(&st);
+  harness_daemon_restart(&d, NULL);
+  ck_assert_int_eq(shmv_connect(d.socket, &c), 0);
+  OK(shmv_stat(c, "ch", &info));
+  ck_assert_int_eq(info.sealed && info.channel, 1);
+  ck_assert_uint_eq(info.mode, 0640);
+  ck_assert_uint_eq(info.depth, 1);
+  OK(shmv_stat(c, "ch.ctl", &info));
+  ck_assert_int_eq(info.sealed && info.control, 1);
+  OK(shmv_channel_open(c, "ch", SHMV_RECV, &rx));
+  OK(shmv_channel_open(c, "ch", SHMV_SEND, &tx));
+  OK(shmv_channel_recv(rx, 0, &v));
+  ck_assert_uint_eq(shmv_view_length(v), 4);
+  ck_assert_mem_eq(shmv_view_data(v), "kept", 4);
+  shmv_view_release(v);
+  OK(shmv_channel_send(tx, "after", 5, 0));
+  OK(shmv_channel_recv(rx, 0, &v));
+  ck_assert_mem_eq(shmv_view_data(v), "after", 5);
+  shmv_view_release(v);
+  shmv_channel_close(tx);
+  shmv_channel_close(rx);
+
+  /* The store lost NAME.ctl's descriptor: the ring alone is no channel. */
+  shmv_disconnect(c);
+  harness_daemon_kill(&d);
+  store_drain(&st);
+  ck_assert_int_eq(st.n, 2);
+  snprintf(name, sizeof name, "seal.%s.ch.ctl", d.prefix);
+  for (int i = 0; i < st.n; i++)
+    if (strcmp(st.names[i], name) == 0)
+      ctl = i;
+  ck_assert_int_ge(ctl, 0);
+  close(st.fds[ctl]);
+  st.fds[ctl] = st.fds[--st.n];
+  memcpy(st.names[ctl], st.names[st.n], sizeof st.names[0]);
+  st.removed = 0;
+  store_pass(&st);
+  harness_daemon_restart(&d, NULL);
+  ck_assert_int_eq(shmv_connect(d.socket, &c), 0);
+  ck_assert_int_eq(shmv_stat(c, "ch", &info), -ENOENT);
+  ck_assert_int_eq(shmv_stat(c, "ch.ctl", &info), -ENOENT);
+  store_drain(&st);
+  ck_assert_int_eq(st.removed, 1);
+  ck_assert_int_eq(st.n, 0);
+  OK(shmv_channel_create(c, "ch", CH_CAP, 0600, SHMV_SEALED));
+  OK(shmv_unlink(c, "ch"));
+  store_drain(&st);
+  ck_assert_int_eq(st.n, 0);
+  store_close(&st);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("sealed");
   TCase *tc = tcase_create("sealed");
@@ -761,6 +1024,9 @@ static Suite *suite(void) {
   tcase_add_test(tc, resize_refused_flags_shown);
   tcase_add_test(tc, restart_without_store);
   tcase_add_test(tc, store_keeps_sealed_across_restarts);
+  tcase_add_test(tc, channel_truncate_refused);
+  tcase_add_test(tc, channel_restart_without_store);
+  tcase_add_test(tc, channel_store_keeps_sealed);
   suite_add_tcase(s, tc);
   return s;
 }

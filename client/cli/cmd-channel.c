@@ -17,6 +17,8 @@ static int cmd_recv_exec(struct cli_ctx *, const struct cli_args *);
 static const struct cli_option channel_options[] = {
   { 'm', "mode", CLI_T_MODE, "MODE",
     "permission bits in octal (default 0600): r receives, r and w send" },
+  { 's', "sealed", CLI_T_FLAG, NULL,
+    "both segments memfds whose size the kernel keeps (no participant can truncate them)" },
   { 0, NULL, CLI_T_FLAG, NULL, NULL },
 };
 
@@ -28,7 +30,11 @@ const struct cli_command cli_cmd_channel = {
           "message space (at least 4K), made of the segments NAME (the ring) and\n"
           "NAME.ctl (its control memory), both owned by the calling user. Remove it\n"
           "with `shmview rm NAME`. Messages go in with `send` and out with `recv`,\n"
-          "or from programs with shmv_channel_open().",
+          "or from programs with shmv_channel_open().\n"
+          "--sealed: both segments are sealed memfds, as `create --sealed` makes: no\n"
+          "participant can truncate them under the others. Under systemd the channel\n"
+          "survives restarts through the service's file descriptor store; without\n"
+          "one it lasts as long as the daemon or its participants.",
   .args = { channel_options,
             3,
             3,
@@ -86,7 +92,8 @@ static int cmd_channel_exec(struct cli_ctx *ctx, const struct cli_args *args) {
   if (strcmp(args->arg[0].text, "create") != 0)
     return cli_usage_error(ctx->cmd, "unknown channel action '%s' (there is: create)",
                            args->arg[0].text);
-  if ((r = shmv_channel_create(ctx->client, name, (size_t)args->arg[2].n, mode, 0)) != 0) {
+  if ((r = shmv_channel_create(ctx->client, name, (size_t)args->arg[2].n, mode,
+                               cli_args_has(args, 's') ? SHMV_SEALED : 0)) != 0) {
     cli_error("%s: %s", name, cli_op_strerror(r));
     return CLI_EXIT_FAIL;
   }
