@@ -525,6 +525,20 @@ run 0 sv rm cli-q
 run 0 sv list
 ! grep -q '^cli-q' "$dir/out" || fail "rm of a channel left: $(cat "$dir/out")"
 ok "channel create, send, recv (end of stream, larger than the ring), stat, rm"
+# A sealed channel: both segments sealed memfds, listed with both flags.
+run 0 sv channel create --sealed cli-sq 8k
+run 0 sv list
+grep -qE '^cli-sq  .*sealed.*channel$' "$dir/out" &&
+  grep -qE '^cli-sq\.ctl  .*sealed.*control$' "$dir/out" ||
+  fail "list shows no sealed channel and control: $(cat "$dir/out")"
+printf 'sealed message' | run 0 sv send cli-sq
+run 0 sv stat cli-sq
+grep -q '^sealed: *yes' "$dir/out" && grep -q '^channel: *yes' "$dir/out" &&
+  grep -q '^depth: *1$' "$dir/out" || fail "stat of a sealed channel: $(cat "$dir/out")"
+run 0 sv recv cli-sq
+[ "$(cat "$dir/out")" = "sealed message" ] || fail "recv printed '$(cat "$dir/out")'"
+run 0 sv rm cli-sq
+ok "channel create --sealed: both segments sealed, send, recv, rm"
 
 # ---- chmod and chown, as chmod(1) and chown(1) --------------------------------
 run 0 sv create cli-mode 16
