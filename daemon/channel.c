@@ -10,9 +10,10 @@
  * Participants may write all of this memory, so each call maps it afresh
  * from the descriptor, checks the header before using anything in it, reads
  * each index once and checks it, and loops at most over the slot table.
- * A participant that truncates the object would make this mapping fault:
- * the size is checked first, and a fault in between is caught (SIGBUS) and
- * turned into an error rather than the daemon's end.
+ * A participant that truncates the object (a plain channel's: a sealed
+ * one's size cannot change) would make this mapping fault: the size is
+ * checked first, and a fault in between is caught (SIGBUS) and turned into
+ * an error rather than the daemon's end.
  */
 #include "config.h"
 

@@ -1062,7 +1062,8 @@ static void op_chown(struct op_ctx *x) {
  * read-write); NAME.ctl gives rw to every class with r on NAME, since
  * receivers write it too. A participant is a lease on NAME.ctl tied to a
  * slot of its table (lease.chan_slot): when that lease ends without the
- * participant having closed, daemon/channel.c marks the slot dead. */
+ * participant having closed, daemon/channel.c marks the slot dead. A
+ * sealed channel (PROTO_CREATE_SEALED) has both segments sealed. */
 
 static void ctl_name(const char *name, char *buf, size_t cap) {
   snprintf(buf, cap, "%s" CHAN_SUFFIX, name);
