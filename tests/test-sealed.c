@@ -21,7 +21,10 @@
  *    $NOTIFY_SOCKET, then LISTEN_FDS/LISTEN_FDNAMES) its bytes, owner,
  *    mode and flags survive kill -9 and a restart, a holder's view stays,
  *    unlink takes it out of the store, and a stored descriptor no record
- *    claims is dropped from the store.
+ *    claims is dropped from the store;
+ *  - sealed channels (both segments sealed): another uid's ftruncate of
+ *    either fails while a participant works on with no SIGBUS; across
+ *    restarts as sealed segments, and whole or not at all.
  */
 #include "config.h"
 
@@ -1011,6 +1014,92 @@ START_TEST(channel_store_keeps_sealed) {
 }
 END_TEST
 
+/* A sender that sends "before", then one message per byte it hears, with
+ * no request to the daemon in between. */
+static int store_sender(void *arg) {
+  int *p = arg;
+  shmv_client *mine;
+  shmv_channel *tx;
+
+  CHILD_CHECK(shmv_connect(d.socket, &mine) == 0);
+  CHILD_CHECK(shmv_channel_open(mine, "ch", SHMV_SEND, &tx) == 0);
+  CHILD_CHECK(shmv_channel_send(tx, "before", 6, 0) == 0);
+  harness_say(p[1], 'o');
+  for (;;) {
+    char what = harness_hear(p[0]);
+
+    CHILD_CHECK(shmv_channel_send(tx, &what, 1, 0) == 0);
+    harness_say(p[1], 'o');
+  }
+}
+
+/* Participants of a sealed channel across a kill -9 of a daemon with a
+ * store: messages flow while it is down, the receiver's lease on ch.ctl
+ * re-registers on the memfd, and the sender's death after the restart
+ * (no request since) still ends the stream. */
+START_TEST(channel_participants_across_store_restart) {
+  struct store st;
+  shmv_segment_info info;
+  shmv_channel *rx;
+  shmv_view *v;
+  int to[2], from[2], p[2], status;
+  pid_t sender;
+
+  shmv_disconnect(c);
+  harness_daemon_kill(&d);
+  store_open(&st);
+  setenv("NOTIFY_SOCKET", st.path, 1);
+  harness_daemon_restart(&d, NULL);
+  ck_assert_int_eq(shmv_connect(d.socket, &c), 0);
+  OK(shmv_channel_create(c, "ch", CH_CAP, 0600, SHMV_SEALED));
+  OK(shmv_channel_open(c, "ch", SHMV_RECV, &rx));
+  ck_assert_int_eq(pipe(to), 0);
+  ck_assert_int_eq(pipe(from), 0);
+  p[0] = to[0];
+  p[1] = from[1];
+  sender = fork();
+  ck_assert_int_ge(sender, 0);
+  if (sender == 0)
+    _exit(store_sender(p));
+  ck_assert_int_eq(harness_hear(from[0]), 'o');
+
+  harness_daemon_kill(&d);
+  harness_say(to[1], 'a'); /* no daemon: messages still go through */
+  ck_assert_int_eq(harness_hear(from[0]), 'o');
+  store_drain(&st);
+  ck_assert_int_eq(st.n, 2);
+  store_pass(&st);
+  harness_daemon_restart(&d, NULL);
+  OK(shmv_channel_recv(rx, 0, &v));
+  ck_assert_mem_eq(shmv_view_data(v), "before", 6);
+  shmv_view_release(v);
+  /* a request: this client reconnects and re-registers its views, its
+   * participant's lease on the sealed ch.ctl among them */
+  OK(shmv_stat(c, "ch", &info));
+  ck_assert_int_eq(info.sealed && info.channel, 1);
+  ck_assert_uint_eq(info.senders, 1);
+  ck_assert_uint_eq(info.receivers, 1);
+  OK(shmv_channel_recv(rx, 0, &v));
+  ck_assert_mem_eq(shmv_view_data(v), "a", 1);
+  shmv_view_release(v);
+  kill(sender, SIGKILL);
+  ck_assert_int_eq(waitpid(sender, &status, 0), sender);
+  ck_assert_int_eq(shmv_channel_recv(rx, 10 * 1000000000LL, &v), -EPIPE);
+  shmv_channel_close(rx);
+  OK(shmv_stat(c, "ch", &info));
+  ck_assert_uint_eq(info.senders, 0);
+  ck_assert_uint_eq(info.receivers, 0);
+  OK(shmv_unlink(c, "ch"));
+  store_drain(&st);
+  ck_assert_int_eq(st.n, 0);
+  store_close(&st);
+  for (int i = 0; i < 2; i++) {
+    close(to[i]);
+    close(from[i]);
+  }
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("sealed");
   TCase *tc = tcase_create("sealed");
@@ -1027,6 +1116,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, channel_truncate_refused);
   tcase_add_test(tc, channel_restart_without_store);
   tcase_add_test(tc, channel_store_keeps_sealed);
+  tcase_add_test(tc, channel_participants_across_store_restart);
   suite_add_tcase(s, tc);
   return s;
 }
