@@ -204,7 +204,8 @@ static char pass_names[PASS_MAX * 256];
 
 void harness_pass_fds(const int *fds, int n, const char *names) {
   ck_assert(n >= 0 && n <= PASS_MAX);
-  memcpy(pass_fds, fds, sizeof *fds * (size_t)n);
+  if (n > 0) /* fds may be NULL with n 0: memcpy's pointers may not */
+    memcpy(pass_fds, fds, sizeof *fds * (size_t)n);
   pass_n = n;
   snprintf(pass_names, sizeof pass_names, "%s", names != NULL ? names : "");
 }
