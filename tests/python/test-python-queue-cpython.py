@@ -108,6 +108,7 @@ WithSpawnTestQueue = with_method("spawn")
 WithForkserverTestQueue = with_method("forkserver")
 for _cls in (WithForkTestQueue, WithSpawnTestQueue, WithForkserverTestQueue):
     _cls.__module__ = __name__
+del _cls  # (else the loader finds the last class twice)
 
 
 class TestSimpleQueue(SimpleQueueOverrides, tm.TestSimpleQueue):

@@ -18,6 +18,7 @@ import queue
 import sys
 import threading
 import unittest
+import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import shmview_harness as H  # noqa: E402
@@ -369,8 +370,11 @@ class TestTorch(QueueTest):
         self.assertTrue(torch.equal(got, t))
         q.put(t.numpy())
         arr = q.get(timeout=10)
-        ft = torch.frombuffer(memoryview(arr).cast("B"), dtype=torch.float32)
+        with warnings.catch_warnings():  # "The given buffer is not writable": it is the ring's
+            warnings.simplefilter("ignore", UserWarning)
+            ft = torch.frombuffer(memoryview(arr).cast("B"), dtype=torch.float32)
         self.assertTrue(torch.equal(ft, t))
+        self.assertTrue(in_ring(ft.data_ptr(), q.name), "the tensor is not over the ring")
 
 
 # ---- processes ----------------------------------------------------------
