@@ -17,9 +17,10 @@
  * again by name, on its own connection, on first use.
  *
  * A frame is what Channel.send_parts() writes into one loaned message: a
- * head, a table of parts, then each part at an address aligned to
- * FRAME_ALIGN (a numpy array rebuilt over a part is aligned as numpy
- * allocates):
+ * head, a table of parts, then each part at an offset aligned to
+ * FRAME_ALIGN. A message starts on a 64-byte boundary of the ring (loans
+ * are rounded to 64), so a numpy array rebuilt over a part is aligned as
+ * numpy allocates:
  *
  *   u32 magic 'SHQ1' | u32 count | u64 size of the frame
  *   count x (u64 offset, u64 length), offsets from the frame's start
@@ -245,10 +246,12 @@ static PyObject *Channel_close(ChannelObject *self, PyObject *unused) {
     }                                                                                   \
   } while (0)
 
+/* A failure of a call on the channel, which involves no daemon request
+ * (the client's last daemon sentence would be stale): the code's sentence. */
 static PyObject *channel_error(ChannelObject *self, int rc) {
   if (rc == -EINTR && PyErr_Occurred())
     return NULL;
-  return raise_rc(self->client->c, rc, PyUnicode_AsUTF8(self->name));
+  return raise_rc(NULL, rc, PyUnicode_AsUTF8(self->name));
 }
 
 static PyObject *Channel_loan(ChannelObject *self, PyObject *args, PyObject *kw) {
@@ -369,7 +372,7 @@ static size_t frame_write(char *base, Py_buffer *bufs, Py_ssize_t n) {
   uint32_t head[2] = { FRAME_MAGIC, (uint32_t)n };
   memcpy(base, head, sizeof head);
   for (Py_ssize_t i = 0; i < n; i++) {
-    at += (FRAME_ALIGN - (uintptr_t)(base + at) % FRAME_ALIGN) % FRAME_ALIGN;
+    at = (at + FRAME_ALIGN - 1) / FRAME_ALIGN * FRAME_ALIGN;
     uint64_t entry[2] = { at, (uint64_t)bufs[i].len };
     memcpy(base + FRAME_HEAD + (size_t)i * FRAME_ENTRY, entry, sizeof entry);
     if (!PyBuffer_IsContiguous(&bufs[i], 'A') &&
@@ -450,13 +453,12 @@ static PyObject *Channel_send_parts(ChannelObject *self, PyObject *args, PyObjec
     PyErr_NoMemory();
     goto out;
   }
-  /* Each part goes after the head and table at the next aligned address
-   * (known once the loan is): room for the worst padding is asked for. */
+  /* Each part goes after the head and table at the next aligned offset. */
   size_t size = FRAME_HEAD + (size_t)n * FRAME_ENTRY;
   for (got = 0; got < n; got++) {
     if (PyObject_GetBuffer(PySequence_Fast_GET_ITEM(seq, got), &bufs[got], PyBUF_FULL_RO) < 0)
       goto out;
-    size += (size_t)bufs[got].len + FRAME_ALIGN - 1;
+    size = (size + FRAME_ALIGN - 1) / FRAME_ALIGN * FRAME_ALIGN + (size_t)bufs[got].len;
   }
   shmv_channel *ch = channel_enter(self);
   if (ch == NULL)

@@ -224,7 +224,6 @@ class SimpleQueue:
                 return
             break
         self._open(qname, client)
-        self._creator = os.getpid()
         if anonymous:
             self._finalizer = weakref.finalize(self, _remove, client, qname, ctl, os.getpid())
 
