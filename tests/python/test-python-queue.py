@@ -234,6 +234,38 @@ class TestSemantics(QueueTest):
         self.assertEqual(q.get(timeout=30), data)
         self.assertEqual(q.get(timeout=30), data)
 
+    def test_spilled_array_aligned(self):
+        if numpy is None:
+            self.skipTest(NEED_NUMPY)
+        q = self.make(shmview.Queue, capacity=64 << 10)
+        a = numpy.arange(1 << 17, dtype=numpy.float64)  # 1 MiB, spilled
+        q.put(a)
+        b = q.get(timeout=30)
+        self.assertTrue(numpy.array_equal(a, b))
+        self.assertFalse(b.flags.writeable)
+        self.assertEqual(b.__array_interface__["data"][0] % 64, 0)
+
+    def test_malformed_messages(self):
+        """A sender may write anything into a message: get() checks the
+        frame (ValueError), never reads outside the message, and the queue
+        goes on working."""
+        import struct
+        q = self.make()
+        ch = q._client.open_channel(q.name)
+        self.addCleanup(ch.close)
+        bad = [b"\0" * 8,  # shorter than a head
+               b"\xff" * 100,  # no magic
+               struct.pack("<IIQ", 0x31514853, 1000, 64) + bytes(48),  # table beyond
+               struct.pack("<IIQ", 0x31514853, 1, 4096) + bytes(48),  # size beyond
+               struct.pack("<IIQQQ", 0x31514853, 1, 64, 32, 1 << 40) + bytes(24)]  # part beyond
+        for m in bad:
+            ch.send(m)
+            with self.assertRaisesRegex(ValueError, "malformed"):
+                q.get(timeout=10)
+        self.assertEqual(used(q), 0)
+        q.put("still works")
+        self.assertEqual(q.get(timeout=10), "still works")
+
     def test_joinable(self):
         q = self.make(shmview.JoinableQueue)
         for i in range(5):
