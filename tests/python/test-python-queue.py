@@ -266,6 +266,31 @@ class TestSemantics(QueueTest):
         q.put("still works")
         self.assertEqual(q.get(timeout=10), "still works")
 
+    def test_raw_fork(self):
+        """A child of os.fork() uses the inherited Queue object (its own
+        handle, opened on first use) and reads a message its parent
+        received before the fork."""
+        q = self.make()
+        q.put(memoryview(b"abcd" * 1000))
+        kept = q.get(timeout=10)
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                if bytes(kept[:8]) == b"abcdabcd":
+                    q.put(("from the child", os.getpid()))
+                    q.close()
+                    code = 0
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        self.assertEqual(os.waitstatus_to_exitcode(status), 0)
+        self.assertEqual(q.get(timeout=10), ("from the child", pid))
+        self.assertEqual(bytes(kept[-4:]), b"abcd")
+        del kept
+        gc.collect()
+        self.assertEqual(used(q), 0)
+
     def test_joinable(self):
         q = self.make(shmview.JoinableQueue)
         for i in range(5):

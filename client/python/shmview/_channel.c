@@ -13,7 +13,7 @@
  * handle under them.
  *
  * Fork: a child inherits the parent's handle, which belongs to the
- * parent's connection. The child leaves it alone and opens the channel
+ * parent's connection. The child only unmaps it and opens the channel
  * again by name, on its own connection, on first use.
  *
  * A frame is what Channel.send_parts() writes into one loaned message: a
@@ -86,9 +86,10 @@ static int get_timeout_ns(PyObject *o, int64_t *out) {
 }
 
 static void channel_forget(ChannelObject *self) {
-  /* The parent's handle, on the parent's connection: the child does not
-   * touch it (a close would speak on a socket the child does not own); its
-   * memory goes with the child. */
+  /* The parent's handle, on the parent's connection: in a child the
+   * library only unmaps it (messages received before the fork keep their
+   * mapping until released), and the parent's participant is untouched. */
+  shmv_channel_close(self->ch);
   self->ch = NULL;
   self->busy = 0; /* threads do not survive fork */
 }
