@@ -34,8 +34,8 @@ class SegmentInfo(NamedTuple):
     frozen: Optional[bool]
     restricted: bool
     changed: Optional[datetime.datetime]
-    channel: bool  # a channel's ring (depth, senders, receivers: None otherwise, or restricted)
-    control: bool  # a channel's control memory, NAME.ctl
+    channel: bool
+    control: bool
     depth: Optional[int]
     senders: Optional[int]
     receivers: Optional[int]
