@@ -473,6 +473,10 @@ def pool_put_arg(q, i):
     return os.getpid()
 
 
+def child_put_big(q, data):
+    q.put(data)  # spilled: bigger than the ring; no close() before exit
+
+
 def item(i):
     return numpy.full(1000, i) if numpy is not None else bytes([i % 256]) * 1000
 
@@ -505,6 +509,22 @@ class TestProcesses(QueueTest):
         self.assertEqual(p.exitcode, 0)
         self.assertEqual([total(i) for i in range(10)],
                          [int(g.sum()) if numpy is not None else sum(g) for g in got])
+
+    def test_spilled_message_outlives_its_put(self):
+        """A message bigger than the ring needs its sender until a receiver
+        has it: a child that puts one and returns does not exit before the
+        parent has it (the feeder holds the exit), and the message arrives."""
+        ctx = multiprocessing.get_context(METHODS[0])
+        q = self.make(capacity=64 << 10)
+        data = os.urandom(1 << 20)
+        p = ctx.Process(target=child_put_big, args=(q, data))
+        p.start()
+        H.wait_for(lambda: q.qsize() > 0, what="the child's put")
+        p.join(1)
+        self.assertTrue(p.is_alive(), "the sender exited before its message was received")
+        self.assertEqual(q.get(timeout=60), data)
+        p.join(60)
+        self.assertEqual(p.exitcode, 0)
 
     def run_pool(self, method):
         ctx = multiprocessing.get_context(method)

@@ -279,9 +279,12 @@ class SimpleQueue:
         return self._name
 
     def put(self, obj):
-        """Put obj into the queue, waiting while the ring is full."""
+        """Put obj into the queue, waiting while the ring is full. A message
+        bigger than the ring needs its sender until a receiver has it: put
+        waits for that, as a pipe's writer waits for its reader."""
         self._check_closed()
-        self._ch.send_parts(_dumps(obj))
+        if self._ch.send_parts(_dumps(obj)):
+            self._ch.flush()
 
     def get(self, *, copy=False):
         """Remove and return an item, waiting for one. With copy=False its
@@ -366,7 +369,11 @@ class Queue(SimpleQueue):
         with self._notempty:
             if not self._buffer:
                 try:
-                    self._ch.send_parts(parts, 0)
+                    if self._ch.send_parts(parts, 0) and self._thread is None:
+                        # Too big for the ring, it spilled into a segment
+                        # that needs this sender until a receiver has it:
+                        # the feeder waits for that at close() or exit.
+                        self._start_thread()
                     return
                 except TimeoutError:
                     pass  # the ring is full: the feeder waits for room
@@ -482,6 +489,7 @@ class Queue(SimpleQueue):
                         notempty.wait()
                     parts = buffer[0]
                 if parts is _SENTINEL:
+                    ch.flush()  # what spilled needs its sender until received
                     return
                 try:
                     ch.send_parts(parts)
