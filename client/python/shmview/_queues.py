@@ -192,8 +192,7 @@ class SimpleQueue:
     # -- opening --
 
     def _create(self, maxsize, capacity, name, client):
-        if not isinstance(maxsize, int) or maxsize < 0:
-            raise ValueError("maxsize must be an int >= 0")
+        maxsize = max(0, maxsize.__index__())  # <= 0: no bound, as multiprocessing's
         if maxsize >= 2**31:
             raise ValueError("maxsize must be below 2**31")
         client = client if client is not None else default_client()
