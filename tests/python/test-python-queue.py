@@ -399,12 +399,17 @@ class TestNumpy(QueueTest):
                   numpy.arange(1000)[::3],  # not contiguous: in band
                   numpy.array([1, "a", None], dtype=object),
                   numpy.zeros(0), numpy.arange(12, dtype=numpy.int8).reshape(3, 4).T,
-                  numpy.array(7.5)]
+                  numpy.array(7.5), numpy.arange(5).astype("M8[s]"),
+                  numpy.zeros(3, dtype=[("a", "<i4"), ("b", ">f8")]),
+                  numpy.array(["ab", "c"]), numpy.ones(3, dtype=">i4"),
+                  numpy.ones((2, 3), dtype=numpy.float16), numpy.ones(2, dtype=complex)]
         for a in arrays:
             q.put(a)
         for a in arrays:
             b = q.get(timeout=10)
-            self.assertEqual(b.dtype, a.dtype)
+            self.assertEqual((b.dtype, b.shape), (a.dtype, a.shape))
+            if a.flags.c_contiguous or a.flags.f_contiguous:
+                self.assertEqual(b.flags.f_contiguous, a.flags.f_contiguous)
             self.assertTrue(numpy.array_equal(a, b) if a.dtype != object else list(a) == list(b))
 
     def test_nested(self):
