@@ -31,6 +31,12 @@
 
 #define LOCK_SPINS       100
 #define NONBLOCK_LOCK_NS 100000000 /* a "do not wait" call still waits this long for the lock */
+/* How long calls with no timeout of their own (send_view, release, close)
+ * wait for the lock: it is held for microseconds, and a dead holder's is
+ * released by the daemon, so only a hostile participant makes this run
+ * out; the call then gives up rather than hang (the space it would have
+ * given back stays taken until this participant ends). */
+#define BRIEF_LOCK_NS 2000000000
 #define MSG_MAX          ((uint64_t)UINT32_MAX & ~(uint64_t)(CHAN_ALIGN - 1))
 
 struct spill {
@@ -257,6 +263,15 @@ static int reclaim_dead(struct shmv_channel *ch) {
 }
 
 /* Take the lock and reclaim what the dead left. */
+static int enter(struct shmv_channel *ch, const struct timespec *deadline);
+
+/* enter() for the calls with no timeout of their own. */
+static int enter_brief(struct shmv_channel *ch) {
+  struct timespec deadline;
+  client_deadline(BRIEF_LOCK_NS, &deadline);
+  return enter(ch, &deadline);
+}
+
 static int enter(struct shmv_channel *ch, const struct timespec *deadline) {
   int rc = lock_ctl(ch, deadline);
   if (rc < 0)
@@ -300,8 +315,7 @@ static void free_chunk(struct shmv_channel *ch, uint64_t seq) {
   struct ring_words r;
   bool moved = false;
 
-  /* No deadline: the lock is held only briefly, and a release cannot fail. */
-  if (enter(ch, NULL) < 0)
+  if (enter_brief(ch) < 0)
     return;
   if (read_words(ch, &r) == 0 && seq >= r.free && seq < r.alloc) {
     struct chan_chunk *c = chunk(ch, seq);
@@ -420,7 +434,7 @@ int shmv_channel_open(shmv_client *c, const char *name, int flags, shmv_channel 
 static void channel_unref(struct shmv_channel *ch) {
   if (atomic_fetch_sub_explicit(&ch->refs, 1, memory_order_acq_rel) != 1)
     return;
-  if (!client_foreign(ch->c) && enter(ch, NULL) == 0) {
+  if (!client_foreign(ch->c) && enter_brief(ch) == 0) {
     struct ring_words r;
     bool moved = false;
     if (read_words(ch, &r) == 0) {
@@ -455,7 +469,7 @@ void shmv_channel_close(shmv_channel *ch) {
     spills_collect(ch, true);
     /* A sender is gone at once: receivers must learn of the end of the
      * stream even while this process still holds messages. */
-    if ((ch->roles & CHAN_ROLE_SEND) && enter(ch, NULL) == 0) {
+    if ((ch->roles & CHAN_ROLE_SEND) && enter_brief(ch) == 0) {
       ch->roles &= ~CHAN_ROLE_SEND;
       ch->parts[ch->me].roles &= ~CHAN_ROLE_SEND;
       drop_count(&ch->h->senders);
@@ -542,7 +556,7 @@ int shmv_channel_loan(shmv_channel *ch, size_t length, int64_t timeout_ns, shmv_
 /* Queue chunk seq (our loan); spill: its bytes name a segment. */
 static int publish(struct shmv_channel *ch, uint64_t seq, bool spill) {
   struct ring_words r;
-  int rc = enter(ch, NULL);
+  int rc = enter_brief(ch);
   if (rc < 0)
     return rc;
   if ((rc = read_words(ch, &r)) < 0)

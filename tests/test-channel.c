@@ -75,6 +75,26 @@ static bool check_msg(const unsigned char *p, size_t len, struct msg *out) {
   return true;
 }
 
+/* The permissions of the mapping holding addr, from /proc/self/maps
+ * ("r--s"), so a test sees what the kernel enforces, not what the library
+ * says. */
+static bool mapping_perms(const void *addr, char perms[5]) {
+  FILE *f = fopen("/proc/self/maps", "r");
+  char line[512];
+  bool found = false;
+
+  if (f == NULL)
+    return false;
+  while (!found && fgets(line, sizeof line, f) != NULL) {
+    unsigned long lo, hi;
+    if (sscanf(line, "%lx-%lx %4s", &lo, &hi, perms) == 3 && (uintptr_t)addr >= lo &&
+        (uintptr_t)addr < hi)
+      found = true;
+  }
+  fclose(f);
+  return found;
+}
+
 /* ---- one process ---- */
 
 START_TEST(send_recv_one_process) {
@@ -107,6 +127,11 @@ START_TEST(send_recv_one_process) {
   ck_assert(memcmp(shmv_view_data(a), "hello", 5) == 0);
   ck_assert(memcmp(shmv_view_data(b), "world!", 6) == 0);
   ck_assert(shmv_view_readonly(a));
+  /* a receiver's ring is mapped read-only (the sender's read-write), though
+   * this owner may write it */
+  char perms[5];
+  ck_assert(mapping_perms(shmv_view_data(a), perms));
+  ck_assert_str_eq(perms, "r--s");
   ck_assert_int_eq(shmv_channel_recv(rx, 0, &v), -ETIMEDOUT);
   ck_assert_ptr_null(v);
   /* released out of order */
@@ -719,7 +744,9 @@ static int stranger(void *arg) {
   CHILD_CHECK(shmv_channel_recv(ch, 5 * SEC, &v) == 0);
   CHILD_CHECK(memcmp(shmv_view_data(v), "for all", 7) == 0);
   CHILD_CHECK(shmv_view_readonly(v));
-  /* the ring is mapped read-only: the kernel refuses a writable view of it */
+  char perms[5];
+  CHILD_CHECK(mapping_perms(shmv_view_data(v), perms) && strcmp(perms, "r--s") == 0);
+  /* and the daemon gives this uid no writable descriptor of it */
   shmv_view *ring;
   CHILD_CHECK(shmv_view_open(c, "m", 0, SHMV_TO_END, SHMV_WRITABLE, &ring) == -EACCES);
   shmv_view_release(v);
@@ -745,6 +772,86 @@ START_TEST(mode_as_stranger) {
   shmv_channel_close(tx);
   OK(shmv_unlink(c, "m"));
   OK(shmv_unlink(c, "p"));
+  shmv_disconnect(c);
+}
+END_TEST
+
+/* A participant of another uid, with r on the channel and so rw on its
+ * control memory: it takes the lock and dies holding it (the daemon lets
+ * the others in), then another garbles every word and dies. The owner's
+ * calls fail cleanly, the daemon serves on, and a new channel works. */
+struct hostile {
+  bool garble;
+};
+
+static int hostile_participant(void *arg) {
+  struct hostile *h = arg;
+  shmv_client *c;
+  shmv_channel *ch;
+  shmv_view *ctl;
+  CHILD_CHECK(shmv_connect(d.socket, &c) == 0);
+  CHILD_CHECK(shmv_channel_open(c, "h", SHMV_RECV, &ch) == 0);
+  shmv_channel_info info;
+  CHILD_CHECK(shmv_channel_stat(ch, &info) == 0);
+  CHILD_CHECK(shmv_view_open(c, "h.ctl", 0, SHMV_TO_END, SHMV_WRITABLE, &ctl) == 0);
+  unsigned char *p = shmv_view_data(ctl);
+  size_t n = shmv_view_length(ctl);
+  if (h->garble) {
+    srand(7);
+    for (size_t i = 0; i < n; i++)
+      p[i] = (unsigned char)rand();
+  } else {
+    /* the lock, as its own: 64 is the lock word */
+    __atomic_store_n((uint32_t *)(p + 64), info.participant + 1, __ATOMIC_RELEASE);
+  }
+  _exit(0); /* dies holding whatever it holds */
+}
+
+START_TEST(hostile_participant_as_stranger) {
+  if (!harness_can_attack("test-channel", "hostile_participant_as_stranger"))
+    return;
+  harness_open_to_all(&d);
+  shmv_client *c = connect_or_die();
+  shmv_channel *tx, *rx;
+  shmv_view *v;
+  struct hostile h = { false };
+
+  OK(shmv_channel_create(c, "h", 8192, 0644, 0));
+  OK(shmv_channel_open(c, "h", SHMV_SEND, &tx));
+  OK(shmv_channel_open(c, "h", SHMV_RECV, &rx));
+  OK(shmv_channel_send(tx, "one", 3, 0));
+  ATTACK_OK(harness_run_as(HARNESS_NO_PASSWD, HARNESS_NO_PASSWD, hostile_participant, &h),
+            "hold the lock and die");
+  /* the daemon saw it die and released its lock */
+  OK(shmv_channel_recv(rx, 5 * SEC, &v));
+  ck_assert(memcmp(shmv_view_data(v), "one", 3) == 0);
+  shmv_view_release(v);
+
+  h.garble = true;
+  ATTACK_OK(harness_run_as(HARNESS_NO_PASSWD, HARNESS_NO_PASSWD, hostile_participant, &h),
+            "garble the control memory");
+  int rc = shmv_channel_send(tx, "two", 3, 100 * MSEC);
+  ck_assert_msg(rc == -EBADMSG || rc == -ETIMEDOUT, "send after garbling: %d", rc);
+  rc = shmv_channel_recv(rx, 100 * MSEC, &v);
+  ck_assert_msg(rc == -EBADMSG || rc == -ETIMEDOUT, "recv after garbling: %d", rc);
+  shmv_channel_info info;
+  OK(shmv_channel_stat(rx, &info));
+  /* the daemon answers, refuses a new participant of the garbled channel,
+   * and makes a new channel that works */
+  shmv_segment_info si;
+  OK(shmv_stat(c, "h", &si));
+  shmv_channel *late;
+  ck_assert_int_eq(shmv_channel_open(c, "h", SHMV_RECV, &late), -EBADMSG);
+  shmv_channel_close(tx);
+  shmv_channel_close(rx);
+  OK(shmv_unlink(c, "h"));
+  OK(shmv_channel_create(c, "h", 8192, 0644, 0));
+  OK(shmv_channel_open(c, "h", SHMV_SEND | SHMV_RECV, &tx));
+  OK(shmv_channel_send(tx, "new", 3, 0));
+  OK(shmv_channel_recv(tx, 0, &v));
+  shmv_view_release(v);
+  shmv_channel_close(tx);
+  OK(shmv_unlink(c, "h"));
   shmv_disconnect(c);
 }
 END_TEST
@@ -858,6 +965,7 @@ static Suite *channel_suite(void) {
   tcase_add_test(tc, killed_mid_send);
   tcase_add_test(tc, spilled_message);
   tcase_add_test(tc, mode_as_stranger);
+  tcase_add_test(tc, hostile_participant_as_stranger);
   tcase_add_test(tc, across_restart);
   tcase_add_test(tc, across_daemon_killed);
   suite_add_tcase(s, tc);
