@@ -412,6 +412,18 @@ class TestNumpy(QueueTest):
                 self.assertEqual(b.flags.f_contiguous, a.flags.f_contiguous)
             self.assertTrue(numpy.array_equal(a, b) if a.dtype != object else list(a) == list(b))
 
+    def test_receiver_that_has_not_imported_numpy(self):
+        import subprocess
+        name = H.fresh_name("np")
+        q = self.make(name=name)
+        self.addCleanup(q.unlink)
+        q.put(numpy.arange(5))
+        code = ("import shmview, sys; q = shmview.Queue(name=sys.argv[1]); "
+                "a = q.get(timeout=30); print(type(a).__module__, a.sum()); q.close()")
+        r = subprocess.run([sys.executable, "-c", code, name], capture_output=True, text=True,
+                           timeout=120)
+        self.assertEqual(r.stdout.split(), ["numpy", "10"], r.stderr)
+
     def test_nested(self):
         q = self.make()
         batch = {"x": numpy.ones((64, 64), numpy.float32), "y": numpy.arange(64), "id": 3}
@@ -422,9 +434,33 @@ class TestNumpy(QueueTest):
         self.assertTrue(in_ring(got["y"].__array_interface__["data"][0], q.name))
 
 
+def child_double_tensor(q_in, q_out):
+    import torch as t  # a spawned child imports it here
+    x = q_in.get(timeout=60)
+    q_out.put(x * 2 if isinstance(x, t.Tensor) else None)
+    q_out.close()
+    q_out.join_thread()
+
+
 @unittest.skipIf(torch is None, NEED_TORCH)
 class TestTorch(QueueTest):
-    def test_tensors(self):
+    def test_tensors_travel_out_of_band(self):
+        q = self.make()
+        for t in (torch.arange(1000, dtype=torch.float32), torch.ones(3, 4).t(),
+                  torch.tensor(3), torch.zeros(0), torch.ones(2, dtype=torch.bfloat16),
+                  torch.ones(2, requires_grad=True)):
+            q.put(t)
+            u = q.get(timeout=10)
+            self.assertEqual((u.dtype, u.shape), (t.dtype, t.shape))
+            self.assertTrue(torch.equal(u.detach(), t.detach()))
+            u.add_(1) if not u.requires_grad else None  # writable, its own memory
+            self.assertEqual(used(q), 0)
+        # a float32 tensor's bytes are not in the pickle
+        parts = shmview._queues._dumps(torch.ones(1 << 16))
+        self.assertEqual([len(memoryview(p).cast("B")) for p in parts[1:]], [1 << 18])
+        self.assertLess(len(parts[0]), 300)
+
+    def test_numpy_conversions(self):
         q = self.make()
         t = torch.arange(1000, dtype=torch.float32)
         q.put(t.numpy())
@@ -437,6 +473,16 @@ class TestTorch(QueueTest):
             ft = torch.frombuffer(memoryview(arr).cast("B"), dtype=torch.float32)
         self.assertTrue(torch.equal(ft, t))
         self.assertTrue(in_ring(ft.data_ptr(), q.name), "the tensor is not over the ring")
+
+    def test_between_processes(self):
+        ctx = multiprocessing.get_context(METHODS[0])
+        q_in, q_out = self.make(), self.make()
+        p = ctx.Process(target=child_double_tensor, args=(q_in, q_out))
+        p.start()
+        q_in.put(torch.arange(10.0))
+        self.assertTrue(torch.equal(q_out.get(timeout=60), torch.arange(10.0) * 2))
+        p.join(60)
+        self.assertEqual(p.exitcode, 0)
 
 
 # ---- processes ----------------------------------------------------------

@@ -77,7 +77,9 @@ def _reduce_view(v):
 
 
 def _rebuild_ndarray(buf, dtype, shape, order):
-    return sys.modules["numpy"].frombuffer(buf, dtype=dtype).reshape(shape, order=order)
+    import numpy  # (a receiver may not have imported it yet)
+
+    return numpy.frombuffer(buf, dtype=dtype).reshape(shape, order=order)
 
 
 def _reduce_ndarray(a):
@@ -92,6 +94,27 @@ def _reduce_ndarray(a):
     if order is None:
         return a.__reduce_ex__(5)  # not contiguous: numpy copies it in band
     return _rebuild_ndarray, (pickle.PickleBuffer(a), dt.str, a.shape, order)
+
+
+def _rebuild_tensor(a):
+    import torch
+
+    # torch has no read-only tensors, and a write into the ring's read-only
+    # mapping would kill the process: a tensor is copied out of the ring
+    # (unless get(copy=True) already did).
+    return torch.from_numpy(a if a.flags.writeable else a.copy())
+
+
+def _reduce_tensor(t):
+    # torch's own pickling of a tensor goes through torch.save, in band; a
+    # plain CPU tensor travels as its numpy array, out of band.
+    if t.requires_grad or t.device.type != "cpu" or t.layout is not sys.modules["torch"].strided:
+        return t.__reduce_ex__(5)
+    try:
+        a = t.numpy()
+    except (TypeError, RuntimeError):  # a dtype numpy has not (bfloat16...)
+        return t.__reduce_ex__(5)
+    return _rebuild_tensor, (a,)
 
 
 class _OutOfBand:
@@ -115,6 +138,7 @@ class _Pickler(pickle.Pickler):
     dispatch_table[memoryview] = _reduce_memoryview
     dispatch_table[View] = _reduce_view
     numpy_pending = True  # numpy.ndarray's entry, once numpy is imported
+    torch_pending = True  # torch.Tensor's, once torch is
 
 
 def _dumps(obj):
@@ -122,6 +146,10 @@ def _dumps(obj):
     if _Pickler.numpy_pending and "numpy" in sys.modules:
         _Pickler.dispatch_table[sys.modules["numpy"].ndarray] = _reduce_ndarray
         _Pickler.numpy_pending = False
+    if _Pickler.torch_pending and "torch" in sys.modules and \
+            hasattr(sys.modules["torch"], "Tensor"):
+        _Pickler.dispatch_table[sys.modules["torch"].Tensor] = _reduce_tensor
+        _Pickler.torch_pending = False
     if type(obj) in (bytes, bytearray) and len(obj) >= _OOB_MIN:
         obj = _OutOfBand(obj)
     buffers = []
