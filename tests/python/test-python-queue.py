@@ -528,6 +528,12 @@ def child_put_big(q, data):
     q.put(data)  # spilled: bigger than the ring; no close() before exit
 
 
+def child_hold(q, ready):
+    kept = q.get(timeout=60)  # over the ring, zero copy: its space stays taken
+    ready.put(len(kept))
+    threading.Event().wait(600)  # until killed
+
+
 def item(i):
     return numpy.full(1000, i) if numpy is not None else bytes([i % 256]) * 1000
 
@@ -576,6 +582,33 @@ class TestProcesses(QueueTest):
         self.assertEqual(q.get(timeout=60), data)
         p.join(60)
         self.assertEqual(p.exitcode, 0)
+
+    def test_killed_receiver_gives_back_its_messages(self):
+        """A worker killed with kill -9 while it holds a received array
+        (zero copy, its space taken) loses nothing for the others: its space
+        comes back, and the queue goes on."""
+        import signal
+        ctx = multiprocessing.get_context(METHODS[0])
+        q, ready = self.make(capacity=1 << 20), self.make()
+        p = ctx.Process(target=child_hold, args=(q, ready), daemon=True)
+        p.start()
+        self.addCleanup(lambda: p.is_alive() and p.kill())
+        q.put(memoryview(bytearray(600000)))  # comes back over the ring: pinned in the child
+        self.assertEqual(ready.get(timeout=60), 600000)
+        self.assertGreaterEqual(used(q), 600000)
+        os.kill(p.pid, signal.SIGKILL)
+        p.join(60)
+
+        def space_back():
+            q.put(1)  # the next participant to take the lock reclaims the dead one's
+            q.get(timeout=10)
+            return used(q) == 0
+
+        H.wait_for(space_back, what="the killed receiver's space to come back")
+        q.put(memoryview(bytearray(600000)))  # which a second big message needs
+        self.assertIsNone(q._thread)
+        self.assertEqual(len(q.get(timeout=10)), 600000)
+        gc.collect()
 
     def run_pool(self, method):
         ctx = multiprocessing.get_context(method)
