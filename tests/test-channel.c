@@ -151,6 +151,11 @@ START_TEST(send_recv_one_process) {
   ck_assert_uint_eq(si.receivers, 1);
   OK(shmv_stat(c, "ch.ctl", &si));
   ck_assert_int_eq(si.control, 1);
+  ck_assert_uint_eq(si.mode, 0600);
+  /* the control memory follows the ring's mode: rw where the ring has r */
+  OK(shmv_chmod(c, "ch", 0640));
+  OK(shmv_stat(c, "ch.ctl", &si));
+  ck_assert_uint_eq(si.mode, 0660);
 
   shmv_channel_close(tx);
   /* every sender closed and the ring empty: the end of the stream */
@@ -256,6 +261,7 @@ START_TEST(bad_input) {
   OK(shmv_channel_stat(rx, &info));
   ck_assert_uint_eq(info.used, 0);
   ck_assert_int_eq(shmv_channel_stat_sized(rx, &info, 4), -EINVAL);
+  ck_assert_int_eq(shmv_channel_set_spin(rx, -1), -EINVAL);
 
   shmv_channel_close(other);
   shmv_channel_close(tx);
@@ -352,6 +358,8 @@ static int receiver_proc(void *arg) {
     last[i] = -1;
   CHILD_CHECK(shmv_connect(d.socket, &c) == 0);
   CHILD_CHECK(shmv_channel_open(c, "many", SHMV_RECV, &rx) == 0);
+  if (a->hold) /* one receiver spins before it sleeps */
+    CHILD_CHECK(shmv_channel_set_spin(rx, 20000) == 0);
   harness_say(a->fd, 'r');
   for (;;) {
     shmv_view *v;
@@ -730,6 +738,85 @@ START_TEST(spilled_message) {
 }
 END_TEST
 
+/* A handle belongs to the process that opened it: in a forked child every
+ * call is -ECHILD and close only unmaps; the parent's participant lives on. */
+static int forked_child(void *arg) {
+  shmv_channel **hs = arg;
+  shmv_view *v;
+  CHILD_CHECK(shmv_channel_send(hs[0], "x", 1, 0) == -ECHILD);
+  CHILD_CHECK(shmv_channel_recv(hs[1], 0, &v) == -ECHILD);
+  CHILD_CHECK(shmv_channel_loan(hs[0], 1, 0, &v) == -ECHILD);
+  shmv_channel_close(hs[0]);
+  shmv_channel_close(hs[1]);
+  return 0;
+}
+
+START_TEST(fork_child_is_not_a_participant) {
+  shmv_client *c = connect_or_die();
+  shmv_channel *hs[2];
+  shmv_view *v;
+
+  OK(shmv_channel_create(c, "f", 8192, 0600, 0));
+  OK(shmv_channel_open(c, "f", SHMV_SEND, &hs[0]));
+  OK(shmv_channel_open(c, "f", SHMV_RECV, &hs[1]));
+  int st = harness_run_child(forked_child, hs);
+  ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  OK(shmv_channel_send(hs[0], "y", 1, 0));
+  OK(shmv_channel_recv(hs[1], 0, &v));
+  ck_assert(memcmp(shmv_view_data(v), "y", 1) == 0);
+  shmv_view_release(v);
+  shmv_channel_info info;
+  OK(shmv_channel_stat(hs[1], &info));
+  ck_assert_uint_eq(info.senders, 1);
+  ck_assert_uint_eq(info.receivers, 1);
+  shmv_channel_close(hs[0]);
+  shmv_channel_close(hs[1]);
+
+  /* a disconnected client's participants are over: -ENOTCONN, and their
+   * space comes back to the others */
+  shmv_client *c2 = connect_or_die();
+  shmv_channel *tx2, *rx;
+  OK(shmv_channel_open(c2, "f", SHMV_SEND, &tx2));
+  OK(shmv_channel_open(c, "f", SHMV_RECV, &rx));
+  OK(shmv_channel_loan(tx2, 4000, 0, &v));
+  shmv_disconnect(c2);
+  ck_assert_int_eq(shmv_channel_send_view(tx2, v), -ENOTCONN);
+  shmv_view_release(v);
+  ck_assert_int_eq(shmv_channel_recv(rx, 5 * SEC, &v), -EPIPE);
+  shmv_channel_info info2;
+  OK(shmv_channel_stat(rx, &info2));
+  ck_assert_uint_eq(info2.used, 0);
+  shmv_channel_close(tx2);
+  shmv_channel_close(rx);
+  OK(shmv_unlink(c, "f"));
+  shmv_disconnect(c);
+}
+END_TEST
+
+/* A channel's two segments are its creator's: its quota must take both. */
+START_TEST(quota_counts_both_segments) {
+  static const char *const args[] = { "--quota-segments", "3", "--quota-bytes", "40K", NULL };
+  ck_assert_int_eq(harness_daemon_stop(&d), 0);
+  harness_daemon_start(&d, args);
+  shmv_client *c = connect_or_die();
+
+  /* 16K of ring and 12K of control fit 40K; a second does not */
+  OK(shmv_channel_create(c, "q1", 16384, 0600, 0));
+  ck_assert_int_eq(shmv_channel_create(c, "q2", 8192, 0600, 0), -EDQUOT);
+  ck_assert_int_eq(shmv_stat(c, "q2", &(shmv_segment_info){ 0 }), -ENOENT);
+  /* one segment left of three: a channel needs two */
+  OK(shmv_create(c, "small", 1024, 0600));
+  OK(shmv_unlink(c, "q1"));
+  OK(shmv_create(c, "small2", 1024, 0600));
+  ck_assert_int_eq(shmv_channel_create(c, "q3", 4096, 0600, 0), -EDQUOT);
+  OK(shmv_unlink(c, "small"));
+  OK(shmv_unlink(c, "small2"));
+  OK(shmv_channel_create(c, "q3", 4096, 0600, 0));
+  OK(shmv_unlink(c, "q3"));
+  shmv_disconnect(c);
+}
+END_TEST
+
 /* ---- the mode, as another uid ---- */
 
 static int stranger(void *arg) {
@@ -964,6 +1051,8 @@ static Suite *channel_suite(void) {
   tcase_add_test(tc, killed_last_sender);
   tcase_add_test(tc, killed_mid_send);
   tcase_add_test(tc, spilled_message);
+  tcase_add_test(tc, fork_child_is_not_a_participant);
+  tcase_add_test(tc, quota_counts_both_segments);
   tcase_add_test(tc, mode_as_stranger);
   tcase_add_test(tc, hostile_participant_as_stranger);
   tcase_add_test(tc, across_restart);
