@@ -266,6 +266,31 @@ class TestSemantics(QueueTest):
         q.put("still works")
         self.assertEqual(q.get(timeout=10), "still works")
 
+    def test_threads_share_a_queue(self):
+        """Four threads put and four get on one Queue (one channel handle),
+        through a ring small enough that the feeder runs too: every item
+        arrives once."""
+        q = self.make(capacity=16 << 10)
+        got, lock = [], threading.Lock()
+
+        def putter(k):
+            for i in range(300):
+                q.put((k, i, b"p" * 200))
+
+        def getter():
+            for _ in range(300):
+                item = q.get(timeout=60)
+                with lock:
+                    got.append(item[:2])
+
+        threads = [threading.Thread(target=putter, args=(k,)) for k in range(4)]
+        threads += [threading.Thread(target=getter) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        self.assertEqual(sorted(got), [(k, i) for k in range(4) for i in range(300)])
+
     def test_raw_fork(self):
         """A child of os.fork() uses the inherited Queue object (its own
         handle, opened on first use) and reads a message its parent
