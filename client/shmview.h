@@ -477,6 +477,98 @@ int shmv_descriptor_parse(const char *text, shmv_descriptor *out);
  * Returns its length, or -ENOSPC if cap is too small. */
 int shmv_descriptor_format(const shmv_descriptor *d, char *buf, size_t cap);
 
+/* ---- channels ---------------------------------------------------------- */
+
+/* A channel is a queue of messages between processes, in shared memory: any
+ * number of senders and receivers, each message delivered to exactly one
+ * receiver, FIFO per sender, zero copy both ways (a sender fills a loan in
+ * place, a receiver reads the message in place). After open, no message
+ * needs the daemon: loans, sends, receives and releases are atomics on the
+ * channel's control memory and a shared futex. docs/dataplane.md has the
+ * layout; docs/security.md what a hostile participant can do.
+ *
+ * A channel named NAME is two segments the daemon owns: NAME, the ring of
+ * message space (flag `channel`), and NAME.ctl, its control memory (flag
+ * `control`). Both are charged to the creator and removed together by
+ * shmv_unlink(c, NAME). Mode bits as for segments: sending needs r and w on
+ * NAME (a sender maps the ring read-write), receiving needs r (a receiver
+ * maps it read-only: the kernel keeps it from writing message bytes). */
+typedef struct shmv_channel shmv_channel;
+
+/* flags of shmv_channel_open (at least one) */
+#define SHMV_SEND 0x1
+#define SHMV_RECV 0x2
+
+/* Create a channel with capacity bytes of message space (rounded up to 64;
+ * at least SHMV_CHANNEL_MIN), mode as a file's (0: 0600), flags 0. -EEXIST
+ * if NAME or NAME.ctl is taken, -EINVAL for a bad name (at most
+ * SHMV_CHANNEL_NAME_MAX characters), capacity or flags. */
+int shmv_channel_create(shmv_client *c, const char *name, size_t capacity, unsigned mode,
+                        unsigned flags);
+
+#define SHMV_CHANNEL_MIN      4096
+#define SHMV_CHANNEL_NAME_MAX (SHMV_NAME_MAX - 4) /* room for ".ctl" */
+
+/* Open a channel as a sender (SHMV_SEND), a receiver (SHMV_RECV) or both:
+ * registers this participant with the daemon and maps the channel once.
+ * -ENOENT no such channel, -EMEDIUMTYPE a segment that is no channel, -EACCES
+ * the mode forbids it, -EUSERS every participant slot is taken. The
+ * participant ends with shmv_channel_close(), or when its connection ends
+ * (exit, kill -9): the daemon then gives back the space it held (loans,
+ * received messages not yet released). */
+int shmv_channel_open(shmv_client *c, const char *name, int flags, shmv_channel **out);
+
+/* Loan length bytes (1 .. the ring's largest message, see
+ * shmv_channel_stat) of message space: *out is a writable view inside the
+ * ring, to fill in place and give to shmv_channel_send_view(), or to
+ * release unsent (shmv_view_release gives the space back). Blocks while
+ * the ring is full, timeout_ns as shmv_view_wait (negative: forever, 0: do
+ * not wait; -ETIMEDOUT). -EINVAL length 0, -EMSGSIZE longer than the ring
+ * can hold (shmv_channel_send spills such a message into a segment of its
+ * own), -EBADF not opened with SHMV_SEND, -EBADMSG the control memory is
+ * corrupt (a hostile participant wrote it). Slices of a loan are plain
+ * views of its bytes: they do not keep the loan. */
+int shmv_channel_loan(shmv_channel *ch, size_t length, int64_t timeout_ns, shmv_view **out);
+
+/* Send a loan (of this channel, not sent yet) as one message. It takes the
+ * loan: the view handle is freed, also on failure (-EINVAL: not a loan of
+ * ch, whose space is then left alone). Wakes a waiting receiver. */
+int shmv_channel_send_view(shmv_channel *ch, shmv_view *loan);
+
+/* Copy length bytes of buf into a loan and send it. A message longer than
+ * the ring travels in an ephemeral segment of its own whose name goes
+ * through the ring (one daemon round trip each side). */
+int shmv_channel_send(shmv_channel *ch, const void *buf, size_t length, int64_t timeout_ns);
+
+/* Receive the oldest message: *out is a read-only view of it in place.
+ * Releasing that view (shmv_view_release; slices of it keep the message
+ * too, until the last is released) frees its space, in any order. Blocks
+ * while the ring is empty, timeout_ns as shmv_view_wait. -EPIPE once every
+ * sender has closed and the ring is empty (end of stream); before any
+ * sender ever opened, recv waits, as multiprocessing.Queue's get does.
+ * -EBADF not opened with SHMV_RECV, -EBADMSG corrupt control memory. */
+int shmv_channel_recv(shmv_channel *ch, int64_t timeout_ns, shmv_view **out);
+
+/* End this participant: unsent loans are given back; views received stay
+ * valid (and keep their space) until released. In a forked child it only
+ * unmaps: the participant is the parent's. NULL is a no-op. */
+void shmv_channel_close(shmv_channel *ch);
+
+typedef struct shmv_channel_info {
+  uint64_t capacity;    /* bytes of message space */
+  uint64_t max_message; /* the longest message a loan can hold */
+  uint64_t depth;       /* messages sent and not yet received */
+  uint64_t used;        /* bytes of the ring in use (loaned, queued, received) */
+  uint32_t senders;     /* participants open with SHMV_SEND */
+  uint32_t receivers;   /* with SHMV_RECV */
+  uint32_t participant; /* this handle's participant id */
+  /* New fields go here, at the end (see "ABI" above). */
+} shmv_channel_info;
+
+/* The channel as its control memory says now (no daemon round trip). */
+#define shmv_channel_stat(ch, out) shmv_channel_stat_sized((ch), (out), sizeof *(out))
+int shmv_channel_stat_sized(const shmv_channel *ch, shmv_channel_info *out, size_t info_size);
+
 /* ---- names and errors -------------------------------------------------- */
 
 /* 0 if name is a valid segment name, else -EINVAL. */
