@@ -106,5 +106,6 @@ int bench_scale(void);
 int bench_handoff(void);
 int bench_wakeup(void);
 int bench_prefault(void);
+int bench_chanrate(void);
 
 #endif

@@ -16,7 +16,8 @@
 static void usage(void) {
   fprintf(stderr,
           "usage: shmview-bench [--daemon PATH] [--quick] [--redis-port N] [--only X] [--turns]\n"
-          "                     open|throughput|pingpong|share|scale|handoff|wakeup|prefault\n");
+          "                     open|throughput|pingpong|share|scale|handoff|wakeup|prefault|\n"
+          "                     chanrate\n");
   exit(2);
 }
 
@@ -67,5 +68,7 @@ int main(int argc, char **argv) {
     return bench_wakeup();
   if (!strcmp(cmd, "prefault"))
     return bench_prefault();
+  if (!strcmp(cmd, "chanrate"))
+    return bench_chanrate();
   usage();
 }

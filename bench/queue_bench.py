@@ -73,7 +73,8 @@ def reps_for(n, quick):
 
 
 def skip(msg):
-    print("queue_bench: " + msg, file=sys.stderr, flush=True)
+    # a NOTE line: run.py puts it into the notes of docs/benchmarks.md
+    print("NOTE " + msg, flush=True)
 
 
 def read_exact(fd, n):
@@ -221,6 +222,15 @@ def main():
         if m not in ALL:
             sys.exit(f"queue_bench: unknown method {m}")
     methods, mods = available(methods, socket_path)
+    vers = [f"Python {sys.version.split()[0]} ({sys.executable})", f"numpy {np.__version__}"]
+    vers += [f"torch {mods['torch'].__version__}"] if "torch" in mods else []
+    if "iceoryx2" in mods:
+        try:
+            from importlib.metadata import version
+            vers.append(f"iceoryx2 {version('iceoryx2')} (PyPI)")
+        except Exception:
+            vers.append("iceoryx2")
+    skip("; ".join(vers))
     client = mods["shmview"].connect(socket_path) if "shmview" in mods else None
     if "iceoryx2" in mods:
         mods["iceoryx2"].set_log_level_from_env_or(mods["iceoryx2"].LogLevel.Warn)
