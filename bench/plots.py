@@ -17,12 +17,14 @@ HANDOFF = [
         ("channel-futex", "shmview channel, futex wait", "tab:blue", "-", "o"),
         ("floor-futex", "floor: raw futex hand-off", "0.35", "--", "o"),
         ("iceoryx-waitset", "iceoryx, WaitSet", "tab:red", "-", "^"),
+        ("iceoryx2-listener", "iceoryx2, event listener", "tab:purple", "-", "P"),
         ("unix-socket", "Unix socket (copies)", "tab:green", ":", "d"),
     ]),
     ("polling", [
         ("channel-poll", "shmview channel, polling", "tab:blue", "-", "s"),
         ("floor-spin", "floor: raw spin hand-off", "0.35", "--", "s"),
         ("iceoryx-polling", "iceoryx, polling", "tab:red", "-", "v"),
+        ("iceoryx2-polling", "iceoryx2, polling", "tab:purple", "-", "X"),
     ]),
 ]
 QUEUE = [
@@ -31,8 +33,8 @@ QUEUE = [
         ("shmview-queue-spilled", "shmview.Queue, spilled (ring < N)", "tab:blue", ":", "s"),
         ("mp-queue", "multiprocessing.Queue", "tab:green", "-", "d"),
         ("torch-queue", "torch.multiprocessing.Queue (tensors)", "tab:orange", "-", "P"),
-        ("iceoryx2", "iceoryx2 (Python), listener wait", "tab:red", "-", "^"),
-        ("iceoryx2-polling", "iceoryx2 (Python), polling", "tab:red", ":", "v"),
+        ("iceoryx2", "iceoryx2 (Python), listener wait", "tab:purple", "-", "^"),
+        ("iceoryx2-polling", "iceoryx2 (Python), polling", "tab:purple", ":", "v"),
     ]),
 ]
 

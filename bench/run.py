@@ -638,14 +638,51 @@ def bench_run(b, base, notes):
     return results
 
 
+def iceoryx2_build(builddir, srcdir):
+    """bench/iox2-handoff (Rust, the iceoryx2 crate from crates.io) built with
+    cargo in the build tree (a copy of its sources, so the source tree gets
+    no Cargo.lock): (exe, None) or (None, why)."""
+    cargo = shutil.which("cargo") or (os.path.expanduser("~/.cargo/bin/cargo")
+                                      if os.access(os.path.expanduser("~/.cargo/bin/cargo"), os.X_OK)
+                                      else None)
+    if not cargo:
+        return None, "cargo not found (Rust, from rustup or Debian's cargo): column skipped"
+    src = os.path.join(srcdir, "bench", "iox2-handoff")
+    dst = os.path.join(builddir, "bench", "iox2-handoff")
+    os.makedirs(os.path.join(dst, "src"), exist_ok=True)
+    for f in ("Cargo.toml", os.path.join("src", "main.rs")):
+        shutil.copyfile(os.path.join(src, f), os.path.join(dst, f))
+    log(f"$ cargo build --release (bench/iox2-handoff, in {dst})")
+    p = subprocess.run([cargo, "build", "--release", "--quiet"], cwd=dst, capture_output=True,
+                       text=True, env=dict(os.environ, CARGO_TARGET_DIR=os.path.join(dst, "target")))
+    exe = os.path.join(dst, "target", "release", "iox2-handoff")
+    if p.returncode != 0 or not os.access(exe, os.X_OK):
+        return None, ("bench/iox2-handoff did not build (the iceoryx2 crate needs crates.io or a "
+                      "vendored copy): " + p.stderr.strip()[-300:])
+    return exe, None
+
+
+def iox2_cleanup(before):
+    """iceoryx2 keeps a global management file in /dev/shm (and, after a
+    crash, a dead node's segments): remove the ones this run made."""
+    for name in set(os.listdir("/dev/shm")) - before:
+        if name.startswith("iox2_"):
+            try:
+                os.unlink(os.path.join("/dev/shm", name))
+            except OSError:
+                pass
+
+
 def handoff_run(a, base, builddir, srcdir, tmp, notes):
-    """shmview-bench handoff and, when iceoryx is there, bench/iox-handoff
-    side by side taking turns: a round of batches of every shmview method
-    and its floors, then a round of both iceoryx styles, at each size, so
-    the two programs' figures see the same load (samples pooled per method
-    over the rounds, in each program, and the batch medians given for
-    paired ratios)."""
+    """shmview-bench handoff and, where they can be had, bench/iox-handoff
+    (iceoryx) and bench/iox2-handoff (iceoryx2) side by side taking turns:
+    a round of batches of every shmview method and its floors, then a round
+    of each iceoryx program's styles, at each size, so the programs'
+    figures see the same load (samples pooled per method over the rounds,
+    in each program, and the batch medians given for paired ratios)."""
     shmv = base[:3] + ["--only", str(a.max_size)] + base[3:] + ["handoff"]
+    quick = ["--quick"] if a.quick else []
+    others, names = [], []
     exe, why = iceoryx_build(builddir, srcdir, "iox-handoff")
     roudi = None
     if exe:
@@ -658,21 +695,45 @@ def handoff_run(a, base, builddir, srcdir, tmp, notes):
             why = before
     if roudi is None:
         notes.append("hand-off iceoryx: " + why)
+    else:
+        others.append([exe, "--max", str(a.max_size), "--turns"] + quick)
+        names.append("iox-handoff")
+    x2, why2 = iceoryx2_build(builddir, srcdir)
+    if x2:
+        others.append([x2, "--max", str(a.max_size), "--turns"] + quick)
+        names.append("iox2-handoff")
+    else:
+        notes.append("hand-off iceoryx2: " + why2)
+    shm_before = set(os.listdir("/dev/shm"))
+    if not others:
         res, rc = run_results(shmv)
         if rc != 0:
             notes.append(f"`shmview-bench handoff` exited {rc}; its figures may be missing")
         return res
     try:
-        iox = [exe, "--max", str(a.max_size), "--turns"] + (["--quick"] if a.quick else [])
-        res, rcs, turn_notes = run_in_turns([shmv[:1] + ["--turns"] + shmv[1:], iox])
+        res, rcs, turn_notes = run_in_turns([shmv[:1] + ["--turns"] + shmv[1:]] + others)
     finally:
-        roudi_stop(roudi, before)
-    for name, rc in zip(("shmview-bench handoff", "iox-handoff"), rcs):
+        if roudi is not None:
+            roudi_stop(roudi, before)
+        iox2_cleanup(shm_before)
+    for name, rc in zip(["shmview-bench handoff"] + names, rcs):
         if rc != 0:
             notes.append(f"`{name}` exited {rc}; its figures may be missing")
     notes += ["hand-off: " + n for n in turn_notes]
-    notes.append("hand-off iceoryx: bench/iox-handoff.c, iox-roudi started by run.py; "
-                 "interleaved with shmview-bench handoff batch by batch (--turns)")
+    if roudi is not None:
+        notes.append("hand-off iceoryx: bench/iox-handoff.c, iox-roudi started by run.py; "
+                     "interleaved with shmview-bench handoff batch by batch (--turns)")
+    if x2:
+        ver = "?"
+        lock = os.path.join(os.path.dirname(os.path.dirname(x2)), "..", "Cargo.lock")
+        try:
+            text = open(lock).read()
+            i = text.index('name = "iceoryx2"\nversion = "')
+            ver = text[i:].split('"')[3]
+        except (OSError, ValueError, IndexError):
+            pass
+        notes.append(f"hand-off iceoryx2: bench/iox2-handoff (Rust, iceoryx2 crate {ver} from "
+                     "crates.io, built by run.py with cargo), interleaved batch by batch (--turns)")
     return res
 
 
@@ -761,10 +822,9 @@ def queue_run(a, builddir, srcdir, daemon, tmp, notes):
     finally:
         proc.terminate()
         proc.wait()
-        # iceoryx2 leaves its global management file (and, after a crash,
-        # a dead node's segments); shmviewd's own are gone with its prefix
-        for name in set(os.listdir("/dev/shm")) - shm_before:
-            if name.startswith("iox2_") or name.startswith(f"shmvbench-q{os.getpid()}"):
+        iox2_cleanup(shm_before)
+        for name in os.listdir("/dev/shm"):
+            if name.startswith(f"shmvbench-q{os.getpid()}."):
                 try:
                     os.unlink(os.path.join("/dev/shm", name))
                 except OSError:
@@ -799,17 +859,22 @@ def channel_table(results):
         return "level" if pr[1] <= 1.0 else f"**no** ({pr[0]:.2f}x)"
 
     heads = ["N", "channel futex", "floor futex", "ratio (95 % interval)", "iceoryx WaitSet",
-             "ratio (95 % interval)", "channel poll", "floor spin", "ratio (95 % interval)",
-             "iceoryx polling", "ratio (95 % interval)", "target: <= 1.2x floor",
+             "ratio (95 % interval)", "iceoryx2 listener", "ratio (95 % interval)",
+             "channel poll", "floor spin", "ratio (95 % interval)",
+             "iceoryx polling", "ratio (95 % interval)", "iceoryx2 polling",
+             "ratio (95 % interval)", "target: <= 1.2x floor",
              "target: at or below iceoryx, same waiting"]
     lines = ["| " + " | ".join(heads) + " |", "|" + "|".join(" --- " for _ in heads) + "|"]
     for n in sizes:
         ff, fi = ratio("channel-futex", "floor-futex", n), ratio("channel-futex", "iceoryx-waitset", n)
         pf, pi = ratio("channel-poll", "floor-spin", n), ratio("channel-poll", "iceoryx-polling", n)
+        f2, p2 = ratio("channel-futex", "iceoryx2-listener", n), ratio("channel-poll", "iceoryx2-polling", n)
         lines.append("| " + " | ".join([
             size_name(n), cell("channel-futex", n), cell("floor-futex", n), show_paired(ff),
-            cell("iceoryx-waitset", n), show_paired(fi), cell("channel-poll", n),
+            cell("iceoryx-waitset", n), show_paired(fi), cell("iceoryx2-listener", n),
+            show_paired(f2), cell("channel-poll", n),
             cell("floor-spin", n), show_paired(pf), cell("iceoryx-polling", n), show_paired(pi),
+            cell("iceoryx2-polling", n), show_paired(p2),
             f"futex {floor_met(ff)}, poll {floor_met(pf)}",
             f"futex {at_or_below(fi)}, poll {at_or_below(pi)}",
         ]) + " |")
