@@ -136,11 +136,15 @@ struct client_mapping {
   struct client_mapping *prev, *next; /* conn->mappings, under conn->lock */
 };
 
+struct client_msg;
+
 struct shmv_view {
   struct client_mapping *map; /* a reference */
   size_t offset;              /* from the start of the segment */
   size_t length;
-  void *data; /* NULL only for a zero-length view opened directly */
+  void *data;             /* NULL only for a zero-length view opened directly */
+  struct client_msg *msg; /* a channel's message or loan (a reference), or NULL */
+  bool readonly;          /* read-only whatever the mapping (a received message) */
 };
 
 /* Bumped in every child of fork() (pthread_atfork), so that a client can
@@ -234,6 +238,29 @@ bool client_cache_take(struct shmv_client *c, dev_t dev, ino_t ino, uint64_t sta
 void client_cache_put(struct shmv_client *c, const struct client_mapping *m);
 /* Unmap everything cached. Lock held. */
 void client_cache_clear_locked(struct shmv_client *c);
+
+/* ---- view.c, wait.c: what channel.c builds on ---- */
+
+/* view.c's open: send req (OPEN, CREATE_OPEN or CHANNEL_OPEN) and map the
+ * view it answers with; *answer (if not NULL) gets the daemon's answer. */
+int client_view_request(shmv_client *c, struct proto_request *req, bool prefault, shmv_view **out,
+                        struct proto_view *answer);
+/* A view of [offset, offset+length) of v's mapping (offset from v's start),
+ * sharing it as a slice does; NULL when out of memory. */
+shmv_view *client_view_window(shmv_view *v, size_t offset, size_t length);
+/* A channel message's views (channel.c): one more, one fewer (the last
+ * gives its space back). */
+void client_msg_ref(struct client_msg *m);
+void client_msg_unref(struct client_msg *m);
+
+struct timespec;
+/* An absolute CLOCK_MONOTONIC deadline timeout_ns (>= 0) from now. */
+void client_deadline(int64_t timeout_ns, struct timespec *out);
+/* Sleep on a shared futex word while it holds expected, until a wake or
+ * the deadline (NULL: none): 0 or -ETIMEDOUT. */
+int client_futex_wait(uint32_t *word, uint32_t expected, const struct timespec *deadline);
+int client_futex_wake(uint32_t *word, int count);
+void client_cpu_relax(void);
 
 /* ---- records (records.c) ---- */
 

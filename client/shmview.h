@@ -181,6 +181,11 @@ typedef struct shmv_segment_info {
   int32_t restricted;
   int64_t changed_sec;  /* the last resize, freeze, chmod or chown, CLOCK_REALTIME (0: none) */
   int32_t changed_nsec; /* and its nanoseconds */
+  int32_t channel;      /* 1: the message ring of a channel (shmv_channel_create) */
+  int32_t control;      /* 1: a channel's control memory (NAME.ctl) */
+  uint64_t depth;       /* channel: messages sent and not yet received */
+  uint32_t senders;     /* channel: participants that may send */
+  uint32_t receivers;   /* and that may receive */
   /* New fields go here, at the end (see "ABI" above). */
 } shmv_segment_info;
 
@@ -526,13 +531,15 @@ int shmv_channel_open(shmv_client *c, const char *name, int flags, shmv_channel 
  * not wait; -ETIMEDOUT). -EINVAL length 0, -EMSGSIZE longer than the ring
  * can hold (shmv_channel_send spills such a message into a segment of its
  * own), -EBADF not opened with SHMV_SEND, -EBADMSG the control memory is
- * corrupt (a hostile participant wrote it). Slices of a loan are plain
- * views of its bytes: they do not keep the loan. */
+ * corrupt (a hostile participant wrote it). Slices of a loan keep it as
+ * the loan's view does: unsent, its space is given back with the last. */
 int shmv_channel_loan(shmv_channel *ch, size_t length, int64_t timeout_ns, shmv_view **out);
 
 /* Send a loan (of this channel, not sent yet) as one message. It takes the
- * loan: the view handle is freed, also on failure (-EINVAL: not a loan of
- * ch, whose space is then left alone). Wakes a waiting receiver. */
+ * loan: the view handle is freed, also when the control memory turns out
+ * corrupt (-EBADMSG), but not for -EINVAL (a view that is no unsent loan
+ * of ch stays the caller's). Wakes a waiting receiver. Slices of the loan
+ * stay valid views of the sent bytes: write nothing through them. */
 int shmv_channel_send_view(shmv_channel *ch, shmv_view *loan);
 
 /* Copy length bytes of buf into a loan and send it. A message longer than
@@ -549,9 +556,12 @@ int shmv_channel_send(shmv_channel *ch, const void *buf, size_t length, int64_t 
  * -EBADF not opened with SHMV_RECV, -EBADMSG corrupt control memory. */
 int shmv_channel_recv(shmv_channel *ch, int64_t timeout_ns, shmv_view **out);
 
-/* End this participant: unsent loans are given back; views received stay
- * valid (and keep their space) until released. In a forked child it only
- * unmaps: the participant is the parent's. NULL is a no-op. */
+/* End this participant: as a sender at once (when the last sender has
+ * closed, receivers get -EPIPE once the ring is empty); loans and received
+ * messages stay valid views, and keep their space, until released, and the
+ * participant ends with the last of them. A message spilled into a segment
+ * of its own that no receiver has opened yet is lost. In a forked child it
+ * only unmaps: the participant is the parent's. NULL is a no-op. */
 void shmv_channel_close(shmv_channel *ch);
 
 typedef struct shmv_channel_info {

@@ -7,12 +7,14 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "channel.h"
 #include "client-internal.h"
 
 static size_t page_size(void) {
@@ -41,8 +43,17 @@ static void prefault_pages(void *addr, size_t len) {
 
 /* Send req (an OPEN, or another op whose answer is a view of req->name at
  * req->offset) and map the view it answers with. prefault: SHMV_PREFAULT. */
-static int view_request(shmv_client *c, struct proto_request *req, bool prefault, shmv_view **out) {
+int client_view_request(shmv_client *c, struct proto_request *req, bool prefault, shmv_view **out,
+                        struct proto_view *answer) {
+  /* channel_open names the channel and answers a view of its control memory */
+  char ctl[SHMV_NAME_MAX + sizeof CHAN_SUFFIX];
   const char *name = req->name;
+  if (req->op == PROTO_OP_CHANNEL_OPEN) {
+    if (strlen(req->name) > SHMV_CHANNEL_NAME_MAX)
+      return -EINVAL;
+    snprintf(ctl, sizeof ctl, "%s" CHAN_SUFFIX, req->name);
+    name = ctl;
+  }
   size_t offset = (size_t)req->offset;
   bool writable = req->writable;
   bool to_end = req->length == PROTO_TO_END;
@@ -66,6 +77,8 @@ static int view_request(shmv_client *c, struct proto_request *req, bool prefault
   }
   struct proto_view pv = resp.u.view;
   proto_response_free(&resp);
+  if (answer != NULL)
+    *answer = pv;
 
   /* The answer must describe what was asked for. */
   bool sane = strcmp(pv.name, name) == 0 && pv.offset == req->offset && pv.writable == writable &&
@@ -173,7 +186,7 @@ static int view_open(shmv_client *c, const char *name, size_t offset, size_t len
   req.length = to_end ? PROTO_TO_END : (uint64_t)length;
   req.writable = (flags & SHMV_WRITABLE) != 0;
   req.own = (flags & SHMV_OWN) != 0;
-  return view_request(c, &req, (flags & SHMV_PREFAULT) != 0, out);
+  return client_view_request(c, &req, (flags & SHMV_PREFAULT) != 0, out, NULL);
 }
 
 _Static_assert(((SHMV_PREFAULT | SHMV_OWN) & PROTO_CREATE_KNOWN) == 0,
@@ -203,7 +216,7 @@ static int view_create(shmv_client *c, const char *name, size_t size, unsigned m
   req.length = PROTO_TO_END;
   req.writable = true;
   bool prefault = (flags & SHMV_PREFAULT) != 0;
-  int rc = view_request(c, &req, prefault, out);
+  int rc = client_view_request(c, &req, prefault, out, NULL);
   if (rc != -EOPNOTSUPP)
     return rc;
   /* A daemon from before create_open: the same in two round trips (it
@@ -244,7 +257,7 @@ size_t shmv_view_length(const shmv_view *v) {
 }
 
 int shmv_view_readonly(const shmv_view *v) {
-  return v ? !v->map->writable : 1;
+  return v ? v->readonly || !v->map->writable : 1;
 }
 
 int shmv_view_slice(shmv_view *v, size_t start, size_t stop, shmv_view **out) {
@@ -255,16 +268,27 @@ int shmv_view_slice(shmv_view *v, size_t start, size_t stop, shmv_view **out) {
     return -EINVAL;
   if (start > stop || stop > v->length)
     return -ERANGE;
-  struct shmv_view *s = malloc(sizeof *s);
+  struct shmv_view *s = client_view_window(v, start, stop - start);
   if (s == NULL)
     return -ENOMEM;
-  atomic_fetch_add_explicit(&v->map->refs, 1, memory_order_relaxed);
-  s->map = v->map;
-  s->offset = v->offset + start;
-  s->length = stop - start;
-  s->data = v->data ? (char *)v->data + start : NULL;
+  if (v->msg != NULL) /* a slice keeps a channel's message as its view does */
+    client_msg_ref(s->msg = v->msg);
   *out = s;
   return 0;
+}
+
+shmv_view *client_view_window(shmv_view *v, size_t offset, size_t length) {
+  struct shmv_view *s = malloc(sizeof *s);
+  if (s == NULL)
+    return NULL;
+  atomic_fetch_add_explicit(&v->map->refs, 1, memory_order_relaxed);
+  s->map = v->map;
+  s->offset = v->offset + offset;
+  s->length = length;
+  s->data = v->data ? (char *)v->data + offset : NULL;
+  s->msg = NULL;
+  s->readonly = v->readonly;
+  return s;
 }
 
 size_t shmv_view_tobytes(const shmv_view *v, void *dst, size_t cap) {
@@ -282,7 +306,10 @@ void shmv_view_release(shmv_view *v) {
   if (v == NULL)
     return;
   struct client_mapping *m = v->map;
+  struct client_msg *msg = v->msg;
   free(v);
+  if (msg != NULL)
+    client_msg_unref(msg); /* a channel message: its space goes with its last view */
   if (atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel) != 1)
     return;
   if (m->base)

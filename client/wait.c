@@ -110,6 +110,23 @@ static int futex_wait(uint32_t *w, uint32_t expected, const struct timespec *dea
   }
 }
 
+void client_deadline(int64_t timeout_ns, struct timespec *out) {
+  deadline_after(timeout_ns, out);
+}
+
+int client_futex_wait(uint32_t *word, uint32_t expected, const struct timespec *deadline) {
+  return futex_wait(word, expected, deadline);
+}
+
+int client_futex_wake(uint32_t *word, int count) {
+  long n = sys_futex(word, FUTEX_WAKE, (uint32_t)count, NULL, 0);
+  return n < 0 ? -errno : (int)(n > INT_MAX ? INT_MAX : n);
+}
+
+void client_cpu_relax(void) {
+  cpu_relax();
+}
+
 int shmv_view_wait(const shmv_view *v, size_t offset, uint32_t expected, int64_t timeout_ns) {
   uint32_t *w;
   int rc = view_word(v, offset, &w);

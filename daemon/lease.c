@@ -134,6 +134,7 @@ struct lease *lease_add(struct lease_table *t, struct registry *r, struct lease_
   l->offset = offset;
   l->length = length;
   l->writable = writable;
+  l->chan_slot = PROTO_NO_PARTICIPANT;
   clock_gettime(CLOCK_REALTIME, &l->since);
   RB_INSERT(lease_tree, &t->by_id, l);
   LIST_INSERT_HEAD(owner, l, by_owner);

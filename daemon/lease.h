@@ -59,6 +59,7 @@ struct lease {
   uint64_t offset, length;
   bool writable;
   struct timespec since; /* CLOCK_REALTIME, when it was granted */
+  uint32_t chan_slot;    /* a channel participant's slot (ops.c), or PROTO_NO_PARTICIPANT */
 };
 
 RB_HEAD(lease_tree, lease);

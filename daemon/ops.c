@@ -48,6 +48,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "channel.h"
+#include "daemon-channel.h"
 #include "log.h"
 #include "ops.h"
 #include "state.h"
@@ -131,6 +133,10 @@ static void segment_to_proto(const struct peer *p, const struct segment *s,
   if (!may_see_all(p, s))
     proto_record_restrict(PROTO_RECORD_SEGMENT, out);
 }
+
+static struct segment *channel_ctl(struct op_ctx *x, const struct segment *s);
+static struct segment *channel_of_ctl(struct op_ctx *x, const struct segment *c);
+static uint32_t ctl_mode(uint32_t mode);
 
 /* An ephemeral segment is no longer its creator's to remove: its creator
  * opened a view of it, or the creating connection ended (settled, it goes
@@ -379,12 +385,11 @@ static void fail_unrecorded(struct op_ctx *x, int rc, const char *what) {
 /* The intent goes to the state file before the object exists and the
  * completion after, so a daemon killed in between removes the object at
  * its next start; a completion that cannot be written undoes the create. */
+static struct segment *create_segment_as(struct op_ctx *x, const struct proto_segment *want);
+
 static struct segment *create_segment(struct op_ctx *x) {
   const struct proto_request *req = x->req;
-  struct change ch = { .kind = CHANGE_CREATE };
-  struct proto_segment *intent = &ch.to;
-  struct segment *s;
-  int rc;
+  struct proto_segment want;
 
   if (req->mode > 0777) {
     fail(x, EINVAL, "mode %#o has bits other than permissions", req->mode);
@@ -400,12 +405,27 @@ static struct segment *create_segment(struct op_ctx *x) {
   }
   if (!check_size_limits(x, req->size, 0) || !check_quota(x, x->p->uid, req->size, 1, 0))
     return NULL;
-  snprintf(intent->name, sizeof intent->name, "%s", req->name);
-  intent->size = req->size;
+  memset(&want, 0, sizeof want);
+  snprintf(want.name, sizeof want.name, "%s", req->name);
+  want.size = req->size;
+  want.mode = req->mode;
+  want.ephemeral = (req->flags & PROTO_CREATE_EPHEMERAL) != 0;
+  return create_segment_as(x, &want);
+}
+
+/* Create the segment want describes (name, size, mode and flags; the
+ * caller checked the name is free, the limits and the quota), owned by the
+ * caller. */
+static struct segment *create_segment_as(struct op_ctx *x, const struct proto_segment *want) {
+  const struct proto_segment *req = want;
+  struct change ch = { .kind = CHANGE_CREATE };
+  struct proto_segment *intent = &ch.to;
+  struct segment *s;
+  int rc;
+
+  *intent = *want;
   intent->uid = (uint32_t)x->p->uid;
   intent->gid = (uint32_t)x->p->gid;
-  intent->mode = req->mode;
-  intent->ephemeral = (req->flags & PROTO_CREATE_EPHEMERAL) != 0;
   state_stamp(intent, "created");
   rc = change(x->d, &ch);
   if (rc < 0 && ch.unrecorded) {
@@ -593,9 +613,14 @@ static void views_ended(struct daemon *d, struct segment *s, const char *why) {
   segment_unref(&d->reg, s);
 }
 
+static void channel_lease_end(struct daemon *d, struct lease *l);
+static void channel_counts(struct op_ctx *x, struct segment *s, struct proto_segment *out);
+
 void ops_lease_end(struct daemon *d, struct lease *l, const char *why) {
   struct segment *s = l->seg;
 
+  if (l->chan_slot != PROTO_NO_PARTICIPANT && why != NULL)
+    channel_lease_end(d, l);
   segment_ref(s);
   lease_remove(&d->leases, &d->reg, l);
   views_ended(d, s, why);
@@ -708,12 +733,14 @@ static void op_stat(struct op_ctx *x) {
   }
   segment_to_proto(x->p, s, &x->resp->u.stat.segment);
   x->resp->u.stat.segment.size = watch_check(x->d, s, -1); /* the true size */
+  if (s->rec.channel && may_see_all(x->p, s))
+    channel_counts(x, s, &x->resp->u.stat.segment);
   if (x->req->holders)
     stat_holders(x, s);
 }
 
 static void op_unlink(struct op_ctx *x) {
-  struct segment *s = lookup(x);
+  struct segment *s = lookup(x), *c;
   bool unrecorded;
   int rc;
 
@@ -723,6 +750,19 @@ static void op_unlink(struct op_ctx *x) {
     fail(x, EPERM, "only the owner (uid %u) may remove segment '%s'", (unsigned)s->rec.uid,
          s->rec.name);
     return;
+  }
+  if (s->rec.control && channel_of_ctl(x, s) != NULL) {
+    fail(x, EPERM, "segment '%s' is the control memory of a channel: remove the channel",
+         s->rec.name);
+    return;
+  }
+  if (s->rec.channel && (c = channel_ctl(x, s)) != NULL) {
+    rc = remove_segment(x->d, c, &unrecorded);
+    if (rc < 0) {
+      fail(x, -rc, "cannot remove the control memory of channel '%s': %s", x->req->name,
+           strerror(-rc));
+      return;
+    }
   }
   rc = remove_segment(x->d, s, &unrecorded);
   if (rc < 0 && unrecorded) {
@@ -747,6 +787,10 @@ static void op_resize(struct op_ctx *x) {
     return;
   if (!may_access(x->p, s, 2)) {
     fail(x, EACCES, "no write permission on segment '%s'", s->rec.name);
+    return;
+  }
+  if (s->rec.channel || s->rec.control) {
+    fail(x, EOPNOTSUPP, "segment '%s' is part of a channel, whose size is fixed", s->rec.name);
     return;
   }
   if (s->rec.frozen) {
@@ -848,6 +892,10 @@ static void op_freeze(struct op_ctx *x) {
          (unsigned)s->rec.uid);
     return;
   }
+  if (s->rec.channel || s->rec.control) {
+    fail(x, EOPNOTSUPP, "segment '%s' is part of a channel, which cannot be frozen", s->rec.name);
+    return;
+  }
   if (!s->rec.frozen) {
     if (s->writable_views > 0) {
       fail(x, EBUSY, "cannot freeze segment '%s': %llu writable view%s of it %s open", s->rec.name,
@@ -873,11 +921,23 @@ static void op_freeze(struct op_ctx *x) {
 static void set_fields(struct op_ctx *x, struct segment *s, const struct proto_segment *to,
                        uint64_t fields, const char *what) {
   struct change ch = { .kind = CHANGE_SET, .s = s, .to = *to, .fields = fields };
+  struct segment *c;
   int rc;
 
   if (fields != 0 && (rc = change(x->d, &ch)) < 0) {
     fail_unrecorded(x, rc, what); /* only the line can fail */
     return;
+  }
+  /* A channel's control memory follows its owner, group and mode. */
+  if (fields != 0 && s->rec.channel && (c = channel_ctl(x, s)) != NULL) {
+    struct change cc = { .kind = CHANGE_SET, .s = c, .to = c->rec, .fields = fields };
+
+    cc.to.uid = s->rec.uid;
+    cc.to.gid = s->rec.gid;
+    cc.to.mode = ctl_mode(s->rec.mode);
+    if ((rc = change(x->d, &cc)) < 0)
+      log_warn("channel %s: its control memory keeps its old owner or mode (%s)", s->rec.name,
+               strerror(-rc));
   }
   segment_to_proto(x->p, s, &x->resp->u.segment);
 }
@@ -955,6 +1015,200 @@ static void op_chown(struct op_ctx *x) {
              (unsigned)s->rec.gid, (unsigned)x->p->uid);
 }
 
+/* ---- channels (docs/architecture.md, "Channels") ----
+ *
+ * A channel NAME is the segment NAME (rec.channel: the ring of message
+ * space) and NAME.ctl (rec.control: its control memory, proto/channel.h).
+ * Receiving needs r on NAME, sending r and w (the ring is mapped
+ * read-write); NAME.ctl gives rw to every class with r on NAME, since
+ * receivers write it too. A participant is a lease on NAME.ctl tied to a
+ * slot of its table (lease.chan_slot): when that lease ends without the
+ * participant having closed, daemon/channel.c marks the slot dead. */
+
+static void ctl_name(const char *name, char *buf, size_t cap) {
+  snprintf(buf, cap, "%s" CHAN_SUFFIX, name);
+}
+
+/* NAME.ctl's mode: rw for each class that may read NAME. */
+static uint32_t ctl_mode(uint32_t mode) {
+  uint32_t out = 0;
+
+  for (int shift = 0; shift <= 6; shift += 3)
+    if ((mode >> shift) & 4)
+      out |= 6u << shift;
+  return out;
+}
+
+/* The control segment of channel s, or NULL. */
+static struct segment *channel_ctl(struct op_ctx *x, const struct segment *s) {
+  char name[PROTO_NAME_MAX + 1];
+  struct segment *c;
+
+  if (strlen(s->rec.name) + strlen(CHAN_SUFFIX) > PROTO_NAME_MAX)
+    return NULL;
+  ctl_name(s->rec.name, name, sizeof name);
+  c = registry_find(&x->d->reg, name);
+  return c != NULL && c->rec.control ? c : NULL;
+}
+
+/* The channel whose control memory c is, or NULL. */
+static struct segment *channel_of_ctl(struct op_ctx *x, const struct segment *c) {
+  char name[PROTO_NAME_MAX + 1];
+  size_t n = strlen(c->rec.name), k = strlen(CHAN_SUFFIX);
+  struct segment *s;
+
+  if (n <= k || strcmp(c->rec.name + n - k, CHAN_SUFFIX) != 0)
+    return NULL;
+  memcpy(name, c->rec.name, n - k);
+  name[n - k] = '\0';
+  s = registry_find(&x->d->reg, name);
+  return s != NULL && s->rec.channel ? s : NULL;
+}
+
+static void op_channel_create(struct op_ctx *x) {
+  const struct proto_request *req = x->req;
+  struct proto_segment want;
+  char cname[PROTO_NAME_MAX + 1];
+  uint64_t capacity, ctl_size;
+  struct segment *s, *c;
+  bool unrecorded;
+  int fd, rc;
+
+  if (req->flags != 0) {
+    fail(x, EINVAL, "unknown channel flags %#x", (unsigned)req->flags);
+    return;
+  }
+  if (strlen(req->name) + strlen(CHAN_SUFFIX) > PROTO_NAME_MAX) {
+    fail(x, EINVAL, "a channel's name has at most %d characters (its control memory is NAME%s)",
+         (int)(PROTO_NAME_MAX - strlen(CHAN_SUFFIX)), CHAN_SUFFIX);
+    return;
+  }
+  if (req->size < CHAN_MIN || req->size > UINT64_MAX - CHAN_ALIGN) {
+    fail(x, EINVAL, "a channel's capacity is at least %u bytes", CHAN_MIN);
+    return;
+  }
+  capacity = chan_alen(req->size);
+  ctl_size = chan_ctl_size(chan_nchunks(capacity));
+  ctl_name(req->name, cname, sizeof cname);
+  if (registry_find(&x->d->reg, req->name) != NULL) {
+    fail(x, EEXIST, "segment '%s' already exists", req->name);
+    return;
+  }
+  if (registry_find(&x->d->reg, cname) != NULL) {
+    fail(x, EEXIST, "segment '%s' already exists, which channel '%s' needs for its control memory",
+         cname, req->name);
+    return;
+  }
+  if (!check_size_limits(x, capacity, 0) || !check_size_limits(x, ctl_size, 0) ||
+      !check_quota(x, x->p->uid, capacity + ctl_size, 2, 0))
+    return;
+  memset(&want, 0, sizeof want);
+  snprintf(want.name, sizeof want.name, "%s", req->name);
+  want.size = capacity;
+  want.mode = req->mode;
+  want.channel = true;
+  if ((s = create_segment_as(x, &want)) == NULL)
+    return;
+  memset(&want, 0, sizeof want);
+  snprintf(want.name, sizeof want.name, "%s", cname);
+  want.size = ctl_size;
+  want.mode = ctl_mode(req->mode);
+  want.control = true;
+  if ((c = create_segment_as(x, &want)) == NULL) {
+    remove_segment(x->d, s, &unrecorded);
+    return;
+  }
+  fd = registry_open_fd(&x->d->reg, c, true);
+  rc = fd < 0 ? fd : dchan_init(fd, capacity);
+  if (fd >= 0)
+    close(fd);
+  if (rc < 0) {
+    remove_segment(x->d, c, &unrecorded);
+    remove_segment(x->d, s, &unrecorded);
+    fail(x, -rc, "cannot set up channel '%s': %s", req->name, strerror(-rc));
+    return;
+  }
+  segment_to_proto(x->p, s, &x->resp->u.segment);
+}
+
+static void op_channel_open(struct op_ctx *x) {
+  const struct proto_request *req = x->req;
+  struct segment *s = lookup(x), *c;
+  struct proto_view *v = &x->resp->u.view;
+  unsigned roles = 0;
+  struct lease *l;
+  int slot;
+
+  if (s == NULL)
+    return;
+  if (!s->rec.channel) {
+    fail(x, EMEDIUMTYPE, "segment '%s' is not a channel", s->rec.name);
+    return;
+  }
+  if (req->flags == 0 || (req->flags & ~PROTO_CHANNEL_KNOWN) != 0) {
+    fail(x, EINVAL, "channel_open needs send, receive or both, and no other flag (%#x)",
+         (unsigned)req->flags);
+    return;
+  }
+  if ((req->flags & PROTO_CHANNEL_SEND) && !may_access(x->p, s, 6)) {
+    fail(x, EACCES, "no permission to send on channel '%s' (it needs r and w)", s->rec.name);
+    return;
+  }
+  if ((req->flags & PROTO_CHANNEL_RECV) && !may_access(x->p, s, 4)) {
+    fail(x, EACCES, "no permission to receive from channel '%s' (it needs r)", s->rec.name);
+    return;
+  }
+  if ((c = channel_ctl(x, s)) == NULL) {
+    fail(x, EIO, "channel '%s' has lost its control memory '%s%s'", s->rec.name, s->rec.name,
+         CHAN_SUFFIX);
+    return;
+  }
+  roles = ((req->flags & PROTO_CHANNEL_SEND) ? CHAN_ROLE_SEND : 0) |
+          ((req->flags & PROTO_CHANNEL_RECV) ? CHAN_ROLE_RECV : 0);
+  if (!open_view(x, c, 0, PROTO_TO_END, true))
+    return;
+  l = lease_find(&x->d->leases, &x->p->leases, v->lease);
+  slot = dchan_register(*x->fd_out, c->rec.size, s->rec.size, roles, x->p->pid, x->p->start);
+  if (l == NULL || slot < 0) {
+    close(*x->fd_out);
+    *x->fd_out = -1;
+    if (l != NULL)
+      ops_lease_end(x->d, l, NULL);
+    if (slot == -EUSERS)
+      fail(x, EUSERS, "channel '%s' has %u participants, its most", s->rec.name, CHAN_PARTS);
+    else
+      fail(x, slot < 0 ? -slot : ENOMEM, "channel '%s': its control memory %s", s->rec.name,
+           slot == -EBADMSG ? "is corrupt" : "cannot be read");
+    return;
+  }
+  l->chan_slot = (uint32_t)slot;
+  v->participant = (uint32_t)slot;
+}
+
+/* A participant's lease ended: tell its slot (before the lease goes, while
+ * the segment surely exists). */
+static void channel_lease_end(struct daemon *d, struct lease *l) {
+  int fd = registry_open_fd(&d->reg, l->seg, true);
+
+  if (fd < 0)
+    return; /* unlinked: nobody new can open it, and its memory goes with the last view */
+  if (dchan_participant_gone(fd, l->seg->rec.size, l->chan_slot) == 1)
+    log_info("a participant of channel %s left without closing (pid %u): its space is given back",
+             l->seg->rec.name, l->hold ? (unsigned)l->hold->pid : 0u);
+  close(fd);
+}
+
+/* stat of a channel: its depth and participants, from its control memory. */
+static void channel_counts(struct op_ctx *x, struct segment *s, struct proto_segment *out) {
+  struct segment *c = channel_ctl(x, s);
+  int fd;
+
+  if (c == NULL || (fd = registry_open_fd(&x->d->reg, c, true)) < 0)
+    return;
+  dchan_counts(fd, c->rec.size, &out->depth, &out->senders, &out->receivers);
+  close(fd);
+}
+
 static void (*const handlers[PROTO_OP_COUNT_])(struct op_ctx *) = {
   [PROTO_OP_HELLO] = op_hello,
   [PROTO_OP_CREATE] = op_create,
@@ -969,6 +1223,8 @@ static void (*const handlers[PROTO_OP_COUNT_])(struct op_ctx *) = {
   [PROTO_OP_CREATE_OPEN] = op_create_open,
   [PROTO_OP_CHMOD] = op_chmod,
   [PROTO_OP_CHOWN] = op_chown,
+  [PROTO_OP_CHANNEL_CREATE] = op_channel_create,
+  [PROTO_OP_CHANNEL_OPEN] = op_channel_open,
 };
 
 void ops_handle(struct daemon *d, struct peer *p, const struct proto_request *req,

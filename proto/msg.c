@@ -288,6 +288,9 @@ static const struct proto_field view_fields[] = {
   { KEY("gid"), .type = PROTO_T_UINT, .flags = PROTO_FIELD_OPTIONAL,
     .offset = offsetof(struct proto_view, gid), .size = sizeof(uint32_t), .max = UINT32_MAX,
     .dflt = PROTO_OWNER_UNKNOWN },
+  { KEY("participant"), .type = PROTO_T_UINT, .flags = PROTO_FIELD_OPTIONAL,
+    .offset = offsetof(struct proto_view, participant), .size = sizeof(uint32_t), .max = UINT32_MAX,
+    .dflt = PROTO_NO_PARTICIPANT },
 };
 
 static const struct proto_msg view_msg = {
@@ -354,8 +357,8 @@ REPLY(status_reply, status_reply_fields);
 
 /* The ops. retry_safe: hello, open and the queries may be resent to a new
  * daemon (whatever the vanished one did for them went with it); create,
- * create_open, resize, unlink, freeze, chmod and chown change segments, which outlive the
- * daemon, and a release's lease died with the daemon that granted it. */
+ * create_open, resize, unlink, freeze, chmod, chown and channel_create change segments, which
+ * outlive the daemon, channel_open registers a participant in one, and a release's lease died with the daemon that granted it. */
 const struct proto_op_info proto_ops[PROTO_OP_COUNT_] = {
   [PROTO_OP_HELLO] = { "hello", PROTO_F_VERSION, PROTO_F_VERSION, true, &hello_reply },
   [PROTO_OP_CREATE] = { "create", PROTO_F_NAME | PROTO_F_SIZE | PROTO_F_MODE | PROTO_F_FLAGS,
@@ -381,6 +384,11 @@ const struct proto_op_info proto_ops[PROTO_OP_COUNT_] = {
                        &segment_reply },
   [PROTO_OP_CHOWN] = { "chown", PROTO_F_NAME | PROTO_F_UID | PROTO_F_GID, PROTO_F_NAME, false,
                        &segment_reply },
+  [PROTO_OP_CHANNEL_CREATE] = { "channel_create",
+                                PROTO_F_NAME | PROTO_F_SIZE | PROTO_F_MODE | PROTO_F_FLAGS,
+                                PROTO_F_NAME | PROTO_F_SIZE, false, &segment_reply },
+  [PROTO_OP_CHANNEL_OPEN] = { "channel_open", PROTO_F_NAME | PROTO_F_FLAGS,
+                              PROTO_F_NAME | PROTO_F_FLAGS, false, &view_reply },
 };
 
 const struct proto_op_info *proto_op_info(enum proto_op op) {

@@ -47,11 +47,13 @@ enum proto_op {
   PROTO_OP_UNLINK,
   PROTO_OP_RESIZE,
   PROTO_OP_STATUS,
-  PROTO_OP_FREEZE,      /* make a segment immutable */
-  PROTO_OP_CREATE_OPEN, /* create, and answer with a writable view of all of it */
-  PROTO_OP_CHMOD,       /* set a segment's mode */
-  PROTO_OP_CHOWN,       /* set a segment's owner and/or group */
-  PROTO_OP_COUNT_       /* not an op */
+  PROTO_OP_FREEZE,         /* make a segment immutable */
+  PROTO_OP_CREATE_OPEN,    /* create, and answer with a writable view of all of it */
+  PROTO_OP_CHMOD,          /* set a segment's mode */
+  PROTO_OP_CHOWN,          /* set a segment's owner and/or group */
+  PROTO_OP_CHANNEL_CREATE, /* create a channel: its ring NAME and control NAME.ctl */
+  PROTO_OP_CHANNEL_OPEN,   /* register a participant: a writable view of NAME.ctl */
+  PROTO_OP_COUNT_          /* not an op */
 };
 
 /* "hello", "create", ...; NULL for an invalid op. */
@@ -174,6 +176,11 @@ struct proto_segment {
                          created, ephemeral, frozen, changed are sent as 0 (hidden) */
   int64_t changed_sec; /* the last resize, freeze, chmod or chown (0: none) */
   uint32_t changed_nsec;
+  bool channel;       /* the ring of a channel (its control memory is NAME.ctl) */
+  bool control;       /* a channel's control memory */
+  uint64_t depth;     /* channel: messages sent and not yet received */
+  uint32_t senders;   /* channel: participants that may send */
+  uint32_t receivers; /* and receive */
 };
 
 struct proto_holder {            /* one view lease, for stat's holders */
@@ -192,9 +199,17 @@ struct proto_view { /* open's answer; the fd travels beside it */
   uint64_t segment_size;   /* size of the segment when opened */
   uint64_t lease;          /* id for release */
   bool writable;
-  bool ephemeral;    /* the segment goes with its last lease (optional, false when absent) */
-  uint32_t uid, gid; /* the segment's owner (optional; PROTO_OWNER_UNKNOWN when absent) */
+  bool ephemeral;       /* the segment goes with its last lease (optional, false when absent) */
+  uint32_t uid, gid;    /* the segment's owner (optional; PROTO_OWNER_UNKNOWN when absent) */
+  uint32_t participant; /* channel_open: the participant's slot (optional, PROTO_NO_PARTICIPANT) */
 };
+
+#define PROTO_NO_PARTICIPANT UINT32_MAX
+
+/* channel_open's flags */
+#define PROTO_CHANNEL_SEND  0x1u
+#define PROTO_CHANNEL_RECV  0x2u
+#define PROTO_CHANNEL_KNOWN (PROTO_CHANNEL_SEND | PROTO_CHANNEL_RECV)
 
 /* proto_view's uid and gid from a daemon that does not send them. */
 #define PROTO_OWNER_UNKNOWN UINT32_MAX

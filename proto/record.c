@@ -91,6 +91,21 @@ static const struct proto_field segment_fields[] = {
            .label = "changed", .line = 11) },
   { SEG("changed_nsec", PROTO_T_UINT, changed_nsec, NSEC_MAX, PROTO_FIELD_OPTIONAL),
     SEGPUB(changed_nsec, .hidden = true, .state = "changed_nsec", .show = PROTO_SHOW_NSEC) },
+  { SEG("channel", PROTO_T_BOOL, channel, 0, PROTO_FIELD_OPTIONAL),
+    SEGPUB(channel, .doc = "the message ring of a channel (shmv_channel_open)", .state = "flags",
+           .show = PROTO_SHOW_FLAG, .column = "FLAGS", .label = "channel", .line = 12) },
+  { SEG("control", PROTO_T_BOOL, control, 0, PROTO_FIELD_OPTIONAL),
+    SEGPUB(control, .doc = "the control memory of channel NAME.ctl's NAME", .state = "flags",
+           .show = PROTO_SHOW_FLAG, .column = "FLAGS", .label = "control", .line = 13) },
+  { SEG("depth", PROTO_T_UINT, depth, UINT64_MAX, PROTO_FIELD_OPTIONAL),
+    SEGPUB(depth, .doc = "channel: messages sent and not yet received", .hidden = true,
+           .show = PROTO_SHOW_COUNT, .label = "depth", .line = 14) },
+  { SEG("senders", PROTO_T_UINT, senders, UINT32_MAX, PROTO_FIELD_OPTIONAL),
+    SEGPUB(senders, .doc = "channel: participants that may send", .hidden = true,
+           .show = PROTO_SHOW_COUNT, .label = "senders", .line = 15) },
+  { SEG("receivers", PROTO_T_UINT, receivers, UINT32_MAX, PROTO_FIELD_OPTIONAL),
+    SEGPUB(receivers, .doc = "channel: participants that may receive", .hidden = true,
+           .show = PROTO_SHOW_COUNT, .label = "receivers", .line = 16) },
 };
 
 const struct proto_msg proto_segment_msg = {

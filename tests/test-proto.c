@@ -2407,9 +2407,10 @@ END_TEST
 
 /* What a restricted segment record hides is docs/security.md's list. */
 START_TEST(test_record_restricted) {
-  static const char *const hidden[] = { "gid",     "views",        "writable_views",
-                                        "created", "created_nsec", "ephemeral",
-                                        "frozen",  "changed",      "changed_nsec" };
+  static const char *const hidden[] = {
+    "gid",    "views",   "writable_views", "created", "created_nsec", "ephemeral",
+    "frozen", "changed", "changed_nsec",   "depth",   "senders",      "receivers"
+  };
   const struct proto_msg *m = &proto_segment_msg;
   struct proto_segment s;
   size_t i, j, n = 0;

@@ -1,0 +1,788 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * channel.c: channels, a queue of messages in shared memory (shmview.h,
+ * "channels"; docs/architecture.md says why it is built this way and
+ * docs/dataplane.md lays out the memory).
+ *
+ * A handle maps the control memory NAME.ctl (read-write, through the lease
+ * channel_open answers with, which is also how the daemon learns that this
+ * participant died) and the ring NAME (read-write for a sender, read-only
+ * for a receiver) once; every loan and received message is a view into the
+ * ring's mapping carrying a reference to its message (struct client_msg),
+ * so a message costs no mmap and no daemon round trip.
+ *
+ * The control memory's words are guarded by its lock, a futex word holding
+ * the owner's slot + 1. Every participant may write them, so each value is
+ * checked against the ring's bounds (taken once from the header at open)
+ * before it is used: a check that fails is -EBADMSG, never a fault.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "channel.h"
+#include "client-internal.h"
+
+#define LOCK_SPINS       100
+#define NONBLOCK_LOCK_NS 100000000 /* a "do not wait" call still waits this long for the lock */
+#define MSG_MAX          ((uint64_t)UINT32_MAX & ~(uint64_t)(CHAN_ALIGN - 1))
+
+struct spill {
+  struct spill *next;
+  shmv_view *view; /* the sender's view of the ephemeral segment */
+  uint64_t seq;    /* the ring message naming it */
+};
+
+struct shmv_channel {
+  atomic_uint refs; /* the handle + one per message view out */
+  shmv_client *c;
+  shmv_view *ctl, *ring;
+  struct chan_header *h;
+  struct chan_part *parts;
+  struct chan_chunk *chunks;
+  uint64_t *queue;
+  char *bytes;      /* the ring's first byte */
+  uint64_t cap;     /* from the header, checked at open, never read again */
+  uint32_t nchunks; /* likewise */
+  uint32_t me;      /* our slot */
+  unsigned roles;   /* CHAN_ROLE_* still held */
+  pthread_mutex_t spill_lock;
+  struct spill *spills;
+  uint64_t spill_count;
+  char name[SHMV_NAME_MAX + 1];
+};
+
+struct client_msg {
+  atomic_uint refs; /* views of it (the message's and its slices) */
+  struct shmv_channel *ch;
+  uint64_t seq;
+  bool loan;
+  atomic_bool sent; /* a loan sent: its space is the receiver's now */
+};
+
+/* ---- the lock ---- */
+
+static int lock_ctl(struct shmv_channel *ch, const struct timespec *deadline) {
+  uint32_t *w = &ch->h->lock, me = ch->me + 1, v;
+
+  for (int i = 0; i < LOCK_SPINS; i++) {
+    v = 0;
+    if (__atomic_compare_exchange_n(w, &v, me, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+      return 0;
+    client_cpu_relax();
+  }
+  for (;;) {
+    v = __atomic_load_n(w, __ATOMIC_RELAXED);
+    if (v == 0) {
+      /* taken after a sleep: others may sleep too, so say so */
+      if (__atomic_compare_exchange_n(w, &v, me | CHAN_LOCK_WAITERS, false, __ATOMIC_ACQUIRE,
+                                      __ATOMIC_RELAXED))
+        return 0;
+      continue;
+    }
+    if (!(v & CHAN_LOCK_WAITERS)) {
+      if (!__atomic_compare_exchange_n(w, &v, v | CHAN_LOCK_WAITERS, false, __ATOMIC_RELAXED,
+                                       __ATOMIC_RELAXED))
+        continue;
+      v |= CHAN_LOCK_WAITERS;
+    }
+    int rc = client_futex_wait(w, v, deadline);
+    if (rc < 0)
+      return rc;
+  }
+}
+
+static void unlock_ctl(struct shmv_channel *ch) {
+  if (__atomic_exchange_n(&ch->h->lock, 0, __ATOMIC_RELEASE) & CHAN_LOCK_WAITERS)
+    client_futex_wake(&ch->h->lock, 1);
+}
+
+/* The lock's deadline for an operation's: a call that will not wait for
+ * space still waits a moment for the lock, which is only ever held briefly
+ * (unless by a hostile participant). */
+static const struct timespec *lock_deadline(int64_t timeout_ns, struct timespec *op,
+                                            struct timespec *buf) {
+  if (timeout_ns > 0)
+    return op;
+  if (timeout_ns < 0)
+    return NULL;
+  client_deadline(NONBLOCK_LOCK_NS, buf);
+  return buf;
+}
+
+/* ---- under the lock ---- */
+
+static struct chan_chunk *chunk(struct shmv_channel *ch, uint64_t seq) {
+  return &ch->chunks[seq & (ch->nchunks - 1)];
+}
+
+/* The ring's words, read once and checked. */
+struct ring_words {
+  uint64_t head, tail, alloc, free, qh, qt;
+};
+
+static int read_words(struct shmv_channel *ch, struct ring_words *r) {
+  struct chan_header *h = ch->h;
+  r->head = h->head;
+  r->tail = h->tail;
+  r->alloc = h->alloc_seq;
+  r->free = h->free_seq;
+  r->qh = h->q_head;
+  r->qt = h->q_tail;
+  if (r->tail > r->head || r->head - r->tail > ch->cap || r->free > r->alloc ||
+      r->alloc - r->free > ch->nchunks || r->qh > r->qt || r->qt - r->qh > ch->nchunks)
+    return -EBADMSG;
+  return 0;
+}
+
+/* Does chunk c (in [free, alloc)) lie inside the part of the ring in use? */
+static bool chunk_sane(const struct shmv_channel *ch, const struct ring_words *r,
+                       const struct chan_chunk *c) {
+  uint64_t pos = c->pos, alen = chan_alen(c->len);
+  return c->len > 0 && alen <= ch->cap && pos >= r->tail && pos <= r->head &&
+         alen <= r->head - pos && pos % ch->cap + alen <= ch->cap;
+}
+
+/* Move the tail over the free chunks at its end, and the head back over
+ * those at its end; *moved if either moved. */
+static int advance_tail(struct shmv_channel *ch, struct ring_words *r, bool *moved) {
+  while (r->free < r->alloc) {
+    struct chan_chunk *c = chunk(ch, r->free);
+    if ((c->state & CHAN_CHUNK_STATE) != CHAN_CHUNK_FREE)
+      break;
+    if (!chunk_sane(ch, r, c))
+      return -EBADMSG;
+    r->tail = c->pos + chan_alen(c->len);
+    r->free++;
+    *moved = true;
+  }
+  /* Free chunks at the head end go back too (a loan given back unsent, a
+   * dead sender's): the next loan reuses their space at once rather than
+   * after a lap of the ring. */
+  bool retracted = false;
+  while (r->alloc > r->free) {
+    struct chan_chunk *c = chunk(ch, r->alloc - 1);
+    if ((c->state & CHAN_CHUNK_STATE) != CHAN_CHUNK_FREE)
+      break;
+    r->alloc--;
+    retracted = true;
+  }
+  if (retracted) {
+    if (r->alloc == r->free) {
+      r->head = r->tail;
+    } else {
+      struct chan_chunk *c = chunk(ch, r->alloc - 1);
+      if (!chunk_sane(ch, r, c))
+        return -EBADMSG;
+      r->head = c->pos + chan_alen(c->len);
+    }
+    ch->h->head = r->head;
+    __atomic_store_n(&ch->h->alloc_seq, r->alloc, __ATOMIC_RELEASE);
+    *moved = true;
+  }
+  if (*moved) {
+    ch->h->tail = r->tail;
+    __atomic_store_n(&ch->h->free_seq, r->free, __ATOMIC_RELEASE);
+  }
+  return 0;
+}
+
+static void wake_senders(struct shmv_channel *ch) {
+  __atomic_fetch_add(&ch->h->freed, 1, __ATOMIC_RELEASE);
+  if (__atomic_load_n(&ch->h->send_waiters, __ATOMIC_ACQUIRE) != 0)
+    client_futex_wake(&ch->h->freed, SHMV_WAKE_ALL);
+}
+
+static void wake_receivers(struct shmv_channel *ch, int count) {
+  __atomic_fetch_add(&ch->h->published, 1, __ATOMIC_RELEASE);
+  if (__atomic_load_n(&ch->h->recv_waiters, __ATOMIC_ACQUIRE) != 0)
+    client_futex_wake(&ch->h->published, count);
+}
+
+static void drop_count(uint32_t *w) {
+  uint32_t v = __atomic_load_n(w, __ATOMIC_ACQUIRE);
+  while (v > 0 &&
+         !__atomic_compare_exchange_n(w, &v, v - 1, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+    ;
+}
+
+/* Give back what participant `slot` owns: its loans and the messages it
+ * received (those it sent stay queued for the others). */
+static void free_owned(struct shmv_channel *ch, const struct ring_words *r, uint32_t slot) {
+  for (uint64_t s = r->free; s < r->alloc; s++) {
+    struct chan_chunk *c = chunk(ch, s);
+    unsigned st = c->state & CHAN_CHUNK_STATE;
+    if (c->owner == slot && (st == CHAN_CHUNK_LOANED || st == CHAN_CHUNK_RECEIVED))
+      c->state = CHAN_CHUNK_FREE;
+  }
+}
+
+/* The daemon marked participants dead (their connection ended unclosed):
+ * free what they held, count them out, and wake everyone, since space may
+ * be back and the stream may have ended. Lock held. */
+static int reclaim_dead(struct shmv_channel *ch) {
+  struct ring_words r;
+  bool moved = false;
+  int rc;
+
+  if (__atomic_load_n(&ch->h->dead, __ATOMIC_ACQUIRE) == 0)
+    return 0;
+  __atomic_store_n(&ch->h->dead, 0, __ATOMIC_RELEASE);
+  if ((rc = read_words(ch, &r)) < 0)
+    return rc;
+  for (uint32_t i = 0; i < CHAN_PARTS; i++) {
+    struct chan_part *p = &ch->parts[i];
+    uint32_t st = CHAN_PART_DEAD;
+    if (__atomic_load_n(&p->state, __ATOMIC_ACQUIRE) != CHAN_PART_DEAD)
+      continue;
+    free_owned(ch, &r, i);
+    if (p->roles & CHAN_ROLE_SEND)
+      drop_count(&ch->h->senders);
+    if (p->roles & CHAN_ROLE_RECV)
+      drop_count(&ch->h->receivers);
+    p->roles = 0;
+    __atomic_compare_exchange_n(&p->state, &st, CHAN_PART_FREE, false, __ATOMIC_ACQ_REL,
+                                __ATOMIC_ACQUIRE);
+  }
+  rc = advance_tail(ch, &r, &moved);
+  wake_senders(ch);
+  wake_receivers(ch, SHMV_WAKE_ALL);
+  return rc;
+}
+
+/* Take the lock and reclaim what the dead left. */
+static int enter(struct shmv_channel *ch, const struct timespec *deadline) {
+  int rc = lock_ctl(ch, deadline);
+  if (rc < 0)
+    return rc;
+  if ((rc = reclaim_dead(ch)) < 0) {
+    unlock_ctl(ch);
+    return rc;
+  }
+  return 0;
+}
+
+/* Sleep on word (futex) while it holds what it held under the lock, with
+ * waiters counted; the lock is released first and taken again after.
+ * Returns 0 (look again) or -ETIMEDOUT (the lock is then not held). */
+static int sleep_on(struct shmv_channel *ch, uint32_t *word, uint32_t *waiters, int64_t timeout_ns,
+                    const struct timespec *deadline, const struct timespec *ldeadline) {
+  if (timeout_ns == 0) {
+    unlock_ctl(ch);
+    return -ETIMEDOUT;
+  }
+  uint32_t seen = __atomic_load_n(word, __ATOMIC_ACQUIRE);
+  __atomic_fetch_add(waiters, 1, __ATOMIC_ACQ_REL);
+  unlock_ctl(ch);
+  int rc = client_futex_wait(word, seen, timeout_ns > 0 ? deadline : NULL);
+  drop_count(waiters);
+  if (rc < 0)
+    return rc;
+  return enter(ch, ldeadline);
+}
+
+/* ---- messages ---- */
+
+static void channel_unref(struct shmv_channel *ch);
+
+void client_msg_ref(struct client_msg *m) {
+  atomic_fetch_add_explicit(&m->refs, 1, memory_order_relaxed);
+}
+
+/* Give chunk seq back (ours, loaned or received). */
+static void free_chunk(struct shmv_channel *ch, uint64_t seq) {
+  struct ring_words r;
+  bool moved = false;
+
+  /* No deadline: the lock is held only briefly, and a release cannot fail. */
+  if (enter(ch, NULL) < 0)
+    return;
+  if (read_words(ch, &r) == 0 && seq >= r.free && seq < r.alloc) {
+    struct chan_chunk *c = chunk(ch, seq);
+    unsigned st = c->state & CHAN_CHUNK_STATE;
+    if (c->owner == ch->me && (st == CHAN_CHUNK_LOANED || st == CHAN_CHUNK_RECEIVED)) {
+      c->state = CHAN_CHUNK_FREE;
+      advance_tail(ch, &r, &moved);
+    }
+  }
+  unlock_ctl(ch);
+  if (moved)
+    wake_senders(ch);
+}
+
+void client_msg_unref(struct client_msg *m) {
+  if (atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel) != 1)
+    return;
+  struct shmv_channel *ch = m->ch;
+  if (!atomic_load(&m->sent) && !client_foreign(ch->c))
+    free_chunk(ch, m->seq);
+  free(m);
+  channel_unref(ch);
+}
+
+/* A view of the chunk at pos of len bytes, carrying a new message. */
+static shmv_view *message_view(struct shmv_channel *ch, uint64_t seq, uint64_t pos, uint32_t len,
+                               bool loan) {
+  struct client_msg *m = malloc(sizeof *m);
+  shmv_view *v = m ? client_view_window(ch->ring, (size_t)(pos % ch->cap), len) : NULL;
+  if (v == NULL) {
+    free(m);
+    return NULL;
+  }
+  atomic_init(&m->refs, 1);
+  atomic_init(&m->sent, false);
+  m->ch = ch;
+  m->seq = seq;
+  m->loan = loan;
+  atomic_fetch_add_explicit(&ch->refs, 1, memory_order_relaxed);
+  v->msg = m;
+  v->readonly = !loan;
+  return v;
+}
+
+/* ---- open and close ---- */
+
+static int channel_open(shmv_client *c, const char *name, int flags, shmv_channel **out) {
+  if (out == NULL)
+    return -EINVAL;
+  *out = NULL;
+  if (c == NULL || flags == 0 || (flags & ~(SHMV_SEND | SHMV_RECV)) != 0)
+    return -EINVAL;
+  if (shmv_name_check(name) < 0 || strlen(name) > SHMV_CHANNEL_NAME_MAX)
+    return -EINVAL;
+  struct shmv_channel *ch = calloc(1, sizeof *ch);
+  if (ch == NULL)
+    return -ENOMEM;
+
+  struct proto_request req;
+  struct proto_view answer;
+  memset(&req, 0, sizeof req);
+  req.op = PROTO_OP_CHANNEL_OPEN;
+  snprintf(req.name, sizeof req.name, "%s", name);
+  req.flags = ((flags & SHMV_SEND) ? PROTO_CHANNEL_SEND : 0) |
+              ((flags & SHMV_RECV) ? PROTO_CHANNEL_RECV : 0);
+  /* what the answer must say: all of NAME.ctl, writable */
+  req.offset = 0;
+  req.length = PROTO_TO_END;
+  req.writable = true;
+  int rc = client_view_request(c, &req, false, &ch->ctl, &answer);
+  if (rc < 0) {
+    free(ch);
+    return rc;
+  }
+  rc = shmv_view_open(c, name, 0, SHMV_TO_END, (flags & SHMV_SEND) ? SHMV_WRITABLE : 0, &ch->ring);
+  if (rc < 0)
+    goto fail;
+  struct chan_header *h = shmv_view_data(ch->ctl);
+  size_t ctl_len = shmv_view_length(ch->ctl), ring_len = shmv_view_length(ch->ring);
+  if (h == NULL || answer.participant >= CHAN_PARTS || !chan_header_valid(h, ctl_len, ring_len)) {
+    rc = -EBADMSG;
+    goto fail;
+  }
+  ch->c = c;
+  ch->h = h;
+  ch->cap = h->capacity;
+  ch->nchunks = h->nchunks;
+  ch->parts = chan_parts(h);
+  ch->chunks = chan_chunks(h);
+  ch->queue = chan_queue(h, ch->nchunks);
+  ch->bytes = shmv_view_data(ch->ring);
+  ch->me = answer.participant;
+  ch->roles =
+      ((flags & SHMV_SEND) ? CHAN_ROLE_SEND : 0) | ((flags & SHMV_RECV) ? CHAN_ROLE_RECV : 0);
+  atomic_init(&ch->refs, 1);
+  pthread_mutex_init(&ch->spill_lock, NULL);
+  snprintf(ch->name, sizeof ch->name, "%s", name);
+  *out = ch;
+  return 0;
+
+fail:
+  /* Ending the lease tells the daemon: the slot is marked dead and
+   * reclaimed, as for a participant that died. */
+  shmv_view_release(ch->ring);
+  shmv_view_release(ch->ctl);
+  free(ch);
+  return rc;
+}
+
+int shmv_channel_open(shmv_client *c, const char *name, int flags, shmv_channel **out) {
+  return client_result(c, channel_open(c, name, flags, out));
+}
+
+/* The last reference: the participant ends (its slot closed, then its
+ * lease on NAME.ctl released, which frees the slot in the daemon). */
+static void channel_unref(struct shmv_channel *ch) {
+  if (atomic_fetch_sub_explicit(&ch->refs, 1, memory_order_acq_rel) != 1)
+    return;
+  if (!client_foreign(ch->c) && enter(ch, NULL) == 0) {
+    struct ring_words r;
+    bool moved = false;
+    if (read_words(ch, &r) == 0) {
+      free_owned(ch, &r, ch->me);
+      advance_tail(ch, &r, &moved);
+    }
+    struct chan_part *p = &ch->parts[ch->me];
+    if (ch->roles & CHAN_ROLE_SEND)
+      drop_count(&ch->h->senders);
+    if (ch->roles & CHAN_ROLE_RECV)
+      drop_count(&ch->h->receivers);
+    p->roles = 0;
+    uint32_t live = CHAN_PART_LIVE;
+    __atomic_compare_exchange_n(&p->state, &live, CHAN_PART_CLOSED, false, __ATOMIC_ACQ_REL,
+                                __ATOMIC_ACQUIRE);
+    unlock_ctl(ch);
+    if (moved)
+      wake_senders(ch);
+  }
+  shmv_view_release(ch->ring);
+  shmv_view_release(ch->ctl);
+  pthread_mutex_destroy(&ch->spill_lock);
+  free(ch);
+}
+
+static void spills_collect(struct shmv_channel *ch, bool all);
+
+void shmv_channel_close(shmv_channel *ch) {
+  if (ch == NULL)
+    return;
+  if (!client_foreign(ch->c)) {
+    spills_collect(ch, true);
+    /* A sender is gone at once: receivers must learn of the end of the
+     * stream even while this process still holds messages. */
+    if ((ch->roles & CHAN_ROLE_SEND) && enter(ch, NULL) == 0) {
+      ch->roles &= ~CHAN_ROLE_SEND;
+      ch->parts[ch->me].roles &= ~CHAN_ROLE_SEND;
+      drop_count(&ch->h->senders);
+      unlock_ctl(ch);
+      wake_receivers(ch, SHMV_WAKE_ALL);
+    }
+  }
+  channel_unref(ch);
+}
+
+/* ---- sending ---- */
+
+static int check_op(const struct shmv_channel *ch, unsigned role) {
+  if (ch == NULL)
+    return -EINVAL;
+  if (client_foreign(ch->c))
+    return -ECHILD;
+  if (!(ch->roles & role))
+    return -EBADF;
+  return 0;
+}
+
+static int loan(struct shmv_channel *ch, size_t length, int64_t timeout_ns, shmv_view **out) {
+  if (out == NULL)
+    return -EINVAL;
+  *out = NULL;
+  int rc = check_op(ch, CHAN_ROLE_SEND);
+  if (rc < 0)
+    return rc;
+  if (length == 0)
+    return -EINVAL;
+  if (length > ch->cap || length > MSG_MAX)
+    return -EMSGSIZE;
+  uint64_t alen = chan_alen(length);
+  struct timespec deadline, lbuf;
+  if (timeout_ns > 0)
+    client_deadline(timeout_ns, &deadline);
+  const struct timespec *ld = lock_deadline(timeout_ns, &deadline, &lbuf);
+  if ((rc = enter(ch, ld)) < 0)
+    return rc;
+  struct ring_words r;
+  uint64_t start;
+  for (;;) {
+    if ((rc = read_words(ch, &r)) < 0) {
+      unlock_ctl(ch);
+      return rc;
+    }
+    uint64_t off = r.head % ch->cap;
+    start = off + alen > ch->cap ? r.head + (ch->cap - off) : r.head;
+    if (r.alloc == r.free && start != r.head) {
+      /* empty: start at the ring's start rather than wait for space
+       * that an empty ring cannot give back */
+      r.head = r.tail = start;
+      ch->h->tail = start;
+      ch->h->head = start;
+    }
+    if (start + alen - r.tail <= ch->cap && r.alloc - r.free < ch->nchunks)
+      break;
+    if ((rc = sleep_on(ch, &ch->h->freed, &ch->h->send_waiters, timeout_ns, &deadline, ld)) < 0)
+      return rc;
+  }
+  struct chan_chunk *c = chunk(ch, r.alloc);
+  c->pos = start;
+  c->len = (uint32_t)length;
+  c->owner = (uint16_t)ch->me;
+  c->state = CHAN_CHUNK_LOANED;
+  /* committed by these two: a participant killed before them loaned nothing */
+  ch->h->head = start + alen;
+  __atomic_store_n(&ch->h->alloc_seq, r.alloc + 1, __ATOMIC_RELEASE);
+  unlock_ctl(ch);
+  shmv_view *v = message_view(ch, r.alloc, start, (uint32_t)length, true);
+  if (v == NULL) {
+    free_chunk(ch, r.alloc);
+    return -ENOMEM;
+  }
+  *out = v;
+  return 0;
+}
+
+int shmv_channel_loan(shmv_channel *ch, size_t length, int64_t timeout_ns, shmv_view **out) {
+  return client_result(ch ? ch->c : NULL, loan(ch, length, timeout_ns, out));
+}
+
+/* Queue chunk seq (our loan); spill: its bytes name a segment. */
+static int publish(struct shmv_channel *ch, uint64_t seq, bool spill) {
+  struct ring_words r;
+  int rc = enter(ch, NULL);
+  if (rc < 0)
+    return rc;
+  if ((rc = read_words(ch, &r)) < 0)
+    goto out;
+  struct chan_chunk *c = chunk(ch, seq);
+  if (seq < r.free || seq >= r.alloc || c->owner != ch->me ||
+      (c->state & CHAN_CHUNK_STATE) != CHAN_CHUNK_LOANED || r.qt - r.qh >= ch->nchunks) {
+    rc = -EBADMSG;
+    goto out;
+  }
+  ch->queue[r.qt & (ch->nchunks - 1)] = seq;
+  c->state = CHAN_CHUNK_QUEUED | (spill ? CHAN_CHUNK_SPILL : 0);
+  __atomic_store_n(&ch->h->q_tail, r.qt + 1, __ATOMIC_RELEASE);
+out:
+  unlock_ctl(ch);
+  if (rc == 0)
+    wake_receivers(ch, 1);
+  return rc;
+}
+
+static int send_view(struct shmv_channel *ch, shmv_view *v, bool spill) {
+  int rc = check_op(ch, CHAN_ROLE_SEND);
+  if (rc < 0)
+    return rc;
+  struct client_msg *m = v ? v->msg : NULL;
+  if (m == NULL || m->ch != ch || !m->loan || atomic_load(&m->sent))
+    return -EINVAL;
+  rc = publish(ch, m->seq, spill);
+  /* sent, or lost to a corrupt control memory: the space is not ours now */
+  atomic_store(&m->sent, true);
+  shmv_view_release(v);
+  return rc;
+}
+
+int shmv_channel_send_view(shmv_channel *ch, shmv_view *loan) {
+  return client_result(ch ? ch->c : NULL, send_view(ch, loan, false));
+}
+
+/* Release the spilled segments whose ring message a receiver has taken
+ * and released (it opened the segment first); all: every one. */
+static void spills_collect(struct shmv_channel *ch, bool all) {
+  pthread_mutex_lock(&ch->spill_lock);
+  uint64_t free_seq = __atomic_load_n(&ch->h->free_seq, __ATOMIC_ACQUIRE);
+  struct spill **pp = &ch->spills;
+  while (*pp != NULL) {
+    struct spill *s = *pp;
+    if (all || s->seq < free_seq ||
+        (chunk(ch, s->seq)->state & CHAN_CHUNK_STATE) == CHAN_CHUNK_FREE) {
+      *pp = s->next;
+      shmv_view_release(s->view);
+      free(s);
+    } else {
+      pp = &s->next;
+    }
+  }
+  pthread_mutex_unlock(&ch->spill_lock);
+}
+
+/* A message longer than the ring: an ephemeral segment of its own, its
+ * name sent through the ring, kept by this sender until a receiver has
+ * opened it (spills_collect). */
+static int send_spilled(struct shmv_channel *ch, const void *buf, size_t length,
+                        int64_t timeout_ns) {
+  char name[SHMV_NAME_MAX + 1];
+  unsigned long long n = __atomic_fetch_add(&ch->spill_count, 1, __ATOMIC_RELAXED);
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  snprintf(name, sizeof name, "shmv-spill-%ld-%llu-%lx", (long)getpid(), n,
+           (unsigned long)ts.tv_nsec);
+  shmv_view *seg;
+  int rc = shmv_view_create(ch->c, name, length, 0600, SHMV_CREATE_EPHEMERAL, &seg);
+  if (rc < 0)
+    return rc;
+  memcpy(shmv_view_data(seg), buf, length);
+  shmv_view *v;
+  if ((rc = loan(ch, strlen(name), timeout_ns, &v)) < 0) {
+    shmv_view_release(seg);
+    return rc;
+  }
+  memcpy(shmv_view_data(v), name, strlen(name));
+  struct spill *s = malloc(sizeof *s);
+  if (s == NULL) {
+    shmv_view_release(v);
+    shmv_view_release(seg);
+    return -ENOMEM;
+  }
+  s->view = seg;
+  s->seq = v->msg->seq;
+  if ((rc = send_view(ch, v, true)) < 0) {
+    shmv_view_release(seg);
+    free(s);
+    return rc;
+  }
+  pthread_mutex_lock(&ch->spill_lock);
+  s->next = ch->spills;
+  ch->spills = s;
+  pthread_mutex_unlock(&ch->spill_lock);
+  return 0;
+}
+
+static int channel_send(struct shmv_channel *ch, const void *buf, size_t length,
+                        int64_t timeout_ns) {
+  int rc = check_op(ch, CHAN_ROLE_SEND);
+  if (rc < 0)
+    return rc;
+  if (length == 0 || buf == NULL)
+    return -EINVAL;
+  if (ch->spills != NULL)
+    spills_collect(ch, false);
+  if (length > ch->cap || length > MSG_MAX)
+    return send_spilled(ch, buf, length, timeout_ns);
+  shmv_view *v;
+  if ((rc = loan(ch, length, timeout_ns, &v)) < 0)
+    return rc;
+  memcpy(shmv_view_data(v), buf, length);
+  return send_view(ch, v, false);
+}
+
+int shmv_channel_send(shmv_channel *ch, const void *buf, size_t length, int64_t timeout_ns) {
+  return client_result(ch ? ch->c : NULL, channel_send(ch, buf, length, timeout_ns));
+}
+
+/* ---- receiving ---- */
+
+/* The message in a spilled chunk's bytes: a view of the segment it names. */
+static int open_spilled(struct shmv_channel *ch, shmv_view *ringmsg, shmv_view **out) {
+  char name[SHMV_NAME_MAX + 1];
+  size_t n = shmv_view_length(ringmsg);
+  if (n == 0 || n > SHMV_NAME_MAX) {
+    shmv_view_release(ringmsg);
+    return -EBADMSG;
+  }
+  memcpy(name, shmv_view_data(ringmsg), n);
+  name[n] = '\0';
+  int rc =
+      shmv_name_check(name) < 0 ? -EBADMSG : shmv_view_open(ch->c, name, 0, SHMV_TO_END, 0, out);
+  /* our view keeps the segment now: the sender may let go of it */
+  shmv_view_release(ringmsg);
+  return rc;
+}
+
+static int channel_recv(struct shmv_channel *ch, int64_t timeout_ns, shmv_view **out) {
+  if (out == NULL)
+    return -EINVAL;
+  *out = NULL;
+  int rc = check_op(ch, CHAN_ROLE_RECV);
+  if (rc < 0)
+    return rc;
+  struct timespec deadline, lbuf;
+  if (timeout_ns > 0)
+    client_deadline(timeout_ns, &deadline);
+  const struct timespec *ld = lock_deadline(timeout_ns, &deadline, &lbuf);
+  if ((rc = enter(ch, ld)) < 0)
+    return rc;
+  struct ring_words r;
+  for (;;) {
+    if ((rc = read_words(ch, &r)) < 0) {
+      unlock_ctl(ch);
+      return rc;
+    }
+    if (r.qh != r.qt)
+      break;
+    if (__atomic_load_n(&ch->h->ever_sent, __ATOMIC_ACQUIRE) &&
+        __atomic_load_n(&ch->h->senders, __ATOMIC_ACQUIRE) == 0) {
+      unlock_ctl(ch);
+      return -EPIPE;
+    }
+    rc = sleep_on(ch, &ch->h->published, &ch->h->recv_waiters, timeout_ns, &deadline, ld);
+    if (rc < 0)
+      return rc;
+  }
+  uint64_t seq = ch->queue[r.qh & (ch->nchunks - 1)];
+  __atomic_store_n(&ch->h->q_head, r.qh + 1, __ATOMIC_RELEASE);
+  struct chan_chunk *c = chunk(ch, seq);
+  uint16_t state = c->state;
+  uint64_t pos = c->pos;
+  uint32_t len = c->len;
+  if (seq < r.free || seq >= r.alloc || (state & CHAN_CHUNK_STATE) != CHAN_CHUNK_QUEUED ||
+      !chunk_sane(ch, &r, c)) {
+    unlock_ctl(ch);
+    return -EBADMSG; /* that entry is gone; the next recv takes the next */
+  }
+  c->owner = (uint16_t)ch->me;
+  c->state = CHAN_CHUNK_RECEIVED;
+  unlock_ctl(ch);
+  shmv_view *v = message_view(ch, seq, pos, len, false);
+  if (v == NULL) {
+    free_chunk(ch, seq);
+    return -ENOMEM;
+  }
+  if (state & CHAN_CHUNK_SPILL)
+    return open_spilled(ch, v, out);
+  *out = v;
+  return 0;
+}
+
+int shmv_channel_recv(shmv_channel *ch, int64_t timeout_ns, shmv_view **out) {
+  return client_result(ch ? ch->c : NULL, channel_recv(ch, timeout_ns, out));
+}
+
+/* ---- stat ---- */
+
+int shmv_channel_stat_sized(const shmv_channel *ch, shmv_channel_info *out, size_t info_size) {
+  if (ch == NULL || out == NULL || info_size < sizeof(uint64_t) * 4 + sizeof(uint32_t) * 3)
+    return -EINVAL;
+  shmv_channel_info i;
+  memset(&i, 0, sizeof i);
+  const struct chan_header *h = ch->h;
+  uint64_t qh = __atomic_load_n(&h->q_head, __ATOMIC_ACQUIRE);
+  uint64_t qt = __atomic_load_n(&h->q_tail, __ATOMIC_ACQUIRE);
+  uint64_t tail = __atomic_load_n(&h->tail, __ATOMIC_ACQUIRE);
+  uint64_t head = __atomic_load_n(&h->head, __ATOMIC_ACQUIRE);
+  i.capacity = ch->cap;
+  i.max_message = ch->cap < MSG_MAX ? ch->cap : MSG_MAX;
+  i.depth = qt >= qh && qt - qh <= ch->nchunks ? qt - qh : 0;
+  i.used = head >= tail && head - tail <= ch->cap ? head - tail : 0;
+  i.senders = __atomic_load_n(&h->senders, __ATOMIC_RELAXED);
+  i.receivers = __atomic_load_n(&h->receivers, __ATOMIC_RELAXED);
+  i.participant = ch->me;
+  client_copy_sized(out, info_size, &i, sizeof i);
+  return 0;
+}
+
+/* ---- create ---- */
+
+int shmv_channel_create(shmv_client *c, const char *name, size_t capacity, unsigned mode,
+                        unsigned flags) {
+  if (c == NULL || flags != 0 || shmv_name_check(name) < 0 ||
+      strlen(name) > SHMV_CHANNEL_NAME_MAX || capacity < SHMV_CHANNEL_MIN || mode > 0777)
+    return client_result(c, -EINVAL);
+  struct proto_request req;
+  struct proto_response resp;
+  memset(&req, 0, sizeof req);
+  req.op = PROTO_OP_CHANNEL_CREATE;
+  snprintf(req.name, sizeof req.name, "%s", name);
+  req.size = (uint64_t)capacity;
+  req.mode = mode == 0 ? 0600 : mode;
+  req.flags = 0;
+  int rc = client_request(c, &req, &resp, NULL);
+  if (rc == 0)
+    proto_response_free(&resp);
+  return client_result(c, rc);
+}

@@ -1,0 +1,776 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test-channel.c: channels (shmv_channel_*) between real processes.
+ *
+ * Several senders and receivers, each a forked process with its own
+ * connection: every message is delivered exactly once and in order per
+ * sender; loans filled in place; blocking and timeouts on a full and on an
+ * empty ring; the end of the stream (-EPIPE) once the last sender closed,
+ * and not before any sender opened; kill -9 of a sender holding a loan, of
+ * a receiver holding messages, of a sender in the middle of sends: the
+ * others lose nothing and the space comes back; bad input (lengths, foreign
+ * and released views, the wrong role, a corrupt control word); a message
+ * larger than the ring; stat; the mode as another uid; unlink removing
+ * both segments.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "shmview.h"
+
+#define SEC  1000000000LL
+#define MSEC 1000000LL
+
+static struct harness_daemon d;
+
+static void setup(void) {
+  harness_daemon_start(&d, NULL);
+}
+
+static void teardown(void) {
+  ck_assert_int_eq(harness_daemon_stop(&d), 0);
+  ck_assert_int_eq(harness_shm_count(d.prefix), 0);
+}
+
+static shmv_client *connect_or_die(void) {
+  shmv_client *c;
+  ck_assert_int_eq(shmv_connect(d.socket, &c), 0);
+  return c;
+}
+
+/* A message: sender id, its sequence number, then filler derived from both. */
+struct msg {
+  uint32_t sender, seq;
+};
+
+static size_t msg_len(uint32_t sender, uint32_t seq) {
+  return sizeof(struct msg) + (sender * 37 + seq * 11) % 500;
+}
+
+static void fill(unsigned char *p, uint32_t sender, uint32_t seq, size_t len) {
+  struct msg m = { sender, seq };
+  memcpy(p, &m, sizeof m);
+  for (size_t i = sizeof m; i < len; i++)
+    p[i] = (unsigned char)(sender + seq + i);
+}
+
+static bool check_msg(const unsigned char *p, size_t len, struct msg *out) {
+  if (len < sizeof *out)
+    return false;
+  memcpy(out, p, sizeof *out);
+  if (len != msg_len(out->sender, out->seq))
+    return false;
+  for (size_t i = sizeof *out; i < len; i++)
+    if (p[i] != (unsigned char)(out->sender + out->seq + i))
+      return false;
+  return true;
+}
+
+/* ---- one process ---- */
+
+START_TEST(send_recv_one_process) {
+  shmv_client *c = connect_or_die();
+  shmv_channel *tx, *rx;
+  shmv_view *v;
+
+  OK(shmv_channel_create(c, "ch", 8192, 0600, 0));
+  ck_assert_int_eq(shmv_channel_create(c, "ch", 8192, 0600, 0), -EEXIST);
+  OK(shmv_channel_open(c, "ch", SHMV_SEND, &tx));
+  OK(shmv_channel_open(c, "ch", SHMV_RECV, &rx));
+  OK(shmv_channel_send(tx, "hello", 5, -1));
+  /* a loan filled in place */
+  OK(shmv_channel_loan(tx, 6, -1, &v));
+  ck_assert(!shmv_view_readonly(v));
+  memcpy(shmv_view_data(v), "world!", 6);
+  OK(shmv_channel_send_view(tx, v));
+
+  shmv_channel_info info;
+  OK(shmv_channel_stat(rx, &info));
+  ck_assert_uint_eq(info.capacity, 8192);
+  ck_assert_uint_eq(info.depth, 2);
+  ck_assert_uint_eq(info.senders, 1);
+  ck_assert_uint_eq(info.receivers, 1);
+
+  shmv_view *a, *b;
+  OK(shmv_channel_recv(rx, 0, &a));
+  OK(shmv_channel_recv(rx, 0, &b));
+  ck_assert_uint_eq(shmv_view_length(a), 5);
+  ck_assert(memcmp(shmv_view_data(a), "hello", 5) == 0);
+  ck_assert(memcmp(shmv_view_data(b), "world!", 6) == 0);
+  ck_assert(shmv_view_readonly(a));
+  ck_assert_int_eq(shmv_channel_recv(rx, 0, &v), -ETIMEDOUT);
+  ck_assert_ptr_null(v);
+  /* released out of order */
+  shmv_view_release(b);
+  OK(shmv_channel_stat(rx, &info));
+  ck_assert_uint_gt(info.used, 0);
+  shmv_view_release(a);
+  OK(shmv_channel_stat(rx, &info));
+  ck_assert_uint_eq(info.used, 0);
+  ck_assert_uint_eq(info.depth, 0);
+
+  /* the daemon's stat */
+  shmv_segment_info si;
+  OK(shmv_stat(c, "ch", &si));
+  ck_assert_int_eq(si.channel, 1);
+  ck_assert_uint_eq(si.senders, 1);
+  ck_assert_uint_eq(si.receivers, 1);
+  OK(shmv_stat(c, "ch.ctl", &si));
+  ck_assert_int_eq(si.control, 1);
+
+  shmv_channel_close(tx);
+  /* every sender closed and the ring empty: the end of the stream */
+  ck_assert_int_eq(shmv_channel_recv(rx, -1, &v), -EPIPE);
+  shmv_channel_close(rx);
+  ck_assert_int_eq(shmv_unlink(c, "ch.ctl"), -EPERM);
+  OK(shmv_unlink(c, "ch"));
+  ck_assert_int_eq(shmv_stat(c, "ch.ctl", &si), -ENOENT);
+  shmv_disconnect(c);
+}
+END_TEST
+
+/* Round and round a small ring, with messages of every length up to the
+ * largest, so that wraparound and the skip to the start are crossed. */
+START_TEST(wraparound) {
+  shmv_client *c = connect_or_die();
+  shmv_channel *tx, *rx;
+  static unsigned char buf[4096];
+
+  OK(shmv_channel_create(c, "wrap", 4096, 0600, 0));
+  OK(shmv_channel_open(c, "wrap", SHMV_SEND, &tx));
+  OK(shmv_channel_open(c, "wrap", SHMV_RECV, &rx));
+  shmv_channel_info info;
+  OK(shmv_channel_stat(tx, &info));
+  ck_assert_uint_eq(info.max_message, 4096);
+  for (uint32_t i = 0; i < 3000; i++) {
+    size_t len = 1 + (i * 97) % 4096;
+    for (size_t k = 0; k < len; k++)
+      buf[k] = (unsigned char)(i + k);
+    OK(shmv_channel_send(tx, buf, len, 0));
+    shmv_view *v;
+    OK(shmv_channel_recv(rx, 0, &v));
+    ck_assert_uint_eq(shmv_view_length(v), len);
+    ck_assert(memcmp(shmv_view_data(v), buf, len) == 0);
+    shmv_view_release(v);
+  }
+  /* two messages in flight whose sum is more than the ring: the second waits */
+  shmv_view *v1, *v2;
+  OK(shmv_channel_loan(tx, 3000, 0, &v1));
+  ck_assert_int_eq(shmv_channel_loan(tx, 2000, 0, &v2), -ETIMEDOUT);
+  ck_assert_int_eq(shmv_channel_loan(tx, 2000, 50 * MSEC, &v2), -ETIMEDOUT);
+  shmv_view_release(v1); /* an unsent loan gives its space back */
+  OK(shmv_channel_loan(tx, 2000, 0, &v2));
+  shmv_view_release(v2);
+  shmv_channel_close(tx);
+  shmv_channel_close(rx);
+  OK(shmv_unlink(c, "wrap"));
+  shmv_disconnect(c);
+}
+END_TEST
+
+START_TEST(bad_input) {
+  shmv_client *c = connect_or_die();
+  shmv_channel *tx, *rx, *other;
+  shmv_view *v, *seg;
+
+  ck_assert_int_eq(shmv_channel_create(c, "b", 100, 0600, 0), -EINVAL);
+  ck_assert_int_eq(shmv_channel_create(c, "b", 8192, 0600, 1), -EINVAL);
+  ck_assert_int_eq(shmv_channel_create(c, ".b", 8192, 0600, 0), -EINVAL);
+  OK(shmv_create(c, "plain", 4096, 0600));
+  OK(shmv_create(c, "taken.ctl", 4096, 0600));
+  ck_assert_int_eq(shmv_channel_create(c, "taken", 8192, 0600, 0), -EEXIST);
+  ck_assert_int_eq(shmv_channel_open(c, "plain", SHMV_SEND, &tx), -EMEDIUMTYPE);
+  ck_assert_int_eq(shmv_channel_open(c, "none", SHMV_SEND, &tx), -ENOENT);
+  OK(shmv_channel_create(c, "b", 8192, 0600, 0));
+  OK(shmv_channel_create(c, "o", 8192, 0600, 0));
+  ck_assert_int_eq(shmv_channel_open(c, "b", 0, &tx), -EINVAL);
+  ck_assert_int_eq(shmv_channel_open(c, "b", 4, &tx), -EINVAL);
+  OK(shmv_channel_open(c, "b", SHMV_SEND, &tx));
+  OK(shmv_channel_open(c, "b", SHMV_RECV, &rx));
+  OK(shmv_channel_open(c, "o", SHMV_SEND, &other));
+  ck_assert_int_eq(shmv_resize(c, "b", 16384), -EOPNOTSUPP);
+  ck_assert_int_eq(shmv_freeze(c, "b"), -EOPNOTSUPP);
+
+  ck_assert_int_eq(shmv_channel_loan(tx, 0, 0, &v), -EINVAL);
+  ck_assert_int_eq(shmv_channel_loan(tx, 8193, 0, &v), -EMSGSIZE);
+  ck_assert_int_eq(shmv_channel_send(tx, "x", 0, 0), -EINVAL);
+  /* the wrong role */
+  ck_assert_int_eq(shmv_channel_loan(rx, 1, 0, &v), -EBADF);
+  ck_assert_int_eq(shmv_channel_send(rx, "x", 1, 0), -EBADF);
+  ck_assert_int_eq(shmv_channel_recv(tx, 0, &v), -EBADF);
+  /* a view that is no loan of this channel stays the caller's */
+  OK(shmv_view_open(c, "plain", 0, SHMV_TO_END, SHMV_WRITABLE, &seg));
+  ck_assert_int_eq(shmv_channel_send_view(tx, seg), -EINVAL);
+  shmv_view_release(seg);
+  ck_assert_int_eq(shmv_channel_send_view(tx, NULL), -EINVAL);
+  OK(shmv_channel_loan(other, 8, 0, &v));
+  ck_assert_int_eq(shmv_channel_send_view(tx, v), -EINVAL);
+  shmv_view_release(v);
+  /* a received message is no loan */
+  OK(shmv_channel_send(tx, "abc", 3, 0));
+  OK(shmv_channel_recv(rx, 0, &v));
+  ck_assert_int_eq(shmv_channel_send_view(tx, v), -EINVAL);
+  /* a slice keeps the message: the space stays used until both go */
+  shmv_view *s;
+  OK(shmv_view_slice(v, 1, 2, &s));
+  shmv_view_release(v);
+  shmv_channel_info info;
+  OK(shmv_channel_stat(rx, &info));
+  ck_assert_uint_gt(info.used, 0);
+  ck_assert(memcmp(shmv_view_data(s), "b", 1) == 0);
+  shmv_view_release(s);
+  OK(shmv_channel_stat(rx, &info));
+  ck_assert_uint_eq(info.used, 0);
+  ck_assert_int_eq(shmv_channel_stat_sized(rx, &info, 4), -EINVAL);
+
+  shmv_channel_close(other);
+  shmv_channel_close(tx);
+  shmv_channel_close(rx);
+  OK(shmv_unlink(c, "b"));
+  OK(shmv_unlink(c, "o"));
+  OK(shmv_unlink(c, "plain"));
+  OK(shmv_unlink(c, "taken.ctl"));
+  shmv_disconnect(c);
+}
+END_TEST
+
+/* A participant with write access to the control memory writes garbage
+ * into it: the others get -EBADMSG, not a fault, and the daemon lives. */
+START_TEST(corrupt_control) {
+  shmv_client *c = connect_or_die();
+  shmv_channel *tx, *rx;
+  shmv_view *ctl, *v;
+
+  OK(shmv_channel_create(c, "bad", 8192, 0600, 0));
+  OK(shmv_channel_open(c, "bad", SHMV_SEND, &tx));
+  OK(shmv_channel_open(c, "bad", SHMV_RECV, &rx));
+  OK(shmv_channel_send(tx, "abc", 3, 0));
+  OK(shmv_view_open(c, "bad.ctl", 0, SHMV_TO_END, SHMV_WRITABLE, &ctl));
+  uint64_t *words = (uint64_t *)((char *)shmv_view_data(ctl) + 64);
+  /* head (at 88) far past the tail: the ring cannot be that full */
+  uint64_t saved = words[3];
+  words[3] = UINT64_MAX / 2;
+  ck_assert_int_eq(shmv_channel_loan(tx, 8, 0, &v), -EBADMSG);
+  ck_assert_int_eq(shmv_channel_recv(rx, 0, &v), -EBADMSG);
+  words[3] = saved;
+  /* a queue entry naming a chunk that was never sent */
+  uint64_t *queue = (uint64_t *)((char *)shmv_view_data(ctl) + 320 + 256 * 32 + 32 * 16);
+  queue[0] = 12345;
+  ck_assert_int_eq(shmv_channel_recv(rx, 0, &v), -EBADMSG);
+  /* the daemon still answers, and stat reads what it can */
+  shmv_segment_info si;
+  OK(shmv_stat(c, "bad", &si));
+  shmv_view_release(ctl);
+  shmv_channel_close(tx);
+  shmv_channel_close(rx);
+  OK(shmv_unlink(c, "bad"));
+  shmv_disconnect(c);
+}
+END_TEST
+
+/* ---- several processes ---- */
+
+#define SENDERS   3
+#define RECEIVERS 3
+#define PER       2000
+
+static int sender_proc(void *arg) {
+  uint32_t id = (uint32_t)(uintptr_t)arg;
+  shmv_client *c;
+  shmv_channel *tx;
+  static unsigned char buf[1024];
+
+  CHILD_CHECK(shmv_connect(d.socket, &c) == 0);
+  CHILD_CHECK(shmv_channel_open(c, "many", SHMV_SEND, &tx) == 0);
+  for (uint32_t i = 0; i < PER; i++) {
+    size_t len = msg_len(id, i);
+    if (i % 2 == 0) {
+      fill(buf, id, i, len);
+      CHILD_CHECK(shmv_channel_send(tx, buf, len, 10 * SEC) == 0);
+    } else {
+      shmv_view *v;
+      CHILD_CHECK(shmv_channel_loan(tx, len, 10 * SEC, &v) == 0);
+      fill(shmv_view_data(v), id, i, len);
+      CHILD_CHECK(shmv_channel_send_view(tx, v) == 0);
+    }
+  }
+  shmv_channel_close(tx);
+  shmv_disconnect(c);
+  return 0;
+}
+
+/* Receives until the end of the stream; writes what it saw (sender, seq
+ * pairs) to the pipe fd; checks FIFO per sender as it goes. */
+struct rxarg {
+  int fd;
+  bool hold; /* keep up to 8 messages before releasing, out of order */
+};
+
+static int receiver_proc(void *arg) {
+  struct rxarg *a = arg;
+  shmv_client *c;
+  shmv_channel *rx;
+  int64_t last[SENDERS];
+  shmv_view *held[8];
+  int nheld = 0;
+
+  for (int i = 0; i < SENDERS; i++)
+    last[i] = -1;
+  CHILD_CHECK(shmv_connect(d.socket, &c) == 0);
+  CHILD_CHECK(shmv_channel_open(c, "many", SHMV_RECV, &rx) == 0);
+  harness_say(a->fd, 'r');
+  for (;;) {
+    shmv_view *v;
+    /* Held messages keep the ring's tail: let them go before sleeping
+     * (docs/dataplane.md: space comes back in ring order). */
+    int rc = shmv_channel_recv(rx, 0, &v);
+    if (rc == -ETIMEDOUT) {
+      for (int i = 0; i < nheld; i++)
+        shmv_view_release(held[i]);
+      nheld = 0;
+      rc = shmv_channel_recv(rx, 20 * SEC, &v);
+    }
+    if (rc == -EPIPE)
+      break;
+    CHILD_CHECK(rc == 0);
+    struct msg m;
+    CHILD_CHECK(check_msg(shmv_view_data(v), shmv_view_length(v), &m));
+    CHILD_CHECK(m.sender < SENDERS && (int64_t)m.seq > last[m.sender]);
+    last[m.sender] = m.seq;
+    CHILD_CHECK(write(a->fd, &m, sizeof m) == sizeof m);
+    if (a->hold) {
+      held[nheld++] = v;
+      if (nheld == 8) {
+        for (int i = 7; i >= 0; i--)
+          shmv_view_release(held[i]);
+        nheld = 0;
+      }
+    } else {
+      shmv_view_release(v);
+    }
+  }
+  for (int i = 0; i < nheld; i++)
+    shmv_view_release(held[i]);
+  shmv_channel_close(rx);
+  shmv_disconnect(c);
+  return 0;
+}
+
+START_TEST(many_senders_receivers) {
+  shmv_client *c = connect_or_die();
+  int p[2];
+  pid_t rx[RECEIVERS], tx[SENDERS];
+  static unsigned char seen[SENDERS][PER];
+
+  OK(shmv_channel_create(c, "many", 16384, 0600, 0));
+  ck_assert_int_eq(pipe(p), 0);
+  for (int i = 0; i < RECEIVERS; i++) {
+    struct rxarg a = { p[1], i == 0 };
+    rx[i] = fork();
+    ck_assert_int_ge(rx[i], 0);
+    if (rx[i] == 0)
+      _exit(receiver_proc(&a));
+  }
+  for (int i = 0; i < RECEIVERS; i++)
+    ck_assert_int_eq(harness_hear(p[0]), 'r');
+  for (int i = 0; i < SENDERS; i++) {
+    tx[i] = fork();
+    ck_assert_int_ge(tx[i], 0);
+    if (tx[i] == 0)
+      _exit(sender_proc((void *)(uintptr_t)i));
+  }
+  close(p[1]);
+  struct msg m;
+  size_t total = 0;
+  while (read(p[0], &m, sizeof m) == sizeof m) {
+    ck_assert_uint_lt(m.sender, SENDERS);
+    ck_assert_uint_lt(m.seq, PER);
+    ck_assert_msg(seen[m.sender][m.seq] == 0, "message %u/%u delivered twice", m.sender, m.seq);
+    seen[m.sender][m.seq] = 1;
+    total++;
+  }
+  close(p[0]);
+  for (int i = 0; i < SENDERS; i++) {
+    int st;
+    ck_assert_int_eq(waitpid(tx[i], &st, 0), tx[i]);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "sender %d failed (%#x)", i, st);
+  }
+  for (int i = 0; i < RECEIVERS; i++) {
+    int st;
+    ck_assert_int_eq(waitpid(rx[i], &st, 0), rx[i]);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "receiver %d failed (%#x)", i, st);
+  }
+  ck_assert_uint_eq(total, SENDERS * PER);
+  shmv_segment_info si;
+  OK(shmv_stat(c, "many", &si));
+  ck_assert_uint_eq(si.depth, 0);
+  ck_assert_uint_eq(si.senders, 0);
+  ck_assert_uint_eq(si.receivers, 0);
+  OK(shmv_unlink(c, "many"));
+  shmv_disconnect(c);
+}
+END_TEST
+
+/* recv waits before any sender ever opened (as multiprocessing.Queue's get
+ * does) and is woken by the first message. */
+static int late_sender(void *arg) {
+  (void)arg;
+  shmv_client *c;
+  shmv_channel *tx;
+  usleep(100000);
+  CHILD_CHECK(shmv_connect(d.socket, &c) == 0);
+  CHILD_CHECK(shmv_channel_open(c, "late", SHMV_SEND, &tx) == 0);
+  CHILD_CHECK(shmv_channel_send(tx, "first", 5, -1) == 0);
+  shmv_channel_close(tx);
+  shmv_disconnect(c);
+  return 0;
+}
+
+START_TEST(blocks_before_any_sender) {
+  shmv_client *c = connect_or_die();
+  shmv_channel *rx;
+  shmv_view *v;
+
+  OK(shmv_channel_create(c, "late", 8192, 0600, 0));
+  OK(shmv_channel_open(c, "late", SHMV_RECV, &rx));
+  ck_assert_int_eq(shmv_channel_recv(rx, 10 * MSEC, &v), -ETIMEDOUT);
+  pid_t p = fork();
+  ck_assert_int_ge(p, 0);
+  if (p == 0)
+    _exit(late_sender(NULL));
+  OK(shmv_channel_recv(rx, -1, &v));
+  ck_assert(memcmp(shmv_view_data(v), "first", 5) == 0);
+  shmv_view_release(v);
+  ck_assert_int_eq(shmv_channel_recv(rx, -1, &v), -EPIPE);
+  int st;
+  ck_assert_int_eq(waitpid(p, &st, 0), p);
+  ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  shmv_channel_close(rx);
+  OK(shmv_unlink(c, "late"));
+  shmv_disconnect(c);
+}
+END_TEST
+
+/* ---- kill -9 ---- */
+
+/* Loans most of the ring and sends one message, then waits to be killed. */
+static int loan_holder(void *arg) {
+  (void)arg;
+  shmv_client *c;
+  shmv_channel *tx;
+  shmv_view *v;
+  CHILD_CHECK(shmv_connect(d.socket, &c) == 0);
+  CHILD_CHECK(shmv_channel_open(c, "k", SHMV_SEND, &tx) == 0);
+  CHILD_CHECK(shmv_channel_send(tx, "sent", 4, 0) == 0);
+  CHILD_CHECK(shmv_channel_loan(tx, 6000, 0, &v) == 0);
+  return 0;
+}
+
+/* Receives two messages and keeps them, then waits to be killed. */
+static int message_holder(void *arg) {
+  (void)arg;
+  shmv_client *c;
+  shmv_channel *rx;
+  shmv_view *a, *b;
+  CHILD_CHECK(shmv_connect(d.socket, &c) == 0);
+  CHILD_CHECK(shmv_channel_open(c, "k", SHMV_RECV, &rx) == 0);
+  CHILD_CHECK(shmv_channel_recv(rx, 5 * SEC, &a) == 0);
+  CHILD_CHECK(shmv_channel_recv(rx, 5 * SEC, &b) == 0);
+  return 0;
+}
+
+static void kill_and_reap(pid_t p) {
+  int st;
+  ck_assert_int_eq(kill(p, SIGKILL), 0);
+  ck_assert_int_eq(waitpid(p, &st, 0), p);
+}
+
+/* Wait (bounded) until the ring's use drops to want. */
+static void await_used(shmv_channel *ch, uint64_t want) {
+  shmv_channel_info info;
+  for (int i = 0; i < 500; i++) {
+    OK(shmv_channel_stat(ch, &info));
+    if (info.used == want)
+      return;
+    usleep(10000);
+  }
+  ck_abort_msg("the ring still uses %llu bytes, not %llu", (unsigned long long)info.used,
+               (unsigned long long)want);
+}
+
+START_TEST(killed_sender_with_loan) {
+  shmv_client *c = connect_or_die();
+  shmv_channel *tx, *rx;
+  shmv_view *v;
+
+  OK(shmv_channel_create(c, "k", 8192, 0600, 0));
+  OK(shmv_channel_open(c, "k", SHMV_RECV, &rx));
+  OK(shmv_channel_open(c, "k", SHMV_SEND, &tx));
+  pid_t p = harness_start_holder(loan_holder, NULL);
+  /* the loan leaves no room for this one */
+  ck_assert_int_eq(shmv_channel_loan(tx, 4000, 0, &v), -ETIMEDOUT);
+  kill_and_reap(p);
+  /* a blocked loan is woken when the daemon marks the loaner dead */
+  OK(shmv_channel_loan(tx, 4000, 5 * SEC, &v));
+  memset(shmv_view_data(v), 'x', 4000);
+  OK(shmv_channel_send_view(tx, v));
+  /* what the dead sender had sent is still there, first */
+  OK(shmv_channel_recv(rx, 0, &v));
+  ck_assert_uint_eq(shmv_view_length(v), 4);
+  ck_assert(memcmp(shmv_view_data(v), "sent", 4) == 0);
+  shmv_view_release(v);
+  OK(shmv_channel_recv(rx, 0, &v));
+  ck_assert_uint_eq(shmv_view_length(v), 4000);
+  shmv_view_release(v);
+  await_used(rx, 0);
+  shmv_channel_info info;
+  OK(shmv_channel_stat(rx, &info));
+  ck_assert_uint_eq(info.senders, 1);
+  shmv_channel_close(tx);
+  shmv_channel_close(rx);
+  OK(shmv_unlink(c, "k"));
+  shmv_disconnect(c);
+}
+END_TEST
+
+START_TEST(killed_receiver_with_messages) {
+  shmv_client *c = connect_or_die();
+  shmv_channel *tx, *rx;
+  shmv_view *v;
+
+  OK(shmv_channel_create(c, "k", 8192, 0600, 0));
+  OK(shmv_channel_open(c, "k", SHMV_SEND, &tx));
+  OK(shmv_channel_send(tx, "one", 3, 0));
+  OK(shmv_channel_send(tx, "two", 3, 0));
+  OK(shmv_channel_send(tx, "three", 5, 0));
+  pid_t p = harness_start_holder(message_holder, NULL);
+  kill_and_reap(p);
+  OK(shmv_channel_open(c, "k", SHMV_RECV, &rx));
+  /* the third is still queued; the first two went with their receiver */
+  OK(shmv_channel_recv(rx, 0, &v));
+  ck_assert(memcmp(shmv_view_data(v), "three", 5) == 0);
+  shmv_view_release(v);
+  await_used(rx, 0);
+  shmv_channel_info info;
+  OK(shmv_channel_stat(rx, &info));
+  ck_assert_uint_eq(info.receivers, 1);
+  shmv_channel_close(tx);
+  shmv_channel_close(rx);
+  OK(shmv_unlink(c, "k"));
+  shmv_disconnect(c);
+}
+END_TEST
+
+/* The last sender killed: receivers get the end of the stream. */
+static int sender_then_wait(void *arg) {
+  (void)arg;
+  shmv_client *c;
+  shmv_channel *tx;
+  CHILD_CHECK(shmv_connect(d.socket, &c) == 0);
+  CHILD_CHECK(shmv_channel_open(c, "k", SHMV_SEND, &tx) == 0);
+  CHILD_CHECK(shmv_channel_send(tx, "bye", 3, 0) == 0);
+  return 0;
+}
+
+START_TEST(killed_last_sender) {
+  shmv_client *c = connect_or_die();
+  shmv_channel *rx;
+  shmv_view *v;
+
+  OK(shmv_channel_create(c, "k", 8192, 0600, 0));
+  OK(shmv_channel_open(c, "k", SHMV_RECV, &rx));
+  pid_t p = harness_start_holder(sender_then_wait, NULL);
+  OK(shmv_channel_recv(rx, 5 * SEC, &v));
+  shmv_view_release(v);
+  ck_assert_int_eq(shmv_channel_recv(rx, 0, &v), -ETIMEDOUT);
+  kill_and_reap(p);
+  ck_assert_int_eq(shmv_channel_recv(rx, 5 * SEC, &v), -EPIPE);
+  shmv_channel_close(rx);
+  OK(shmv_unlink(c, "k"));
+  shmv_disconnect(c);
+}
+END_TEST
+
+/* Senders that send as fast as they can, killed at a random moment (in
+ * the middle of sends, perhaps holding the lock); a receiver takes
+ * everything: no message of the survivor is lost or duplicated. */
+static int busy_sender(void *arg) {
+  uint32_t id = (uint32_t)(uintptr_t)arg;
+  shmv_client *c;
+  shmv_channel *tx;
+  static unsigned char buf[1024];
+  CHILD_CHECK(shmv_connect(d.socket, &c) == 0);
+  CHILD_CHECK(shmv_channel_open(c, "busy", SHMV_SEND, &tx) == 0);
+  for (uint32_t i = 0;; i++) {
+    size_t len = msg_len(id, i % PER);
+    fill(buf, id, i % PER, len);
+    if (shmv_channel_send(tx, buf, len, -1) != 0)
+      return 1;
+    if (id == 0 && i == PER - 1)
+      break;
+  }
+  shmv_channel_close(tx);
+  shmv_disconnect(c);
+  return 0;
+}
+
+START_TEST(killed_mid_send) {
+  shmv_client *c = connect_or_die();
+  shmv_channel *rx;
+
+  OK(shmv_channel_create(c, "busy", 8192, 0600, 0));
+  OK(shmv_channel_open(c, "busy", SHMV_RECV, &rx));
+  pid_t keep = fork();
+  ck_assert_int_ge(keep, 0);
+  if (keep == 0)
+    _exit(busy_sender((void *)0));
+  pid_t victims[2];
+  for (int i = 0; i < 2; i++) {
+    victims[i] = fork();
+    ck_assert_int_ge(victims[i], 0);
+    if (victims[i] == 0)
+      _exit(busy_sender((void *)(uintptr_t)(i + 1)));
+  }
+  int64_t last = -1;
+  uint32_t got = 0;
+  for (;;) {
+    shmv_view *v;
+    int rc = shmv_channel_recv(rx, 20 * SEC, &v);
+    if (rc == -EPIPE)
+      break;
+    ck_assert_int_eq(rc, 0);
+    struct msg m;
+    ck_assert(check_msg(shmv_view_data(v), shmv_view_length(v), &m));
+    if (m.sender == 0) {
+      ck_assert_int_eq((int64_t)m.seq, last + 1);
+      last = m.seq;
+      got++;
+    }
+    shmv_view_release(v);
+    if (got == 300 && victims[0] > 0) {
+      for (int i = 0; i < 2; i++)
+        kill_and_reap(victims[i]);
+      victims[0] = 0;
+    }
+  }
+  ck_assert_uint_eq(got, PER);
+  int st;
+  ck_assert_int_eq(waitpid(keep, &st, 0), keep);
+  ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  await_used(rx, 0);
+  shmv_channel_close(rx);
+  OK(shmv_unlink(c, "busy"));
+  shmv_disconnect(c);
+}
+END_TEST
+
+/* ---- larger than the ring ---- */
+
+START_TEST(spilled_message) {
+  shmv_client *c = connect_or_die();
+  shmv_channel *tx, *rx;
+  shmv_view *v;
+  size_t big = 100000;
+  unsigned char *buf = malloc(big);
+
+  for (size_t i = 0; i < big; i++)
+    buf[i] = (unsigned char)(i * 7);
+  OK(shmv_channel_create(c, "sp", 8192, 0600, 0));
+  OK(shmv_channel_open(c, "sp", SHMV_SEND, &tx));
+  OK(shmv_channel_open(c, "sp", SHMV_RECV, &rx));
+  OK(shmv_channel_send(tx, buf, big, 0));
+  OK(shmv_channel_send(tx, "small", 5, 0));
+  OK(shmv_channel_recv(rx, 0, &v));
+  ck_assert_uint_eq(shmv_view_length(v), big);
+  ck_assert(memcmp(shmv_view_data(v), buf, big) == 0);
+  ck_assert(shmv_view_readonly(v));
+  shmv_view_release(v);
+  OK(shmv_channel_recv(rx, 0, &v));
+  ck_assert(memcmp(shmv_view_data(v), "small", 5) == 0);
+  shmv_view_release(v);
+  shmv_channel_close(tx);
+  shmv_channel_close(rx);
+  OK(shmv_unlink(c, "sp"));
+  free(buf);
+  shmv_disconnect(c);
+}
+END_TEST
+
+/* ---- the mode, as another uid ---- */
+
+static int stranger(void *arg) {
+  (void)arg;
+  shmv_client *c;
+  shmv_channel *ch;
+  shmv_view *v;
+  CHILD_CHECK(shmv_connect(d.socket, &c) == 0);
+  /* 0644: others may receive, not send */
+  CHILD_CHECK(shmv_channel_open(c, "m", SHMV_SEND, &ch) == -EACCES);
+  CHILD_CHECK(shmv_channel_open(c, "m", SHMV_RECV, &ch) == 0);
+  CHILD_CHECK(shmv_channel_recv(ch, 5 * SEC, &v) == 0);
+  CHILD_CHECK(memcmp(shmv_view_data(v), "for all", 7) == 0);
+  CHILD_CHECK(shmv_view_readonly(v));
+  /* the ring is mapped read-only: the kernel refuses a writable view of it */
+  shmv_view *ring;
+  CHILD_CHECK(shmv_view_open(c, "m", 0, SHMV_TO_END, SHMV_WRITABLE, &ring) == -EACCES);
+  shmv_view_release(v);
+  shmv_channel_close(ch);
+  /* 0600: nothing */
+  CHILD_CHECK(shmv_channel_open(c, "p", SHMV_RECV, &ch) == -EACCES);
+  CHILD_CHECK(shmv_unlink(c, "m") == -EPERM);
+  shmv_disconnect(c);
+  return 0;
+}
+
+START_TEST(mode_as_stranger) {
+  if (!harness_can_attack("test-channel", "mode_as_stranger"))
+    return;
+  harness_open_to_all(&d);
+  shmv_client *c = connect_or_die();
+  shmv_channel *tx;
+  OK(shmv_channel_create(c, "m", 8192, 0644, 0));
+  OK(shmv_channel_create(c, "p", 8192, 0600, 0));
+  OK(shmv_channel_open(c, "m", SHMV_SEND, &tx));
+  OK(shmv_channel_send(tx, "for all", 7, 0));
+  ATTACK_OK(harness_run_as(HARNESS_NO_PASSWD, HARNESS_NO_PASSWD, stranger, NULL), "channel modes");
+  shmv_channel_close(tx);
+  OK(shmv_unlink(c, "m"));
+  OK(shmv_unlink(c, "p"));
+  shmv_disconnect(c);
+}
+END_TEST
+
+static Suite *channel_suite(void) {
+  Suite *s = suite_create("channel");
+  TCase *tc = tcase_create("channel");
+
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, send_recv_one_process);
+  tcase_add_test(tc, wraparound);
+  tcase_add_test(tc, bad_input);
+  tcase_add_test(tc, corrupt_control);
+  tcase_add_test(tc, many_senders_receivers);
+  tcase_add_test(tc, blocks_before_any_sender);
+  tcase_add_test(tc, killed_sender_with_loan);
+  tcase_add_test(tc, killed_receiver_with_messages);
+  tcase_add_test(tc, killed_last_sender);
+  tcase_add_test(tc, killed_mid_send);
+  tcase_add_test(tc, spilled_message);
+  tcase_add_test(tc, mode_as_stranger);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void) {
+  return harness_main(channel_suite());
+}
