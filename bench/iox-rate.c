@@ -44,7 +44,7 @@
 static int quick;
 
 static long msgs_for(void) {
-  return quick ? 40000 : 200000;
+  return quick ? 100000 : 1000000;
 }
 
 static void publisher(const char *topic, int id, long count, int ready, int go) {

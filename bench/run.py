@@ -325,7 +325,7 @@ def main_rows(results, noisy=()):
     (met says when the benchmark was too noisy to count, noisy: their names)."""
     rows = []
     for r in results:
-        if r["bench"] in ("share", "handoff"):
+        if r["bench"] in ("share", "handoff", "chanrate", "queue"):
             continue
         unit = r["unit"]
         med, p99 = r.get("median"), r.get("p99")
