@@ -665,6 +665,32 @@ int shmv_channel_send(shmv_channel *ch, const void *buf, size_t length, int64_t 
   return client_result(ch ? ch->c : NULL, channel_send(ch, buf, length, timeout_ns));
 }
 
+static int channel_flush(struct shmv_channel *ch, int64_t timeout_ns) {
+  int rc = check_op(ch, CHAN_ROLE_SEND);
+  if (rc < 0)
+    return rc;
+  struct timespec start;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  for (;;) {
+    spills_collect(ch, false);
+    if (__atomic_load_n(&ch->spills, __ATOMIC_ACQUIRE) == NULL)
+      return 0;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    int64_t spent =
+        (int64_t)(now.tv_sec - start.tv_sec) * 1000000000 + (now.tv_nsec - start.tv_nsec);
+    if (timeout_ns >= 0 && spent >= timeout_ns)
+      return -ETIMEDOUT;
+    /* a receiver frees the naming message right after opening the segment;
+     * rare and large: a poll is enough */
+    usleep(1000);
+  }
+}
+
+int shmv_channel_flush(shmv_channel *ch, int64_t timeout_ns) {
+  return client_result(ch ? ch->c : NULL, channel_flush(ch, timeout_ns));
+}
+
 /* ---- receiving ---- */
 
 /* The message in a spilled chunk's bytes: a view of the segment it names. */

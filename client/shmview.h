@@ -564,6 +564,12 @@ int shmv_channel_recv(shmv_channel *ch, int64_t timeout_ns, shmv_view **out);
  * only unmaps: the participant is the parent's. NULL is a no-op. */
 void shmv_channel_close(shmv_channel *ch);
 
+/* Wait until every message this handle spilled into a segment of its own
+ * (shmv_channel_send of a message larger than the ring) has been opened by
+ * a receiver: those need their sender until then. timeout_ns as
+ * shmv_view_wait; 0 at once when there is none. */
+int shmv_channel_flush(shmv_channel *ch, int64_t timeout_ns);
+
 typedef struct shmv_channel_info {
   uint64_t capacity;    /* bytes of message space */
   uint64_t max_message; /* the longest message a loan can hold */

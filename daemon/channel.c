@@ -195,6 +195,46 @@ int dchan_participant_gone(int fd, uint64_t ctl_size, uint32_t slot) {
   return with_ctl(fd, ctl_size, 0, do_gone, &slot);
 }
 
+struct pid_arg {
+  pid_t pid;
+  uint64_t start;
+  const uint8_t *bound; /* CHAN_PARTS / 8 bytes: slots a live lease holds */
+  bool mark;            /* mark every match dead, rather than return the first */
+};
+
+static bool slot_of(const struct chan_part *p, const struct pid_arg *a, uint32_t i) {
+  return !(a->bound[i / 8] & (1u << (i % 8))) &&
+         __atomic_load_n(&p->state, __ATOMIC_ACQUIRE) == CHAN_PART_LIVE &&
+         p->pid == (uint32_t)a->pid && (a->start == 0 || p->start == 0 || p->start == a->start);
+}
+
+static int do_pid(struct chan_header *h, void *arg) {
+  struct pid_arg *a = arg;
+  struct chan_part *parts = chan_parts(h);
+  int n = 0;
+
+  for (uint32_t i = 0; i < CHAN_PARTS; i++) {
+    if (!slot_of(&parts[i], a, i))
+      continue;
+    if (!a->mark)
+      return (int)i;
+    n += do_gone(h, &i);
+  }
+  return a->mark ? n : -ENOENT;
+}
+
+int dchan_find(int fd, uint64_t ctl_size, pid_t pid, uint64_t start, const uint8_t *bound) {
+  struct pid_arg a = { pid, start, bound, false };
+
+  return with_ctl(fd, ctl_size, 0, do_pid, &a);
+}
+
+int dchan_pid_gone(int fd, uint64_t ctl_size, pid_t pid, uint64_t start, const uint8_t *bound) {
+  struct pid_arg a = { pid, start, bound, true };
+
+  return with_ctl(fd, ctl_size, 0, do_pid, &a);
+}
+
 struct counts_arg {
   uint64_t depth;
   uint32_t senders, receivers;

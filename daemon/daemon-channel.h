@@ -26,6 +26,15 @@ int dchan_register(int fd, uint64_t ctl_size, uint64_t ring_size, unsigned roles
  * the lock, woken here). Returns 1 when it was marked dead. */
 int dchan_participant_gone(int fd, uint64_t ctl_size, uint32_t slot);
 
+/* After a restart the daemon knows a participant only by the process that
+ * registered it (the slot's pid and start time; bound: a bitmap of
+ * CHAN_PARTS bits, the slots live leases already stand for, skipped).
+ * dchan_find: the first live slot of (pid, start), for a lease that
+ * process opens again on NAME.ctl, or -ENOENT; dchan_pid_gone: that
+ * process is gone, mark its slots dead (returns how many). */
+int dchan_find(int fd, uint64_t ctl_size, pid_t pid, uint64_t start, const uint8_t *bound);
+int dchan_pid_gone(int fd, uint64_t ctl_size, pid_t pid, uint64_t start, const uint8_t *bound);
+
 /* The counts stat shows (0 where the memory does not check). */
 int dchan_counts(int fd, uint64_t ctl_size, uint64_t *depth, uint32_t *senders,
                  uint32_t *receivers);

@@ -137,6 +137,8 @@ static void segment_to_proto(const struct peer *p, const struct segment *s,
 static struct segment *channel_ctl(struct op_ctx *x, const struct segment *s);
 static struct segment *channel_of_ctl(struct op_ctx *x, const struct segment *c);
 static uint32_t ctl_mode(uint32_t mode);
+static void channel_rebind(struct op_ctx *x, struct segment *c);
+static void channel_kept_end(struct daemon *d, struct segment *c, pid_t pid, uint64_t start);
 
 /* An ephemeral segment is no longer its creator's to remove: its creator
  * opened a view of it, or the creating connection ended (settled, it goes
@@ -584,7 +586,8 @@ static void op_open(struct op_ctx *x) {
     fail(x, EROFS, "segment '%s' is frozen: only read-only views of it may be opened", s->rec.name);
     return;
   }
-  open_view(x, s, req->offset, req->length, req->writable);
+  if (open_view(x, s, req->offset, req->length, req->writable) && s->rec.control && req->writable)
+    channel_rebind(x, s);
 }
 
 /* create, then a writable view of all of it: one round trip. The view's
@@ -634,6 +637,8 @@ void ops_kept_end(struct daemon *d, pid_t pid, uint64_t start, const char *why) 
 
     /* Found first: removing s below frees only s's holds. */
     next = lease_kept_next(&d->leases, h);
+    if (s->rec.control && why != NULL)
+      channel_kept_end(d, s, pid, start);
     segment_ref(s);
     lease_kept_drop(&d->leases, &d->reg, h);
     views_ended(d, s, why);
@@ -1195,6 +1200,50 @@ static void channel_lease_end(struct daemon *d, struct lease *l) {
   if (dchan_participant_gone(fd, l->seg->rec.size, l->chan_slot) == 1)
     log_info("a participant of channel %s left without closing (pid %u): its space is given back",
              l->seg->rec.name, l->hold ? (unsigned)l->hold->pid : 0u);
+  close(fd);
+}
+
+/* The slots of control segment c that live leases stand for. */
+static void bound_slots(const struct segment *c, uint8_t bound[CHAN_PARTS / 8]) {
+  const struct lease *l;
+
+  memset(bound, 0, CHAN_PARTS / 8);
+  TAILQ_FOREACH(l, &c->holders, by_seg)
+  if (l->chan_slot < CHAN_PARTS)
+    bound[l->chan_slot / 8] |= (uint8_t)(1u << (l->chan_slot % 8));
+}
+
+/* A writable lease on control segment c opened by a plain open: a
+ * participant that registered before a restart re-registering its
+ * mapping. It stands for that process's slot again, so that its end is
+ * seen as before. */
+static void channel_rebind(struct op_ctx *x, struct segment *c) {
+  uint8_t bound[CHAN_PARTS / 8];
+  struct lease *l = lease_find(&x->d->leases, &x->p->leases, x->resp->u.view.lease);
+  int fd, slot;
+
+  if (l == NULL || x->p->pid <= 0 || (fd = registry_open_fd(&x->d->reg, c, true)) < 0)
+    return;
+  bound_slots(c, bound);
+  slot = dchan_find(fd, c->rec.size, x->p->pid, x->p->start, bound);
+  close(fd);
+  if (slot >= 0)
+    l->chan_slot = (uint32_t)slot;
+}
+
+/* A process that held views before a restart is gone: its participants in
+ * control segment c too. */
+static void channel_kept_end(struct daemon *d, struct segment *c, pid_t pid, uint64_t start) {
+  uint8_t bound[CHAN_PARTS / 8];
+  int fd = registry_open_fd(&d->reg, c, true);
+
+  if (fd < 0)
+    return;
+  bound_slots(c, bound);
+  if (dchan_pid_gone(fd, c->rec.size, pid, start, bound) > 0)
+    log_info("a participant of channel %s is gone since the restart (pid %u): its space is given "
+             "back",
+             c->rec.name, (unsigned)pid);
   close(fd);
 }
 

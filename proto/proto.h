@@ -424,6 +424,8 @@ struct proto_rec {
   bool right;         /* its column is right-aligned */
   const char *label;  /* stat's line ("writable views"); NULL: none */
   int line;           /* stat's lines go in this order (1, 2, ...) */
+  const char *when;   /* stat shows the line only when this bool row (its
+                         key) is set ("channel"); NULL: always */
 };
 
 /* Is the row in the public struct under its own name (everything there

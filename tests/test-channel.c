@@ -749,6 +749,97 @@ START_TEST(mode_as_stranger) {
 }
 END_TEST
 
+/* ---- across a restart of the daemon ---- */
+
+/* A sender that sends "before", then one message per byte it hears on
+ * the pipe, with no request to the daemon in between. */
+static int restart_sender(void *arg) {
+  int *p = arg;
+  shmv_client *c;
+  shmv_channel *tx;
+  CHILD_CHECK(shmv_connect(d.socket, &c) == 0);
+  CHILD_CHECK(shmv_channel_open(c, "r", SHMV_SEND, &tx) == 0);
+  CHILD_CHECK(shmv_channel_send(tx, "before", 6, 0) == 0);
+  harness_say(p[1], 'o');
+  for (;;) {
+    char what = harness_hear(p[0]);
+    CHILD_CHECK(shmv_channel_send(tx, &what, 1, 0) == 0);
+    harness_say(p[1], 'o');
+  }
+}
+
+static void restart_case(bool killed) {
+  shmv_client *c = connect_or_die();
+  shmv_channel *rx;
+  shmv_view *v;
+  int to[2], from[2], p[2];
+
+  OK(shmv_channel_create(c, "r", 8192, 0600, 0));
+  OK(shmv_channel_open(c, "r", SHMV_RECV, &rx));
+  ck_assert_int_eq(pipe(to), 0);
+  ck_assert_int_eq(pipe(from), 0);
+  p[0] = to[0];
+  p[1] = from[1];
+  pid_t sender = fork();
+  ck_assert_int_ge(sender, 0);
+  if (sender == 0)
+    _exit(restart_sender(p));
+  ck_assert_int_eq(harness_hear(from[0]), 'o');
+  if (killed) {
+    harness_daemon_kill(&d);
+  } else {
+    int st;
+    ck_assert_int_eq(kill(d.pid, SIGTERM), 0);
+    ck_assert_int_eq(waitpid(d.pid, &st, 0), d.pid);
+    ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  }
+  /* no daemon: messages still go through */
+  harness_say(to[1], 'a');
+  ck_assert_int_eq(harness_hear(from[0]), 'o');
+  harness_daemon_restart(&d, NULL);
+  harness_say(to[1], 'b');
+  ck_assert_int_eq(harness_hear(from[0]), 'o');
+  OK(shmv_channel_recv(rx, 0, &v));
+  ck_assert(memcmp(shmv_view_data(v), "before", 6) == 0);
+  shmv_view_release(v);
+  OK(shmv_channel_recv(rx, 0, &v));
+  ck_assert(memcmp(shmv_view_data(v), "a", 1) == 0);
+  shmv_view_release(v);
+  /* a request: this client reconnects and re-registers its views,
+   * among them its participant's lease on r.ctl */
+  shmv_segment_info si;
+  OK(shmv_stat(c, "r", &si));
+  ck_assert_uint_eq(si.senders, 1);
+  ck_assert_uint_eq(si.receivers, 1);
+  OK(shmv_channel_recv(rx, 0, &v));
+  ck_assert(memcmp(shmv_view_data(v), "b", 1) == 0);
+  shmv_view_release(v);
+  /* the sender, which made no request since the restart, is killed: the
+   * daemon sees its process end (the view it kept for it) */
+  kill_and_reap(sender);
+  ck_assert_int_eq(shmv_channel_recv(rx, 10 * SEC, &v), -EPIPE);
+  shmv_channel_close(rx);
+  for (int i = 0; i < 2; i++) {
+    close(to[i]);
+    close(from[i]);
+  }
+  OK(shmv_stat(c, "r", &si));
+  ck_assert_uint_eq(si.senders, 0);
+  ck_assert_uint_eq(si.receivers, 0);
+  OK(shmv_unlink(c, "r"));
+  shmv_disconnect(c);
+}
+
+START_TEST(across_restart) {
+  restart_case(false);
+}
+END_TEST
+
+START_TEST(across_daemon_killed) {
+  restart_case(true);
+}
+END_TEST
+
 static Suite *channel_suite(void) {
   Suite *s = suite_create("channel");
   TCase *tc = tcase_create("channel");
@@ -767,6 +858,8 @@ static Suite *channel_suite(void) {
   tcase_add_test(tc, killed_mid_send);
   tcase_add_test(tc, spilled_message);
   tcase_add_test(tc, mode_as_stranger);
+  tcase_add_test(tc, across_restart);
+  tcase_add_test(tc, across_daemon_killed);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -182,7 +182,8 @@ names = [o["name"] for o in doc]
 assert names == sorted(names) == ["alpha", "beta", "js"], names
 o = doc[2]
 assert set(o) == {"name", "size", "uid", "gid", "mode", "views", "writable_views", "created",
-                  "ephemeral", "unlinked", "frozen", "restricted", "changed"}, o
+                  "ephemeral", "unlinked", "frozen", "restricted", "changed", "channel",
+                  "control", "depth", "senders", "receivers"}, o
 assert o["changed"] is None, o  # never resized, frozen, chmod'ed or chown'ed
 assert o["ephemeral"] is False and o["unlinked"] is False and o["frozen"] is False, o
 assert o["restricted"] is False, o

@@ -49,7 +49,7 @@ check() {
 
 cli=$SHMVIEW_CLI
 check "stat status " "$cli" st
-check "cat chmod chown create " "$cli" c
+check "cat channel chmod chown create " "$cli" c
 check "freeze " "$cli" fr
 check "alpha alps " "$cli" --socket "$sock" freeze al
 check "--json " "$cli" --js

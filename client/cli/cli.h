@@ -73,7 +73,7 @@ struct cli_operand {
   const char *metavar; /* in the usage line; lowercase, it names a bad value */
 };
 
-#define CLI_OPERANDS_MAX 2
+#define CLI_OPERANDS_MAX 3
 
 /* As tmux's cmd_entry.args: the options and how many operands. */
 struct cli_args_spec {

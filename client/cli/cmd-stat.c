@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "cli.h"
 
@@ -18,6 +19,17 @@ const struct cli_command cli_cmd_stat = {
   .flags = CLI_CONNECTS | CLI_JSON,
   .exec = cmd_stat_exec,
 };
+
+/* Does f's line apply to s (a channel's counts only to a channel)? */
+static bool line_wanted(const struct proto_msg *m, const struct proto_field *f,
+                        const shmv_segment_info *s) {
+  if (f->rec->when == NULL)
+    return true;
+  for (size_t i = 0; i < m->nfields; i++)
+    if (strcmp(m->fields[i].key, f->rec->when) == 0)
+      return cli_field_uint(&m->fields[i], s) != 0;
+  return true;
+}
 
 /* The segment record's stat lines (proto/record.c), in their order; of a
  * restricted record only what the daemon showed. */
@@ -34,7 +46,7 @@ static void stat_lines(const shmv_segment_info *s) {
       if (f->rec == NULL || f->rec->line != line)
         continue;
       found = true;
-      if (restricted && f->rec->hidden)
+      if ((restricted && f->rec->hidden) || !line_wanted(m, f, s))
         break;
       snprintf(label, sizeof label, "%s:", f->rec->label);
       printf("%-16s%s\n", label, cli_field_text(f, s, CLI_LINE, buf));

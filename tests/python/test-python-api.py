@@ -62,7 +62,8 @@ def stub_classes():
 class TestRecords(H.ClientTestCase):
     def test_shapes(self):
         for cls, names, extra in [(shmview.SegmentInfo, SEGMENT_TUPLE,
-                                   ("frozen", "restricted", "changed")),
+                                   ("frozen", "restricted", "changed", "channel",
+                                    "control", "depth", "senders", "receivers")),
                                   (shmview.HolderInfo, HOLDER_TUPLE, ()),
                                   (shmview.Status, STATUS_TUPLE, ())]:
             self.assertEqual(cls.__match_args__, names)

@@ -33,6 +33,11 @@ class SegmentInfo(NamedTuple):
     frozen: Optional[bool]
     restricted: bool
     changed: Optional[datetime.datetime]
+    channel: bool
+    control: bool
+    depth: Optional[int]
+    senders: Optional[int]
+    receivers: Optional[int]
 
 class HolderInfo(NamedTuple):
     pid: int
