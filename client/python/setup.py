@@ -45,7 +45,7 @@ setup(
             "shmview._shmview",
             # (MANIFEST.in puts their header, _shmview.h, in the sdist)
             sources=["shmview/_shmview.c", "shmview/_client.c", "shmview/_view.c",
-                     "shmview/_records.c"],
+                     "shmview/_records.c", "shmview/_channel.c"],
             depends=["shmview/_shmview.h"],
             include_dirs=include_dirs,
             extra_compile_args=[f for f in cflags if not f.startswith("-I")] + ["-std=gnu11"],

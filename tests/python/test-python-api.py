@@ -223,6 +223,57 @@ class TestConnectOptions(unittest.TestCase):
             os.rmdir(d)
 
 
+def stub_methods(stub_file):
+    """{class name: {public method or property}} of a stub file of the package."""
+    path = os.path.join(os.path.dirname(shmview.__file__), stub_file)
+    with open(path) as f:
+        tree = ast.parse(f.read())
+    return {c.name: {f.name for f in c.body if isinstance(f, ast.FunctionDef)
+                     and (not f.name.startswith("_") or f.name in ("__enter__", "__exit__"))}
+            | {a.target.id for a in c.body if isinstance(a, ast.AnnAssign)}
+            for c in tree.body if isinstance(c, ast.ClassDef)}
+
+
+def public(cls):
+    return {n for n in dir(cls) if not n.startswith("_") or n in ("__enter__", "__exit__")}
+
+
+class TestQueueShapes(unittest.TestCase):
+    """shmview's queues have multiprocessing's interface, and the stubs say
+    what the package has."""
+
+    def test_multiprocessing_interface(self):
+        import inspect
+        import multiprocessing.queues as mpq
+        for ours, theirs in ((shmview.Queue, mpq.Queue), (shmview.SimpleQueue, mpq.SimpleQueue),
+                             (shmview.JoinableQueue, mpq.JoinableQueue)):
+            want = {n for n in public(theirs) if callable(getattr(theirs, n))}
+            self.assertLessEqual(want, public(ours), ours.__name__)
+            for n in want:
+                theirs_params = [p for p in inspect.signature(getattr(theirs, n)).parameters]
+                ours_params = [p for p in inspect.signature(getattr(ours, n)).parameters]
+                self.assertEqual(ours_params[:len(theirs_params)], theirs_params,
+                                 f"{ours.__name__}.{n}")
+        # the constructors take multiprocessing's arguments (ctx included)
+        self.assertEqual(list(inspect.signature(shmview.Queue).parameters),
+                         ["maxsize", "capacity", "name", "client", "ctx"])
+
+    def test_stubs_list_the_queues_and_channel(self):
+        stubs = stub_methods("__init__.pyi")
+        for cls in (shmview.Queue, shmview.SimpleQueue, shmview.JoinableQueue):
+            have = set()
+            for c in cls.__mro__:
+                have |= stubs.get(c.__name__, set())
+            self.assertEqual(have, public(cls), cls.__name__)
+        ext = stub_methods("_shmview.pyi")
+        self.assertEqual(ext["Channel"], public(shmview.Channel))
+        self.assertEqual([(f, "int") for f in shmview.ChannelInfo.__match_args__],
+                         stub_classes()["ChannelInfo"])
+        for m in ("create_channel", "open_channel"):
+            self.assertIn(m, ext["Client"])
+            self.assertTrue(callable(getattr(shmview.Client, m)))
+
+
 class TestVersion(unittest.TestCase):
     def test_library_version(self):
         v = shmview.library_version()

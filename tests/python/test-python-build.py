@@ -21,7 +21,7 @@ import shmview
 SRC = os.environ.get("SHMVIEW_SRCDIR")
 BUILD = os.environ.get("SHMVIEW_BUILDDIR")
 PKG = os.path.join(SRC or ".", "client", "python")
-SOURCES = ["_shmview.h", "_shmview.c", "_client.c", "_view.c", "_records.c"]
+SOURCES = ["_shmview.h", "_shmview.c", "_client.c", "_view.c", "_records.c", "_channel.c"]
 
 
 def env_without_preload(**extra):
@@ -107,7 +107,8 @@ class TestBuild(unittest.TestCase):
         (tarball,) = os.listdir(os.path.join(self.tmp, "dist"))
         with tarfile.open(os.path.join(self.tmp, "dist", tarball)) as t:
             names = {n.split("/", 1)[1] for n in t.getnames() if "/" in n}
-        for f in SOURCES + ["__init__.py", "__init__.pyi", "_shmview.pyi", "py.typed"]:
+        for f in SOURCES + ["__init__.py", "_queues.py", "__init__.pyi", "_shmview.pyi",
+                               "py.typed"]:
             self.assertIn(f"shmview/{f}", names)
 
 

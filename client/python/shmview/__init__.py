@@ -13,11 +13,13 @@ writes at once. A View behaves like a memoryview of a fixed-size bytearray:
     ...     v[:5].tobytes()
     b'Hello'
 
-This module adds, over the C extension (Client, View, SegmentInfo, HolderInfo, Status,
-BusyError), SharedMemory and ShareableList: the interface of
+This module adds, over the C extension (Client, View, Channel, SegmentInfo, HolderInfo,
+Status, ChannelInfo, BusyError), SharedMemory and ShareableList: the interface of
 multiprocessing.shared_memory backed by shmview, whose leases end the
 standard library's lifetime problems (a segment is never unlinked while a
-process still maps it, and never leaks when every process dies).
+process still maps it, and never leaks when every process dies); and Queue,
+SimpleQueue and JoinableQueue (shmview._queues): multiprocessing's queues over
+a channel, whose buffers travel without a copy through the pickle.
 """
 
 import errno as _errno
@@ -32,6 +34,8 @@ from ._shmview import (
     SPIN_ADAPTIVE,
     WAKE_ALL,
     BusyError,
+    Channel,
+    ChannelInfo,
     Client,
     HolderInfo,
     SegmentInfo,
@@ -42,10 +46,17 @@ from ._shmview import (
     default_socket_path,
     library_version,
 )
+from ._queues import DEFAULT_CAPACITY, JoinableQueue, Queue, SimpleQueue
 
 __all__ = [
     "BusyError",
+    "Channel",
+    "ChannelInfo",
     "Client",
+    "DEFAULT_CAPACITY",
+    "JoinableQueue",
+    "Queue",
+    "SimpleQueue",
     "HolderInfo",
     "SegmentInfo",
     "ShareableList",

@@ -506,6 +506,15 @@ static PyMethodDef Client_methods[] = {
     "chown(name, uid=-1, gid=-1)\n--\n\nSet a segment's owner and group, as os.chown (-1 leaves\n"
     "one as it is). Only root gives a segment to another uid (OSError EDQUOT if its quota\n"
     "cannot take it); the owner may set the group to one it is in; else PermissionError." },
+  { "create_channel", (PyCFunction)(void (*)(void))channel_create, METH_VARARGS | METH_KEYWORDS,
+    "create_channel(name, capacity, mode=0o600)\n--\n\n"
+    "Create a channel, a queue of messages in a ring of capacity bytes of shared memory\n"
+    "(the segments NAME and NAME.ctl; mode: who may send and receive, as for segments).\n"
+    "unlink(name) removes it. FileExistsError if a name is taken." },
+  { "open_channel", (PyCFunction)(void (*)(void))channel_open, METH_VARARGS | METH_KEYWORDS,
+    "open_channel(name, *, send=True, recv=True)\n--\n\n"
+    "Open a Channel to send, receive or both. The connection stays open while the\n"
+    "Channel is (close() of this Client waits for its channels)." },
   { "stat", (PyCFunction)Client_stat, METH_O,
     "stat(name)\n--\n\nThe segment's record, a SegmentInfo." },
   { "list", (PyCFunction)Client_list, METH_NOARGS,

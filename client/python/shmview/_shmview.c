@@ -4,8 +4,9 @@
  * libshmview (the C half of the Python package shmview;
  * shmview/__init__.py adds SharedMemory on top): its init and functions,
  * this process's pid, the errors and the argument checks every type uses.
- * Two types, each in its own file: a Client is a connection (_client.c), a
- * View a mapped window (_view.c); the records are _records.c's.
+ * Three types, each in its own file: a Client is a connection (_client.c), a
+ * View a mapped window (_view.c), a Channel a queue of messages
+ * (_channel.c); the records are _records.c's.
  *
  * Fork: a child inherits Clients and Views. It may read and write inherited
  * Views (the mapping is inherited), but it never sends anything on the
@@ -255,7 +256,8 @@ PyMODINIT_FUNC PyInit__shmview(void); /* the one exported symbol */
 PyMODINIT_FUNC PyInit__shmview(void) {
   PyObject *m = NULL;
 
-  if (PyType_Ready(&ClientType) < 0 || PyType_Ready(&ViewType) < 0)
+  if (PyType_Ready(&ClientType) < 0 || PyType_Ready(&ViewType) < 0 ||
+      PyType_Ready(&ChannelType) < 0)
     return NULL;
   if (!self_pid_tracked) {
     self_pid = getpid();
@@ -277,8 +279,10 @@ PyMODINIT_FUNC PyInit__shmview(void) {
   if (m == NULL)
     return NULL;
   if (PyModule_AddObjectRef(m, "Client", (PyObject *)&ClientType) < 0 ||
-      PyModule_AddObjectRef(m, "View", (PyObject *)&ViewType) < 0 || records_init(m) < 0 ||
-      PyModule_AddObjectRef(m, "BusyError", BusyError) < 0 ||
+      PyModule_AddObjectRef(m, "View", (PyObject *)&ViewType) < 0 ||
+      PyModule_AddObjectRef(m, "Channel", (PyObject *)&ChannelType) < 0 ||
+      PyModule_AddFunctions(m, channel_functions) < 0 || channel_init(m) < 0 ||
+      records_init(m) < 0 || PyModule_AddObjectRef(m, "BusyError", BusyError) < 0 ||
       PyModule_AddIntConstant(m, "NAME_MAX", SHMV_NAME_MAX) < 0 ||
       PyModule_AddIntConstant(m, "WAKE_ALL", SHMV_WAKE_ALL) < 0 ||
       PyModule_AddIntConstant(m, "MAP_CACHE_MAX", SHMV_MAP_CACHE_MAX) < 0 ||

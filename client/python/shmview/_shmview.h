@@ -8,6 +8,8 @@
  *               View(data), load32/store32/wait/wake
  *   _records.c  SegmentInfo, HolderInfo and Status, built from the
  *               library's description of its records (shmv_record_fields)
+ *   _channel.c  shmview.Channel (shmv_channel_*) and the message frames
+ *               shmview.Queue sends through it
  * Only PyInit__shmview leaves the shared object: everything declared here
  * is hidden.
  */
@@ -25,10 +27,11 @@
 /* The binding speaks the libshmview it is built with, the one of the same
  * source tree (configure builds both) or an installed one at least as new
  * (setup.py asks pkg-config). A header without SHMV_OWN, the newest of its
- * flags, predates shmv_freeze and the restricted record, and one without
+ * flags, predates shmv_freeze and the restricted record, one without
  * SHMV_RECORD_SEGMENT has no shmv_record_fields(), which the records are
- * built from: say so here, rather than fail on the first missing name. */
-#if !defined(SHMV_OWN) || !defined(SHMV_RECORD_SEGMENT)
+ * built from, and one without SHMV_SEND no channels: say so here, rather
+ * than fail on the first missing name. */
+#if !defined(SHMV_OWN) || !defined(SHMV_RECORD_SEGMENT) || !defined(SHMV_SEND)
 #error \
     "libshmview is too old for this binding: build it against the libshmview of its own source tree"
 #endif
@@ -65,7 +68,7 @@ typedef struct {
   PyObject *weakrefs;
 } ViewObject;
 
-extern PyTypeObject ClientType, ViewType;
+extern PyTypeObject ClientType, ViewType, ChannelType;
 
 /* _shmview.c */
 pid_t current_pid(void);
@@ -85,6 +88,13 @@ int do_create_view(shmv_client *c, const char *name, size_t size, unsigned mode,
 
 /* _view.c */
 PyObject *view_wrap(PyTypeObject *type, shmv_view *v, pid_t pid);
+
+/* _channel.c: Client.create_channel and Client.open_channel, and the
+ * module's private functions (the Queue's semaphore). */
+PyObject *channel_create(ClientObject *client, PyObject *args, PyObject *kw);
+PyObject *channel_open(ClientObject *client, PyObject *args, PyObject *kw);
+extern PyMethodDef channel_functions[];
+int channel_init(PyObject *module); /* adds ChannelInfo */
 
 /* _records.c: the record types (record: SHMV_RECORD_*) made and added to
  * the module, then records from the library's structs, which are

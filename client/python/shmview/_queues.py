@@ -1,0 +1,520 @@
+# SPDX-License-Identifier: MIT
+"""shmview.Queue, SimpleQueue and JoinableQueue: multiprocessing's queues
+over a channel of shmviewd (Channel, shmv_channel_*).
+
+An object is pickled with protocol 5; its out-of-band buffers (numpy arrays,
+pickle.PickleBuffer, memoryview, View, and a large bytes or bytearray put on
+its own) are not copied into the pickle but each once, straight from the
+object into the message's space in the ring (Channel.send_parts). get()
+unpickles over the message in place: the buffers come back as read-only
+memoryviews of the ring (a numpy array is read-only and backed by shared
+memory), and the message's space is freed when the last of them is
+garbage. get(copy=True) copies them out and frees the space at once.
+
+Compared with multiprocessing.Queue (docs/python.md has the whole list):
+put() pickles in the caller, so errors show there and the object may change
+afterwards; it sends at once when the ring has room and leaves the message
+to a feeder thread (multiprocessing's join_thread() and cancel_join_thread()
+semantics) only when it is full. A Queue pickles by name, so it may be
+passed to Process and Pool workers under every start method, in task
+arguments too.
+"""
+
+import collections
+import copyreg
+import io
+import itertools
+import os
+import pickle
+import queue as _queue
+import secrets
+import sys
+import threading
+import traceback
+import weakref
+from multiprocessing import util as _mp_util
+
+from ._shmview import View, _sem_post, _sem_wait, connect, default_client
+
+__all__ = ["Queue", "SimpleQueue", "JoinableQueue", "DEFAULT_CAPACITY"]
+
+#: The ring's size when Queue() is not given one: messages up to about this
+#: size travel in place; a bigger one spills into a segment of its own (one
+#: daemon round trip and one more copy on the sending side).
+DEFAULT_CAPACITY = 16 << 20
+
+# A bytes or bytearray put on its own travels out of band from this size
+# (below it, in the pickle: one table entry and its padding cost more).
+_OOB_MIN = 4096
+
+# The control segment NAME.q of a Queue with a maxsize or a JoinableQueue:
+# 32-bit words (Views' load32/store32/wait/wake, and _sem_wait/_sem_post).
+_CTL_MAGIC, _CTL_MAXSIZE, _CTL_SLOTS, _CTL_UNFINISHED = 0, 4, 8, 12
+_CTL_SIZE = 64
+_CTL_VALUE = 0x31515653  # "SVQ1"
+
+
+# ---- pickling -----------------------------------------------------------
+
+
+def _rebuild_memoryview(buf, fmt, shape):
+    m = memoryview(buf)
+    if fmt == "B" and len(shape) == 1:
+        return m
+    try:
+        return m.cast("B").cast(fmt, shape)
+    except (TypeError, ValueError):  # a format cast() does not take: the bytes
+        return m
+
+
+def _reduce_memoryview(m):
+    data = m if m.c_contiguous else m.tobytes()
+    return _rebuild_memoryview, (pickle.PickleBuffer(data), m.format, m.shape)
+
+
+def _reduce_view(v):
+    return _rebuild_memoryview, (pickle.PickleBuffer(v), "B", (len(v),))
+
+
+class _OutOfBand:
+    """A bytes or bytearray put on its own: sent out of band and rebuilt as
+    the same type (bytes owns its memory: a copy out of the ring)."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj):
+        self.obj = obj
+
+    def __reduce__(self):
+        return type(self.obj), (pickle.PickleBuffer(self.obj),)
+
+
+class _Pickler(pickle.Pickler):
+    # The C pickler serialises bytes and bytearray inside containers itself,
+    # before any hook: those stay in band. memoryview and View have no
+    # pickling of their own; here they are buffers.
+    dispatch_table = copyreg.dispatch_table.copy()
+    dispatch_table[memoryview] = _reduce_memoryview
+    dispatch_table[View] = _reduce_view
+
+
+def _dumps(obj):
+    """The parts of a message: the pickle, then each out-of-band buffer."""
+    if type(obj) in (bytes, bytearray) and len(obj) >= _OOB_MIN:
+        obj = _OutOfBand(obj)
+    buffers = []
+    f = io.BytesIO()
+    _Pickler(f, protocol=5, buffer_callback=buffers.append).dump(obj)
+    return [f.getbuffer(), *buffers]
+
+
+def _loads(parts, copy):
+    head, buffers = parts[0], parts[1:]
+    try:
+        if copy:
+            buffers = [bytearray(b) for b in buffers]
+        return pickle.loads(head, buffers=buffers)
+    finally:
+        head.release()
+        if copy or not buffers:
+            for b in parts[1:]:
+                b.release()
+
+
+# ---- names and clients --------------------------------------------------
+
+_counter = itertools.count(1)
+_clients = {}  # socket path -> Client, for queues unpickled here
+
+
+def _anon_name():
+    return f"q-{os.getpid()}-{next(_counter)}-{secrets.token_hex(6)}"
+
+
+def _client_for(socket_path):
+    if socket_path is None:
+        return default_client()
+    c = _clients.get(socket_path)
+    if c is None or c.closed:
+        c = _clients[socket_path] = connect(socket_path)
+    return c
+
+
+def _remove(client, name, ctl, pid):
+    """An anonymous queue's end: its creator removes the names (processes
+    that have it open keep using it)."""
+    if os.getpid() != pid:
+        return  # an inherited finalizer, in a forked child
+    for n in (ctl, name):
+        if n is None:
+            continue
+        try:
+            client.unlink(n)
+        except (OSError, ValueError):
+            pass  # gone already, or the client is closed at exit
+
+
+# Every Queue of this process, to reset their threads in a forked child.
+_live = weakref.WeakSet()
+
+
+def _after_fork_in_child():
+    for q in list(_live):
+        q._after_fork()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _timeout(block, timeout):
+    """A Channel timeout (None: forever) from block and timeout."""
+    if not block:
+        return 0
+    if timeout is None:
+        return None
+    return max(0.0, timeout)
+
+
+_SENTINEL = object()
+
+
+class SimpleQueue:
+    """multiprocessing.SimpleQueue over a shmview channel: put() waits
+    while the ring is full; get() waits while it is empty."""
+
+    _ctl = None
+    _maxsize = 0
+    _joinable = False
+
+    def __init__(self, *, capacity=DEFAULT_CAPACITY, name=None, client=None, ctx=None):
+        self._create(0, capacity, name, client)
+
+    # -- opening --
+
+    def _create(self, maxsize, capacity, name, client):
+        if not isinstance(maxsize, int) or maxsize < 0:
+            raise ValueError("maxsize must be an int >= 0")
+        if maxsize >= 2**31:
+            raise ValueError("maxsize must be below 2**31")
+        client = client if client is not None else default_client()
+        anonymous = name is None
+        while True:
+            qname = _anon_name() if anonymous else name
+            ctl = f"{qname}.q" if maxsize or self._joinable else None
+            try:
+                if ctl is not None:
+                    # First the control segment, so that whoever opens the
+                    # channel finds it.
+                    v = client.create_view(ctl, _CTL_SIZE)
+                    v.store32(_CTL_MAXSIZE, maxsize)
+                    v.store32(_CTL_SLOTS, maxsize)
+                    v.store32(_CTL_MAGIC, _CTL_VALUE)
+                    v.release()
+                try:
+                    client.create_channel(qname, capacity)
+                except BaseException:
+                    if ctl is not None:
+                        client.unlink(ctl)
+                    raise
+            except FileExistsError:
+                if anonymous:
+                    continue
+                # A named queue that exists: open it as it is.
+                self._open(name, client)
+                return
+            break
+        self._open(qname, client)
+        if anonymous:
+            self._finalizer = weakref.finalize(self, _remove, client, qname, ctl, os.getpid())
+
+    def _open(self, name, client):
+        self._name = name
+        self._client = client
+        self._closed = False
+        self._ch = client.open_channel(name)
+        try:
+            self._ctl = client.open(f"{name}.q", writable=True)
+        except FileNotFoundError:
+            if self._joinable:
+                self._ch.close()
+                raise ValueError(f"{name!r} is a queue but not a JoinableQueue") from None
+            self._ctl = None
+        if self._ctl is not None:
+            if self._ctl.load32(_CTL_MAGIC) != _CTL_VALUE:
+                raise ValueError(f"{name}.q is not the control segment of a shmview.Queue")
+            self._maxsize = self._ctl.load32(_CTL_MAXSIZE)
+        self._reset()
+        _live.add(self)
+
+    def _reset(self):
+        pass
+
+    def _after_fork(self):
+        self._reset()
+
+    @classmethod
+    def _reopen(cls, name, socket_path):
+        self = cls.__new__(cls)
+        self._open(name, _client_for(socket_path))
+        return self
+
+    def __reduce__(self):
+        # By name: the child opens the channel again (any start method, and
+        # in Pool task arguments too).
+        self._check_closed()
+        return (self.__class__._reopen, (self._name, self._client.socket_path))
+
+    def __repr__(self):
+        return f"<shmview.{type(self).__name__} {self._name!r}{' closed' if self._closed else ''}>"
+
+    def _check_closed(self):
+        if self._closed:
+            raise ValueError(f"Queue {self!r} is closed")
+
+    # -- the interface --
+
+    @property
+    def name(self):
+        "The channel's name (a generated one for an anonymous queue)."
+        return self._name
+
+    def put(self, obj):
+        """Put obj into the queue, waiting while the ring is full."""
+        self._check_closed()
+        self._ch.send_parts(_dumps(obj))
+
+    def get(self, *, copy=False):
+        """Remove and return an item, waiting for one. With copy=False its
+        buffers are read-only views of the message in place (see Queue.get)."""
+        self._check_closed()
+        try:
+            parts = self._ch.recv_parts()
+        except BrokenPipeError:
+            raise EOFError(f"every sender of {self._name!r} has closed") from None
+        return _loads(parts, copy)
+
+    def empty(self):
+        "True if the queue holds no message now."
+        self._check_closed()
+        return self._ch.stat().depth == 0
+
+    def close(self):
+        """Close this process's handle on the queue (a second call does
+        nothing). The channel stays for the others."""
+        if self._closed:
+            return
+        self._closed = True
+        self._ch.close()
+        if self._ctl is not None:
+            self._ctl.release()
+
+    def unlink(self):
+        """Remove the queue's names now (processes that have it open keep
+        using it; it is freed with the last of them). An anonymous queue is
+        removed without it when the Queue that created it is garbage."""
+        fin = getattr(self, "_finalizer", None)
+        if fin is not None:
+            fin.detach()
+        if self._ctl is not None or self._joinable:
+            try:
+                self._client.unlink(f"{self._name}.q")
+            except FileNotFoundError:
+                pass
+        self._client.unlink(self._name)
+
+
+class Queue(SimpleQueue):
+    """multiprocessing.Queue over a shmview channel.
+
+    Queue(maxsize=0, *, capacity=DEFAULT_CAPACITY, name=None, client=None):
+    maxsize > 0 bounds the number of items (put() blocks, or raises
+    queue.Full); capacity is the size in bytes of the ring the messages
+    travel in. name=None makes an anonymous queue, removed when the Queue
+    that created it is garbage (or at the exit of its process); a name
+    opens that queue if it exists (its maxsize is the creator's) or creates
+    it, to stay until unlink(). client: the shmview.Client to use (default:
+    shmview.default_client()).
+    """
+
+    def __init__(self, maxsize=0, *, capacity=DEFAULT_CAPACITY, name=None, client=None,
+                 ctx=None):
+        self._create(maxsize, capacity, name, client)
+
+    def _reset(self):
+        self._notempty = threading.Condition(threading.Lock())
+        self._buffer = collections.deque()
+        self._thread = None
+        self._joincancelled = False
+        self._jointhread = None
+        self._close_feeder = None
+
+    def put(self, obj, block=True, timeout=None):
+        """Put obj into the queue. With a maxsize, wait for a free place
+        (block, up to timeout seconds), else queue.Full. obj is pickled
+        now, and sent now if the ring has room, else by the feeder thread."""
+        self._check_closed()
+        if self._maxsize and not _sem_wait(self._ctl, _CTL_SLOTS, _timeout(block, timeout)):
+            raise _queue.Full
+        try:
+            parts = _dumps(obj)
+        except BaseException:
+            if self._maxsize:
+                _sem_post(self._ctl, _CTL_SLOTS)
+            raise
+        if self._joinable:
+            _sem_post(self._ctl, _CTL_UNFINISHED)
+        with self._notempty:
+            if not self._buffer:
+                try:
+                    self._ch.send_parts(parts, 0)
+                    return
+                except TimeoutError:
+                    pass  # the ring is full: the feeder waits for room
+            if self._thread is None:
+                self._start_thread()
+            self._buffer.append(parts)
+            self._notempty.notify()
+
+    def put_nowait(self, obj):
+        return self.put(obj, False)
+
+    def get(self, block=True, timeout=None, *, copy=False):
+        """Remove and return an item; wait for one (block, up to timeout
+        seconds), else queue.Empty.
+
+        The item's out-of-band buffers (numpy arrays, memoryviews...) are
+        read-only views of the message in shared memory, whose space in the
+        ring stays taken until the last of them is garbage. copy=True
+        returns ordinary objects (writable arrays) and frees it at once."""
+        self._check_closed()
+        try:
+            parts = self._ch.recv_parts(_timeout(block, timeout))
+        except TimeoutError:
+            raise _queue.Empty from None
+        except BrokenPipeError:
+            raise EOFError(f"every sender of {self._name!r} has closed") from None
+        if self._maxsize:
+            _sem_post(self._ctl, _CTL_SLOTS)
+        return _loads(parts, copy)
+
+    def get_nowait(self, *, copy=False):
+        return self.get(False, copy=copy)
+
+    def qsize(self):
+        "The number of messages in the channel, and in this process's feeder."
+        self._check_closed()
+        return self._ch.stat().depth + len(self._buffer)
+
+    def empty(self):
+        return self.qsize() == 0
+
+    def full(self):
+        "True if the queue has a maxsize and holds that many items."
+        self._check_closed()
+        return bool(self._maxsize) and self._ctl.load32(_CTL_SLOTS) == 0
+
+    def close(self):
+        """No more puts or gets by this process. The feeder thread sends what
+        it holds, then the handle closes (join_thread() waits for that)."""
+        if self._closed:
+            return
+        self._closed = True
+        with self._notempty:
+            if self._thread is not None:
+                self._buffer.append(_SENTINEL)
+                self._notempty.notify()
+                return  # the feeder closes the handle when it is done
+        self._ch.close()
+        if self._ctl is not None:
+            self._ctl.release()
+
+    def join_thread(self):
+        "Wait for the feeder thread (after close()), as multiprocessing's."
+        if not self._closed:
+            raise AssertionError(f"Queue {self!r} not closed")
+        if self._jointhread:
+            self._jointhread()
+
+    def cancel_join_thread(self):
+        """Do not wait for the feeder thread at exit (what it holds may be
+        lost), as multiprocessing's."""
+        self._joincancelled = True
+        try:
+            self._jointhread.cancel()
+        except AttributeError:
+            pass
+
+    # -- the feeder --
+
+    def _start_thread(self):
+        self._thread = threading.Thread(target=Queue._feed,
+                                        args=(self._ch, self._ctl, self._notempty, self._buffer,
+                                              self._on_queue_feeder_error),
+                                        name="shmview.Queue feeder", daemon=True)
+        self._thread.start()
+        if not self._joincancelled:
+            self._jointhread = _mp_util.Finalize(self._thread, Queue._finalize_join,
+                                                 [weakref.ref(self._thread)], exitpriority=-5)
+        # At exit, what the feeder holds is sent first.
+        self._close_feeder = _mp_util.Finalize(self, Queue._finalize_close,
+                                               [self._buffer, self._notempty], exitpriority=10)
+
+    @staticmethod
+    def _finalize_join(twr):
+        thread = twr()
+        if thread is not None:
+            thread.join()
+
+    @staticmethod
+    def _finalize_close(buffer, notempty):
+        with notempty:
+            buffer.append(_SENTINEL)
+            notempty.notify()
+
+    @staticmethod
+    def _feed(ch, ctl, notempty, buffer, on_error):
+        # Only references to what it needs, not to the Queue, so that the
+        # Queue may be garbage while the feeder drains.
+        try:
+            while True:
+                with notempty:
+                    while not buffer:
+                        notempty.wait()
+                    parts = buffer[0]
+                if parts is _SENTINEL:
+                    return
+                try:
+                    ch.send_parts(parts)
+                except Exception as e:
+                    on_error(e, parts)
+                with notempty:
+                    buffer.popleft()
+        finally:
+            ch.close()
+            if ctl is not None:
+                ctl.release()
+
+    @staticmethod
+    def _on_queue_feeder_error(e, obj):
+        "Called in the feeder thread when a send fails; prints the traceback."
+        traceback.print_exc(file=sys.stderr)
+
+
+class JoinableQueue(Queue):
+    """multiprocessing.JoinableQueue over a shmview channel: task_done()
+    and join(), counted in the queue's control segment."""
+
+    _joinable = True
+
+    def task_done(self):
+        self._check_closed()
+        if not _sem_wait(self._ctl, _CTL_UNFINISHED, 0):
+            raise ValueError("task_done() called too many times")
+        if self._ctl.load32(_CTL_UNFINISHED) == 0:
+            self._ctl.wake(_CTL_UNFINISHED)
+
+    def join(self):
+        "Wait until every item put has had its task_done()."
+        self._check_closed()
+        while (n := self._ctl.load32(_CTL_UNFINISHED)) != 0:
+            self._ctl.wait(_CTL_UNFINISHED, n, 1.0)

@@ -1,0 +1,542 @@
+# SPDX-License-Identifier: MIT
+"""shmview.Queue, SimpleQueue and JoinableQueue against the real daemon:
+objects of many types both ways, the out-of-band buffers (a numpy array
+comes back read-only, aligned and backed by the channel's ring, and its
+space is freed when the last such buffer is garbage; copy=True returns
+ordinary objects and frees it at once), maxsize, the feeder thread when the
+ring is full, a message bigger than the ring, anonymous and named lifetimes,
+and the Queue passed to multiprocessing.Process and Pool workers under the
+fork, spawn and forkserver start methods (in Process arguments, Pool
+initargs and Pool task arguments). numpy and torch tests are skipped with
+one line where those are not installed."""
+
+import gc
+import multiprocessing
+import os
+import pickle
+import queue
+import sys
+import threading
+import unittest
+import warnings
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import shmview_harness as H  # noqa: E402
+
+import shmview  # noqa: E402
+
+try:
+    import numpy
+except ImportError:
+    numpy = None
+try:
+    import torch
+except ImportError:
+    torch = None
+
+NEED_NUMPY = "numpy is not installed (Debian: python3-numpy)"
+NEED_TORCH = "torch is not installed (Debian: python3-torch)"
+METHODS = [m for m in ("fork", "spawn", "forkserver")
+           if m in multiprocessing.get_all_start_methods()]
+
+
+def ring_mappings():
+    """(start, end, path) of this process's mappings of /dev/shm objects."""
+    out = []
+    with open("/proc/self/maps") as f:
+        for line in f:
+            fields = line.split()
+            if len(fields) >= 6 and fields[5].startswith("/dev/shm/"):
+                lo, hi = (int(x, 16) for x in fields[0].split("-"))
+                out.append((lo, hi, fields[5]))
+    return out
+
+
+def in_ring(addr, name):
+    """True if addr lies in a mapping of the channel name's ring."""
+    want = f"{H.daemon.prefix}.{name}" if H.daemon else name
+    return any(lo <= addr < hi and path.endswith("/" + want) for lo, hi, path in ring_mappings())
+
+
+class Thing:
+    """A user class, pickled by reference to this module."""
+
+    def __init__(self, x):
+        self.x = x
+
+    def __eq__(self, other):
+        return type(other) is Thing and other.x == self.x
+
+
+def used(q):
+    return q._ch.stat().used
+
+
+class QueueTest(unittest.TestCase):
+    def setUp(self):
+        self.queues = []
+
+    def make(self, cls=shmview.Queue, *args, **kw):
+        q = cls(*args, **kw)
+        self.queues.append(q)
+        return q
+
+    def tearDown(self):
+        for q in self.queues:
+            q.close()
+            if isinstance(q, shmview.Queue):
+                q.join_thread()
+        del self.queues
+        gc.collect()
+
+
+class TestObjects(QueueTest):
+    VALUES = [None, True, 0, -1, 2**100, 1.5, "text", "é" * 1000, b"", b"small",
+              bytes(range(256)) * 100, bytearray(b"x" * 10000), (1, "a", b"b"),
+              [1, [2, [3]]], {"k": [1, 2], 3: b"\0" * 5000}, {1, 2, 3}, frozenset({4}),
+              ValueError("bad", 7), Thing(3), range(5), 3 + 4j, type(None)]
+
+    def test_round_trip(self):
+        q = self.make()
+        for v in self.VALUES:
+            q.put(v)
+        for v in self.VALUES:
+            got = q.get(timeout=10)
+            if isinstance(v, ValueError):
+                self.assertEqual((type(got), got.args), (ValueError, v.args))
+            else:
+                self.assertEqual(got, v)
+                self.assertIs(type(got), type(v))
+        self.assertRaises(queue.Empty, q.get_nowait)
+
+    def test_copy(self):
+        q = self.make()
+        for v in self.VALUES:
+            q.put(v)
+        for v in self.VALUES:
+            got = q.get(timeout=10, copy=True)
+            if not isinstance(v, ValueError):
+                self.assertEqual(got, v)
+
+    def test_big_bytes_out_of_band(self):
+        # A large bytes or bytearray on its own goes out of band: the pickle
+        # stays small, and the object comes back as its own type.
+        parts = shmview._queues._dumps(b"y" * 100000)
+        self.assertEqual([len(memoryview(p)) for p in parts[1:]], [100000])
+        self.assertLess(len(parts[0]), 200)
+        q = self.make()
+        q.put(bytearray(b"z" * 100000))
+        got = q.get(timeout=10)
+        self.assertIs(type(got), bytearray)
+        self.assertEqual(got, b"z" * 100000)
+        got[0] = 1  # its own memory
+        self.assertEqual(used(q), 0)
+
+    def test_memoryview_and_view(self):
+        q = self.make()
+        data = bytes(range(256)) * 64
+        q.put(memoryview(data))
+        q.put(memoryview(bytearray(data)).cast("I"))
+        q.put(memoryview(data)[::2])  # not contiguous: sent as its bytes
+        with shmview.View(data) as v:
+            q.put(v)
+        m = q.get(timeout=10)
+        self.assertIsInstance(m, memoryview)
+        self.assertTrue(m.readonly)
+        self.assertEqual(m, data)
+        if numpy is not None:
+            addr = numpy.frombuffer(m, numpy.uint8).__array_interface__["data"][0]
+            self.assertTrue(in_ring(addr, q.name), "the memoryview is not over the ring")
+        m2 = q.get(timeout=10)
+        self.assertEqual((m2.format, m2.shape), ("I", (len(data) // 4,)))
+        self.assertEqual(m2.tobytes(), data)
+        self.assertEqual(q.get(timeout=10).tobytes(), data[::2])
+        self.assertEqual(q.get(timeout=10).tobytes(), data)
+        del m, m2
+        gc.collect()
+        self.assertEqual(used(q), 0)
+
+    def test_unpicklable_raises_in_put(self):
+        q = self.make()
+        with self.assertRaises((TypeError, pickle.PicklingError, AttributeError)):
+            q.put(threading.Lock())
+        q.put(1)
+        self.assertEqual(q.get(timeout=10), 1)
+
+    def test_simple_queue(self):
+        q = self.make(shmview.SimpleQueue)
+        self.assertTrue(q.empty())
+        q.put([1, 2])
+        self.assertFalse(q.empty())
+        self.assertEqual(q.get(), [1, 2])
+        q.close()
+        q.close()
+        with self.assertRaisesRegex(ValueError, "is closed"):
+            q.put(1)
+
+    def test_closed(self):
+        q = self.make()
+        q.close()
+        for call in (lambda: q.put(1), q.get, q.qsize, q.empty, q.full, q.get_nowait):
+            with self.assertRaisesRegex(ValueError, "is closed"):
+                call()
+
+
+class TestSemantics(QueueTest):
+    def test_maxsize(self):
+        q = self.make(shmview.Queue, 3)
+        self.assertFalse(q.full())
+        for i in range(3):
+            q.put(i, timeout=10)
+        self.assertTrue(q.full())
+        self.assertEqual(q.qsize(), 3)
+        self.assertRaises(queue.Full, q.put, 3, False)
+        self.assertRaises(queue.Full, q.put_nowait, 3)
+        self.assertRaises(queue.Full, q.put, 3, True, 0.01)
+        self.assertEqual(q.get(), 0)
+        self.assertFalse(q.full())
+        q.put_nowait(3)
+        self.assertEqual([q.get() for _ in range(3)], [1, 2, 3])
+        self.assertTrue(q.empty())
+        self.assertRaises(queue.Empty, q.get, True, 0.01)
+        self.assertRaises(queue.Empty, q.get, False)
+
+    def test_maxsize_waits_for_a_get(self):
+        q = self.make(shmview.Queue, 1)
+        q.put("a")
+        t = threading.Thread(target=lambda: q.put("b"))
+        t.start()
+        self.assertEqual(q.get(timeout=10), "a")
+        t.join(30)
+        self.assertFalse(t.is_alive())
+        self.assertEqual(q.get(timeout=10), "b")
+
+    def test_feeder_when_the_ring_is_full(self):
+        # maxsize 0: put() never blocks, as multiprocessing's; what the ring
+        # cannot take waits in the feeder thread, in order.
+        q = self.make(shmview.Queue, capacity=64 << 10)
+        for i in range(40):
+            q.put(bytes([i]) * 8000)
+        self.assertIsNotNone(q._thread)  # the ring (64 KiB) is full
+        self.assertEqual(q.qsize(), 40)
+        for i in range(40):
+            self.assertEqual(q.get(timeout=30), bytes([i]) * 8000)
+        q.close()
+        q.join_thread()
+        self.assertFalse(q._thread.is_alive())
+
+    def test_spilled_message(self):
+        # Bigger than the ring: it travels in a segment of its own.
+        q = self.make(shmview.Queue, capacity=64 << 10)
+        data = os.urandom(1 << 20)
+        q.put(data)
+        q.put(memoryview(data))
+        self.assertEqual(q.get(timeout=30), data)
+        self.assertEqual(q.get(timeout=30), data)
+
+    def test_spilled_array_aligned(self):
+        if numpy is None:
+            self.skipTest(NEED_NUMPY)
+        q = self.make(shmview.Queue, capacity=64 << 10)
+        a = numpy.arange(1 << 17, dtype=numpy.float64)  # 1 MiB, spilled
+        q.put(a)
+        b = q.get(timeout=30)
+        self.assertTrue(numpy.array_equal(a, b))
+        self.assertFalse(b.flags.writeable)
+        self.assertEqual(b.__array_interface__["data"][0] % 64, 0)
+
+    def test_malformed_messages(self):
+        """A sender may write anything into a message: get() checks the
+        frame (ValueError), never reads outside the message, and the queue
+        goes on working."""
+        import struct
+        q = self.make()
+        ch = q._client.open_channel(q.name)
+        self.addCleanup(ch.close)
+        bad = [b"\0" * 8,  # shorter than a head
+               b"\xff" * 100,  # no magic
+               struct.pack("<IIQ", 0x31514853, 1000, 64) + bytes(48),  # table beyond
+               struct.pack("<IIQ", 0x31514853, 1, 4096) + bytes(48),  # size beyond
+               struct.pack("<IIQQQ", 0x31514853, 1, 64, 32, 1 << 40) + bytes(24)]  # part beyond
+        for m in bad:
+            ch.send(m)
+            with self.assertRaisesRegex(ValueError, "malformed"):
+                q.get(timeout=10)
+        self.assertEqual(used(q), 0)
+        q.put("still works")
+        self.assertEqual(q.get(timeout=10), "still works")
+
+    def test_raw_fork(self):
+        """A child of os.fork() uses the inherited Queue object (its own
+        handle, opened on first use) and reads a message its parent
+        received before the fork."""
+        q = self.make()
+        q.put(memoryview(b"abcd" * 1000))
+        kept = q.get(timeout=10)
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                if bytes(kept[:8]) == b"abcdabcd":
+                    q.put(("from the child", os.getpid()))
+                    q.close()
+                    code = 0
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        self.assertEqual(os.waitstatus_to_exitcode(status), 0)
+        self.assertEqual(q.get(timeout=10), ("from the child", pid))
+        self.assertEqual(bytes(kept[-4:]), b"abcd")
+        del kept
+        gc.collect()
+        self.assertEqual(used(q), 0)
+
+    def test_joinable(self):
+        q = self.make(shmview.JoinableQueue)
+        for i in range(5):
+            q.put(i)
+        done = []
+
+        def work():
+            for _ in range(5):
+                q.get(timeout=10)
+                done.append(1)
+                q.task_done()
+
+        t = threading.Thread(target=work)
+        t.start()
+        q.join()
+        self.assertEqual(len(done), 5)
+        t.join()
+        self.assertRaises(ValueError, q.task_done)
+
+
+class TestLifetime(H.ClientTestCase):
+    def names_now(self):
+        return {s.name for s in self.c.list()}
+
+    def test_anonymous_removed_when_garbage(self):
+        q = shmview.Queue(4)
+        name = q.name
+        self.assertTrue({name, name + ".ctl", name + ".q"} <= self.names_now())
+        q.put(1)
+        q.close()  # close() keeps it: other processes may still open it
+        self.assertIn(name, self.names_now())
+        del q
+        gc.collect()
+        self.assertFalse({name, name + ".ctl", name + ".q"} & self.names_now())
+
+    def test_named_stays_until_unlink(self):
+        name = H.fresh_name("named")
+        q = shmview.Queue(2, name=name, client=self.c)
+        q.put("x")
+        q.close()
+        del q
+        gc.collect()
+        self.assertIn(name, self.names_now())
+        q2 = shmview.Queue(name=name, client=self.c)  # opens it: maxsize is the creator's
+        self.assertEqual(q2._maxsize, 2)
+        self.assertEqual(q2.get(timeout=10), "x")
+        q2.unlink()
+        q2.close()
+        self.assertFalse({name, name + ".ctl", name + ".q"} & self.names_now())
+
+    def test_pickle_by_name(self):
+        q = shmview.Queue(client=self.c)
+        q2 = pickle.loads(pickle.dumps(q))
+        q2.put("through the copy")
+        self.assertEqual(q.get(timeout=10), "through the copy")
+        self.assertEqual(q2.name, q.name)
+        q2.close()
+        q.close()
+
+
+@unittest.skipIf(numpy is None, NEED_NUMPY)
+class TestNumpy(QueueTest):
+    def test_zero_copy_read_only_aligned(self):
+        q = self.make(capacity=8 << 20)
+        a = numpy.arange(1 << 18, dtype=numpy.float64).reshape(512, 512)
+        q.put(a)
+        b = q.get(timeout=10)
+        self.assertTrue(numpy.array_equal(a, b))
+        self.assertEqual((b.dtype, b.shape), (a.dtype, a.shape))
+        self.assertFalse(b.flags.writeable)
+        with self.assertRaises(ValueError):
+            b[0, 0] = 1
+        addr = b.__array_interface__["data"][0]
+        self.assertEqual(addr % 64, 0)
+        self.assertTrue(in_ring(addr, q.name), "the array is not in the channel's ring")
+
+    def test_space_freed_with_the_last_buffer(self):
+        q = self.make(capacity=1 << 20)
+        a = numpy.ones(100000)  # 800 KB: the ring holds one at a time
+        q.put(a)
+        b = q.get(timeout=10)
+        view = b[10:20]  # a slice keeps the message too
+        del b
+        gc.collect()
+        self.assertGreaterEqual(used(q), a.nbytes)
+        del view
+        gc.collect()
+        self.assertEqual(used(q), 0)
+        # the space is used again: a second array fits
+        q.put(a * 2)
+        self.assertIsNone(q._thread)  # sent at once, not left to the feeder
+        self.assertEqual(q.get(timeout=10).sum(), 200000)
+
+    def test_copy_is_writable_and_frees_at_once(self):
+        q = self.make()
+        q.put(numpy.arange(10000))
+        b = q.get(timeout=10, copy=True)
+        self.assertTrue(b.flags.writeable)
+        self.assertEqual(used(q), 0)
+        b[0] = 5
+        self.assertEqual(b.sum(), 10000 * 9999 // 2 + 5)
+
+    def test_layouts(self):
+        q = self.make()
+        arrays = [numpy.asfortranarray(numpy.arange(600).reshape(20, 30)),
+                  numpy.arange(1000)[::3],  # not contiguous: in band
+                  numpy.array([1, "a", None], dtype=object),
+                  numpy.zeros(0), numpy.arange(12, dtype=numpy.int8).reshape(3, 4).T,
+                  numpy.array(7.5)]
+        for a in arrays:
+            q.put(a)
+        for a in arrays:
+            b = q.get(timeout=10)
+            self.assertEqual(b.dtype, a.dtype)
+            self.assertTrue(numpy.array_equal(a, b) if a.dtype != object else list(a) == list(b))
+
+    def test_nested(self):
+        q = self.make()
+        batch = {"x": numpy.ones((64, 64), numpy.float32), "y": numpy.arange(64), "id": 3}
+        q.put(batch)
+        got = q.get(timeout=10)
+        self.assertEqual(got["id"], 3)
+        self.assertTrue(numpy.array_equal(got["x"], batch["x"]))
+        self.assertTrue(in_ring(got["y"].__array_interface__["data"][0], q.name))
+
+
+@unittest.skipIf(torch is None, NEED_TORCH)
+class TestTorch(QueueTest):
+    def test_tensors(self):
+        q = self.make()
+        t = torch.arange(1000, dtype=torch.float32)
+        q.put(t.numpy())
+        got = torch.from_numpy(q.get(timeout=10, copy=True))
+        self.assertTrue(torch.equal(got, t))
+        q.put(t.numpy())
+        arr = q.get(timeout=10)
+        with warnings.catch_warnings():  # "The given buffer is not writable": it is the ring's
+            warnings.simplefilter("ignore", UserWarning)
+            ft = torch.frombuffer(memoryview(arr).cast("B"), dtype=torch.float32)
+        self.assertTrue(torch.equal(ft, t))
+        self.assertTrue(in_ring(ft.data_ptr(), q.name), "the tensor is not over the ring")
+
+
+# ---- processes ----------------------------------------------------------
+
+
+def child_sum(q_in, q_out):
+    """Sum each array from q_in (numpy if importable, else bytes) into q_out."""
+    while True:
+        item = q_in.get(timeout=60)
+        if item is None:
+            break
+        q_out.put((os.getpid(), int(sum(item)) if numpy is None else int(item.sum())))
+    q_out.close()
+    q_out.join_thread()
+
+
+def child_produce(q, n):
+    for i in range(n):
+        q.put(numpy.full(1000, i) if numpy is not None else bytes([i]) * 1000)
+    q.close()
+    q.join_thread()
+
+
+_pool_q = None
+
+
+def pool_init(q):
+    global _pool_q
+    _pool_q = q
+
+
+def pool_put_init(i):
+    _pool_q.put(("init", i))
+    return i
+
+
+def pool_put_arg(q, i):
+    q.put(("arg", i))
+    return os.getpid()
+
+
+def item(i):
+    return numpy.full(1000, i) if numpy is not None else bytes([i % 256]) * 1000
+
+
+def total(i):
+    return 1000 * i if numpy is not None else 1000 * (i % 256)
+
+
+class TestProcesses(QueueTest):
+    def run_method(self, method):
+        ctx = multiprocessing.get_context(method)
+        q_in, q_out = self.make(), self.make()
+        workers = [ctx.Process(target=child_sum, args=(q_in, q_out)) for _ in range(2)]
+        for p in workers:
+            p.start()
+        for i in range(20):
+            q_in.put(item(i))
+        for _ in workers:
+            q_in.put(None)
+        results = sorted(q_out.get(timeout=60)[1] for _ in range(20))
+        self.assertEqual(results, sorted(total(i) for i in range(20)))
+        for p in workers:
+            p.join(60)
+            self.assertEqual(p.exitcode, 0)
+        # the other way: a child produces, the parent gets
+        p = ctx.Process(target=child_produce, args=(q_out, 10))
+        p.start()
+        got = [q_out.get(timeout=60) for _ in range(10)]
+        p.join(60)
+        self.assertEqual(p.exitcode, 0)
+        self.assertEqual([total(i) for i in range(10)],
+                         [int(g.sum()) if numpy is not None else sum(g) for g in got])
+
+    def run_pool(self, method):
+        ctx = multiprocessing.get_context(method)
+        q = self.make()
+        with ctx.Pool(2, initializer=pool_init, initargs=(q,)) as pool:
+            self.assertEqual(sorted(pool.map(pool_put_init, range(4))), list(range(4)))
+            # in task arguments too (multiprocessing.Queue refuses that)
+            pids = [pool.apply_async(pool_put_arg, (q, i)) for i in range(4)]
+            [r.get(60) for r in pids]
+        got = sorted(q.get(timeout=60) for _ in range(8))
+        self.assertEqual(got, sorted([("init", i) for i in range(4)] +
+                                     [("arg", i) for i in range(4)]))
+
+
+@unittest.skipIf(numpy is None, NEED_NUMPY)
+class TestExample(unittest.TestCase):
+    def test_dataloader(self):
+        """docs/python.md's data loader (client/python/examples/dataloader.py),
+        with kilobytes for its mebibytes."""
+        import subprocess
+        src = os.environ.get("SHMVIEW_SRCDIR", os.path.join(os.path.dirname(__file__), "..", ".."))
+        path = os.path.join(src, "client", "python", "examples", "dataloader.py")
+        r = subprocess.run([sys.executable, path, "--method", METHODS[-1], "--rounds", "1",
+                            "--unit", "16384"], capture_output=True, text=True, timeout=600)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertTrue(r.stdout.startswith("ok: 7 batches"), r.stdout)
+
+
+for _m in METHODS:
+    setattr(TestProcesses, f"test_process_{_m}", lambda self, m=_m: self.run_method(m))
+    setattr(TestProcesses, f"test_pool_{_m}", lambda self, m=_m: self.run_pool(m))
+
+
+if __name__ == "__main__":
+    H.run()
