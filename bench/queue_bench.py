@@ -9,10 +9,13 @@ worker. The methods take turns message by message, in rotating order, so
 the machine's load hits them alike. Per message: the reader, told over a
 pipe which method comes (untimed), says it is ready and blocks in that
 method's get; the writer's clock starts, it puts a numpy array of N bytes
-(uint8, made once per N), and stops at the reader's acknowledgement on a
-pipe, written after get() returned the message, the reader checked its
-length and its first and last bytes, and released it (del: for the
-zero-copy methods this frees the message's space). The reader does not
+(uint8, made once per N), and the time ends when the reader, get()
+having returned the message, has checked its length and its first and
+last bytes and released it (del: for the zero-copy methods this frees the
+message's space). Both read CLOCK_MONOTONIC, the machine's clock: the
+reader sends its reading back over a pipe, which is not timed (a wake-up
+of the writer would otherwise weigh on every method alike and hide their
+differences). The reader does not
 read every byte: what a zero-copy method saves is exactly that the bytes
 are not moved again. Methods:
 
@@ -43,6 +46,7 @@ import json
 import multiprocessing
 import os
 import statistics
+import struct
 import sys
 import time
 
@@ -52,6 +56,7 @@ ALL = ("shmview-queue", "shmview-queue-spilled", "mp-queue", "torch-queue", "ice
        "iceoryx2-polling")
 SIZES = [64, 4096, 65536, 1 << 20, 16 << 20, 64 << 20]
 SPILL_RING = 256 << 10
+STAMP = struct.Struct("<Q")  # the reader's time of release, ns
 
 
 def pct(v, p):
@@ -152,7 +157,10 @@ def reader(cmd_r, up_w, queues, n, names):
             else:
                 ok = obj.nbytes == n and obj[0] == 7 and obj[n - 1] == 7
             del obj
-        os.write(up_w, b"a" if ok else b"x")
+        # the clock stops here, on the reader's side: CLOCK_MONOTONIC is the
+        # machine's, so the writer subtracts its start; the pipe that
+        # carries it is not in the time
+        os.write(up_w, (b"a" if ok else b"x") + STAMP.pack(time.monotonic_ns()))
 
 
 def available(methods, socket_path):
@@ -266,9 +274,9 @@ def main():
                     queues[m].put(mods["torch"].from_numpy(arr))
                 else:
                     queues[m].put(arr)
-                a = read_exact(up_r, 1)
-                t1 = clock()
-                if a != b"a":
+                a = read_exact(up_r, 1 + STAMP.size)
+                t1 = STAMP.unpack(a[1:])[0]
+                if a[:1] != b"a":
                     sys.exit(f"queue_bench: the reader got a wrong message ({m}, {n})")
                 if rep >= 0:
                     tot[m].append(t1 - t0)
