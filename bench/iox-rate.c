@@ -30,6 +30,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "iceoryx_binding_c/log.h"
 #include "iceoryx_binding_c/publisher.h"
 #include "iceoryx_binding_c/runtime.h"
 #include "iceoryx_binding_c/subscriber.h"
@@ -185,6 +186,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--turns"))
       bench_opts.turns = 1;
   setvbuf(stdout, NULL, _IOLBF, 0);
+  iox_set_loglevel(Iceoryx_LogLevel_Warn); /* a line per runtime otherwise */
   int runs = quick ? 3 : 7;
   bench_turn("start");
   for (size_t s = 0; s < sizeof counts / sizeof counts[0]; s++) {
