@@ -476,6 +476,13 @@ def python_share(a, builddir, srcdir, daemon, tmp, notes):
         if proc:
             proc.terminate()
             proc.wait()
+            # the daemon's lock file (and any segment) outlives it by design
+            for name in os.listdir("/dev/shm"):
+                if name.startswith(f"shmvbench-py{os.getpid()}."):
+                    try:
+                        os.unlink(os.path.join("/dev/shm", name))
+                    except OSError:
+                        pass
     if rc != 0:
         notes.append(f"bench/shm_share.py exited {rc}; Python figures may be missing")
     loads = sorted({r["load1"] for r in res if "load1" in r})
