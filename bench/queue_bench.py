@@ -50,7 +50,11 @@ import struct
 import sys
 import time
 
-import numpy as np
+try:
+    import numpy as np
+except ImportError:  # every method puts numpy arrays
+    print("NOTE not run: numpy is not importable (Debian: apt-get install python3-numpy)")
+    sys.exit(0)
 
 ALL = ("shmview-queue", "shmview-queue-spilled", "mp-queue", "torch-queue", "iceoryx2",
        "iceoryx2-polling")
@@ -194,8 +198,8 @@ def available(methods, socket_path):
             try:
                 import iceoryx2
             except ImportError:
-                skip(f"{m} not run: iceoryx2 is not importable (pip install iceoryx2, in a venv: "
-                     "bench/notes.md)")
+                skip(f"{m} not run: iceoryx2 is not importable (its PyPI package, in a venv: "
+                     "docs/benchmarks.md, To rerun)")
                 continue
             mods["iceoryx2"] = iceoryx2
         out.append(m)

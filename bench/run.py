@@ -796,7 +796,7 @@ def queue_run(a, builddir, srcdir, daemon, tmp, notes):
         py = iox2
     else:
         notes.append("queue iceoryx2: absent: no interpreter with the iceoryx2 package "
-                     "($ICEORYX2_PYTHON, or the venv BUILD/bench/iceoryx2-venv: bench/notes.md "
+                     "($ICEORYX2_PYTHON, or the venv BUILD/bench/iceoryx2-venv: \"To rerun\" below "
                      "says how to make it): column skipped")
     env = dict(os.environ, PYTHONPATH=os.path.join(builddir, "client", "python"))
     sock = os.path.join(tmp, "queue.sock")
@@ -811,6 +811,8 @@ def queue_run(a, builddir, srcdir, daemon, tmp, notes):
     shm_before = set(os.listdir("/dev/shm"))
     cmd = [py, os.path.join(srcdir, "bench", "queue_bench.py"), "--socket", sock,
            "--max", str(min(a.max_size, 64 << 20))] + (["--quick"] if a.quick else [])
+    if not iox2:  # said once above
+        cmd += ["--methods", "shmview-queue,shmview-queue-spilled,mp-queue,torch-queue"]
     log("$ " + " ".join(cmd))
     res = []
     try:
