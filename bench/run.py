@@ -1323,7 +1323,9 @@ and iceoryx's WaitSet); **channel poll** polls (`recv` with timeout 0,
 compared with the raw spin floor and iceoryx polling). Medians / p99 in
 us; ratios paired batch by batch with their 95 % interval. Targets (issue
 22): at most 1.2x the floor, at or below iceoryx with the same waiting
-style, at every N ("level": the interval holds 1).
+style, at every N ("level": the interval holds 1). The plot's lower row
+is the ratio of the medians to the floor's; the targets are judged on the
+table's, paired batch by batch.
 
 {t_channel or '(not run)'}
 
@@ -1359,7 +1361,9 @@ event listener, or polling). Medians / p99 in us; ratios paired message by
 message with their 95 % interval. Targets (issue 22): at most 1.0x
 `multiprocessing.Queue` at 64 B and 0.5x from 4 KiB, at most 0.05x at
 64 MiB (with the ring holding the message; the spilled path reported
-beside it), at or below `torch.multiprocessing.Queue` at every N.
+beside it), at or below `torch.multiprocessing.Queue` at every N. The
+plot's lower row is the ratio of the medians to `multiprocessing.Queue`'s;
+the targets are judged on the table's, paired message by message.
 
 {t_queue or '(not run)'}
 
