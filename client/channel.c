@@ -31,6 +31,12 @@
 
 #define LOCK_SPINS       100
 #define NONBLOCK_LOCK_NS 100000000 /* a "do not wait" call still waits this long for the lock */
+/* How long calls with no timeout of their own (send_view, release, close)
+ * wait for the lock: it is held for microseconds, and a dead holder's is
+ * released by the daemon, so only a hostile participant makes this run
+ * out; the call then gives up rather than hang (the space it would have
+ * given back stays taken until this participant ends). */
+#define BRIEF_LOCK_NS    2000000000
 #define MSG_MAX          ((uint64_t)UINT32_MAX & ~(uint64_t)(CHAN_ALIGN - 1))
 
 struct spill {
@@ -52,6 +58,7 @@ struct shmv_channel {
   uint32_t nchunks; /* likewise */
   uint32_t me;      /* our slot */
   unsigned roles;   /* CHAN_ROLE_* still held */
+  int64_t spin_ns;  /* shmv_channel_set_spin */
   pthread_mutex_t spill_lock;
   struct spill *spills;
   uint64_t spill_count;
@@ -65,6 +72,13 @@ struct client_msg {
   bool loan;
   atomic_bool sent; /* a loan sent: its space is the receiver's now */
 };
+
+/* The participant is not this process's to act for: a forked child's copy
+ * of the handle, or one whose client was disconnected (its lease, and so
+ * its slot, ended then: the slot may be another participant's now). */
+static bool detached(const struct shmv_channel *ch) {
+  return client_foreign(ch->c) || __atomic_load_n(&ch->c->state, __ATOMIC_RELAXED) == CLIENT_CLOSED;
+}
 
 /* ---- the lock ---- */
 
@@ -257,6 +271,15 @@ static int reclaim_dead(struct shmv_channel *ch) {
 }
 
 /* Take the lock and reclaim what the dead left. */
+static int enter(struct shmv_channel *ch, const struct timespec *deadline);
+
+/* enter() for the calls with no timeout of their own. */
+static int enter_brief(struct shmv_channel *ch) {
+  struct timespec deadline;
+  client_deadline(BRIEF_LOCK_NS, &deadline);
+  return enter(ch, &deadline);
+}
+
 static int enter(struct shmv_channel *ch, const struct timespec *deadline) {
   int rc = lock_ctl(ch, deadline);
   if (rc < 0)
@@ -266,6 +289,26 @@ static int enter(struct shmv_channel *ch, const struct timespec *deadline) {
     return rc;
   }
   return 0;
+}
+
+static int64_t mono_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Spin up to spin_ns while word holds seen: true if it changed. */
+static bool spin_on(uint32_t *word, uint32_t seen, int64_t spin_ns) {
+  if (spin_ns <= 0)
+    return false;
+  int64_t start = mono_ns();
+  for (unsigned i = 1;; i++) {
+    client_cpu_relax();
+    if (__atomic_load_n(word, __ATOMIC_ACQUIRE) != seen)
+      return true;
+    if (i % 16 == 0 && mono_ns() - start >= spin_ns)
+      return false;
+  }
 }
 
 /* Sleep on word (futex) while it holds what it held under the lock, with
@@ -280,7 +323,9 @@ static int sleep_on(struct shmv_channel *ch, uint32_t *word, uint32_t *waiters, 
   uint32_t seen = __atomic_load_n(word, __ATOMIC_ACQUIRE);
   __atomic_fetch_add(waiters, 1, __ATOMIC_ACQ_REL);
   unlock_ctl(ch);
-  int rc = client_futex_wait(word, seen, timeout_ns > 0 ? deadline : NULL);
+  int rc = spin_on(word, seen, ch->spin_ns)
+               ? 0
+               : client_futex_wait(word, seen, timeout_ns > 0 ? deadline : NULL);
   drop_count(waiters);
   if (rc < 0)
     return rc;
@@ -300,8 +345,7 @@ static void free_chunk(struct shmv_channel *ch, uint64_t seq) {
   struct ring_words r;
   bool moved = false;
 
-  /* No deadline: the lock is held only briefly, and a release cannot fail. */
-  if (enter(ch, NULL) < 0)
+  if (enter_brief(ch) < 0)
     return;
   if (read_words(ch, &r) == 0 && seq >= r.free && seq < r.alloc) {
     struct chan_chunk *c = chunk(ch, seq);
@@ -320,7 +364,7 @@ void client_msg_unref(struct client_msg *m) {
   if (atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel) != 1)
     return;
   struct shmv_channel *ch = m->ch;
-  if (!atomic_load(&m->sent) && !client_foreign(ch->c))
+  if (!atomic_load(&m->sent) && !detached(ch))
     free_chunk(ch, m->seq);
   free(m);
   channel_unref(ch);
@@ -420,7 +464,7 @@ int shmv_channel_open(shmv_client *c, const char *name, int flags, shmv_channel 
 static void channel_unref(struct shmv_channel *ch) {
   if (atomic_fetch_sub_explicit(&ch->refs, 1, memory_order_acq_rel) != 1)
     return;
-  if (!client_foreign(ch->c) && enter(ch, NULL) == 0) {
+  if (!detached(ch) && enter_brief(ch) == 0) {
     struct ring_words r;
     bool moved = false;
     if (read_words(ch, &r) == 0) {
@@ -451,11 +495,11 @@ static void spills_collect(struct shmv_channel *ch, bool all);
 void shmv_channel_close(shmv_channel *ch) {
   if (ch == NULL)
     return;
-  if (!client_foreign(ch->c)) {
+  if (!detached(ch)) {
     spills_collect(ch, true);
     /* A sender is gone at once: receivers must learn of the end of the
      * stream even while this process still holds messages. */
-    if ((ch->roles & CHAN_ROLE_SEND) && enter(ch, NULL) == 0) {
+    if ((ch->roles & CHAN_ROLE_SEND) && enter_brief(ch) == 0) {
       ch->roles &= ~CHAN_ROLE_SEND;
       ch->parts[ch->me].roles &= ~CHAN_ROLE_SEND;
       drop_count(&ch->h->senders);
@@ -473,6 +517,8 @@ static int check_op(const struct shmv_channel *ch, unsigned role) {
     return -EINVAL;
   if (client_foreign(ch->c))
     return -ECHILD;
+  if (detached(ch))
+    return -ENOTCONN;
   if (!(ch->roles & role))
     return -EBADF;
   return 0;
@@ -542,7 +588,7 @@ int shmv_channel_loan(shmv_channel *ch, size_t length, int64_t timeout_ns, shmv_
 /* Queue chunk seq (our loan); spill: its bytes name a segment. */
 static int publish(struct shmv_channel *ch, uint64_t seq, bool spill) {
   struct ring_words r;
-  int rc = enter(ch, NULL);
+  int rc = enter_brief(ch);
   if (rc < 0)
     return rc;
   if ((rc = read_words(ch, &r)) < 0)
@@ -767,6 +813,14 @@ static int channel_recv(struct shmv_channel *ch, int64_t timeout_ns, shmv_view *
 
 int shmv_channel_recv(shmv_channel *ch, int64_t timeout_ns, shmv_view **out) {
   return client_result(ch ? ch->c : NULL, channel_recv(ch, timeout_ns, out));
+}
+
+int shmv_channel_set_spin(shmv_channel *ch, int64_t spin_ns) {
+  if (ch == NULL || spin_ns < 0)
+    return -EINVAL;
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  ch->spin_ns = cpus > 1 ? spin_ns : 0;
+  return 0;
 }
 
 /* ---- stat ---- */

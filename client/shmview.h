@@ -537,8 +537,9 @@ int shmv_channel_loan(shmv_channel *ch, size_t length, int64_t timeout_ns, shmv_
 
 /* Send a loan (of this channel, not sent yet) as one message. It takes the
  * loan: the view handle is freed, also when the control memory turns out
- * corrupt (-EBADMSG), but not for -EINVAL (a view that is no unsent loan
- * of ch stays the caller's). Wakes a waiting receiver. Slices of the loan
+ * corrupt (-EBADMSG), but a call refused before it looks at the loan stays
+ * the caller's to release (-EINVAL: no unsent loan of ch; -EBADF, -ECHILD,
+ * -ENOTCONN as for a loan). Wakes a waiting receiver. Slices of the loan
  * stay valid views of the sent bytes: write nothing through them. */
 int shmv_channel_send_view(shmv_channel *ch, shmv_view *loan);
 
@@ -561,7 +562,10 @@ int shmv_channel_recv(shmv_channel *ch, int64_t timeout_ns, shmv_view **out);
  * messages stay valid views, and keep their space, until released, and the
  * participant ends with the last of them. A message spilled into a segment
  * of its own that no receiver has opened yet is lost. In a forked child it
- * only unmaps: the participant is the parent's. NULL is a no-op. */
+ * only unmaps: the participant is the parent's. NULL is a no-op.
+ * shmv_disconnect() ends every participant of the client as its death
+ * would (the daemon gives back what they held): close channels first;
+ * afterwards their calls fail with -ENOTCONN and releases only unmap. */
 void shmv_channel_close(shmv_channel *ch);
 
 /* Wait until every message this handle spilled into a segment of its own
@@ -569,6 +573,12 @@ void shmv_channel_close(shmv_channel *ch);
  * a receiver: those need their sender until then. timeout_ns as
  * shmv_view_wait; 0 at once when there is none. */
 int shmv_channel_flush(shmv_channel *ch, int64_t timeout_ns);
+
+/* Spin on the channel's word for up to spin_ns before sleeping, when recv
+ * finds the ring empty or a loan finds it full (as shmv_view_wait_spin):
+ * trades CPU for the cost of a sleep and a wake-up. 0, the default, never
+ * spins; negative is -EINVAL. Never spins with one CPU online. */
+int shmv_channel_set_spin(shmv_channel *ch, int64_t spin_ns);
 
 typedef struct shmv_channel_info {
   uint64_t capacity;    /* bytes of message space */

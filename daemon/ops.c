@@ -36,6 +36,11 @@
  * connection ends (at once if nobody views it, else with the last view).
  * After a restart, one nobody views again by the end of the grace period
  * goes then. views_ended() applies the rule for every way a view ends.
+ *
+ * Channels (channel_create, channel_open; "channels" below) are two
+ * segments each, the ring NAME and its control memory NAME.ctl: receiving
+ * needs r on NAME, sending r and w; a participant is a lease on NAME.ctl
+ * tied to a slot of its table, marked dead when the lease ends unclosed.
  */
 #include "config.h"
 
@@ -419,7 +424,6 @@ static struct segment *create_segment(struct op_ctx *x) {
  * caller checked the name is free, the limits and the quota), owned by the
  * caller. */
 static struct segment *create_segment_as(struct op_ctx *x, const struct proto_segment *want) {
-  const struct proto_segment *req = want;
   struct change ch = { .kind = CHANGE_CREATE };
   struct proto_segment *intent = &ch.to;
   struct segment *s;
@@ -437,8 +441,8 @@ static struct segment *create_segment_as(struct op_ctx *x, const struct proto_se
   if (rc == -ENOSPC) {
     char need[64];
 
-    snprintf(need, sizeof need, "the new segment needs %llu byte%s", (unsigned long long)req->size,
-             PLURAL(req->size));
+    snprintf(need, sizeof need, "the new segment needs %llu byte%s", (unsigned long long)want->size,
+             PLURAL(want->size));
     fail_shm_full(x, need);
     return NULL;
   }
@@ -446,12 +450,12 @@ static struct segment *create_segment_as(struct op_ctx *x, const struct proto_se
     fail(x, EEXIST,
          "the name '%s' is taken by " TRUST_SHM_DIR "/%s.%s, a shared-memory object the daemon "
          "did not create (owned by uid %u); it is left alone",
-         req->name, x->d->reg.prefix, req->name, (unsigned)ch.foreign);
+         want->name, x->d->reg.prefix, want->name, (unsigned)ch.foreign);
     return NULL;
   }
   if (rc < 0) {
-    log_error("create %s: %s", req->name, strerror(-rc));
-    fail(x, -rc, "cannot create segment '%s': %s", req->name, strerror(-rc));
+    log_error("create %s: %s", want->name, strerror(-rc));
+    fail(x, -rc, "cannot create segment '%s': %s", want->name, strerror(-rc));
     return NULL;
   }
   s = ch.s;

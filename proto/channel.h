@@ -104,6 +104,12 @@ struct chan_chunk {
 #define CHAN_CHUNKS_OFFSET (CHAN_PARTS_OFFSET + (uint64_t)CHAN_PARTS * sizeof(struct chan_part))
 
 _Static_assert(sizeof(struct chan_header) == 320, "header layout");
+_Static_assert(offsetof(struct chan_header, lock) == 64 &&
+                   offsetof(struct chan_header, head) == 88 &&
+                   offsetof(struct chan_header, q_tail) == 128 &&
+                   offsetof(struct chan_header, published) == 192 &&
+                   offsetof(struct chan_header, freed) == 256,
+               "docs/dataplane.md's table");
 _Static_assert(sizeof(struct chan_part) == 32, "slot layout");
 _Static_assert(sizeof(struct chan_chunk) == 16, "chunk layout");
 

@@ -286,7 +286,8 @@ static void cli_shows_restricted(void) {
   assert_has(out, "\"size\": 4096, \"uid\": 0, \"gid\": null, \"mode\": \"0600\", "
                   "\"views\": null, \"writable_views\": null, \"created\": null, "
                   "\"ephemeral\": null, \"unlinked\": false, \"frozen\": null, "
-                  "\"restricted\": true, \"changed\": null}");
+                  "\"restricted\": true, \"changed\": null, \"channel\": false, "
+                  "\"control\": false, \"depth\": null, \"senders\": null, \"receivers\": null}");
   cli_as(NOBODY, stat_text, out, sizeof out);
   assert_has(out, "mode:           0600\n");
   assert_has(out, "the rest:       (shown to its owner and those with read permission)\n");

@@ -75,6 +75,26 @@ static bool check_msg(const unsigned char *p, size_t len, struct msg *out) {
   return true;
 }
 
+/* The permissions of the mapping holding addr, from /proc/self/maps
+ * ("r--s"), so a test sees what the kernel enforces, not what the library
+ * says. */
+static bool mapping_perms(const void *addr, char perms[5]) {
+  FILE *f = fopen("/proc/self/maps", "r");
+  char line[512];
+  bool found = false;
+
+  if (f == NULL)
+    return false;
+  while (!found && fgets(line, sizeof line, f) != NULL) {
+    unsigned long lo, hi;
+    if (sscanf(line, "%lx-%lx %4s", &lo, &hi, perms) == 3 && (uintptr_t)addr >= lo &&
+        (uintptr_t)addr < hi)
+      found = true;
+  }
+  fclose(f);
+  return found;
+}
+
 /* ---- one process ---- */
 
 START_TEST(send_recv_one_process) {
@@ -107,6 +127,11 @@ START_TEST(send_recv_one_process) {
   ck_assert(memcmp(shmv_view_data(a), "hello", 5) == 0);
   ck_assert(memcmp(shmv_view_data(b), "world!", 6) == 0);
   ck_assert(shmv_view_readonly(a));
+  /* a receiver's ring is mapped read-only (the sender's read-write), though
+   * this owner may write it */
+  char perms[5];
+  ck_assert(mapping_perms(shmv_view_data(a), perms));
+  ck_assert_str_eq(perms, "r--s");
   ck_assert_int_eq(shmv_channel_recv(rx, 0, &v), -ETIMEDOUT);
   ck_assert_ptr_null(v);
   /* released out of order */
@@ -126,6 +151,11 @@ START_TEST(send_recv_one_process) {
   ck_assert_uint_eq(si.receivers, 1);
   OK(shmv_stat(c, "ch.ctl", &si));
   ck_assert_int_eq(si.control, 1);
+  ck_assert_uint_eq(si.mode, 0600);
+  /* the control memory follows the ring's mode: rw where the ring has r */
+  OK(shmv_chmod(c, "ch", 0640));
+  OK(shmv_stat(c, "ch.ctl", &si));
+  ck_assert_uint_eq(si.mode, 0660);
 
   shmv_channel_close(tx);
   /* every sender closed and the ring empty: the end of the stream */
@@ -231,6 +261,7 @@ START_TEST(bad_input) {
   OK(shmv_channel_stat(rx, &info));
   ck_assert_uint_eq(info.used, 0);
   ck_assert_int_eq(shmv_channel_stat_sized(rx, &info, 4), -EINVAL);
+  ck_assert_int_eq(shmv_channel_set_spin(rx, -1), -EINVAL);
 
   shmv_channel_close(other);
   shmv_channel_close(tx);
@@ -327,6 +358,8 @@ static int receiver_proc(void *arg) {
     last[i] = -1;
   CHILD_CHECK(shmv_connect(d.socket, &c) == 0);
   CHILD_CHECK(shmv_channel_open(c, "many", SHMV_RECV, &rx) == 0);
+  if (a->hold) /* one receiver spins before it sleeps */
+    CHILD_CHECK(shmv_channel_set_spin(rx, 20000) == 0);
   harness_say(a->fd, 'r');
   for (;;) {
     shmv_view *v;
@@ -705,6 +738,85 @@ START_TEST(spilled_message) {
 }
 END_TEST
 
+/* A handle belongs to the process that opened it: in a forked child every
+ * call is -ECHILD and close only unmaps; the parent's participant lives on. */
+static int forked_child(void *arg) {
+  shmv_channel **hs = arg;
+  shmv_view *v;
+  CHILD_CHECK(shmv_channel_send(hs[0], "x", 1, 0) == -ECHILD);
+  CHILD_CHECK(shmv_channel_recv(hs[1], 0, &v) == -ECHILD);
+  CHILD_CHECK(shmv_channel_loan(hs[0], 1, 0, &v) == -ECHILD);
+  shmv_channel_close(hs[0]);
+  shmv_channel_close(hs[1]);
+  return 0;
+}
+
+START_TEST(fork_child_is_not_a_participant) {
+  shmv_client *c = connect_or_die();
+  shmv_channel *hs[2];
+  shmv_view *v;
+
+  OK(shmv_channel_create(c, "f", 8192, 0600, 0));
+  OK(shmv_channel_open(c, "f", SHMV_SEND, &hs[0]));
+  OK(shmv_channel_open(c, "f", SHMV_RECV, &hs[1]));
+  int st = harness_run_child(forked_child, hs);
+  ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  OK(shmv_channel_send(hs[0], "y", 1, 0));
+  OK(shmv_channel_recv(hs[1], 0, &v));
+  ck_assert(memcmp(shmv_view_data(v), "y", 1) == 0);
+  shmv_view_release(v);
+  shmv_channel_info info;
+  OK(shmv_channel_stat(hs[1], &info));
+  ck_assert_uint_eq(info.senders, 1);
+  ck_assert_uint_eq(info.receivers, 1);
+  shmv_channel_close(hs[0]);
+  shmv_channel_close(hs[1]);
+
+  /* a disconnected client's participants are over: -ENOTCONN, and their
+   * space comes back to the others */
+  shmv_client *c2 = connect_or_die();
+  shmv_channel *tx2, *rx;
+  OK(shmv_channel_open(c2, "f", SHMV_SEND, &tx2));
+  OK(shmv_channel_open(c, "f", SHMV_RECV, &rx));
+  OK(shmv_channel_loan(tx2, 4000, 0, &v));
+  shmv_disconnect(c2);
+  ck_assert_int_eq(shmv_channel_send_view(tx2, v), -ENOTCONN);
+  shmv_view_release(v);
+  ck_assert_int_eq(shmv_channel_recv(rx, 5 * SEC, &v), -EPIPE);
+  shmv_channel_info info2;
+  OK(shmv_channel_stat(rx, &info2));
+  ck_assert_uint_eq(info2.used, 0);
+  shmv_channel_close(tx2);
+  shmv_channel_close(rx);
+  OK(shmv_unlink(c, "f"));
+  shmv_disconnect(c);
+}
+END_TEST
+
+/* A channel's two segments are its creator's: its quota must take both. */
+START_TEST(quota_counts_both_segments) {
+  static const char *const args[] = { "--quota-segments", "3", "--quota-bytes", "40K", NULL };
+  ck_assert_int_eq(harness_daemon_stop(&d), 0);
+  harness_daemon_start(&d, args);
+  shmv_client *c = connect_or_die();
+
+  /* 16K of ring and 12K of control fit 40K; a second does not */
+  OK(shmv_channel_create(c, "q1", 16384, 0600, 0));
+  ck_assert_int_eq(shmv_channel_create(c, "q2", 8192, 0600, 0), -EDQUOT);
+  ck_assert_int_eq(shmv_stat(c, "q2", &(shmv_segment_info){ 0 }), -ENOENT);
+  /* one segment left of three: a channel needs two */
+  OK(shmv_create(c, "small", 1024, 0600));
+  OK(shmv_unlink(c, "q1"));
+  OK(shmv_create(c, "small2", 1024, 0600));
+  ck_assert_int_eq(shmv_channel_create(c, "q3", 4096, 0600, 0), -EDQUOT);
+  OK(shmv_unlink(c, "small"));
+  OK(shmv_unlink(c, "small2"));
+  OK(shmv_channel_create(c, "q3", 4096, 0600, 0));
+  OK(shmv_unlink(c, "q3"));
+  shmv_disconnect(c);
+}
+END_TEST
+
 /* ---- the mode, as another uid ---- */
 
 static int stranger(void *arg) {
@@ -719,7 +831,9 @@ static int stranger(void *arg) {
   CHILD_CHECK(shmv_channel_recv(ch, 5 * SEC, &v) == 0);
   CHILD_CHECK(memcmp(shmv_view_data(v), "for all", 7) == 0);
   CHILD_CHECK(shmv_view_readonly(v));
-  /* the ring is mapped read-only: the kernel refuses a writable view of it */
+  char perms[5];
+  CHILD_CHECK(mapping_perms(shmv_view_data(v), perms) && strcmp(perms, "r--s") == 0);
+  /* and the daemon gives this uid no writable descriptor of it */
   shmv_view *ring;
   CHILD_CHECK(shmv_view_open(c, "m", 0, SHMV_TO_END, SHMV_WRITABLE, &ring) == -EACCES);
   shmv_view_release(v);
@@ -745,6 +859,86 @@ START_TEST(mode_as_stranger) {
   shmv_channel_close(tx);
   OK(shmv_unlink(c, "m"));
   OK(shmv_unlink(c, "p"));
+  shmv_disconnect(c);
+}
+END_TEST
+
+/* A participant of another uid, with r on the channel and so rw on its
+ * control memory: it takes the lock and dies holding it (the daemon lets
+ * the others in), then another garbles every word and dies. The owner's
+ * calls fail cleanly, the daemon serves on, and a new channel works. */
+struct hostile {
+  bool garble;
+};
+
+static int hostile_participant(void *arg) {
+  struct hostile *h = arg;
+  shmv_client *c;
+  shmv_channel *ch;
+  shmv_view *ctl;
+  CHILD_CHECK(shmv_connect(d.socket, &c) == 0);
+  CHILD_CHECK(shmv_channel_open(c, "h", SHMV_RECV, &ch) == 0);
+  shmv_channel_info info;
+  CHILD_CHECK(shmv_channel_stat(ch, &info) == 0);
+  CHILD_CHECK(shmv_view_open(c, "h.ctl", 0, SHMV_TO_END, SHMV_WRITABLE, &ctl) == 0);
+  unsigned char *p = shmv_view_data(ctl);
+  size_t n = shmv_view_length(ctl);
+  if (h->garble) {
+    srand(7);
+    for (size_t i = 0; i < n; i++)
+      p[i] = (unsigned char)rand();
+  } else {
+    /* the lock, as its own: 64 is the lock word */
+    __atomic_store_n((uint32_t *)(p + 64), info.participant + 1, __ATOMIC_RELEASE);
+  }
+  _exit(0); /* dies holding whatever it holds */
+}
+
+START_TEST(hostile_participant_as_stranger) {
+  if (!harness_can_attack("test-channel", "hostile_participant_as_stranger"))
+    return;
+  harness_open_to_all(&d);
+  shmv_client *c = connect_or_die();
+  shmv_channel *tx, *rx;
+  shmv_view *v;
+  struct hostile h = { false };
+
+  OK(shmv_channel_create(c, "h", 8192, 0644, 0));
+  OK(shmv_channel_open(c, "h", SHMV_SEND, &tx));
+  OK(shmv_channel_open(c, "h", SHMV_RECV, &rx));
+  OK(shmv_channel_send(tx, "one", 3, 0));
+  ATTACK_OK(harness_run_as(HARNESS_NO_PASSWD, HARNESS_NO_PASSWD, hostile_participant, &h),
+            "hold the lock and die");
+  /* the daemon saw it die and released its lock */
+  OK(shmv_channel_recv(rx, 5 * SEC, &v));
+  ck_assert(memcmp(shmv_view_data(v), "one", 3) == 0);
+  shmv_view_release(v);
+
+  h.garble = true;
+  ATTACK_OK(harness_run_as(HARNESS_NO_PASSWD, HARNESS_NO_PASSWD, hostile_participant, &h),
+            "garble the control memory");
+  int rc = shmv_channel_send(tx, "two", 3, 100 * MSEC);
+  ck_assert_msg(rc == -EBADMSG || rc == -ETIMEDOUT, "send after garbling: %d", rc);
+  rc = shmv_channel_recv(rx, 100 * MSEC, &v);
+  ck_assert_msg(rc == -EBADMSG || rc == -ETIMEDOUT, "recv after garbling: %d", rc);
+  shmv_channel_info info;
+  OK(shmv_channel_stat(rx, &info));
+  /* the daemon answers, refuses a new participant of the garbled channel,
+   * and makes a new channel that works */
+  shmv_segment_info si;
+  OK(shmv_stat(c, "h", &si));
+  shmv_channel *late;
+  ck_assert_int_eq(shmv_channel_open(c, "h", SHMV_RECV, &late), -EBADMSG);
+  shmv_channel_close(tx);
+  shmv_channel_close(rx);
+  OK(shmv_unlink(c, "h"));
+  OK(shmv_channel_create(c, "h", 8192, 0644, 0));
+  OK(shmv_channel_open(c, "h", SHMV_SEND | SHMV_RECV, &tx));
+  OK(shmv_channel_send(tx, "new", 3, 0));
+  OK(shmv_channel_recv(tx, 0, &v));
+  shmv_view_release(v);
+  shmv_channel_close(tx);
+  OK(shmv_unlink(c, "h"));
   shmv_disconnect(c);
 }
 END_TEST
@@ -857,7 +1051,10 @@ static Suite *channel_suite(void) {
   tcase_add_test(tc, killed_last_sender);
   tcase_add_test(tc, killed_mid_send);
   tcase_add_test(tc, spilled_message);
+  tcase_add_test(tc, fork_child_is_not_a_participant);
+  tcase_add_test(tc, quota_counts_both_segments);
   tcase_add_test(tc, mode_as_stranger);
+  tcase_add_test(tc, hostile_participant_as_stranger);
   tcase_add_test(tc, across_restart);
   tcase_add_test(tc, across_daemon_killed);
   suite_add_tcase(s, tc);

@@ -28,7 +28,7 @@ ok "--version: $(cat "$dir/out")"
 run 0 "$SHMVIEW_CLI" --help
 grep -q '^usage: shmview' "$dir/out" || fail "--help has no usage line"
 ok "--help"
-for c in list stat create rm unlink resize dump cat write status wait wake freeze chmod chown; do
+for c in list stat create rm unlink resize dump cat write status wait wake freeze chmod chown channel send recv; do
   run 0 "$SHMVIEW_CLI" "$c" --help
   grep -q "^usage: shmview " "$dir/out" || fail "$c --help has no usage line"
   run 0 "$SHMVIEW_CLI" help "$c"
@@ -464,6 +464,43 @@ err_has "is shmviewd running?"
 run 1 env SHMVIEW_SOCKET="$dir/missing2.sock" "$SHMVIEW_CLI" list
 err_has "$dir/missing2.sock"
 ok "daemon not running: exit 1, message names the socket"
+
+# ---- channels: create, send, recv, stat, rm -----------------------------------
+run 0 sv channel create cli-q 8k --mode 0640
+run 0 sv list
+grep -qE '^cli-q  .*channel$' "$dir/out" && grep -qE '^cli-q\.ctl  .*control$' "$dir/out" ||
+  fail "list shows no channel and control: $(cat "$dir/out")"
+printf 'first message' | run 0 sv send cli-q
+printf 'second' >"$dir/msg2"
+run 0 sv send cli-q <"$dir/msg2"
+run 0 sv stat cli-q
+grep -q '^channel: *yes' "$dir/out" && grep -q '^depth: *2$' "$dir/out" &&
+  grep -q '^senders: *0$' "$dir/out" && grep -q '^receivers: *0$' "$dir/out" ||
+  fail "stat of a channel with two messages: $(cat "$dir/out")"
+run 0 sv stat cli-q.ctl
+! grep -q '^depth:' "$dir/out" || fail "stat of a control segment shows a depth"
+run 0 sv recv cli-q
+[ "$(cat "$dir/out")" = "first message" ] || fail "recv printed '$(cat "$dir/out")'"
+run 0 sv recv cli-q
+cmp -s "$dir/out" "$dir/msg2" || fail "the second recv printed '$(cat "$dir/out")'"
+run 1 sv recv cli-q
+err_has "end of stream"
+# larger than the ring: a segment of its own, send waits for the receiver
+head -c 100000 /dev/urandom >"$dir/big"
+sv send cli-q <"$dir/big" &
+sender=$!
+run 0 sv recv --timeout 10 cli-q
+wait "$sender" || fail "send of a message larger than the ring exited $?"
+cmp -s "$dir/out" "$dir/big" || fail "a message larger than the ring came back different"
+: | run 1 sv send cli-q
+err_has "empty"
+run 2 sv channel make cli-q2 8k
+run 1 sv channel create cli-q 8k
+run 1 sv rm cli-q.ctl
+run 0 sv rm cli-q
+run 0 sv list
+! grep -q '^cli-q' "$dir/out" || fail "rm of a channel left: $(cat "$dir/out")"
+ok "channel create, send, recv (end of stream, larger than the ring), stat, rm"
 
 # ---- chmod and chown, as chmod(1) and chown(1) --------------------------------
 run 0 sv create cli-mode 16

@@ -266,6 +266,31 @@ class TestSemantics(QueueTest):
         q.put("still works")
         self.assertEqual(q.get(timeout=10), "still works")
 
+    def test_threads_share_a_queue(self):
+        """Four threads put and four get on one Queue (one channel handle),
+        through a ring small enough that the feeder runs too: every item
+        arrives once."""
+        q = self.make(capacity=16 << 10)
+        got, lock = [], threading.Lock()
+
+        def putter(k):
+            for i in range(300):
+                q.put((k, i, b"p" * 200))
+
+        def getter():
+            for _ in range(300):
+                item = q.get(timeout=60)
+                with lock:
+                    got.append(item[:2])
+
+        threads = [threading.Thread(target=putter, args=(k,)) for k in range(4)]
+        threads += [threading.Thread(target=getter) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        self.assertEqual(sorted(got), [(k, i) for k in range(4) for i in range(300)])
+
     def test_raw_fork(self):
         """A child of os.fork() uses the inherited Queue object (its own
         handle, opened on first use) and reads a message its parent
@@ -399,13 +424,30 @@ class TestNumpy(QueueTest):
                   numpy.arange(1000)[::3],  # not contiguous: in band
                   numpy.array([1, "a", None], dtype=object),
                   numpy.zeros(0), numpy.arange(12, dtype=numpy.int8).reshape(3, 4).T,
-                  numpy.array(7.5)]
+                  numpy.array(7.5), numpy.arange(5).astype("M8[s]"),
+                  numpy.zeros(3, dtype=[("a", "<i4"), ("b", ">f8")]),
+                  numpy.array(["ab", "c"]), numpy.ones(3, dtype=">i4"),
+                  numpy.ones((2, 3), dtype=numpy.float16), numpy.ones(2, dtype=complex)]
         for a in arrays:
             q.put(a)
         for a in arrays:
             b = q.get(timeout=10)
-            self.assertEqual(b.dtype, a.dtype)
+            self.assertEqual((b.dtype, b.shape), (a.dtype, a.shape))
+            if a.flags.c_contiguous or a.flags.f_contiguous:
+                self.assertEqual(b.flags.f_contiguous, a.flags.f_contiguous)
             self.assertTrue(numpy.array_equal(a, b) if a.dtype != object else list(a) == list(b))
+
+    def test_receiver_that_has_not_imported_numpy(self):
+        import subprocess
+        name = H.fresh_name("np")
+        q = self.make(name=name)
+        self.addCleanup(q.unlink)
+        q.put(numpy.arange(5))
+        code = ("import shmview, sys; q = shmview.Queue(name=sys.argv[1]); "
+                "a = q.get(timeout=30); print(type(a).__module__, a.sum()); q.close()")
+        r = subprocess.run([sys.executable, "-c", code, name], capture_output=True, text=True,
+                           timeout=120)
+        self.assertEqual(r.stdout.split(), ["numpy", "10"], r.stderr)
 
     def test_nested(self):
         q = self.make()
@@ -417,9 +459,33 @@ class TestNumpy(QueueTest):
         self.assertTrue(in_ring(got["y"].__array_interface__["data"][0], q.name))
 
 
+def child_double_tensor(q_in, q_out):
+    import torch as t  # a spawned child imports it here
+    x = q_in.get(timeout=60)
+    q_out.put(x * 2 if isinstance(x, t.Tensor) else None)
+    q_out.close()
+    q_out.join_thread()
+
+
 @unittest.skipIf(torch is None, NEED_TORCH)
 class TestTorch(QueueTest):
-    def test_tensors(self):
+    def test_tensors_travel_out_of_band(self):
+        q = self.make()
+        for t in (torch.arange(1000, dtype=torch.float32), torch.ones(3, 4).t(),
+                  torch.tensor(3), torch.zeros(0), torch.ones(2, dtype=torch.bfloat16),
+                  torch.ones(2, requires_grad=True)):
+            q.put(t)
+            u = q.get(timeout=10)
+            self.assertEqual((u.dtype, u.shape), (t.dtype, t.shape))
+            self.assertTrue(torch.equal(u.detach(), t.detach()))
+            u.add_(1) if not u.requires_grad else None  # writable, its own memory
+            self.assertEqual(used(q), 0)
+        # a float32 tensor's bytes are not in the pickle
+        parts = shmview._queues._dumps(torch.ones(1 << 16))
+        self.assertEqual([len(memoryview(p).cast("B")) for p in parts[1:]], [1 << 18])
+        self.assertLess(len(parts[0]), 300)
+
+    def test_numpy_conversions(self):
         q = self.make()
         t = torch.arange(1000, dtype=torch.float32)
         q.put(t.numpy())
@@ -432,6 +498,16 @@ class TestTorch(QueueTest):
             ft = torch.frombuffer(memoryview(arr).cast("B"), dtype=torch.float32)
         self.assertTrue(torch.equal(ft, t))
         self.assertTrue(in_ring(ft.data_ptr(), q.name), "the tensor is not over the ring")
+
+    def test_between_processes(self):
+        ctx = multiprocessing.get_context(METHODS[0])
+        q_in, q_out = self.make(), self.make()
+        p = ctx.Process(target=child_double_tensor, args=(q_in, q_out))
+        p.start()
+        q_in.put(torch.arange(10.0))
+        self.assertTrue(torch.equal(q_out.get(timeout=60), torch.arange(10.0) * 2))
+        p.join(60)
+        self.assertEqual(p.exitcode, 0)
 
 
 # ---- processes ----------------------------------------------------------
@@ -473,6 +549,16 @@ def pool_put_arg(q, i):
     return os.getpid()
 
 
+def child_put_big(q, data):
+    q.put(data)  # spilled: bigger than the ring; no close() before exit
+
+
+def child_hold(q, ready):
+    kept = q.get(timeout=60)  # over the ring, zero copy: its space stays taken
+    ready.put(len(kept))
+    threading.Event().wait(600)  # until killed
+
+
 def item(i):
     return numpy.full(1000, i) if numpy is not None else bytes([i % 256]) * 1000
 
@@ -505,6 +591,49 @@ class TestProcesses(QueueTest):
         self.assertEqual(p.exitcode, 0)
         self.assertEqual([total(i) for i in range(10)],
                          [int(g.sum()) if numpy is not None else sum(g) for g in got])
+
+    def test_spilled_message_outlives_its_put(self):
+        """A message bigger than the ring needs its sender until a receiver
+        has it: a child that puts one and returns does not exit before the
+        parent has it (the feeder holds the exit), and the message arrives."""
+        ctx = multiprocessing.get_context(METHODS[0])
+        q = self.make(capacity=64 << 10)
+        data = os.urandom(1 << 20)
+        p = ctx.Process(target=child_put_big, args=(q, data))
+        p.start()
+        H.wait_for(lambda: q.qsize() > 0, what="the child's put")
+        p.join(1)
+        self.assertTrue(p.is_alive(), "the sender exited before its message was received")
+        self.assertEqual(q.get(timeout=60), data)
+        p.join(60)
+        self.assertEqual(p.exitcode, 0)
+
+    def test_killed_receiver_gives_back_its_messages(self):
+        """A worker killed with kill -9 while it holds a received array
+        (zero copy, its space taken) loses nothing for the others: its space
+        comes back, and the queue goes on."""
+        import signal
+        ctx = multiprocessing.get_context(METHODS[0])
+        q, ready = self.make(capacity=1 << 20), self.make()
+        p = ctx.Process(target=child_hold, args=(q, ready), daemon=True)
+        p.start()
+        self.addCleanup(lambda: p.is_alive() and p.kill())
+        q.put(memoryview(bytearray(600000)))  # comes back over the ring: pinned in the child
+        self.assertEqual(ready.get(timeout=60), 600000)
+        self.assertGreaterEqual(used(q), 600000)
+        os.kill(p.pid, signal.SIGKILL)
+        p.join(60)
+
+        def space_back():
+            q.put(1)  # the next participant to take the lock reclaims the dead one's
+            q.get(timeout=10)
+            return used(q) == 0
+
+        H.wait_for(space_back, what="the killed receiver's space to come back")
+        q.put(memoryview(bytearray(600000)))  # which a second big message needs
+        self.assertIsNone(q._thread)
+        self.assertEqual(len(q.get(timeout=10)), 600000)
+        gc.collect()
 
     def run_pool(self, method):
         ctx = multiprocessing.get_context(method)

@@ -467,7 +467,7 @@ static PyObject *Channel_send_parts(ChannelObject *self, PyObject *args, PyObjec
   SLICED(self, timeout_ns, rc, shmv_channel_loan(ch, size, slice, &loan));
   if (rc == -EMSGSIZE) {
     if (send_spilled(self, ch, bufs, n, size, timeout_ns) == 0)
-      res = Py_NewRef(Py_None);
+      res = Py_NewRef(Py_True);
     goto leave;
   }
   if (rc < 0) {
@@ -483,7 +483,7 @@ static PyObject *Channel_send_parts(ChannelObject *self, PyObject *args, PyObjec
     channel_error(self, rc);
     goto leave;
   }
-  res = Py_NewRef(Py_None);
+  res = Py_NewRef(Py_False);
 leave:
   channel_leave(self);
 out:
@@ -491,6 +491,25 @@ out:
     PyBuffer_Release(&bufs[i]);
   PyMem_Free(bufs);
   Py_XDECREF(seq);
+  return res;
+}
+
+static PyObject *Channel_flush(ChannelObject *self, PyObject *args, PyObject *kw) {
+  static char *kwlist[] = { "timeout", NULL };
+  PyObject *timeout_obj = Py_None;
+  int64_t timeout_ns;
+  int rc;
+
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "|O:flush", kwlist, &timeout_obj))
+    return NULL;
+  if (get_timeout_ns(timeout_obj, &timeout_ns) < 0)
+    return NULL;
+  shmv_channel *ch = channel_enter(self);
+  if (ch == NULL)
+    return NULL;
+  SLICED(self, timeout_ns, rc, shmv_channel_flush(ch, slice));
+  PyObject *res = rc < 0 ? channel_error(self, rc) : Py_NewRef(Py_None);
+  channel_leave(self);
   return res;
 }
 
@@ -750,11 +769,17 @@ static PyMethodDef Channel_methods[] = {
   { "send_parts", (PyCFunction)(void (*)(void))Channel_send_parts, METH_VARARGS | METH_KEYWORDS,
     "send_parts(parts, timeout=None)\n--\n\n"
     "Send bytes-like objects as one framed message, each copied once into the loaned\n"
-    "space at a 64-byte aligned address (what shmview.Queue sends)." },
+    "space at a 64-byte aligned offset (what shmview.Queue sends). True if it was too\n"
+    "big for the ring and spilled into a segment of its own (see flush())." },
   { "recv_parts", (PyCFunction)(void (*)(void))Channel_recv_parts, METH_VARARGS | METH_KEYWORDS,
     "recv_parts(timeout=None)\n--\n\n"
     "Receive a message sent by send_parts(): its parts as read-only memoryviews over the\n"
     "message in place, whose space is freed when the last of them is garbage." },
+  { "flush", (PyCFunction)(void (*)(void))Channel_flush, METH_VARARGS | METH_KEYWORDS,
+    "flush(timeout=None)\n--\n\n"
+    "Wait until every message this handle spilled into a segment of its own (one bigger\n"
+    "than the ring) has been opened by a receiver: until then it needs its sender, and\n"
+    "close() loses it. TimeoutError after timeout seconds (None: no limit)." },
   { "stat", (PyCFunction)Channel_stat, METH_NOARGS,
     "stat()\n--\n\nThe channel's ChannelInfo (capacity, depth, senders...), read from its\n"
     "control memory." },

@@ -76,6 +76,47 @@ def _reduce_view(v):
     return _rebuild_memoryview, (pickle.PickleBuffer(v), "B", (len(v),))
 
 
+def _rebuild_ndarray(buf, dtype, shape, order):
+    import numpy  # (a receiver may not have imported it yet)
+
+    return numpy.frombuffer(buf, dtype=dtype).reshape(shape, order=order)
+
+
+def _reduce_ndarray(a):
+    # numpy's own reduction pickles the dtype object (a third of the time
+    # of a small put); a plain dtype travels as its string here.
+    dt = a.dtype
+    if dt.kind not in "biufcSUV" or dt.fields is not None or dt.subdtype is not None or \
+            dt.metadata:
+        return a.__reduce_ex__(5)  # objects, records, datetimes: numpy's way
+    flags = a.flags
+    order = "C" if flags.c_contiguous else "F" if flags.f_contiguous else None
+    if order is None:
+        return a.__reduce_ex__(5)  # not contiguous: numpy copies it in band
+    return _rebuild_ndarray, (pickle.PickleBuffer(a), dt.str, a.shape, order)
+
+
+def _rebuild_tensor(a):
+    import torch
+
+    # torch has no read-only tensors, and a write into the ring's read-only
+    # mapping would kill the process: a tensor is copied out of the ring
+    # (unless get(copy=True) already did).
+    return torch.from_numpy(a if a.flags.writeable else a.copy())
+
+
+def _reduce_tensor(t):
+    # torch's own pickling of a tensor goes through torch.save, in band; a
+    # plain CPU tensor travels as its numpy array, out of band.
+    if t.requires_grad or t.device.type != "cpu" or t.layout is not sys.modules["torch"].strided:
+        return t.__reduce_ex__(5)
+    try:
+        a = t.numpy()
+    except (TypeError, RuntimeError):  # a dtype numpy has not (bfloat16...)
+        return t.__reduce_ex__(5)
+    return _rebuild_tensor, (a,)
+
+
 class _OutOfBand:
     """A bytes or bytearray put on its own: sent out of band and rebuilt as
     the same type (bytes owns its memory: a copy out of the ring)."""
@@ -96,10 +137,19 @@ class _Pickler(pickle.Pickler):
     dispatch_table = copyreg.dispatch_table.copy()
     dispatch_table[memoryview] = _reduce_memoryview
     dispatch_table[View] = _reduce_view
+    numpy_pending = True  # numpy.ndarray's entry, once numpy is imported
+    torch_pending = True  # torch.Tensor's, once torch is
 
 
 def _dumps(obj):
     """The parts of a message: the pickle, then each out-of-band buffer."""
+    if _Pickler.numpy_pending and "numpy" in sys.modules:
+        _Pickler.dispatch_table[sys.modules["numpy"].ndarray] = _reduce_ndarray
+        _Pickler.numpy_pending = False
+    if _Pickler.torch_pending and "torch" in sys.modules and \
+            hasattr(sys.modules["torch"], "Tensor"):
+        _Pickler.dispatch_table[sys.modules["torch"].Tensor] = _reduce_tensor
+        _Pickler.torch_pending = False
     if type(obj) in (bytes, bytearray) and len(obj) >= _OOB_MIN:
         obj = _OutOfBand(obj)
     buffers = []
@@ -192,8 +242,7 @@ class SimpleQueue:
     # -- opening --
 
     def _create(self, maxsize, capacity, name, client):
-        if not isinstance(maxsize, int) or maxsize < 0:
-            raise ValueError("maxsize must be an int >= 0")
+        maxsize = max(0, maxsize.__index__())  # <= 0: no bound, as multiprocessing's
         if maxsize >= 2**31:
             raise ValueError("maxsize must be below 2**31")
         client = client if client is not None else default_client()
@@ -279,9 +328,12 @@ class SimpleQueue:
         return self._name
 
     def put(self, obj):
-        """Put obj into the queue, waiting while the ring is full."""
+        """Put obj into the queue, waiting while the ring is full. A message
+        bigger than the ring needs its sender until a receiver has it: put
+        waits for that, as a pipe's writer waits for its reader."""
         self._check_closed()
-        self._ch.send_parts(_dumps(obj))
+        if self._ch.send_parts(_dumps(obj)):
+            self._ch.flush()
 
     def get(self, *, copy=False):
         """Remove and return an item, waiting for one. With copy=False its
@@ -366,7 +418,11 @@ class Queue(SimpleQueue):
         with self._notempty:
             if not self._buffer:
                 try:
-                    self._ch.send_parts(parts, 0)
+                    if self._ch.send_parts(parts, 0) and self._thread is None:
+                        # Too big for the ring, it spilled into a segment
+                        # that needs this sender until a receiver has it:
+                        # the feeder waits for that at close() or exit.
+                        self._start_thread()
                     return
                 except TimeoutError:
                     pass  # the ring is full: the feeder waits for room
@@ -482,6 +538,7 @@ class Queue(SimpleQueue):
                         notempty.wait()
                     parts = buffer[0]
                 if parts is _SENTINEL:
+                    ch.flush()  # what spilled needs its sender until received
                     return
                 try:
                     ch.send_parts(parts)
