@@ -27,6 +27,9 @@
  *                     iceoryx's WaitSet.
  *   channel-poll      the same, each side polling (timeout 0) instead of
  *                     sleeping: compared with floor-spin and iceoryx polling.
+ *   channel-spin      the same with blocking calls that spin on the channel's
+ *                     word first (shmv_channel_set_spin, SPIN_NS) before the
+ *                     futex: compared with floor-spin, as shmview-spin is.
  *
  * Every method runs in the same two processes, in batches interleaved with
  * the others (each round in an order of its own), so a floor and what it
@@ -73,11 +76,12 @@ enum method {
   M_SOCK,
   M_CHAN,
   M_CHAN_POLL,
+  M_CHAN_SPIN,
   M_COUNT
 };
 static const char *mnames[M_COUNT] = { "shmview-futex", "floor-futex",      "shmview-spin",
                                        "floor-spin",    "shmview-adaptive", "unix-socket",
-                                       "channel-futex", "channel-poll" };
+                                       "channel-futex", "channel-poll",     "channel-spin" };
 
 /* One side's handles. */
 struct side {
@@ -179,6 +183,17 @@ static shmv_view *chan_recv(shmv_channel *ch, int poll) {
   return v;
 }
 
+/* The channel methods' waiting: poll (timeout 0 in a loop), or block with
+ * a spin first (channel-spin) or none (channel-futex). */
+static int chan_style(struct side *s, enum method m) {
+  int64_t spin = m == M_CHAN_SPIN ? SPIN_NS : 0;
+  int rc;
+  if ((rc = shmv_channel_set_spin(s->data, spin)) < 0 ||
+      (rc = shmv_channel_set_spin(s->ack, spin)) < 0)
+    die("channel set_spin: %s", shmv_strerror(rc));
+  return m == M_CHAN_POLL;
+}
+
 static void chan_reader_batch(struct side *s, int poll, int reps) {
   for (int i = 0; i < reps; i++) {
     shmv_view *v = chan_recv(s->data, poll);
@@ -259,8 +274,8 @@ struct cmd {
 };
 
 static void reader_batch(struct side *s, enum method m, int reps) {
-  if (m == M_CHAN || m == M_CHAN_POLL) {
-    chan_reader_batch(s, m == M_CHAN_POLL, reps);
+  if (m == M_CHAN || m == M_CHAN_POLL || m == M_CHAN_SPIN) {
+    chan_reader_batch(s, chan_style(s, m), reps);
     return;
   }
   if (m == M_SOCK) {
@@ -289,8 +304,8 @@ static void reader_batch(struct side *s, enum method m, int reps) {
 }
 
 static void writer_batch(struct side *s, enum method m, int reps, int rep0, uint64_t *out) {
-  if (m == M_CHAN || m == M_CHAN_POLL) {
-    chan_writer_batch(s, m == M_CHAN_POLL, reps, rep0, out);
+  if (m == M_CHAN || m == M_CHAN_POLL || m == M_CHAN_SPIN) {
+    chan_writer_batch(s, chan_style(s, m), reps, rep0, out);
     return;
   }
   if (m == M_SOCK) {
@@ -359,7 +374,7 @@ static void measure(const char *bench, size_t n, const struct placement *pl,
     die("shmview: %s", shmv_strerror(rc));
   int chans = 0;
   for (int i = 0; i < nm; i++)
-    chans |= methods[i] == M_CHAN || methods[i] == M_CHAN_POLL;
+    chans |= methods[i] == M_CHAN || methods[i] == M_CHAN_POLL || methods[i] == M_CHAN_SPIN;
   if (chans)
     chan_create(c, n);
   shmv_disconnect(c);
@@ -497,8 +512,8 @@ static void measure(const char *bench, size_t n, const struct placement *pl,
 
 /* --only: the largest size (handoff), e.g. 16M. */
 int bench_handoff(void) {
-  static const enum method all[] = { M_SHMV,       M_FLOOR, M_SHMV_SPIN, M_FLOOR_SPIN,
-                                     M_SHMV_ADAPT, M_SOCK,  M_CHAN,      M_CHAN_POLL };
+  static const enum method all[] = { M_SHMV, M_FLOOR, M_SHMV_SPIN, M_FLOOR_SPIN, M_SHMV_ADAPT,
+                                     M_SOCK, M_CHAN,  M_CHAN_POLL, M_CHAN_SPIN };
   size_t maxn = bench_only_max_size("handoff");
   const struct placement *pl = &bench_placements[ncpus() > 1 ? 1 : 0];
   bench_turn("start");

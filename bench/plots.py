@@ -24,6 +24,7 @@ HANDOFF = [
     ]),
     ("polling", "floor-spin", lambda n: 1.2, [
         ("channel-poll", "shmview channel, polling", "tab:blue", "-", "s"),
+        ("channel-spin", "shmview channel, spin then futex", "tab:cyan", "--", "D"),
         ("floor-spin", "floor: raw spin hand-off", "0.35", "--", "s"),
         ("iceoryx-polling", "iceoryx, polling", "tab:red", "-", "v"),
         ("iceoryx2-polling", "iceoryx2, polling", "tab:purple", "-", "X"),

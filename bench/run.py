@@ -870,6 +870,7 @@ def channel_table(results):
     heads = ["N", "channel futex", "floor futex", "ratio (95 % interval)", "iceoryx WaitSet",
              "ratio (95 % interval)", "iceoryx2 listener", "ratio (95 % interval)",
              "channel poll", "floor spin", "ratio (95 % interval)",
+             "channel spin", "ratio to floor spin (95 % interval)",
              "iceoryx polling", "ratio (95 % interval)", "iceoryx2 polling",
              "ratio (95 % interval)", "target: <= 1.2x floor",
              "target: at or below iceoryx, same waiting"]
@@ -878,13 +879,15 @@ def channel_table(results):
         ff, fi = ratio("channel-futex", "floor-futex", n), ratio("channel-futex", "iceoryx-waitset", n)
         pf, pi = ratio("channel-poll", "floor-spin", n), ratio("channel-poll", "iceoryx-polling", n)
         f2, p2 = ratio("channel-futex", "iceoryx2-listener", n), ratio("channel-poll", "iceoryx2-polling", n)
+        sf = ratio("channel-spin", "floor-spin", n)
         lines.append("| " + " | ".join([
             size_name(n), cell("channel-futex", n), cell("floor-futex", n), show_paired(ff),
             cell("iceoryx-waitset", n), show_paired(fi), cell("iceoryx2-listener", n),
             show_paired(f2), cell("channel-poll", n),
-            cell("floor-spin", n), show_paired(pf), cell("iceoryx-polling", n), show_paired(pi),
+            cell("floor-spin", n), show_paired(pf), cell("channel-spin", n), show_paired(sf),
+            cell("iceoryx-polling", n), show_paired(pi),
             cell("iceoryx2-polling", n), show_paired(p2),
-            f"futex {floor_met(ff)}, poll {floor_met(pf)}",
+            f"futex {floor_met(ff)}, poll {floor_met(pf)}, spin {floor_met(sf)}",
             f"futex {at_or_below(fi)}, poll {at_or_below(pi)}",
         ]) + " |")
     return "\n".join(lines)
@@ -1320,7 +1323,10 @@ loan to that. The ring holds one message and a little more, so every
 message lands on the same bytes, as the floor's do. **channel futex**
 sleeps in the channel's futex waits (compared with the raw futex floor
 and iceoryx's WaitSet); **channel poll** polls (`recv` with timeout 0,
-compared with the raw spin floor and iceoryx polling). Medians / p99 in
+compared with the raw spin floor and iceoryx polling); **channel spin**
+blocks but spins on the channel's word first (`shmv_channel_set_spin`,
+1 s: it never sleeps here), as `shmview spin` does against the same raw
+spin floor. Medians / p99 in
 us; ratios paired batch by batch with their 95 % interval. Targets (issue
 22): at most 1.2x the floor, at or below iceoryx with the same waiting
 style, at every N ("level": the interval holds 1). The plot's lower row
