@@ -228,12 +228,15 @@ static void chan_writer_batch(struct side *s, int poll, int reps, int rep0, uint
   }
 }
 
-/* The channels' capacity for messages of n bytes: one message and a little
- * more, so every message lands on the same bytes (a loan that does not fit
- * before the end starts the ring again), as the floor writes the same
- * memory every time. */
+/* The channels' capacity for messages of n bytes: three messages and a
+ * little more, so that messages take turns on three places of the ring, as
+ * iceoryx's take turns on the three chunks of its mempool
+ * (bench/iox-handoff.c). Writing the very bytes the reader has just read,
+ * as the floor does, costs a cross-core invalidation per cache line: with
+ * one message's room the channel's times were the floor's, with three they
+ * are lower from 1 MiB (bench/notes.md). */
 static size_t chan_capacity(size_t n) {
-  size_t c = (n + 63) / 64 * 64 + 4096;
+  size_t c = 3 * ((n + 63) / 64 * 64) + 4096;
   return c < SHMV_CHANNEL_MIN ? SHMV_CHANNEL_MIN : c;
 }
 

@@ -1319,8 +1319,10 @@ sends the loan (`shmv_channel_send_view`); the reader receives
 (`shmv_channel_recv`), reads the N bytes in place, releases the message
 and sends an 8-byte acknowledgement (`shmv_channel_send`) on a second
 channel, which the writer receives and releases: the time runs from the
-loan to that. The ring holds one message and a little more, so every
-message lands on the same bytes, as the floor's do. **channel futex**
+loan to that. The ring holds three messages, which take turns on its
+three places as iceoryx's messages take turns on the three chunks of its
+mempool (the floor writes the same bytes every time, which costs it a
+cross-core invalidation per cache line from 1 MiB: bench/notes.md). **channel futex**
 sleeps in the channel's futex waits (compared with the raw futex floor
 and iceoryx's WaitSet); **channel poll** polls (`recv` with timeout 0,
 compared with the raw spin floor and iceoryx polling); **channel spin**
