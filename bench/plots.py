@@ -22,7 +22,7 @@ HANDOFF = [
         ("iceoryx2-listener", "iceoryx2, event listener", "tab:purple", "-", "P"),
         ("unix-socket", "Unix socket (copies)", "tab:green", ":", "d"),
     ]),
-    ("polling", "floor-spin", lambda n: 1.2, [
+    ("polling, or spinning before the futex", "floor-spin", lambda n: 1.2, [
         ("channel-poll", "shmview channel, polling", "tab:blue", "-", "s"),
         ("channel-spin", "shmview channel, spin then futex", "tab:cyan", "--", "D"),
         ("floor-spin", "floor: raw spin hand-off", "0.35", "--", "s"),
