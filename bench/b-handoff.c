@@ -18,6 +18,18 @@
  *                     of its own: compared with floor-spin)
  *   unix-socket       write N over a socketpair, the reader reads N into its
  *                     buffer and reads it, one byte back as the acknowledgement
+ *   channel-futex     a shmv_channel (issue 22): the writer loans N bytes,
+ *                     fills them and sends the loan; the reader receives,
+ *                     reads N bytes, releases the message and sends an
+ *                     8-byte acknowledgement on a second channel, which the
+ *                     writer receives and releases. Both block in the
+ *                     channel's futex waits: compared with floor-futex and
+ *                     iceoryx's WaitSet.
+ *   channel-poll      the same, each side polling (timeout 0) instead of
+ *                     sleeping: compared with floor-spin and iceoryx polling.
+ *   channel-spin      the same with blocking calls that spin on the channel's
+ *                     word first (shmv_channel_set_spin, SPIN_NS) before the
+ *                     futex: compared with floor-spin, as shmview-spin is.
  *
  * Every method runs in the same two processes, in batches interleaved with
  * the others (each round in an order of its own), so a floor and what it
@@ -67,11 +79,15 @@ enum method {
   M_SHMV_ADAPT,
   M_SOCK,
   M_SHMV_SEALED,
+  M_CHAN,
+  M_CHAN_POLL,
+  M_CHAN_SPIN,
   M_COUNT
 };
-static const char *mnames[M_COUNT] = { "shmview-futex",       "floor-futex",      "shmview-spin",
-                                       "floor-spin",          "shmview-adaptive", "unix-socket",
-                                       "shmview-futex-sealed" };
+static const char *mnames[M_COUNT] = { "shmview-futex",        "floor-futex",      "shmview-spin",
+                                       "floor-spin",           "shmview-adaptive", "unix-socket",
+                                       "shmview-futex-sealed", "channel-futex",    "channel-poll",
+                                       "channel-spin" };
 
 /* One side's handles. */
 struct side {
@@ -83,6 +99,8 @@ struct side {
   char *buf;  /* the socket's private buffer */
   int sock;
   size_t n;
+  shmv_channel *data; /* the channel methods: the messages (writer sends) */
+  shmv_channel *ack;  /* and the acknowledgements (reader sends) */
 };
 
 static uint32_t *word(char *base, size_t off) {
@@ -158,6 +176,109 @@ static void wake_word(struct side *s, enum method m, size_t off) {
     shmv_view_wake(m == M_SHMV_SEALED ? s->sview : s->view, off, 1);
 }
 
+/* ---- the channel methods -------------------------------------------------- */
+
+/* A received message (polling: timeout 0 until one is there). */
+static shmv_view *chan_recv(shmv_channel *ch, int poll) {
+  shmv_view *v;
+  int rc;
+  if (poll)
+    while ((rc = shmv_channel_recv(ch, 0, &v)) == -ETIMEDOUT || rc == -EAGAIN)
+      __builtin_ia32_pause();
+  else
+    rc = shmv_channel_recv(ch, -1, &v);
+  if (rc < 0)
+    die("channel recv: %s", shmv_strerror(rc));
+  return v;
+}
+
+/* The channel methods' waiting: poll (timeout 0 in a loop), or block with
+ * a spin first (channel-spin) or none (channel-futex). */
+static int chan_style(struct side *s, enum method m) {
+  int64_t spin = m == M_CHAN_SPIN ? SPIN_NS : 0;
+  int rc;
+  if ((rc = shmv_channel_set_spin(s->data, spin)) < 0 ||
+      (rc = shmv_channel_set_spin(s->ack, spin)) < 0)
+    die("channel set_spin: %s", shmv_strerror(rc));
+  return m == M_CHAN_POLL;
+}
+
+static void chan_reader_batch(struct side *s, int poll, int reps) {
+  for (int i = 0; i < reps; i++) {
+    shmv_view *v = chan_recv(s->data, poll);
+    if (shmv_view_length(v) != s->n)
+      die("channel: a message of %zu bytes, not %zu", shmv_view_length(v), s->n);
+    volatile uint64_t sink = sum_bytes(shmv_view_data(v), s->n);
+    (void)sink;
+    shmv_view_release(v);
+    uint64_t a = (uint64_t)i;
+    int rc = shmv_channel_send(s->ack, &a, sizeof a, poll ? 0 : -1);
+    while (rc == -ETIMEDOUT || rc == -EAGAIN)
+      rc = shmv_channel_send(s->ack, &a, sizeof a, 0);
+    if (rc < 0)
+      die("channel send (ack): %s", shmv_strerror(rc));
+  }
+}
+
+static void chan_writer_batch(struct side *s, int poll, int reps, int rep0, uint64_t *out) {
+  for (int i = 0; i < reps; i++) {
+    shmv_view *loan;
+    uint64_t t0 = now_ns();
+    int rc = shmv_channel_loan(s->data, s->n, poll ? 0 : -1, &loan);
+    while (rc == -ETIMEDOUT || rc == -EAGAIN)
+      rc = shmv_channel_loan(s->data, s->n, 0, &loan);
+    if (rc < 0)
+      die("channel loan of %zu: %s", s->n, shmv_strerror(rc));
+    memset(shmv_view_data(loan), 'a' + (rep0 + i) % 26, s->n);
+    if ((rc = shmv_channel_send_view(s->data, loan)) < 0)
+      die("channel send_view: %s", shmv_strerror(rc));
+    shmv_view_release(chan_recv(s->ack, poll));
+    out[i] = now_ns() - t0;
+  }
+}
+
+/* The channels' capacity for messages of n bytes: three messages and a
+ * little more, so that messages take turns on three places of the ring, as
+ * iceoryx's take turns on the three chunks of its mempool
+ * (bench/iox-handoff.c). Writing the very bytes the reader has just read,
+ * as the floor does, costs a cross-core invalidation per cache line: with
+ * one message's room the channel's times were the floor's, with three they
+ * are lower from 1 MiB (bench/notes.md). */
+static size_t chan_capacity(size_t n) {
+  size_t c = 3 * ((n + 63) / 64 * 64) + 4096;
+  return c < SHMV_CHANNEL_MIN ? SHMV_CHANNEL_MIN : c;
+}
+
+/* The two channels, in the daemon: the data channel as small as holds a
+ * message of n bytes (a receiver's stat says; a receiver, as a sender that
+ * opened and closed would end the stream). */
+static void chan_create(shmv_client *c, size_t n) {
+  shmv_channel_info ci;
+  shmv_channel *ch;
+  int rc;
+
+  for (size_t cap = chan_capacity(n);; cap *= 2) {
+    if ((rc = shmv_channel_create(c, "handoff-ch", cap, 0600, 0)) < 0 ||
+        (rc = shmv_channel_open(c, "handoff-ch", SHMV_RECV, &ch)) < 0 ||
+        (rc = shmv_channel_stat(ch, &ci)) < 0)
+      die("channel create (%zu bytes): %s", cap, shmv_strerror(rc));
+    shmv_channel_close(ch);
+    if (ci.max_message >= n)
+      break;
+    if ((rc = shmv_unlink(c, "handoff-ch")) < 0)
+      die("channel unlink: %s", shmv_strerror(rc));
+  }
+  if ((rc = shmv_channel_create(c, "handoff-ack", SHMV_CHANNEL_MIN, 0600, 0)) < 0)
+    die("channel create: %s", shmv_strerror(rc));
+}
+
+static void chan_open(const struct daemon *d, struct side *s, shmv_client **c, int writer) {
+  int rc;
+  if ((rc = shmv_channel_open(*c, "handoff-ch", writer ? SHMV_SEND : SHMV_RECV, &s->data)) < 0 ||
+      (rc = shmv_channel_open(*c, "handoff-ack", writer ? SHMV_RECV : SHMV_SEND, &s->ack)) < 0)
+    die("channel open (%s): %s", d->socket, shmv_strerror(rc));
+}
+
 /* ---- the two sides ------------------------------------------------------- */
 
 struct cmd {
@@ -165,6 +286,10 @@ struct cmd {
 };
 
 static void reader_batch(struct side *s, enum method m, int reps) {
+  if (m == M_CHAN || m == M_CHAN_POLL || m == M_CHAN_SPIN) {
+    chan_reader_batch(s, chan_style(s, m), reps);
+    return;
+  }
   if (m == M_SOCK) {
     for (int i = 0; i < reps; i++) {
       if (s->n > 0 && read_full(s->sock, s->buf, s->n))
@@ -191,6 +316,10 @@ static void reader_batch(struct side *s, enum method m, int reps) {
 }
 
 static void writer_batch(struct side *s, enum method m, int reps, int rep0, uint64_t *out) {
+  if (m == M_CHAN || m == M_CHAN_POLL || m == M_CHAN_SPIN) {
+    chan_writer_batch(s, chan_style(s, m), reps, rep0, out);
+    return;
+  }
   if (m == M_SOCK) {
     for (int i = 0; i < reps; i++) {
       char a;
@@ -264,6 +393,11 @@ static void measure(const char *bench, size_t n, const struct placement *pl,
       (rc = shmv_create(c, "handoff", HDR + n, 0600)) < 0 ||
       (sealed && (rc = shmv_create_flags(c, "handoff-sealed", HDR + n, 0600, SHMV_SEALED)) < 0))
     die("shmview: %s", shmv_strerror(rc));
+  int chans = 0;
+  for (int i = 0; i < nm; i++)
+    chans |= methods[i] == M_CHAN || methods[i] == M_CHAN_POLL || methods[i] == M_CHAN_SPIN;
+  if (chans)
+    chan_create(c, n);
   shmv_disconnect(c);
   s.anon = mmap(NULL, HDR + n, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (s.anon == MAP_FAILED)
@@ -278,6 +412,8 @@ static void measure(const char *bench, size_t n, const struct placement *pl,
     s.sock = sv[1];
     pin_cpu(pl->server_cpu);
     open_view(&d, &s, &c, sealed);
+    if (chans)
+      chan_open(&d, &s, &c, 0);
     s.buf = calloc(1, n + 1);
     volatile uint64_t sink = sum_bytes(s.shv, HDR + n) + sum_bytes(s.anon, HDR + n) +
                              (sealed ? sum_bytes(s.ssv, HDR + n) : 0); /* faulted in */
@@ -289,6 +425,8 @@ static void measure(const char *bench, size_t n, const struct placement *pl,
      * the reader is awake, so no sample holds the wake-up of the pipe */
     while (read_full(down[0], &cm, sizeof cm) == 0 && !cm.quit && write_full(up[1], "g", 1) == 0)
       reader_batch(&s, (enum method)cm.method, cm.reps);
+    shmv_channel_close(s.data);
+    shmv_channel_close(s.ack);
     shmv_view_release(s.view);
     shmv_view_release(s.sview);
     shmv_disconnect(c);
@@ -298,6 +436,8 @@ static void measure(const char *bench, size_t n, const struct placement *pl,
   s.sock = sv[0];
   pin_cpu(pl->client_cpu);
   open_view(&d, &s, &c, sealed);
+  if (chans)
+    chan_open(&d, &s, &c, 1);
   s.buf = calloc(1, n + 1);
   memset(s.shv, 1, HDR + n);
   memset(s.shv, 0, HDR);
@@ -384,6 +524,8 @@ static void measure(const char *bench, size_t n, const struct placement *pl,
   for (int i = 0; i < nm; i++)
     free(samples[methods[i]]);
   free(scratch);
+  shmv_channel_close(s.data);
+  shmv_channel_close(s.ack);
   shmv_view_release(s.view);
   shmv_view_release(s.sview);
   shmv_disconnect(c);
@@ -397,8 +539,8 @@ static void measure(const char *bench, size_t n, const struct placement *pl,
 
 /* --only: the largest size (handoff), e.g. 16M. */
 int bench_handoff(void) {
-  static const enum method all[] = { M_SHMV,       M_FLOOR,      M_SHMV_SPIN,
-                                     M_FLOOR_SPIN, M_SHMV_ADAPT, M_SOCK };
+  static const enum method all[] = { M_SHMV, M_FLOOR, M_SHMV_SPIN, M_FLOOR_SPIN, M_SHMV_ADAPT,
+                                     M_SOCK, M_CHAN,  M_CHAN_POLL, M_CHAN_SPIN };
   size_t maxn = bench_only_max_size("handoff");
   const struct placement *pl = &bench_placements[ncpus() > 1 ? 1 : 0];
   bench_turn("start");

@@ -108,5 +108,6 @@ int bench_handoff(void);
 int bench_handoff_sealed(void);
 int bench_wakeup(void);
 int bench_prefault(void);
+int bench_chanrate(void);
 
 #endif

@@ -34,6 +34,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "iceoryx_binding_c/log.h"
 #include "iceoryx_binding_c/publisher.h"
 #include "iceoryx_binding_c/runtime.h"
 #include "iceoryx_binding_c/subscriber.h"
@@ -135,6 +136,7 @@ static void reader(int down, int up) {
 int main(int argc, char **argv) {
   struct standalone sa;
 
+  iox_set_loglevel(Iceoryx_LogLevel_Warn); /* a line per runtime otherwise */
   standalone_start(&sa, argc, argv, reader);
   struct end e;
   end_init(&e, "shmview-handoff-writer", "data", "ack");

@@ -17,7 +17,7 @@ static void usage(void) {
   fprintf(stderr,
           "usage: shmview-bench [--daemon PATH] [--quick] [--redis-port N] [--only X] [--turns]\n"
           "                     open|throughput|pingpong|share|scale|handoff|wakeup|prefault|\n"
-          "                     open-sealed|handoff-sealed\n");
+          "                     open-sealed|handoff-sealed|chanrate\n");
   exit(2);
 }
 
@@ -72,5 +72,7 @@ int main(int argc, char **argv) {
     return bench_open_sealed();
   if (!strcmp(cmd, "handoff-sealed"))
     return bench_handoff_sealed();
+  if (!strcmp(cmd, "chanrate"))
+    return bench_chanrate();
   usage();
 }

@@ -5,11 +5,13 @@
 Run by `make bench` (never by `make check`). Needs the built shmviewd and
 bench/shmview-bench in --builddir. Optional columns, each skipped with a
 message when its package is missing: redis-server (Debian redis-server),
-iceoryx (Debian iceoryx + libiceoryx-binding-c-dev). Python's
+iceoryx (Debian iceoryx + libiceoryx-binding-c-dev), torch (Debian
+python3-torch), iceoryx2 (its PyPI package in a venv, BUILD/bench/iceoryx2-venv
+or $ICEORYX2_PYTHON), the plots (Debian python3-matplotlib). Python's
 multiprocessing.shared_memory needs only python3.
 
 usage: run.py --builddir DIR --srcdir DIR [--out FILE] [--quick]
-              [--only open,throughput,pingpong,scale,share,handoff,wakeup,prefault]
+              [--only open,throughput,pingpong,scale,share,handoff,wakeup,prefault,chanrate,queue]
 """
 import argparse
 import datetime
@@ -27,7 +29,8 @@ import tempfile
 import threading
 import time
 
-ALL = ["open", "throughput", "pingpong", "scale", "share", "handoff", "wakeup", "prefault"]
+ALL = ["open", "throughput", "pingpong", "scale", "share", "handoff", "wakeup", "prefault",
+       "chanrate", "queue"]
 SIZES = [4096 * 4 ** k for k in range(9)]  # 4 KiB .. 256 MiB
 HANDOFF_SIZES = [64, 4096] + [4096 * 16 ** k for k in range(1, 5)]  # 64 B .. 256 MiB
 
@@ -322,7 +325,7 @@ def main_rows(results, noisy=()):
     (met says when the benchmark was too noisy to count, noisy: their names)."""
     rows = []
     for r in results:
-        if r["bench"] in ("share", "handoff"):
+        if r["bench"] in ("share", "handoff", "chanrate", "queue"):
             continue
         unit = r["unit"]
         med, p99 = r.get("median"), r.get("p99")
@@ -473,6 +476,13 @@ def python_share(a, builddir, srcdir, daemon, tmp, notes):
         if proc:
             proc.terminate()
             proc.wait()
+            # the daemon's lock file (and any segment) outlives it by design
+            for name in os.listdir("/dev/shm"):
+                if name.startswith(f"shmvbench-py{os.getpid()}."):
+                    try:
+                        os.unlink(os.path.join("/dev/shm", name))
+                    except OSError:
+                        pass
     if rc != 0:
         notes.append(f"bench/shm_share.py exited {rc}; Python figures may be missing")
     loads = sorted({r["load1"] for r in res if "load1" in r})
@@ -635,14 +645,51 @@ def bench_run(b, base, notes):
     return results
 
 
+def iceoryx2_build(builddir, srcdir):
+    """bench/iox2-handoff (Rust, the iceoryx2 crate from crates.io) built with
+    cargo in the build tree (a copy of its sources, so the source tree gets
+    no Cargo.lock): (exe, None) or (None, why)."""
+    cargo = shutil.which("cargo") or (os.path.expanduser("~/.cargo/bin/cargo")
+                                      if os.access(os.path.expanduser("~/.cargo/bin/cargo"), os.X_OK)
+                                      else None)
+    if not cargo:
+        return None, "cargo not found (Rust, from rustup or Debian's cargo): column skipped"
+    src = os.path.join(srcdir, "bench", "iox2-handoff")
+    dst = os.path.join(builddir, "bench", "iox2-handoff")
+    os.makedirs(os.path.join(dst, "src"), exist_ok=True)
+    for f in ("Cargo.toml", os.path.join("src", "main.rs")):
+        shutil.copyfile(os.path.join(src, f), os.path.join(dst, f))
+    log(f"$ cargo build --release (bench/iox2-handoff, in {dst})")
+    p = subprocess.run([cargo, "build", "--release", "--quiet"], cwd=dst, capture_output=True,
+                       text=True, env=dict(os.environ, CARGO_TARGET_DIR=os.path.join(dst, "target")))
+    exe = os.path.join(dst, "target", "release", "iox2-handoff")
+    if p.returncode != 0 or not os.access(exe, os.X_OK):
+        return None, ("bench/iox2-handoff did not build (the iceoryx2 crate needs crates.io or a "
+                      "vendored copy): " + p.stderr.strip()[-300:])
+    return exe, None
+
+
+def iox2_cleanup(before):
+    """iceoryx2 keeps a global management file in /dev/shm (and, after a
+    crash, a dead node's segments): remove the ones this run made."""
+    for name in set(os.listdir("/dev/shm")) - before:
+        if name.startswith("iox2_"):
+            try:
+                os.unlink(os.path.join("/dev/shm", name))
+            except OSError:
+                pass
+
+
 def handoff_run(a, base, builddir, srcdir, tmp, notes):
-    """shmview-bench handoff and, when iceoryx is there, bench/iox-handoff
-    side by side taking turns: a round of batches of every shmview method
-    and its floors, then a round of both iceoryx styles, at each size, so
-    the two programs' figures see the same load (samples pooled per method
-    over the rounds, in each program, and the batch medians given for
-    paired ratios)."""
+    """shmview-bench handoff and, where they can be had, bench/iox-handoff
+    (iceoryx) and bench/iox2-handoff (iceoryx2) side by side taking turns:
+    a round of batches of every shmview method and its floors, then a round
+    of each iceoryx program's styles, at each size, so the programs'
+    figures see the same load (samples pooled per method over the rounds,
+    in each program, and the batch medians given for paired ratios)."""
     shmv = base[:3] + ["--only", str(a.max_size)] + base[3:] + ["handoff"]
+    quick = ["--quick"] if a.quick else []
+    others, names = [], []
     exe, why = iceoryx_build(builddir, srcdir, "iox-handoff")
     roudi = None
     if exe:
@@ -655,22 +702,281 @@ def handoff_run(a, base, builddir, srcdir, tmp, notes):
             why = before
     if roudi is None:
         notes.append("hand-off iceoryx: " + why)
+    else:
+        others.append([exe, "--max", str(a.max_size), "--turns"] + quick)
+        names.append("iox-handoff")
+    x2, why2 = iceoryx2_build(builddir, srcdir)
+    if x2:
+        others.append([x2, "--max", str(a.max_size), "--turns"] + quick)
+        names.append("iox2-handoff")
+    else:
+        notes.append("hand-off iceoryx2: " + why2)
+    shm_before = set(os.listdir("/dev/shm"))
+    if not others:
         res, rc = run_results(shmv)
         if rc != 0:
             notes.append(f"`shmview-bench handoff` exited {rc}; its figures may be missing")
         return res
     try:
-        iox = [exe, "--max", str(a.max_size), "--turns"] + (["--quick"] if a.quick else [])
-        res, rcs, turn_notes = run_in_turns([shmv[:1] + ["--turns"] + shmv[1:], iox])
+        res, rcs, turn_notes = run_in_turns([shmv[:1] + ["--turns"] + shmv[1:]] + others)
     finally:
-        roudi_stop(roudi, before)
-    for name, rc in zip(("shmview-bench handoff", "iox-handoff"), rcs):
+        if roudi is not None:
+            roudi_stop(roudi, before)
+        iox2_cleanup(shm_before)
+    for name, rc in zip(["shmview-bench handoff"] + names, rcs):
         if rc != 0:
             notes.append(f"`{name}` exited {rc}; its figures may be missing")
     notes += ["hand-off: " + n for n in turn_notes]
-    notes.append("hand-off iceoryx: bench/iox-handoff.c, iox-roudi started by run.py; "
-                 "interleaved with shmview-bench handoff batch by batch (--turns)")
+    if roudi is not None:
+        notes.append("hand-off iceoryx: bench/iox-handoff.c, iox-roudi started by run.py; "
+                     "interleaved with shmview-bench handoff batch by batch (--turns)")
+    if x2:
+        ver = "?"
+        lock = os.path.join(os.path.dirname(os.path.dirname(x2)), "..", "Cargo.lock")
+        try:
+            text = open(lock).read()
+            i = text.index('name = "iceoryx2"\nversion = "')
+            ver = text[i:].split('"')[3]
+        except (OSError, ValueError, IndexError):
+            pass
+        notes.append(f"hand-off iceoryx2: bench/iox2-handoff (Rust, iceoryx2 crate {ver} from "
+                     "crates.io, built by run.py with cargo), interleaved batch by batch (--turns)")
     return res
+
+
+def chanrate_run(a, base, builddir, srcdir, tmp, notes):
+    """shmview-bench chanrate and, when iceoryx is there, bench/iox-rate
+    side by side taking turns run by run (--turns)."""
+    shmv = base + ["chanrate"]
+    exe, why = iceoryx_build(builddir, srcdir, "iox-rate")
+    roudi = None
+    if exe:
+        # 256 queued + the publishers' loans, 64-byte payloads
+        roudi, before = roudi_start(tmp, [(128, 2048)])
+        if roudi is None:
+            why = before
+    if roudi is None:
+        notes.append("messages/s iceoryx: " + why)
+        res, rc = run_results(shmv)
+        if rc != 0:
+            notes.append(f"`shmview-bench chanrate` exited {rc}; its figures may be missing")
+        return res
+    try:
+        iox = [exe, "--turns"] + (["--quick"] if a.quick else [])
+        res, rcs, turn_notes = run_in_turns([shmv[:1] + ["--turns"] + shmv[1:], iox])
+    finally:
+        roudi_stop(roudi, before)
+    for name, rc in zip(("shmview-bench chanrate", "iox-rate"), rcs):
+        if rc != 0:
+            notes.append(f"`{name}` exited {rc}; its figures may be missing")
+    notes += ["messages/s: " + n for n in turn_notes]
+    notes.append("messages/s iceoryx: bench/iox-rate.c, iox-roudi started by run.py; runs "
+                 "alternating with shmview-bench chanrate (--turns)")
+    return res
+
+
+def iceoryx2_python(builddir):
+    """The interpreter that has the iceoryx2 package, if any: $ICEORYX2_PYTHON,
+    or the venv BUILD/bench/iceoryx2-venv (made with --system-site-packages,
+    so it sees Debian's numpy and torch too)."""
+    for py in (os.environ.get("ICEORYX2_PYTHON"),
+               os.path.join(builddir, "bench", "iceoryx2-venv", "bin", "python")):
+        if py and os.access(py, os.X_OK):
+            return py
+    return None
+
+
+def queue_run(a, builddir, srcdir, daemon, tmp, notes):
+    """bench/queue_bench.py: shmview.Queue against multiprocessing.Queue,
+    torch.multiprocessing.Queue and iceoryx2, one writer/reader pair per N,
+    the methods interleaved message by message."""
+    py = a.python
+    iox2 = iceoryx2_python(builddir)
+    if iox2:
+        py = iox2
+    else:
+        notes.append("queue iceoryx2: absent: no interpreter with the iceoryx2 package "
+                     "($ICEORYX2_PYTHON, or the venv BUILD/bench/iceoryx2-venv: \"To rerun\" below "
+                     "says how to make it): column skipped")
+    env = dict(os.environ, PYTHONPATH=os.path.join(builddir, "client", "python"))
+    sock = os.path.join(tmp, "queue.sock")
+    cpu = {1} if (os.cpu_count() or 1) > 1 else {0}
+    proc = subprocess.Popen([daemon, "--socket", sock, "--prefix", f"shmvbench-q{os.getpid()}",
+                             "--log-level", "warning"],
+                            preexec_fn=lambda: os.sched_setaffinity(0, cpu))
+    for _ in range(500):
+        if os.path.exists(sock):
+            break
+        time.sleep(0.01)
+    shm_before = set(os.listdir("/dev/shm"))
+    cmd = [py, os.path.join(srcdir, "bench", "queue_bench.py"), "--socket", sock,
+           "--max", str(min(a.max_size, 64 << 20))] + (["--quick"] if a.quick else [])
+    if not iox2:  # said once above
+        cmd += ["--methods", "shmview-queue,shmview-queue-spilled,mp-queue,torch-queue"]
+    log("$ " + " ".join(cmd))
+    res = []
+    try:
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, env=env, timeout=1200)
+        for line in p.stdout.splitlines():
+            if line.startswith("RESULT "):
+                res.append(json.loads(line[7:]))
+            elif line.startswith("NOTE "):
+                notes.append("queue: " + line[5:])
+            else:
+                log(line)
+        if p.returncode != 0:
+            notes.append(f"bench/queue_bench.py exited {p.returncode}; queue figures may be missing")
+    except subprocess.TimeoutExpired:
+        notes.append("bench/queue_bench.py timed out")
+    finally:
+        proc.terminate()
+        proc.wait()
+        iox2_cleanup(shm_before)
+        for name in os.listdir("/dev/shm"):
+            if name.startswith(f"shmvbench-q{os.getpid()}."):
+                try:
+                    os.unlink(os.path.join("/dev/shm", name))
+                except OSError:
+                    pass
+    return res
+
+
+def channel_table(results):
+    """The channel hand-off against its floors and iceoryx, paired batch by
+    batch (the same batches as the hand-off table)."""
+    ho = [r for r in results if r["bench"] == "handoff"]
+    by = {(r["method"], r["n"]): r for r in ho}
+    sizes = sorted({r["n"] for r in ho if r["method"].startswith("channel")})
+    if not sizes:
+        return ""
+
+    def cell(m, n):
+        r = by.get((m, n))
+        return f"{fmt(r['median'], 'us')} / {fmt(r['p99'], 'us')}" if r else "-"
+
+    def ratio(x, y, n):
+        return paired_ratio(by.get((x, n)), by.get((y, n)))
+
+    def floor_met(pr):
+        return "-" if pr is None else ("yes" if pr[0] <= 1.2 else f"**no** ({pr[0]:.2f}x)")
+
+    def at_or_below(pr):
+        if pr is None:
+            return "-"
+        if pr[0] <= 1.0:
+            return "yes"
+        return "level" if pr[1] <= 1.0 else f"**no** ({pr[0]:.2f}x)"
+
+    heads = ["N", "channel futex", "floor futex", "ratio (95 % interval)", "iceoryx WaitSet",
+             "ratio (95 % interval)", "iceoryx2 listener", "ratio (95 % interval)",
+             "channel poll", "floor spin", "ratio (95 % interval)",
+             "channel spin", "ratio to floor spin (95 % interval)",
+             "iceoryx polling", "ratio (95 % interval)", "iceoryx2 polling",
+             "ratio (95 % interval)", "target: <= 1.2x floor",
+             "target: at or below iceoryx, same waiting"]
+    lines = ["| " + " | ".join(heads) + " |", "|" + "|".join(" --- " for _ in heads) + "|"]
+    for n in sizes:
+        ff, fi = ratio("channel-futex", "floor-futex", n), ratio("channel-futex", "iceoryx-waitset", n)
+        pf, pi = ratio("channel-poll", "floor-spin", n), ratio("channel-poll", "iceoryx-polling", n)
+        f2, p2 = ratio("channel-futex", "iceoryx2-listener", n), ratio("channel-poll", "iceoryx2-polling", n)
+        sf = ratio("channel-spin", "floor-spin", n)
+        lines.append("| " + " | ".join([
+            size_name(n), cell("channel-futex", n), cell("floor-futex", n), show_paired(ff),
+            cell("iceoryx-waitset", n), show_paired(fi), cell("iceoryx2-listener", n),
+            show_paired(f2), cell("channel-poll", n),
+            cell("floor-spin", n), show_paired(pf), cell("channel-spin", n), show_paired(sf),
+            cell("iceoryx-polling", n), show_paired(pi),
+            cell("iceoryx2-polling", n), show_paired(p2),
+            f"futex {floor_met(ff)}, poll {floor_met(pf)}, spin {floor_met(sf)}",
+            f"futex {at_or_below(fi)}, poll {at_or_below(pi)}",
+        ]) + " |")
+    return "\n".join(lines)
+
+
+def chanrate_table(results):
+    """Messages per second, channel against iceoryx, runs paired in order."""
+    rs = [r for r in results if r["bench"] == "chanrate"]
+    if not rs:
+        return ""
+    by = {(r["method"], r["senders"]): r for r in rs}
+    heads = ["senders", "channel msgs/s: median (slowest run)",
+             "iceoryx msgs/s: median (slowest run)", "channel / iceoryx, runs paired (95 % interval)",
+             "target: at or above iceoryx"]
+    lines = ["| " + " | ".join(heads) + " |", "|" + "|".join(" --- " for _ in heads) + "|"]
+    for s_ in sorted({r["senders"] for r in rs}):
+        c, i = by.get(("channel", s_)), by.get(("iceoryx", s_))
+        pr = paired((c or {}).get("runs"), (i or {}).get("runs"))
+        met = "-" if pr is None else ("yes" if pr[0] >= 1.0 else
+                                      "level" if pr[2] >= 1.0 else f"**no** ({pr[0]:.2f}x)")
+        lines.append("| " + " | ".join([
+            str(s_), f"{c['median']:,.0f} ({c['min']:,.0f})" if c else "-",
+            f"{i['median']:,.0f} ({i['min']:,.0f})" if i else "-", show_paired(pr), met]) + " |")
+    return "\n".join(lines)
+
+
+def queue_table(results):
+    """shmview.Queue against the other queues, paired message by message."""
+    qs = [r for r in results if r["bench"] == "queue"]
+    if not qs:
+        return ""
+    by = {(r["method"], r["n"]): r for r in qs}
+    sizes = sorted({r["n"] for r in qs})
+
+    def cell(m, n):
+        r = by.get((m, n))
+        return f"{fmt(r['median'], 'us')} / {fmt(r['p99'], 'us')}" if r else "-"
+
+    def ratio(x, y, n):
+        return paired((by.get((x, n)) or {}).get("reps_us"), (by.get((y, n)) or {}).get("reps_us"))
+
+    def mp_target(n):
+        return 0.05 if n >= 64 << 20 else 1.0 if n < 4096 else 0.5
+
+    def met_at_most(pr, t):
+        return "-" if pr is None else ("yes" if pr[0] <= t else f"**no** ({pr[0]:.2f}x)")
+
+    def at_or_below(pr):
+        if pr is None:
+            return "-"
+        if pr[0] <= 1.0:
+            return "yes"
+        return "level" if pr[1] <= 1.0 else f"**no** ({pr[0]:.2f}x)"
+
+    heads = ["N", "shmview.Queue", "multiprocessing.Queue", "ratio (95 % interval)",
+             "target vs multiprocessing", "torch.multiprocessing.Queue", "ratio (95 % interval)",
+             "target: at or below torch", "iceoryx2 (listener)", "ratio (95 % interval)",
+             "iceoryx2 polling", "shmview.Queue spilled", "spilled / multiprocessing"]
+    lines = ["| " + " | ".join(heads) + " |", "|" + "|".join(" --- " for _ in heads) + "|"]
+    for n in sizes:
+        mp, tq = ratio("shmview-queue", "mp-queue", n), ratio("shmview-queue", "torch-queue", n)
+        ix, sp = ratio("shmview-queue", "iceoryx2", n), ratio("shmview-queue-spilled", "mp-queue", n)
+        t = mp_target(n)
+        lines.append("| " + " | ".join([
+            size_name(n), cell("shmview-queue", n), cell("mp-queue", n), show_paired(mp),
+            f"<= {t}x: {met_at_most(mp, t)}", cell("torch-queue", n), show_paired(tq),
+            at_or_below(tq) if (("torch-queue", n) in by) else "- (torch absent)",
+            cell("iceoryx2", n), show_paired(ix), cell("iceoryx2-polling", n),
+            cell("shmview-queue-spilled", n), show_paired(sp),
+        ]) + " |")
+    return "\n".join(lines)
+
+
+def draw_plots(results, outdir, builddir, py, subtitle, notes):
+    """The PNGs of docs/benchmarks.md, drawn by bench/plots.py under py (the
+    Debian interpreter, which has python3-matplotlib) from the results,
+    left as JSON in the build tree to redraw them from. Their names."""
+    path = os.path.join(builddir, "bench", "results.json")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        json.dump({"results": results, "subtitle": subtitle}, f)
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "plots.py")
+    p = subprocess.run([py, script, path, outdir], capture_output=True, text=True)
+    if p.returncode != 0:
+        why = ("matplotlib is missing (apt-get install -y python3-matplotlib)"
+               if "matplotlib" in p.stderr else p.stderr.strip()[-300:])
+        notes.append(f"plots: not drawn: {why}; the PNGs beside this file are from an earlier run")
+        return []
+    return [os.path.basename(x) for x in p.stdout.split()]
 
 
 def main():
@@ -705,6 +1011,10 @@ def main():
             c0 = cpu_sample()
             if b == "handoff":
                 results += handoff_run(a, base, builddir, srcdir, tmp, notes)
+            elif b == "chanrate":
+                results += chanrate_run(a, base, builddir, srcdir, tmp, notes)
+            elif b == "queue":
+                results += queue_run(a, builddir, srcdir, daemon, tmp, notes)
             else:
                 results += bench_run(b, base, notes)
             sections.append((b, c0, cpu_sample()))
@@ -745,6 +1055,7 @@ def main():
     t_share, t_parts = share_tables(results)
     t_python = python_tables(results)
     t_handoff = handoff_table(results)
+    t_channel, t_rate, t_queue = channel_table(results), chanrate_table(results), queue_table(results)
     too_noisy = ("**Too noisy to count**: other processes used more than "
                  f"{100 * NOISY_OTHERS:.0f} % of the CPU time during this benchmark.\n\n")
     if t_handoff and "handoff" in noise["noisy"]:
@@ -753,6 +1064,17 @@ def main():
         t_share = too_noisy + t_share
     if t_python and "share" in noise["noisy"]:
         t_python = too_noisy + t_python
+    if t_channel and "handoff" in noise["noisy"]:
+        t_channel = too_noisy + t_channel
+    if t_rate and "chanrate" in noise["noisy"]:
+        t_rate = too_noisy + t_rate
+    if t_queue and "queue" in noise["noisy"]:
+        t_queue = too_noisy + t_queue
+    pngs = []
+    if a.out and (t_channel or t_queue):
+        pngs = draw_plots(results, os.path.dirname(os.path.abspath(a.out)), builddir, a.python,
+                          f"{m['date']}, {m['cpu']}, {m['cores']} cores"
+                          + (", --quick" if a.quick else ""), notes)
     floors = sorted({(r["bench"], r["floor"]) for r in rows if r["floor"] != "-"})
 
     print()
@@ -768,6 +1090,10 @@ def main():
     if t_python:
         print()
         print(t_python)
+    for t in (t_channel, t_rate, t_queue):
+        if t:
+            print()
+            print(t)
     for n in notes:
         print("note: " + n)
 
@@ -983,6 +1309,74 @@ can resolve.
 
 {t_handoff or '(not run)'}
 
+## Channels: a message of N bytes, in C
+
+A `shmv_channel` (issue 22) in the same two processes and the same
+interleaved batches as the hand-off above (bench/b-handoff.c), so its
+floors and iceoryx are the ones of that table, measured beside it. Per
+message the writer loans N bytes (`shmv_channel_loan`), fills them and
+sends the loan (`shmv_channel_send_view`); the reader receives
+(`shmv_channel_recv`), reads the N bytes in place, releases the message
+and sends an 8-byte acknowledgement (`shmv_channel_send`) on a second
+channel, which the writer receives and releases: the time runs from the
+loan to that. The ring holds three messages, which take turns on its
+three places as iceoryx's messages take turns on the three chunks of its
+mempool (the floor writes the same bytes every time, which costs it a
+cross-core invalidation per cache line from 1 MiB: bench/notes.md). **channel futex**
+sleeps in the channel's futex waits (compared with the raw futex floor
+and iceoryx's WaitSet); **channel poll** polls (`recv` with timeout 0,
+compared with the raw spin floor and iceoryx polling); **channel spin**
+blocks but spins on the channel's word first (`shmv_channel_set_spin`,
+1 s: it never sleeps here), as `shmview spin` does against the same raw
+spin floor. Medians / p99 in
+us; ratios paired batch by batch with their 95 % interval. Targets (issue
+22): at most 1.2x the floor, at or below iceoryx with the same waiting
+style, at every N ("level": the interval holds 1). The plot's lower row
+is the ratio of the medians to the floor's; the targets are judged on the
+table's, paired batch by batch.
+
+{t_channel or '(not run)'}
+
+{"![C hand-off latency against N, log-log: channel, floors, iceoryx](bench-channel-handoff.png)" if "bench-channel-handoff.png" in pngs else "(no plot this run)"}
+
+### Messages per second, 64 bytes
+
+One receiver (CPU 1) and one or four senders (all on CPU 0), each a
+process, through one channel whose ring holds 256 messages, against
+iceoryx with a subscriber queue of 256 that blocks its publishers when
+full (bench/b-chanrate.c, bench/iox-rate.c, runs alternating between the
+two programs). The receiver checks every sender's order (nothing lost or
+repeated) and the rate counts from its first message to its last.
+Target (issue 22): against iceoryx; read as "at or above".
+
+{t_rate or '(not run)'}
+
+## Queues from Python: shmview.Queue
+
+A numpy array of N bytes put into a queue by the writer (CPU 0) until the
+reader (CPU 1), already blocked in `get`, has it, has checked its length
+and first and last bytes and has released it (`del`), acknowledged over a
+pipe; every method in the same writer/reader pair, message by message in
+rotating order (bench/queue_bench.py). The reader does not read every
+byte: not moving the bytes again is what a zero-copy queue is for.
+**shmview.Queue** has a ring that holds the message (2 N + 1 MiB); the
+**spilled** one a 256 KiB ring, so from 1 MiB each message travels in an
+ephemeral segment of its own. **torch.multiprocessing.Queue** gets a new
+tensor per message (`torch.from_numpy`), whose storage the queue moves
+into shared memory and passes by descriptor. **iceoryx2** is its Python
+package (publish-subscribe of a byte slice, the reader sleeping in an
+event listener, or polling). Medians / p99 in us; ratios paired message by
+message with their 95 % interval. Targets (issue 22): at most 1.0x
+`multiprocessing.Queue` at 64 B and 0.5x from 4 KiB, at most 0.05x at
+64 MiB (with the ring holding the message; the spilled path reported
+beside it), at or below `torch.multiprocessing.Queue` at every N. The
+plot's lower row is the ratio of the medians to `multiprocessing.Queue`'s;
+the targets are judged on the table's, paired message by message.
+
+{t_queue or '(not run)'}
+
+{"![Python queue latency against N, log-log: shmview.Queue, multiprocessing, torch, iceoryx2](bench-queue.png)" if "bench-queue.png" in pngs else "(no plot this run)"}
+
 ## Notes of this run
 
 """)
@@ -992,7 +1386,8 @@ can resolve.
 ## To rerun
 
 ```sh
-apt-get install -y redis-server iceoryx libiceoryx-binding-c-dev   # optional columns
+apt-get install -y redis-server iceoryx libiceoryx-binding-c-dev python3-torch python3-matplotlib   # optional
+python3 -m venv --system-site-packages BUILD/bench/iceoryx2-venv && BUILD/bench/iceoryx2-venv/bin/pip install iceoryx2   # optional
 mkdir -p /tmp/b && cd /tmp/b && /path/to/shmview/configure && make bench
 # or: python3 bench/run.py --builddir BUILD --srcdir SRC [--quick] [--only open,share] [--max-size 16777216]
 ```
@@ -1002,8 +1397,10 @@ check`) and runs bench/run.py, which writes this file. Each benchmark
 starts its own `shmviewd` on a private socket with a unique `--prefix` and
 removes its `/dev/shm` objects afterwards. A missing optional package
 skips its column with a message. `BENCH_FLAGS=--quick` gives a fast smoke
-run. Needs python3; redis-server, iceoryx and libiceoryx-binding-c-dev are
-optional (Debian 12 has all three).
+run. Needs python3; redis-server, iceoryx and libiceoryx-binding-c-dev,
+python3-torch and python3-matplotlib are optional (Debian 12 has them all),
+and so is iceoryx2, which Debian does not package: its PyPI package in a
+venv (above) adds the iceoryx2 column of the Python queues.
 
 {analysis}""")
         log(f"wrote {a.out}")
