@@ -540,7 +540,7 @@ static void measure(const char *bench, size_t n, const struct placement *pl,
 /* --only: the largest size (handoff), e.g. 16M. */
 int bench_handoff(void) {
   static const enum method all[] = { M_SHMV, M_FLOOR, M_SHMV_SPIN, M_FLOOR_SPIN, M_SHMV_ADAPT,
-                                     M_SOCK, M_CHAN,  M_CHAN_POLL, M_CHAN_SPIN };
+                                     M_SOCK, M_CHAN,  M_CHAN_POLL, M_CHAN_SPIN,  M_SHMV_SEALED };
   size_t maxn = bench_only_max_size("handoff");
   const struct placement *pl = &bench_placements[ncpus() > 1 ? 1 : 0];
   bench_turn("start");

@@ -11,7 +11,7 @@ or $ICEORYX2_PYTHON), the plots (Debian python3-matplotlib). Python's
 multiprocessing.shared_memory needs only python3.
 
 usage: run.py --builddir DIR --srcdir DIR [--out FILE] [--quick]
-              [--only open,throughput,pingpong,scale,share,handoff,wakeup,prefault,chanrate,queue]
+              [--only open,open-sealed,throughput,pingpong,scale,share,handoff,wakeup,prefault,chanrate,queue]
 """
 import argparse
 import datetime
@@ -29,8 +29,8 @@ import tempfile
 import threading
 import time
 
-ALL = ["open", "throughput", "pingpong", "scale", "share", "handoff", "wakeup", "prefault",
-       "chanrate", "queue"]
+ALL = ["open", "open-sealed", "throughput", "pingpong", "scale", "share", "handoff", "wakeup",
+       "prefault", "chanrate", "queue"]
 SIZES = [4096 * 4 ** k for k in range(9)]  # 4 KiB .. 256 MiB
 HANDOFF_SIZES = [64, 4096] + [4096 * 16 ** k for k in range(1, 5)]  # 64 B .. 256 MiB
 
@@ -605,16 +605,21 @@ def handoff_table(results):
             return f"yes ({pr[0]:.2f}x)"
         return f"level ({show_paired(pr)})" if pr[1] <= 1.0 else f"**no** ({show_paired(pr)})"
 
+    def within(pr, t):
+        return "-" if pr is None else ("yes" if pr[0] <= t else "**no**")
+
     heads = ["N", "shmview futex", "floor futex", "ratio (95 % interval)", "shmview spin",
              "floor spin", "ratio (95 % interval)", "shmview adaptive", "iceoryx WaitSet",
              "iceoryx polling", "unix socket", "target: <= 1.1x floor",
-             "target: at or below iceoryx, same waiting"]
+             "target: at or below iceoryx, same waiting", "sealed segment, futex",
+             "sealed / plain (95 % interval), target <= 1.05"]
     lines = ["| " + " | ".join(heads) + " |", "|" + "|".join(" --- " for _ in heads) + "|"]
     for n in sizes:
         rf = ratio("shmview-futex", "floor-futex", n)
         rs = ratio("shmview-spin", "floor-spin", n)
         vf = ratio("shmview-futex", "iceoryx-waitset", n)
         vs = ratio("shmview-spin", "iceoryx-polling", n)
+        sp = ratio("shmview-futex-sealed", "shmview-futex", n)
         lines.append("| " + " | ".join([
             size_name(n), cell("shmview-futex", n), cell("floor-futex", n), show_paired(rf),
             cell("shmview-spin", n), cell("floor-spin", n), show_paired(rs),
@@ -622,6 +627,8 @@ def handoff_table(results):
             cell("iceoryx-polling", n), cell("unix-socket", n),
             f"futex {below_floor(rf)}, spin {below_floor(rs)}",
             f"futex {at_or_below(vf)}, spin {at_or_below(vs)}",
+            cell("shmview-futex-sealed", n),
+            "-" if sp is None else f"{show_paired(sp)} {within(sp, 1.05)}",
         ]) + " |")
     return "\n".join(lines)
 
