@@ -90,14 +90,27 @@ static bool detached(const struct shmv_channel *ch) {
 
 /* ---- the lock ---- */
 
+/* A lock deadline not read from the clock yet: tv_sec < 0, tv_nsec the
+ * wait in ns. The lock is nearly always free or taken within the spin, so
+ * the calls that wait a fixed while for it read the clock only then. */
+static void relative_deadline(int64_t ns, struct timespec *out) {
+  out->tv_sec = -1;
+  out->tv_nsec = (long)ns;
+}
+
 static int lock_ctl(struct shmv_channel *ch, const struct timespec *deadline) {
   uint32_t *w = &ch->h->lock, me = ch->me + 1, v;
+  struct timespec abs;
 
   for (int i = 0; i < LOCK_SPINS; i++) {
     v = 0;
     if (__atomic_compare_exchange_n(w, &v, me, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
       return 0;
     client_cpu_relax();
+  }
+  if (deadline != NULL && deadline->tv_sec < 0) {
+    client_deadline(deadline->tv_nsec, &abs);
+    deadline = &abs;
   }
   for (;;) {
     v = __atomic_load_n(w, __ATOMIC_RELAXED);
@@ -134,7 +147,7 @@ static const struct timespec *lock_deadline(int64_t timeout_ns, struct timespec 
     return op;
   if (timeout_ns < 0)
     return NULL;
-  client_deadline(NONBLOCK_LOCK_NS, buf);
+  relative_deadline(NONBLOCK_LOCK_NS, buf);
   return buf;
 }
 
@@ -308,7 +321,7 @@ static int enter(struct shmv_channel *ch, const struct timespec *deadline);
 /* enter() for the calls with no timeout of their own. */
 static int enter_brief(struct shmv_channel *ch) {
   struct timespec deadline;
-  client_deadline(BRIEF_LOCK_NS, &deadline);
+  relative_deadline(BRIEF_LOCK_NS, &deadline);
   return enter(ch, &deadline);
 }
 
