@@ -42,8 +42,8 @@
  * that loans and queues it (one lock round trip, no view); a longer one is
  * copied outside the lock, so that the others do not wait for the copy. */
 #define COPY_LOCKED_MAX  4096
-/* recv_empty's word: the published count seen with the queue empty, valid
- * with this bit. */
+/* empty_seen (channel_recv): the published count seen with the queue
+ * empty, valid with this bit. */
 #define EMPTY_SEEN       ((uint64_t)1 << 32)
 
 struct spill {
