@@ -38,6 +38,13 @@
  * given back stays taken until this participant ends). */
 #define BRIEF_LOCK_NS    2000000000
 #define MSG_MAX          ((uint64_t)UINT32_MAX & ~(uint64_t)(CHAN_ALIGN - 1))
+/* shmv_channel_send copies a message this short inside the critical section
+ * that loans and queues it (one lock round trip, no view); a longer one is
+ * copied outside the lock, so that the others do not wait for the copy. */
+#define COPY_LOCKED_MAX  4096
+/* empty_seen (channel_recv): the published count seen with the queue
+ * empty, valid with this bit. */
+#define EMPTY_SEEN       ((uint64_t)1 << 32)
 
 struct spill {
   struct spill *next;
@@ -53,12 +60,13 @@ struct shmv_channel {
   struct chan_part *parts;
   struct chan_chunk *chunks;
   uint64_t *queue;
-  char *bytes;      /* the ring's first byte */
-  uint64_t cap;     /* from the header, checked at open, never read again */
-  uint32_t nchunks; /* likewise */
-  uint32_t me;      /* our slot */
-  unsigned roles;   /* CHAN_ROLE_* still held */
-  int64_t spin_ns;  /* shmv_channel_set_spin */
+  char *bytes;         /* the ring's first byte */
+  uint64_t cap;        /* from the header, checked at open, never read again */
+  uint32_t nchunks;    /* likewise */
+  uint32_t me;         /* our slot */
+  unsigned roles;      /* CHAN_ROLE_* still held */
+  int64_t spin_ns;     /* shmv_channel_set_spin */
+  uint64_t empty_seen; /* EMPTY_SEEN | published when recv last found the queue empty (atomic) */
   pthread_mutex_t spill_lock;
   struct spill *spills;
   uint64_t spill_count;
@@ -82,14 +90,27 @@ static bool detached(const struct shmv_channel *ch) {
 
 /* ---- the lock ---- */
 
+/* A lock deadline not read from the clock yet: tv_sec < 0, tv_nsec the
+ * wait in ns. The lock is nearly always free or taken within the spin, so
+ * the calls that wait a fixed while for it read the clock only then. */
+static void relative_deadline(int64_t ns, struct timespec *out) {
+  out->tv_sec = -1;
+  out->tv_nsec = (long)ns;
+}
+
 static int lock_ctl(struct shmv_channel *ch, const struct timespec *deadline) {
   uint32_t *w = &ch->h->lock, me = ch->me + 1, v;
+  struct timespec abs;
 
   for (int i = 0; i < LOCK_SPINS; i++) {
     v = 0;
     if (__atomic_compare_exchange_n(w, &v, me, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
       return 0;
     client_cpu_relax();
+  }
+  if (deadline != NULL && deadline->tv_sec < 0) {
+    client_deadline(deadline->tv_nsec, &abs);
+    deadline = &abs;
   }
   for (;;) {
     v = __atomic_load_n(w, __ATOMIC_RELAXED);
@@ -126,7 +147,7 @@ static const struct timespec *lock_deadline(int64_t timeout_ns, struct timespec 
     return op;
   if (timeout_ns < 0)
     return NULL;
-  client_deadline(NONBLOCK_LOCK_NS, buf);
+  relative_deadline(NONBLOCK_LOCK_NS, buf);
   return buf;
 }
 
@@ -134,6 +155,30 @@ static const struct timespec *lock_deadline(int64_t timeout_ns, struct timespec 
 
 static struct chan_chunk *chunk(struct shmv_channel *ch, uint64_t seq) {
   return &ch->chunks[seq & (ch->nchunks - 1)];
+}
+
+/* A chunk's state and owner as one word: its owner frees it without the
+ * lock by a compare-and-swap of both (free_chunk). */
+typedef uint32_t __attribute__((may_alias)) chunk_word;
+_Static_assert(offsetof(struct chan_chunk, state) % 4 == 0 &&
+                   offsetof(struct chan_chunk, owner) == offsetof(struct chan_chunk, state) + 2,
+               "state and owner share a word");
+
+static chunk_word *chunk_word_of(struct chan_chunk *c) {
+  return (chunk_word *)&c->state;
+}
+
+static uint32_t chunk_word_make(unsigned state, uint32_t owner) {
+  struct {
+    uint16_t state, owner;
+  } w = { (uint16_t)state, (uint16_t)owner };
+  uint32_t v;
+  memcpy(&v, &w, sizeof v);
+  return v;
+}
+
+static unsigned chunk_state(const struct chan_chunk *c) {
+  return __atomic_load_n(&c->state, __ATOMIC_ACQUIRE) & CHAN_CHUNK_STATE;
 }
 
 /* The ring's words, read once and checked. */
@@ -168,7 +213,7 @@ static bool chunk_sane(const struct shmv_channel *ch, const struct ring_words *r
 static int advance_tail(struct shmv_channel *ch, struct ring_words *r, bool *moved) {
   while (r->free < r->alloc) {
     struct chan_chunk *c = chunk(ch, r->free);
-    if ((c->state & CHAN_CHUNK_STATE) != CHAN_CHUNK_FREE)
+    if (chunk_state(c) != CHAN_CHUNK_FREE)
       break;
     if (!chunk_sane(ch, r, c))
       return -EBADMSG;
@@ -182,7 +227,7 @@ static int advance_tail(struct shmv_channel *ch, struct ring_words *r, bool *mov
   bool retracted = false;
   while (r->alloc > r->free) {
     struct chan_chunk *c = chunk(ch, r->alloc - 1);
-    if ((c->state & CHAN_CHUNK_STATE) != CHAN_CHUNK_FREE)
+    if (chunk_state(c) != CHAN_CHUNK_FREE)
       break;
     r->alloc--;
     retracted = true;
@@ -231,9 +276,9 @@ static void drop_count(uint32_t *w) {
 static void free_owned(struct shmv_channel *ch, const struct ring_words *r, uint32_t slot) {
   for (uint64_t s = r->free; s < r->alloc; s++) {
     struct chan_chunk *c = chunk(ch, s);
-    unsigned st = c->state & CHAN_CHUNK_STATE;
+    unsigned st = chunk_state(c);
     if (c->owner == slot && (st == CHAN_CHUNK_LOANED || st == CHAN_CHUNK_RECEIVED))
-      c->state = CHAN_CHUNK_FREE;
+      __atomic_store_n(&c->state, CHAN_CHUNK_FREE, __ATOMIC_RELEASE);
   }
 }
 
@@ -276,7 +321,7 @@ static int enter(struct shmv_channel *ch, const struct timespec *deadline);
 /* enter() for the calls with no timeout of their own. */
 static int enter_brief(struct shmv_channel *ch) {
   struct timespec deadline;
-  client_deadline(BRIEF_LOCK_NS, &deadline);
+  relative_deadline(BRIEF_LOCK_NS, &deadline);
   return enter(ch, &deadline);
 }
 
@@ -314,6 +359,10 @@ static bool spin_on(uint32_t *word, uint32_t seen, int64_t spin_ns) {
 /* Sleep on word (futex) while it holds what it held under the lock, with
  * waiters counted; the lock is released first and taken again after.
  * Returns 0 (look again) or -ETIMEDOUT (the lock is then not held). */
+static int sleep_counted(struct shmv_channel *ch, uint32_t *word, uint32_t seen, uint32_t *waiters,
+                         int64_t timeout_ns, const struct timespec *deadline,
+                         const struct timespec *ldeadline);
+
 static int sleep_on(struct shmv_channel *ch, uint32_t *word, uint32_t *waiters, int64_t timeout_ns,
                     const struct timespec *deadline, const struct timespec *ldeadline) {
   if (timeout_ns == 0) {
@@ -322,6 +371,14 @@ static int sleep_on(struct shmv_channel *ch, uint32_t *word, uint32_t *waiters, 
   }
   uint32_t seen = __atomic_load_n(word, __ATOMIC_ACQUIRE);
   __atomic_fetch_add(waiters, 1, __ATOMIC_ACQ_REL);
+  return sleep_counted(ch, word, seen, waiters, timeout_ns, deadline, ldeadline);
+}
+
+/* sleep_on's second half, for a caller that counted itself in waiters
+ * and read seen already (the lock held; it is released first). */
+static int sleep_counted(struct shmv_channel *ch, uint32_t *word, uint32_t seen, uint32_t *waiters,
+                         int64_t timeout_ns, const struct timespec *deadline,
+                         const struct timespec *ldeadline) {
   unlock_ctl(ch);
   int rc = spin_on(word, seen, ch->spin_ns)
                ? 0
@@ -340,23 +397,21 @@ void client_msg_ref(struct client_msg *m) {
   atomic_fetch_add_explicit(&m->refs, 1, memory_order_relaxed);
 }
 
-/* Give chunk seq back (ours, loaned or received). */
-static void free_chunk(struct shmv_channel *ch, uint64_t seq) {
-  struct ring_words r;
-  bool moved = false;
-
-  if (enter_brief(ch) < 0)
+/* Give chunk seq back (ours, in state st: loaned or received), without the
+ * lock: one compare-and-swap of its state and owner, which fails if the
+ * record is not ours in that state any more (reclaimed, or overwritten by a
+ * hostile participant). The next loan moves the tail over it (advance_tail,
+ * under the lock); a sender asleep for space is woken here. The swap and
+ * the load of send_waiters pair with loan's count-then-look (both full
+ * barriers): either this sees the waiter, or the waiter sees the chunk free. */
+static void free_chunk(struct shmv_channel *ch, uint64_t seq, unsigned st) {
+  struct chan_chunk *c = chunk(ch, seq);
+  uint32_t want = chunk_word_make(st, ch->me);
+  if (!__atomic_compare_exchange_n(chunk_word_of(c), &want,
+                                   chunk_word_make(CHAN_CHUNK_FREE, ch->me), false,
+                                   __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
     return;
-  if (read_words(ch, &r) == 0 && seq >= r.free && seq < r.alloc) {
-    struct chan_chunk *c = chunk(ch, seq);
-    unsigned st = c->state & CHAN_CHUNK_STATE;
-    if (c->owner == ch->me && (st == CHAN_CHUNK_LOANED || st == CHAN_CHUNK_RECEIVED)) {
-      c->state = CHAN_CHUNK_FREE;
-      advance_tail(ch, &r, &moved);
-    }
-  }
-  unlock_ctl(ch);
-  if (moved)
+  if (__atomic_load_n(&ch->h->send_waiters, __ATOMIC_SEQ_CST) != 0)
     wake_senders(ch);
 }
 
@@ -365,7 +420,7 @@ void client_msg_unref(struct client_msg *m) {
     return;
   struct shmv_channel *ch = m->ch;
   if (!atomic_load(&m->sent) && !detached(ch))
-    free_chunk(ch, m->seq);
+    free_chunk(ch, m->seq, m->loan ? CHAN_CHUNK_LOANED : CHAN_CHUNK_RECEIVED);
   free(m);
   channel_unref(ch);
 }
@@ -524,29 +579,29 @@ static int check_op(const struct shmv_channel *ch, unsigned role) {
   return 0;
 }
 
-static int loan(struct shmv_channel *ch, size_t length, int64_t timeout_ns, shmv_view **out) {
-  if (out == NULL)
-    return -EINVAL;
-  *out = NULL;
-  int rc = check_op(ch, CHAN_ROLE_SEND);
-  if (rc < 0)
-    return rc;
-  if (length == 0)
-    return -EINVAL;
-  if (length > ch->cap || length > MSG_MAX)
-    return -EMSGSIZE;
+/* Loan length bytes (checked by the caller): chunk *seq at byte position
+ * *pos. On success the lock is held. */
+static int reserve(struct shmv_channel *ch, size_t length, int64_t timeout_ns, uint64_t *seq,
+                   uint64_t *pos) {
   uint64_t alen = chan_alen(length);
   struct timespec deadline, lbuf;
   if (timeout_ns > 0)
     client_deadline(timeout_ns, &deadline);
   const struct timespec *ld = lock_deadline(timeout_ns, &deadline, &lbuf);
-  if ((rc = enter(ch, ld)) < 0)
+  int rc = enter(ch, ld);
+  if (rc < 0)
     return rc;
   struct ring_words r;
   uint64_t start;
+  bool waiting = false; /* counted in send_waiters */
+  uint32_t seen = 0;
   for (;;) {
-    if ((rc = read_words(ch, &r)) < 0) {
+    bool moved = false;
+    /* owners free their chunks without the lock: sweep them first */
+    if ((rc = read_words(ch, &r)) < 0 || (rc = advance_tail(ch, &r, &moved)) < 0) {
       unlock_ctl(ch);
+      if (waiting)
+        drop_count(&ch->h->send_waiters);
       return rc;
     }
     uint64_t off = r.head % ch->cap;
@@ -560,21 +615,62 @@ static int loan(struct shmv_channel *ch, size_t length, int64_t timeout_ns, shmv
     }
     if (start + alen - r.tail <= ch->cap && r.alloc - r.free < ch->nchunks)
       break;
-    if ((rc = sleep_on(ch, &ch->h->freed, &ch->h->send_waiters, timeout_ns, &deadline, ld)) < 0)
+    if (timeout_ns == 0) {
+      unlock_ctl(ch);
+      return -ETIMEDOUT;
+    }
+    if (!waiting) {
+      /* Count ourselves in, then look once more: a chunk freed (without
+       * the lock) before the count is seen by that look, one freed after
+       * it bumps freed (free_chunk). */
+      __atomic_fetch_add(&ch->h->send_waiters, 1, __ATOMIC_SEQ_CST);
+      __atomic_thread_fence(__ATOMIC_SEQ_CST);
+      seen = __atomic_load_n(&ch->h->freed, __ATOMIC_ACQUIRE);
+      waiting = true;
+      continue;
+    }
+    rc = sleep_counted(ch, &ch->h->freed, seen, &ch->h->send_waiters, timeout_ns, &deadline, ld);
+    waiting = false;
+    if (rc < 0)
       return rc;
   }
+  if (waiting)
+    drop_count(&ch->h->send_waiters);
   struct chan_chunk *c = chunk(ch, r.alloc);
   c->pos = start;
   c->len = (uint32_t)length;
   c->owner = (uint16_t)ch->me;
-  c->state = CHAN_CHUNK_LOANED;
+  __atomic_store_n(&c->state, CHAN_CHUNK_LOANED, __ATOMIC_RELAXED);
   /* committed by these two: a participant killed before them loaned nothing */
   ch->h->head = start + alen;
   __atomic_store_n(&ch->h->alloc_seq, r.alloc + 1, __ATOMIC_RELEASE);
+  *seq = r.alloc;
+  *pos = start;
+  return 0;
+}
+
+static int check_length(const struct shmv_channel *ch, size_t length) {
+  if (length == 0)
+    return -EINVAL;
+  if (length > ch->cap || length > MSG_MAX)
+    return -EMSGSIZE;
+  return 0;
+}
+
+static int loan(struct shmv_channel *ch, size_t length, int64_t timeout_ns, shmv_view **out) {
+  if (out == NULL)
+    return -EINVAL;
+  *out = NULL;
+  int rc = check_op(ch, CHAN_ROLE_SEND);
+  if (rc < 0 || (rc = check_length(ch, length)) < 0)
+    return rc;
+  uint64_t seq, pos;
+  if ((rc = reserve(ch, length, timeout_ns, &seq, &pos)) < 0)
+    return rc;
   unlock_ctl(ch);
-  shmv_view *v = message_view(ch, r.alloc, start, (uint32_t)length, true);
+  shmv_view *v = message_view(ch, seq, pos, (uint32_t)length, true);
   if (v == NULL) {
-    free_chunk(ch, r.alloc);
+    free_chunk(ch, seq, CHAN_CHUNK_LOANED);
     return -ENOMEM;
   }
   *out = v;
@@ -585,24 +681,27 @@ int shmv_channel_loan(shmv_channel *ch, size_t length, int64_t timeout_ns, shmv_
   return client_result(ch ? ch->c : NULL, loan(ch, length, timeout_ns, out));
 }
 
-/* Queue chunk seq (our loan); spill: its bytes name a segment. */
-static int publish(struct shmv_channel *ch, uint64_t seq, bool spill) {
+/* Queue chunk seq (our loan); spill: its bytes name a segment. Lock held. */
+static int enqueue(struct shmv_channel *ch, uint64_t seq, bool spill) {
   struct ring_words r;
+  int rc = read_words(ch, &r);
+  if (rc < 0)
+    return rc;
+  struct chan_chunk *c = chunk(ch, seq);
+  if (seq < r.free || seq >= r.alloc || c->owner != ch->me || chunk_state(c) != CHAN_CHUNK_LOANED ||
+      r.qt - r.qh >= ch->nchunks)
+    return -EBADMSG;
+  ch->queue[r.qt & (ch->nchunks - 1)] = seq;
+  __atomic_store_n(&c->state, CHAN_CHUNK_QUEUED | (spill ? CHAN_CHUNK_SPILL : 0), __ATOMIC_RELAXED);
+  __atomic_store_n(&ch->h->q_tail, r.qt + 1, __ATOMIC_RELEASE);
+  return 0;
+}
+
+static int publish(struct shmv_channel *ch, uint64_t seq, bool spill) {
   int rc = enter_brief(ch);
   if (rc < 0)
     return rc;
-  if ((rc = read_words(ch, &r)) < 0)
-    goto out;
-  struct chan_chunk *c = chunk(ch, seq);
-  if (seq < r.free || seq >= r.alloc || c->owner != ch->me ||
-      (c->state & CHAN_CHUNK_STATE) != CHAN_CHUNK_LOANED || r.qt - r.qh >= ch->nchunks) {
-    rc = -EBADMSG;
-    goto out;
-  }
-  ch->queue[r.qt & (ch->nchunks - 1)] = seq;
-  c->state = CHAN_CHUNK_QUEUED | (spill ? CHAN_CHUNK_SPILL : 0);
-  __atomic_store_n(&ch->h->q_tail, r.qt + 1, __ATOMIC_RELEASE);
-out:
+  rc = enqueue(ch, seq, spill);
   unlock_ctl(ch);
   if (rc == 0)
     wake_receivers(ch, 1);
@@ -635,8 +734,7 @@ static void spills_collect(struct shmv_channel *ch, bool all) {
   struct spill **pp = &ch->spills;
   while (*pp != NULL) {
     struct spill *s = *pp;
-    if (all || s->seq < free_seq ||
-        (chunk(ch, s->seq)->state & CHAN_CHUNK_STATE) == CHAN_CHUNK_FREE) {
+    if (all || s->seq < free_seq || chunk_state(chunk(ch, s->seq)) == CHAN_CHUNK_FREE) {
       *pp = s->next;
       shmv_view_release(s->view);
       free(s);
@@ -700,6 +798,18 @@ static int channel_send(struct shmv_channel *ch, const void *buf, size_t length,
     spills_collect(ch, false);
   if (length > ch->cap || length > MSG_MAX)
     return send_spilled(ch, buf, length, timeout_ns);
+  if (length <= COPY_LOCKED_MAX) {
+    /* loan, fill and queue in one critical section, with no view */
+    uint64_t seq, pos;
+    if ((rc = reserve(ch, length, timeout_ns, &seq, &pos)) < 0)
+      return rc;
+    memcpy(ch->bytes + pos % ch->cap, buf, length);
+    rc = enqueue(ch, seq, false);
+    unlock_ctl(ch);
+    if (rc == 0)
+      wake_receivers(ch, 1);
+    return rc;
+  }
   shmv_view *v;
   if ((rc = loan(ch, length, timeout_ns, &v)) < 0)
     return rc;
@@ -766,6 +876,13 @@ static int channel_recv(struct shmv_channel *ch, int64_t timeout_ns, shmv_view *
   struct timespec deadline, lbuf;
   if (timeout_ns > 0)
     client_deadline(timeout_ns, &deadline);
+  /* Polling: nothing published since the queue was last seen empty here
+   * is an empty queue, told without the lock. Every send, a sender's close
+   * and a participant's death bump published (the last by the daemon), so
+   * a message, an end of stream or a death to reclaim takes the lock. */
+  uint32_t pub = __atomic_load_n(&ch->h->published, __ATOMIC_ACQUIRE);
+  if (timeout_ns == 0 && __atomic_load_n(&ch->empty_seen, __ATOMIC_RELAXED) == (EMPTY_SEEN | pub))
+    return -ETIMEDOUT;
   const struct timespec *ld = lock_deadline(timeout_ns, &deadline, &lbuf);
   if ((rc = enter(ch, ld)) < 0)
     return rc;
@@ -782,6 +899,8 @@ static int channel_recv(struct shmv_channel *ch, int64_t timeout_ns, shmv_view *
       unlock_ctl(ch);
       return -EPIPE;
     }
+    if (timeout_ns == 0)
+      __atomic_store_n(&ch->empty_seen, EMPTY_SEEN | pub, __ATOMIC_RELAXED);
     rc = sleep_on(ch, &ch->h->published, &ch->h->recv_waiters, timeout_ns, &deadline, ld);
     if (rc < 0)
       return rc;
@@ -789,7 +908,7 @@ static int channel_recv(struct shmv_channel *ch, int64_t timeout_ns, shmv_view *
   uint64_t seq = ch->queue[r.qh & (ch->nchunks - 1)];
   __atomic_store_n(&ch->h->q_head, r.qh + 1, __ATOMIC_RELEASE);
   struct chan_chunk *c = chunk(ch, seq);
-  uint16_t state = c->state;
+  uint16_t state = __atomic_load_n(&c->state, __ATOMIC_ACQUIRE);
   uint64_t pos = c->pos;
   uint32_t len = c->len;
   if (seq < r.free || seq >= r.alloc || (state & CHAN_CHUNK_STATE) != CHAN_CHUNK_QUEUED ||
@@ -798,11 +917,11 @@ static int channel_recv(struct shmv_channel *ch, int64_t timeout_ns, shmv_view *
     return -EBADMSG; /* that entry is gone; the next recv takes the next */
   }
   c->owner = (uint16_t)ch->me;
-  c->state = CHAN_CHUNK_RECEIVED;
+  __atomic_store_n(&c->state, CHAN_CHUNK_RECEIVED, __ATOMIC_RELAXED);
   unlock_ctl(ch);
   shmv_view *v = message_view(ch, seq, pos, len, false);
   if (v == NULL) {
-    free_chunk(ch, seq);
+    free_chunk(ch, seq, CHAN_CHUNK_RECEIVED);
     return -ENOMEM;
   }
   if (state & CHAN_CHUNK_SPILL)
@@ -830,6 +949,18 @@ int shmv_channel_stat_sized(const shmv_channel *ch, shmv_channel_info *out, size
     return -EINVAL;
   shmv_channel_info i;
   memset(&i, 0, sizeof i);
+  /* Chunks are freed without the lock and swept by the next loan: sweep
+   * them here, so that used counts only the space still held. */
+  struct shmv_channel *mch = (struct shmv_channel *)ch;
+  if (!detached(ch) && enter_brief(mch) == 0) {
+    struct ring_words r;
+    bool moved = false;
+    if (read_words(mch, &r) == 0)
+      advance_tail(mch, &r, &moved);
+    unlock_ctl(mch);
+    if (moved)
+      wake_senders(mch);
+  }
   const struct chan_header *h = ch->h;
   uint64_t qh = __atomic_load_n(&h->q_head, __ATOMIC_ACQUIRE);
   uint64_t qt = __atomic_load_n(&h->q_tail, __ATOMIC_ACQUIRE);
