@@ -892,8 +892,17 @@ static int channel_recv(struct shmv_channel *ch, int64_t timeout_ns, shmv_view *
       unlock_ctl(ch);
       return rc;
     }
-    if (r.qh != r.qt)
+    if (r.qh != r.qt) {
+      /* A receiver that died inside recv, after marking the entry's chunk
+       * received and before moving q_head, left an entry whose chunk its
+       * reclaim has freed (or the tail has passed): skip it. */
+      uint64_t s = ch->queue[r.qh & (ch->nchunks - 1)];
+      if (s < r.free || (s < r.alloc && chunk_state(chunk(ch, s)) == CHAN_CHUNK_FREE)) {
+        __atomic_store_n(&ch->h->q_head, r.qh + 1, __ATOMIC_RELEASE);
+        continue;
+      }
       break;
+    }
     if (__atomic_load_n(&ch->h->ever_sent, __ATOMIC_ACQUIRE) &&
         __atomic_load_n(&ch->h->senders, __ATOMIC_ACQUIRE) == 0) {
       unlock_ctl(ch);
@@ -906,18 +915,22 @@ static int channel_recv(struct shmv_channel *ch, int64_t timeout_ns, shmv_view *
       return rc;
   }
   uint64_t seq = ch->queue[r.qh & (ch->nchunks - 1)];
-  __atomic_store_n(&ch->h->q_head, r.qh + 1, __ATOMIC_RELEASE);
   struct chan_chunk *c = chunk(ch, seq);
   uint16_t state = __atomic_load_n(&c->state, __ATOMIC_ACQUIRE);
   uint64_t pos = c->pos;
   uint32_t len = c->len;
   if (seq < r.free || seq >= r.alloc || (state & CHAN_CHUNK_STATE) != CHAN_CHUNK_QUEUED ||
       !chunk_sane(ch, &r, c)) {
+    __atomic_store_n(&ch->h->q_head, r.qh + 1, __ATOMIC_RELEASE);
     unlock_ctl(ch);
     return -EBADMSG; /* that entry is gone; the next recv takes the next */
   }
-  c->owner = (uint16_t)ch->me;
-  __atomic_store_n(&c->state, CHAN_CHUNK_RECEIVED, __ATOMIC_RELAXED);
+  /* The chunk becomes ours before the entry leaves the queue: dying
+   * between the two leaves a received chunk that the reclaim of our slot
+   * frees (and an entry the next recv skips), never a chunk no one owns. */
+  __atomic_store_n(chunk_word_of(c), chunk_word_make(CHAN_CHUNK_RECEIVED, ch->me),
+                   __ATOMIC_RELEASE);
+  __atomic_store_n(&ch->h->q_head, r.qh + 1, __ATOMIC_RELEASE);
   unlock_ctl(ch);
   shmv_view *v = message_view(ch, seq, pos, len, false);
   if (v == NULL) {
