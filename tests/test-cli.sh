@@ -503,7 +503,7 @@ run 1 sv recv cli-q
 err_has "end of stream"
 # larger than the ring: a segment of its own, send waits for the receiver
 head -c 100000 /dev/urandom >"$dir/big"
-sv send cli-q <"$dir/big" &
+sv send --timeout 30 cli-q <"$dir/big" &
 sender=$!
 # The stream ended above (every sender closed): recv says so until this
 # new sender has opened, so wait for it to be counted first.
