@@ -2222,7 +2222,8 @@ static size_t sample_frames(msgpack_sbuffer *sb, size_t *starts, size_t max) {
       resp.u.list.items = items;
       resp.u.list.count = 3;
       resp.u.list.more = true;
-    } else if (op == PROTO_OP_OPEN || op == PROTO_OP_CREATE_OPEN) { /* a view */
+    } else if (proto_ops[op].reply != NULL &&
+               proto_ops[op].reply == proto_ops[PROTO_OP_OPEN].reply) { /* a view */
       strcpy(resp.u.view.name, "v");
     } else if (op == PROTO_OP_STATUS) {
       strcpy(resp.u.status.server, "srv");
@@ -2262,13 +2263,13 @@ END_TEST
 
 START_TEST(test_fuzz_mutations) {
   msgpack_sbuffer sb;
-  size_t starts[32], nframes, f, len, i, k;
+  size_t starts[64], nframes, f, len, i, k;
   uint8_t *buf;
   int iter;
 
   rng_state = UINT64_C(0x243f6a8885a308d3);
   msgpack_sbuffer_init(&sb);
-  nframes = sample_frames(&sb, starts, 32);
+  nframes = sample_frames(&sb, starts, 63); /* one left for the end */
   starts[nframes] = sb.size;
   buf = malloc(sb.size + 64);
 
