@@ -161,8 +161,8 @@ _HEAD_BYTES, _HEAD_BYTEARRAY, _HEAD_MEMORYVIEW = b"b", b"y", b"m"
 _KIND_PICKLE = 0x80
 _COPIED = b"by"  # kinds rebuilt as a copy
 _ndarray = None  # numpy.ndarray, once numpy is imported
-_heads = {}  # (dtype.str, shape, order) -> an array's head, for repeated puts
-_dtypes = {}  # dtype.str -> numpy.dtype, on the receiving side
+_heads = {}  # (dtype, shape, order) -> an array's head, for repeated puts
+_arrays = {}  # an array's head -> (dtype, shape, order, nbytes), receiving
 
 
 def _fast_parts(obj):
@@ -192,7 +192,7 @@ def _fast_parts(obj):
     order = b"C" if flags.c_contiguous else b"F" if flags.f_contiguous else None
     if order is None:
         return None  # not contiguous: pickled (numpy copies it in band)
-    key = (dt.str, obj.shape, order)
+    key = (dt, obj.shape, order)  # (plain dtypes that are equal have one str)
     head = _heads.get(key)
     if head is None:
         ds = dt.str.encode()
@@ -208,52 +208,59 @@ def _fast_bad(why):
     return ValueError(f"malformed shmview.Queue message: {why}")
 
 
+def _array_head(head):
+    """(dtype, shape, order, nbytes) of an array's head; ValueError if it
+    is not one."""
+    if len(head) < 4:
+        raise _fast_bad("an array's head is short")
+    order, ndim, dl = head[1:2], head[2], head[3]
+    if order not in (b"C", b"F") or len(head) != 4 + dl + 8 * ndim:
+        raise _fast_bad("an array's head is not one")
+    ds = head[4:4 + dl].decode("ascii", "replace")
+    import numpy  # (a receiver may not have imported it yet)
+
+    try:
+        dt = numpy.dtype(ds)
+    except (TypeError, ValueError):
+        raise _fast_bad(f"not a dtype: {ds!r}") from None
+    if dt.kind not in "biufcSUV" or dt.fields is not None or dt.hasobject or dt.itemsize == 0:
+        raise _fast_bad(f"not a plain dtype: {ds!r}")
+    shape = struct.unpack_from(f"<{ndim}q", head, 4 + dl)
+    count = 1
+    for d in shape:
+        if d < 0:
+            raise _fast_bad("a negative dimension")
+        count *= d
+    return dt, shape, order.decode(), count * dt.itemsize
+
+
 def _fast_loads(parts, copy):
     """The object of a fast message (parts[0] is its head); ValueError if
     the head or the parts are not a fast message's."""
-    head = bytes(parts[0])
+    head = parts[0].tobytes()
     if len(parts) != 2:
         raise _fast_bad("a fast message has one part")
     buf = parts[1]
-    kind = head[:1]
-    if kind == b"a":
-        if len(head) < 4:
-            raise _fast_bad("an array's head is short")
-        order, ndim, dl = head[1:2], head[2], head[3]
-        if order not in (b"C", b"F") or len(head) != 4 + dl + 8 * ndim:
-            raise _fast_bad("an array's head is not one")
-        ds = head[4:4 + dl].decode("ascii", "replace")
-        dt = _dtypes.get(ds)
-        if dt is None:
-            import numpy  # (a receiver may not have imported it yet)
-
-            try:
-                dt = numpy.dtype(ds)
-            except (TypeError, ValueError):
-                raise _fast_bad(f"not a dtype: {ds!r}") from None
-            if dt.kind not in "biufcSUV" or dt.fields is not None or dt.hasobject or \
-                    dt.itemsize == 0:
-                raise _fast_bad(f"not a plain dtype: {ds!r}")
-            _dtypes[ds] = dt
-        shape = struct.unpack_from(f"<{ndim}q", head, 4 + dl)
-        count = 1
-        for d in shape:
-            if d < 0:
-                raise _fast_bad("a negative dimension")
-            count *= d
-        if count * dt.itemsize != len(buf):
+    kind = head[0]
+    if kind == 0x61:  # "a"
+        a = _arrays.get(head)  # parsed once per dtype, shape and order
+        if a is None:
+            a = _array_head(head)
+            if len(_arrays) >= 256:
+                _arrays.clear()
+            _arrays[head] = a
+        dt, shape, order, nbytes = a
+        if nbytes != buf.nbytes:
             raise _fast_bad("the array's size is not its part's")
-        import numpy
-
-        a = numpy.frombuffer(bytearray(buf) if copy else buf, dtype=dt)
-        return a.reshape(shape, order=order.decode())
-    if kind == b"b":
+        a = sys.modules["numpy"].frombuffer(bytearray(buf) if copy else buf, dtype=dt)
+        return a if len(shape) == 1 else a.reshape(shape, order=order)
+    if kind == 0x62:  # "b"
         return bytes(buf)
-    if kind == b"y":
+    if kind == 0x79:  # "y"
         return bytearray(buf)
-    if kind == b"m" and len(head) == 1:
+    if kind == 0x6D and len(head) == 1:  # "m"
         return memoryview(bytearray(buf)) if copy else buf
-    raise _fast_bad(f"unknown kind {kind!r}")
+    raise _fast_bad(f"unknown kind {head[:1]!r}")
 
 
 def _dumps(obj):
