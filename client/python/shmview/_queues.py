@@ -559,17 +559,24 @@ class Queue(SimpleQueue):
             raise
         if self._joinable:
             _sem_post(self._ctl, _CTL_UNFINISHED)
+        # Without the feeder's lock when it holds nothing: an item stays in
+        # the buffer until it is sent, so an empty buffer means that every
+        # earlier item of this thread is in the ring (FIFO per thread kept).
+        if not self._buffer:
+            try:
+                spilled = self._ch.send_parts(parts, 0)
+            except TimeoutError:
+                pass  # the ring is full: the feeder waits for room
+            else:
+                if spilled and self._thread is None:
+                    # Too big for the ring, it spilled into a segment that
+                    # needs this sender until a receiver has it: the feeder
+                    # waits for that at close() or exit.
+                    with self._notempty:
+                        if self._thread is None:
+                            self._start_thread()
+                return
         with self._notempty:
-            if not self._buffer:
-                try:
-                    if self._ch.send_parts(parts, 0) and self._thread is None:
-                        # Too big for the ring, it spilled into a segment
-                        # that needs this sender until a receiver has it:
-                        # the feeder waits for that at close() or exit.
-                        self._start_thread()
-                    return
-                except TimeoutError:
-                    pass  # the ring is full: the feeder waits for room
             if self._thread is None:
                 self._start_thread()
             self._buffer.append(parts)
