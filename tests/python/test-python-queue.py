@@ -273,6 +273,72 @@ class TestSemantics(QueueTest):
         q.put("still works")
         self.assertEqual(q.get(timeout=10), "still works")
 
+    def test_fast_path(self):
+        """bytes, bytearray and a memoryview of bytes travel without pickle
+        (a one-byte head, then their bytes): the same type comes back, bytes
+        and bytearray as copies (the space is freed at once), a memoryview
+        read-only over the ring."""
+        for v in (b"", b"x" * 64, bytearray(b"y" * 5000), memoryview(b"z" * 100)):
+            parts = shmview._queues._dumps(v)
+            self.assertEqual(len(parts), 2)
+            self.assertNotEqual(bytes(parts[0])[:1], b"\x80", "pickled")
+        q = self.make()
+        for v in (b"abc" * 1000, bytearray(b"def" * 1000)):
+            q.put(v)
+            got = q.get(timeout=10)
+            self.assertEqual((type(got), got), (type(v), v))
+            self.assertEqual(used(q), 0)  # a copy: nothing held in the ring
+        q.put(memoryview(b"ghi" * 1000))
+        m = q.get(timeout=10)
+        self.assertIsInstance(m, memoryview)
+        self.assertTrue(m.readonly)
+        self.assertEqual(m, b"ghi" * 1000)
+        self.assertGreater(used(q), 0)
+        del m
+        gc.collect()
+        self.assertEqual(used(q), 0)
+
+    def test_malformed_fast_messages(self):
+        """A message whose first part is not a pickle is a fast one: a bad
+        head, a dtype that is not plain, a size that is not the part's or a
+        wrong number of parts is ValueError, the space is freed, and the
+        queue goes on working."""
+        import struct
+        q = self.make()
+        ch = q._client.open_channel(q.name)
+        self.addCleanup(ch.close)
+        arr = b"a" + b"C" + bytes((1, 3)) + b"<f8" + struct.pack("<q", 4)
+        bad = [[b"z", b"data"],  # unknown kind
+               [b"b", b"one", b"two"],  # two parts
+               [b"b"],  # no part
+               [b"m!", b"data"],  # a memoryview head with more
+               [b"aC", bytes(32)],  # an array head cut short
+               [arr, bytes(31)],  # 4 float64 are 32 bytes
+               [arr[:-8], bytes(32)],  # shape cut off
+               [b"a" + b"X" + arr[2:], bytes(32)],  # order
+               [b"a" + b"C" + bytes((1, 3)) + b"|O8" + struct.pack("<q", 4), bytes(32)],
+               [b"a" + b"C" + bytes((1, 3)) + b"<zz" + struct.pack("<q", 4), bytes(32)],
+               [b"a" + b"C" + bytes((1, 3)) + b"<f8" + struct.pack("<q", -4), bytes(32)],
+               [b"a" + b"C" + bytes((1, 7)) + b"i4,O,b" + struct.pack("<q", 1), bytes(16)]]
+        for parts in bad:
+            ch.send_parts(parts)
+            with self.assertRaisesRegex(ValueError, "malformed", msg=repr(parts[0])):
+                q.get(timeout=10)
+            gc.collect()
+            self.assertEqual(used(q), 0, repr(parts[0]))
+        q.put(b"still works")
+        self.assertEqual(q.get(timeout=10), b"still works")
+
+    def test_set_spin(self):
+        q = self.make()
+        q._ch.set_spin(0)
+        q._ch.set_spin(None)
+        q._ch.set_spin(1e-5)
+        with self.assertRaises(ValueError):
+            q._ch.set_spin(-1)
+        q.put(1)
+        self.assertEqual(q.get(timeout=10), 1)
+
     def test_threads_share_a_queue(self):
         """Four threads put and four get on one Queue (one channel handle),
         through a ring small enough that the feeder runs too: every item
@@ -398,6 +464,48 @@ class TestNumpy(QueueTest):
         addr = b.__array_interface__["data"][0]
         self.assertEqual(addr % 64, 0)
         self.assertTrue(in_ring(addr, q.name), "the array is not in the channel's ring")
+
+    def test_fast_path_arrays(self):
+        """A bare array of a plain dtype, C- or F-contiguous, travels without
+        pickle and comes back read-only over the ring, of its dtype, shape
+        and order; others (objects, records, not contiguous, a subclass) are
+        pickled."""
+        fast = [numpy.arange(8, dtype=numpy.uint8), numpy.zeros((3, 4, 5), dtype=">i2"),
+                numpy.asfortranarray(numpy.arange(600.0).reshape(20, 30)), numpy.array(2.5),
+                numpy.zeros((0, 3)), numpy.array(["ab", "c"]), numpy.ones(3, dtype=complex)]
+        slow = [numpy.arange(10)[::2], numpy.array([1, None], dtype=object),
+                numpy.arange(5).astype("M8[s]"),
+                numpy.zeros(2, dtype=[("a", "<i4")]), numpy.matrix([[1, 2]])]
+        for a in fast:
+            parts = shmview._queues._dumps(a)
+            self.assertEqual((len(parts), bytes(parts[0])[:1]), (2, b"a"), a.dtype)
+        for a in slow:
+            self.assertEqual(bytes(shmview._queues._dumps(a)[0])[:1], b"\x80", a.dtype)
+        q = self.make(capacity=4 << 20)
+        for a in fast + slow:
+            q.put(a)
+        for a in fast:
+            b = q.get(timeout=10)
+            self.assertIs(type(b), numpy.ndarray)
+            self.assertEqual((b.dtype, b.shape), (a.dtype, a.shape))
+            self.assertEqual(b.flags.f_contiguous, a.flags.f_contiguous)
+            self.assertTrue(numpy.array_equal(a, b))
+            self.assertFalse(b.flags.writeable)
+            if b.nbytes:
+                addr = b.__array_interface__["data"][0]
+                self.assertEqual(addr % 64, 0)
+                self.assertTrue(in_ring(addr, q.name), "the array is not in the ring")
+        for a in slow:
+            b = q.get(timeout=10)
+            self.assertIs(type(b), type(a))
+            self.assertEqual(b.dtype, a.dtype)
+        del b
+        gc.collect()
+        self.assertEqual(used(q), 0)
+        q.put(fast[1])
+        c = q.get(timeout=10, copy=True)
+        self.assertTrue(c.flags.writeable)
+        self.assertEqual(used(q), 0)
 
     def test_space_freed_with_the_last_buffer(self):
         q = self.make(capacity=1 << 20)

@@ -59,6 +59,7 @@ typedef struct {
   pid_t pid;                      /* the process that opened ch */
   unsigned busy;                  /* calls in progress with the GIL released */
   int closed;                     /* close() was called */
+  int64_t spin_ns;                /* set_spin(), applied to each handle opened */
   PyObject *weakrefs;
 } ChannelObject;
 
@@ -118,6 +119,8 @@ static shmv_channel *channel_enter(ChannelObject *self) {
       client_leave(self->client);
       return NULL;
     }
+    if (self->spin_ns > 0)
+      shmv_channel_set_spin(ch, self->spin_ns);
     self->ch = ch;
     self->pid = current_pid();
   }
@@ -168,6 +171,7 @@ PyObject *channel_open(ClientObject *client, PyObject *args, PyObject *kw) {
   self->pid = 0;
   self->busy = 0;
   self->closed = 0;
+  self->spin_ns = 0;
   self->weakrefs = NULL;
   if (channel_enter(self) == NULL) { /* open now: errors show here */
     Py_DECREF(self);
@@ -494,6 +498,23 @@ out:
   return res;
 }
 
+/* set_spin(seconds): spin this long on the channel's word before sleeping
+ * (shmv_channel_set_spin), kept for the handle a forked child reopens. */
+static PyObject *Channel_set_spin(ChannelObject *self, PyObject *arg) {
+  int64_t spin_ns;
+  if (get_timeout_ns(arg, &spin_ns) < 0)
+    return NULL;
+  if (spin_ns < 0)
+    spin_ns = 0; /* None: never spin */
+  shmv_channel *ch = channel_enter(self);
+  if (ch == NULL)
+    return NULL;
+  self->spin_ns = spin_ns;
+  shmv_channel_set_spin(ch, spin_ns);
+  channel_leave(self);
+  Py_RETURN_NONE;
+}
+
 static PyObject *Channel_flush(ChannelObject *self, PyObject *args, PyObject *kw) {
   static char *kwlist[] = { "timeout", NULL };
   PyObject *timeout_obj = Py_None;
@@ -775,6 +796,10 @@ static PyMethodDef Channel_methods[] = {
     "recv_parts(timeout=None)\n--\n\n"
     "Receive a message sent by send_parts(): its parts as read-only memoryviews over the\n"
     "message in place, whose space is freed when the last of them is garbage." },
+  { "set_spin", (PyCFunction)Channel_set_spin, METH_O,
+    "set_spin(seconds)\n--\n\n"
+    "Spin up to seconds on the channel's word before sleeping when recv finds it empty or a\n"
+    "loan finds it full (never with one CPU online); 0 or None: never spin." },
   { "flush", (PyCFunction)(void (*)(void))Channel_flush, METH_VARARGS | METH_KEYWORDS,
     "flush(timeout=None)\n--\n\n"
     "Wait until every message this handle spilled into a segment of its own (one bigger\n"

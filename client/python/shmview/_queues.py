@@ -2,9 +2,12 @@
 """shmview.Queue, SimpleQueue and JoinableQueue: multiprocessing's queues
 over a channel of shmviewd (Channel, shmv_channel_*).
 
-An object is pickled with protocol 5; its out-of-band buffers (numpy arrays,
-pickle.PickleBuffer, memoryview, View, and a large bytes or bytearray put on
-its own) are not copied into the pickle but each once, straight from the
+A bare numpy array (plain dtype, C- or F-contiguous), bytes, bytearray,
+memoryview of bytes or View is not pickled: a small head that says what it
+is, then its bytes copied once into the ring (the fast path below). Any
+other object is pickled with protocol 5; its out-of-band buffers (numpy
+arrays, pickle.PickleBuffer, memoryview, View) are not copied into the
+pickle but each once, straight from the
 object into the message's space in the ring (Channel.send_parts). get()
 unpickles over the message in place: the buffers come back as read-only
 memoryviews of the ring (a numpy array is read-only and backed by shared
@@ -28,6 +31,7 @@ import os
 import pickle
 import queue as _queue
 import secrets
+import struct
 import sys
 import threading
 import traceback
@@ -43,9 +47,24 @@ __all__ = ["Queue", "SimpleQueue", "JoinableQueue", "DEFAULT_CAPACITY"]
 #: daemon round trip and one more copy on the sending side).
 DEFAULT_CAPACITY = 16 << 20
 
-# A bytes or bytearray put on its own travels out of band from this size
-# (below it, in the pickle: one table entry and its padding cost more).
-_OOB_MIN = 4096
+# A blocking get() that finds the ring empty spins this long (seconds) on
+# the channel's word before it sleeps (Channel.set_spin; never with one CPU
+# online): a message that comes within it costs no futex sleep and wake-up
+# of the receiver (about 30 us across cores), at the price of up to this
+# much CPU per get that waits. $SHMVIEW_QUEUE_SPIN (seconds, 0: never)
+# changes it, for the queues opened after.
+_SPIN_DEFAULT = 50e-6
+
+
+def _spin():
+    v = os.environ.get("SHMVIEW_QUEUE_SPIN")
+    if v:
+        try:
+            return max(0.0, min(float(v), 0.01))
+        except ValueError:
+            pass
+    return _SPIN_DEFAULT
+
 
 # The control segment NAME.q of a Queue with a maxsize or a JoinableQueue:
 # 32-bit words (Views' load32/store32/wait/wake, and _sem_wait/_sem_post).
@@ -117,19 +136,6 @@ def _reduce_tensor(t):
     return _rebuild_tensor, (a,)
 
 
-class _OutOfBand:
-    """A bytes or bytearray put on its own: sent out of band and rebuilt as
-    the same type (bytes owns its memory: a copy out of the ring)."""
-
-    __slots__ = ("obj",)
-
-    def __init__(self, obj):
-        self.obj = obj
-
-    def __reduce__(self):
-        return type(self.obj), (pickle.PickleBuffer(self.obj),)
-
-
 class _Pickler(pickle.Pickler):
     # The C pickler serialises bytes and bytearray inside containers itself,
     # before any hook: those stay in band. memoryview and View have no
@@ -141,8 +147,127 @@ class _Pickler(pickle.Pickler):
     torch_pending = True  # torch.Tensor's, once torch is
 
 
+# ---- the fast path: a bare array or bytes, without pickle ---------------
+#
+# A message's first part says what it is: a pickle starts with its PROTO
+# opcode (0x80); anything else is a fast head, whose first byte is its kind,
+# followed by exactly one part, the object's bytes:
+#   b"b" bytes, b"y" bytearray (copied out: they own their memory)
+#   b"m" a memoryview of bytes (read-only, over the ring)
+#   b"a" + order (b"C"/b"F") + u8 ndim + u8 len(dtype.str) + dtype.str
+#        + ndim x i64 shape: a numpy array (read-only, over the ring)
+
+_HEAD_BYTES, _HEAD_BYTEARRAY, _HEAD_MEMORYVIEW = b"b", b"y", b"m"
+_KIND_PICKLE = 0x80
+_COPIED = b"by"  # kinds rebuilt as a copy
+_ndarray = None  # numpy.ndarray, once numpy is imported
+_heads = {}  # (dtype, shape, order) -> an array's head, for repeated puts
+_arrays = {}  # an array's head -> (dtype, shape, order, nbytes), receiving
+
+
+def _fast_parts(obj):
+    """The parts of obj's fast message, or None (it is pickled)."""
+    global _ndarray
+    t = type(obj)
+    if t is bytes:
+        return [_HEAD_BYTES, obj]
+    if t is bytearray:
+        return [_HEAD_BYTEARRAY, obj]
+    if t is memoryview or t is View:
+        if t is View or (obj.format == "B" and obj.ndim == 1 and obj.c_contiguous):
+            return [_HEAD_MEMORYVIEW, obj]
+        return None
+    if _ndarray is None:
+        np = sys.modules.get("numpy")
+        if np is None:
+            return None
+        _ndarray = np.ndarray
+    if t is not _ndarray:
+        return None
+    dt = obj.dtype
+    if dt.kind not in "biufcSUV" or dt.fields is not None or dt.subdtype is not None or \
+            dt.metadata or dt.itemsize == 0 or obj.ndim > 64:
+        return None  # objects, records, datetimes: pickled, numpy's way
+    flags = obj.flags
+    order = b"C" if flags.c_contiguous else b"F" if flags.f_contiguous else None
+    if order is None:
+        return None  # not contiguous: pickled (numpy copies it in band)
+    key = (dt, obj.shape, order)  # (plain dtypes that are equal have one str)
+    head = _heads.get(key)
+    if head is None:
+        ds = dt.str.encode()
+        head = b"a" + order + bytes((obj.ndim, len(ds))) + ds + \
+            struct.pack(f"<{obj.ndim}q", *obj.shape)
+        if len(_heads) >= 256:
+            _heads.clear()
+        _heads[key] = head
+    return [head, obj]
+
+
+def _fast_bad(why):
+    return ValueError(f"malformed shmview.Queue message: {why}")
+
+
+def _array_head(head):
+    """(dtype, shape, order, nbytes) of an array's head; ValueError if it
+    is not one."""
+    if len(head) < 4:
+        raise _fast_bad("an array's head is short")
+    order, ndim, dl = head[1:2], head[2], head[3]
+    if order not in (b"C", b"F") or len(head) != 4 + dl + 8 * ndim:
+        raise _fast_bad("an array's head is not one")
+    ds = head[4:4 + dl].decode("ascii", "replace")
+    import numpy  # (a receiver may not have imported it yet)
+
+    try:
+        dt = numpy.dtype(ds)
+    except (TypeError, ValueError):
+        raise _fast_bad(f"not a dtype: {ds!r}") from None
+    if dt.kind not in "biufcSUV" or dt.fields is not None or dt.hasobject or dt.itemsize == 0:
+        raise _fast_bad(f"not a plain dtype: {ds!r}")
+    shape = struct.unpack_from(f"<{ndim}q", head, 4 + dl)
+    count = 1
+    for d in shape:
+        if d < 0:
+            raise _fast_bad("a negative dimension")
+        count *= d
+    return dt, shape, order.decode(), count * dt.itemsize
+
+
+def _fast_loads(parts, copy):
+    """The object of a fast message (parts[0] is its head); ValueError if
+    the head or the parts are not a fast message's."""
+    head = parts[0].tobytes()
+    if len(parts) != 2:
+        raise _fast_bad("a fast message has one part")
+    buf = parts[1]
+    kind = head[0]
+    if kind == 0x61:  # "a"
+        a = _arrays.get(head)  # parsed once per dtype, shape and order
+        if a is None:
+            a = _array_head(head)
+            if len(_arrays) >= 256:
+                _arrays.clear()
+            _arrays[head] = a
+        dt, shape, order, nbytes = a
+        if nbytes != buf.nbytes:
+            raise _fast_bad("the array's size is not its part's")
+        a = sys.modules["numpy"].frombuffer(bytearray(buf) if copy else buf, dtype=dt)
+        return a if len(shape) == 1 else a.reshape(shape, order=order)
+    if kind == 0x62:  # "b"
+        return bytes(buf)
+    if kind == 0x79:  # "y"
+        return bytearray(buf)
+    if kind == 0x6D and len(head) == 1:  # "m"
+        return memoryview(bytearray(buf)) if copy else buf
+    raise _fast_bad(f"unknown kind {head[:1]!r}")
+
+
 def _dumps(obj):
     """The parts of a message: the pickle, then each out-of-band buffer."""
+    fast = _fast_parts(obj)
+    if fast is not None:
+        return fast
     if _Pickler.numpy_pending and "numpy" in sys.modules:
         _Pickler.dispatch_table[sys.modules["numpy"].ndarray] = _reduce_ndarray
         _Pickler.numpy_pending = False
@@ -150,8 +275,6 @@ def _dumps(obj):
             hasattr(sys.modules["torch"], "Tensor"):
         _Pickler.dispatch_table[sys.modules["torch"].Tensor] = _reduce_tensor
         _Pickler.torch_pending = False
-    if type(obj) in (bytes, bytearray) and len(obj) >= _OOB_MIN:
-        obj = _OutOfBand(obj)
     buffers = []
     f = io.BytesIO()
     _Pickler(f, protocol=5, buffer_callback=buffers.append).dump(obj)
@@ -159,7 +282,19 @@ def _dumps(obj):
 
 
 def _loads(parts, copy):
-    head, buffers = parts[0], parts[1:]
+    head = parts[0]
+    if head and head[0] != _KIND_PICKLE:
+        try:
+            obj = _fast_loads(parts, copy)
+        except BaseException:
+            _release(parts)
+            raise
+        if copy or head[0] in _COPIED:
+            _release(parts)  # copied out: the space goes back now
+        else:
+            head.release()  # the object holds its part, and so the space
+        return obj
+    buffers = parts[1:]
     try:
         if copy:
             buffers = [bytearray(b) for b in buffers]
@@ -169,6 +304,14 @@ def _loads(parts, copy):
         if copy or not buffers:
             for b in parts[1:]:
                 b.release()
+
+
+def _release(parts):
+    for p in parts:
+        try:
+            p.release()
+        except BufferError:  # exported still: freed with its last user
+            pass
 
 
 # ---- names and clients --------------------------------------------------
@@ -281,6 +424,7 @@ class SimpleQueue:
         self._client = client
         self._closed = False
         self._ch = client.open_channel(name)
+        self._ch.set_spin(_spin())
         try:
             self._ctl = client.open(f"{name}.q", writable=True)
         except FileNotFoundError:
@@ -415,17 +559,24 @@ class Queue(SimpleQueue):
             raise
         if self._joinable:
             _sem_post(self._ctl, _CTL_UNFINISHED)
+        # Without the feeder's lock when it holds nothing: an item stays in
+        # the buffer until it is sent, so an empty buffer means that every
+        # earlier item of this thread is in the ring (FIFO per thread kept).
+        if not self._buffer:
+            try:
+                spilled = self._ch.send_parts(parts, 0)
+            except TimeoutError:
+                pass  # the ring is full: the feeder waits for room
+            else:
+                if spilled and self._thread is None:
+                    # Too big for the ring, it spilled into a segment that
+                    # needs this sender until a receiver has it: the feeder
+                    # waits for that at close() or exit.
+                    with self._notempty:
+                        if self._thread is None:
+                            self._start_thread()
+                return
         with self._notempty:
-            if not self._buffer:
-                try:
-                    if self._ch.send_parts(parts, 0) and self._thread is None:
-                        # Too big for the ring, it spilled into a segment
-                        # that needs this sender until a receiver has it:
-                        # the feeder waits for that at close() or exit.
-                        self._start_thread()
-                    return
-                except TimeoutError:
-                    pass  # the ring is full: the feeder waits for room
             if self._thread is None:
                 self._start_thread()
             self._buffer.append(parts)
