@@ -606,9 +606,15 @@ static int reserve(struct shmv_channel *ch, size_t length, int64_t timeout_ns, u
     }
     uint64_t off = r.head % ch->cap;
     start = off + alen > ch->cap ? r.head + (ch->cap - off) : r.head;
+    /* Empty: begin a new lap at the ring's start, rather than wait for
+     * space that an empty ring cannot give back, and rather than move on
+     * into memory no recent message touched: as a pool hands out the chunk
+     * it got back last, a message that follows the one just released
+     * reuses its cache-warm bytes (a byte ring would otherwise stream its
+     * whole capacity through the caches, 1.26x the floor at 16 MiB). */
+    if (r.alloc == r.free && off != 0)
+      start = r.head + (ch->cap - off);
     if (r.alloc == r.free && start != r.head) {
-      /* empty: start at the ring's start rather than wait for space
-       * that an empty ring cannot give back */
       r.head = r.tail = start;
       ch->h->tail = start;
       ch->h->head = start;
