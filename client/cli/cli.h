@@ -195,6 +195,11 @@ int cli_finish_stdout(void);
 /* write(2) all of buf to fd, retrying partial writes and EINTR. 0 or -errno. */
 int cli_write_all(int fd, const void *buf, size_t len);
 
+/* Write a view's bytes to standard output, straight from the mapping: 0,
+ * or CLI_EXIT_FAIL with the error reported (quiet on EPIPE: the reader
+ * went away, as a pipeline expects). */
+int cli_view_to_stdout(const shmv_view *v);
+
 /* ---- formats: sizes, durations, names, times (format.c) ---------------- */
 
 /* A size for a human (ls -h style: 13, 1.0K, 1.5M, rounded up), or the

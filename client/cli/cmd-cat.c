@@ -22,20 +22,13 @@ const struct cli_command cli_cmd_cat = {
 
 static int cmd_cat_exec(struct cli_ctx *ctx, const struct cli_args *args) {
   shmv_view *v;
-  int r, status;
+  int status;
 
   if ((status = cli_open_view(ctx, &args->window, 0, &v)) != 0)
     return status;
-
-  /* Straight from the mapping; SIGPIPE is ignored, so a reader that went
-   * away is EPIPE: exit 1 without a message, as a pipeline expects. */
-  r = cli_write_all(STDOUT_FILENO, shmv_view_data(v), shmv_view_length(v));
+  /* SIGPIPE is ignored, so a reader that went away is EPIPE: exit 1
+   * without a message. */
+  status = cli_view_to_stdout(v);
   shmv_view_release(v);
-  if (r == -EPIPE)
-    return CLI_EXIT_FAIL;
-  if (r != 0) {
-    cli_error("write to standard output: %s", strerror(-r));
-    return CLI_EXIT_FAIL;
-  }
-  return 0;
+  return status;
 }

@@ -181,16 +181,11 @@ static int cmd_recv_exec(struct cli_ctx *ctx, const struct cli_args *args) {
   }
   r = shmv_channel_recv(ch, timeout_of(args), &v);
   if (r == 0) {
-    r = cli_write_all(STDOUT_FILENO, shmv_view_data(v), shmv_view_length(v));
+    int status = cli_view_to_stdout(v);
+
     shmv_view_release(v);
     shmv_channel_close(ch);
-    if (r == -EPIPE)
-      return CLI_EXIT_FAIL;
-    if (r != 0) {
-      cli_error("write to standard output: %s", strerror(-r));
-      return CLI_EXIT_FAIL;
-    }
-    return 0;
+    return status;
   }
   shmv_channel_close(ch);
   if (r == -EPIPE)

@@ -50,6 +50,16 @@ int cli_finish_stdout(void) {
   return CLI_EXIT_FAIL;
 }
 
+int cli_view_to_stdout(const shmv_view *v) {
+  int r = cli_write_all(STDOUT_FILENO, shmv_view_data(v), shmv_view_length(v));
+
+  if (r == 0)
+    return 0;
+  if (r != -EPIPE)
+    cli_error("write to standard output: %s", strerror(-r));
+  return CLI_EXIT_FAIL;
+}
+
 int cli_write_all(int fd, const void *buf, size_t len) {
   const char *p = buf;
 
