@@ -387,8 +387,10 @@ const struct proto_op_info proto_ops[PROTO_OP_COUNT_] = {
   [PROTO_OP_CHANNEL_CREATE] = { "channel_create",
                                 PROTO_F_NAME | PROTO_F_SIZE | PROTO_F_MODE | PROTO_F_FLAGS,
                                 PROTO_F_NAME | PROTO_F_SIZE, false, &segment_reply },
-  [PROTO_OP_CHANNEL_OPEN] = { "channel_open", PROTO_F_NAME | PROTO_F_FLAGS,
-                              PROTO_F_NAME | PROTO_F_FLAGS, false, &view_reply },
+  /* flags is not required by the decoder: 0, which the encoder leaves
+   * out, gets the handler's own sentence ("needs send, receive or both") */
+  [PROTO_OP_CHANNEL_OPEN] = { "channel_open", PROTO_F_NAME | PROTO_F_FLAGS, PROTO_F_NAME, false,
+                              &view_reply },
 };
 
 const struct proto_op_info *proto_op_info(enum proto_op op) {

@@ -2241,6 +2241,27 @@ static size_t sample_frames(msgpack_sbuffer *sb, size_t *starts, size_t max) {
   return n;
 }
 
+/* An argument an op requires must be one the encoder always writes: an
+ * optional field at its default is left out, and a decoder that then
+ * required it would refuse the encoder's own frame (the fuzzer found
+ * channel_open's flags so). */
+START_TEST(test_required_arguments_are_written) {
+  for (int op = PROTO_OP_HELLO; op < PROTO_OP_COUNT_; op++) {
+    const struct proto_op_info *oi = &proto_ops[op];
+
+    if (oi->name == NULL)
+      continue;
+    for (size_t i = 0; i < proto_request_msg.nfields; i++) {
+      const struct proto_field *f = &proto_request_msg.fields[i];
+
+      ck_assert_msg(!(oi->needs & f->bit) || !(f->flags & PROTO_FIELD_OPTIONAL),
+                    "%s requires \"%s\", which the encoder leaves out at its default", oi->name,
+                    f->key);
+    }
+  }
+}
+END_TEST
+
 START_TEST(test_fuzz_random_bytes) {
   uint8_t buf[512];
   size_t n, i;
@@ -2667,6 +2688,7 @@ static Suite *proto_suite(void) {
     T(test_reader_sized_to_what_is_buffered),
     T(test_socket_path),
     T(test_private_dir_check),
+    T(test_required_arguments_are_written),
     T(test_fuzz_random_bytes),
     T(test_fuzz_mutations),
 #undef T
